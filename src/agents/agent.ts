@@ -1,0 +1,53 @@
+// The agent port: how one CLI is started headless, how its stdout lines become normalized events, and how
+// its exit is classified. Adapters are pure descriptions; process supervision and journaling live elsewhere.
+import type { AgentEvent } from "../core/agent-event.js";
+import type { Failure } from "../core/failure.js";
+
+export interface AgentInvocation {
+  prompt: string;
+  /** The task's worktree; the agent runs there. */
+  cwd: string;
+  model?: string | undefined;
+  /** A session id from an earlier attempt, to continue that conversation. */
+  resumeSessionId?: string | undefined;
+  runId: string;
+  taskId: string;
+  /** 1-based attempt number within the task. */
+  attempt: number;
+  /** The environment the agent inherits (the user's, plus anything orch adds). */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface AgentCommand {
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  /** Written to the agent's stdin, which is then closed; without it stdin is empty. */
+  stdin?: string;
+}
+
+/** Stateful per attempt (tool ids, partial results); never throws, whatever the line holds. */
+export interface AgentParser {
+  parseLine(line: string): AgentEvent[];
+}
+
+export interface AgentExit {
+  exitCode: number | null;
+  signal: string | null;
+  /** The last few KiB of stderr. */
+  stderrTail: string;
+  /** The final `result` event, when the CLI printed one. */
+  result: Extract<AgentEvent, { type: "result" }> | undefined;
+  /** Every `retry` event seen: the CLI's own API retries, useful to tell rate limits from crashes. */
+  retries: Extract<AgentEvent, { type: "retry" }>[];
+  /** Epoch milliseconds when the process ended. */
+  endedAt: number;
+}
+
+export interface AgentAdapter {
+  readonly name: string;
+  build(invocation: AgentInvocation): AgentCommand;
+  createParser(): AgentParser;
+  /** `undefined` means the agent finished its turn cleanly and verification decides. */
+  classify(exit: AgentExit): Failure | undefined;
+}
