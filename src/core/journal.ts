@@ -1,0 +1,174 @@
+// The journal's event catalogue: every state change of orch is one of these, written append-only.
+// Payloads are zod schemas so that rows read back (from SQLite or Postgres) are parsed, never cast.
+import { z } from "zod";
+import { AgentEvent, TokenUsage } from "./agent-event.js";
+import { FAILURE_KINDS, type FailureKind } from "./failure.js";
+import { TERMINAL_RUN_STATUSES } from "./run.js";
+import { TERMINAL_TASK_STATUSES } from "./task.js";
+
+const failureKind = z.enum(FAILURE_KINDS as [FailureKind, ...FailureKind[]]);
+export const FailureSchema = z.object({
+  kind: failureKind,
+  detail: z.string(),
+  resetAt: z.number().optional(),
+  httpStatus: z.number().int().optional(),
+});
+
+export const Limits = z.object({
+  maxAttempts: z.number().int().positive(),
+  maxMs: z.number().positive(),
+  budgetUsd: z.number().positive().optional(),
+  budgetTokens: z.number().int().positive().optional(),
+  intervalMs: z.number().nonnegative(),
+  stallAttempts: z.number().int().positive(),
+  stallTimeoutMs: z.number().positive(),
+  attemptTimeoutMs: z.number().positive(),
+});
+export type Limits = z.infer<typeof Limits>;
+
+export const TestCountsSchema = z.object({
+  passed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  skipped: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative(),
+  runner: z.string(),
+});
+
+export const CriterionResult = z.object({
+  command: z.string(),
+  exitCode: z.number().int().nullable(),
+  passed: z.boolean(),
+  score: z.number().min(0).max(1),
+  durationMs: z.number().nonnegative(),
+  timedOut: z.boolean(),
+  tests: TestCountsSchema.optional(),
+  /** The end of the command's output, for the handoff and the report. */
+  outputTail: z.string(),
+});
+export type CriterionResult = z.infer<typeof CriterionResult>;
+
+export const AgentSpec = z.object({
+  agent: z.string(),
+  model: z.string().optional(),
+  fallbackModels: z.array(z.string()).default([]),
+});
+
+const runCreated = z.object({
+  type: z.literal("run.created"),
+  data: z.object({
+    goal: z.string(),
+    repoRoot: z.string(),
+    baseBranch: z.string(),
+    baseSha: z.string(),
+    branch: z.string(),
+    agent: AgentSpec,
+    criteria: z.array(z.string()),
+    limits: Limits,
+    config: z.record(z.string(), z.unknown()),
+  }),
+});
+const runStarted = z.object({
+  type: z.literal("run.started"),
+  data: z.object({ pid: z.number().int(), pidStartTime: z.string().optional(), host: z.string(), detached: z.boolean() }),
+});
+const runStopRequested = z.object({
+  type: z.literal("run.stop-requested"),
+  data: z.object({ mode: z.enum(["stop", "abort"]), by: z.string() }),
+});
+const runWaiting = z.object({ type: z.literal("run.waiting"), data: z.object({ reason: z.string() }) });
+const runFinished = z.object({
+  type: z.literal("run.finished"),
+  data: z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() }),
+});
+
+const taskCreated = z.object({
+  type: z.literal("task.created"),
+  data: z.object({
+    title: z.string(),
+    goal: z.string(),
+    criteria: z.array(z.string()),
+    branch: z.string(),
+    worktree: z.string(),
+  }),
+});
+const taskStarted = z.object({ type: z.literal("task.started"), data: z.object({}) });
+const taskFinished = z.object({
+  type: z.literal("task.finished"),
+  data: z.object({ status: z.enum(TERMINAL_TASK_STATUSES), reason: z.string(), commit: z.string().optional() }),
+});
+
+const attemptStarted = z.object({
+  type: z.literal("attempt.started"),
+  data: z.object({
+    number: z.number().int().positive(),
+    agent: z.string(),
+    model: z.string().optional(),
+    transcript: z.string(),
+    resumedSession: z.string().optional(),
+  }),
+});
+const attemptSpawned = z.object({ type: z.literal("attempt.spawned"), data: z.object({ pid: z.number().int() }) });
+const agentEmitted = z.object({ type: z.literal("agent.emitted"), data: AgentEvent });
+const attemptExited = z.object({
+  type: z.literal("attempt.exited"),
+  data: z.object({
+    exitCode: z.number().int().nullable(),
+    signal: z.string().nullable(),
+    reason: z.enum(["exited", "hung", "timeout", "aborted", "spawn_failed", "budget"]),
+    durationMs: z.number().nonnegative(),
+    sessionId: z.string().optional(),
+    model: z.string().optional(),
+    usage: TokenUsage.optional(),
+    costUsd: z.number().nonnegative().optional(),
+    failure: FailureSchema.optional(),
+    stderrTail: z.string().optional(),
+  }),
+});
+const verifyCompleted = z.object({
+  type: z.literal("verify.completed"),
+  data: z.object({ criteria: z.array(CriterionResult), progress: z.number().min(0).max(1) }),
+});
+const attemptFinished = z.object({
+  type: z.literal("attempt.finished"),
+  data: z.object({
+    outcome: z.enum(["succeeded", "failed"]),
+    progress: z.number().min(0).max(1),
+    failure: FailureSchema.optional(),
+    commit: z.string().optional(),
+  }),
+});
+/** The loop waits before the next attempt (backoff, a reported reset time, or `--interval`). */
+const taskWaited = z.object({
+  type: z.literal("task.waited"),
+  data: z.object({ delayMs: z.number().nonnegative(), until: z.number(), reason: z.string() }),
+});
+/** A note for humans: a model switch, a stall warning, anything the report should show in its timeline. */
+const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string() }) });
+
+export const EventBody = z.discriminatedUnion("type", [
+  runCreated,
+  runStarted,
+  runStopRequested,
+  runWaiting,
+  runFinished,
+  runNoted,
+  taskCreated,
+  taskStarted,
+  taskFinished,
+  taskWaited,
+  attemptStarted,
+  attemptSpawned,
+  agentEmitted,
+  attemptExited,
+  verifyCompleted,
+  attemptFinished,
+]);
+export type EventBody = z.infer<typeof EventBody>;
+export type EventType = EventBody["type"];
+export type EventOf<T extends EventType> = Extract<EventBody, { type: T }>;
+
+/** What a writer hands to the store: the body plus the ids it concerns. */
+export type NewEvent = EventBody & { runId: string; taskId?: string | undefined; attemptId?: string | undefined; at?: number };
+
+/** What the store hands back: with its sequence number and time. */
+export type StoredEvent = EventBody & { seq: number; at: number; runId: string; taskId?: string | undefined; attemptId?: string | undefined };

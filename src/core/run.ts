@@ -1,0 +1,69 @@
+// The run's lifecycle as a discriminated union, changed only by `transitionRun`. Terminal states keep why
+// they ended; a stop or abort request is a flag on a live run until the run acts on it.
+import { assertNever } from "./assert.js";
+
+export const TERMINAL_RUN_STATUSES = ["succeeded", "failed", "stalled", "stopped", "aborted"] as const;
+export type TerminalRunStatus = (typeof TERMINAL_RUN_STATUSES)[number];
+export type RunStatus = "pending" | "planning" | "running" | "paused" | "waiting" | TerminalRunStatus;
+export type StopMode = "stop" | "abort";
+
+export type RunState =
+  | { status: "pending"; stopRequested?: StopMode }
+  | { status: "running"; startedAt: number; stopRequested?: StopMode }
+  | { status: "waiting"; startedAt: number; reason: string; stopRequested?: StopMode }
+  | { status: TerminalRunStatus; startedAt?: number; endedAt: number; reason: string };
+
+export type RunEvent =
+  | { type: "run.started"; at: number }
+  | { type: "run.stop-requested"; at: number; mode: StopMode }
+  | { type: "run.waiting"; at: number; reason: string }
+  | { type: "run.finished"; at: number; status: TerminalRunStatus; reason: string };
+
+export class InvalidTransitionError extends Error {
+  override readonly name = "InvalidTransitionError";
+  constructor(
+    readonly entity: string,
+    readonly from: string,
+    readonly event: string,
+  ) {
+    super(`${entity} cannot take ${event} while ${from}`);
+  }
+}
+
+export function isTerminalRun(status: RunStatus): status is TerminalRunStatus {
+  return (TERMINAL_RUN_STATUSES as readonly string[]).includes(status);
+}
+
+export function transitionRun(state: RunState, event: RunEvent): RunState {
+  const refuse = (): never => {
+    throw new InvalidTransitionError("run", state.status, event.type);
+  };
+  if (isTerminalRun(state.status)) return refuse();
+  switch (event.type) {
+    case "run.started":
+      if (state.status !== "pending" && state.status !== "waiting") return refuse();
+      return withStop({ status: "running", startedAt: event.at }, state);
+    case "run.stop-requested":
+      // Abort overrides an earlier stop; a stop never downgrades an abort.
+      if (state.status !== "pending" && state.status !== "running" && state.status !== "waiting") return refuse();
+      return { ...state, stopRequested: state.stopRequested === "abort" ? "abort" : event.mode };
+    case "run.waiting":
+      if (state.status !== "running") return refuse();
+      return withStop({ status: "waiting", startedAt: state.startedAt, reason: event.reason }, state);
+    case "run.finished": {
+      const startedAt = state.status === "pending" ? undefined : state.startedAt;
+      return startedAt === undefined
+        ? { status: event.status, endedAt: event.at, reason: event.reason }
+        : { status: event.status, startedAt, endedAt: event.at, reason: event.reason };
+    }
+    default:
+      return assertNever(event, "run event");
+  }
+}
+
+function withStop<S extends RunState>(next: S, previous: RunState): S {
+  if ("stopRequested" in previous && previous.stopRequested !== undefined) {
+    return { ...next, stopRequested: previous.stopRequested };
+  }
+  return next;
+}

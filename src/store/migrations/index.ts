@@ -1,0 +1,39 @@
+// The ordered list of migrations. Names are numbered and sort in the order they must run; a migration
+// once released is never edited, only followed by a new one.
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
+import { initial } from "./0001_initial.js";
+
+export type Dialect = "sqlite" | "postgres";
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001_initial": initial(dialect),
+  };
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations(this.dialect);
+  }
+}
+
+export class MigrationError extends Error {
+  override readonly name = "MigrationError";
+}
+
+export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: Dialect): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(dialect),
+    migrationTableName: "orch_migrations",
+    migrationLockTableName: "orch_migrations_lock",
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new MigrationError(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}

@@ -1,0 +1,49 @@
+// The SQLite journal: one file in WAL mode, shared by the foreground run, a detached run and every
+// `orch status`/`stop` reading or writing it. Writes open with BEGIN IMMEDIATE so that two processes
+// queue on the busy timeout instead of failing on a lock upgrade.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, SqliteDialect, sql } from "kysely";
+import { KyselyStore } from "../kysely-store.js";
+import { migrateToLatest } from "../migrations/index.js";
+import type { Database } from "../schema.js";
+import type { Store } from "../store.js";
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:". */
+  path: string;
+  busyTimeoutMs?: number;
+}
+
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+  const raw = new BetterSqlite3(options.path);
+  raw.pragma("journal_mode = WAL");
+  raw.pragma("synchronous = NORMAL");
+  raw.pragma("foreign_keys = ON");
+  raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  try {
+    await migrateToLatest(db, "sqlite");
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return new KyselyStore(
+    db,
+    (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (error) {
+          await sql`rollback`.execute(conn);
+          throw error;
+        }
+      }),
+    () => db.destroy(),
+  );
+}

@@ -1,0 +1,111 @@
+// The journal port: events go in through `append` (one transaction: the event rows and the projections
+// they change), state comes out as records. SQLite and Postgres implement it; one conformance suite
+// checks both.
+import type { TokenUsage } from "../core/agent-event.js";
+import type { Failure } from "../core/failure.js";
+import type { CriterionResult, EventType, Limits, NewEvent, StoredEvent } from "../core/journal.js";
+import type { RunStatus, StopMode } from "../core/run.js";
+import type { TaskStatus } from "../core/task.js";
+import type { AttemptStatus } from "../core/attempt.js";
+
+export interface RunRecord {
+  id: string;
+  goal: string;
+  status: RunStatus;
+  reason: string | undefined;
+  repoRoot: string;
+  baseBranch: string;
+  baseSha: string;
+  branch: string;
+  agent: string;
+  model: string | undefined;
+  fallbackModels: string[];
+  criteria: string[];
+  limits: Limits;
+  config: Record<string, unknown>;
+  createdAt: number;
+  startedAt: number | undefined;
+  endedAt: number | undefined;
+  pid: number | undefined;
+  pidStartTime: string | undefined;
+  host: string | undefined;
+  detached: boolean;
+  stopRequested: StopMode | undefined;
+  attempts: number;
+  progress: number;
+  costUsd: number;
+  tokensIn: number;
+  tokensOut: number;
+  report: string | undefined;
+}
+
+export interface TaskRecord {
+  runId: string;
+  id: string;
+  title: string;
+  goal: string;
+  criteria: string[];
+  status: TaskStatus;
+  reason: string | undefined;
+  branch: string;
+  worktree: string;
+  attempts: number;
+  progress: number;
+  commit: string | undefined;
+  createdAt: number;
+  startedAt: number | undefined;
+  endedAt: number | undefined;
+  waitingUntil: number | undefined;
+  waitingReason: string | undefined;
+}
+
+export interface AttemptRecord {
+  id: string;
+  runId: string;
+  taskId: string;
+  number: number;
+  agent: string;
+  model: string | undefined;
+  status: AttemptStatus;
+  pid: number | undefined;
+  sessionId: string | undefined;
+  transcript: string;
+  startedAt: number;
+  endedAt: number | undefined;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  exitReason: string | undefined;
+  durationMs: number | undefined;
+  failure: Failure | undefined;
+  progress: number | undefined;
+  usage: TokenUsage | undefined;
+  costUsd: number | undefined;
+  criteria: CriterionResult[] | undefined;
+  commit: string | undefined;
+}
+
+export interface EventQuery {
+  runId?: string;
+  taskId?: string;
+  attemptId?: string;
+  afterSeq?: number;
+  types?: EventType[];
+  limit?: number;
+  /** Newest first instead of oldest first. */
+  descending?: boolean;
+}
+
+export interface Store {
+  /** Appends the events in order, in one transaction with the projections they change; all or nothing. */
+  append(events: readonly NewEvent[]): Promise<StoredEvent[]>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+  /** Runs whose id starts with `prefix`, newest first. */
+  findRuns(prefix: string): Promise<RunRecord[]>;
+  listRuns(options?: { limit?: number }): Promise<RunRecord[]>;
+  listTasks(runId: string): Promise<TaskRecord[]>;
+  getTask(runId: string, taskId: string): Promise<TaskRecord | undefined>;
+  listAttempts(query: { runId: string; taskId?: string }): Promise<AttemptRecord[]>;
+  getAttempt(id: string): Promise<AttemptRecord | undefined>;
+  readEvents(query: EventQuery): Promise<StoredEvent[]>;
+  close(): Promise<void>;
+}

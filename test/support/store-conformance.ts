@@ -1,0 +1,272 @@
+// The store contract, as tests any implementation must pass. Each backend's test file calls
+// `describeStoreConformance` with a factory that hands out a fresh, empty store.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { NewEvent } from "../../src/core/journal.js";
+import { InvalidTransitionError } from "../../src/core/run.js";
+import type { Store } from "../../src/store/store.js";
+
+export function runCreated(runId: string, at = 1_000): NewEvent {
+  return {
+    type: "run.created",
+    runId,
+    at,
+    data: {
+      goal: "make the tests pass",
+      repoRoot: "/repo",
+      baseBranch: "main",
+      baseSha: "a".repeat(40),
+      branch: `orch/${runId}/fix`,
+      agent: { agent: "command", model: "m1", fallbackModels: ["m2"] },
+      criteria: ["npm test"],
+      limits: {
+        maxAttempts: 3,
+        maxMs: 3_600_000,
+        intervalMs: 0,
+        stallAttempts: 3,
+        stallTimeoutMs: 600_000,
+        attemptTimeoutMs: 3_600_000,
+        budgetUsd: 5,
+      },
+      config: { source: "test" },
+    },
+  };
+}
+
+function lifecycle(runId: string): NewEvent[] {
+  const taskId = "fix";
+  const attemptId = `${runId}.fix.1`;
+  return [
+    { type: "run.started", runId, at: 2_000, data: { pid: 123, pidStartTime: "999", host: "box", detached: false } },
+    {
+      type: "task.created",
+      runId,
+      taskId,
+      at: 2_001,
+      data: { title: "fix", goal: "make the tests pass", criteria: ["npm test"], branch: `orch/${runId}/fix`, worktree: "/wt" },
+    },
+    { type: "task.started", runId, taskId, at: 2_002, data: {} },
+    {
+      type: "attempt.started",
+      runId,
+      taskId,
+      attemptId,
+      at: 2_003,
+      data: { number: 1, agent: "command", model: "m1", transcript: "/logs/a1.jsonl" },
+    },
+    { type: "attempt.spawned", runId, taskId, attemptId, at: 2_004, data: { pid: 456 } },
+    { type: "agent.emitted", runId, taskId, attemptId, at: 2_005, data: { type: "session.started", sessionId: "s-1", model: "m1-real" } },
+    { type: "agent.emitted", runId, taskId, attemptId, at: 2_006, data: { type: "text", text: "working" } },
+    {
+      type: "attempt.exited",
+      runId,
+      taskId,
+      attemptId,
+      at: 2_100,
+      data: {
+        exitCode: 0,
+        signal: null,
+        reason: "exited",
+        durationMs: 97,
+        usage: { inputTokens: 100, outputTokens: 20 },
+        costUsd: 0.25,
+      },
+    },
+    {
+      type: "verify.completed",
+      runId,
+      taskId,
+      attemptId,
+      at: 2_200,
+      data: {
+        progress: 1,
+        criteria: [{ command: "npm test", exitCode: 0, passed: true, score: 1, durationMs: 80, timedOut: false, outputTail: "ok" }],
+      },
+    },
+    { type: "attempt.finished", runId, taskId, attemptId, at: 2_201, data: { outcome: "succeeded", progress: 1, commit: "c".repeat(40) } },
+    { type: "task.finished", runId, taskId, at: 2_202, data: { status: "succeeded", reason: "all criteria met", commit: "c".repeat(40) } },
+    { type: "run.finished", runId, at: 2_203, data: { status: "succeeded", reason: "all criteria met", report: "/r.md" } },
+  ];
+}
+
+export function describeStoreConformance(name: string, open: () => Promise<Store>): void {
+  describe(`store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it("creates a pending run from run.created", async () => {
+      const [stored] = await store.append([runCreated("r1")]);
+      expect(stored?.seq).toBeGreaterThan(0);
+      const run = await store.getRun("r1");
+      expect(run).toMatchObject({
+        id: "r1",
+        status: "pending",
+        goal: "make the tests pass",
+        agent: "command",
+        model: "m1",
+        fallbackModels: ["m2"],
+        criteria: ["npm test"],
+        createdAt: 1_000,
+        attempts: 0,
+        progress: 0,
+      });
+      expect(run?.limits.budgetUsd).toBe(5);
+    });
+
+    it("projects a whole lifecycle into runs, tasks and attempts", async () => {
+      await store.append([runCreated("r1"), ...lifecycle("r1")]);
+      const run = await store.getRun("r1");
+      expect(run).toMatchObject({
+        status: "succeeded",
+        reason: "all criteria met",
+        startedAt: 2_000,
+        endedAt: 2_203,
+        pid: 123,
+        pidStartTime: "999",
+        attempts: 1,
+        progress: 1,
+        costUsd: 0.25,
+        tokensIn: 100,
+        tokensOut: 20,
+        report: "/r.md",
+      });
+      const [task] = await store.listTasks("r1");
+      expect(task).toMatchObject({ id: "fix", status: "succeeded", attempts: 1, progress: 1, commit: "c".repeat(40) });
+      const attempts = await store.listAttempts({ runId: "r1" });
+      expect(attempts).toHaveLength(1);
+      expect(attempts[0]).toMatchObject({
+        id: "r1.fix.1",
+        status: "succeeded",
+        pid: 456,
+        sessionId: "s-1",
+        model: "m1-real",
+        exitCode: 0,
+        durationMs: 97,
+        costUsd: 0.25,
+        usage: { inputTokens: 100, outputTokens: 20 },
+        commit: "c".repeat(40),
+      });
+      expect(attempts[0]?.criteria?.[0]?.passed).toBe(true);
+      expect(await store.getAttempt("r1.fix.1")).toEqual(attempts[0]);
+    });
+
+    it("keeps a failed attempt's failure and progress", async () => {
+      const events = lifecycle("r1").slice(0, 7);
+      const attemptId = "r1.fix.1";
+      await store.append([
+        runCreated("r1"),
+        ...events,
+        {
+          type: "attempt.exited",
+          runId: "r1",
+          taskId: "fix",
+          attemptId,
+          data: { exitCode: 1, signal: null, reason: "exited", durationMs: 5, failure: { kind: "rate_limited", detail: "429", resetAt: 5_000 } },
+        },
+        { type: "attempt.finished", runId: "r1", taskId: "fix", attemptId, data: { outcome: "failed", progress: 0 } },
+      ]);
+      const attempt = await store.getAttempt(attemptId);
+      expect(attempt).toMatchObject({ status: "failed", failure: { kind: "rate_limited", detail: "429", resetAt: 5_000 }, progress: 0 });
+    });
+
+    it("rejects an invalid transition and writes nothing of that batch", async () => {
+      await store.append([runCreated("r1")]);
+      const before = await store.readEvents({ runId: "r1" });
+      await expect(
+        store.append([
+          { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: false } },
+          { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: false } },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidTransitionError);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(before);
+      expect((await store.getRun("r1"))?.status).toBe("pending");
+    });
+
+    it("refuses success for an attempt that was never verified", async () => {
+      const events = lifecycle("r1");
+      await store.append([runCreated("r1"), ...events.slice(0, 7)]);
+      await expect(
+        store.append([
+          { type: "attempt.finished", runId: "r1", taskId: "fix", attemptId: "r1.fix.1", data: { outcome: "succeeded", progress: 1 } },
+        ]),
+      ).rejects.toBeInstanceOf(InvalidTransitionError);
+    });
+
+    it("refuses events for an unknown run, task or attempt", async () => {
+      await expect(store.append([{ type: "run.started", runId: "nope", data: { pid: 1, host: "h", detached: false } }])).rejects.toThrow(/no run nope/);
+      await store.append([runCreated("r1")]);
+      await expect(store.append([{ type: "task.started", runId: "r1", taskId: "t", data: {} }])).rejects.toThrow(/no task t/);
+    });
+
+    it("records stop and abort requests; abort wins over stop", async () => {
+      await store.append([runCreated("r1"), { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: true } }]);
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]);
+      expect((await store.getRun("r1"))?.stopRequested).toBe("stop");
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "abort", by: "cli" } }]);
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]);
+      const run = await store.getRun("r1");
+      expect(run?.stopRequested).toBe("abort");
+      expect(run?.detached).toBe(true);
+      await store.append([{ type: "run.finished", runId: "r1", data: { status: "aborted", reason: "aborted by user" } }]);
+      expect(await store.getRun("r1")).toMatchObject({ status: "aborted", stopRequested: undefined });
+      await expect(
+        store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]),
+      ).rejects.toBeInstanceOf(InvalidTransitionError);
+    });
+
+    it("hands events back in order, filtered, after a sequence number, newest first on request", async () => {
+      const stored = await store.append([runCreated("r1"), ...lifecycle("r1"), runCreated("r2", 5_000)]);
+      const seqs = stored.map((e) => e.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect(new Set(seqs).size).toBe(seqs.length);
+
+      const all = await store.readEvents({ runId: "r1" });
+      expect(all.map((e) => e.type)).toEqual(["run.created", ...lifecycle("r1").map((e) => e.type)]);
+      expect(all[6]).toMatchObject({ type: "agent.emitted", attemptId: "r1.fix.1", data: { type: "session.started", sessionId: "s-1" } });
+
+      const attemptOnly = await store.readEvents({ attemptId: "r1.fix.1", types: ["agent.emitted"] });
+      expect(attemptOnly.map((e) => e.data)).toEqual([
+        { type: "session.started", sessionId: "s-1", model: "m1-real" },
+        { type: "text", text: "working" },
+      ]);
+      const third = all[2];
+      if (third === undefined) throw new Error("missing event");
+      const after = await store.readEvents({ runId: "r1", afterSeq: third.seq });
+      expect(after).toEqual(all.slice(3));
+      const newest = await store.readEvents({ runId: "r1", descending: true, limit: 2 });
+      expect(newest.map((e) => e.type)).toEqual(["run.finished", "task.finished"]);
+    });
+
+    it("lists runs newest first and finds them by id prefix", async () => {
+      await store.append([runCreated("261121-0900-aaaa", 1), runCreated("261121-0901-bbbb", 2), runCreated("261121-0902-bbbc", 3)]);
+      expect((await store.listRuns()).map((r) => r.id)).toEqual(["261121-0902-bbbc", "261121-0901-bbbb", "261121-0900-aaaa"]);
+      expect((await store.listRuns({ limit: 1 })).map((r) => r.id)).toEqual(["261121-0902-bbbc"]);
+      expect((await store.findRuns("261121-090")).length).toBe(3);
+      expect((await store.findRuns("261121-0901")).map((r) => r.id)).toEqual(["261121-0901-bbbb"]);
+      expect(await store.findRuns("nothing")).toEqual([]);
+      expect(await store.findRuns("%")).toEqual([]);
+      expect(await store.getRun("missing")).toBeUndefined();
+    });
+
+    it("takes a large batch of agent output in one append", async () => {
+      const events = lifecycle("r1").slice(0, 5);
+      await store.append([runCreated("r1"), ...events]);
+      const batch: NewEvent[] = Array.from({ length: 2_345 }, (_, i) => ({
+        type: "agent.emitted",
+        runId: "r1",
+        taskId: "fix",
+        attemptId: "r1.fix.1",
+        data: { type: "text", text: `line ${i}` },
+      }));
+      const stored = await store.append(batch);
+      expect(stored).toHaveLength(2_345);
+      const back = await store.readEvents({ attemptId: "r1.fix.1", types: ["agent.emitted"] });
+      expect(back).toHaveLength(2_345);
+      expect(back[2_344]?.data).toEqual({ type: "text", text: "line 2344" });
+    });
+  });
+}
