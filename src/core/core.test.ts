@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { transitionAttempt, type AttemptState } from "./attempt.js";
+import { formatClock, formatDuration, parseDuration } from "./duration.js";
+import { backoffDelay, retryDelay, tierOf, FAILURE_KINDS } from "./failure.js";
+import { buildHandoff, type AttemptSummary } from "./handoff.js";
+import { attemptsWithoutRise, isStalled, progressOf } from "./progress.js";
+import { buildPrompt } from "./prompt.js";
+import { InvalidTransitionError, transitionRun, type RunState } from "./run.js";
+import { transitionTask } from "./task.js";
+import { slugify, tailLines } from "./text.js";
+
+describe("run transitions", () => {
+  const pending: RunState = { status: "pending" };
+  it("goes pending → running → finished and keeps the start time", () => {
+    const running = transitionRun(pending, { type: "run.started", at: 10 });
+    expect(running).toEqual({ status: "running", startedAt: 10 });
+    expect(transitionRun(running, { type: "run.finished", at: 20, status: "succeeded", reason: "done" })).toEqual({
+      status: "succeeded",
+      startedAt: 10,
+      endedAt: 20,
+      reason: "done",
+    });
+  });
+  it("refuses to leave a terminal state or to start twice", () => {
+    const done = transitionRun(pending, { type: "run.finished", at: 1, status: "aborted", reason: "x" });
+    expect(() => transitionRun(done, { type: "run.started", at: 2 })).toThrow(InvalidTransitionError);
+    const running = transitionRun(pending, { type: "run.started", at: 1 });
+    expect(() => transitionRun(running, { type: "run.started", at: 2 })).toThrow(/cannot take run.started while running/);
+  });
+  it("keeps a stop request across waiting and lets abort override stop", () => {
+    let s = transitionRun(pending, { type: "run.started", at: 1 });
+    s = transitionRun(s, { type: "run.stop-requested", at: 2, mode: "stop" });
+    s = transitionRun(s, { type: "run.waiting", at: 3, reason: "credentials" });
+    expect(s).toEqual({ status: "waiting", startedAt: 1, reason: "credentials", stopRequested: "stop" });
+    s = transitionRun(s, { type: "run.stop-requested", at: 4, mode: "abort" });
+    s = transitionRun(s, { type: "run.stop-requested", at: 5, mode: "stop" });
+    expect("stopRequested" in s && s.stopRequested).toBe("abort");
+  });
+});
+
+describe("task transitions", () => {
+  it("needs a commit to succeed and a start to have run", () => {
+    const running = transitionTask({ status: "pending" }, { type: "task.started", at: 1 });
+    expect(() => transitionTask(running, { type: "task.finished", at: 2, status: "succeeded", reason: "ok" })).toThrow(InvalidTransitionError);
+    expect(transitionTask(running, { type: "task.finished", at: 2, status: "succeeded", reason: "ok", commit: "abc" })).toMatchObject({
+      status: "succeeded",
+      commit: "abc",
+    });
+    expect(transitionTask({ status: "pending" }, { type: "task.finished", at: 2, status: "stopped", reason: "stop" })).toEqual({
+      status: "stopped",
+      endedAt: 2,
+      reason: "stop",
+    });
+  });
+});
+
+describe("attempt transitions", () => {
+  const starting: AttemptState = { status: "starting", startedAt: 0 };
+  it("only succeeds after verification", () => {
+    const running = transitionAttempt(starting, { type: "attempt.spawned", at: 1, pid: 9 });
+    expect(() => transitionAttempt(running, { type: "attempt.finished", at: 2, outcome: "succeeded", progress: 1 })).toThrow(InvalidTransitionError);
+    const verifying = transitionAttempt(running, { type: "attempt.exited", at: 2 });
+    expect(verifying.status).toBe("verifying");
+    expect(transitionAttempt(verifying, { type: "attempt.finished", at: 3, outcome: "succeeded", progress: 1 }).status).toBe("succeeded");
+  });
+  it("fails at exit with the failure kept, and a failed finish needs a failure", () => {
+    const failed = transitionAttempt(starting, { type: "attempt.exited", at: 1, failure: { kind: "crashed", detail: "ENOENT" } });
+    expect(failed).toMatchObject({ status: "failed", failure: { kind: "crashed" } });
+    const verifying = transitionAttempt({ status: "running", startedAt: 0, pid: 1 }, { type: "attempt.exited", at: 1 });
+    expect(() => transitionAttempt(verifying, { type: "attempt.finished", at: 2, outcome: "failed", progress: 0.5 })).toThrow(InvalidTransitionError);
+  });
+});
+
+describe("failure tiers and backoff", () => {
+  it("puts every kind in a tier", () => {
+    for (const kind of FAILURE_KINDS) expect(["retry", "fallback", "escalate"]).toContain(tierOf(kind));
+    expect(tierOf("auth_failed")).toBe("escalate");
+    expect(tierOf("rate_limited")).toBe("retry");
+    expect(tierOf("overloaded")).toBe("fallback");
+  });
+  it("doubles from 2 s with jitter and a cap", () => {
+    expect(backoffDelay(1, 0)).toBe(1_000);
+    expect(backoffDelay(1, 1)).toBe(2_000);
+    expect(backoffDelay(3, 1)).toBe(8_000);
+    expect(backoffDelay(30, 1)).toBe(300_000);
+  });
+  it("sleeps until a reported reset instead of guessing", () => {
+    expect(retryDelay({ kind: "rate_limited", detail: "", resetAt: 60_000 }, 1, 10_000, 0.5)).toBe(50_000);
+    expect(retryDelay({ kind: "verify_failed", detail: "" }, 4, 0, 0.5)).toBe(0);
+  });
+});
+
+describe("durations", () => {
+  it("parses what users type", () => {
+    expect(parseDuration("30s")).toBe(30_000);
+    expect(parseDuration("5m")).toBe(300_000);
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration("2")).toBe(2_000);
+    expect(parseDuration("1.5h")).toBe(5_400_000);
+  });
+  it("rejects what is not a duration", () => {
+    for (const bad of ["", "abc", "5x", "m5", "-3s", "5m junk"]) expect(parseDuration(bad)).toBeUndefined();
+  });
+  it("prints durations and clocks", () => {
+    expect(formatDuration(350)).toBe("350ms");
+    expect(formatDuration(65_000)).toBe("1m 05s");
+    expect(formatDuration(3_723_000)).toBe("1h 02m");
+    expect(formatClock(65_000)).toBe("1:05");
+    expect(formatClock(3_723_000)).toBe("1:02:03");
+  });
+});
+
+describe("progress and stall detection", () => {
+  it("averages criterion scores", () => {
+    expect(progressOf([])).toBe(0);
+    expect(progressOf([1, 0.5])).toBe(0.75);
+  });
+  it("counts attempts that did not raise the best figure", () => {
+    expect(attemptsWithoutRise([0, 0, 0])).toBe(3);
+    expect(attemptsWithoutRise([0.5, 0.5, 0.5])).toBe(2);
+    expect(attemptsWithoutRise([0.5, 0.2, 0.5])).toBe(2);
+    expect(attemptsWithoutRise([0.2, 0.5])).toBe(0);
+    expect(isStalled([0, 0, 0], 3)).toBe(true);
+    expect(isStalled([0.5, 0.5, 0.5], 3)).toBe(false);
+    expect(isStalled([0.5, 0.5, 0.5, 0.4], 3)).toBe(true);
+  });
+});
+
+describe("handoff", () => {
+  const failing = (n: number, output: string): AttemptSummary => ({
+    number: n,
+    agent: "claude-code",
+    model: "m",
+    failure: { kind: "verify_failed", detail: "npm test failed" },
+    criteria: [
+      { command: "npm test", exitCode: 1, passed: false, score: 0.5, durationMs: 10, timedOut: false, outputTail: output, tests: { passed: 1, failed: 1, skipped: 0, total: 2, runner: "vitest" } },
+      { command: "tsc --noEmit", exitCode: 0, passed: true, score: 1, durationMs: 10, timedOut: false, outputTail: "" },
+    ],
+    finalText: `I changed sum.js (attempt ${n})`,
+    actions: ["Write src/sum.js", "Bash npm test", "Bash npm test"],
+    progress: 0.75,
+  });
+  it("is empty before the first attempt", () => {
+    expect(buildHandoff([])).toBe("");
+  });
+  it("shows the newest failure's output and what was tried", () => {
+    const text = buildHandoff([failing(1, "old output"), failing(2, "expected 3, got 2")]);
+    expect(text).toContain("Earlier attempts on this task: 2");
+    expect(text).toContain("### Attempt 2 (claude-code, m)");
+    expect(text).toContain("expected 3, got 2");
+    expect(text).not.toContain("old output");
+    expect(text).toContain("criteria met 1/2");
+    expect(text).toContain("- Bash npm test");
+    expect(text.match(/Bash npm test/g)?.length).toBe(2); // repeated calls collapse within one attempt
+  });
+  it("stays bounded however long the output and history", () => {
+    const huge = Array.from({ length: 5_000 }, (_, i) => `line ${i} ${"x".repeat(50)}`).join("\n");
+    const history = Array.from({ length: 40 }, (_, i) => failing(i + 1, huge));
+    const text = buildHandoff(history);
+    expect(text.length).toBeLessThanOrEqual(12_100);
+    expect(text).toContain("line 4999");
+    expect(text).toContain("- Attempt 1:");
+  });
+});
+
+describe("prompt and text helpers", () => {
+  it("puts goal, criteria and handoff in the prompt", () => {
+    const p = buildPrompt({ goal: "fix it", criteria: ["npm test"], attempt: 2, maxAttempts: 5, handoff: "HANDOFF" });
+    expect(p).toContain("# Goal\nfix it");
+    expect(p).toContain("- `npm test`");
+    expect(p).toContain("attempt 2 of at most 5");
+    expect(p).toContain("HANDOFF");
+    expect(buildPrompt({ goal: "g", criteria: [], attempt: 1, maxAttempts: 1, handoff: "" })).not.toContain("Earlier attempts");
+  });
+  it("slugifies for branch names", () => {
+    expect(slugify("Make the failing tests pass!")).toBe("make-the-failing-tests-pass");
+    expect(slugify("Ünïcödé & symbols")).toBe("unicode-symbols");
+    expect(slugify("a very long goal that goes on and on and on forever", 20).length).toBeLessThanOrEqual(20);
+    expect(slugify("!!!")).toBe("");
+  });
+  it("keeps the tail of long output", () => {
+    expect(tailLines("a\nb\nc\nd", 2, 100)).toBe("[… 2 earlier lines cut]\nc\nd");
+    expect(tailLines("short", 10, 100)).toBe("short");
+  });
+});

@@ -1,0 +1,31 @@
+// Progress of a task: the mean score of its criteria (1 for a passing command, passed/total for a failing
+// test run that printed counts), and stall detection over the sequence of attempts.
+
+export function progressOf(scores: readonly number[]): number {
+  if (scores.length === 0) return 0;
+  const sum = scores.reduce((a, b) => a + Math.min(1, Math.max(0, b)), 0);
+  return sum / scores.length;
+}
+
+/**
+ * True when each of the last `stallAttempts` attempts failed to raise progress above the best figure
+ * reached before it (the figure before the first attempt is 0). Progress lost and regained is no rise.
+ */
+export function isStalled(history: readonly number[], stallAttempts: number): boolean {
+  return attemptsWithoutRise(history) >= stallAttempts && stallAttempts > 0;
+}
+
+/** How many of the latest attempts in a row did not raise the best progress so far. */
+export function attemptsWithoutRise(history: readonly number[]): number {
+  let best = 0;
+  let streak = 0;
+  for (const p of history) {
+    if (p > best) {
+      best = p;
+      streak = 0;
+    } else {
+      streak += 1;
+    }
+  }
+  return streak;
+}
