@@ -58,7 +58,10 @@ export function parseTestCounts(output: string): TestCounts | undefined {
   return { ...sum, runner: last.runner };
 }
 
-/** A criterion's score in [0,1]: 1 when the command exited 0; passed/total when counts were parsed and total > 0; else 0. */
+/**
+ * A criterion's score in [0,1]: 1 when the command exited 0; passed/total when counts were parsed and
+ * total > 0; else 0.
+ */
 export function criterionScore(exitCode: number | null, counts: TestCounts | undefined): number {
   if (exitCode === 0) return 1;
   if (counts === undefined || !(counts.total > 0)) return 0;
@@ -179,8 +182,8 @@ const nodeOrTape: Detector = (lines) => {
     if (tests !== undefined && block.has("pass")) {
       const nodeOnly = prefix === "ℹ" || ["suites", "cancelled", "duration_ms"].some((k) => block.has(k));
       const failed = get(block, "fail", "cancelled");
-      const c = counts(nodeOnly ? "node" : "tap", get(block, "pass"), failed, get(block, "skipped", "skip", "todo"), tests);
-      out.push({ line: end, counts: c });
+      const skipped = get(block, "skipped", "skip", "todo");
+      out.push({ line: end, counts: counts(nodeOnly ? "node" : "tap", get(block, "pass"), failed, skipped, tests) });
     }
     block = new Map();
   };
@@ -230,17 +233,20 @@ const tapPlan: Detector = (lines) => {
   return [{ line: Math.max(plan, lastResult), counts: counts("tap", passed, failed, skipped, planned) }];
 };
 
-// pytest: `==== 1 failed, 3 passed, 1 skipped, 1 error in 0.12s ====`, or the -q form without the rules.
-const PYTEST_WORDS = ["passed", "xpassed", "failed", "error", "errors", "skipped", "xfailed", "deselected", "warning", "warnings", "rerun"];
+// pytest: `==== 1 failed, 3 passed, 1 skipped, 1 error in 0.12s ====`, or the -q form without the rules;
+// pytest before 5.0 wrote `in 0.12 seconds`.
+const PYTEST_WORDS = ["passed", "xpassed", "failed", "error", "errors", "skipped", "xfailed", "deselected"]
+  .concat(["warning", "warnings", "rerun"]);
 const pytest: Detector = (lines) =>
   eachLine(lines, (line) => {
-    const m = /^[= ]*(.*?) in \d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?[= ]*$/.exec(line);
+    const m = /^[= ]*(.*?) in \d+(?:\.\d+)? ?s(?:econds)?(?: \(\d+:\d\d:\d\d\))?[= ]*$/.exec(line);
     if (m === null) return undefined;
     if (m[1] === "no tests ran") return counts("pytest", 0, 0, 0);
     const map = items(m[1] ?? "", ", ");
     if (map === undefined || ![...map.keys()].some((k) => PYTEST_WORDS.includes(k))) return undefined;
     // xfailed tests are known to be broken: not a pass, not a failure.
-    return counts("pytest", get(map, "passed", "xpassed"), get(map, "failed", "error", "errors"), get(map, "skipped", "xfailed"));
+    const failed = get(map, "failed", "error", "errors");
+    return counts("pytest", get(map, "passed", "xpassed"), failed, get(map, "skipped", "xfailed"));
   });
 
 // go test -v: one `--- PASS: TestName (0.00s)` line per test and subtest; summed over the run.
@@ -257,7 +263,8 @@ const go: Detector = (lines) => {
 // cargo test: `test result: FAILED. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; ...`, per target.
 const cargo: Detector = (lines) =>
   eachLine(lines, (line) => {
-    const m = /^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored; (\d+) measured; (\d+) filtered out/.exec(line);
+    const m = /^test result: (?:ok|FAILED)\. (\d+) passed; (\d+) failed; (\d+) ignored; \d+ measured; \d+ filtered out/
+      .exec(line);
     const [passed, failed, ignored] = [count(m?.[1]), count(m?.[2]), count(m?.[3])];
     if (passed === undefined || failed === undefined || ignored === undefined) return undefined;
     return counts("cargo", passed, failed, ignored);
@@ -266,7 +273,8 @@ const cargo: Detector = (lines) =>
 // RSpec: `5 examples, 1 failure, 1 pending`, maybe `, 1 error occurred outside of examples`.
 const rspec: Detector = (lines) =>
   eachLine(lines, (line) => {
-    const m = /^(\d+) examples?, (\d+) failures?(?:, (\d+) pending)?(?:, (\d+) errors? occurred outside of examples)?\s*$/.exec(line);
+    const m = /^(\d+) examples?, (\d+) failures?(?:, (\d+) pending)?(?:, (\d+) errors? occurred outside of examples)?\s*$/
+      .exec(line);
     const [examples, failures] = [count(m?.[1]), count(m?.[2])];
     if (examples === undefined || failures === undefined) return undefined;
     const [pending, errors] = [count(m?.[3]) ?? 0, count(m?.[4]) ?? 0];
@@ -298,4 +306,6 @@ const generic: Detector = (lines) =>
   });
 
 /** In order of specificity: on a tie for the last line, the earlier one wins. */
-const DETECTORS: readonly Detector[] = [cargo, go, vitest, jest, phpunit, rspec, nodeOrTape, tapPlan, mocha, pytest, generic];
+const DETECTORS: readonly Detector[] = [
+  cargo, go, vitest, jest, phpunit, rspec, nodeOrTape, tapPlan, mocha, pytest, generic,
+];

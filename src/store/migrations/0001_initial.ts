@@ -1,7 +1,7 @@
 // The first schema: runs, tasks and attempts (projections) and the append-only events table.
 // Forward-only: there is no `down`; a later change is a new numbered migration.
 import { sql, type Kysely, type Migration } from "kysely";
-import type { Dialect } from "./index.js";
+import type { Dialect } from "./dialect.js";
 
 export function initial(dialect: Dialect): Migration {
   // Both dialects keep epoch milliseconds; Postgres needs 64-bit integers and a bigserial sequence.

@@ -2,8 +2,9 @@
 // once released is never edited, only followed by a new one.
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.js";
+import type { Dialect } from "./dialect.js";
 
-export type Dialect = "sqlite" | "postgres";
+export type { Dialect };
 
 function migrations(dialect: Dialect): Record<string, Migration> {
   return {

@@ -1,0 +1,104 @@
+// The command line and environment the claude-code adapter builds for new and resumed sessions.
+import { describe, expect, it } from "vitest";
+import type { AgentInvocation } from "../agent.js";
+import { UsageError } from "../../core/errors.js";
+import { createClaudeCodeAdapter, DEFAULT_ALLOWED_TOOLS } from "./index.js";
+
+const invocation: AgentInvocation = {
+  prompt: "Fix the failing tests in src/",
+  cwd: "/repo/.orch/worktrees/r1/t1",
+  runId: "r1",
+  taskId: "fix-tests",
+  attempt: 2,
+  env: { PATH: "/usr/bin", HOME: "/home/me", ANTHROPIC_BASE_URL: "http://127.0.0.1:9999" },
+};
+
+const BASE = [
+  "-p",
+  "--output-format",
+  "stream-json",
+  "--verbose",
+  "--permission-mode",
+  "acceptEdits",
+  "--allowedTools",
+  "Read,Write,Edit,MultiEdit,Glob,Grep,Bash,TodoWrite",
+];
+
+describe("claude-code build()", () => {
+  it("a new session: print mode, stream-json, root-safe permissions, prompt last after --", () => {
+    const command = createClaudeCodeAdapter().build(invocation);
+    expect(command.file).toBe("claude");
+    expect(command.args).toEqual([...BASE, "--", "Fix the failing tests in src/"]);
+    expect(command.stdin).toBeUndefined();
+    expect(command.args).not.toContain("--dangerously-skip-permissions");
+    expect(DEFAULT_ALLOWED_TOOLS).toEqual(["Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite"]);
+  });
+
+  it("a resumed session with a model, max turns, own tools, bin and extra args", () => {
+    const adapter = createClaudeCodeAdapter({
+      bin: "/opt/claude/bin/claude",
+      maxTurns: 40,
+      allowedTools: ["Read", "Bash(npm test:*)"],
+      extraArgs: ["--fallback-model", "claude-haiku-4-5"],
+    });
+    const command = adapter.build({ ...invocation, model: "claude-sonnet-4-5", resumeSessionId: "8ffdbdfd-0e4b" });
+    expect(command.file).toBe("/opt/claude/bin/claude");
+    expect(command.args).toEqual([
+      "-p",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--permission-mode",
+      "acceptEdits",
+      "--allowedTools",
+      "Read,Bash(npm test:*)",
+      "--model",
+      "claude-sonnet-4-5",
+      "--resume",
+      "8ffdbdfd-0e4b",
+      "--max-turns",
+      "40",
+      "--fallback-model",
+      "claude-haiku-4-5",
+      "--",
+      "Fix the failing tests in src/",
+    ]);
+  });
+
+  it("a prompt that looks like an option stays the prompt", () => {
+    const command = createClaudeCodeAdapter().build({ ...invocation, prompt: "--help me\nplease" });
+    expect(command.args.slice(-2)).toEqual(["--", "--help me\nplease"]);
+  });
+
+  it("the environment is the invocation's plus the ORCH_ variables, without touching the original", () => {
+    const command = createClaudeCodeAdapter().build(invocation);
+    expect(command.env).toEqual({
+      PATH: "/usr/bin",
+      HOME: "/home/me",
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:9999",
+      ORCH_RUN_ID: "r1",
+      ORCH_TASK_ID: "fix-tests",
+      ORCH_ATTEMPT: "2",
+    });
+    expect(invocation.env.ORCH_RUN_ID).toBeUndefined();
+    expect(createClaudeCodeAdapter().build({ ...invocation, model: "m1" }).env).toMatchObject({ ORCH_ATTEMPT: "2" });
+  });
+
+  it("options are copied: changing the caller's arrays later changes nothing", () => {
+    const extraArgs = ["--fallback-model", "a"];
+    const adapter = createClaudeCodeAdapter({ extraArgs });
+    extraArgs.push("--oops");
+    expect(adapter.build(invocation).args).not.toContain("--oops");
+  });
+
+  it("rejects options that cannot work", () => {
+    expect(() => createClaudeCodeAdapter({ maxTurns: 0 })).toThrow(UsageError);
+    expect(() => createClaudeCodeAdapter({ maxTurns: 2.5 })).toThrow(UsageError);
+    expect(() => createClaudeCodeAdapter({ bin: " " })).toThrow(UsageError);
+    expect(() => createClaudeCodeAdapter({ allowedTools: ["Read,Write"] })).toThrow(UsageError);
+  });
+
+  it("is named claude-code", () => {
+    expect(createClaudeCodeAdapter().name).toBe("claude-code");
+  });
+});

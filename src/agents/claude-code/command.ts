@@ -1,0 +1,45 @@
+// Builds the headless `claude` command line for one attempt: stream-json output, permissions that work as
+// root, the prompt as the last argument after `--` so that no prompt text can be read as an option.
+import type { AgentCommand, AgentInvocation } from "../agent.js";
+import { orchEnv } from "../env.js";
+
+export interface ClaudeCodeOptions {
+  /** The executable; `claude` on the PATH by default. */
+  bin?: string;
+  /** Extra options, placed before the prompt (e.g. `["--fallback-model", "claude-haiku-4-5"]`). */
+  extraArgs?: string[];
+  /** Passed as `--max-turns`; running out is not a failure, verification judges the work. */
+  maxTurns?: number;
+  /** Tools the agent may use without asking; DEFAULT_ALLOWED_TOOLS when not given. */
+  allowedTools?: string[];
+}
+
+/**
+ * Enough to read, edit and run commands in the worktree. Root refuses `--dangerously-skip-permissions` and
+ * `bypassPermissions`, so the tools are allowed one by one; anything else is denied (and counted in the
+ * result's permission denials) instead of waiting for an answer nobody will give.
+ */
+export const DEFAULT_ALLOWED_TOOLS: readonly string[] = [
+  "Read",
+  "Write",
+  "Edit",
+  "MultiEdit",
+  "Glob",
+  "Grep",
+  "Bash",
+  "TodoWrite",
+];
+
+export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeCodeOptions = {}): AgentCommand {
+  const allowedTools = options.allowedTools ?? DEFAULT_ALLOWED_TOOLS;
+  const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"];
+  // `--allowedTools` takes a variadic value; the `--` before the prompt keeps it from swallowing the prompt.
+  if (allowedTools.length > 0) args.push("--allowedTools", allowedTools.join(","));
+  if (invocation.model !== undefined && invocation.model !== "") args.push("--model", invocation.model);
+  if (invocation.resumeSessionId !== undefined && invocation.resumeSessionId !== "") {
+    args.push("--resume", invocation.resumeSessionId);
+  }
+  if (options.maxTurns !== undefined) args.push("--max-turns", String(options.maxTurns));
+  args.push(...(options.extraArgs ?? []), "--", invocation.prompt);
+  return { file: options.bin ?? "claude", args, env: orchEnv(invocation) };
+}

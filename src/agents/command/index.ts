@@ -1,0 +1,31 @@
+// The `command` agent: any shell command, run in the worktree with the prompt on stdin and in ORCH_PROMPT.
+// Its stdout lines are its transcript; exit 0 means it finished its turn and verification decides.
+import { clip } from "../../core/agent-event.js";
+import type { AgentAdapter, AgentCommand, AgentInvocation } from "../agent.js";
+import { classifyExit } from "../classify-text.js";
+import { orchEnv } from "../env.js";
+
+export function createCommandAdapter(command: string): AgentAdapter {
+  return {
+    name: "command",
+    build(invocation: AgentInvocation): AgentCommand {
+      return {
+        file: "/bin/sh",
+        args: ["-c", command],
+        env: { ...orchEnv(invocation), ORCH_PROMPT: invocation.prompt },
+        stdin: invocation.prompt,
+      };
+    },
+    createParser() {
+      return {
+        parseLine(line: string) {
+          return line.trim() === "" ? [] : [{ type: "text" as const, text: clip(line) }];
+        },
+      };
+    },
+    classify(exit) {
+      if (exit.exitCode === 0 && exit.signal === null) return undefined;
+      return classifyExit(exit.exitCode, exit.signal, exit.stderrTail);
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// The `scripted` agent: replays a scripted session from a file in a real child process (player.ts), so the
+// demo and dry runs exercise the same supervision, journaling and verification as a real CLI.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { AgentEvent } from "../../core/agent-event.js";
+import type { AgentAdapter, AgentCommand, AgentInvocation } from "../agent.js";
+import { classifyExit } from "../classify-text.js";
+import { orchEnv } from "../env.js";
+import { loadScript } from "./script.js";
+
+/**
+ * The player's compiled file. Beside this module when running from dist/; when this module runs from
+ * sources (under the test runner) the compiled copy in dist/ is used, which `npm test` builds first.
+ */
+export function playerPath(): string {
+  const sibling = fileURLToPath(new URL("./player.js", import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  const built = fileURLToPath(new URL("../../../dist/agents/scripted/player.js", import.meta.url));
+  if (existsSync(built)) return built;
+  throw new Error(`the scripted agent's player is missing (looked at ${sibling} and ${built}); run \`npm run build\``);
+}
+
+export function createScriptedAdapter(scriptPath: string): AgentAdapter {
+  // Validate up front so that a bad script is a usage error before anything is written.
+  loadScript(scriptPath);
+  const player = playerPath();
+  return {
+    name: "scripted",
+    build(invocation: AgentInvocation): AgentCommand {
+      return { file: process.execPath, args: [player, scriptPath, String(invocation.attempt)], env: orchEnv(invocation) };
+    },
+    createParser() {
+      return {
+        parseLine(line: string) {
+          if (line.trim() === "") return [];
+          let json: unknown;
+          try {
+            json = JSON.parse(line);
+          } catch {
+            return [{ type: "unknown" as const, raw: line }];
+          }
+          const parsed = AgentEvent.safeParse(json);
+          return [parsed.success ? parsed.data : { type: "unknown" as const, raw: line }];
+        },
+      };
+    },
+    classify(exit) {
+      if (exit.exitCode === 0 && exit.signal === null && exit.result?.ok !== false) {
+        return exit.result === undefined ? { kind: "bad_output", detail: "the scripted agent printed no result" } : undefined;
+      }
+      return classifyExit(exit.exitCode, exit.signal, `${exit.stderrTail}\n${exit.result?.text ?? ""}`);
+    },
+  };
+}
+

@@ -1,0 +1,105 @@
+// Driving a journaled run to its end, in the foreground (status line, Ctrl-C) or as the detached run's
+// own process (`orch __drive RUN`). Either way every agent process group dies with orch.
+import { join } from "node:path";
+import { interruptibleSleep, type EngineDeps } from "../../engine/deps.js";
+import { fileLogger } from "../../engine/logger.js";
+import { orchPaths } from "../../engine/paths.js";
+import { driveRun } from "../../engine/run-service.js";
+import { ProcessGroups } from "../../process/groups.js";
+import type { Store } from "../../store/store.js";
+import type { CliContext } from "../context.js";
+import { openRepoStore } from "../context.js";
+import { EXIT, exitCodeForRun } from "../exit-codes.js";
+import { StatusLine } from "../status-line.js";
+
+export function engineDeps(ctx: CliContext, store: Store, repoRoot: string, groups: ProcessGroups): EngineDeps {
+  return {
+    store,
+    groups,
+    logger: fileLogger(join(orchPaths(repoRoot).logs, "orch.jsonl")),
+    env: ctx.env,
+    now: Date.now,
+    random: Math.random,
+    sleep: interruptibleSleep,
+  };
+}
+
+export async function runJson(store: Store, runId: string) {
+  const run = await store.getRun(runId);
+  if (run === undefined) throw new Error(`no run ${runId}`);
+  return { runId: run.id, status: run.status, branch: run.branch, attempts: run.attempts, report: run.report ?? null, reason: run.reason ?? null };
+}
+
+/** Drives a run with signals wired: the first SIGINT/SIGTERM stops the agent and keeps the state. */
+async function driveWithSignals(ctx: CliContext, store: Store, runId: string, detached: boolean, status?: StatusLine) {
+  const run = await store.getRun(runId);
+  if (run === undefined) throw new Error(`no run ${runId}`);
+  const groups = new ProcessGroups();
+  const uninstall = groups.installExitHandler();
+  const interrupt = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    interrupt.abort("interrupt");
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // A detached run outlives its terminal; a foreground run stops with it.
+  const onHangup = detached ? () => undefined : onSignal;
+  process.on("SIGHUP", onHangup);
+  try {
+    const result = await driveRun(engineDeps(ctx, store, run.repoRoot, groups), {
+      runId,
+      detached,
+      interrupt: interrupt.signal,
+      ...(status !== undefined ? { onActivity: (a) => status.update(a) } : {}),
+    });
+    return { ...result, interrupted };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onHangup);
+    groups.killAll("SIGKILL");
+    uninstall();
+  }
+}
+
+export async function driveInForeground(ctx: CliContext, store: Store, runId: string, json: boolean): Promise<number> {
+  const run = await store.getRun(runId);
+  if (run === undefined) throw new Error(`no run ${runId}`);
+  if (!json) ctx.output.err(`orch: run ${run.id} on ${run.branch} — ${run.goal}`);
+  const status = new StatusLine(ctx.output, run.limits.maxAttempts, Date.now(), run.limits.maxMs);
+  status.start();
+  let result;
+  try {
+    result = await driveWithSignals(ctx, store, runId, false, status);
+  } finally {
+    status.stop();
+  }
+  const final = result.run;
+  if (json) {
+    ctx.output.json(await runJson(store, runId));
+  } else {
+    ctx.output.out(`${final.status === "succeeded" ? "✔" : "✖"} ${final.status}: ${final.reason ?? ""}`);
+    const [task] = await store.listTasks(runId);
+    if (final.status === "succeeded" && task !== undefined) ctx.output.out(`  branch to merge: ${task.branch}`);
+    else if (task !== undefined) ctx.output.out(`  work in progress: ${task.worktree}`);
+    ctx.output.out(`  report: ${result.report}`);
+  }
+  return exitCodeForRun(final.status, result.interrupted);
+}
+
+/** `orch __drive RUN`: the detached run's own process. */
+export async function driveDetached(ctx: CliContext, runId: string): Promise<number> {
+  const { store } = await openRepoStore(ctx.cwd, { create: false });
+  try {
+    const result = await driveWithSignals(ctx, store, runId, true);
+    ctx.output.err(`run ${runId} ended: ${result.run.status} — ${result.run.reason ?? ""}`);
+    return exitCodeForRun(result.run.status, result.interrupted);
+  } catch (error) {
+    ctx.output.err(`run ${runId} could not be driven: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return EXIT.notConverged;
+  } finally {
+    await store.close();
+  }
+}

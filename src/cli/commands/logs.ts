@@ -1,0 +1,127 @@
+// `orch logs RUN|RUN/TASK|ATTEMPT [-f]`: the normalized transcript from the journal, with the loop's own
+// milestones between agent events; `-f` follows a live run until it ends.
+import { setTimeout as sleep } from "node:timers/promises";
+import { describeAgentEvent } from "../../core/agent-event.js";
+import { formatDuration } from "../../core/duration.js";
+import type { StoredEvent } from "../../core/journal.js";
+import { isTerminalRun } from "../../core/run.js";
+import { NotFoundError } from "../../core/errors.js";
+import type { EventQuery, Store } from "../../store/store.js";
+import { resolveRun, withRepoStore, type CliContext } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+
+interface Target {
+  runId: string;
+  query: EventQuery;
+}
+
+async function resolveTarget(store: Store, ref: string): Promise<Target> {
+  const attempt = await store.getAttempt(ref);
+  if (attempt !== undefined) return { runId: attempt.runId, query: { attemptId: attempt.id } };
+  const slash = ref.indexOf("/");
+  if (slash > 0) {
+    const run = await resolveRun(store, ref.slice(0, slash));
+    const taskId = ref.slice(slash + 1);
+    if ((await store.getTask(run.id, taskId)) === undefined) {
+      throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
+    }
+    return { runId: run.id, query: { runId: run.id, taskId } };
+  }
+  const run = await resolveRun(store, ref);
+  return { runId: run.id, query: { runId: run.id } };
+}
+
+export function formatEvent(event: StoredEvent): string | undefined {
+  const time = new Date(event.at).toISOString().slice(11, 19);
+  const attempt = event.attemptId === undefined ? "" : ` #${event.attemptId.slice(event.attemptId.lastIndexOf(".") + 1)}`;
+  const line = (text: string) => `${time}${attempt} ${text}`;
+  switch (event.type) {
+    case "agent.emitted":
+      if (event.data.type === "usage") return undefined;
+      return line(`${agentMark(event.data.type)} ${describeAgentEvent(event.data)}`);
+    case "run.created":
+      return line(`── run ${event.runId} created: ${event.data.goal}`);
+    case "run.started":
+      return line(`── run started (pid ${event.data.pid}${event.data.detached ? ", detached" : ""})`);
+    case "run.stop-requested":
+      return line(`── ${event.data.mode} requested by ${event.data.by}`);
+    case "run.waiting":
+      return line(`── waiting for a human: ${event.data.reason}`);
+    case "run.finished":
+      return line(`── run ${event.data.status}: ${event.data.reason}`);
+    case "run.noted":
+      return line(`── ${event.data.message}`);
+    case "task.created":
+    case "task.started":
+      return undefined;
+    case "task.finished":
+      return line(`── task ${event.taskId ?? ""} ${event.data.status}: ${event.data.reason}`);
+    case "task.waited":
+      return line(`── waiting ${formatDuration(event.data.delayMs)}: ${event.data.reason}`);
+    case "attempt.started":
+      return line(`── attempt ${event.data.number} started (${event.data.agent}${event.data.model ? `, ${event.data.model}` : ""})`);
+    case "attempt.spawned":
+      return undefined;
+    case "attempt.exited":
+      return line(
+        `── agent exited (${event.data.signal ? `signal ${event.data.signal}` : `code ${event.data.exitCode}`}, ${formatDuration(event.data.durationMs)})${event.data.failure ? `: ${event.data.failure.kind} — ${event.data.failure.detail}` : ""}`,
+      );
+    case "verify.completed":
+      return event.data.criteria
+        .map((c) => line(`${c.passed ? "✔ pass" : "✖ FAIL"} \`${c.command}\`${c.tests ? ` (${c.tests.passed}/${c.tests.total} tests)` : ""}`))
+        .join("\n");
+    case "attempt.finished":
+      return line(`── attempt ${event.data.outcome}, progress ${Math.round(event.data.progress * 100)}%${event.data.commit ? `, commit ${event.data.commit.slice(0, 12)}` : ""}`);
+  }
+}
+
+function agentMark(type: string): string {
+  switch (type) {
+    case "tool.called":
+      return "→";
+    case "tool.returned":
+      return "←";
+    case "text":
+      return "»";
+    default:
+      return "·";
+  }
+}
+
+export async function logsCommand(ctx: CliContext, ref: string, flags: { follow?: boolean; json?: boolean }): Promise<number> {
+  return withRepoStore(ctx.cwd, false, async ({ store }) => {
+    const target = await resolveTarget(store, ref);
+    let afterSeq = 0;
+    const print = (events: StoredEvent[]) => {
+      for (const event of events) {
+        afterSeq = event.seq;
+        if (flags.json === true) ctx.output.out(JSON.stringify(event));
+        else {
+          const text = formatEvent(event);
+          if (text !== undefined) ctx.output.out(text);
+        }
+      }
+    };
+    print(await readAll(store, target.query, afterSeq));
+    if (flags.follow !== true) return EXIT.ok;
+    for (;;) {
+      const run = await store.getRun(target.runId);
+      const ended = run === undefined || isTerminalRun(run.status) || run.status === "waiting";
+      print(await readAll(store, target.query, afterSeq));
+      if (ended) return EXIT.ok;
+      await sleep(250);
+    }
+  });
+}
+
+async function readAll(store: Store, query: EventQuery, afterSeq: number): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  let after = afterSeq;
+  for (;;) {
+    const page = await store.readEvents({ ...query, afterSeq: after, limit: 5_000 });
+    out.push(...page);
+    const last = page[page.length - 1];
+    if (last === undefined || page.length < 5_000) return out;
+    after = last.seq;
+  }
+}

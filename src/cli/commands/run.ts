@@ -1,0 +1,169 @@
+// `orch run`: checks the request (exit 2 and nothing written when it is wrong), journals the run, then
+// drives it in the foreground with a live status line, or hands it to a detached process of its own.
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync, closeSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AgentSettings } from "../../agents/registry.js";
+import { parseAgentName } from "../../agents/registry.js";
+import { loadConfig } from "../../config/load.js";
+import type { Config } from "../../config/schema.js";
+import { parseDuration } from "../../core/duration.js";
+import { UsageError } from "../../core/errors.js";
+import type { Limits } from "../../core/journal.js";
+import { isTerminalRun } from "../../core/run.js";
+import { inspectRepo } from "../../git/index.js";
+import { driverLogPath, orchPaths } from "../../engine/paths.js";
+import { createRun, planRun, type RunRequest } from "../../engine/run-service.js";
+import { openSqliteStore } from "../../store/sqlite/open.js";
+import type { CliContext } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+import { duration, positiveInt, positiveNumber } from "../options.js";
+import { driveInForeground, runJson } from "./drive.js";
+
+export interface RunFlags {
+  verify?: string[];
+  agent?: string;
+  agentCommand?: string;
+  script?: string;
+  model?: string;
+  fallbackModel?: string[];
+  base?: string;
+  maxAttempts?: string;
+  maxHours?: string;
+  budgetUsd?: string;
+  budgetTokens?: string;
+  interval?: string;
+  stallTimeout?: string;
+  attemptTimeout?: string;
+  stallAttempts?: string;
+  detach?: boolean;
+  json?: boolean;
+}
+
+export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags): Promise<number> {
+  const repo = await inspectRepo(ctx.cwd);
+  const { config } = loadConfig(repo.root);
+  const request = buildRequest(ctx, repo.root, goal, flags, config);
+  const planned = await planRun(request);
+
+  // Everything above only read; from here on the run exists.
+  const paths = orchPaths(planned.repo.root);
+  const store = await openSqliteStore({ path: paths.db });
+  try {
+    const run = await createRun(store, planned);
+    if (flags.detach === true) return await detach(ctx, run.id, run.repoRoot, flags.json === true, store);
+    return await driveInForeground(ctx, store, run.id, flags.json === true);
+  } finally {
+    await store.close();
+  }
+}
+
+export function buildRequest(ctx: CliContext, root: string, goal: string, flags: RunFlags, config: Config): RunRequest {
+  const agent = agentSettings(ctx, root, flags, config);
+  const agentModel = agent.name === "claude-code" ? config.agents["claude-code"].model : undefined;
+  const maxHours = flags.maxHours === undefined ? config.limits.maxHours : positiveNumber("--max-hours", flags.maxHours);
+  const limits: Limits = {
+    maxAttempts: flags.maxAttempts === undefined ? config.limits.maxAttempts : positiveInt("--max-attempts", flags.maxAttempts),
+    maxMs: Math.round(maxHours * 3_600_000),
+    intervalMs: flags.interval === undefined ? configDuration(config.limits.interval) : durationOrZero("--interval", flags.interval),
+    stallAttempts: flags.stallAttempts === undefined ? config.limits.stallAttempts : positiveInt("--stall-attempts", flags.stallAttempts),
+    stallTimeoutMs: flags.stallTimeout === undefined ? configDuration(config.limits.stallTimeout) : duration("--stall-timeout", flags.stallTimeout),
+    attemptTimeoutMs:
+      flags.attemptTimeout === undefined ? configDuration(config.limits.attemptTimeout) : duration("--attempt-timeout", flags.attemptTimeout),
+  };
+  const budgetUsd = flags.budgetUsd === undefined ? config.limits.budgetUsd : positiveNumber("--budget-usd", flags.budgetUsd);
+  const budgetTokens = flags.budgetTokens === undefined ? config.limits.budgetTokens : positiveInt("--budget-tokens", flags.budgetTokens);
+  if (budgetUsd !== undefined) limits.budgetUsd = budgetUsd;
+  if (budgetTokens !== undefined) limits.budgetTokens = budgetTokens;
+  return {
+    cwd: ctx.cwd,
+    goal,
+    criteria: [...config.verify, ...(flags.verify ?? [])],
+    agent,
+    model: flags.model ?? config.model ?? agentModel,
+    fallbackModels: flags.fallbackModel ?? config.fallbackModels,
+    base: flags.base ?? config.base,
+    limits,
+    config: { source: "cli", limits: config.limits },
+  };
+}
+
+function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: Config): AgentSettings {
+  if (flags.agentCommand !== undefined && flags.script !== undefined) {
+    throw new UsageError("--agent-command and --script choose different agents; pass one of them");
+  }
+  const name = flags.agentCommand !== undefined ? "command" : flags.script !== undefined ? "scripted" : parseAgentName(flags.agent ?? config.agent);
+  if (flags.agent !== undefined && flags.agent !== name) {
+    throw new UsageError(`--agent ${flags.agent} does not match ${flags.agentCommand !== undefined ? "--agent-command" : "--script"}`, {
+      hint: "drop --agent, or pass the option that belongs to it",
+    });
+  }
+  switch (name) {
+    case "claude-code": {
+      const c = config.agents["claude-code"];
+      return {
+        name,
+        bin: c.bin,
+        ...(c.maxTurns !== undefined ? { maxTurns: c.maxTurns } : {}),
+        ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}),
+      };
+    }
+    case "command": {
+      const command = flags.agentCommand ?? config.agents.command.command;
+      if (command === undefined) throw new UsageError("the command agent needs a command", { hint: 'pass --agent-command "./my-agent.sh"' });
+      return { name, command };
+    }
+    case "scripted": {
+      const script = flags.script ?? config.agents.scripted.script;
+      if (script === undefined) throw new UsageError("the scripted agent needs a script", { hint: "pass --script FILE" });
+      // Relative to where the user typed it; a config path is relative to the repository.
+      return { name, script: resolve(flags.script !== undefined ? ctx.cwd : root, script) };
+    }
+  }
+}
+
+function configDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`bad duration "${text}" in orch.config.yaml`);
+  return ms;
+}
+
+function durationOrZero(flag: string, value: string): number {
+  return value.trim() === "0" ? 0 : duration(flag, value);
+}
+
+async function detach(ctx: CliContext, runId: string, root: string, json: boolean, store: Awaited<ReturnType<typeof openSqliteStore>>): Promise<number> {
+  const log = driverLogPath(orchPaths(root), runId);
+  mkdirSync(dirname(log), { recursive: true });
+  const fd = openSync(log, "a");
+  try {
+    const child = spawn(process.execPath, [ctx.entry, "__drive", runId], {
+      cwd: root,
+      env: ctx.env,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+    });
+    child.unref();
+  } finally {
+    closeSync(fd);
+  }
+  // Wait until the run's own process has taken it over, so that `orch status` right after shows it running.
+  const deadline = Date.now() + 15_000;
+  let run = await store.getRun(runId);
+  while (run !== undefined && run.status === "pending" && Date.now() < deadline) {
+    await sleep(100);
+    run = await store.getRun(runId);
+  }
+  if (run === undefined || run.status === "pending") {
+    ctx.output.err(`orch: the detached run ${runId} did not start; see ${log}`);
+    return EXIT.notConverged;
+  }
+  if (json) {
+    ctx.output.json(await runJson(store, runId));
+  } else {
+    ctx.output.out(`Run ${runId} is ${isTerminalRun(run.status) ? run.status : "running"} in the background (pid ${run.pid ?? "?"}).`);
+    ctx.output.out(`  orch status ${runId}     progress\n  orch logs ${runId} -f    follow the agent\n  orch stop ${runId}       finish the current attempt, then stop\n  orch abort ${runId}      stop now`);
+  }
+  return EXIT.ok;
+}

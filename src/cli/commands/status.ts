@@ -1,0 +1,142 @@
+// `orch status` and `orch list`: where a run stands, from the journal alone, so they work for foreground
+// and detached runs alike, and notice a run whose process is gone.
+import { describeAgentEvent } from "../../core/agent-event.js";
+import { formatClock, formatDuration } from "../../core/duration.js";
+import { isTerminalRun } from "../../core/run.js";
+import { firstLine } from "../../core/text.js";
+import { processStartTime } from "../../process/tree.js";
+import type { RunRecord, Store } from "../../store/store.js";
+import { resolveRun, withRepoStore, type CliContext } from "../context.js";
+import { EXIT } from "../exit-codes.js";
+
+export interface RunStatusView {
+  runId: string;
+  goal: string;
+  status: RunRecord["status"];
+  reason: string | null;
+  attempts: number;
+  maxAttempts: number;
+  progress: number;
+  branch: string;
+  elapsedMs: number;
+  maxMs: number;
+  costUsd: number;
+  tokens: { input: number; output: number };
+  pid: number | null;
+  processAlive: boolean | null;
+  now: string | null;
+  next: string;
+  lastResult: string | null;
+  report: string | null;
+  createdAt: string;
+  tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string }[];
+}
+
+/** True when the recorded pid still runs and is the same process (its start time matches). */
+export function runProcessAlive(run: RunRecord): boolean | null {
+  if (run.pid === undefined || isTerminalRun(run.status)) return null;
+  const start = processStartTime(run.pid);
+  if (start === undefined) return false;
+  return run.pidStartTime === undefined || run.pidStartTime === start;
+}
+
+export async function statusView(store: Store, run: RunRecord, now = Date.now()): Promise<RunStatusView> {
+  const tasks = await store.listTasks(run.id);
+  const attempts = await store.listAttempts({ runId: run.id });
+  const current = attempts[attempts.length - 1];
+  const alive = runProcessAlive(run);
+  let doing: string | null = null;
+  if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
+    const [last] = await store.readEvents({ attemptId: current.id, types: ["agent.emitted"], descending: true, limit: 1 });
+    doing = `attempt ${current.number}: ${last?.type === "agent.emitted" ? firstLine(describeAgentEvent(last.data), 160) : "starting the agent"}`;
+  } else if (current?.status === "verifying" && alive !== false) {
+    doing = `attempt ${current.number}: verifying`;
+  }
+  const finished = [...attempts].reverse().find((a) => a.status === "succeeded" || a.status === "failed");
+  const lastResult =
+    finished === undefined
+      ? null
+      : `attempt ${finished.number} ${finished.status === "succeeded" ? "succeeded" : `failed (${finished.failure?.kind ?? "unknown"}: ${firstLine(finished.failure?.detail ?? "", 160)})`}`;
+  const task = tasks[0];
+  let next: string;
+  if (isTerminalRun(run.status)) next = "nothing: the run has ended";
+  else if (run.status === "waiting") next = `waiting for a human: ${run.reason ?? ""}`;
+  else if (alive === false) next = `the run's process (pid ${run.pid}) is gone; the run was interrupted`;
+  else if (run.stopRequested !== undefined) next = run.stopRequested === "abort" ? "aborting" : "stopping after the current attempt";
+  else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
+  else if (doing !== null) next = "verify when the agent finishes";
+  else next = run.status === "pending" ? "start" : `attempt ${run.attempts + 1}`;
+  return {
+    runId: run.id,
+    goal: run.goal,
+    status: run.status,
+    reason: run.reason ?? null,
+    attempts: run.attempts,
+    maxAttempts: run.limits.maxAttempts,
+    progress: run.progress,
+    branch: task?.branch ?? run.branch,
+    elapsedMs: run.startedAt === undefined ? 0 : (run.endedAt ?? now) - run.startedAt,
+    maxMs: run.limits.maxMs,
+    costUsd: run.costUsd,
+    tokens: { input: run.tokensIn, output: run.tokensOut },
+    pid: run.pid ?? null,
+    processAlive: alive,
+    now: doing,
+    next,
+    lastResult,
+    report: run.report ?? null,
+    createdAt: new Date(run.createdAt).toISOString(),
+    tasks: tasks.map((t) => ({ id: t.id, title: t.title, status: t.status, attempts: t.attempts, branch: t.branch, progress: t.progress, worktree: t.worktree })),
+  };
+}
+
+export async function statusCommand(ctx: CliContext, ref: string | undefined, flags: { json?: boolean }): Promise<number> {
+  return withRepoStore(ctx.cwd, false, async ({ store }) => {
+    const run = await resolveRun(store, ref);
+    const view = await statusView(store, run);
+    if (flags.json === true) {
+      ctx.output.json(view);
+      return EXIT.ok;
+    }
+    const lines = [
+      `run ${view.runId}: ${view.status}${view.processAlive === false ? " (its process is gone)" : ""}${view.reason ? ` — ${view.reason}` : ""}`,
+      `  goal      ${view.goal}`,
+      `  attempt   ${view.attempts}/${view.maxAttempts}`,
+      `  elapsed   ${formatClock(view.elapsedMs)} of ${formatDuration(view.maxMs)}`,
+      `  progress  ${Math.round(view.progress * 100)}%`,
+      `  cost      $${view.costUsd.toFixed(4)} · tokens ${view.tokens.input} in / ${view.tokens.output} out`,
+      `  last      ${view.lastResult ?? "—"}`,
+      `  now       ${view.now ?? "—"}`,
+      `  next      ${view.next}`,
+      `  branch    ${view.branch}`,
+    ];
+    if (view.report !== null) lines.push(`  report    ${view.report}`);
+    ctx.output.out(lines.join("\n"));
+    return EXIT.ok;
+  });
+}
+
+export async function listCommand(ctx: CliContext, flags: { json?: boolean }): Promise<number> {
+  let runs: RunRecord[];
+  try {
+    runs = await withRepoStore(ctx.cwd, false, ({ store }) => store.listRuns());
+  } catch (error) {
+    // A repository without a journal simply has no runs yet.
+    if (error instanceof Error && error.name === "NotFoundError") runs = [];
+    else throw error;
+  }
+  if (flags.json === true) {
+    ctx.output.json(runs.map((r) => ({ runId: r.id, goal: r.goal, status: r.status, createdAt: new Date(r.createdAt).toISOString(), attempts: r.attempts, progress: r.progress, branch: r.branch })));
+    return EXIT.ok;
+  }
+  if (runs.length === 0) {
+    ctx.output.out('No runs yet. Start one with: orch run "<goal>" --verify "<command>"');
+    return EXIT.ok;
+  }
+  const rows = runs.map((r) => [r.id, r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.limits.maxAttempts}`, new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "), firstLine(r.goal, 60)]);
+  const header = ["RUN", "STATUS", "PROGRESS", "ATTEMPTS", "CREATED (UTC)", "GOAL"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const fmt = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
+  ctx.output.out([fmt(header), ...rows.map(fmt)].join("\n"));
+  return EXIT.ok;
+}

@@ -1,0 +1,147 @@
+// The command-line surface: commander parses, each command module does the work, and this file maps
+// every outcome to the exit codes of the contract (0 ok, 1 not converged, 2 bad usage, 3 waiting, 130).
+import { Command, CommanderError, Option } from "commander";
+import { UsageError } from "../core/errors.js";
+import { InvalidTransitionError } from "../core/run.js";
+import type { CliContext } from "./context.js";
+import { stopCommand } from "./commands/control.js";
+import { demoCommand } from "./commands/demo.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { driveDetached } from "./commands/drive.js";
+import { initCommand } from "./commands/init.js";
+import { logsCommand } from "./commands/logs.js";
+import { reportCommand } from "./commands/report.js";
+import { runCommand, type RunFlags } from "./commands/run.js";
+import { listCommand, statusCommand } from "./commands/status.js";
+import { EXIT } from "./exit-codes.js";
+import { collect } from "./options.js";
+
+const VERSION = "0.1.0";
+
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  let code: number = EXIT.ok;
+  const set = (n: number) => {
+    code = n;
+  };
+  const program = new Command()
+    .name("orch")
+    .description("Runs AI coding agents unattended toward a goal, verifies every change, and reports.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.output.out(s.trimEnd()),
+      writeErr: (s) => ctx.output.err(s.trimEnd()),
+    })
+    .showHelpAfterError("(orch --help lists the commands)");
+
+  program
+    .command("init")
+    .description("write orch.config.yaml with commented defaults and create .orch/")
+    .option("--force", "replace an existing orch.config.yaml")
+    .action(async (flags: { force?: boolean }) => set(await initCommand(ctx, flags)));
+
+  program
+    .command("run")
+    .description("start a run: an agent works on the goal until every --verify command passes")
+    .argument("<goal>", "what to achieve, in plain words")
+    .option("--verify <cmd>", "a command that must exit 0 when the goal is met (repeatable)", collect)
+    .option("--agent <name>", "claude-code, command or scripted")
+    .option("--agent-command <cmd>", "use the command agent with this shell command")
+    .option("--script <file>", "use the scripted agent with this session file")
+    .option("--model <model>", "the model to ask the agent for")
+    .option("--fallback-model <model>", "a model to switch to when the first fails or stalls (repeatable)", collect)
+    .option("--base <branch>", "the branch to start from (default: the current branch)")
+    .option("--max-attempts <n>", "agent runs before giving up (default 10)")
+    .option("--max-hours <h>", "wall-clock limit for the run (default 3)")
+    .option("--budget-usd <x>", "stop when the agents' reported cost reaches this")
+    .option("--budget-tokens <n>", "stop when the agents' tokens reach this")
+    .option("--interval <dur>", "pause between attempts, e.g. 30s (default 0)")
+    .option("--stall-timeout <dur>", "no agent output for this long: the attempt is hung (default 10m)")
+    .option("--attempt-timeout <dur>", "longest single attempt (default 60m)")
+    .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
+    .option("--detach", "keep running after the terminal closes")
+    .option("--json", "print one JSON object at the end")
+    .action(async (goal: string, flags: RunFlags) => set(await runCommand(ctx, goal, flags)));
+
+  program
+    .command("status")
+    .description("where a run stands (default: the newest)")
+    .argument("[run]", "run id or prefix")
+    .option("--json", "print JSON")
+    .action(async (ref: string | undefined, flags: { json?: boolean }) => set(await statusCommand(ctx, ref, flags)));
+
+  program
+    .command("list")
+    .description("runs of this repository, newest first")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) => set(await listCommand(ctx, flags)));
+
+  program
+    .command("logs")
+    .description("the normalized transcript of a run, a task (RUN/TASK) or an attempt")
+    .argument("<ref>", "run id (or prefix, or latest), RUN/TASK, or an attempt id")
+    .option("-f, --follow", "keep printing until the run ends")
+    .option("--json", "print JSON lines")
+    .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await logsCommand(ctx, ref, flags)));
+
+  for (const mode of ["stop", "abort"] as const) {
+    program
+      .command(mode)
+      .description(mode === "stop" ? "finish the current attempt, then stop with a report" : "stop the agent now and end the run")
+      .argument("<run>", "run id or prefix")
+      .option("--wait <seconds>", "wait this long for the run to end")
+      .option("--json", "print JSON")
+      .action(async (ref: string, flags: { json?: boolean; wait?: string }) => set(await stopCommand(ctx, ref, mode, flags)));
+  }
+
+  program
+    .command("report")
+    .description("the markdown report of a run")
+    .argument("[run]", "run id or prefix (default: the newest)")
+    .option("--out <file>", "write it to this file instead of printing it")
+    .action(async (ref: string | undefined, flags: { out?: string }) => set(await reportCommand(ctx, ref, flags)));
+
+  program
+    .command("doctor")
+    .description("check git, the journal and each agent CLI")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) => set(await doctorCommand(ctx, flags)));
+
+  program
+    .command("demo")
+    .description("converge a throw-away repository with the scripted agent: the whole loop, no credentials")
+    .option("--json", "print one JSON object at the end")
+    .addOption(new Option("--dir <dir>", "make the demo here instead of a temporary directory").hideHelp())
+    .action(async (flags: { json?: boolean; dir?: string }) => set(await demoCommand(ctx, flags)));
+
+  program
+    .command("__drive", { hidden: true })
+    .argument("<run>")
+    .action(async (runId: string) => set(await driveDetached(ctx, runId)));
+
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (error) {
+    return reportError(ctx, error);
+  }
+}
+
+function reportError(ctx: CliContext, error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return EXIT.ok;
+    // commander has already printed its message.
+    return EXIT.usage;
+  }
+  if (error instanceof UsageError) {
+    ctx.output.err(`orch: ${error.message}`);
+    if (error.hint !== undefined) ctx.output.err(`  ${error.hint}`);
+    return EXIT.usage;
+  }
+  if (error instanceof InvalidTransitionError) {
+    ctx.output.err(`orch: ${error.message}`);
+    return EXIT.usage;
+  }
+  ctx.output.err(`orch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return EXIT.notConverged;
+}

@@ -1,0 +1,90 @@
+// orch.config.yaml: the settings a repository keeps for its runs. Parsed with zod; every value has a
+// default, so an empty file (or none) is a valid configuration.
+import { z } from "zod";
+import { parseDuration } from "../core/duration.js";
+
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+  message: "expected a duration such as 30s, 5m, 2h or 1h30m",
+});
+
+export const Config = z
+  .object({
+    agent: z.enum(["claude-code", "command", "scripted"]).default("claude-code"),
+    model: z.string().min(1).optional(),
+    fallbackModels: z.array(z.string().min(1)).default([]),
+    verify: z.array(z.string().min(1)).default([]),
+    base: z.string().min(1).optional(),
+    limits: z
+      .object({
+        maxAttempts: z.number().int().positive().default(10),
+        maxHours: z.number().positive().default(3),
+        budgetUsd: z.number().positive().optional(),
+        budgetTokens: z.number().int().positive().optional(),
+        interval: duration.default("0s"),
+        stallAttempts: z.number().int().positive().default(3),
+        stallTimeout: duration.default("10m"),
+        attemptTimeout: duration.default("60m"),
+      })
+      .strict()
+      .prefault({}),
+    agents: z
+      .object({
+        "claude-code": z
+          .object({
+            bin: z.string().min(1).default("claude"),
+            model: z.string().min(1).optional(),
+            maxTurns: z.number().int().positive().optional(),
+            extraArgs: z.array(z.string()).optional(),
+          })
+          .strict()
+          .prefault({}),
+        command: z.object({ command: z.string().min(1).optional() }).strict().prefault({}),
+        scripted: z.object({ script: z.string().min(1).optional() }).strict().prefault({}),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type Config = z.infer<typeof Config>;
+
+export const CONFIG_FILE = "orch.config.yaml";
+
+/** The file `orch init` writes: every setting, commented, at its default. */
+export const CONFIG_TEMPLATE = `# orch.config.yaml — settings for orch runs in this repository.
+# Every setting is optional; the values shown are the defaults. Command-line flags override them.
+
+# Which agent works on tasks: claude-code, command (any shell command) or scripted (replays a file).
+agent: claude-code
+
+# The model to ask the agent for (empty: the agent's own default), and models to fall back to when it
+# is overloaded, out of quota or out of context, or when progress stalls.
+# model: claude-sonnet-4-5
+fallbackModels: []
+
+# Commands that decide when a goal is met: every one must exit 0. --verify adds to these.
+verify: []
+#  - npm test
+
+# The branch runs start from (default: the branch checked out now).
+# base: main
+
+limits:
+  maxAttempts: 10        # agent runs per task before the run ends as failed
+  maxHours: 3            # wall clock for the whole run
+  # budgetUsd: 5         # stop when the agents' reported cost reaches this
+  # budgetTokens: 2000000
+  interval: 0s           # pause between attempts
+  stallAttempts: 3       # attempts without rising progress before orch escalates
+  stallTimeout: 10m      # no agent output for this long: the attempt is stopped as hung
+  attemptTimeout: 60m    # longest single attempt
+
+agents:
+  claude-code:
+    bin: claude          # the Claude Code executable
+    # model: claude-sonnet-4-5
+    # maxTurns: 50
+  command:
+    # command: ./my-agent.sh   # gets the prompt on stdin and in ORCH_PROMPT
+  scripted:
+    # script: demo-script.yaml
+`;

@@ -1,0 +1,208 @@
+// Runs one attempt: starts the agent in the task's worktree under supervision, streams its normalized
+// events into the journal and its raw output into the transcript file, enforces the stall timer, the
+// attempt timeout and the money/token budget, and classifies how it ended.
+import { createWriteStream, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { AgentAdapter, AgentExit } from "../agents/agent.js";
+import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
+import { formatDuration } from "../core/duration.js";
+import type { Failure } from "../core/failure.js";
+import { supervise, type SupervisedExit } from "../process/supervise.js";
+import type { EngineDeps } from "./deps.js";
+import type { EventWriter } from "./event-writer.js";
+
+export interface AttemptSpec {
+  runId: string;
+  taskId: string;
+  attemptId: string;
+  number: number;
+  adapter: AgentAdapter;
+  model: string | undefined;
+  prompt: string;
+  resumeSessionId: string | undefined;
+  worktree: string;
+  transcript: string;
+  stallTimeoutMs: number;
+  timeoutMs: number;
+  /** Money and tokens this attempt may still spend before it is stopped. */
+  budgetUsdLeft: number | undefined;
+  budgetTokensLeft: number | undefined;
+  /** Aborting this stops the agent now (abort, Ctrl-C, run time limit). */
+  signal: AbortSignal;
+  onEvent?: (event: AgentEvent) => void;
+}
+
+export interface AttemptResult {
+  exit: SupervisedExit;
+  /** Undefined: the agent finished its turn cleanly; verification decides. */
+  failure: Failure | undefined;
+  sessionId: string | undefined;
+  model: string | undefined;
+  usage: TokenUsage | undefined;
+  costUsd: number | undefined;
+  finalText: string | undefined;
+  /** One line per tool call, for the handoff. */
+  actions: string[];
+  /** Stopped by the caller's signal (not by a timer or the budget). */
+  interrupted: boolean;
+}
+
+export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: AttemptSpec): Promise<AttemptResult> {
+  const ids = { runId: spec.runId, taskId: spec.taskId, attemptId: spec.attemptId };
+  const log = deps.logger.child(ids);
+  await writer.write({
+    type: "attempt.started",
+    ...ids,
+    data: {
+      number: spec.number,
+      agent: spec.adapter.name,
+      ...(spec.model !== undefined ? { model: spec.model } : {}),
+      transcript: spec.transcript,
+      ...(spec.resumeSessionId !== undefined ? { resumedSession: spec.resumeSessionId } : {}),
+    },
+  });
+
+  const command = spec.adapter.build({
+    prompt: spec.prompt,
+    cwd: spec.worktree,
+    model: spec.model,
+    resumeSessionId: spec.resumeSessionId,
+    runId: spec.runId,
+    taskId: spec.taskId,
+    attempt: spec.number,
+    env: deps.env,
+  });
+  const parser = spec.adapter.createParser();
+  mkdirSync(dirname(spec.transcript), { recursive: true });
+  const transcript = createWriteStream(spec.transcript, { flags: "a" });
+
+  // The attempt stops on the caller's signal or on its own budget, whichever comes first.
+  const local = new AbortController();
+  let overBudget: string | undefined;
+  const onOuterAbort = () => local.abort();
+  spec.signal.addEventListener("abort", onOuterAbort, { once: true });
+  if (spec.signal.aborted) local.abort();
+
+  let sessionId = spec.resumeSessionId;
+  let model = spec.model;
+  let usage: TokenUsage | undefined;
+  let costUsd: number | undefined;
+  let result: Extract<AgentEvent, { type: "result" }> | undefined;
+  let lastText: string | undefined;
+  const retries: Extract<AgentEvent, { type: "retry" }>[] = [];
+  const actions: string[] = [];
+
+  const checkBudget = () => {
+    if (overBudget !== undefined) return;
+    if (spec.budgetUsdLeft !== undefined && costUsd !== undefined && costUsd > spec.budgetUsdLeft) {
+      overBudget = `spent $${costUsd.toFixed(2)} in this attempt, over the $${spec.budgetUsdLeft.toFixed(2)} left in the budget`;
+    }
+    const tokens = usage === undefined ? 0 : usage.inputTokens + usage.outputTokens;
+    if (spec.budgetTokensLeft !== undefined && tokens > spec.budgetTokensLeft) {
+      overBudget = `used ${tokens} tokens in this attempt, over the ${spec.budgetTokensLeft} left in the budget`;
+    }
+    if (overBudget !== undefined) local.abort();
+  };
+
+  const exit = await supervise({
+    file: command.file,
+    args: command.args,
+    cwd: spec.worktree,
+    env: command.env,
+    ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
+    stallTimeoutMs: spec.stallTimeoutMs,
+    timeoutMs: spec.timeoutMs,
+    signal: local.signal,
+    groups: deps.groups,
+    onStdout: (chunk) => transcript.write(chunk),
+    onSpawn: (pid) => {
+      log.info("agent started", { pid, agent: spec.adapter.name });
+      writer.push({ type: "attempt.spawned", ...ids, data: { pid } });
+    },
+    onLine: (line) => {
+      for (const event of parser.parseLine(line)) {
+        switch (event.type) {
+          case "session.started":
+            sessionId = event.sessionId;
+            model = event.model ?? model;
+            break;
+          case "usage":
+            usage = event.usage;
+            costUsd = event.costUsd ?? costUsd;
+            checkBudget();
+            break;
+          case "result":
+            result = event;
+            sessionId = event.sessionId ?? sessionId;
+            usage = event.usage ?? usage;
+            costUsd = event.costUsd ?? costUsd;
+            checkBudget();
+            break;
+          case "retry":
+            retries.push(event);
+            break;
+          case "tool.called":
+            actions.push(`${event.name} ${event.summary}`.trim());
+            break;
+          case "text":
+            lastText = event.text;
+            break;
+          default:
+            break;
+        }
+        writer.push({ type: "agent.emitted", ...ids, data: event });
+        spec.onEvent?.(event);
+      }
+    },
+  });
+  spec.signal.removeEventListener("abort", onOuterAbort);
+  await new Promise<void>((resolve) => transcript.end(resolve));
+
+  const interrupted = exit.reason === "aborted" && overBudget === undefined;
+  const failure = classify(spec, exit, overBudget, {
+    exitCode: exit.exitCode,
+    signal: exit.signal,
+    stderrTail: exit.stderrTail,
+    result,
+    retries,
+    endedAt: deps.now(),
+  });
+  const finalText = result?.text ?? lastText;
+  await writer.write({
+    type: "attempt.exited",
+    ...ids,
+    data: {
+      exitCode: exit.exitCode,
+      signal: exit.signal,
+      reason: overBudget !== undefined ? "budget" : exit.reason,
+      durationMs: Math.round(exit.durationMs),
+      ...(sessionId !== undefined ? { sessionId } : {}),
+      ...(model !== undefined ? { model } : {}),
+      ...(usage !== undefined ? { usage } : {}),
+      ...(costUsd !== undefined ? { costUsd } : {}),
+      ...(failure !== undefined ? { failure } : {}),
+      ...(exit.stderrTail !== "" ? { stderrTail: exit.stderrTail.slice(-4_000) } : {}),
+    },
+  });
+  log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });
+  return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, interrupted };
+}
+
+function classify(spec: AttemptSpec, exit: SupervisedExit, overBudget: string | undefined, agentExit: AgentExit): Failure | undefined {
+  switch (exit.reason) {
+    case "spawn_failed":
+      return {
+        kind: "crashed",
+        detail: `could not start the ${spec.adapter.name} agent: ${exit.error?.message ?? "unknown error"}`,
+      };
+    case "hung":
+      return { kind: "hung", detail: `no output for ${formatDuration(spec.stallTimeoutMs)}; the agent was stopped` };
+    case "timeout":
+      return { kind: "timeout", detail: `the attempt ran past its ${formatDuration(spec.timeoutMs)} limit and was stopped` };
+    case "aborted":
+      if (overBudget !== undefined) return { kind: "budget_exceeded", detail: overBudget };
+      return { kind: "crashed", detail: "stopped on request" };
+    case "exited":
+      return spec.adapter.classify(agentExit);
+  }
+}

@@ -1,0 +1,243 @@
+// The convergence loop for one task: prompt (goal, criteria, handoff) → agent → verify → commit, attempt
+// after attempt, until every criterion is met or a limit, a stall or an escalation ends it. Every step is
+// journaled before the loop moves on, so a crash loses nothing that finished.
+import type { AgentAdapter } from "../agents/agent.js";
+import type { AgentEvent } from "../core/agent-event.js";
+import { formatDuration } from "../core/duration.js";
+import { retryDelay, tierOf, type Failure } from "../core/failure.js";
+import { buildHandoff, type AttemptSummary } from "../core/handoff.js";
+import { attemptsWithoutRise } from "../core/progress.js";
+import { buildPrompt } from "../core/prompt.js";
+import type { StopMode } from "../core/run.js";
+import { commitAll } from "../git/commit.js";
+import { inspectRepo } from "../git/repo.js";
+import type { RunRecord, TaskRecord } from "../store/store.js";
+import { runAttempt } from "./attempt-runner.js";
+import type { EngineDeps } from "./deps.js";
+import type { EventWriter } from "./event-writer.js";
+import { attemptId } from "./ids.js";
+import { transcriptPath, type OrchPaths } from "./paths.js";
+import { verify } from "./verify.js";
+
+/** What the loop is doing, for the live status line. */
+export type Activity =
+  | { kind: "attempt"; attempt: number; maxAttempts: number; model: string | undefined }
+  | { kind: "agent"; event: AgentEvent }
+  | { kind: "verifying"; attempt: number }
+  | { kind: "verified"; attempt: number; progress: number; passed: number; total: number }
+  | { kind: "waiting"; until: number; reason: string };
+
+export interface TaskContext {
+  run: RunRecord;
+  task: TaskRecord;
+  adapter: AgentAdapter;
+  /** The model chain: the chosen model first, then fallbacks. `undefined` means the agent's default. */
+  models: (string | undefined)[];
+  paths: OrchPaths;
+  writer: EventWriter;
+  /** Aborting stops the running agent at once; `reason` says why ("abort", "interrupt", "deadline"). */
+  abort: AbortSignal;
+  /** Aborted when a stop (or abort) is requested: ends waits early, lets a running attempt finish. */
+  stop: AbortSignal;
+  stopRequested(): StopMode | undefined;
+  /** Epoch ms at which the run's time limit is reached. */
+  deadline: number;
+  onActivity?: (activity: Activity) => void;
+}
+
+export type TaskConclusion =
+  | { status: "succeeded"; reason: string; commit: string }
+  | { status: "failed" | "stalled" | "blocked" | "stopped" | "aborted"; reason: string }
+  | { status: "waiting"; reason: string };
+
+export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<TaskConclusion> {
+  const { run, task } = ctx;
+  const limits = run.limits;
+  const summaries: AttemptSummary[] = [];
+  const history: number[] = [];
+  let stallBase = 0;
+  let modelIndex = 0;
+  let consecutiveFailures = 0;
+  let spentUsd = run.costUsd;
+  let spentTokens = run.tokensIn + run.tokensOut;
+  let previousSession: { id: string; model: string | undefined } | undefined;
+  let number = task.attempts;
+  const ids = { runId: run.id, taskId: task.id };
+  const note = (message: string) => ctx.writer.write({ type: "run.noted", runId: run.id, data: { message } });
+  const best = () => (history.length === 0 ? 0 : Math.max(...history));
+
+  for (;;) {
+    if (ctx.abort.aborted) return abortedConclusion(ctx.abort.reason);
+    if (ctx.stopRequested() === "stop") return { status: "stopped", reason: `stopped on request after ${number} attempt(s)` };
+    if (number >= limits.maxAttempts) {
+      return { status: "failed", reason: `reached the limit of ${limits.maxAttempts} attempts; best progress ${percent(best())}` };
+    }
+    if (deps.now() >= ctx.deadline) {
+      return { status: "failed", reason: `reached the time limit of ${formatDuration(limits.maxMs)}; best progress ${percent(best())}` };
+    }
+    if (limits.budgetUsd !== undefined && spentUsd >= limits.budgetUsd) {
+      return { status: "failed", reason: `spent $${spentUsd.toFixed(2)} of the $${limits.budgetUsd.toFixed(2)} budget` };
+    }
+    if (limits.budgetTokens !== undefined && spentTokens >= limits.budgetTokens) {
+      return { status: "failed", reason: `used ${spentTokens} of the ${limits.budgetTokens} token budget` };
+    }
+
+    number += 1;
+    const model = ctx.models[modelIndex];
+    const id = attemptId(run.id, task.id, number);
+    const resume = previousSession !== undefined && previousSession.model === model ? previousSession.id : undefined;
+    const prompt = buildPrompt({
+      goal: task.goal,
+      criteria: task.criteria,
+      attempt: number,
+      maxAttempts: limits.maxAttempts,
+      handoff: buildHandoff(summaries),
+    });
+    ctx.onActivity?.({ kind: "attempt", attempt: number, maxAttempts: limits.maxAttempts, model });
+    const result = await runAttempt(deps, ctx.writer, {
+      ...ids,
+      attemptId: id,
+      number,
+      adapter: ctx.adapter,
+      model,
+      prompt,
+      resumeSessionId: resume,
+      worktree: task.worktree,
+      transcript: transcriptPath(ctx.paths, run.id, id),
+      stallTimeoutMs: limits.stallTimeoutMs,
+      timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      budgetUsdLeft: limits.budgetUsd === undefined ? undefined : limits.budgetUsd - spentUsd,
+      budgetTokensLeft: limits.budgetTokens === undefined ? undefined : limits.budgetTokens - spentTokens,
+      signal: ctx.abort,
+      onEvent: (event) => ctx.onActivity?.({ kind: "agent", event }),
+    });
+    spentUsd += result.costUsd ?? 0;
+    spentTokens += result.usage === undefined ? 0 : result.usage.inputTokens + result.usage.outputTokens;
+    const finish = (outcome: "succeeded" | "failed", progress: number, failure?: Failure, commit?: string) =>
+      ctx.writer.write({
+        type: "attempt.finished",
+        ...ids,
+        attemptId: id,
+        data: { outcome, progress, ...(failure ? { failure } : {}), ...(commit ? { commit } : {}) },
+      });
+    const summary: AttemptSummary = {
+      number,
+      agent: ctx.adapter.name,
+      model: result.model,
+      criteria: [],
+      finalText: result.finalText,
+      actions: result.actions,
+      progress: 0,
+    };
+
+    if (result.interrupted) {
+      await finish("failed", 0, { kind: "crashed", detail: interruptDetail(ctx.abort.reason) });
+      return abortedConclusion(ctx.abort.reason);
+    }
+
+    if (result.failure !== undefined) {
+      const failure = result.failure;
+      await finish("failed", 0, failure);
+      summaries.push({ ...summary, failure });
+      previousSession = undefined;
+      consecutiveFailures += 1;
+      const tier = tierOf(failure.kind);
+      if (failure.kind === "auth_failed") {
+        return { status: "waiting", reason: `the ${ctx.adapter.name} agent was refused by its model API: ${failure.detail}` };
+      }
+      if (failure.kind === "budget_exceeded") return { status: "failed", reason: failure.detail };
+      if (tier === "escalate") return { status: "blocked", reason: `${failure.kind}: ${failure.detail}` };
+      if (tier === "fallback" && modelIndex + 1 < ctx.models.length) {
+        modelIndex += 1;
+        consecutiveFailures = 0;
+        await note(`switching to model ${ctx.models[modelIndex] ?? "(default)"} after ${failure.kind}: ${failure.detail}`);
+        continue;
+      }
+      const delay = retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
+      await wait(deps, ctx, delay, `${failure.kind}: ${failure.detail}`);
+      continue;
+    }
+    consecutiveFailures = 0;
+
+    ctx.onActivity?.({ kind: "verifying", attempt: number });
+    const outcome = await verify({
+      criteria: task.criteria,
+      cwd: task.worktree,
+      env: deps.env,
+      timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      signal: ctx.abort,
+      groups: deps.groups,
+    });
+    await ctx.writer.write({
+      type: "verify.completed",
+      ...ids,
+      attemptId: id,
+      data: { criteria: outcome.results, progress: outcome.progress },
+    });
+    ctx.onActivity?.({
+      kind: "verified",
+      attempt: number,
+      progress: outcome.progress,
+      passed: outcome.results.filter((r) => r.passed).length,
+      total: task.criteria.length,
+    });
+    if (ctx.abort.aborted) {
+      await finish("failed", outcome.progress, { kind: "crashed", detail: interruptDetail(ctx.abort.reason) });
+      return abortedConclusion(ctx.abort.reason);
+    }
+
+    if (outcome.allPassed) {
+      const message = `orch: ${firstLineOf(task.goal)}\n\nRun ${run.id}, task ${task.id}, attempt ${number}.\nVerified: ${task.criteria.join("; ")}\n`;
+      const commit = (await commitAll({ worktree: task.worktree, message })) ?? (await inspectRepo(task.worktree)).headSha;
+      await finish("succeeded", 1, undefined, commit);
+      return { status: "succeeded", reason: `all ${task.criteria.length} criteria met on attempt ${number}`, commit };
+    }
+
+    const failed = outcome.results.filter((r) => !r.passed).map((r) => `\`${r.command}\``);
+    const failure: Failure = outcome.broken
+      ? { kind: "verify_error", detail: `the verify command \`${outcome.broken.command}\` cannot run (exit ${outcome.broken.exitCode})` }
+      : { kind: "verify_failed", detail: `${failed.join(", ")} failed; progress ${percent(outcome.progress)}` };
+    await finish("failed", outcome.progress, failure);
+    summaries.push({ ...summary, failure, criteria: outcome.results, progress: outcome.progress });
+    if (failure.kind === "verify_error") return { status: "blocked", reason: `${failure.detail}; fix the command or the environment` };
+    history.push(outcome.progress);
+    previousSession = result.sessionId === undefined ? undefined : { id: result.sessionId, model };
+
+    if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
+      if (modelIndex + 1 < ctx.models.length) {
+        modelIndex += 1;
+        stallBase = history.length;
+        previousSession = undefined;
+        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${ctx.models[modelIndex] ?? "(default)"}`);
+      } else {
+        return {
+          status: "stalled",
+          reason: `progress has not risen for ${limits.stallAttempts} attempts (best ${percent(best())}); still failing: ${failed.join(", ")}`,
+        };
+      }
+    }
+    if (limits.intervalMs > 0) await wait(deps, ctx, limits.intervalMs, "interval between attempts");
+  }
+}
+
+async function wait(deps: EngineDeps, ctx: TaskContext, delayMs: number, reason: string): Promise<void> {
+  if (delayMs <= 0) return;
+  const until = deps.now() + delayMs;
+  await ctx.writer.write({ type: "task.waited", runId: ctx.run.id, taskId: ctx.task.id, data: { delayMs, until, reason } });
+  ctx.onActivity?.({ kind: "waiting", until, reason });
+  await deps.sleep(delayMs, ctx.stop);
+}
+
+function abortedConclusion(reason: unknown): TaskConclusion {
+  if (reason === "deadline") return { status: "failed", reason: "reached the run's time limit during an attempt" };
+  return { status: "aborted", reason: interruptDetail(reason) };
+}
+
+function interruptDetail(reason: unknown): string {
+  if (reason === "interrupt") return "interrupted (Ctrl-C or a termination signal)";
+  if (reason === "deadline") return "stopped at the run's time limit";
+  return "aborted on request";
+}
+
+const percent = (p: number) => `${Math.round(p * 100)}%`;
+const firstLineOf = (text: string) => (text.trim().split("\n")[0] ?? "").slice(0, 72);

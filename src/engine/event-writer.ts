@@ -1,0 +1,93 @@
+// Batches journal events: agent output is buffered and written many rows per transaction, while state
+// changes are written at once, after everything buffered before them, so the journal keeps their order.
+import type { NewEvent, StoredEvent } from "../core/journal.js";
+import { toError } from "../core/errors.js";
+import type { Store } from "../store/store.js";
+
+export interface EventWriterOptions {
+  /** Buffered events that trigger a write without waiting for the timer. */
+  maxBatch?: number;
+  /** Longest time a buffered event waits. */
+  flushMs?: number;
+}
+
+export class EventWriter {
+  private buffer: NewEvent[] = [];
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private failure: Error | undefined;
+  private readonly maxBatch: number;
+  private readonly flushMs: number;
+  private written = 0;
+
+  constructor(
+    private readonly store: Store,
+    options: EventWriterOptions = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 2_000;
+    this.flushMs = options.flushMs ?? 100;
+  }
+
+  /** Buffers an event; it is written within `flushMs` or as soon as a batch fills. */
+  push(event: NewEvent): void {
+    this.buffer.push(event);
+    if (this.buffer.length >= this.maxBatch) this.enqueueFlush();
+    else this.timer ??= setTimeout(() => this.enqueueFlush(), this.flushMs);
+  }
+
+  /** Writes the buffer, then these events, and resolves when they are in the journal. */
+  async write(...events: NewEvent[]): Promise<StoredEvent[]> {
+    this.enqueueFlush();
+    const result = this.enqueue(events);
+    const stored = await result;
+    return stored;
+  }
+
+  async flush(): Promise<void> {
+    this.enqueueFlush();
+    await this.chain;
+    this.throwIfFailed();
+  }
+
+  /** Events written so far. */
+  get count(): number {
+    return this.written;
+  }
+
+  /** Events waiting in memory. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  private enqueueFlush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    void this.enqueue(batch).catch(() => undefined);
+  }
+
+  private enqueue(events: NewEvent[]): Promise<StoredEvent[]> {
+    const next = this.chain.then(async () => {
+      this.throwIfFailed();
+      try {
+        const stored = await this.store.append(events);
+        this.written += stored.length;
+        return stored;
+      } catch (error) {
+        // A failed batch poisons the writer: later writes would journal a history with a hole in it.
+        this.failure ??= toError(error);
+        throw this.failure;
+      }
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

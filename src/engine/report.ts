@@ -1,0 +1,133 @@
+// The run report: markdown at .orch/reports/<run>.md saying what was asked, what happened on every attempt
+// (agent, model, time, tokens, cost, failure, criteria) and what to merge. Built from the journal and git
+// alone, so `orch report` can rebuild it at any time.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { formatDuration } from "../core/duration.js";
+import { firstLine } from "../core/text.js";
+import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
+import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+
+export interface ReportData {
+  run: RunRecord;
+  tasks: TaskRecord[];
+  attempts: AttemptRecord[];
+  diff: DiffStat | undefined;
+  uncommitted: string[];
+  notes: string[];
+}
+
+export async function collectReport(store: Store, runId: string): Promise<ReportData> {
+  const run = await store.getRun(runId);
+  if (run === undefined) throw new Error(`no run ${runId}`);
+  const tasks = await store.listTasks(runId);
+  const attempts = await store.listAttempts({ runId });
+  const notes = (await store.readEvents({ runId, types: ["run.noted"] })).flatMap((e) => (e.type === "run.noted" ? [e.data.message] : []));
+  let diff: DiffStat | undefined;
+  let uncommitted: string[] = [];
+  const task = tasks[0];
+  try {
+    if (task?.commit !== undefined) diff = await diffStat({ repo: { root: run.repoRoot }, from: run.baseSha, to: task.commit });
+  } catch {
+    diff = undefined;
+  }
+  try {
+    if (task !== undefined && task.status !== "succeeded") uncommitted = (await worktreeStatus(task.worktree)).paths;
+  } catch {
+    uncommitted = [];
+  }
+  return { run, tasks, attempts, diff, uncommitted, notes };
+}
+
+export function renderReport(data: ReportData, now: number = Date.now()): string {
+  const { run, tasks, attempts } = data;
+  const out: string[] = [];
+  const ended = run.endedAt ?? now;
+  const elapsed = run.startedAt === undefined ? 0 : ended - run.startedAt;
+  const task = tasks[0];
+  out.push(`# orch run ${run.id}`, "", `**Goal:** ${run.goal}`, "");
+  out.push(`**Outcome:** ${run.status}${run.reason ? ` — ${run.reason}` : ""}`, "");
+  out.push("| | |", "|---|---|");
+  out.push(`| Repository | \`${run.repoRoot}\` |`);
+  out.push(`| Base | \`${run.baseBranch}\` at \`${run.baseSha.slice(0, 12)}\` |`);
+  if (task?.status === "succeeded" && task.commit !== undefined) {
+    out.push(`| Branch to merge | \`${task.branch}\` (commit \`${task.commit.slice(0, 12)}\`) |`);
+  } else {
+    out.push(`| Branch | \`${task?.branch ?? run.branch}\` (no verified commit) |`);
+  }
+  out.push(`| Agent | ${run.agent}${run.model ? ` (${run.model})` : ""}${run.fallbackModels.length > 0 ? `, fallback ${run.fallbackModels.join(", ")}` : ""} |`);
+  out.push(`| Attempts | ${run.attempts} of at most ${run.limits.maxAttempts} |`);
+  out.push(`| Time | ${formatDuration(elapsed)} of at most ${formatDuration(run.limits.maxMs)} |`);
+  out.push(`| Tokens | ${run.tokensIn} in, ${run.tokensOut} out |`);
+  out.push(`| Cost | ${money(run.costUsd)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
+  out.push(`| Progress | ${pct(run.progress)} |`, "");
+
+  out.push("## Criteria", "");
+  const last = [...attempts].reverse().find((a) => a.criteria !== undefined);
+  for (const command of run.criteria) {
+    const result = last?.criteria?.find((c) => c.command === command);
+    const mark = result?.passed === true ? "x" : " ";
+    const detail = result === undefined ? "not run" : result.passed ? "passed" : `failed (exit ${result.exitCode ?? "signal"}${result.tests ? `, ${result.tests.passed}/${result.tests.total} tests passed` : ""})`;
+    out.push(`- [${mark}] \`${command}\` — ${detail}`);
+  }
+  out.push("");
+
+  out.push("## Attempts", "");
+  if (attempts.length === 0) {
+    out.push("No attempt was made.", "");
+  } else {
+    out.push("| # | agent | model | duration | tokens in/out | cost | result | criteria met |", "|---|---|---|---|---|---|---|---|");
+    for (const a of attempts) {
+      const met = a.criteria === undefined ? "—" : `${a.criteria.filter((c) => c.passed).length}/${a.criteria.length}`;
+      const result = a.status === "succeeded" ? "succeeded" : a.failure !== undefined ? a.failure.kind : a.status;
+      out.push(
+        `| ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} |`,
+      );
+    }
+    out.push("");
+    for (const a of attempts) {
+      out.push(`### Attempt ${a.number}`, "");
+      if (a.failure !== undefined) out.push(`- Failure: **${a.failure.kind}** — ${firstLine(a.failure.detail, 400)}`);
+      if (a.exitCode !== undefined || a.signal !== undefined) out.push(`- Agent exit: ${a.signal ? `signal ${a.signal}` : `code ${a.exitCode}`}${a.exitReason && a.exitReason !== "exited" ? ` (${a.exitReason})` : ""}`);
+      if (a.sessionId !== undefined) out.push(`- Session: \`${a.sessionId}\``);
+      if (a.commit !== undefined) out.push(`- Commit: \`${a.commit.slice(0, 12)}\``);
+      for (const c of a.criteria ?? []) {
+        out.push(`- \`${c.command}\`: ${c.passed ? "passed" : c.timedOut ? "timed out" : `exit ${c.exitCode ?? "signal"}`}${c.tests ? ` — ${c.tests.passed} passed, ${c.tests.failed} failed, ${c.tests.skipped} skipped (${c.tests.runner})` : ""} in ${formatDuration(c.durationMs)}`);
+      }
+      out.push(`- Transcript: \`${a.transcript}\``, "");
+    }
+  }
+
+  if (data.notes.length > 0) out.push("## Notes", "", ...data.notes.map((n) => `- ${n}`), "");
+
+  out.push("## Changes", "");
+  if (data.diff !== undefined) {
+    out.push(`${data.diff.files} file(s) changed, ${data.diff.insertions} insertion(s), ${data.diff.deletions} deletion(s).`, "");
+    if (data.diff.text !== "") out.push("```", data.diff.text, "```", "");
+  } else if (data.uncommitted.length > 0) {
+    out.push(`No verified commit. The last attempt left ${data.uncommitted.length} uncommitted change(s) in \`${task?.worktree ?? ""}\`:`, "");
+    out.push(...data.uncommitted.slice(0, 50).map((p) => `- \`${p}\``), "");
+  } else {
+    out.push("No changes.", "");
+  }
+
+  out.push("## Next", "");
+  if (task?.status === "succeeded") {
+    out.push(`Merge the verified work: \`git merge ${task.branch}\` (from \`${run.baseBranch}\`).`);
+    out.push(`Look first: \`git diff ${run.baseBranch}...${task.branch}\`. The worktree is \`${task.worktree}\`; remove it with \`git worktree remove ${task.worktree}\`.`);
+  } else if (task !== undefined) {
+    out.push(`Nothing was verified. The work in progress is in \`${task.worktree}\` (branch \`${task.branch}\`); see the attempts above for why it stopped.`);
+  }
+  out.push("");
+  return out.join("\n");
+}
+
+export async function writeReport(store: Store, runId: string, path: string): Promise<string> {
+  const markdown = renderReport(await collectReport(store, runId));
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, markdown);
+  return markdown;
+}
+
+const money = (usd: number) => `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+const pct = (p: number) => `${Math.round(p * 100)}%`;

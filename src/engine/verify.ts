@@ -1,0 +1,63 @@
+// Runs the acceptance criteria in a worktree: each verify command through the shell, bounded in time and
+// output, scored by its exit code and, where the output has them, by its test counts.
+import type { CriterionResult } from "../core/journal.js";
+import { progressOf } from "../core/progress.js";
+import { criterionScore, parseTestCounts } from "../core/test-counts.js";
+import { runCommand } from "../process/run-command.js";
+import type { ProcessGroups } from "../process/groups.js";
+
+export interface VerifyOptions {
+  criteria: readonly string[];
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  signal: AbortSignal;
+  groups: ProcessGroups;
+}
+
+export interface VerifyOutcome {
+  results: CriterionResult[];
+  progress: number;
+  allPassed: boolean;
+  /** A criterion that could not run at all (not found, not executable): retrying the agent will not help. */
+  broken: CriterionResult | undefined;
+}
+
+/** Output kept per criterion in the journal; the handoff trims it further. */
+const OUTPUT_TAIL_CHARS = 16_000;
+
+export async function verify(options: VerifyOptions): Promise<VerifyOutcome> {
+  const results: CriterionResult[] = [];
+  for (const command of options.criteria) {
+    if (options.signal.aborted) break;
+    const run = await runCommand({
+      command,
+      cwd: options.cwd,
+      env: { ...options.env, CI: options.env.CI ?? "1", FORCE_COLOR: "0" },
+      timeoutMs: options.timeoutMs,
+      signal: options.signal,
+      groups: options.groups,
+      outputLimitBytes: 256 * 1024,
+    });
+    const output = run.spawnError !== undefined ? `could not start: ${run.spawnError.message}` : run.output;
+    const tests = parseTestCounts(output);
+    const passed = run.exitCode === 0 && !run.timedOut;
+    results.push({
+      command,
+      exitCode: run.exitCode,
+      passed,
+      score: passed ? 1 : criterionScore(run.exitCode, tests),
+      durationMs: Math.round(run.durationMs),
+      timedOut: run.timedOut,
+      ...(tests !== undefined ? { tests } : {}),
+      outputTail: output.length > OUTPUT_TAIL_CHARS ? output.slice(output.length - OUTPUT_TAIL_CHARS) : output,
+    });
+  }
+  const broken = results.find((r) => !r.passed && (r.exitCode === 127 || r.exitCode === 126));
+  return {
+    results,
+    progress: progressOf(results.map((r) => r.score)),
+    allPassed: results.length === options.criteria.length && results.every((r) => r.passed),
+    broken,
+  };
+}

@@ -1,0 +1,57 @@
+// Commits an agent's work in its worktree. Invariant: the commit happens unattended (no hook, editor
+// or signing prompt can block it) and the user's git configuration is read, never written.
+import { git, gitFailure, gitOk } from "./exec.js";
+
+const FALLBACK_NAME = "orch";
+const FALLBACK_EMAIL = "orch@localhost";
+
+/**
+ * Stages everything in the worktree (new, changed and deleted files; ignored ones stay out) and commits.
+ * Returns the new commit's sha, or undefined when there was nothing to commit.
+ */
+export async function commitAll(options: { worktree: string; message: string }): Promise<string | undefined> {
+  const { worktree, message } = options;
+  if (message.trim() === "") throw new Error("commitAll needs a non-empty message");
+
+  await gitOk(["add", "--all"], worktree);
+  const staged = await git(["diff", "--cached", "--quiet", "--no-ext-diff"], worktree);
+  if (staged.exitCode === 0) return undefined;
+  if (staged.exitCode !== 1) throw gitFailure(["diff", "--cached", "--quiet"], staged);
+
+  const args = [
+    ...(await fallbackIdentity(worktree)),
+    // The agent's commits are made unattended: a user's hooks may prompt, run for minutes or reject a
+    // work-in-progress commit, so they are skipped on purpose (--no-verify only skips pre-commit and
+    // commit-msg; an empty hooks path skips prepare-commit-msg and post-commit too). The work is still
+    // checked by the run's own verify commands before it is delivered.
+    "-c",
+    "core.hooksPath=/dev/null",
+    "commit",
+    "--no-verify",
+    // A signing key may ask for a passphrase through pinentry, which would hang an unattended run.
+    "--no-gpg-sign",
+    "--quiet",
+    "-m",
+    message,
+  ];
+  await gitOk(args, worktree);
+  return (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
+}
+
+/**
+ * `-c user.name=… -c user.email=…` for whichever of the two the user's configuration lacks, for this
+ * one commit only. GIT_AUTHOR_NAME, GIT_COMMITTER_EMAIL and the like in the environment still win.
+ */
+async function fallbackIdentity(worktree: string): Promise<string[]> {
+  const args: string[] = [];
+  for (const [key, fallback] of [
+    ["user.name", FALLBACK_NAME],
+    ["user.email", FALLBACK_EMAIL],
+  ] as const) {
+    const result = await git(["config", "--get", key], worktree);
+    if (result.exitCode === 0 && result.stdout.trim() !== "") continue;
+    if (result.exitCode !== 0 && result.exitCode !== 1) throw gitFailure(["config", "--get", key], result);
+    args.push("-c", `${key}=${fallback}`);
+  }
+  return args;
+}

@@ -1,0 +1,77 @@
+// What a branch holds that its base does not: commits, changed files, diff size.
+// Invariant: read-only; `from...to` compares `to` with the point where it left `from`.
+import { assertRevision, gitOk } from "./exec.js";
+import type { RepoInfo } from "./repo.js";
+
+type RepoRoot = Pick<RepoInfo, "root">;
+
+export interface DiffStat {
+  readonly files: number;
+  readonly insertions: number;
+  readonly deletions: number;
+  /** `git diff --stat` as git prints it; empty when nothing changed. */
+  readonly text: string;
+}
+
+export interface CommitSummary {
+  readonly sha: string;
+  readonly subject: string;
+}
+
+interface Range {
+  repo: RepoRoot;
+  from: string;
+  to: string;
+}
+
+function range({ from, to }: Range): string {
+  assertRevision(from, "from");
+  assertRevision(to, "to");
+  return `${from}...${to}`;
+}
+
+export async function diffStat(options: Range): Promise<DiffStat> {
+  const revs = range(options);
+  const common = ["diff", "--no-color", "--no-ext-diff"];
+  const [text, short] = await Promise.all([
+    gitOk([...common, "--stat", revs, "--"], options.repo.root),
+    gitOk([...common, "--shortstat", revs, "--"], options.repo.root),
+  ]);
+  return { ...parseShortstat(short), text: text.trimEnd() };
+}
+
+/** ` 3 files changed, 3 insertions(+), 5 deletions(-)`; each part is left out when it is zero. */
+export function parseShortstat(out: string): Omit<DiffStat, "text"> {
+  const count = (pattern: RegExp): number => Number(pattern.exec(out)?.[1] ?? 0);
+  return {
+    files: count(/(\d+) files? changed/),
+    insertions: count(/(\d+) insertions?\(\+\)/),
+    deletions: count(/(\d+) deletions?\(-\)/),
+  };
+}
+
+/** Paths added, changed or deleted; a rename lists both its old and new path. Sorted as git sorts. */
+export async function changedFiles(options: Range): Promise<string[]> {
+  const out = await gitOk(
+    ["diff", "--no-ext-diff", "--no-renames", "--name-only", "-z", range(options), "--"],
+    options.repo.root,
+  );
+  return out.split("\0").filter((p) => p !== "");
+}
+
+/** Commits on `branch` that are not on `base`, newest first. */
+export async function commitsOn(options: { repo: RepoRoot; base: string; branch: string }): Promise<CommitSummary[]> {
+  assertRevision(options.base, "base");
+  assertRevision(options.branch, "branch");
+  const out = await gitOk(
+    ["log", "--no-show-signature", "-z", "--format=%H%x1f%s", `${options.base}..${options.branch}`, "--"],
+    options.repo.root,
+  );
+  const commits: CommitSummary[] = [];
+  for (const record of out.split("\0")) {
+    const cut = record.indexOf("\x1f");
+    if (cut <= 0) continue;
+    commits.push({ sha: record.slice(0, cut).trim(), subject: record.slice(cut + 1) });
+  }
+  return commits;
+}

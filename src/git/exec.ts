@@ -1,0 +1,125 @@
+// Runs the git binary for the git room. Invariant: git is never interactive, never aimed at another
+// repository by the caller's environment, and a non-zero exit is a value here; callers decide what it means.
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { UsageError } from "../core/errors.js";
+
+export interface GitResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** git failed in a way the user could not have foreseen: the command, its exit and its stderr. */
+export class GitError extends Error {
+  override readonly name: string = "GitError";
+  readonly args: readonly string[];
+  /** Undefined when git did not exit normally (killed, output too large, could not start). */
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+  constructor(
+    message: string,
+    fields: { args: readonly string[]; exitCode: number | undefined; stderr: string; cause?: unknown },
+  ) {
+    super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
+    this.args = fields.args;
+    this.exitCode = fields.exitCode;
+    this.stderr = fields.stderr;
+  }
+}
+
+// Diffs and logs of large changes can be big; the default 1 MB would cut them off.
+const MAX_BUFFER = 64 * 1024 * 1024;
+
+// Variables that point git at a repository other than the one found from cwd. They are set inside git
+// hooks, so orch started from a hook (or a test runner started from one) would otherwise act elsewhere.
+const REPOSITORY_VARS = [
+  "GIT_DIR",
+  "GIT_WORK_TREE",
+  "GIT_INDEX_FILE",
+  "GIT_COMMON_DIR",
+  "GIT_OBJECT_DIRECTORY",
+  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+  "GIT_NAMESPACE",
+  "GIT_PREFIX",
+] as const;
+
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GIT_TERMINAL_PROMPT: "0", // never ask for credentials on a terminal
+    GCM_INTERACTIVE: "never",
+    GIT_EDITOR: "true", // never open an editor; a command that wants one fails instead of waiting
+    GIT_PAGER: "cat",
+    GIT_OPTIONAL_LOCKS: "0", // read-only commands (status) must not rewrite the index
+    LC_ALL: "C", // stable English messages, which the callers match on
+  };
+  for (const name of REPOSITORY_VARS) delete env[name];
+  return env;
+}
+
+/** Runs `git args` in cwd. Resolves for any exit code; rejects only when git could not run at all. */
+export function git(args: readonly string[], cwd: string): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "git",
+      args,
+      { cwd, env: gitEnv(), maxBuffer: MAX_BUFFER, encoding: "utf8", windowsHide: true },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          resolve({ stdout, stderr, exitCode: 0 });
+        } else if (typeof error.code === "number") {
+          resolve({ stdout, stderr, exitCode: error.code });
+        } else if (error.code === "ENOENT") {
+          // spawn reports a missing cwd with the same code as a missing binary.
+          reject(
+            existsSync(cwd)
+              ? new UsageError("git is not installed (or not on PATH)", {
+                  hint: "install git (https://git-scm.com/downloads) and try again",
+                  cause: error,
+                })
+              : new UsageError(`${cwd} does not exist`, { hint: "cd into your project and try again", cause: error }),
+          );
+        } else {
+          const how = error.signal ? `was killed by ${error.signal}` : `failed: ${error.message}`;
+          reject(
+            new GitError(`git ${args.join(" ")} ${how}`, { args, exitCode: undefined, stderr, cause: error }),
+          );
+        }
+      },
+    );
+  });
+}
+
+/** The GitError for a result the caller did not expect. */
+export function gitFailure(args: readonly string[], result: GitResult): GitError {
+  const detail = gitMessage(result.stderr) || firstLine(result.stdout);
+  return new GitError(
+    `git ${args.join(" ")} exited with code ${result.exitCode}${detail ? `: ${detail}` : ""}`,
+    { args, exitCode: result.exitCode, stderr: result.stderr },
+  );
+}
+
+/** Runs git and returns its stdout; any non-zero exit is a GitError. */
+export async function gitOk(args: readonly string[], cwd: string): Promise<string> {
+  const result = await git(args, cwd);
+  if (result.exitCode !== 0) throw gitFailure(args, result);
+  return result.stdout;
+}
+
+export function firstLine(text: string): string {
+  return text.trim().split("\n", 1)[0]?.trim() ?? "";
+}
+
+/** The line of git's stderr that says what went wrong (`fatal: …`/`error: …`), else its first line. */
+export function gitMessage(stderr: string): string {
+  const line = stderr.split("\n").find((l) => /^(fatal|error): /.test(l));
+  return line === undefined ? firstLine(stderr) : line.replace(/^(fatal|error): /, "").trim();
+}
+
+/** Revisions handed to git as arguments must not be read as options. */
+export function assertRevision(rev: string, what: string): void {
+  if (rev === "" || rev.startsWith("-") || /[\s\0]/.test(rev)) {
+    throw new Error(`invalid ${what} revision: ${JSON.stringify(rev)}`);
+  }
+}

@@ -1,0 +1,12 @@
+// The git room's public surface: repository inspection, exclusion, task worktrees, commits, comparisons.
+// The raw git runner stays private to the room.
+export { GitError } from "./exec.js";
+export { inspectRepo, resolveBase, listBranches } from "./repo.js";
+export type { RepoInfo, BaseRef } from "./repo.js";
+export { branchExists, assertNewBranch, deleteBranch } from "./branch.js";
+export { ensureExcluded } from "./exclude.js";
+export { createWorktree, removeWorktree, worktreeStatus } from "./worktree.js";
+export type { Worktree, WorktreeStatus, StatusEntry } from "./worktree.js";
+export { commitAll } from "./commit.js";
+export { diffStat, changedFiles, commitsOn } from "./compare.js";
+export type { DiffStat, CommitSummary } from "./compare.js";

@@ -1,0 +1,123 @@
+// Worktrees for tasks: created on a new branch from a base commit, inspected, removed.
+// Invariant: the user's own working tree, index and current branch are never touched.
+import { readdir, realpath, stat } from "node:fs/promises";
+import * as path from "node:path";
+import { UsageError } from "../core/errors.js";
+import { assertNewBranch } from "./branch.js";
+import { assertRevision, git, gitFailure, gitMessage, gitOk } from "./exec.js";
+import type { RepoInfo } from "./repo.js";
+
+type RepoRoot = Pick<RepoInfo, "root">;
+
+export interface Worktree {
+  /** Absolute path, symlinks resolved. */
+  readonly path: string;
+  readonly branch: string;
+  readonly baseSha: string;
+}
+
+/**
+ * `git worktree add -b <branch> <path> <baseSha>`. A relative path is taken from the repository root;
+ * missing parent folders are created by git. A taken or clashing branch, or a non-empty path, is a
+ * UsageError and nothing is written.
+ */
+export async function createWorktree(options: {
+  repo: RepoRoot;
+  path: string;
+  branch: string;
+  baseSha: string;
+}): Promise<Worktree> {
+  const { repo, branch, baseSha } = options;
+  assertRevision(baseSha, "base");
+  const target = path.resolve(repo.root, options.path);
+  await assertNewBranch(repo, branch);
+  if (!(await isAbsentOrEmptyDir(target))) {
+    throw new UsageError(`${target} already exists and is not empty`, {
+      hint: "remove it, or let orch pick another worktree path",
+    });
+  }
+  const args = ["worktree", "add", "--quiet", "-b", branch, target, baseSha];
+  const result = await git(args, repo.root);
+  if (result.exitCode !== 0) {
+    if (/already exists/.test(result.stderr)) {
+      throw new UsageError(`cannot create worktree: ${gitMessage(result.stderr)}`, {
+        hint: "choose another branch name or worktree path",
+      });
+    }
+    throw gitFailure(args, result);
+  }
+  return { path: await realpath(target), branch, baseSha };
+}
+
+async function isAbsentOrEmptyDir(target: string): Promise<boolean> {
+  const info = await stat(target).catch(() => undefined);
+  if (info === undefined) return true;
+  return info.isDirectory() && (await readdir(target)).length === 0;
+}
+
+/**
+ * Removes a worktree (its branch stays). Without `force`, one with uncommitted changes is a UsageError.
+ * A worktree whose folder is already gone is pruned. Returns whether a folder was removed.
+ */
+export async function removeWorktree(options: { repo: RepoRoot; path: string; force?: boolean }): Promise<boolean> {
+  const { repo } = options;
+  const target = path.resolve(repo.root, options.path);
+  if ((await stat(target).catch(() => undefined)) === undefined) {
+    await gitOk(["worktree", "prune"], repo.root);
+    return false;
+  }
+  // A locked worktree needs --force twice; orch only locks its own, so force means force.
+  const args = ["worktree", "remove", ...(options.force === true ? ["--force", "--force"] : []), target];
+  const result = await git(args, repo.root);
+  if (result.exitCode === 0) return true;
+  if (/contains modified or untracked files/.test(result.stderr)) {
+    throw new UsageError(`the worktree ${target} has uncommitted changes`, {
+      hint: "commit or discard them, or remove it with force",
+    });
+  }
+  if (/is not a working tree/.test(result.stderr)) {
+    throw new UsageError(`${target} is not a worktree of ${repo.root}`);
+  }
+  throw gitFailure(args, result);
+}
+
+export interface StatusEntry {
+  /** The two-letter porcelain code, e.g. " M", "A ", "??", "R ". */
+  readonly code: string;
+  readonly path: string;
+  /** The old path of a rename or copy. */
+  readonly origPath?: string;
+}
+
+export interface WorktreeStatus {
+  readonly dirty: boolean;
+  /** Every changed path, untracked ones included; renames list the new path. */
+  readonly paths: string[];
+  readonly entries: StatusEntry[];
+}
+
+/** Staged, unstaged and untracked changes of a worktree (ignored files are not changes). */
+export async function worktreeStatus(worktreePath: string): Promise<WorktreeStatus> {
+  const out = await gitOk(["status", "--porcelain=v1", "-z", "--untracked-files=all"], worktreePath);
+  const entries = parsePorcelainZ(out);
+  return { dirty: entries.length > 0, paths: entries.map((e) => e.path), entries };
+}
+
+/** `XY path\0`, with a second `origPath\0` field after renames and copies. */
+export function parsePorcelainZ(out: string): StatusEntry[] {
+  const fields = out.split("\0");
+  const entries: StatusEntry[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i];
+    if (field === undefined || field.length < 4) continue;
+    const code = field.slice(0, 2);
+    const entryPath = field.slice(3);
+    if (/[RC]/.test(code)) {
+      const origPath = fields[++i];
+      entries.push(origPath === undefined ? { code, path: entryPath } : { code, path: entryPath, origPath });
+    } else {
+      entries.push({ code, path: entryPath });
+    }
+  }
+  return entries;
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { parseProcStat, processStartTime, processTree, processTreeRss } from "./tree.js";
+
+describe("parseProcStat", () => {
+  it("reads fields after a command name holding spaces and parentheses", () => {
+    // state ppid pgrp session tty tpgid flags, then 12 fields we skip, then starttime vsize rss
+    const skipped = Array<string>(12).fill("0");
+    const fields = ["S", "10", "42", "42", "0", "-1", "4194560", ...skipped, "987654", "1000", "12"];
+    const stat = parseProcStat(`4242 (we ird) (name) ${fields.join(" ")}\n`);
+    expect(stat).toEqual({ pid: 4242, comm: "we ird) (name", state: "S", ppid: 10, pgrp: 42, startTime: "987654" });
+  });
+
+  it("refuses text that is not a stat line", () => {
+    expect(parseProcStat("")).toBeUndefined();
+    expect(parseProcStat("12 (x) S 1")).toBeUndefined();
+  });
+});
+
+describe.runIf(process.platform === "linux")("/proc readers", () => {
+  it("gives this process's start time, the same each time", () => {
+    const start = processStartTime(process.pid);
+    expect(start).toMatch(/^\d+$/);
+    expect(processStartTime(process.pid)).toBe(start);
+  });
+
+  it("treats a pid that does not exist as gone", async () => {
+    const unused = 2 ** 22 + 1; // above the largest pid Linux hands out
+    expect(processStartTime(unused)).toBeUndefined();
+    expect(await processTree(unused)).toEqual([]);
+    expect(await processTreeRss(unused)).toBe(0);
+  });
+
+  it("measures this process's tree", async () => {
+    expect((await processTree(process.pid))[0]).toBe(process.pid);
+    expect(await processTreeRss(process.pid)).toBeGreaterThan(1024 * 1024);
+  });
+});

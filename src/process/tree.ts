@@ -1,0 +1,111 @@
+// What /proc says about processes (Linux): trees, groups, memory and start times. Invariant: a process that
+// vanishes mid-read is treated as gone, never as an error; where /proc is missing every answer is "nothing".
+import { readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+
+const READ_BATCH = 64;
+
+export interface ProcStat {
+  pid: number;
+  /** Kernel name of the executable; may hold spaces and parentheses. */
+  comm: string;
+  /** R, S, D, Z (zombie: exited, not yet reaped), T, … */
+  state: string;
+  ppid: number;
+  pgrp: number;
+  /** Clock ticks after boot; with the pid it names one process across pid reuse. */
+  startTime: string;
+}
+
+/** Parses the text of /proc/<pid>/stat; undefined when it does not look like one. */
+export function parseProcStat(text: string): ProcStat | undefined {
+  // comm is wrapped in parentheses and may contain ") (": the last ")" ends it.
+  const open = text.indexOf("(");
+  const close = text.lastIndexOf(")");
+  if (open < 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  // Fields after comm, numbered from 3 (state) as in proc(5).
+  const fields = text.slice(close + 1).trim().split(/\s+/);
+  const state = fields[0];
+  const ppid = Number(fields[1]);
+  const pgrp = Number(fields[2]);
+  const startTime = fields[19];
+  if (!Number.isInteger(pid) || state === undefined || startTime === undefined) return undefined;
+  if (!Number.isInteger(ppid) || !Number.isInteger(pgrp) || !/^\d+$/.test(startTime)) return undefined;
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgrp, startTime };
+}
+
+/** The start-time field of /proc/<pid>/stat, or undefined for a process that does not exist. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"))?.startTime;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readStat(pid: number): Promise<ProcStat | undefined> {
+  try {
+    return parseProcStat(await readFile(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every process visible in /proc; empty where there is no /proc. */
+export async function listProcesses(): Promise<ProcStat[]> {
+  let names: string[];
+  try {
+    names = await readdir("/proc");
+  } catch {
+    return [];
+  }
+  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
+  const stats: ProcStat[] = [];
+  // In batches: one open file per process at once could exhaust descriptors on a busy machine.
+  for (let from = 0; from < pids.length; from += READ_BATCH) {
+    const batch = await Promise.all(pids.slice(from, from + READ_BATCH).map(readStat));
+    for (const stat of batch) if (stat !== undefined) stats.push(stat);
+  }
+  return stats;
+}
+
+/** A process and all its descendants, the process first; empty when it is gone. */
+export async function processTree(pid: number): Promise<number[]> {
+  const all = await listProcesses();
+  if (!all.some((stat) => stat.pid === pid)) return [];
+  const children = new Map<number, number[]>();
+  for (const stat of all) {
+    const siblings = children.get(stat.ppid);
+    if (siblings === undefined) children.set(stat.ppid, [stat.pid]);
+    else siblings.push(stat.pid);
+  }
+  const tree: number[] = [];
+  const seen = new Set<number>();
+  const queue = [pid];
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    if (seen.has(next)) continue;
+    seen.add(next);
+    tree.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return tree;
+}
+
+/** Resident memory of one process in bytes; 0 when gone or a zombie. */
+export async function processRss(pid: number): Promise<number> {
+  let status: string;
+  try {
+    status = await readFile(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return 0;
+  }
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+  return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
+}
+
+/** The summed resident memory in bytes of a process and all its descendants; 0 for a gone process. */
+export async function processTreeRss(pid: number): Promise<number> {
+  const sizes = await Promise.all((await processTree(pid)).map(processRss));
+  return sizes.reduce((sum, size) => sum + size, 0);
+}
