@@ -39,6 +39,8 @@ async function driveWithSignals(ctx: CliContext, store: Store, runId: string, de
   const interrupt = new AbortController();
   let interrupted = false;
   const onSignal = () => {
+    // A second signal means "now": exit at once; the exit handler SIGKILLs every agent group.
+    if (interrupted) process.exit(130);
     interrupted = true;
     interrupt.abort("interrupt");
   };

@@ -38,7 +38,7 @@ export function formatEvent(event: StoredEvent): string | undefined {
   switch (event.type) {
     case "agent.emitted":
       if (event.data.type === "usage") return undefined;
-      return line(`${agentMark(event.data.type)} ${describeAgentEvent(event.data)}`);
+      return line(`${agentMark(event.data.type)} ${indent(shorten(describeAgentEvent(event.data), event.data.type === "text" ? 40 : 8))}`);
     case "run.created":
       return line(`── run ${event.runId} created: ${event.data.goal}`);
     case "run.started":
@@ -73,6 +73,17 @@ export function formatEvent(event: StoredEvent): string | undefined {
     case "attempt.finished":
       return line(`── attempt ${event.data.outcome}, progress ${Math.round(event.data.progress * 100)}%${event.data.commit ? `, commit ${event.data.commit.slice(0, 12)}` : ""}`);
   }
+}
+
+/** Keeps the first `maxLines` lines of a long tool output; the transcript file has the rest. */
+function shorten(text: string, maxLines: number): string {
+  const lines = text.replace(/\s+$/, "").split("\n");
+  if (lines.length <= maxLines) return lines.join("\n");
+  return [...lines.slice(0, maxLines), `… ${lines.length - maxLines} more lines`].join("\n");
+}
+
+function indent(text: string): string {
+  return text.replace(/\n/g, "\n             ");
 }
 
 function agentMark(type: string): string {

@@ -12,7 +12,7 @@ import { parseDuration } from "../../core/duration.js";
 import { UsageError } from "../../core/errors.js";
 import type { Limits } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
-import { inspectRepo } from "../../git/index.js";
+import { inspectRepo, worktreeStatus } from "../../git/index.js";
 import { driverLogPath, orchPaths } from "../../engine/paths.js";
 import { createRun, planRun, type RunRequest } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
@@ -46,6 +46,12 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   const { config } = loadConfig(repo.root);
   const request = buildRequest(ctx, repo.root, goal, flags, config);
   const planned = await planRun(request);
+  if (flags.json !== true) {
+    const status = await worktreeStatus(planned.repo.root);
+    if (status.dirty) {
+      ctx.output.err(`orch: note: your uncommitted changes are not part of this run; it starts from ${planned.base.branch} at ${planned.base.sha.slice(0, 12)}`);
+    }
+  }
 
   // Everything above only read; from here on the run exists.
   const paths = orchPaths(planned.repo.root);
