@@ -2,6 +2,7 @@
 // its exit is classified. Adapters are pure descriptions; process supervision and journaling live elsewhere.
 import type { AgentEvent } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
+import type { Permission } from "./permission.js";
 
 export interface AgentInvocation {
   prompt: string;
@@ -16,6 +17,8 @@ export interface AgentInvocation {
   attempt: number;
   /** The environment the agent inherits (the user's, plus anything orch adds). */
   env: NodeJS.ProcessEnv;
+  /** What the agent may do; each adapter maps it to its CLI's flags. */
+  permission: Permission;
 }
 
 export interface AgentCommand {

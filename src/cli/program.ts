@@ -48,6 +48,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--agent <name>", "claude-code, command or scripted")
     .option("--agent-command <cmd>", "use the command agent with this shell command")
     .option("--script <file>", "use the scripted agent with this session file")
+    .option("--permission <level>", "read-only, workspace-write (default) or full")
     .option("--model <model>", "the model to ask the agent for")
     .option("--fallback-model <model>", "a model to switch to when the first fails or stalls (repeatable)", collect)
     .option("--base <branch>", "the branch to start from (default: the current branch)")

@@ -1,6 +1,7 @@
 // orch.config.yaml: the settings a repository keeps for its runs. Parsed with zod; every value has a
 // default, so an empty file (or none) is a valid configuration.
 import { z } from "zod";
+import { DEFAULT_PERMISSION, PERMISSIONS } from "../agents/permission.js";
 import { parseDuration } from "../core/duration.js";
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
@@ -10,6 +11,7 @@ const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
 export const Config = z
   .object({
     agent: z.enum(["claude-code", "command", "scripted"]).default("claude-code"),
+    permission: z.enum(PERMISSIONS).default(DEFAULT_PERMISSION),
     model: z.string().min(1).optional(),
     fallbackModels: z.array(z.string().min(1)).default([]),
     verify: z.array(z.string().min(1)).default([]),
@@ -55,6 +57,10 @@ export const CONFIG_TEMPLATE = `# orch.config.yaml — settings for orch runs in
 
 # Which agent works on tasks: claude-code, command (any shell command) or scripted (replays a file).
 agent: claude-code
+
+# What agents may do: read-only, workspace-write (edit files and run commands in the task's worktree;
+# the default) or full (no restrictions the CLI can lift). Each agent maps it to its own flags.
+permission: workspace-write
 
 # The model to ask the agent for (empty: the agent's own default), and models to fall back to when it
 # is overloaded, out of quota or out of context, or when progress stalls.

@@ -7,6 +7,7 @@ import type { AgentAdapter, AgentExit } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import type { Failure } from "../core/failure.js";
+import type { Permission } from "../agents/permission.js";
 import { supervise, type SupervisedExit } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
@@ -17,6 +18,7 @@ export interface AttemptSpec {
   attemptId: string;
   number: number;
   adapter: AgentAdapter;
+  permission: Permission;
   model: string | undefined;
   prompt: string;
   resumeSessionId: string | undefined;
@@ -71,6 +73,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     taskId: spec.taskId,
     attempt: spec.number,
     env: deps.env,
+    permission: spec.permission,
   });
   const parser = spec.adapter.createParser();
   mkdirSync(dirname(spec.transcript), { recursive: true });

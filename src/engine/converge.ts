@@ -2,6 +2,7 @@
 // after attempt, until every criterion is met or a limit, a stall or an escalation ends it. Every step is
 // journaled before the loop moves on, so a crash loses nothing that finished.
 import type { AgentAdapter } from "../agents/agent.js";
+import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import { retryDelay, tierOf, type Failure } from "../core/failure.js";
@@ -31,6 +32,7 @@ export interface TaskContext {
   run: RunRecord;
   task: TaskRecord;
   adapter: AgentAdapter;
+  permission: Permission;
   /** The model chain: the chosen model first, then fallbacks. `undefined` means the agent's default. */
   models: (string | undefined)[];
   paths: OrchPaths;
@@ -99,6 +101,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       attemptId: id,
       number,
       adapter: ctx.adapter,
+      permission: ctx.permission,
       model,
       prompt,
       resumeSessionId: resume,

@@ -3,6 +3,7 @@
 // report. The CLI (foreground or detached) and later the server call these same three.
 import { hostname } from "node:os";
 import type { AgentAdapter } from "../agents/agent.js";
+import { DEFAULT_PERMISSION, Permission } from "../agents/permission.js";
 import { AgentSettings, createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
 import type { Limits } from "../core/journal.js";
@@ -24,6 +25,7 @@ export interface RunRequest {
   goal: string;
   criteria: string[];
   agent: AgentSettings;
+  permission: Permission;
   model?: string | undefined;
   fallbackModels: string[];
   base?: string | undefined;
@@ -86,7 +88,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
         },
         criteria: request.criteria,
         limits: request.limits,
-        config: { ...request.config, agent: request.agent },
+        config: { ...request.config, agent: request.agent, permission: request.permission },
       },
     },
     {
@@ -160,6 +162,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       run: { ...run, startedAt },
       task: { ...task, status: "running" },
       adapter,
+      permission: Permission.catch(DEFAULT_PERMISSION).parse(run.config.permission),
       models: [run.model, ...run.fallbackModels],
       paths,
       writer,

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
 import { createClaudeCodeAdapter, DEFAULT_ALLOWED_TOOLS } from "./index.js";
+import { buildClaudeCommand } from "./command.js";
 
 const invocation: AgentInvocation = {
   prompt: "Fix the failing tests in src/",
@@ -10,6 +11,7 @@ const invocation: AgentInvocation = {
   runId: "r1",
   taskId: "fix-tests",
   attempt: 2,
+  permission: "workspace-write",
   env: { PATH: "/usr/bin", HOME: "/home/me", ANTHROPIC_BASE_URL: "http://127.0.0.1:9999" },
 };
 
@@ -100,5 +102,25 @@ describe("claude-code build()", () => {
 
   it("is named claude-code", () => {
     expect(createClaudeCodeAdapter().name).toBe("claude-code");
+  });
+});
+
+describe("claude-code permissions", () => {
+  const argsFor = (permission: AgentInvocation["permission"], asRoot: boolean) =>
+    buildClaudeCommand({ ...invocation, permission }, {}, asRoot).args;
+  it("read-only allows only tools that look", () => {
+    const args = argsFor("read-only", false);
+    expect(args.slice(4, 8)).toEqual(["--permission-mode", "default", "--allowedTools", "Read,Glob,Grep,TodoWrite"]);
+    expect(args.join(" ")).not.toMatch(/Write,|Bash|Edit/);
+  });
+  it("full bypasses permissions, except as root where the tools are allowed one by one", () => {
+    expect(argsFor("full", false)).toContain("--dangerously-skip-permissions");
+    const root = argsFor("full", true);
+    expect(root).not.toContain("--dangerously-skip-permissions");
+    expect(root).not.toContain("bypassPermissions");
+    expect(root[root.indexOf("--allowedTools") + 1]).toContain("WebFetch");
+  });
+  it("workspace-write is the same as root or not", () => {
+    expect(argsFor("workspace-write", true)).toEqual(argsFor("workspace-write", false));
   });
 });

@@ -2,6 +2,7 @@
 // root, the prompt as the last argument after `--` so that no prompt text can be read as an option.
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
+import { runningAsRoot, type Permission } from "../permission.js";
 
 export interface ClaudeCodeOptions {
   /** The executable; `claude` on the PATH by default. */
@@ -30,11 +31,30 @@ export const DEFAULT_ALLOWED_TOOLS: readonly string[] = [
   "TodoWrite",
 ];
 
-export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeCodeOptions = {}): AgentCommand {
-  const allowedTools = options.allowedTools ?? DEFAULT_ALLOWED_TOOLS;
-  const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"];
+/** Tools that only look. */
+export const READ_ONLY_TOOLS: readonly string[] = ["Read", "Glob", "Grep", "TodoWrite"];
+
+/** Everything Claude Code offers that root may allow one by one (root refuses the bypass flags). */
+export const FULL_TOOLS: readonly string[] = [...DEFAULT_ALLOWED_TOOLS, "NotebookEdit", "WebFetch", "WebSearch", "Task"];
+
+/** The permission flags for one level; `asRoot` because root refuses `--dangerously-skip-permissions`. */
+export function permissionArgs(permission: Permission, allowedTools: readonly string[] | undefined, asRoot: boolean): string[] {
+  switch (permission) {
+    case "read-only":
+      return ["--permission-mode", "default", "--allowedTools", (allowedTools ?? READ_ONLY_TOOLS).join(",")];
+    case "workspace-write":
+      return ["--permission-mode", "acceptEdits", "--allowedTools", (allowedTools ?? DEFAULT_ALLOWED_TOOLS).join(",")];
+    case "full":
+      return asRoot
+        ? ["--permission-mode", "acceptEdits", "--allowedTools", (allowedTools ?? FULL_TOOLS).join(",")]
+        : ["--dangerously-skip-permissions"];
+  }
+}
+
+export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeCodeOptions = {}, asRoot = runningAsRoot()): AgentCommand {
+  const args = ["-p", "--output-format", "stream-json", "--verbose"];
   // `--allowedTools` takes a variadic value; the `--` before the prompt keeps it from swallowing the prompt.
-  if (allowedTools.length > 0) args.push("--allowedTools", allowedTools.join(","));
+  args.push(...permissionArgs(invocation.permission, options.allowedTools, asRoot));
   if (invocation.model !== undefined && invocation.model !== "") args.push("--model", invocation.model);
   if (invocation.resumeSessionId !== undefined && invocation.resumeSessionId !== "") {
     args.push("--resume", invocation.resumeSessionId);

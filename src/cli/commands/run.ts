@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentSettings } from "../../agents/registry.js";
 import { parseAgentName } from "../../agents/registry.js";
+import { PERMISSIONS, type Permission } from "../../agents/permission.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { parseDuration } from "../../core/duration.js";
@@ -24,6 +25,7 @@ import { driveInForeground, runJson } from "./drive.js";
 export interface RunFlags {
   verify?: string[];
   agent?: string;
+  permission?: string;
   agentCommand?: string;
   script?: string;
   model?: string;
@@ -87,6 +89,7 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     goal,
     criteria: [...config.verify, ...(flags.verify ?? [])],
     agent,
+    permission: permissionOf(flags.permission, config.permission),
     model: flags.model ?? config.model ?? agentModel,
     fallbackModels: flags.fallbackModel ?? config.fallbackModels,
     base: flags.base ?? config.base,
@@ -127,6 +130,13 @@ function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: C
       return { name, script: resolve(flags.script !== undefined ? ctx.cwd : root, script) };
     }
   }
+}
+
+function permissionOf(flag: string | undefined, configured: Permission): Permission {
+  if (flag === undefined) return configured;
+  const found = PERMISSIONS.find((p) => p === flag);
+  if (found === undefined) throw new UsageError(`--permission must be one of ${PERMISSIONS.join(", ")}, not "${flag}"`);
+  return found;
 }
 
 function configDuration(text: string): number {
