@@ -2,7 +2,7 @@
 // so that a typo never silently becomes a default.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, isMap, isScalar, parseDocument } from "yaml";
 import type { z } from "zod";
 import { UsageError } from "../core/errors.js";
 import { CONFIG_FILE, Config } from "./schema.js";
@@ -29,25 +29,40 @@ export function parseConfig(text: string, source: string): Config {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
-    const at = syntax.linePos?.[0];
+    // With prettyErrors off yaml leaves linePos unset; the offset is always there.
+    const at = syntax.linePos?.[0] ?? lineCounter.linePos(syntax.pos[0]);
     throw new ConfigError(`${source}${at ? `:${at.line}:${at.col}` : ""} is not valid YAML: ${syntax.message.split("\n")[0] ?? ""}`, {
       hint: "fix the syntax, or run `orch init --force` to write a fresh file",
     });
   }
-  const raw: unknown = doc.toJS() ?? {};
+  const raw: unknown = withoutNulls(doc.toJS() ?? {});
   const parsed = Config.safeParse(raw);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   if (issue === undefined) throw new ConfigError(`${source} is not a valid configuration`);
   const path = issue.path.filter((p): p is string | number => typeof p === "string" || typeof p === "number");
-  const node = doc.getIn(path, true);
-  const range = node !== null && typeof node === "object" && "range" in node && Array.isArray(node.range) ? node.range : undefined;
+  const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
+  // An unknown key is shown at its own line, not at the first line of the map that holds it.
+  const unknownKey = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
+  const keyNode = isMap(node) ? node.items.find((pair) => isScalar(pair.key) && pair.key.value === unknownKey)?.key : undefined;
+  const at = keyNode ?? node;
+  const range = at !== null && typeof at === "object" && "range" in at && Array.isArray(at.range) ? at.range : undefined;
   const offset = typeof range?.[0] === "number" ? range[0] : undefined;
   const line = offset === undefined ? undefined : lineCounter.linePos(offset).line;
   const where = path.length === 0 ? "the top level" : path.join(".");
   throw new ConfigError(`${source}${line !== undefined ? `:${line}` : ""}: ${where}: ${describeIssue(issue)}`, {
     hint: `see the commented defaults that \`orch init\` writes for every allowed setting`,
   });
+}
+
+/**
+ * A key with nothing after it means "not set": `command:` whose settings are all commented out (as in the
+ * file `orch init` writes) parses as null, and must read as the defaults rather than fail as "expected object".
+ */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([key, v]) => (v === null ? [] : [[key, withoutNulls(v)]])));
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

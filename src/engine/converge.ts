@@ -156,8 +156,11 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         await note(`switching to model ${ctx.models[modelIndex] ?? "(default)"} after ${failure.kind}: ${failure.detail}`);
         continue;
       }
-      const delay = retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
-      await wait(deps, ctx, delay, `${failure.kind}: ${failure.detail}`);
+      // No wait when the attempt limit ends the task anyway: it would only delay the report.
+      if (number < limits.maxAttempts) {
+        const delay = retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
+        await wait(deps, ctx, delay, `${failure.kind}: ${failure.detail}`);
+      }
       continue;
     }
     consecutiveFailures = 0;
@@ -219,7 +222,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         };
       }
     }
-    if (limits.intervalMs > 0) await wait(deps, ctx, limits.intervalMs, "interval between attempts");
+    if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, "interval between attempts");
   }
 }
 
@@ -228,7 +231,8 @@ async function wait(deps: EngineDeps, ctx: TaskContext, delayMs: number, reason:
   const until = deps.now() + delayMs;
   await ctx.writer.write({ type: "task.waited", runId: ctx.run.id, taskId: ctx.task.id, data: { delayMs, until, reason } });
   ctx.onActivity?.({ kind: "waiting", until, reason });
-  await deps.sleep(delayMs, ctx.stop);
+  // A stop request, an abort, Ctrl-C and the time limit all end a wait early; the loop then says why.
+  await deps.sleep(delayMs, AbortSignal.any([ctx.stop, ctx.abort]));
 }
 
 function abortedConclusion(reason: unknown): TaskConclusion {
