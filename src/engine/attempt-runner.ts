@@ -11,6 +11,7 @@ import type { Permission } from "../agents/permission.js";
 import { supervise, type SupervisedExit } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
+import { interruptDetail } from "./interrupt.js";
 
 export interface AttemptSpec {
   runId: string;
@@ -204,7 +205,7 @@ function classify(spec: AttemptSpec, exit: SupervisedExit, overBudget: string | 
       return { kind: "timeout", detail: `the attempt ran past its ${formatDuration(spec.timeoutMs)} limit and was stopped` };
     case "aborted":
       if (overBudget !== undefined) return { kind: "budget_exceeded", detail: overBudget };
-      return { kind: "crashed", detail: "stopped on request" };
+      return { kind: "crashed", detail: interruptDetail(spec.signal.reason) };
     case "exited":
       return spec.adapter.classify(agentExit);
   }

@@ -18,6 +18,7 @@ import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
 import { attemptId } from "./ids.js";
 import { transcriptPath, type OrchPaths } from "./paths.js";
+import { interruptDetail } from "./interrupt.js";
 import { verify } from "./verify.js";
 
 /** What the loop is doing, for the live status line. */
@@ -238,12 +239,6 @@ async function wait(deps: EngineDeps, ctx: TaskContext, delayMs: number, reason:
 function abortedConclusion(reason: unknown): TaskConclusion {
   if (reason === "deadline") return { status: "failed", reason: "reached the run's time limit during an attempt" };
   return { status: "aborted", reason: interruptDetail(reason) };
-}
-
-function interruptDetail(reason: unknown): string {
-  if (reason === "interrupt") return "interrupted (Ctrl-C or a termination signal)";
-  if (reason === "deadline") return "stopped at the run's time limit";
-  return "aborted on request";
 }
 
 const percent = (p: number) => `${Math.round(p * 100)}%`;

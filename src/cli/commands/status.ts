@@ -27,6 +27,7 @@ export interface RunStatusView {
   now: string | null;
   next: string;
   lastResult: string | null;
+  lastFailure: { kind: string; detail: string } | null;
   report: string | null;
   createdAt: string;
   tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string }[];
@@ -84,6 +85,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     now: doing,
     next,
     lastResult,
+    lastFailure: finished?.failure === undefined ? null : { kind: finished.failure.kind, detail: finished.failure.detail },
     report: run.report ?? null,
     createdAt: new Date(run.createdAt).toISOString(),
     tasks: tasks.map((t) => ({ id: t.id, title: t.title, status: t.status, attempts: t.attempts, branch: t.branch, progress: t.progress, worktree: t.worktree })),

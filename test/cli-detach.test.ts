@@ -1,0 +1,195 @@
+// Runs that outlive the command that started them, and runs ended from outside: `orch run --detach`, then
+// `status`, `logs -f`, `abort` and `stop` from other processes; and Ctrl-C (SIGINT) on a foreground run.
+// Every process is real; afterEach fails the test if one of them (the run's own process, an agent) is left.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  isRunning,
+  leftoverProcesses,
+  parseJsonOutput,
+  RunResultJson,
+  runOrch,
+  startOrch,
+  StatusJson,
+  waitFor,
+  type CliResult,
+  type RunningOrch,
+} from "./support/cli.js";
+import { makeTempRepo, type TempRepo } from "./support/repo.js";
+
+const AGENTS = resolve(import.meta.dirname, "fixtures/agents");
+const agent = (name: string): string => `sh '${join(AGENTS, name)}'`;
+const GOAL = "make the failing test pass";
+const VERIFY = "node test.mjs";
+const FILES = {
+  "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n",
+  "test.mjs": 'import { sum } from "./sum.mjs";\nconst got = sum(2, 3);\nif (got !== 5) {\n  console.log(`not ok - sum(2, 3) returned ${got}`);\n  process.exit(1);\n}\n',
+};
+const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
+
+const repos: TempRepo[] = [];
+const started: RunningOrch[] = [];
+
+afterEach(async () => {
+  for (const cli of started.splice(0)) cli.kill();
+  const leaked = (await Promise.all(repos.map((repo) => leftoverProcesses(repo.root)))).flat();
+  for (const repo of repos.splice(0)) repo.remove();
+  expect(leaked, "a process outlived its test").toEqual([]);
+});
+
+interface Sandbox {
+  repo: TempRepo;
+  out: string;
+  env: Record<string, string>;
+  orch(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
+  start(args: readonly string[], timeoutMs?: number): RunningOrch;
+}
+
+function sandbox(agentEnv: Record<string, string> = {}): Sandbox {
+  const repo = makeTempRepo({ files: FILES, prefix: "orch-cli-detach-" });
+  repos.push(repo);
+  const out = join(repo.root, "agent-out");
+  mkdirSync(out);
+  const env = { ...repo.gitEnv, AGENT_OUT: out, ...agentEnv };
+  return {
+    repo,
+    out,
+    env,
+    orch: (args, timeoutMs = 20_000) => runOrch(args, { cwd: repo.dir, env, timeoutMs }),
+    start: (args, timeoutMs = 30_000) => {
+      const cli = startOrch(args, { cwd: repo.dir, env, timeoutMs });
+      started.push(cli);
+      return cli;
+    },
+  };
+}
+
+async function status(box: Sandbox, runId: string) {
+  const result = await box.orch(["status", runId, "--json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return parseJsonOutput(StatusJson, result.stdout);
+}
+
+/** `orch run ... --detach`: returns the run id it printed. */
+async function detach(box: Sandbox, args: readonly string[]): Promise<string> {
+  const result = await box.orch(["run", GOAL, "--verify", VERIFY, ...args, "--detach"]);
+  expect(result.code, result.stderr).toBe(0);
+  // Back as soon as the run's own process has taken over, not when the run ends.
+  expect(result.ms).toBeLessThan(10_000);
+  const runId = /^Run (\S+) is running in the background \(pid \d+\)\.$/m.exec(result.stdout)?.[1];
+  if (runId === undefined) throw new Error(`no run id in:\n${result.stdout}`);
+  expect(result.stdout).toContain(`orch logs ${runId} -f`);
+  return runId;
+}
+
+/** The agent's pid once the fixture has written it (its attempt has started). */
+function agentPid(box: Sandbox, attempt: number): Promise<number> {
+  const file = join(box.out, `pid.${attempt}`);
+  return waitFor(`the agent of attempt ${attempt} to start`, () => {
+    const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
+    return text === "" ? undefined : Number(text);
+  });
+}
+
+async function untilEnded(box: Sandbox, runId: string, timeoutMs = 20_000) {
+  return waitFor(`run ${runId} to end`, async () => {
+    const view = await status(box, runId);
+    return TERMINAL.has(view.status) ? view : undefined;
+  }, timeoutMs);
+}
+
+const untilGone = (what: string, pid: number): Promise<true> =>
+  waitFor(`${what} (pid ${pid}) to exit`, () => (isRunning(pid) ? undefined : true), 10_000);
+
+describe("orch run --detach", () => {
+  it("returns at once with the run id; status shows it running with a live pid; logs -f follows it to the end", async () => {
+    const box = sandbox({ AGENT_SLEEP: "1", FIX_ON_ATTEMPT: "2" });
+    const runId = await detach(box, ["--agent-command", agent("fix-on-attempt.sh")]);
+
+    const view = await status(box, runId);
+    expect(view.status).toBe("running");
+    expect(view.processAlive).toBe(true);
+    const driver = view.pid;
+    if (driver === null || driver === undefined) throw new Error("a running run without a pid");
+    expect(isRunning(driver)).toBe(true);
+    expect(driver).not.toBe(process.pid);
+
+    const follow = box.start(["logs", runId, "-f"]);
+    const followed = await follow.done;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.timedOut).toBe(false);
+    const lines = followed.stdout.trimEnd().split("\n");
+    expect(lines[0]).toContain(`── run ${runId} created: ${GOAL}`);
+    expect(followed.stdout).toContain("#1 » attempt 1: still looking");
+    expect(followed.stdout).toContain("#2 ✔ pass `node test.mjs`");
+    expect(lines[lines.length - 1]).toMatch(/── run succeeded: all 1 criteria met on attempt 2$/);
+
+    const ended = await status(box, runId);
+    expect(ended).toMatchObject({ status: "succeeded", attempts: 2, processAlive: null });
+    await untilGone("the detached run's process", driver);
+  });
+
+  it("orch abort ends it as aborted within seconds, and the agent's processes are gone", async () => {
+    const box = sandbox();
+    const runId = await detach(box, ["--agent-command", agent("hang.sh")]);
+    const pid = await agentPid(box, 1);
+    expect(isRunning(pid)).toBe(true);
+    const driver = (await status(box, runId)).pid;
+
+    const aborted = await box.orch(["abort", runId]);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    expect(aborted.ms).toBeLessThan(8_000);
+    expect(aborted.stdout).toContain(`Run ${runId} aborted. Report: `);
+
+    const view = await status(box, runId);
+    expect(view).toMatchObject({ status: "aborted", reason: "aborted on request", attempts: 1 });
+    expect(isRunning(pid)).toBe(false);
+    if (typeof driver === "number") await untilGone("the detached run's process", driver);
+  });
+
+  it("orch stop lets the current attempt finish, then ends the run as stopped with a report", async () => {
+    // Three seconds per attempt: time enough for the stop request to arrive while attempt 1 runs.
+    const box = sandbox({ AGENT_SLEEP: "3", FIX_ON_ATTEMPT: "99" });
+    const runId = await detach(box, ["--agent-command", agent("fix-on-attempt.sh"), "--max-attempts", "5"]);
+    const pid = await agentPid(box, 1);
+    const driver = (await status(box, runId)).pid;
+
+    const stopped = await box.orch(["stop", runId, "--wait", "20"], 30_000);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain(`Run ${runId} stopped. Report: `);
+
+    const view = await untilEnded(box, runId);
+    expect(view).toMatchObject({ status: "stopped", attempts: 1 });
+    expect(view.reason).toMatch(/stopped on request after 1 attempt/);
+    // The attempt ran to its end: the agent finished its turn and was verified.
+    expect(view.lastResult).toMatch(/^attempt 1 failed \(verify_failed: /);
+    expect(isRunning(pid)).toBe(false);
+    const report = view.report ?? "";
+    expect(readFileSync(report, "utf8")).toContain("**Outcome:** stopped — stopped on request after 1 attempt(s)");
+    if (typeof driver === "number") await untilGone("the detached run's process", driver);
+  });
+});
+
+describe("Ctrl-C on a foreground run", () => {
+  it("SIGINT: exit 130, the run recorded as aborted by an interrupt, the agent's process gone", async () => {
+    const box = sandbox();
+    const cli = box.start(["run", GOAL, "--verify", VERIFY, "--agent-command", agent("hang.sh"), "--json"]);
+    const pid = await agentPid(box, 1);
+    expect(isRunning(pid)).toBe(true);
+
+    const interruptedAt = performance.now();
+    cli.signal("SIGINT");
+    const result = await cli.done;
+    expect(result.code, result.stderr).toBe(130);
+    expect(performance.now() - interruptedAt).toBeLessThan(8_000);
+    expect(isRunning(pid)).toBe(false);
+
+    const json = parseJsonOutput(RunResultJson, result.stdout);
+    expect(json).toMatchObject({ status: "aborted", attempts: 1 });
+    const view = await status(box, json.runId);
+    expect(view.status).toBe("aborted");
+    expect(view.reason).toMatch(/interrupt/);
+    expect(view.lastResult).toMatch(/^attempt 1 failed \(crashed: /);
+  });
+});

@@ -1,0 +1,225 @@
+// Bad input through the built CLI: every mistake a user can make is exit 2, a message on stderr in plain
+// words that names the problem and says what to do, nothing on stdout, and nothing written — no `.orch/`,
+// no branch, no worktree, no change to `.git/info/exclude`, no orch.config.yaml.
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { leftoverProcesses, parseJsonOutput, RunResultJson, runOrch, type CliResult } from "./support/cli.js";
+import { makeTempRepo, type TempRepo } from "./support/repo.js";
+
+const AGENTS = resolve(import.meta.dirname, "fixtures/agents");
+const AGENT = `sh '${join(AGENTS, "fix-on-attempt.sh")}'`;
+const FILES = {
+  "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n",
+  "test.mjs": 'import { sum } from "./sum.mjs";\nprocess.exit(sum(2, 3) === 5 ? 0 : 1);\n',
+};
+
+const repos: TempRepo[] = [];
+
+afterEach(async () => {
+  const leaked = (await Promise.all(repos.map((repo) => leftoverProcesses(repo.root)))).flat();
+  for (const repo of repos.splice(0)) repo.remove();
+  expect(leaked, "a process outlived its test").toEqual([]);
+});
+
+function newRepo(): TempRepo {
+  const repo = makeTempRepo({ files: FILES, prefix: "orch-cli-errors-" });
+  repos.push(repo);
+  return repo;
+}
+
+function orch(repo: TempRepo, args: readonly string[], cwd: string = repo.dir): Promise<CliResult> {
+  return runOrch(args, { cwd, env: { ...repo.gitEnv, AGENT_OUT: repo.tmp }, timeoutMs: 20_000 });
+}
+
+/**
+ * Every file under the sandbox (the repository, its .git, HOME, TMPDIR) with a hash of its content, and
+ * every directory; git's object store is left out (a failed command writes no objects, and it is large).
+ */
+function snapshot(dir: string): string[] {
+  const entries: string[] = [];
+  const walk = (at: string): void => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const full = join(at, entry.name);
+      const rel = relative(dir, full);
+      if (rel.endsWith(".git/objects")) continue;
+      if (entry.isDirectory()) {
+        entries.push(`${rel}/`);
+        walk(full);
+      } else {
+        entries.push(`${rel} ${createHash("sha1").update(readFileSync(full)).digest("hex")}`);
+      }
+    }
+  };
+  walk(dir);
+  return entries.sort();
+}
+
+/** Runs `args` and checks the refusal: exit 2, each pattern on stderr, stdout empty, the sandbox unchanged. */
+async function expectRefused(repo: TempRepo, args: readonly string[], patterns: readonly RegExp[], cwd?: string): Promise<CliResult> {
+  const before = snapshot(repo.root);
+  const result = await orch(repo, args, cwd);
+  expect(result.code, `exit code of orch ${args.join(" ")}; stderr:\n${result.stderr}`).toBe(2);
+  for (const pattern of patterns) expect(result.stderr).toMatch(pattern);
+  // Plain words, not a crash.
+  expect(result.stderr).not.toMatch(/internal error|^\s+at /m);
+  expect(result.stdout).toBe("");
+  expect(snapshot(repo.root)).toEqual(before);
+  return result;
+}
+
+describe("where orch runs", () => {
+  it("not a git repository: run and init refuse, nothing is created", async () => {
+    const repo = newRepo();
+    const plain = join(repo.root, "plain");
+    mkdirSync(plain);
+    const problem = new RegExp(`^orch: ${plain} is not a git repository$`, "m");
+    const fix = /run `git init` there and make a first commit, or cd into your project/;
+    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT], [problem, fix], plain);
+    await expectRefused(repo, ["init"], [problem, fix], plain);
+    expect(readdirSync(plain)).toEqual([]);
+  });
+
+  it("a repository with no commit yet", async () => {
+    const repo = newRepo();
+    const fresh = join(repo.root, "fresh");
+    mkdirSync(fresh);
+    repo.git(["init", "--quiet"], fresh);
+    await expectRefused(
+      repo,
+      ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT],
+      [new RegExp(`the repository at ${fresh} has no commit yet`), /make a first commit \(git add -A && git commit -m "first commit"\)/],
+      fresh,
+    );
+  });
+});
+
+describe("orch run with bad arguments", () => {
+  const run = (...args: string[]) => ["run", ...args];
+  const ok = ["--verify", "node test.mjs", "--agent-command", AGENT];
+  const cases: [string, string[], RegExp[]][] = [
+    ["an unknown --base", run("fix it", ...ok, "--base", "nope"), [/base branch "nope" does not exist/, /existing branches: main/]],
+    ["no --verify", run("fix it", "--agent-command", AGENT), [/no verify command: orch needs at least one command/, /add --verify "npm test" \(or set verify: in orch\.config\.yaml\)/]],
+    ["only blank --verify commands", run("fix it", "--verify", "  ", "--agent-command", AGENT), [/no verify command/, /add --verify/]],
+    ["an empty goal", run("", ...ok), [/the goal is empty/, /say what to achieve: orch run "make the failing tests pass"/]],
+    ["a blank goal", run("   ", ...ok), [/the goal is empty/]],
+    ["an unknown --agent", run("fix it", "--verify", "node test.mjs", "--agent", "nope"), [/unknown agent "nope"/, /choose one of: claude-code, command, scripted/]],
+    ["--agent that contradicts --agent-command", run("fix it", ...ok, "--agent", "scripted"), [/--agent scripted does not match --agent-command/, /drop --agent/]],
+    ["--agent command without a command", run("fix it", "--verify", "node test.mjs", "--agent", "command"), [/the command agent needs a command/, /pass --agent-command/]],
+    ["--max-attempts 0", run("fix it", ...ok, "--max-attempts", "0"), [/--max-attempts must be a whole number above 0, not "0"/]],
+    ["--max-attempts abc", run("fix it", ...ok, "--max-attempts", "abc"), [/--max-attempts must be a whole number above 0, not "abc"/]],
+    ["--max-attempts 1.5", run("fix it", ...ok, "--max-attempts", "1.5"), [/--max-attempts must be a whole number above 0, not "1\.5"/]],
+    ["--max-hours 0", run("fix it", ...ok, "--max-hours", "0"), [/--max-hours must be a number above 0, not "0"/]],
+    ["--stall-attempts none", run("fix it", ...ok, "--stall-attempts", "none"), [/--stall-attempts must be a whole number above 0, not "none"/]],
+    ["a bad --interval", run("fix it", ...ok, "--interval", "5x"), [/--interval must be a duration such as 30s, 5m, 2h or 1h30m, not "5x"/]],
+    ["a bad --stall-timeout", run("fix it", ...ok, "--stall-timeout", "soon"), [/--stall-timeout must be a duration such as 30s, 5m, 2h or 1h30m, not "soon"/]],
+    ["a bad --attempt-timeout", run("fix it", ...ok, "--attempt-timeout", "-1m"), [/--attempt-timeout must be a duration/]],
+    ["--budget-usd -1", run("fix it", ...ok, "--budget-usd", "-1"), [/--budget-usd must be a number above 0, not "-1"/]],
+    ["--budget-usd zero", run("fix it", ...ok, "--budget-usd", "0"), [/--budget-usd must be a number above 0, not "0"/]],
+    ["--script naming a missing file", run("fix it", "--verify", "node test.mjs", "--script", "no-such-script.yaml"), [/cannot read the script .*no-such-script\.yaml: ENOENT/, /pass an existing file to --script/]],
+    ["both --agent-command and --script", run("fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--script", join(AGENTS, "costly-script.yaml")), [/--agent-command and --script choose different agents; pass one of them/]],
+    ["an unknown option", run("fix it", ...ok, "--frobnicate"), [/unknown option '--frobnicate'/, /orch --help lists the commands/]],
+    ["a missing goal argument", run("--verify", "node test.mjs", "--agent-command", AGENT), [/missing required argument 'goal'/, /orch --help lists the commands/]],
+    ["an option without its value", run("fix it", "--agent-command", AGENT, "--verify"), [/option '--verify <cmd>' argument missing/]],
+    ["an unknown command", ["frobnicate"], [/unknown command 'frobnicate'/, /orch --help lists the commands/]],
+  ];
+  it.each(cases)("%s", async (_name, args, patterns) => {
+    await expectRefused(newRepo(), args, patterns);
+  });
+
+  it("--script with content that is not a scripted session", async () => {
+    const repo = newRepo();
+    const notYaml = join(repo.root, "broken.yaml");
+    writeFileSync(notYaml, "attempts: [\n");
+    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--script", notYaml], [
+      new RegExp(`the script ${notYaml} is not valid YAML or JSON`),
+      /fix the syntax; `orch demo` writes an example script you can copy/,
+    ]);
+    const wrong = join(repo.root, "wrong.yaml");
+    writeFileSync(wrong, "attempts:\n  - steps:\n      - shout: hello\n");
+    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--script", wrong], [
+      new RegExp(`the script ${wrong} is not a valid scripted session: at attempts\\.0\\.steps\\.0`),
+      /a script is \{ attempts: \[ \{ steps: \[/,
+    ]);
+    const empty = join(repo.root, "empty.yaml");
+    writeFileSync(empty, "attempts: []\n");
+    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--script", empty], [/is not a valid scripted session: at attempts/]);
+  });
+});
+
+describe("a bad orch.config.yaml", () => {
+  const cases: [string, string, RegExp[]][] = [
+    [
+      "a syntax error",
+      "verify:\n  - node test.mjs\nlimits: {maxAttempts: 3\n",
+      [/orch\.config\.yaml:\d+:\d+ is not valid YAML: /, /fix the syntax, or run `orch init --force` to write a fresh file/],
+    ],
+    [
+      "an unknown key",
+      "verify:\n  - node test.mjs\nlimits:\n  interval: 0s\n  maxAtempts: 3\n",
+      [/orch\.config\.yaml:5: limits: unknown setting "maxAtempts"/, /see the commented defaults that `orch init` writes/],
+    ],
+    [
+      "an unknown top-level key",
+      "verfy:\n  - node test.mjs\n",
+      [/orch\.config\.yaml:1: the top level: unknown setting "verfy"/],
+    ],
+    [
+      "a value of the wrong type",
+      "verify:\n  - node test.mjs\nlimits:\n  maxAttempts: three\n",
+      [/orch\.config\.yaml:4: limits\.maxAttempts: expected number/, /see the commented defaults/],
+    ],
+    [
+      "a number out of range",
+      "verify:\n  - node test.mjs\nlimits:\n  maxAttempts: 0\n",
+      [/orch\.config\.yaml:4: limits\.maxAttempts: /],
+    ],
+    [
+      "a bad duration",
+      "verify:\n  - node test.mjs\nlimits:\n  stallTimeout: soon\n",
+      [/orch\.config\.yaml:4: limits\.stallTimeout: expected a duration such as 30s, 5m, 2h or 1h30m/],
+    ],
+    [
+      "an unknown agent",
+      "agent: gpt\nverify:\n  - node test.mjs\n",
+      [/orch\.config\.yaml:1: agent: must be one of "claude-code", "command", "scripted"/],
+    ],
+  ];
+  it.each(cases)("%s", async (_name, content, patterns) => {
+    const repo = newRepo();
+    writeFileSync(join(repo.dir, "orch.config.yaml"), content);
+    await expectRefused(repo, ["run", "fix it", "--agent-command", AGENT], patterns);
+  });
+});
+
+describe("commands on runs that do not exist or have ended", () => {
+  it("status, logs and report in a repository without runs: exit 2, no .orch/ created", async () => {
+    const repo = newRepo();
+    const noRuns = [new RegExp(`no orch runs in ${repo.dir} yet`), /start one with: orch run "<goal>" --verify "<command>"/];
+    await expectRefused(repo, ["status"], noRuns);
+    await expectRefused(repo, ["status", "nope"], noRuns);
+    await expectRefused(repo, ["logs", "nope"], noRuns);
+    await expectRefused(repo, ["report", "nope"], noRuns);
+    await expectRefused(repo, ["stop", "nope"], noRuns);
+  });
+
+  it("an unknown run id, an unknown task, and stop/abort of a finished run: exit 2, the run left as it was", async () => {
+    const repo = newRepo();
+    const finished = await orch(repo, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--max-attempts", "1", "--json"]);
+    expect(finished.code, finished.stderr).toBe(1);
+    const { runId } = parseJsonOutput(RunResultJson, finished.stdout);
+    const unknown = [/no run "nope"/, /`orch list` shows the runs of this repository/];
+    await expectRefused(repo, ["status", "nope", "--json"], unknown);
+    await expectRefused(repo, ["logs", "nope"], unknown);
+    await expectRefused(repo, ["logs", "nope", "-f"], unknown);
+    await expectRefused(repo, ["report", "nope", "--out", join(repo.root, "report.md")], unknown);
+    await expectRefused(repo, ["logs", `${runId}/no-such-task`], [new RegExp(`run ${runId} has no task "no-such-task"`), /`orch status .*` lists its tasks/]);
+    for (const mode of ["stop", "abort"]) {
+      await expectRefused(repo, [mode, runId], [
+        new RegExp(`run ${runId} has already ended \\(failed\\)`),
+        new RegExp(`\`orch report ${runId}\` shows how it ended`),
+      ]);
+    }
+  });
+});

@@ -1,0 +1,95 @@
+// Throw-away git repositories for integration and end-to-end tests: a sandbox directory holding the repository,
+// its own HOME (with a git identity) and TMPDIR, so neither the developer's git configuration nor their home
+// directory plays any part. Everything lives under `root`; `remove()` deletes it.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+export interface TempRepo {
+  /** The sandbox: everything below is inside it (real path, no symlinks). */
+  root: string;
+  /** The repository's work tree. */
+  dir: string;
+  /** A HOME of its own, with `.gitconfig` naming the identity below. */
+  home: string;
+  /** A TMPDIR of its own. */
+  tmp: string;
+  /** The branch the one commit is on. */
+  branch: string;
+  /** The sha of that commit. */
+  headSha: string;
+  /** The environment git (and anything that runs git) should get: process.env without git's variables,
+   * HOME and XDG_CONFIG_HOME pointed at `home`, no system config, no discovery above `root`. */
+  gitEnv: Record<string, string>;
+  /** Runs git in `dir` (or `cwd`) with `gitEnv`; returns stdout without its trailing newline. Throws on failure. */
+  git(args: readonly string[], cwd?: string): string;
+  remove(): void;
+}
+
+export interface TempRepoOptions {
+  /** Path (relative to the repository) → content. */
+  files: Record<string, string>;
+  branch?: string;
+  message?: string;
+  /** Prefix of the sandbox directory's name. */
+  prefix?: string;
+  identity?: { name: string; email: string };
+}
+
+export const TEST_IDENTITY = { name: "Test User", email: "test@example.com" } as const;
+
+// Set by git hooks or a developer's shell; any of them would aim git somewhere else or change its answers.
+const GIT_VARIABLES = /^GIT_|^EMAIL$/;
+
+export function makeTempRepo(options: TempRepoOptions): TempRepo {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), options.prefix ?? "orch-repo-")));
+  const home = join(root, "home");
+  const tmp = join(root, "tmp");
+  const dir = join(root, "repo");
+  for (const d of [home, tmp, dir]) mkdirSync(d);
+  const branch = options.branch ?? "main";
+  const identity = options.identity ?? TEST_IDENTITY;
+  writeFileSync(join(home, ".gitconfig"), `[user]\n\tname = ${identity.name}\n\temail = ${identity.email}\n[init]\n\tdefaultBranch = ${branch}\n`);
+
+  const gitEnv: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !GIT_VARIABLES.test(key)) gitEnv[key] = value;
+  }
+  Object.assign(gitEnv, {
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, ".config"),
+    TMPDIR: tmp,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CEILING_DIRECTORIES: root,
+    GIT_TERMINAL_PROMPT: "0",
+    LC_ALL: "C",
+  });
+  const git = (args: readonly string[], cwd: string = dir): string =>
+    execFileSync("git", args, { cwd, env: gitEnv, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).replace(/\n$/, "");
+
+  try {
+    git(["init", "--quiet", "--initial-branch", branch]);
+    for (const [path, content] of Object.entries(options.files)) {
+      const file = join(dir, path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, content);
+    }
+    git(["add", "--all"]);
+    git(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", options.message ?? "initial commit"]);
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    root,
+    dir,
+    home,
+    tmp,
+    branch,
+    headSha: git(["rev-parse", "HEAD"]),
+    gitEnv,
+    git,
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
