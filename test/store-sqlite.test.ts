@@ -16,6 +16,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describeStoreConformance("sqlite file", () => openSqliteStore({ path: join(dir, `db-${++n}`, "orch.db") }));
 describeStoreConformance("sqlite memory", () => openSqliteStore({ path: ":memory:" }));
+describeStoreConformance("sqlite through the query layer only", () => openSqliteStore({ path: ":memory:", fastInsert: false }));
 
 describe("sqlite specifics", () => {
   it("uses WAL and migrates once, even when opened again", async () => {

@@ -67,15 +67,16 @@ export class EventWriter {
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
-    void this.enqueue(batch).catch(() => undefined);
+    void this.enqueue(batch, false).catch(() => undefined);
   }
 
-  private enqueue(events: NewEvent[]): Promise<StoredEvent[]> {
+  /** Buffered output is ingested (nothing handed back); state changes are appended and returned. */
+  private enqueue(events: NewEvent[], returning = true): Promise<StoredEvent[]> {
     const next = this.chain.then(async () => {
       this.throwIfFailed();
       try {
-        const stored = await this.store.append(events);
-        this.written += stored.length;
+        const stored = returning ? await this.store.append(events) : (await this.store.ingest(events), []);
+        this.written += events.length;
         return stored;
       } catch (error) {
         // A failed batch poisons the writer: later writes would journal a history with a hole in it.

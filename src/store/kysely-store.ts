@@ -10,47 +10,87 @@ import type { AttemptRecord, EventQuery, RunRecord, Store, TaskRecord } from "./
 /** Runs `fn` inside one write transaction and returns its result; rolls back when it throws. */
 export type WriteTransaction = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
 
-/** Rows per INSERT: well under SQLite's variable limit (7 columns × 500). */
+export interface EventRow {
+  at: number;
+  run_id: string;
+  task_id: string | null;
+  attempt_id: string | null;
+  type: string;
+  data: string;
+}
+
+/** What differs between dialects: how a write transaction opens, and an optional fast row insert. */
+export interface DialectHooks {
+  write: WriteTransaction;
+  /**
+   * Inserts event rows inside the current write transaction and returns their sequence numbers in order.
+   * SQLite uses one prepared statement here: agent output is the hot path (tens of thousands of rows a
+   * second), and building a Kysely query per batch costs more time and memory than the insert itself.
+   */
+  insertEvents?: (rows: readonly EventRow[]) => number[];
+  close(): Promise<void>;
+}
+
+/** Rows per INSERT: well under SQLite's variable limit (6 columns × 500). */
 const INSERT_CHUNK = 500;
+
+/** Agent output and notes change no projection; everything else goes through `project`. */
+function changesState(event: NewEvent): boolean {
+  if (event.type === "agent.emitted") return event.data.type === "session.started";
+  return event.type !== "run.noted";
+}
 
 export class KyselyStore implements Store {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly write: WriteTransaction,
-    private readonly onClose: () => Promise<void>,
+    private readonly hooks: DialectHooks,
     private readonly now: () => number = Date.now,
   ) {}
 
   async append(events: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
-    return this.write(async (db) => {
-      const stored: StoredEvent[] = [];
+    return this.hooks.write(async (db) => {
       const times = events.map((e) => e.at ?? this.now());
-      for (let start = 0; start < events.length; start += INSERT_CHUNK) {
-        const chunk = events.slice(start, start + INSERT_CHUNK);
-        const rows = await db
-          .insertInto("events")
-          .values(
-            chunk.map((e, i) => ({
-              at: times[start + i] ?? this.now(),
-              run_id: e.runId,
-              task_id: e.taskId ?? null,
-              attempt_id: e.attemptId ?? null,
-              type: e.type,
-              data: JSON.stringify(e.data),
-            })),
-          )
-          .returning("seq")
-          .execute();
-        chunk.forEach((e, i) => {
-          const seq = rows[i]?.seq;
-          if (seq === undefined) throw new Error("the database returned fewer sequence numbers than rows inserted");
-          stored.push({ ...e, seq: Number(seq), at: times[start + i] ?? this.now() });
-        });
-      }
-      for (const [i, event] of events.entries()) await project(db, event, times[i] ?? this.now());
-      return stored;
+      const seqs = await this.insertRows(db, events, times);
+      await this.projectAll(db, events, times);
+      return events.map((e, i) => ({ ...e, seq: seqs[i] ?? 0, at: times[i] ?? 0 }));
     });
+  }
+
+  async ingest(events: readonly NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.hooks.write(async (db) => {
+      const times = events.map((e) => e.at ?? this.now());
+      await this.insertRows(db, events, times);
+      await this.projectAll(db, events, times);
+    });
+  }
+
+  private async insertRows(db: Kysely<Database>, events: readonly NewEvent[], times: readonly number[]): Promise<number[]> {
+    const rows: EventRow[] = events.map((e, i) => ({
+      at: times[i] ?? this.now(),
+      run_id: e.runId,
+      task_id: e.taskId ?? null,
+      attempt_id: e.attemptId ?? null,
+      type: e.type,
+      data: JSON.stringify(e.data),
+    }));
+    if (this.hooks.insertEvents !== undefined) return this.hooks.insertEvents(rows);
+    const seqs: number[] = [];
+    for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+      const chunk = rows.slice(start, start + INSERT_CHUNK);
+      const returned = await db.insertInto("events").values(chunk).returning("seq").execute();
+      if (returned.length !== chunk.length) throw new Error("the database returned fewer sequence numbers than rows inserted");
+      // RETURNING promises no order; sequence numbers are handed out in insertion order, so sorting restores it.
+      seqs.push(...returned.map((r) => Number(r.seq)).sort((a, b) => a - b));
+    }
+    return seqs;
+  }
+
+  private async projectAll(db: Kysely<Database>, events: readonly NewEvent[], times: readonly number[]): Promise<void> {
+    for (const [i, event] of events.entries()) {
+      if (changesState(event)) await project(db, event, times[i] ?? this.now());
+    }
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
@@ -116,7 +156,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.onClose();
+    await this.hooks.close();
   }
 }
 

@@ -98,6 +98,8 @@ export interface EventQuery {
 export interface Store {
   /** Appends the events in order, in one transaction with the projections they change; all or nothing. */
   append(events: readonly NewEvent[]): Promise<StoredEvent[]>;
+  /** The same as `append` without handing the events back: the path for high-volume agent output. */
+  ingest(events: readonly NewEvent[]): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Runs whose id starts with `prefix`, newest first. */
   findRuns(prefix: string): Promise<RunRecord[]>;

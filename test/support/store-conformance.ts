@@ -252,6 +252,26 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(await store.getRun("missing")).toBeUndefined();
     });
 
+    it("ingests agent output without handing it back, in order after what came before", async () => {
+      await store.append([runCreated("r1"), ...lifecycle("r1").slice(0, 5)]);
+      const output: NewEvent[] = ["one", "two", "three"].map((text) => ({
+        type: "agent.emitted",
+        runId: "r1",
+        taskId: "fix",
+        attemptId: "r1.fix.1",
+        data: { type: "text", text },
+      }));
+      await store.ingest(output);
+      await store.ingest([
+        { type: "agent.emitted", runId: "r1", taskId: "fix", attemptId: "r1.fix.1", data: { type: "session.started", sessionId: "s-9" } },
+      ]);
+      const back = await store.readEvents({ attemptId: "r1.fix.1", types: ["agent.emitted"] });
+      expect(back.map((e) => (e.type === "agent.emitted" && e.data.type === "text" ? e.data.text : "session"))).toEqual(["one", "two", "three", "session"]);
+      // Ingested events still drive the projections they concern.
+      expect((await store.getAttempt("r1.fix.1"))?.sessionId).toBe("s-9");
+      await expect(store.ingest([{ type: "task.started", runId: "r1", taskId: "fix", data: {} }])).rejects.toBeInstanceOf(InvalidTransitionError);
+    });
+
     it("takes a large batch of agent output in one append", async () => {
       const events = lifecycle("r1").slice(0, 5);
       await store.append([runCreated("r1"), ...events]);
