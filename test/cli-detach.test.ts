@@ -143,7 +143,7 @@ describe("orch run --detach", () => {
     expect(aborted.stdout).toContain(`Run ${runId} aborted. Report: `);
 
     const view = await status(box, runId);
-    expect(view).toMatchObject({ status: "aborted", reason: "aborted on request", attempts: 1 });
+    expect(view).toMatchObject({ status: "aborted", reason: "aborted on request (orch abort)", attempts: 1 });
     expect(isRunning(pid)).toBe(false);
     if (typeof driver === "number") await untilGone("the detached run's process", driver);
   });

@@ -104,7 +104,7 @@ describe("orch run with bad arguments", () => {
     ["only blank --verify commands", run("fix it", "--verify", "  ", "--agent-command", AGENT), [/no verify command/, /add --verify/]],
     ["an empty goal", run("", ...ok), [/the goal is empty/, /say what to achieve: orch run "make the failing tests pass"/]],
     ["a blank goal", run("   ", ...ok), [/the goal is empty/]],
-    ["an unknown --agent", run("fix it", "--verify", "node test.mjs", "--agent", "nope"), [/unknown agent "nope"/, /choose one of: claude-code, command, scripted/]],
+    ["an unknown --agent", run("fix it", "--verify", "node test.mjs", "--agent", "nope"), [/unknown agent "nope"/, /choose one of: claude-code, codex, gemini, opencode, command, scripted/]],
     ["--agent that contradicts --agent-command", run("fix it", ...ok, "--agent", "scripted"), [/--agent scripted does not match --agent-command/, /drop --agent/]],
     ["--agent command without a command", run("fix it", "--verify", "node test.mjs", "--agent", "command"), [/the command agent needs a command/, /pass --agent-command/]],
     ["--max-attempts 0", run("fix it", ...ok, "--max-attempts", "0"), [/--max-attempts must be a whole number above 0, not "0"/]],
@@ -183,7 +183,7 @@ describe("a bad orch.config.yaml", () => {
     [
       "an unknown agent",
       "agent: gpt\nverify:\n  - node test.mjs\n",
-      [/orch\.config\.yaml:1: agent: must be one of "claude-code", "command", "scripted"/],
+      [/orch\.config\.yaml:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"/],
     ],
   ];
   it.each(cases)("%s", async (_name, content, patterns) => {

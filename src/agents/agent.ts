@@ -50,7 +50,8 @@ export interface AgentExit {
 export interface AgentAdapter {
   readonly name: string;
   build(invocation: AgentInvocation): AgentCommand;
-  createParser(): AgentParser;
+  /** The invocation `build` was given, for parsers that need it (a resumed session's earlier token totals). */
+  createParser(invocation?: AgentInvocation): AgentParser;
   /** `undefined` means the agent finished its turn cleanly and verification decides. */
   classify(exit: AgentExit): Failure | undefined;
 }

@@ -56,13 +56,15 @@ export async function checkAgentCli(options: {
   credentials: CredentialSource;
   installHint: string;
   credentialsHint: string;
+  /** Picks the version out of `--version`'s output; its first line when not given. */
+  parseVersion?: (output: string) => string | undefined;
 }): Promise<AgentCheck> {
   const path = findExecutable(options.bin, options.env);
   const credentials = findCredentials(options.credentials, options.env);
   let version: string | undefined;
   if (path !== undefined) {
     const result = await runCommand({ file: path, args: ["--version"], cwd: process.cwd(), env: options.env, timeoutMs: 15_000 });
-    if (result.exitCode === 0) version = result.output.trim().split("\n")[0];
+    if (result.exitCode === 0) version = options.parseVersion?.(result.output) ?? result.output.trim().split("\n")[0];
   }
   const found = path !== undefined;
   const ready = found && version !== undefined && credentials.present;

@@ -4,10 +4,13 @@ import { z } from "zod";
 import { UsageError } from "../core/errors.js";
 import type { AgentAdapter } from "./agent.js";
 import { createClaudeCodeAdapter } from "./claude-code/index.js";
+import { createCodexAdapter } from "./codex/index.js";
 import { createCommandAdapter } from "./command/index.js";
+import { createGeminiAdapter } from "./gemini/index.js";
+import { createOpenCodeAdapter } from "./opencode/index.js";
 import { createScriptedAdapter } from "./scripted/index.js";
 
-export const AGENT_NAMES = ["claude-code", "command", "scripted"] as const;
+export const AGENT_NAMES = ["claude-code", "codex", "gemini", "opencode", "command", "scripted"] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
 export const AgentSettings = z.discriminatedUnion("name", [
@@ -17,6 +20,9 @@ export const AgentSettings = z.discriminatedUnion("name", [
     maxTurns: z.number().int().positive().optional(),
     extraArgs: z.array(z.string()).optional(),
   }),
+  z.object({ name: z.literal("opencode"), bin: z.string().optional(), extraArgs: z.array(z.string()).optional() }),
+  z.object({ name: z.literal("gemini"), bin: z.string().optional(), extraArgs: z.array(z.string()).optional() }),
+  z.object({ name: z.literal("codex"), bin: z.string().optional(), extraArgs: z.array(z.string()).optional() }),
   z.object({ name: z.literal("command"), command: z.string().min(1) }),
   z.object({ name: z.literal("scripted"), script: z.string().min(1) }),
 ]);
@@ -28,6 +34,21 @@ export function createAdapter(settings: AgentSettings): AgentAdapter {
       return createClaudeCodeAdapter({
         ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
         ...(settings.maxTurns !== undefined ? { maxTurns: settings.maxTurns } : {}),
+        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
+      });
+    case "opencode":
+      return createOpenCodeAdapter({
+        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
+        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
+      });
+    case "gemini":
+      return createGeminiAdapter({
+        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
+        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
+      });
+    case "codex":
+      return createCodexAdapter({
+        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
         ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
       });
     case "command":

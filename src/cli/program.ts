@@ -1,6 +1,7 @@
 // The command-line surface: commander parses, each command module does the work, and this file maps
 // every outcome to the exit codes of the contract (0 ok, 1 not converged, 2 bad usage, 3 waiting, 130).
 import { Command, CommanderError, Option } from "commander";
+import { AGENT_NAMES } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
 import { InvalidTransitionError } from "../core/run.js";
 import type { CliContext } from "./context.js";
@@ -45,7 +46,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .description("start a run: an agent works on the goal until every --verify command passes")
     .argument("<goal>", "what to achieve, in plain words")
     .option("--verify <cmd>", "a command that must exit 0 when the goal is met (repeatable)", collect)
-    .option("--agent <name>", "claude-code, command or scripted")
+    .option("--agent <name>", AGENT_NAMES.join(", "))
     .option("--agent-command <cmd>", "use the command agent with this shell command")
     .option("--script <file>", "use the scripted agent with this session file")
     .option("--permission <level>", "read-only, workspace-write (default) or full")

@@ -2,6 +2,7 @@
 // default, so an empty file (or none) is a valid configuration.
 import { z } from "zod";
 import { DEFAULT_PERMISSION, PERMISSIONS } from "../agents/permission.js";
+import { AGENT_NAMES } from "../agents/registry.js";
 import { parseDuration } from "../core/duration.js";
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
@@ -10,7 +11,7 @@ const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
 
 export const Config = z
   .object({
-    agent: z.enum(["claude-code", "command", "scripted"]).default("claude-code"),
+    agent: z.enum(AGENT_NAMES).default("claude-code"),
     permission: z.enum(PERMISSIONS).default(DEFAULT_PERMISSION),
     model: z.string().min(1).optional(),
     fallbackModels: z.array(z.string().min(1)).default([]),
@@ -42,6 +43,30 @@ export const Config = z
           .prefault({}),
         command: z.object({ command: z.string().min(1).optional() }).strict().prefault({}),
         scripted: z.object({ script: z.string().min(1).optional() }).strict().prefault({}),
+        opencode: z
+          .object({
+            bin: z.string().min(1).default("opencode"),
+            model: z.string().min(1).optional(),
+            extraArgs: z.array(z.string()).optional(),
+          })
+          .strict()
+          .prefault({}),
+        gemini: z
+          .object({
+            bin: z.string().min(1).default("gemini"),
+            model: z.string().min(1).optional(),
+            extraArgs: z.array(z.string()).optional(),
+          })
+          .strict()
+          .prefault({}),
+        codex: z
+          .object({
+            bin: z.string().min(1).default("codex"),
+            model: z.string().min(1).optional(),
+            extraArgs: z.array(z.string()).optional(),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -55,7 +80,7 @@ export const CONFIG_FILE = "orch.config.yaml";
 export const CONFIG_TEMPLATE = `# orch.config.yaml — settings for orch runs in this repository.
 # Every setting is optional; the values shown are the defaults. Command-line flags override them.
 
-# Which agent works on tasks: claude-code, command (any shell command) or scripted (replays a file).
+# Which agent works on tasks: claude-code, codex, opencode, gemini, command (any shell command) or scripted (replays a file).
 agent: claude-code
 
 # What agents may do: read-only, workspace-write (edit files and run commands in the task's worktree;
@@ -93,4 +118,16 @@ agents:
     # command: ./my-agent.sh   # gets the prompt on stdin and in ORCH_PROMPT
   scripted:
     # script: demo-script.yaml
+  opencode:
+    bin: opencode        # the OpenCode executable; it talks to the providers its own config names
+    # model: anthropic/claude-sonnet-4-5   # provider/model, as OpenCode spells it
+    # extraArgs: [--agent, build]
+  gemini:
+    bin: gemini          # the Gemini CLI executable; its own ~/.gemini/settings.json decides auth and endpoint
+    # model: gemini-2.5-pro   # empty: the CLI's own choice (its model router)
+    # extraArgs: [--include-directories, ../shared]
+  codex:
+    bin: codex           # the Codex CLI executable; its own ~/.codex/config.toml decides provider and login
+    # model: gpt-5.5
+    # extraArgs: [-c, model_reasoning_effort="high"]
 `;

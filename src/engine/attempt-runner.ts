@@ -3,7 +3,7 @@
 // attempt timeout and the money/token budget, and classifies how it ended.
 import { createWriteStream, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { AgentAdapter, AgentExit } from "../agents/agent.js";
+import type { AgentAdapter, AgentExit, AgentInvocation } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import type { Failure } from "../core/failure.js";
@@ -65,7 +65,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     },
   });
 
-  const command = spec.adapter.build({
+  const invocation: AgentInvocation = {
     prompt: spec.prompt,
     cwd: spec.worktree,
     model: spec.model,
@@ -75,8 +75,9 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     attempt: spec.number,
     env: deps.env,
     permission: spec.permission,
-  });
-  const parser = spec.adapter.createParser();
+  };
+  const command = spec.adapter.build(invocation);
+  const parser = spec.adapter.createParser(invocation);
   mkdirSync(dirname(spec.transcript), { recursive: true });
   const transcript = createWriteStream(spec.transcript, { flags: "a" });
 

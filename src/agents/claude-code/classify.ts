@@ -3,7 +3,7 @@
 import type { AgentExit } from "../agent.js";
 import type { AgentEvent } from "../../core/agent-event.js";
 import type { Failure, FailureKind } from "../../core/failure.js";
-import { readResetTime } from "./reset-time.js";
+import { readResetTime } from "../reset-time.js";
 
 type ResultEvent = Extract<AgentEvent, { type: "result" }>;
 

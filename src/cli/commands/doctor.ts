@@ -1,8 +1,12 @@
 // `orch doctor`: is this machine ready — git, the journal, and each agent CLI (found, version,
 // credentials present). Exit 0 when git works and at least one agent CLI is ready, 2 otherwise.
 import { checkClaudeCode } from "../../agents/claude-code/detect.js";
+import { checkOpenCode } from "../../agents/opencode/detect.js";
 import type { AgentCheck } from "../../agents/detect.js";
+import { checkGemini } from "../../agents/gemini/detect.js";
+import { checkCodex } from "../../agents/codex/detect.js";
 import { loadConfig } from "../../config/load.js";
+import { Config } from "../../config/schema.js";
 import { orchPaths } from "../../engine/paths.js";
 import { inspectRepo } from "../../git/index.js";
 import { runCommand } from "../../process/run-command.js";
@@ -28,24 +32,30 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean }):
   });
   checks.push({ name: "node", ok: true, detail: process.version, fix: undefined });
 
-  let claudeBin = "claude";
+  let config = Config.parse({});
   try {
     const repo = await inspectRepo(ctx.cwd);
-    claudeBin = loadConfig(repo.root).config.agents["claude-code"].bin;
-    const store = await openSqliteStore({ path: ":memory:" });
-    await store.close();
-    const paths = orchPaths(repo.root);
-    checks.push({ name: "journal", ok: true, detail: `SQLite at ${paths.db}`, fix: undefined });
+    checks.push({ name: "repository", ok: true, detail: `${repo.root} on ${repo.currentBranch ?? "a detached HEAD"}`, fix: undefined });
+    try {
+      const loaded = loadConfig(repo.root);
+      config = loaded.config;
+      checks.push({ name: "config", ok: true, detail: loaded.path ?? "no orch.config.yaml: defaults (`orch init` writes one)", fix: undefined });
+    } catch (error) {
+      checks.push({ name: "config", ok: false, detail: error instanceof Error ? error.message : String(error), fix: "fix the file, or `orch init --force`" });
+    }
+    checks.push({ name: "journal", ok: await sqliteWorks(), detail: `SQLite at ${orchPaths(repo.root).db}`, fix: undefined });
   } catch (error) {
-    checks.push({
-      name: "journal",
-      ok: true,
-      detail: `not in a git repository with commits (${error instanceof Error ? error.message : String(error)}); runs need one`,
-      fix: undefined,
-    });
+    // Not being in a repository is no fault of the machine: doctor still checks the agents.
+    checks.push({ name: "repository", ok: true, detail: `none here (${error instanceof Error ? error.message : String(error)}); runs need one`, fix: undefined });
+    checks.push({ name: "journal", ok: await sqliteWorks(), detail: "SQLite (better-sqlite3) loads", fix: undefined });
   }
 
-  const agents: AgentCheck[] = [await checkClaudeCode(ctx.env, claudeBin)];
+  const agents: AgentCheck[] = await Promise.all([
+    checkClaudeCode(ctx.env, config.agents["claude-code"].bin),
+    checkCodex(ctx.env, config.agents.codex.bin),
+    checkGemini(ctx.env, config.agents.gemini.bin),
+    checkOpenCode(ctx.env, config.agents.opencode.bin),
+  ]);
   const anyReady = agents.some((a) => a.ready);
   const ok = checks.every((c) => c.ok) && anyReady;
   if (flags.json === true) {
@@ -64,4 +74,14 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean }):
     if (!anyReady) ctx.output.err("orch: no agent CLI is ready; fix one of the above (the command and scripted agents still work)");
   }
   return ok ? EXIT.ok : EXIT.usage;
+}
+
+async function sqliteWorks(): Promise<boolean> {
+  try {
+    const store = await openSqliteStore({ path: ":memory:" });
+    await store.close();
+    return true;
+  } catch {
+    return false;
+  }
 }

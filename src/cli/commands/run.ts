@@ -69,7 +69,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
 
 export function buildRequest(ctx: CliContext, root: string, goal: string, flags: RunFlags, config: Config): RunRequest {
   const agent = agentSettings(ctx, root, flags, config);
-  const agentModel = agent.name === "claude-code" ? config.agents["claude-code"].model : undefined;
+  const agentModel = configuredModel(config, agent.name);
   const maxHours = flags.maxHours === undefined ? config.limits.maxHours : positiveNumber("--max-hours", flags.maxHours);
   const limits: Limits = {
     maxAttempts: flags.maxAttempts === undefined ? config.limits.maxAttempts : positiveInt("--max-attempts", flags.maxAttempts),
@@ -118,6 +118,18 @@ function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: C
         ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}),
       };
     }
+    case "opencode": {
+      const c = config.agents.opencode;
+      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
+    }
+    case "codex": {
+      const c = config.agents.codex;
+      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
+    }
+    case "gemini": {
+      const c = config.agents.gemini;
+      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
+    }
     case "command": {
       const command = flags.agentCommand ?? config.agents.command.command;
       if (command === undefined) throw new UsageError("the command agent needs a command", { hint: 'pass --agent-command "./my-agent.sh"' });
@@ -129,6 +141,20 @@ function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: C
       // Relative to where the user typed it; a config path is relative to the repository.
       return { name, script: resolve(flags.script !== undefined ? ctx.cwd : root, script) };
     }
+  }
+}
+
+/** The per-agent default model from orch.config.yaml (`agents.<name>.model`), for the CLI agents. */
+function configuredModel(config: Config, name: AgentSettings["name"]): string | undefined {
+  switch (name) {
+    case "claude-code":
+    case "codex":
+    case "gemini":
+    case "opencode":
+      return config.agents[name].model;
+    case "command":
+    case "scripted":
+      return undefined;
   }
 }
 

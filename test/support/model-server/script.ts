@@ -55,7 +55,10 @@ export type RouteDecision =
   /** A model call: consume the next turn and answer it. */
   | { kind: "turn"; streaming: boolean; lastUserText: string; model: string | undefined }
   /** Answered without touching the script (e.g. token counting). Unclaimed requests get a 404. */
-  | { kind: "fixed"; status: number; body: unknown; label: string };
+  | { kind: "fixed"; status: number; body: unknown; label: string }
+  /** Answered without touching the script by the protocol itself, for side requests that must be answered in
+   * the protocol's own format (e.g. a streamed title-generation request). Recorded as outcome "fixed". */
+  | { kind: "side"; label: string; respond(res: ServerResponse): void };
 
 export interface IncomingModelRequest {
   method: string;

@@ -82,6 +82,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     for (const protocol of protocols) {
       const decision = protocol.route(incoming);
       if (decision === undefined) continue;
+      if (decision.kind === "side") {
+        record("fixed", undefined, decision.label);
+        decision.respond(res);
+        return;
+      }
       if (decision.kind === "fixed") {
         record("fixed", undefined, decision.label);
         res.writeHead(decision.status, { "content-type": "application/json" });

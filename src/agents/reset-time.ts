@@ -1,4 +1,5 @@
-// Reads from a Claude Code limit message when the limit lifts, as epoch milliseconds. Pure: `now` is given.
+// Reads from an agent CLI's limit message when the limit lifts, as epoch milliseconds (Claude Code, Codex and
+// OpenCode word it in the ways below). Pure: `now` is given.
 // Only what the CLI actually prints is read; an unreadable message gives `undefined`, never a guess.
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];

@@ -1,0 +1,43 @@
+// Builds the headless `gemini` command line for one attempt: stream-json output, the worktree trusted for
+// this run, approval modes that work as root, and the prompt as `--prompt=<text>` so it is never an option.
+import type { AgentCommand, AgentInvocation } from "../agent.js";
+import { orchEnv } from "../env.js";
+import type { Permission } from "../permission.js";
+
+export interface GeminiOptions {
+  /** The executable; `gemini` on the PATH by default. */
+  bin?: string;
+  /** Extra options, placed before the prompt (e.g. `["--include-directories", "../shared"]`). */
+  extraArgs?: string[];
+}
+
+/**
+ * Headless mode offers only the tools the approval mode lets run without asking, so the mode decides what
+ * the model can even try. None of them is refused as root.
+ * - read-only: `default`, which headless leaves with the tools that only look (read, list, grep, glob, search);
+ * - workspace-write: `auto_edit` (write_file, replace) plus the shell tool allowed by name, enough to edit the
+ *   worktree and run the verify commands, without yolo's everything-approved (background processes, skills);
+ * - full: `yolo`, every tool approved.
+ */
+export function permissionArgs(permission: Permission): string[] {
+  switch (permission) {
+    case "read-only":
+      return ["--approval-mode", "default"];
+    case "workspace-write":
+      // `=` keeps the array option from taking any later argument as a second tool name.
+      return ["--approval-mode", "auto_edit", "--allowed-tools=run_shell_command"];
+    case "full":
+      return ["--approval-mode", "yolo"];
+  }
+}
+
+export function buildGeminiCommand(invocation: AgentInvocation, options: GeminiOptions = {}): AgentCommand {
+  // orch made the worktree, so trusting it is right; without trust the CLI exits 55 in headless mode.
+  const args = ["--output-format", "stream-json", "--skip-trust", ...permissionArgs(invocation.permission)];
+  if (invocation.model !== undefined && invocation.model !== "") args.push("--model", invocation.model);
+  if (invocation.resumeSessionId !== undefined && invocation.resumeSessionId !== "") {
+    args.push("--resume", invocation.resumeSessionId);
+  }
+  args.push(...(options.extraArgs ?? []), `--prompt=${invocation.prompt}`);
+  return { file: options.bin ?? "gemini", args, env: orchEnv(invocation) };
+}

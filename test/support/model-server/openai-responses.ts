@@ -1,0 +1,361 @@
+// The OpenAI Responses wire protocol (`POST /v1/responses`, SSE) for the scripted model server, plus the Codex
+// CLI specifics: its tool-call shapes and the CODEX_HOME (config.toml) and environment that run it offline.
+import { randomBytes } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import type { ServerResponse } from "node:http";
+import { join } from "node:path";
+import { z } from "zod";
+import { assertNever } from "../../../src/core/assert.js";
+import {
+  DEFAULT_USAGE,
+  type FaultTurn,
+  type IncomingModelRequest,
+  type ProtocolModule,
+  type ReplyContext,
+  type ReplyTurn,
+  type RouteDecision,
+  type ToolCall,
+} from "./script.js";
+
+const InputItem = z.looseObject({ type: z.string().optional(), role: z.string().optional() });
+const ContentPart = z.object({ type: z.string(), text: z.string() });
+const MessageItem = z.object({
+  type: z.literal("message").optional(),
+  role: z.string(),
+  content: z.union([z.string(), z.array(z.unknown())]),
+});
+const ToolOutputItem = z.object({
+  type: z.enum(["function_call_output", "custom_tool_call_output"]),
+  /** A string, or (newer clients) content parts. */
+  output: z.union([z.string(), z.array(z.unknown())]),
+});
+const ResponsesBody = z.object({
+  model: z.string().optional(),
+  stream: z.boolean().optional(),
+  input: z.union([z.string(), z.array(z.unknown())]).optional(),
+});
+
+/**
+ * What the model is answering: the tool outputs at the end of the input (a tool round trip), or else the text
+ * of the last `user` message (the prompt). Codex sends its environment context as an earlier user message.
+ */
+export function responsesLastUserText(body: unknown): string {
+  const parsed = ResponsesBody.safeParse(body);
+  if (!parsed.success || parsed.data.input === undefined) return "";
+  const input = parsed.data.input;
+  if (typeof input === "string") return input;
+  const outputs: string[] = [];
+  for (let i = input.length - 1; i >= 0; i--) {
+    const output = ToolOutputItem.safeParse(input[i]);
+    if (!output.success) break;
+    const value = output.data.output;
+    outputs.unshift(typeof value === "string" ? value : partsText(value));
+  }
+  if (outputs.length > 0) return outputs.join("\n");
+  const last = input.findLast((item) => {
+    const head = InputItem.safeParse(item);
+    return head.success && head.data.role === "user";
+  });
+  const message = MessageItem.safeParse(last);
+  if (!message.success) return "";
+  const content = message.data.content;
+  return typeof content === "string" ? content : partsText(content);
+}
+
+function partsText(parts: readonly unknown[]): string {
+  return parts.flatMap((part) => {
+    const parsed = ContentPart.safeParse(part);
+    return parsed.success ? [parsed.data.text] : [];
+  }).join("\n");
+}
+
+function route(request: IncomingModelRequest): RouteDecision | undefined {
+  if (request.method !== "POST" || request.path !== "/v1/responses") return undefined;
+  const parsed = ResponsesBody.safeParse(request.body);
+  return {
+    kind: "turn",
+    // The Responses API streams only when asked; Codex always asks.
+    streaming: parsed.success && parsed.data.stream === true,
+    model: parsed.success ? parsed.data.model : undefined,
+    lastUserText: responsesLastUserText(request.body),
+  };
+}
+
+const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
+
+/** Tools that Codex offers as freeform ("custom") tools: the call carries raw text, not JSON arguments. */
+const FREEFORM_TOOLS = new Set(["apply_patch"]);
+
+type OutputItem =
+  | { type: "message"; id: string; role: "assistant"; status: "completed"; content: { type: "output_text"; text: string; annotations: [] }[] }
+  | { type: "function_call"; id: string; status: "completed"; name: string; arguments: string; call_id: string }
+  | { type: "custom_tool_call"; id: string; status: "completed"; name: string; input: string; call_id: string };
+
+/**
+ * A freeform tool's text comes from the call's `input` string field (`codexPatch` writes it there); every other
+ * tool gets its input as the JSON `arguments` of a function call.
+ */
+function toolItem(tool: ToolCall): OutputItem {
+  const call_id = `call_${hex(12)}`;
+  const freeform = tool.input["input"];
+  if (FREEFORM_TOOLS.has(tool.name) && typeof freeform === "string") {
+    return { type: "custom_tool_call", id: `ctc_${hex(12)}`, status: "completed", name: tool.name, input: freeform, call_id };
+  }
+  return { type: "function_call", id: `fc_${hex(12)}`, status: "completed", name: tool.name, arguments: JSON.stringify(tool.input), call_id };
+}
+
+function outputOf(reply: ReplyTurn): OutputItem[] {
+  const tools = reply.tools ?? [];
+  const items: OutputItem[] = [];
+  if (reply.text !== undefined || tools.length === 0) {
+    const content = [{ type: "output_text" as const, text: reply.text ?? "", annotations: [] as [] }];
+    items.push({ type: "message", id: `msg_${hex(12)}`, role: "assistant", status: "completed", content });
+  }
+  for (const tool of tools) items.push(toolItem(tool));
+  return items;
+}
+
+/** Splits a string into at most `parts` non-empty chunks, so clients must reassemble deltas. */
+function chunks(text: string, parts = 2): string[] {
+  if (text.length < parts) return [text];
+  const size = Math.ceil(text.length / parts);
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+/** One SSE frame; the Responses API names each event after its payload's `type`. */
+function sse(data: { type: string } & Record<string, unknown>): string {
+  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function usageOf(reply: ReplyTurn) {
+  const { input_tokens, output_tokens } = reply.usage ?? DEFAULT_USAGE;
+  return {
+    input_tokens,
+    input_tokens_details: { cached_tokens: 0 },
+    output_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: input_tokens + output_tokens,
+  };
+}
+
+function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): void {
+  const output = outputOf(reply);
+  const response = {
+    id: `resp_${hex(12)}`,
+    object: "response",
+    created_at: Math.floor(Date.now() / 1000),
+    model: ctx.model ?? "scripted-model",
+  };
+  const headers = { "x-request-id": `req_${hex(12)}` };
+  if (!ctx.streaming) {
+    res.writeHead(200, { ...headers, "content-type": "application/json" });
+    res.end(JSON.stringify({ ...response, status: "completed", output, usage: usageOf(reply) }));
+    return;
+  }
+  res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
+  let sequence = 0;
+  const frame = (data: { type: string } & Record<string, unknown>): string => sse({ ...data, sequence_number: sequence++ });
+  const frames = [frame({ type: "response.created", response: { ...response, status: "in_progress", output: [] } })];
+  output.forEach((item, output_index) => {
+    if (item.type === "message") {
+      frames.push(frame({ type: "response.output_item.added", output_index, item: { ...item, status: "in_progress", content: [] } }));
+      for (const delta of chunks(item.content[0]?.text ?? "")) {
+        frames.push(frame({ type: "response.output_text.delta", item_id: item.id, output_index, content_index: 0, delta }));
+      }
+    } else {
+      frames.push(frame({ type: "response.output_item.added", output_index, item: { ...item, status: "in_progress" } }));
+    }
+    frames.push(frame({ type: "response.output_item.done", output_index, item }));
+  });
+  frames.push(frame({ type: "response.completed", response: { ...response, status: "completed", output, usage: usageOf(reply) } }));
+  res.end(frames.join(""));
+}
+
+/** The OpenAI error body: `{error: {message, type, param, code}}`. */
+function writeError(
+  res: ServerResponse,
+  status: number,
+  error: { type: string; code: string | null; message: string },
+  extraHeaders: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json", "x-request-id": `req_${hex(12)}`, ...extraHeaders });
+  res.end(JSON.stringify({ error: { ...error, param: null } }));
+}
+
+function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
+  switch (fault.fault) {
+    case "rate_limit": {
+      // Codex retries a 429 only when it says when to (retry-after); without it the CLI gives up at once.
+      const headers: Record<string, string> =
+        fault.retryAfterSeconds === undefined ? {} : { "retry-after": String(fault.retryAfterSeconds) };
+      const message = "Rate limit reached for requests per min. Please try again in 1s.";
+      writeError(res, 429, { type: "requests", code: "rate_limit_exceeded", message }, headers);
+      return;
+    }
+    case "overloaded":
+      // OpenAI has no 529; its overload answer is a 503.
+      writeError(res, 503, { type: "server_error", code: null, message: "The server is overloaded or not ready yet." });
+      return;
+    case "server_error":
+      writeError(res, fault.status ?? 500, { type: "server_error", code: null, message: "The server had an error while processing your request." });
+      return;
+    case "unauthorized":
+      writeError(res, 401, {
+        type: "invalid_request_error",
+        code: "invalid_api_key",
+        message: "Incorrect API key provided: sk-fake***. You can find your API key in your account settings.",
+      });
+      return;
+    case "context_too_long":
+      writeError(res, 400, {
+        type: "invalid_request_error",
+        code: "context_length_exceeded",
+        message: "Your input exceeds the context window of this model. Please adjust your input and try again.",
+      });
+      return;
+    case "malformed": {
+      // A valid start, then an event cut off mid-JSON and a garbage line; the body then ends (no response.completed).
+      res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": `req_${hex(12)}` });
+      const response = { id: `resp_${hex(12)}`, object: "response", status: "in_progress", model: ctx.model ?? "scripted-model", output: [] };
+      res.end(
+        sse({ type: "response.created", response, sequence_number: 0 }) +
+          'event: response.output_item.added\ndata: {"type":"response.output_item.added","output_index":0,"it\n\n' +
+          "data: \u0000garbage{{{\n\n",
+      );
+      return;
+    }
+    default:
+      assertNever(fault, "fault");
+  }
+}
+
+export const openaiResponsesProtocol: ProtocolModule = {
+  name: "openai-responses",
+  route,
+  writeReply,
+  writeFault,
+  // A 400 is not retried and Codex shows its message; it replaces the text of a 500 with its own words.
+  writeHarnessError: (res, message) => writeError(res, 400, { type: "invalid_request_error", code: null, message }),
+};
+
+// ---- Codex CLI specifics ---------------------------------------------------------------------------
+
+/** A turn in which the model edits files with Codex's freeform `apply_patch` tool (paths relative to the cwd). */
+export function codexPatch(patch: string, text?: string): ReplyTurn {
+  const tools = [{ name: "apply_patch", input: { input: patch } }];
+  return text === undefined ? { tools } : { text, tools };
+}
+
+/** The patch that creates `path` holding `content` (which should end with a newline). */
+export function addFilePatch(path: string, content: string): string {
+  return `*** Begin Patch\n*** Add File: ${path}\n${prefixLines(content)}*** End Patch\n`;
+}
+
+/** The patch that replaces the whole of `path` (`before` is its current content) with `after`. */
+export function replaceFilePatch(path: string, before: string, after: string): string {
+  const removed = prefixLines(before, "-");
+  const added = prefixLines(after, "+");
+  return `*** Begin Patch\n*** Update File: ${path}\n@@\n${removed}${added}*** End Patch\n`;
+}
+
+function prefixLines(content: string, prefix = "+"): string {
+  const lines = content.endsWith("\n") ? content.slice(0, -1).split("\n") : content.split("\n");
+  return lines.map((line) => `${prefix}${line}\n`).join("");
+}
+
+/** A turn in which the model runs a shell command with Codex's `exec_command` tool. */
+export function codexExec(cmd: string, text?: string): ReplyTurn {
+  const tools = [{ name: "exec_command", input: { cmd } }];
+  return text === undefined ? { tools } : { text, tools };
+}
+
+/** The provider name the written config.toml defines; the env var it reads the key from. */
+export const CODEX_PROVIDER = "scripted";
+export const CODEX_KEY_ENV = "SCRIPTED_OPENAI_API_KEY";
+/** A catalogued slug: only for known models does Codex offer `apply_patch` (as a freeform tool). */
+export const CODEX_MODEL = "gpt-5.5";
+
+export interface CodexHomeOptions {
+  /** The model server's base URL (without `/v1`). */
+  url: string;
+  /** Default CODEX_MODEL. */
+  model?: string;
+  /** request_max_retries: HTTP retries of one request (the CLI's default is 4). */
+  requestMaxRetries?: number;
+  /** stream_max_retries: re-requests after a broken stream (the CLI's default is 5). */
+  streamMaxRetries?: number;
+  /** stream_idle_timeout_ms: silence on an open stream before the CLI gives up on it (default 300 000). */
+  streamIdleTimeoutMs?: number;
+}
+
+/**
+ * Writes `<codexHome>/config.toml` that points Codex at the scripted server through a custom provider (Codex
+ * ignores OPENAI_BASE_URL) and turns off everything that would reach the network or retry for ever.
+ */
+export function writeCodexHome(codexHome: string, options: CodexHomeOptions): void {
+  mkdirSync(codexHome, { recursive: true });
+  const toml = [
+    `model = ${JSON.stringify(options.model ?? CODEX_MODEL)}`,
+    `model_provider = ${JSON.stringify(CODEX_PROVIDER)}`,
+    "check_for_update_on_startup = false",
+    "",
+    "[features]",
+    "plugins = false",
+    // Otherwise a refused connection is retried "waiting for network" for ever.
+    "unbounded_connection_retries = false",
+    "",
+    "[analytics]",
+    "enabled = false",
+    "",
+    "[otel]",
+    'exporter = "none"',
+    'metrics_exporter = "none"',
+    "",
+    `[model_providers.${CODEX_PROVIDER}]`,
+    'name = "Scripted"',
+    `base_url = ${JSON.stringify(`${options.url}/v1`)}`,
+    `env_key = ${JSON.stringify(CODEX_KEY_ENV)}`,
+    'wire_api = "responses"',
+    "supports_websockets = false",
+    `request_max_retries = ${options.requestMaxRetries ?? 0}`,
+    `stream_max_retries = ${options.streamMaxRetries ?? 0}`,
+    `stream_idle_timeout_ms = ${options.streamIdleTimeoutMs ?? 30_000}`,
+    "",
+  ].join("\n");
+  writeFileSync(join(codexHome, "config.toml"), toml);
+}
+
+export interface CodexEnvOptions {
+  /** A throw-away home directory. */
+  home: string;
+  /** CODEX_HOME, holding config.toml (see writeCodexHome), sessions and logs. */
+  codexHome: string;
+  /** A throw-away temp directory. */
+  tmp: string;
+  /** PATH for the CLI and the commands it runs; defaults to this process's PATH. */
+  path?: string;
+}
+
+/**
+ * The complete environment (not to be merged over process.env, which may carry real keys or config dirs)
+ * that runs the real Codex CLI offline against the scripted server named in CODEX_HOME's config.toml.
+ */
+export function codexEnv(options: CodexEnvOptions): Record<string, string> {
+  const { home } = options;
+  return {
+    PATH: options.path ?? process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    CODEX_HOME: options.codexHome,
+    TMPDIR: options.tmp,
+    XDG_CONFIG_HOME: `${home}/.config`,
+    XDG_CACHE_HOME: `${home}/.cache`,
+    XDG_DATA_HOME: `${home}/.local/share`,
+    XDG_STATE_HOME: `${home}/.local/state`,
+    SHELL: "/bin/bash",
+    LANG: "C.UTF-8",
+    [CODEX_KEY_ENV]: "sk-fake",
+    RUST_LOG: "error",
+  };
+}
