@@ -34,13 +34,16 @@ export interface AgentParser {
   parseLine(line: string): AgentEvent[];
 }
 
+/** The event that ends a turn: the final word on how the CLI thinks it went. */
+export type ResultEvent = Extract<AgentEvent, { type: "result" }>;
+
 export interface AgentExit {
   exitCode: number | null;
   signal: string | null;
   /** The last few KiB of stderr. */
   stderrTail: string;
   /** The final `result` event, when the CLI printed one. */
-  result: Extract<AgentEvent, { type: "result" }> | undefined;
+  result: ResultEvent | undefined;
   /** Every `retry` event seen: the CLI's own API retries, useful to tell rate limits from crashes. */
   retries: Extract<AgentEvent, { type: "retry" }>[];
   /** Epoch milliseconds when the process ended. */

@@ -13,16 +13,15 @@ import { createScriptedAdapter } from "./scripted/index.js";
 export const AGENT_NAMES = ["claude-code", "codex", "gemini", "opencode", "command", "scripted"] as const;
 export type AgentName = (typeof AGENT_NAMES)[number];
 
+// The settings every CLI adapter takes (its CliOptions).
+const bin = z.string().optional();
+const extraArgs = z.array(z.string()).optional();
+
 export const AgentSettings = z.discriminatedUnion("name", [
-  z.object({
-    name: z.literal("claude-code"),
-    bin: z.string().optional(),
-    maxTurns: z.number().int().positive().optional(),
-    extraArgs: z.array(z.string()).optional(),
-  }),
-  z.object({ name: z.literal("opencode"), bin: z.string().optional(), extraArgs: z.array(z.string()).optional() }),
-  z.object({ name: z.literal("gemini"), bin: z.string().optional(), extraArgs: z.array(z.string()).optional() }),
-  z.object({ name: z.literal("codex"), bin: z.string().optional(), extraArgs: z.array(z.string()).optional() }),
+  z.object({ name: z.literal("claude-code"), bin, maxTurns: z.number().int().positive().optional(), extraArgs }),
+  z.object({ name: z.literal("opencode"), bin, extraArgs }),
+  z.object({ name: z.literal("gemini"), bin, extraArgs }),
+  z.object({ name: z.literal("codex"), bin, extraArgs }),
   z.object({ name: z.literal("command"), command: z.string().min(1) }),
   z.object({ name: z.literal("scripted"), script: z.string().min(1) }),
 ]);
@@ -31,31 +30,23 @@ export type AgentSettings = z.infer<typeof AgentSettings>;
 export function createAdapter(settings: AgentSettings): AgentAdapter {
   switch (settings.name) {
     case "claude-code":
-      return createClaudeCodeAdapter({
-        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
-        ...(settings.maxTurns !== undefined ? { maxTurns: settings.maxTurns } : {}),
-        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
-      });
+      return createClaudeCodeAdapter(options(settings));
     case "opencode":
-      return createOpenCodeAdapter({
-        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
-        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
-      });
+      return createOpenCodeAdapter(options(settings));
     case "gemini":
-      return createGeminiAdapter({
-        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
-        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
-      });
+      return createGeminiAdapter(options(settings));
     case "codex":
-      return createCodexAdapter({
-        ...(settings.bin !== undefined ? { bin: settings.bin } : {}),
-        ...(settings.extraArgs !== undefined ? { extraArgs: settings.extraArgs } : {}),
-      });
+      return createCodexAdapter(options(settings));
     case "command":
       return createCommandAdapter(settings.command);
     case "scripted":
       return createScriptedAdapter(settings.script);
   }
+}
+
+/** A CLI adapter's options are its settings without the name. */
+function options<S extends { name: AgentName }>({ name: _name, ...rest }: S): Omit<S, "name"> {
+  return rest;
 }
 
 export function parseAgentName(name: string): AgentName {

@@ -1,39 +1,22 @@
 // Classification of recorded Claude Code exits (the stream replayed, the exit as the CLI ended it) and of
 // the cases no recording shows: stderr-only failures, signals, missing result lines, reset times in messages.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { AgentExit } from "../agent.js";
-import type { AgentEvent } from "../../core/agent-event.js";
+import {
+  agentExit as exit,
+  exitAfter,
+  fixturesIn,
+  NOW,
+  type ResultEvent,
+  type RetryEvent,
+} from "../../../test/support/agent-fixtures.js";
 import { createClaudeCodeAdapter } from "./index.js";
 
-type ResultEvent = Extract<AgentEvent, { type: "result" }>;
-type RetryEvent = Extract<AgentEvent, { type: "retry" }>;
-
-const NOW = Date.UTC(2026, 10, 21, 6, 0, 0);
 const adapter = createClaudeCodeAdapter();
-
-function events(name: string): AgentEvent[] {
-  const parser = adapter.createParser();
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .flatMap((line) => parser.parseLine(line));
-}
-
-function exitOf(stream: AgentEvent[], over: Partial<AgentExit> = {}): AgentExit {
-  const results = stream.filter((event): event is ResultEvent => event.type === "result");
-  return {
-    exitCode: 1,
-    signal: null,
-    stderrTail: "",
-    result: results.at(-1),
-    retries: stream.filter((event): event is RetryEvent => event.type === "retry"),
-    endedAt: NOW,
-    ...over,
-  };
-}
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
 
 function classifyFixture(name: string, over: Partial<AgentExit> = {}) {
-  return adapter.classify(exitOf(events(name), over));
+  return adapter.classify(exitAfter(fixtures.replay(name, adapter.createParser()), over));
 }
 
 function result(fields: Partial<ResultEvent>): ResultEvent {
@@ -143,16 +126,6 @@ describe("classify recorded Claude Code exits", () => {
 });
 
 describe("classify what no recording shows", () => {
-  const exit = (over: Partial<AgentExit>): AgentExit => ({
-    exitCode: 1,
-    signal: null,
-    stderrTail: "",
-    result: undefined,
-    retries: [],
-    endedAt: NOW,
-    ...over,
-  });
-
   it("an ok result is clean only with exit 0 and no signal", () => {
     const ok = result({ ok: true });
     expect(adapter.classify(exit({ exitCode: 0, result: ok }))).toBeUndefined();

@@ -2,18 +2,11 @@
 import { describe, expect, it } from "vitest";
 import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
+import { ORCH_IDS, testInvocation, USER_ENV } from "../../../test/support/agent-fixtures.js";
 import { createClaudeCodeAdapter, DEFAULT_ALLOWED_TOOLS } from "./index.js";
 import { buildClaudeCommand } from "./command.js";
 
-const invocation: AgentInvocation = {
-  prompt: "Fix the failing tests in src/",
-  cwd: "/repo/.orch/worktrees/r1/t1",
-  runId: "r1",
-  taskId: "fix-tests",
-  attempt: 2,
-  permission: "workspace-write",
-  env: { PATH: "/usr/bin", HOME: "/home/me", ANTHROPIC_BASE_URL: "http://127.0.0.1:9999" },
-};
+const invocation = testInvocation({ env: { ...USER_ENV, ANTHROPIC_BASE_URL: "http://127.0.0.1:9999" } });
 
 const BASE = [
   "-p",
@@ -74,14 +67,7 @@ describe("claude-code build()", () => {
 
   it("the environment is the invocation's plus the ORCH_ variables, without touching the original", () => {
     const command = createClaudeCodeAdapter().build(invocation);
-    expect(command.env).toEqual({
-      PATH: "/usr/bin",
-      HOME: "/home/me",
-      ANTHROPIC_BASE_URL: "http://127.0.0.1:9999",
-      ORCH_RUN_ID: "r1",
-      ORCH_TASK_ID: "fix-tests",
-      ORCH_ATTEMPT: "2",
-    });
+    expect(command.env).toEqual({ ...USER_ENV, ANTHROPIC_BASE_URL: "http://127.0.0.1:9999", ...ORCH_IDS });
     expect(invocation.env.ORCH_RUN_ID).toBeUndefined();
     expect(createClaudeCodeAdapter().build({ ...invocation, model: "m1" }).env).toMatchObject({ ORCH_ATTEMPT: "2" });
   });

@@ -1,23 +1,14 @@
 // Replays recorded Claude Code streams through the parser. claude-tools.jsonl and faults/claude-*.jsonl are
 // copies of /work/shared/agent-cli-samples; the others were recorded with claude 2.1.197 against a local fake
 // Messages API (max turns, failing Bash, model fallback, low credit, timeout, server down, denial, resume).
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AgentEvent, EVENT_TEXT_LIMIT } from "../../core/agent-event.js";
+import { EVENT_TEXT_LIMIT, type AgentEvent } from "../../core/agent-event.js";
+import { expectValidEvents, fixturesIn, parseLines } from "../../../test/support/agent-fixtures.js";
 import { createClaudeParser } from "./normalize.js";
 
-function lines(name: string): string[] {
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8").split("\n");
-}
-
-function replay(name: string): AgentEvent[] {
-  const parser = createClaudeParser();
-  return lines(name).flatMap((line) => parser.parseLine(line));
-}
-
-function parseOne(line: unknown): AgentEvent[] {
-  return createClaudeParser().parseLine(typeof line === "string" ? line : JSON.stringify(line));
-}
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
+const replay = (name: string): AgentEvent[] => fixtures.replay(name, createClaudeParser());
+const parseOne = (line: unknown): AgentEvent[] => parseLines(createClaudeParser(), [line]);
 
 const FIXTURES = [
   "claude-tools.jsonl",
@@ -47,7 +38,7 @@ const zeroUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWr
 describe("claude-code parser on recorded streams", () => {
   it.each(FIXTURES)("%s: every event is valid and every line is understood", (name) => {
     const events = replay(name);
-    for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
+    expectValidEvents(events);
     expect(events.filter((event) => event.type === "unknown")).toEqual([]);
   });
 

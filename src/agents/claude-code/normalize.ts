@@ -2,6 +2,8 @@
 // parser returns valid events and never throws; a line it cannot read becomes `{ type: "unknown", raw }`.
 import type { AgentParser } from "../agent.js";
 import { clip, type AgentEvent, type TokenUsage } from "../../core/agent-event.js";
+import { neverThrowing, readJsonLine, unknownEvent } from "../parse-line.js";
+import { clipInput, summarizeToolInput, type SummaryFields } from "../tool-input.js";
 import {
   AssistantLine,
   LineHead,
@@ -24,24 +26,19 @@ export interface ParserState {
   toolNames: Map<string, string>;
 }
 
-const SUMMARY_LIMIT = 200;
-/** Cap for each string inside a tool input (a Write's content); the raw transcript keeps everything. */
-const INPUT_STRING_LIMIT = 1_000;
-const INPUT_DEPTH_LIMIT = 8;
+/** The one input field that says what a call does, for the tools where one does. */
+const SUMMARY_FIELDS: SummaryFields = {
+  Bash: "command",
+  Write: "file_path",
+  Edit: "file_path",
+  MultiEdit: "file_path",
+  Read: "file_path",
+  NotebookEdit: "notebook_path",
+};
 
 export function createClaudeParser(): AgentParser {
   const state = createParserState();
-  return {
-    parseLine(line: string): AgentEvent[] {
-      try {
-        return normalizeLine(line, state);
-      } catch {
-        // The schemas make this unreachable for any input we know of; a mapping bug must still cost one
-        // line of transcript, not the attempt.
-        return [unknownEvent(line)];
-      }
-    },
-  };
+  return neverThrowing((line) => normalizeLine(line, state));
 }
 
 export function createParserState(): ParserState {
@@ -51,20 +48,18 @@ export function createParserState(): ParserState {
 /** The mapping itself, without the safety net, so that tests see any throw. */
 export function normalizeLine(line: string, state: ParserState): AgentEvent[] {
   if (line.trim() === "") return [];
-  const json = parseJson(line);
-  if (json === undefined) return [unknownEvent(line)];
-  const head = LineHead.safeParse(json.value);
-  if (!head.success) return [unknownEvent(line)];
+  const read = readJsonLine(line, LineHead);
+  if (read === undefined) return [unknownEvent(line)];
 
-  switch (head.data.type) {
+  switch (read.head.type) {
     case "system":
-      return normalizeSystem(line, json.value, head.data.subtype);
+      return normalizeSystem(line, read.value, read.head.subtype);
     case "assistant":
-      return normalizeAssistant(line, json.value, state);
+      return normalizeAssistant(line, read.value, state);
     case "user":
-      return normalizeUser(line, json.value, state);
+      return normalizeUser(line, read.value, state);
     case "result":
-      return normalizeResult(line, json.value);
+      return normalizeResult(line, read.value);
     case "stream_event":
       // Partial-message deltas, printed only with --include-partial-messages (which orch does not pass).
       // They repeat what the complete `assistant` lines carry, so journaling them would only add noise.
@@ -127,7 +122,7 @@ function normalizeAssistant(line: string, value: unknown, state: ParserState): A
     if (tool.success) {
       const { id, name, input } = tool.data;
       state.toolNames.set(id, name);
-      events.push({ type: "tool.called", id, name, summary: summarizeToolInput(name, input), input: clipInput(input) });
+      events.push({ type: "tool.called", id, name, summary: summarizeToolInput(SUMMARY_FIELDS, name, input), input: clipInput(input) });
       continue;
     }
     if (ThinkingBlock.safeParse(block).success) continue;
@@ -219,67 +214,4 @@ function bashExitCode(output: string): number | undefined {
   const match = /^Exit code (-?\d{1,6})\b/.exec(output);
   if (match?.[1] === undefined) return undefined;
   return Number.parseInt(match[1], 10);
-}
-
-function summarizeToolInput(name: string, input: unknown): string {
-  const field = SUMMARY_FIELDS[name];
-  if (field !== undefined && isRecord(input)) {
-    const value = input[field];
-    if (typeof value === "string") return shorten(value);
-  }
-  if (input === undefined) return "";
-  return shorten(safeStringify(input));
-}
-
-/** The one input field that says what a call does, for the tools where one does. */
-const SUMMARY_FIELDS: Partial<Record<string, string>> = {
-  Bash: "command",
-  Write: "file_path",
-  Edit: "file_path",
-  MultiEdit: "file_path",
-  Read: "file_path",
-  NotebookEdit: "notebook_path",
-};
-
-/** One line, at most SUMMARY_LIMIT characters: the status line has room for nothing more. */
-function shorten(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length <= SUMMARY_LIMIT ? oneLine : `${oneLine.slice(0, SUMMARY_LIMIT - 1)}…`;
-}
-
-/** Keeps the input's shape but clips long strings, so a large Write does not land whole in a journal row. */
-function clipInput(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return clip(value, INPUT_STRING_LIMIT);
-  if (depth >= INPUT_DEPTH_LIMIT) return Array.isArray(value) || isRecord(value) ? "[…]" : value;
-  if (Array.isArray(value)) return value.map((item) => clipInput(item, depth + 1));
-  if (isRecord(value)) {
-    // fromEntries defines own properties, so a `__proto__` key in the JSON stays a plain key.
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, clipInput(item, depth + 1)]));
-  }
-  return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function safeStringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function parseJson(line: string): { value: unknown } | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return { value };
-  } catch {
-    return undefined;
-  }
-}
-
-function unknownEvent(line: string): AgentEvent {
-  return { type: "unknown", raw: clip(line) };
 }

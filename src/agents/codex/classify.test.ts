@@ -1,39 +1,15 @@
 // Classification of recorded Codex exits (the stream replayed, the exit as the CLI ended it) and of the cases
 // no recording shows: stderr-only failures, signals, missing turn lines, usage limits with a reset time.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { AgentExit } from "../agent.js";
-import type { AgentEvent } from "../../core/agent-event.js";
+import { exitAfter as exitOf, fixturesIn, NOW, type ResultEvent } from "../../../test/support/agent-fixtures.js";
 import { createCodexAdapter } from "./index.js";
 
-type ResultEvent = Extract<AgentEvent, { type: "result" }>;
-type RetryEvent = Extract<AgentEvent, { type: "retry" }>;
-
-const NOW = Date.UTC(2026, 10, 21, 6, 0, 0);
 const adapter = createCodexAdapter();
-
-function events(name: string): AgentEvent[] {
-  const parser = adapter.createParser();
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .flatMap((line) => parser.parseLine(line));
-}
-
-function exitOf(stream: AgentEvent[], over: Partial<AgentExit> = {}): AgentExit {
-  const results = stream.filter((event): event is ResultEvent => event.type === "result");
-  return {
-    exitCode: 1,
-    signal: null,
-    stderrTail: "",
-    result: results.at(-1),
-    retries: stream.filter((event): event is RetryEvent => event.type === "retry"),
-    endedAt: NOW,
-    ...over,
-  };
-}
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
 
 function classifyFixture(name: string, over: Partial<AgentExit> = {}) {
-  return adapter.classify(exitOf(events(name), over));
+  return adapter.classify(exitOf(fixtures.replay(name, adapter.createParser()), over));
 }
 
 describe("classify recorded Codex exits", () => {

@@ -4,22 +4,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
+import { ORCH_IDS, testInvocation } from "../../../test/support/agent-fixtures.js";
 import { permissionArgs } from "./command.js";
 import { checkCodex, codexHomeCredentials } from "./detect.js";
 import { createCodexAdapter } from "./index.js";
 import { codexHome, threadUsage } from "./rollout.js";
 
-const invocation: AgentInvocation = {
-  prompt: "--help me: fix the failing tests in src/",
-  cwd: "/repo/.orch/worktrees/r1/t1",
-  runId: "r1",
-  taskId: "fix-tests",
-  attempt: 2,
-  permission: "workspace-write",
-  env: { PATH: "/usr/bin", HOME: "/home/me" },
-};
+const invocation = testInvocation({ prompt: "--help me: fix the failing tests in src/" });
 
 const WORKSPACE_WRITE = ["-c", 'sandbox_mode="workspace-write"', "-c", "sandbox_workspace_write.network_access=true", "-c", 'approval_policy="never"'];
 
@@ -39,7 +31,7 @@ describe("codex build()", () => {
     expect(command.file).toBe("codex");
     expect(command.args).toEqual(["exec", "--json", "--skip-git-repo-check", ...WORKSPACE_WRITE, "--", "-"]);
     expect(command.stdin).toBe(invocation.prompt);
-    expect(command.env).toMatchObject({ ORCH_RUN_ID: "r1", ORCH_TASK_ID: "fix-tests", ORCH_ATTEMPT: "2", HOME: "/home/me" });
+    expect(command.env).toMatchObject({ ...ORCH_IDS, HOME: "/home/me" });
   });
 
   it("a resumed thread with a model, bin and extra args: exec resume <id> -", () => {

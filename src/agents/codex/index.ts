@@ -1,7 +1,7 @@
 // The `codex` agent adapter: OpenAI's Codex CLI (`codex exec --json`) behind the AgentAdapter port.
 // Options are checked once here, so that a bad configuration fails at start-up rather than on an attempt.
 import type { AgentAdapter, AgentInvocation } from "../agent.js";
-import { UsageError } from "../../core/errors.js";
+import { checkCliOptions } from "../cli-options.js";
 import { classifyCodexExit } from "./classify.js";
 import { buildCodexCommand, type CodexOptions } from "./command.js";
 import { createCodexParser } from "./normalize.js";
@@ -10,11 +10,7 @@ import { threadUsage } from "./rollout.js";
 export type { CodexOptions } from "./command.js";
 
 export function createCodexAdapter(options: CodexOptions = {}): AgentAdapter {
-  if (options.bin !== undefined && options.bin.trim() === "") throw new UsageError("codex: bin must not be empty");
-  const frozen: CodexOptions = {
-    ...options,
-    extraArgs: options.extraArgs === undefined ? undefined : [...options.extraArgs],
-  };
+  const frozen = checkCliOptions("codex", options);
   return {
     name: "codex",
     build: (invocation) => buildCodexCommand(invocation, frozen),

@@ -2,6 +2,9 @@
 // returns valid events and never throws; a line it cannot read becomes `{ type: "unknown", raw }`.
 import type { AgentParser } from "../agent.js";
 import { clip, type AgentEvent, type TokenUsage } from "../../core/agent-event.js";
+import { httpStatusIn } from "../classify-text.js";
+import { neverThrowing, readJsonLine, unknownEvent } from "../parse-line.js";
+import { clipInput, safeStringify, shorten } from "../tool-input.js";
 import {
   AgentMessageItem,
   CommandItem,
@@ -41,21 +44,9 @@ export interface ParserState {
   baseline: TokenUsage | undefined;
 }
 
-const SUMMARY_LIMIT = 200;
-
 export function createCodexParser(options: CodexParserOptions = {}): AgentParser {
   const state = createParserState(options);
-  return {
-    parseLine(line: string): AgentEvent[] {
-      try {
-        return normalizeLine(line, state);
-      } catch {
-        // The schemas make this unreachable for any input we know of; a mapping bug must still cost one
-        // line of transcript, not the attempt.
-        return [unknownEvent(line)];
-      }
-    },
-  };
+  return neverThrowing((line) => normalizeLine(line, state));
 }
 
 export function createParserState(options: CodexParserOptions = {}): ParserState {
@@ -72,14 +63,12 @@ export function createParserState(options: CodexParserOptions = {}): ParserState
 /** The mapping itself, without the safety net, so that tests see any throw. */
 export function normalizeLine(line: string, state: ParserState): AgentEvent[] {
   if (line.trim() === "") return [];
-  const json = parseJson(line);
-  if (json === undefined) return [unknownEvent(line)];
-  const head = LineHead.safeParse(json.value);
-  if (!head.success) return [unknownEvent(line)];
+  const read = readJsonLine(line, LineHead);
+  if (read === undefined) return [unknownEvent(line)];
 
-  switch (head.data.type) {
+  switch (read.head.type) {
     case "thread.started": {
-      const parsed = ThreadStarted.safeParse(json.value);
+      const parsed = ThreadStarted.safeParse(read.value);
       if (!parsed.success) return [unknownEvent(line)];
       state.threadId = parsed.data.thread_id;
       return [{ type: "session.started", sessionId: parsed.data.thread_id }];
@@ -89,13 +78,13 @@ export function normalizeLine(line: string, state: ParserState): AgentEvent[] {
     case "item.started":
     case "item.updated":
     case "item.completed":
-      return normalizeItem(line, json.value, state);
+      return normalizeItem(line, read.value, state);
     case "turn.completed":
-      return normalizeTurnCompleted(line, json.value, state);
+      return normalizeTurnCompleted(line, read.value, state);
     case "turn.failed":
-      return normalizeTurnFailed(line, json.value, state);
+      return normalizeTurnFailed(line, read.value, state);
     case "error":
-      return normalizeError(line, json.value, state);
+      return normalizeError(line, read.value, state);
     default:
       // request_user_input, item.plan.delta and types newer than this adapter: kept as `unknown` so the journal
       // shows them and a later adapter version can map them from the record.
@@ -148,7 +137,7 @@ function toolCall(item: unknown): Call | undefined {
   const command = CommandItem.safeParse(item);
   if (command.success) {
     const cmd = unwrapShell(command.data.command);
-    return { name: "exec_command", summary: shorten(cmd), input: { command: clip(cmd, 1_000) } };
+    return { name: "exec_command", summary: shorten(cmd), input: { command: clipInput(cmd) } };
   }
   const patch = FileChangeItem.safeParse(item);
   if (patch.success) {
@@ -158,7 +147,7 @@ function toolCall(item: unknown): Call | undefined {
   const mcp = McpToolCallItem.safeParse(item);
   if (mcp.success) {
     const args = safeStringify(mcp.data.arguments);
-    return { name: `${mcp.data.server}.${mcp.data.tool}`, summary: shorten(args), input: { arguments: clip(args, 1_000) } };
+    return { name: `${mcp.data.server}.${mcp.data.tool}`, summary: shorten(args), input: { arguments: clipInput(args) } };
   }
   const search = WebSearchItem.safeParse(item);
   if (search.success) return { name: "web_search", summary: shorten(search.data.query ?? "") };
@@ -253,10 +242,7 @@ function failedResult(message: string, reason: string, state: ParserState): Agen
 
 /** `unexpected status 503 Service Unavailable: …`, `last status: 429 Too Many Requests`. */
 export function statusIn(text: string): number | undefined {
-  const match = /\b(?:unexpected status|last status:?|status(?: code)?:?)\s*(\d{3})\b/i.exec(text);
-  if (match?.[1] === undefined) return undefined;
-  const n = Number(match[1]);
-  return n >= 100 && n <= 599 ? n : undefined;
+  return httpStatusIn(text, /\b(?:unexpected status|last status:?|status(?: code)?:?)\s*(\d{3})\b/i);
 }
 
 /** Input without the cached part (which `cacheReadTokens` holds), less what the thread had used before. */
@@ -290,31 +276,4 @@ export function unwrapShell(command: string): string {
     return quoted.slice(1, -1).replace(/\\(["\\$`])/g, "$1");
   }
   return quoted;
-}
-
-/** One line, at most SUMMARY_LIMIT characters: the status line has room for nothing more. */
-function shorten(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length <= SUMMARY_LIMIT ? oneLine : `${oneLine.slice(0, SUMMARY_LIMIT - 1)}…`;
-}
-
-function safeStringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function parseJson(line: string): { value: unknown } | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return { value };
-  } catch {
-    return undefined;
-  }
-}
-
-function unknownEvent(line: string): AgentEvent {
-  return { type: "unknown", raw: clip(line) };
 }

@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import type { TokenUsage } from "../../core/agent-event.js";
+import { parseJson } from "../parse-line.js";
 
 const count = z.number().nonnegative();
 const TokenCountLine = z.object({
@@ -45,13 +46,9 @@ export function threadUsage(env: NodeJS.ProcessEnv, threadId: string): TokenUsag
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i];
     if (line === undefined || !line.includes('"token_count"')) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const parsed = TokenCountLine.safeParse(value);
+    const json = parseJson(line);
+    if (json === undefined) continue;
+    const parsed = TokenCountLine.safeParse(json.value);
     if (!parsed.success) continue;
     const total = parsed.data.payload.info.total_token_usage;
     const cached = total.cached_input_tokens ?? 0;

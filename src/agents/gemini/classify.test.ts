@@ -1,30 +1,17 @@
 // Classification of recorded Gemini CLI exits (the stream replayed, the exit code the CLI ended with when it
 // was recorded) and of the cases no recording shows: stderr-only failures, signals, the CLI's own exit codes.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { AgentExit } from "../agent.js";
-import type { AgentEvent } from "../../core/agent-event.js";
+import { agentExit as exit, fixturesIn, lastResult, NOW, type ResultEvent } from "../../../test/support/agent-fixtures.js";
 import { readRetryDelay } from "./classify.js";
 import { createGeminiAdapter } from "./index.js";
 
-type ResultEvent = Extract<AgentEvent, { type: "result" }>;
-
-const NOW = Date.UTC(2026, 10, 21, 6, 0, 0);
 const adapter = createGeminiAdapter();
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
 
-function events(name: string): AgentEvent[] {
-  const parser = adapter.createParser();
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .flatMap((line) => parser.parseLine(line));
-}
-
-function exit(over: Partial<AgentExit>): AgentExit {
-  return { exitCode: 1, signal: null, stderrTail: "", result: undefined, retries: [], endedAt: NOW, ...over };
-}
-
+/** The recording's last result with the exit code the CLI ended with when it was recorded; no retries. */
 function classifyFixture(name: string, exitCode: number | null, over: Partial<AgentExit> = {}) {
-  const result = events(name).filter((event): event is ResultEvent => event.type === "result").at(-1);
+  const result = lastResult(fixtures.replay(name, adapter.createParser()));
   return adapter.classify(exit({ exitCode, result, ...over }));
 }
 

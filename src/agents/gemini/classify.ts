@@ -1,24 +1,25 @@
 // Classifies a finished Gemini CLI process: `undefined` when its turn ended cleanly (verification decides),
 // else one Failure. The result line is read first: the exit code alone misleads (an HTTP error exits with
 // its status mod 256, and an empty model response exits 0 with `status: "error"`).
-import type { AgentExit } from "../agent.js";
-import type { AgentEvent } from "../../core/agent-event.js";
+import type { AgentExit, ResultEvent } from "../agent.js";
 import type { Failure, FailureKind } from "../../core/failure.js";
+import { clipDetail, firstTextLine, httpStatusIn, lastTelling, NAMED_STATUS, stderrLines } from "../classify-text.js";
+import {
+  exitFallback,
+  inOrderOfTrust,
+  OVERLOAD_STATUSES,
+  stderrNote,
+  toFailure,
+  type ApiFailureKind,
+  type ExitWords,
+  type Finding,
+  type FindingWords,
+} from "../finding.js";
+import { parseJson } from "../parse-line.js";
+import { GOOGLE_ERROR_CODE } from "./normalize.js";
 
-type ResultEvent = Extract<AgentEvent, { type: "result" }>;
-
-/** The kinds a message or status can show; the others come from the exit itself or from elsewhere in orch. */
-type ApiFailureKind = Extract<
-  FailureKind,
-  "rate_limited" | "overloaded" | "quota_exhausted" | "context_exceeded" | "auth_failed" | "permission_denied" | "bad_output"
->;
-
-interface Finding {
-  kind: ApiFailureKind;
-  httpStatus?: number | undefined;
-  /** Set when no HTTP answer came back at all. */
-  network?: boolean;
-}
+/** Beyond the API kinds, Gemini CLI tells an untrusted folder and an unusable model stream apart. */
+type GeminiFailureKind = ApiFailureKind | "permission_denied" | "bad_output";
 
 /**
  * The CLI exits with `error.status` when an API call failed, so the process exit code is the HTTP status
@@ -63,34 +64,36 @@ const GOOGLE_STATUS: Partial<Record<string, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
-const OVERLOAD_STATUSES = new Set([500, 502, 503, 504, 529]);
-const MESSAGE_LIMIT = 300;
+/** The CLI colours fatal messages red. */
+const COLOUR = /\u001b\[[0-9;]*m/g;
 
-const LABELS: Record<ApiFailureKind, string> = {
-  rate_limited: "Gemini API rate limit",
-  overloaded: "Gemini API overloaded or failing",
-  quota_exhausted: "Gemini quota or capacity exhausted",
-  context_exceeded: "Context window exceeded",
-  auth_failed: "Gemini API rejected the credentials",
-  permission_denied: "Gemini CLI refused to run here",
-  bad_output: "Gemini API sent an unusable response",
+const WORDS: FindingWords<GeminiFailureKind> = {
+  labels: {
+    rate_limited: "Gemini API rate limit",
+    overloaded: "Gemini API overloaded or failing",
+    quota_exhausted: "Gemini quota or capacity exhausted",
+    context_exceeded: "Context window exceeded",
+    auth_failed: "Gemini API rejected the credentials",
+    permission_denied: "Gemini CLI refused to run here",
+    bad_output: "Gemini API sent an unusable response",
+  },
+  unreachable: "Could not reach the Gemini API",
+  // Google's own wording of the wait, not the phrases readResetTime knows.
+  resetAt: (text, exit) => readRetryDelay(text, exit.endedAt),
+};
+
+const EXIT_WORDS: ExitWords = {
+  agent: "Gemini CLI",
+  noResult: "printed no result line",
+  silent: "without a result line or any stderr",
 };
 
 export function classifyGeminiExit(exit: AgentExit): Failure | undefined {
-  const { result } = exit;
   // Using up the turns the user's settings allow is the budget working, not a fault.
-  if (isTurnLimit(result, exit.exitCode)) return undefined;
-  if (result?.ok === true && exit.exitCode === 0 && exit.signal === null) return undefined;
-
-  if (result !== undefined && !result.ok) {
-    const failure = fromResult(result, exit);
-    if (failure !== undefined) return failure;
-  }
-  if (result?.ok !== true && exit.signal === null) {
-    const failure = fromCliExit(exit) ?? fromStderr(exit) ?? fromExitStatus(exit);
-    if (failure !== undefined) return failure;
-  }
-  return fromExit(exit);
+  if (isTurnLimit(exit.result, exit.exitCode)) return undefined;
+  // A killed process's stderr and exit code say nothing of the API: only the signal is told.
+  const along = exit.signal === null ? [fromCliExit, fromStderr, fromExitStatus] : [];
+  return inOrderOfTrust(exit, { result: fromResult, along, exit: fromExit });
 }
 
 function isTurnLimit(result: ResultEvent | undefined, exitCode: number | null): boolean {
@@ -102,66 +105,48 @@ function fromResult(result: ResultEvent, exit: AgentExit): Failure | undefined {
   const text = result.text ?? "";
   const status = result.httpStatus ?? statusInText(text) ?? statusOfExit(exit);
   const finding = recognize(status, text);
-  if (finding === undefined) return undefined;
-  return toFailure(finding, cleanMessage(text), text, exit);
+  return finding === undefined ? undefined : toFailure(finding, cleanMessage(text), text, exit, WORDS);
 }
 
 function fromStderr(exit: AgentExit): Failure | undefined {
-  const lines = stderrLines(exit.stderrTail);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i];
-    if (line === undefined) continue;
+  return lastTelling(geminiStderr(exit), (line) => {
     const finding = recognize(statusInText(line), line);
-    if (finding !== undefined) return toFailure(finding, truncate(line), line, exit);
-  }
-  return undefined;
+    return finding === undefined ? undefined : toFailure(finding, clipDetail(line), line, exit, WORDS);
+  });
 }
 
 function fromCliExit(exit: AgentExit): Failure | undefined {
   const known = exit.exitCode === null ? undefined : CLI_EXITS[exit.exitCode];
   if (known === undefined) return undefined;
-  const lines = stderrLines(exit.stderrTail);
+  const lines = geminiStderr(exit);
   const why = lines.find((line) => known.line.test(line)) ?? lines.at(-1);
-  return { kind: known.kind, detail: why === undefined ? known.what : `${known.what}: ${truncate(why)}` };
+  return { kind: known.kind, detail: why === undefined ? known.what : `${known.what}: ${clipDetail(why)}` };
 }
 
 /** An HTTP status with no message to go with it (the result line was lost): the status alone decides. */
 function fromExitStatus(exit: AgentExit): Failure | undefined {
   const status = statusOfExit(exit);
   const finding = status === undefined ? undefined : recognize(status, "");
-  return finding === undefined ? undefined : toFailure(finding, `exit code ${exit.exitCode}`, "", exit);
+  return finding === undefined ? undefined : toFailure(finding, `exit code ${exit.exitCode}`, "", exit, WORDS);
 }
 
 function fromExit(exit: AgentExit): Failure {
-  const { result, exitCode, signal } = exit;
-  const lastLine = stderrLines(exit.stderrTail).at(-1);
-  const stderrNote = lastLine === undefined ? "" : `; last stderr line: ${truncate(lastLine)}`;
-  if (signal !== null) return { kind: "crashed", detail: `Gemini CLI was killed by ${signal}${stderrNote}` };
-  if (result !== undefined && !result.ok) {
-    const why = result.text ? `: ${cleanMessage(result.text)}` : "";
-    const failure: Failure = { kind: "crashed", detail: `Gemini CLI ended with an error (${result.reason ?? "error"})${why}` };
-    if (result.httpStatus !== undefined) failure.httpStatus = result.httpStatus;
-    return failure;
-  }
-  if (result !== undefined) {
-    return { kind: "crashed", detail: `Gemini CLI reported success but exited with code ${String(exitCode)}${stderrNote}` };
-  }
-  if (exitCode === 0) return { kind: "bad_output", detail: "Gemini CLI exited with code 0 but printed no result line" };
-  if (exitCode === null) return { kind: "crashed", detail: `Gemini CLI ended without an exit code or signal${stderrNote}` };
-  return {
-    kind: "crashed",
-    detail:
-      lastLine === undefined
-        ? `Gemini CLI exited with code ${exitCode} without a result line or any stderr`
-        : `Gemini CLI exited with code ${exitCode}: ${truncate(lastLine)}`,
-  };
+  const { result, exitCode } = exit;
+  const lastLine = geminiStderr(exit).at(-1);
+  if (exit.signal !== null || result === undefined) return exitFallback(exit, lastLine, EXIT_WORDS);
+  if (result.ok) return { kind: "crashed", detail: `Gemini CLI reported success but exited with code ${String(exitCode)}${stderrNote(lastLine)}` };
+  const why = result.text ? `: ${cleanMessage(result.text)}` : "";
+  const failure: Failure = { kind: "crashed", detail: `Gemini CLI ended with an error (${result.reason ?? "error"})${why}` };
+  if (result.httpStatus !== undefined) failure.httpStatus = result.httpStatus;
+  return failure;
 }
 
 /**
  * What a status and a message say. The specific words go first (a 429 about a daily quota is a quota, a 400
- * about the token count is the context), then the status, then the general words.
+ * about the token count is the context), then the status, then the general words. The common ladder
+ * (`recognizeApi`) with two rungs of Gemini's own: an untrusted folder before auth, a bad stream before overload.
  */
-function recognize(status: number | undefined, text: string): Finding | undefined {
+function recognize(status: number | undefined, text: string): Finding<GeminiFailureKind> | undefined {
   if (status === 413 || CONTEXT.test(text)) return { kind: "context_exceeded", httpStatus: status };
   if (QUOTA.test(text)) return { kind: "quota_exhausted", httpStatus: status };
   if (UNTRUSTED.test(text)) return { kind: "permission_denied", httpStatus: status };
@@ -177,29 +162,14 @@ function recognize(status: number | undefined, text: string): Finding | undefine
 
 /** `"code":401` of a quoted Google error body, or its `(Status: UNAVAILABLE)` / `"status":"UNAVAILABLE"`. */
 function statusInText(text: string): number | undefined {
-  const code = /"code"\s*:\s*(\d{3})\b/.exec(text) ?? /\b(?:HTTP|status(?: code)?)[\s:=]*(\d{3})\b/i.exec(text);
-  if (code?.[1] !== undefined) {
-    const n = Number(code[1]);
-    if (n >= 100 && n <= 599) return n;
-  }
+  const code = httpStatusIn(text, GOOGLE_ERROR_CODE, NAMED_STATUS);
+  if (code !== undefined) return code;
   const name = /(?:\(Status: |"status"\s*:\s*")([A-Z_]+)/.exec(text)?.[1];
   return name === undefined ? undefined : GOOGLE_STATUS[name];
 }
 
 function statusOfExit(exit: AgentExit): number | undefined {
   return exit.exitCode === null ? undefined : STATUS_BY_EXIT.get(exit.exitCode);
-}
-
-function toFailure(finding: Finding, message: string, text: string, exit: AgentExit): Failure {
-  const label = finding.network ? "Could not reach the Gemini API" : LABELS[finding.kind];
-  const status = finding.httpStatus === undefined ? "" : ` (HTTP ${finding.httpStatus})`;
-  const failure: Failure = { kind: finding.kind, detail: message ? `${label}${status}: ${message}` : `${label}${status}` };
-  if (finding.httpStatus !== undefined) failure.httpStatus = finding.httpStatus;
-  if (finding.kind === "rate_limited" || finding.kind === "quota_exhausted") {
-    const resetAt = readRetryDelay(text, exit.endedAt);
-    if (resetAt !== undefined) failure.resetAt = resetAt;
-  }
-  return failure;
 }
 
 /** Google's wait, as the CLI quotes it: `Suggested retry after 1s.` or the API's `Please retry in 33.2s.` */
@@ -218,30 +188,18 @@ function cleanMessage(text: string): string {
   const quoted = /"message"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(text)?.[1];
   if (quoted !== undefined) {
     const unescaped = safeJsonString(quoted);
-    if (unescaped !== "") return truncate(unescaped);
+    if (unescaped !== "") return clipDetail(unescaped);
   }
-  const first = (text.split("\n").find((line) => line.trim() !== "") ?? "").trim();
+  const first = firstTextLine(text);
   const inner = /^\[API Error:\s*(.*?)\]?$/.exec(first)?.[1]?.trim();
-  return truncate(inner !== undefined && inner !== "" ? inner : first);
+  return clipDetail(inner !== undefined && inner !== "" ? inner : first);
 }
 
 function safeJsonString(escaped: string): string {
-  try {
-    const value: unknown = JSON.parse(`"${escaped}"`);
-    return typeof value === "string" ? value : escaped;
-  } catch {
-    return escaped;
-  }
+  const json = parseJson(`"${escaped}"`);
+  return json !== undefined && typeof json.value === "string" ? json.value : escaped;
 }
 
-function truncate(text: string): string {
-  return text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`;
-}
-
-function stderrLines(tail: string): string[] {
-  return tail
-    .split(/\r?\n/)
-    // The CLI colours fatal messages red.
-    .map((line) => line.replace(/\u001b\[[0-9;]*m/g, "").trim())
-    .filter((line) => line !== "");
+function geminiStderr(exit: AgentExit): string[] {
+  return stderrLines(exit.stderrTail.replace(COLOUR, ""));
 }

@@ -2,17 +2,10 @@
 import { describe, expect, it } from "vitest";
 import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
+import { ORCH_IDS, testInvocation, USER_ENV } from "../../../test/support/agent-fixtures.js";
 import { createGeminiAdapter } from "./index.js";
 
-const invocation: AgentInvocation = {
-  prompt: "Fix the failing tests in src/",
-  cwd: "/repo/.orch/worktrees/r1/t1",
-  runId: "r1",
-  taskId: "fix-tests",
-  attempt: 2,
-  permission: "workspace-write",
-  env: { PATH: "/usr/bin", HOME: "/home/me", GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:9999" },
-};
+const invocation = testInvocation({ env: { ...USER_ENV, GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:9999" } });
 
 const BASE = ["--output-format", "stream-json", "--skip-trust"];
 const WORKSPACE_WRITE = ["--approval-mode", "auto_edit", "--allowed-tools=run_shell_command"];
@@ -50,14 +43,7 @@ describe("gemini build()", () => {
 
   it("the environment is the invocation's plus the ORCH_ variables; the user's own settings decide where it talks", () => {
     const command = createGeminiAdapter().build(invocation);
-    expect(command.env).toEqual({
-      PATH: "/usr/bin",
-      HOME: "/home/me",
-      GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:9999",
-      ORCH_RUN_ID: "r1",
-      ORCH_TASK_ID: "fix-tests",
-      ORCH_ATTEMPT: "2",
-    });
+    expect(command.env).toEqual({ ...USER_ENV, GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:9999", ...ORCH_IDS });
     expect(invocation.env.ORCH_RUN_ID).toBeUndefined();
   });
 

@@ -1,22 +1,15 @@
 // Replays recorded Gemini CLI streams through the parser. gemini-tools.jsonl and gemini-4xx/5xx/429 files
 // named after the shared samples are copies of /work/shared/agent-cli-samples; the others were recorded with
 // gemini 0.61.0 against the scripted model server (test/support/model-server/gemini.ts).
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AgentEvent, EVENT_TEXT_LIMIT } from "../../core/agent-event.js";
+import { EVENT_TEXT_LIMIT, type AgentEvent } from "../../core/agent-event.js";
+import { expectValidEvents, fixturesIn, parseLines } from "../../../test/support/agent-fixtures.js";
 import { createGeminiParser } from "./normalize.js";
 
-function replay(name: string): AgentEvent[] {
-  const parser = createGeminiParser();
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .flatMap((line) => parser.parseLine(line));
-}
-
-function parseAll(lines: unknown[]): AgentEvent[] {
-  const parser = createGeminiParser();
-  return lines.flatMap((line) => parser.parseLine(typeof line === "string" ? line : JSON.stringify(line)));
-}
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
+const replay = (name: string): AgentEvent[] => fixtures.replay(name, createGeminiParser());
+/** Lines through one parser, objects as their JSON. */
+const parseAll = (lines: unknown[]): AgentEvent[] => parseLines(createGeminiParser(), lines);
 
 const FIXTURES = [
   "gemini-tools.jsonl",
@@ -42,7 +35,7 @@ const zero = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0 };
 describe("gemini parser on recorded streams", () => {
   it.each(FIXTURES)("%s: every event is valid and every line is understood", (name) => {
     const events = replay(name);
-    for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
+    expectValidEvents(events);
     expect(events.filter((event) => event.type === "unknown")).toEqual([]);
     expect(events.filter((event) => event.type === "result")).toHaveLength(1);
   });

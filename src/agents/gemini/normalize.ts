@@ -2,6 +2,9 @@
 // parser returns valid events and never throws; a line it cannot read becomes `{ type: "unknown", raw }`.
 import type { AgentParser } from "../agent.js";
 import { clip, type AgentEvent, type TokenUsage } from "../../core/agent-event.js";
+import { httpStatusIn } from "../classify-text.js";
+import { neverThrowing, readJsonLine, unknownEvent } from "../parse-line.js";
+import { clipInput, summarizeToolInput, type SummaryFields } from "../tool-input.js";
 import {
   ErrorLine,
   InitLine,
@@ -31,27 +34,25 @@ export interface ParserState {
   denials: number;
 }
 
-const SUMMARY_LIMIT = 200;
-/** Cap for each string inside a tool input (a write_file's content); the raw transcript keeps everything. */
-const INPUT_STRING_LIMIT = 1_000;
-const INPUT_DEPTH_LIMIT = 8;
+/** The status in a Google error body the CLI quotes: `[API Error: {"error":{"code":401,…}}]`. */
+export const GOOGLE_ERROR_CODE = /"code"\s*:\s*(\d{3})\b/;
 const SHELL_TOOL = "run_shell_command";
 /** Tool error types that mean "not allowed" rather than "tried and failed". */
 const DENIAL_TYPES = new Set(["tool_not_registered", "policy_violation"]);
 
+/** The one input field that says what a call does, for the tools where one does. */
+const SUMMARY_FIELDS: SummaryFields = {
+  run_shell_command: "command",
+  write_file: "file_path",
+  read_file: "file_path",
+  replace: "file_path",
+  google_web_search: "query",
+  web_fetch: "prompt",
+};
+
 export function createGeminiParser(): AgentParser {
   const state = createParserState();
-  return {
-    parseLine(line: string): AgentEvent[] {
-      try {
-        return normalizeLine(line, state);
-      } catch {
-        // The schemas make this unreachable for any input we know of; a mapping bug must still cost one
-        // line of transcript, not the attempt.
-        return [unknownEvent(line)];
-      }
-    },
-  };
+  return neverThrowing((line) => normalizeLine(line, state));
 }
 
 export function createParserState(): ParserState {
@@ -61,12 +62,11 @@ export function createParserState(): ParserState {
 /** The mapping itself, without the safety net, so that tests see any throw. */
 export function normalizeLine(line: string, state: ParserState): AgentEvent[] {
   if (line.trim() === "") return [];
-  const json = parseJson(line);
-  const head = json === undefined ? undefined : LineHead.safeParse(json.value);
-  if (json === undefined || head === undefined || !head.success) return [...flush(state), unknownEvent(line)];
+  const read = readJsonLine(line, LineHead);
+  if (read === undefined) return [...flush(state), unknownEvent(line)];
 
-  if (head.data.type === "message") {
-    const message = MessageLine.safeParse(json.value);
+  if (read.head.type === "message") {
+    const message = MessageLine.safeParse(read.value);
     if (!message.success) return [...flush(state), unknownEvent(line)];
     // The prompt is orch's own text; only the model's words are news.
     if (message.data.role !== "assistant") return [];
@@ -75,21 +75,21 @@ export function normalizeLine(line: string, state: ParserState): AgentEvent[] {
     return [];
   }
   const before = flush(state);
-  switch (head.data.type) {
+  switch (read.head.type) {
     case "init":
-      return [...before, ...normalizeInit(line, json.value, state)];
+      return [...before, ...normalizeInit(line, read.value, state)];
     case "tool_use":
-      return [...before, ...normalizeToolUse(line, json.value, state)];
+      return [...before, ...normalizeToolUse(line, read.value, state)];
     case "tool_result":
-      return [...before, ...normalizeToolResult(line, json.value, state)];
+      return [...before, ...normalizeToolResult(line, read.value, state)];
     case "error": {
-      const error = ErrorLine.safeParse(json.value);
+      const error = ErrorLine.safeParse(read.value);
       if (error.success) state.lastError = error.data.message;
       // No normalized event says "the CLI warns": the line stays visible as it was printed.
       return [...before, unknownEvent(line)];
     }
     case "result":
-      return [...before, ...normalizeResult(line, json.value, state)];
+      return [...before, ...normalizeResult(line, read.value, state)];
     default:
       // Types newer than this adapter: kept so the journal shows them and a later version can map them.
       return [...before, unknownEvent(line)];
@@ -116,7 +116,7 @@ function normalizeToolUse(line: string, value: unknown, state: ParserState): Age
   if (id !== undefined) state.toolNames.set(id, name);
   // Text before a tool call is narration; the answer is what the model says after its last call.
   state.answer = "";
-  return [{ type: "tool.called", id, name, summary: summarizeToolInput(name, parameters), input: clipInput(parameters) }];
+  return [{ type: "tool.called", id, name, summary: summarizeToolInput(SUMMARY_FIELDS, name, parameters), input: clipInput(parameters) }];
 }
 
 function normalizeToolResult(line: string, value: unknown, state: ParserState): AgentEvent[] {
@@ -160,7 +160,7 @@ function normalizeResult(line: string, value: unknown, state: ParserState): Agen
     text: text === undefined ? undefined : clip(text),
     sessionId: state.sessionId,
     usage,
-    httpStatus: text === undefined || ok ? undefined : embeddedStatus(text),
+    httpStatus: text === undefined || ok ? undefined : httpStatusIn(text, GOOGLE_ERROR_CODE),
     reason: ok ? "success" : resultReason(r.error?.type),
     permissionDenials: state.denials,
   });
@@ -170,14 +170,6 @@ function normalizeResult(line: string, value: unknown, state: ParserState): Agen
 /** `unknown` (every API error) says nothing; a Fatal…Error name says which of the CLI's exits this was. */
 function resultReason(type: string | undefined): string {
   return type === undefined || type === "unknown" ? "error" : type;
-}
-
-/** The status of a Google error body the CLI quotes: `[API Error: {"error":{"code":401,…}}]`. */
-function embeddedStatus(text: string): number | undefined {
-  const match = /"code"\s*:\s*(\d{3})\b/.exec(text);
-  if (match?.[1] === undefined) return undefined;
-  const n = Number(match[1]);
-  return n >= 100 && n <= 599 ? n : undefined;
 }
 
 /** Gemini counts cached tokens inside `input_tokens`; orch, like Anthropic, counts them apart. */
@@ -192,67 +184,4 @@ function toTokenUsage(stats: StreamStats): TokenUsage {
 
 function nonEmpty(text: string): string | undefined {
   return text.trim() === "" ? undefined : text;
-}
-
-function summarizeToolInput(name: string, input: unknown): string {
-  const field = SUMMARY_FIELDS[name];
-  if (field !== undefined && isRecord(input)) {
-    const value = input[field];
-    if (typeof value === "string") return shorten(value);
-  }
-  if (input === undefined) return "";
-  return shorten(safeStringify(input));
-}
-
-/** The one input field that says what a call does, for the tools where one does. */
-const SUMMARY_FIELDS: Partial<Record<string, string>> = {
-  run_shell_command: "command",
-  write_file: "file_path",
-  read_file: "file_path",
-  replace: "file_path",
-  google_web_search: "query",
-  web_fetch: "prompt",
-};
-
-/** One line, at most SUMMARY_LIMIT characters: the status line has room for nothing more. */
-function shorten(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length <= SUMMARY_LIMIT ? oneLine : `${oneLine.slice(0, SUMMARY_LIMIT - 1)}…`;
-}
-
-/** Keeps the input's shape but clips long strings, so a large write does not land whole in a journal row. */
-function clipInput(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return clip(value, INPUT_STRING_LIMIT);
-  if (depth >= INPUT_DEPTH_LIMIT) return Array.isArray(value) || isRecord(value) ? "[…]" : value;
-  if (Array.isArray(value)) return value.map((item) => clipInput(item, depth + 1));
-  if (isRecord(value)) {
-    // fromEntries defines own properties, so a `__proto__` key in the JSON stays a plain key.
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, clipInput(item, depth + 1)]));
-  }
-  return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function safeStringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function parseJson(line: string): { value: unknown } | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return { value };
-  } catch {
-    return undefined;
-  }
-}
-
-function unknownEvent(line: string): AgentEvent {
-  return { type: "unknown", raw: clip(line) };
 }

@@ -1,27 +1,16 @@
 // Classification of recorded OpenCode exits (the stream replayed, the exit as the CLI ended it) and of the
 // cases no recording shows: stderr-only failures, signals, quota, provider auth, clean endings.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { AgentExit } from "../agent.js";
-import type { AgentEvent } from "../../core/agent-event.js";
+import { agentExit as exit, fixturesIn, lastResult, NOW, type ResultEvent } from "../../../test/support/agent-fixtures.js";
 import { createOpenCodeAdapter } from "./index.js";
 
-type ResultEvent = Extract<AgentEvent, { type: "result" }>;
-
-const NOW = Date.UTC(2026, 10, 21, 6, 0, 0);
 const adapter = createOpenCodeAdapter();
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
 
 /** What the attempt runner hands classify(): the last result the stream held. */
-function exitOf(name: string, over: Partial<AgentExit> = {}): AgentExit {
-  const parser = adapter.createParser();
-  const events = readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .flatMap((line) => parser.parseLine(line));
-  const results = events.filter((event): event is ResultEvent => event.type === "result");
-  return { exitCode: 1, signal: null, stderrTail: "", result: results.at(-1), retries: [], endedAt: NOW, ...over };
-}
-
-const classifyFixture = (name: string, over: Partial<AgentExit> = {}) => adapter.classify(exitOf(name, over));
+const classifyFixture = (name: string, over: Partial<AgentExit> = {}) =>
+  adapter.classify(exit({ result: lastResult(fixtures.replay(name, adapter.createParser())), ...over }));
 
 describe("classify recorded OpenCode exits", () => {
   it.each([
@@ -78,15 +67,6 @@ describe("classify recorded OpenCode exits", () => {
 });
 
 describe("classify what no recording shows", () => {
-  const exit = (over: Partial<AgentExit>): AgentExit => ({
-    exitCode: 1,
-    signal: null,
-    stderrTail: "",
-    result: undefined,
-    retries: [],
-    endedAt: NOW,
-    ...over,
-  });
   const failed = (fields: Partial<ResultEvent>): ResultEvent => ({ type: "result", ok: false, reason: "APIError", ...fields });
   const ok: ResultEvent = { type: "result", ok: true, reason: "stop", text: "done" };
 

@@ -1,21 +1,20 @@
 // Classifies a finished OpenCode process: `undefined` when its turn ended cleanly (verification decides), else
 // one Failure. Evidence in order of trust: the last result (a final step, or an error line), stderr, the exit.
-import type { AgentExit } from "../agent.js";
-import type { AgentEvent } from "../../core/agent-event.js";
-import type { Failure, FailureKind } from "../../core/failure.js";
-import { readResetTime } from "../reset-time.js";
-
-type ResultEvent = Extract<AgentEvent, { type: "result" }>;
-
-/** The kinds a message or status can show; the others come from the exit itself or from elsewhere in orch. */
-type ApiFailureKind = Extract<FailureKind, "rate_limited" | "overloaded" | "quota_exhausted" | "context_exceeded" | "auth_failed">;
-
-interface Finding {
-  kind: ApiFailureKind;
-  httpStatus?: number | undefined;
-  /** Set when no HTTP answer came back at all. */
-  network?: boolean;
-}
+import type { AgentExit, ResultEvent } from "../agent.js";
+import type { Failure } from "../../core/failure.js";
+import { clipDetail, lastTelling, messageLine, stderrLines } from "../classify-text.js";
+import {
+  exitedWithCode,
+  inOrderOfTrust,
+  killedBy,
+  OVERLOAD_STATUSES,
+  stderrNote,
+  toFailure,
+  type ApiFailureKind,
+  type ExitWords,
+  type Finding,
+  type FindingWords,
+} from "../finding.js";
 
 // OpenCode talks to any provider, so these are the words of the major APIs, not one vendor's.
 const CONTEXT =
@@ -28,18 +27,22 @@ const OVERLOADED = /overloaded|server[ _]error|internal server error|service una
 // No answer at all. Usually passing (a restarting gateway, a network blip): worth a retry, then a fallback.
 const NETWORK =
   /timed out|cannot connect|unable to connect|connection (?:error|refused|reset)|econnrefused|econnreset|etimedout|enotfound|eai_again|fetch failed|socket hang up/i;
-const OVERLOAD_STATUSES = new Set([500, 502, 503, 504, 529]);
 /** Error names that end the model's turn without anything being wrong with the work: verification judges it. */
 const CLEAN_ENDINGS = new Set(["MessageOutputLengthError"]);
-const MESSAGE_LIMIT = 300;
 
-const LABELS: Record<ApiFailureKind, string> = {
-  rate_limited: "Model API rate limit",
-  overloaded: "Model API overloaded or failing",
-  quota_exhausted: "Model API quota or credit exhausted",
-  context_exceeded: "Context window exceeded",
-  auth_failed: "Model API rejected the credentials",
+// Only what the message says (the default): OpenCode prints neither its retries nor the retry-after header it honoured.
+const WORDS: FindingWords<ApiFailureKind> = {
+  labels: {
+    rate_limited: "Model API rate limit",
+    overloaded: "Model API overloaded or failing",
+    quota_exhausted: "Model API quota or credit exhausted",
+    context_exceeded: "Context window exceeded",
+    auth_failed: "Model API rejected the credentials",
+  },
+  unreachable: "Could not reach the model API",
 };
+
+const EXIT_WORDS: Pick<ExitWords, "agent" | "silent"> = { agent: "OpenCode", silent: "without a finished step or any stderr" };
 
 export function classifyOpenCodeExit(exit: AgentExit): Failure | undefined {
   const { result, exitCode, signal } = exit;
@@ -49,54 +52,44 @@ export function classifyOpenCodeExit(exit: AgentExit): Failure | undefined {
     if (signal === null && (exitCode === 0 || exitCode === 1)) return undefined;
     return { kind: "crashed", detail: `OpenCode finished its turn but ${signal !== null ? `was killed by ${signal}` : `exited with code ${exitCode}`}` };
   }
-  if (result !== undefined) {
-    if (result.reason !== undefined && CLEAN_ENDINGS.has(result.reason)) return undefined;
-    const failure = fromResult(result, exit);
-    if (failure !== undefined) return failure;
-  }
-  return fromStderr(exit) ?? fromExit(exit);
+  if (result?.reason !== undefined && CLEAN_ENDINGS.has(result.reason)) return undefined;
+  return inOrderOfTrust(exit, { result: fromResult, along: [fromStderr], exit: fromExit });
 }
 
 function fromResult(result: ResultEvent, exit: AgentExit): Failure | undefined {
   const text = result.text ?? "";
   const finding = recognize(result.httpStatus, text, result.reason);
-  if (finding === undefined) return undefined;
-  return toFailure(finding, firstLine(text), text, exit);
+  return finding === undefined ? undefined : toFailure(finding, messageLine(text), text, exit, WORDS);
 }
 
 function fromStderr(exit: AgentExit): Failure | undefined {
-  const lines = stderrLines(exit.stderrTail);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i];
-    if (line === undefined) continue;
+  return lastTelling(stderrLines(exit.stderrTail), (line) => {
     const finding = recognize(undefined, line, undefined);
-    if (finding !== undefined) return toFailure(finding, truncate(line), line, exit);
-  }
-  return undefined;
+    return finding === undefined ? undefined : toFailure(finding, clipDetail(line), line, exit, WORDS);
+  });
 }
 
 function fromExit(exit: AgentExit): Failure {
   const { result, exitCode, signal } = exit;
   const lastLine = stderrLines(exit.stderrTail).at(-1);
-  const stderrNote = lastLine === undefined ? "" : `; last stderr line: ${truncate(lastLine)}`;
-  if (signal !== null) return { kind: "crashed", detail: `OpenCode was killed by ${signal}${stderrNote}` };
+  if (signal !== null) return killedBy(signal, lastLine, EXIT_WORDS);
   if (result !== undefined) {
-    const why = result.text ? `: ${firstLine(result.text)}` : "";
+    const why = result.text ? `: ${messageLine(result.text)}` : "";
     const failure: Failure = { kind: "crashed", detail: `OpenCode ended with an error (${result.reason ?? "no reason given"})${why}` };
     if (result.httpStatus !== undefined) failure.httpStatus = result.httpStatus;
     return failure;
   }
-  if (exitCode === 0) return { kind: "bad_output", detail: `OpenCode exited with code 0 but printed no finished step${stderrNote}` };
-  return {
-    kind: "crashed",
-    detail: lastLine === undefined ? `OpenCode exited with code ${exitCode} without a finished step or any stderr` : `OpenCode exited with code ${exitCode}: ${truncate(lastLine)}`,
-  };
+  // Not `exitFallback`: OpenCode's words for an exit 0 also quote stderr, and a missing exit code (which comes
+  // only with a signal) is worded like any other code.
+  if (exitCode === 0) return { kind: "bad_output", detail: `OpenCode exited with code 0 but printed no finished step${stderrNote(lastLine)}` };
+  return exitedWithCode(exitCode, lastLine, EXIT_WORDS);
 }
 
 /**
  * What a message says, most specific first: OpenCode's own error names, then the size of the context (a 400
  * that says the input is too long is the context), then quota before rate (OpenAI sends insufficient_quota
- * as a 429), then the status, then the general words.
+ * as a 429), then the status, then the general words. Not the common ladder (`recognizeApi`): the error names
+ * come first, and network words count only when no status came back (a status means the API did answer).
  */
 function recognize(status: number | undefined, text: string, name: string | undefined): Finding | undefined {
   if (name === "ContextOverflowError" || status === 413 || CONTEXT.test(text)) return { kind: "context_exceeded", httpStatus: status };
@@ -107,32 +100,4 @@ function recognize(status: number | undefined, text: string, name: string | unde
   if ((status !== undefined && OVERLOAD_STATUSES.has(status)) || OVERLOADED.test(text)) return { kind: "overloaded", httpStatus: status };
   if (status === undefined && NETWORK.test(text)) return { kind: "overloaded", network: true };
   return undefined;
-}
-
-function toFailure(finding: Finding, message: string, text: string, exit: AgentExit): Failure {
-  const label = finding.network === true ? "Could not reach the model API" : LABELS[finding.kind];
-  const status = finding.httpStatus === undefined ? "" : ` (HTTP ${finding.httpStatus})`;
-  const failure: Failure = { kind: finding.kind, detail: message ? `${label}${status}: ${message}` : `${label}${status}` };
-  if (finding.httpStatus !== undefined) failure.httpStatus = finding.httpStatus;
-  // Only what the message says: OpenCode prints neither its retries nor the retry-after header it honoured.
-  if (finding.kind === "rate_limited" || finding.kind === "quota_exhausted") {
-    const resetAt = readResetTime(text, exit.endedAt);
-    if (resetAt !== undefined) failure.resetAt = resetAt;
-  }
-  return failure;
-}
-
-function firstLine(text: string): string {
-  return truncate((text.split("\n").find((line) => line.trim() !== "") ?? "").trim());
-}
-
-function truncate(text: string): string {
-  return text.length <= MESSAGE_LIMIT ? text : `${text.slice(0, MESSAGE_LIMIT - 1)}…`;
-}
-
-function stderrLines(tail: string): string[] {
-  return tail
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== "");
 }

@@ -4,18 +4,11 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
+import { ORCH_IDS, testInvocation, USER_ENV } from "../../../test/support/agent-fixtures.js";
 import { mergeConfigContent, mergePermission, permissionRules } from "./command.js";
 import { createOpenCodeAdapter } from "./index.js";
 
-const invocation: AgentInvocation = {
-  prompt: "Fix the failing tests in src/",
-  cwd: "/repo/.orch/worktrees/r1/t1",
-  runId: "r1",
-  taskId: "fix-tests",
-  attempt: 2,
-  permission: "workspace-write",
-  env: { PATH: "/usr/bin", HOME: "/home/me", PWD: "/repo" },
-};
+const invocation = testInvocation({ env: { ...USER_ENV, PWD: "/repo" } });
 
 const Rules = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));
 const rulesOf = (env: NodeJS.ProcessEnv) => Rules.parse(JSON.parse(env["OPENCODE_PERMISSION"] ?? "null"));
@@ -44,12 +37,9 @@ describe("opencode build()", () => {
   it("the environment: the invocation's, ORCH_ ids, PWD set to the worktree, orch's permissions and run config", () => {
     const command = createOpenCodeAdapter().build(invocation);
     expect(command.env).toEqual({
-      PATH: "/usr/bin",
-      HOME: "/home/me",
+      ...USER_ENV,
       PWD: "/repo/.orch/worktrees/r1/t1",
-      ORCH_RUN_ID: "r1",
-      ORCH_TASK_ID: "fix-tests",
-      ORCH_ATTEMPT: "2",
+      ...ORCH_IDS,
       OPENCODE_PERMISSION: JSON.stringify(permissionRules("workspace-write")),
       OPENCODE_CONFIG_CONTENT: '{"experimental":{"continue_loop_on_deny":true}}',
     });

@@ -3,6 +3,7 @@
 // OPENCODE_CONFIG_CONTENT), which OpenCode merges over the user's config files without touching them.
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
+import { isRecord, parseJson } from "../parse-line.js";
 import type { Permission } from "../permission.js";
 
 export interface OpenCodeOptions {
@@ -79,16 +80,8 @@ export function mergeConfigContent(existing: string | undefined): string {
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return isRecord(parsed) ? parsed : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  const json = parseJson(text);
+  return json !== undefined && isRecord(json.value) ? json.value : undefined;
 }
 
 export function buildOpenCodeCommand(invocation: AgentInvocation, options: OpenCodeOptions = {}): AgentCommand {

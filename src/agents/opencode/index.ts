@@ -1,7 +1,7 @@
 // The `opencode` agent adapter: OpenCode's headless `run --format json` behind the AgentAdapter port.
 // Options are checked once here, so that a bad configuration fails at start-up rather than on an attempt.
 import type { AgentAdapter } from "../agent.js";
-import { UsageError } from "../../core/errors.js";
+import { checkCliOptions } from "../cli-options.js";
 import { classifyOpenCodeExit } from "./classify.js";
 import { buildOpenCodeCommand, type OpenCodeOptions } from "./command.js";
 import { createOpenCodeParser } from "./normalize.js";
@@ -9,12 +9,7 @@ import { createOpenCodeParser } from "./normalize.js";
 export { permissionRules, type OpenCodeOptions } from "./command.js";
 
 export function createOpenCodeAdapter(options: OpenCodeOptions = {}): AgentAdapter {
-  const { bin } = options;
-  if (bin !== undefined && bin.trim() === "") throw new UsageError("opencode: bin must not be empty");
-  const frozen: OpenCodeOptions = {
-    ...options,
-    extraArgs: options.extraArgs === undefined ? undefined : [...options.extraArgs],
-  };
+  const frozen = checkCliOptions("opencode", options);
   return {
     name: "opencode",
     build: (invocation) => buildOpenCodeCommand(invocation, frozen),

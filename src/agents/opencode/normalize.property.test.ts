@@ -1,174 +1,50 @@
 // Properties of the opencode parser: whatever a line holds, normalizeLine (the mapping without its safety
 // net) neither throws nor returns anything the AgentEvent schema rejects, and a session never announces itself twice.
-import { readdirSync, readFileSync } from "node:fs";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { AgentEvent } from "../../core/agent-event.js";
+import { expect, it } from "vitest";
+import { fixturesIn } from "../../../test/support/agent-fixtures.js";
+import { describeParserProperties } from "../../../test/support/parser-properties.js";
 import { createOpenCodeParser, createParserState, normalizeLine } from "./normalize.js";
 
-const FIXTURE_DIR = new URL("./fixtures/", import.meta.url);
-const REAL_LINES = readdirSync(FIXTURE_DIR)
-  .filter((name) => name.endsWith(".jsonl"))
-  .flatMap((name) => readFileSync(new URL(name, FIXTURE_DIR), "utf8").split("\n"))
-  .filter((line) => line.trim() !== "");
-
-const KNOWN_TYPES = ["step_start", "text", "reasoning", "tool_use", "step_finish", "error", "session.idle"];
-
-function assertValid(line: string): void {
-  const events = normalizeLine(line, createParserState());
-  for (const event of events) {
-    const parsed = AgentEvent.safeParse(event);
-    if (!parsed.success) throw new Error(`invalid event ${JSON.stringify(event)} from ${line}: ${parsed.error.message}`);
-  }
-}
-
-const anyString = fc.oneof(
-  fc.string({ unit: "grapheme", maxLength: 300 }),
-  fc.string({ unit: "binary", maxLength: 300 }),
-  fc.string({ unit: "binary-ascii", maxLength: 300 }),
-);
-
-const garbage = fc
-  .tuple(fc.uint8Array({ maxLength: 400 }), fc.constantFrom<BufferEncoding>("utf8", "latin1"))
-  .map(([bytes, encoding]) => Buffer.from(bytes).toString(encoding));
-
-/** JSON objects that pass the first look (a known `type`) but hold anything else, at the top and in `part`. */
-const PART_KEYS = ["text", "synthetic", "tool", "callID", "state", "reason", "tokens", "cost", "x"];
-const knownTypeObject = fc
-  .tuple(
-    fc.constantFrom(...KNOWN_TYPES),
-    fc.dictionary(fc.constantFrom("sessionID", "error", "timestamp", "x"), fc.jsonValue()),
-    fc.option(fc.dictionary(fc.constantFrom(...PART_KEYS), fc.jsonValue()), { nil: undefined }),
-  )
-  .map(([type, rest, part]) => JSON.stringify({ ...rest, type, ...(part === undefined ? {} : { part }) }));
-
-type Path = (string | number)[];
-
-function pathsOf(value: unknown, prefix: Path = []): Path[] {
-  const paths: Path[] = [prefix];
-  if (Array.isArray(value)) value.forEach((item, i) => paths.push(...pathsOf(item, [...prefix, i])));
-  else if (typeof value === "object" && value !== null) {
-    for (const [key, item] of Object.entries(value)) paths.push(...pathsOf(item, [...prefix, key]));
-  }
-  return paths;
-}
-
-/** Replaces (or, with `undefined`, deletes) the value at `path`; the root is replaced outright. */
-function mutate(root: unknown, path: Path, replacement: unknown): unknown {
-  if (path.length === 0) return replacement;
-  const copy: unknown = structuredClone(root);
-  let node: unknown = copy;
-  for (const key of path.slice(0, -1)) {
-    if (typeof node !== "object" || node === null) return copy;
-    node = Reflect.get(node, key);
-  }
-  const last = path.at(-1);
-  if (typeof node !== "object" || node === null || last === undefined) return copy;
-  if (replacement === undefined) Reflect.deleteProperty(node, last);
-  else Reflect.set(node, last, replacement);
-  return copy;
-}
-
-/** Values a field may wrongly hold: any JSON, and the near misses (fractions, negatives, null) in particular. */
-const replacement = fc.oneof(
-  fc.jsonValue(),
-  fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.integer({ min: -3, max: 3 }),
-  fc.constantFrom(null, true, "", "x"),
-  fc.constant(undefined),
-);
-
-function mutatedLine(pathFilter: (value: unknown) => boolean) {
-  return fc.tuple(fc.constantFrom(...REAL_LINES), fc.nat(), replacement).map(([line, pick, value]) => {
-    const original: unknown = JSON.parse(line);
-    const paths = pathsOf(original).filter((path) => pathFilter(valueAt(original, path)));
-    const path = paths.length === 0 ? [] : (paths[pick % paths.length] ?? []);
-    return JSON.stringify(mutate(original, path, value)) ?? "";
-  });
-}
-
-function valueAt(root: unknown, path: Path): unknown {
-  let node = root;
-  for (const key of path) node = typeof node === "object" && node !== null ? Reflect.get(node, key) : undefined;
-  return node;
-}
-
-/** Any field of a real line replaced (or removed with `undefined`). */
-const mutatedRealLine = mutatedLine(() => true);
-/** Only scalar fields: the numbers and strings the mapping reads are hit far more often. */
-const mutatedScalar = mutatedLine((value) => typeof value !== "object" || value === null);
-
-describe("opencode parser properties", () => {
-  it("has real lines to work from", () => {
-    expect(REAL_LINES.length).toBeGreaterThan(40);
-  });
-
-  it("arbitrary strings", () => {
-    fc.assert(fc.property(anyString, (line) => assertValid(line)), { numRuns: 1_000 });
-  });
-
-  it("binary garbage", () => {
-    fc.assert(fc.property(garbage, (line) => assertValid(line)), { numRuns: 500 });
-  });
-
-  it("arbitrary JSON values", () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => assertValid(JSON.stringify(value) ?? "")), { numRuns: 1_000 });
-  });
-
-  it("objects of a known type with arbitrary fields", () => {
-    fc.assert(fc.property(knownTypeObject, (line) => assertValid(line)), { numRuns: 2_000 });
-  });
-
-  it("truncations of real lines", () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...REAL_LINES), fc.nat(), (line, cut) => assertValid(line.slice(0, cut % (line.length + 1)))),
-      { numRuns: 2_000 },
-    );
-  });
-
-  it("real lines with one field replaced or removed", () => {
-    fc.assert(fc.property(mutatedRealLine, (line) => assertValid(line)), { numRuns: 3_000 });
-  });
-
-  it("real lines with one scalar field replaced or removed", () => {
-    fc.assert(fc.property(mutatedScalar, (line) => assertValid(line)), { numRuns: 5_000 });
-  });
-
-  it("usage is cumulative: across any session the token and cost totals never go down", () => {
-    const line = fc.oneof(fc.constantFrom(...REAL_LINES), mutatedScalar);
-    fc.assert(
-      fc.property(fc.array(line, { maxLength: 30 }), (session) => {
-        const parser = createOpenCodeParser();
-        let tokens = 0;
-        let cost = 0;
-        for (const event of session.flatMap((each) => parser.parseLine(each))) {
-          if (event.type !== "usage") continue;
-          const total = event.usage.inputTokens + event.usage.outputTokens;
-          expect(total).toBeGreaterThanOrEqual(tokens);
-          expect(event.costUsd ?? cost).toBeGreaterThanOrEqual(cost);
-          tokens = total;
-          cost = event.costUsd ?? cost;
-        }
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it("a whole session of mixed lines through one parser never throws", () => {
-    const line = fc.oneof(anyString, fc.constantFrom(...REAL_LINES), mutatedRealLine, knownTypeObject);
-    fc.assert(
-      fc.property(fc.array(line, { maxLength: 30 }), (session) => {
-        const parser = createOpenCodeParser();
-        let announced = 0;
-        for (const each of session) {
-          for (const event of parser.parseLine(each)) {
-            expect(AgentEvent.safeParse(event).success).toBe(true);
-            if (event.type === "session.started") announced += 1;
+describeParserProperties(
+  {
+    name: "opencode",
+    normalizeLine,
+    createState: createParserState,
+    createParser: createOpenCodeParser,
+    fixtureLines: fixturesIn(new URL("./fixtures/", import.meta.url)).allLines(),
+    minFixtureLines: 40,
+    // Known types with anything else, at the top and in `part`.
+    shape: {
+      types: ["step_start", "text", "reasoning", "tool_use", "step_finish", "error", "session.idle"],
+      fields: ["sessionID", "error", "timestamp", "x"],
+      nested: { part: { fields: ["text", "synthetic", "tool", "callID", "state", "reason", "tokens", "cost", "x"] } },
+    },
+    session: {
+      title: "a whole session of mixed lines through one parser never throws",
+      check(events) {
+        expect(events.filter((event) => event.type === "session.started").length).toBeLessThanOrEqual(1);
+      },
+    },
+  },
+  ({ realLine, mutatedScalar }) => {
+    it("usage is cumulative: across any session the token and cost totals never go down", () => {
+      fc.assert(
+        fc.property(fc.array(fc.oneof(realLine, mutatedScalar), { maxLength: 30 }), (session) => {
+          const parser = createOpenCodeParser();
+          let tokens = 0;
+          let cost = 0;
+          for (const event of session.flatMap((each) => parser.parseLine(each))) {
+            if (event.type !== "usage") continue;
+            const total = event.usage.inputTokens + event.usage.outputTokens;
+            expect(total).toBeGreaterThanOrEqual(tokens);
+            expect(event.costUsd ?? cost).toBeGreaterThanOrEqual(cost);
+            tokens = total;
+            cost = event.costUsd ?? cost;
           }
-        }
-        expect(announced).toBeLessThanOrEqual(1);
-      }),
-      { numRuns: 300 },
-    );
-  });
-});
+        }),
+        { numRuns: 300 },
+      );
+    });
+  },
+);

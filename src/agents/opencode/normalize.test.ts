@@ -2,21 +2,14 @@
 // 503 and hang-timeout8s faults are copies of /work/shared/agent-cli-samples; the others were recorded with
 // opencode 1.18.33 against test/support/model-server (denials and tool errors, a malformed stream it
 // recovered from, a 2 s request timeout, 429 with retry-after, resume, a priced model).
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { AgentEvent, EVENT_TEXT_LIMIT } from "../../core/agent-event.js";
+import { EVENT_TEXT_LIMIT, type AgentEvent } from "../../core/agent-event.js";
+import { expectValidEvents, fixturesIn, parseLines } from "../../../test/support/agent-fixtures.js";
 import { createOpenCodeParser } from "./normalize.js";
 
-function replay(name: string): AgentEvent[] {
-  const parser = createOpenCodeParser();
-  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .flatMap((line) => parser.parseLine(line));
-}
-
-function parseOne(line: unknown): AgentEvent[] {
-  return createOpenCodeParser().parseLine(typeof line === "string" ? line : JSON.stringify(line));
-}
+const fixtures = fixturesIn(new URL("./fixtures/", import.meta.url));
+const replay = (name: string): AgentEvent[] => fixtures.replay(name, createOpenCodeParser());
+const parseOne = (line: unknown): AgentEvent[] => parseLines(createOpenCodeParser(), [line]);
 
 const ZERO_CACHE = { cacheReadTokens: 0, cacheWriteTokens: 0 };
 
@@ -39,7 +32,7 @@ const FIXTURES = [
 describe("opencode parser on recorded streams", () => {
   it.each(FIXTURES)("%s: every event is valid, every line but OpenCode's own notes understood", (name) => {
     const events = replay(name);
-    for (const event of events) expect(AgentEvent.safeParse(event).success).toBe(true);
+    expectValidEvents(events);
     const unknown = events.filter((event) => event.type === "unknown");
     // The only lines left as unknown are the synthetic notes OpenCode writes after compacting the context.
     for (const event of unknown) expect(event.type === "unknown" && event.raw).toContain('"synthetic":true');
@@ -161,7 +154,7 @@ describe("opencode parser on recorded streams", () => {
   it("the model orch asked for is the session's model (OpenCode prints none)", () => {
     const invocation = { prompt: "p", cwd: "/w", runId: "r", taskId: "t", attempt: 1, env: {}, permission: "workspace-write" as const };
     const withModel = createOpenCodeParser({ ...invocation, model: "fake/fake-model" });
-    const line = readFileSync(new URL("./fixtures/opencode-tools.jsonl", import.meta.url), "utf8").split("\n")[0] ?? "";
+    const line = fixtures.lines("opencode-tools.jsonl")[0] ?? "";
     expect(withModel.parseLine(line)).toEqual([{ type: "session.started", sessionId: "ses_e0359933cffe57WuNBe2xbCJyR", model: "fake/fake-model" }]);
     expect(createOpenCodeParser(invocation).parseLine(line)).toEqual([{ type: "session.started", sessionId: "ses_e0359933cffe57WuNBe2xbCJyR" }]);
   });

@@ -4,6 +4,9 @@
 // error line is a failed one, and the last of them is what the attempt ended with.
 import type { AgentInvocation, AgentParser } from "../agent.js";
 import { clip, type AgentEvent, type TokenUsage } from "../../core/agent-event.js";
+import { asHttpStatus } from "../classify-text.js";
+import { neverThrowing, readJsonLine, unknownEvent } from "../parse-line.js";
+import { clipInput, summarizeToolInput, type SummaryFields } from "../tool-input.js";
 import { ErrorLine, LineHead, StepFinishLine, TextLine, ToolUseLine, type StepTokens } from "./schema.js";
 
 /** Per-attempt memory: the session, the running token and cost totals, and the current step's text. */
@@ -18,24 +21,23 @@ export interface ParserState {
   stepText: string[];
 }
 
-const SUMMARY_LIMIT = 200;
-/** Cap for each string inside a tool input (a write's content); the raw transcript keeps everything. */
-const INPUT_STRING_LIMIT = 1_000;
-const INPUT_DEPTH_LIMIT = 8;
+/** The one input field that says what a call does, for the tools where one does. */
+const SUMMARY_FIELDS: SummaryFields = {
+  bash: "command",
+  write: "filePath",
+  edit: "filePath",
+  read: "filePath",
+  glob: "pattern",
+  grep: "pattern",
+  list: "path",
+  webfetch: "url",
+  task: "description",
+  invalid: "tool",
+};
 
 export function createOpenCodeParser(invocation?: AgentInvocation): AgentParser {
   const state = createParserState(invocation?.model);
-  return {
-    parseLine(line: string): AgentEvent[] {
-      try {
-        return normalizeLine(line, state);
-      } catch {
-        // The schemas make this unreachable for any input we know of; a mapping bug must still cost one
-        // line of transcript, not the attempt.
-        return [unknownEvent(line)];
-      }
-    },
-  };
+  return neverThrowing((line) => normalizeLine(line, state));
 }
 
 export function createParserState(model?: string): ParserState {
@@ -45,19 +47,17 @@ export function createParserState(model?: string): ParserState {
 /** The mapping itself, without the safety net, so that tests see any throw. */
 export function normalizeLine(line: string, state: ParserState): AgentEvent[] {
   if (line.trim() === "") return [];
-  const json = parseJson(line);
-  if (json === undefined) return [unknownEvent(line)];
-  const head = LineHead.safeParse(json.value);
-  if (!head.success) return [unknownEvent(line)];
+  const read = readJsonLine(line, LineHead);
+  if (read === undefined) return [unknownEvent(line)];
 
   // No line announces the session; the first one that names it does.
   const events: AgentEvent[] = [];
-  const sessionId = head.data.sessionID;
+  const sessionId = read.head.sessionID;
   if (state.sessionId === undefined && sessionId !== undefined) {
     state.sessionId = sessionId;
     events.push(state.model === undefined ? { type: "session.started", sessionId } : { type: "session.started", sessionId, model: state.model });
   }
-  events.push(...normalizeBody(line, json.value, head.data.type, state));
+  events.push(...normalizeBody(line, read.value, read.head.type, state));
   return events;
 }
 
@@ -104,7 +104,7 @@ function normalizeToolUse(line: string, value: unknown): AgentEvent[] {
   const failed = state.status === "error" || tool === "invalid" || (exitCode !== undefined && exitCode !== 0);
   const output = state.output ?? state.error ?? "";
   return [
-    { type: "tool.called", id, name: tool, summary: summarizeToolInput(tool, state.input), input: clipInput(state.input) },
+    { type: "tool.called", id, name: tool, summary: summarizeToolInput(SUMMARY_FIELDS, tool, state.input), input: clipInput(state.input) },
     { type: "tool.returned", id, isError: failed, exitCode, output: clip(output) },
   ];
 }
@@ -152,7 +152,7 @@ function normalizeError(line: string, value: unknown, state: ParserState): Agent
       usage: state.usage,
       costUsd: state.costUsd,
       turns: state.steps,
-      httpStatus: data?.statusCode !== undefined && data.statusCode >= 100 && data.statusCode <= 599 ? data.statusCode : undefined,
+      httpStatus: asHttpStatus(data?.statusCode),
       reason: name,
     },
   ];
@@ -166,71 +166,4 @@ function addTokens(total: TokenUsage | undefined, step: StepTokens): TokenUsage 
     cacheReadTokens: (total?.cacheReadTokens ?? 0) + (step.cache?.read ?? 0),
     cacheWriteTokens: (total?.cacheWriteTokens ?? 0) + (step.cache?.write ?? 0),
   };
-}
-
-/** The one input field that says what a call does, for the tools where one does. */
-const SUMMARY_FIELDS: Partial<Record<string, string>> = {
-  bash: "command",
-  write: "filePath",
-  edit: "filePath",
-  read: "filePath",
-  glob: "pattern",
-  grep: "pattern",
-  list: "path",
-  webfetch: "url",
-  task: "description",
-  invalid: "tool",
-};
-
-function summarizeToolInput(name: string, input: unknown): string {
-  const field = SUMMARY_FIELDS[name];
-  if (field !== undefined && isRecord(input)) {
-    const value = input[field];
-    if (typeof value === "string") return shorten(value);
-  }
-  if (input === undefined) return "";
-  return shorten(safeStringify(input));
-}
-
-/** One line, at most SUMMARY_LIMIT characters: the status line has room for nothing more. */
-function shorten(text: string): string {
-  const oneLine = text.replace(/\s+/g, " ").trim();
-  return oneLine.length <= SUMMARY_LIMIT ? oneLine : `${oneLine.slice(0, SUMMARY_LIMIT - 1)}…`;
-}
-
-/** Keeps the input's shape but clips long strings, so a large write does not land whole in a journal row. */
-function clipInput(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return clip(value, INPUT_STRING_LIMIT);
-  if (depth >= INPUT_DEPTH_LIMIT) return Array.isArray(value) || isRecord(value) ? "[…]" : value;
-  if (Array.isArray(value)) return value.map((item) => clipInput(item, depth + 1));
-  if (isRecord(value)) {
-    // fromEntries defines own properties, so a `__proto__` key in the JSON stays a plain key.
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, clipInput(item, depth + 1)]));
-  }
-  return value;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function safeStringify(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function parseJson(line: string): { value: unknown } | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return { value };
-  } catch {
-    return undefined;
-  }
-}
-
-function unknownEvent(line: string): AgentEvent {
-  return { type: "unknown", raw: clip(line) };
 }

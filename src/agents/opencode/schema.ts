@@ -1,11 +1,7 @@
 // Zod schemas for the lines of `opencode run --format json` (1.18.x): `{type, timestamp, sessionID, part|error}`.
 // A field a line means nothing without is required; any other field is `lenient`: a bad value is dropped, not the line.
 import { z } from "zod";
-
-/** Optional field that turns a wrong type or a `null` into `undefined` instead of failing the whole line. */
-function lenient<T extends z.ZodType>(schema: T) {
-  return schema.optional().catch(undefined);
-}
+import { lenient } from "../parse-line.js";
 
 const amount = z.number().nonnegative();
 

@@ -6,6 +6,7 @@ import { AgentEvent } from "../../core/agent-event.js";
 import type { AgentAdapter, AgentCommand, AgentInvocation } from "../agent.js";
 import { classifyExit } from "../classify-text.js";
 import { orchEnv } from "../env.js";
+import { parseJson } from "../parse-line.js";
 import { loadScript } from "./script.js";
 
 /**
@@ -33,14 +34,10 @@ export function createScriptedAdapter(scriptPath: string): AgentAdapter {
       return {
         parseLine(line: string) {
           if (line.trim() === "") return [];
-          let json: unknown;
-          try {
-            json = JSON.parse(line);
-          } catch {
-            return [{ type: "unknown" as const, raw: line }];
-          }
-          const parsed = AgentEvent.safeParse(json);
-          return [parsed.success ? parsed.data : { type: "unknown" as const, raw: line }];
+          // The player prints normalized events itself; a line that is not one is kept whole.
+          const json = parseJson(line);
+          const parsed = json === undefined ? undefined : AgentEvent.safeParse(json.value);
+          return [parsed?.success === true ? parsed.data : { type: "unknown" as const, raw: line }];
         },
       };
     },

@@ -1,11 +1,13 @@
 // The Anthropic Messages wire protocol for the scripted model server (SSE replies, error bodies), plus the
 // Claude Code specifics: its tool-call shapes and the environment that runs the real CLI offline.
-import { randomBytes } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { assertNever } from "../../../src/core/assert.js";
+import { hex, retryAfter, writeJson } from "./reply.js";
+import { sandboxEnv, type SandboxEnvOptions } from "./sandbox-env.js";
 import {
   DEFAULT_USAGE,
+  toolTurn,
   type FaultTurn,
   type IncomingModelRequest,
   type ProtocolModule,
@@ -13,6 +15,7 @@ import {
   type ReplyTurn,
   type RouteDecision,
 } from "./script.js";
+import { chunks, namedSseFrame as sse, writeEventStream, writeMalformedStream } from "./sse.js";
 
 const TextBlock = z.object({ type: z.literal("text"), text: z.string() });
 const ToolResultBlock = z.object({
@@ -68,8 +71,6 @@ function route(request: IncomingModelRequest): RouteDecision | undefined {
   };
 }
 
-const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
-
 type Block =
   | { type: "text"; text: string }
   | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
@@ -82,20 +83,6 @@ function contentOf(reply: ReplyTurn): Block[] {
     blocks.push({ type: "tool_use", id: `toolu_${hex(12)}`, name: tool.name, input: tool.input });
   }
   return blocks;
-}
-
-/** Splits a string into at most `parts` non-empty chunks, so clients must reassemble deltas. */
-function chunks(text: string, parts = 2): string[] {
-  if (text.length < parts) return [text];
-  const size = Math.ceil(text.length / parts);
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
-  return out;
-}
-
-/** One SSE frame; Anthropic names each event after its payload's `type`. */
-function sse(data: { type: string } & Record<string, unknown>): string {
-  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): void {
@@ -112,11 +99,9 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
   const requestId = { "request-id": `req_${hex(12)}` };
 
   if (!ctx.streaming) {
-    res.writeHead(200, { ...requestId, "content-type": "application/json" });
-    res.end(JSON.stringify({ ...message, content: blocks, stop_reason: stopReason, usage }));
+    writeJson(res, 200, { ...message, content: blocks, stop_reason: stopReason, usage }, requestId);
     return;
   }
-  res.writeHead(200, { ...requestId, "content-type": "text/event-stream", "cache-control": "no-cache" });
   const started = { ...message, content: [], stop_reason: null, usage: { ...usage, output_tokens: 1 } };
   const frames = [sse({ type: "message_start", message: started })];
   blocks.forEach((block, index) => {
@@ -138,7 +123,7 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
     sse({ type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage }),
     sse({ type: "message_stop" }),
   );
-  res.end(frames.join(""));
+  writeEventStream(res, frames, requestId);
 }
 
 type AnthropicErrorType =
@@ -155,17 +140,14 @@ function writeError(
   message: string,
   extraHeaders: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { "content-type": "application/json", "request-id": `req_${hex(12)}`, ...extraHeaders });
-  res.end(JSON.stringify({ type: "error", error: { type, message } }));
+  writeJson(res, status, { type: "error", error: { type, message } }, { "request-id": `req_${hex(12)}`, ...extraHeaders });
 }
 
 function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
-      const headers: Record<string, string> =
-        fault.retryAfterSeconds === undefined ? {} : { "retry-after": String(fault.retryAfterSeconds) };
       const message = "Number of request tokens has exceeded your per-minute rate limit";
-      writeError(res, 429, "rate_limit_error", message, headers);
+      writeError(res, 429, "rate_limit_error", message, retryAfter(fault.retryAfterSeconds));
       return;
     }
     case "overloaded":
@@ -181,16 +163,15 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       writeError(res, 400, "invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum");
       return;
     case "malformed": {
-      // A valid start, then an event cut off mid-JSON and a garbage line; the body then ends (no message_stop).
-      res.writeHead(200, { "content-type": "text/event-stream", "request-id": `req_${hex(12)}` });
+      // No message_stop ever comes.
       const usage = { input_tokens: 1, output_tokens: 1 };
       const model = ctx.model ?? "scripted-model";
       const message = { id: `msg_${hex(12)}`, type: "message", role: "assistant", model };
-      res.end(
-        sse({ type: "message_start", message: { ...message, content: [], stop_reason: null, usage } }) +
-          'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_bl\n\n' +
-          "data: \u0000garbage{{{\n\n",
-      );
+      writeMalformedStream(res, {
+        first: sse({ type: "message_start", message: { ...message, content: [], stop_reason: null, usage } }),
+        cutOff: 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_bl',
+        headers: { "request-id": `req_${hex(12)}` },
+      });
       return;
     }
     default:
@@ -210,47 +191,28 @@ export const anthropicProtocol: ProtocolModule = {
 
 /** A turn in which the model calls Claude Code's Write tool (`filePath` must be absolute). */
 export function claudeWrite(filePath: string, content: string, text?: string): ReplyTurn {
-  const tools = [{ name: "Write", input: { file_path: filePath, content } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "Write", input: { file_path: filePath, content } }], text);
 }
 
 /** A turn in which the model calls Claude Code's Bash tool. */
 export function claudeBash(command: string, description = "run a command", text?: string): ReplyTurn {
-  const tools = [{ name: "Bash", input: { command, description } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "Bash", input: { command, description } }], text);
 }
 
-export interface ClaudeEnvOptions {
+/** The CLI keeps ~/.claude, sessions and settings in `home`, and uses $TMPDIR/claude-<uid>. */
+export interface ClaudeEnvOptions extends SandboxEnvOptions {
   /** The model server's base URL. */
   url: string;
-  /** A throw-away home directory (the CLI keeps ~/.claude, sessions and settings there). */
-  home: string;
-  /** A throw-away temp directory (the CLI uses $TMPDIR/claude-<uid>). */
-  tmp: string;
   /** CLAUDE_CODE_MAX_RETRIES; 0 so scripted faults surface at once (the CLI's default is 10, about 3 min). */
   maxRetries?: number;
   /** API_TIMEOUT_MS: how long one request may take before the CLI gives up (the CLI's default is 600 s). */
   timeoutMs?: number;
-  /** PATH for the CLI and the commands its Bash tool runs; defaults to this process's PATH. */
-  path?: string;
 }
 
-/**
- * The complete environment (not to be merged over process.env, which may carry real keys or config dirs)
- * that runs the real Claude Code CLI offline against the scripted server.
- */
+/** The complete environment that runs the real Claude Code CLI offline against the scripted server. */
 export function claudeEnv(options: ClaudeEnvOptions): Record<string, string> {
-  const { home } = options;
   return {
-    PATH: options.path ?? process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: home,
-    TMPDIR: options.tmp,
-    XDG_CONFIG_HOME: `${home}/.config`,
-    XDG_CACHE_HOME: `${home}/.cache`,
-    XDG_DATA_HOME: `${home}/.local/share`,
-    XDG_STATE_HOME: `${home}/.local/state`,
-    SHELL: "/bin/bash",
-    LANG: "C.UTF-8",
+    ...sandboxEnv(options),
     ANTHROPIC_BASE_URL: options.url,
     ANTHROPIC_API_KEY: "sk-ant-fake",
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",

@@ -1,13 +1,14 @@
 // The Gemini API wire protocol for the scripted model server (`streamGenerateContent` SSE replies, Google
 // error bodies), plus the Gemini CLI specifics: its tool-call shapes and the offline HOME that runs it.
-import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { z } from "zod";
 import { assertNever } from "../../../src/core/assert.js";
+import { hex, retryAfter, writeJson } from "./reply.js";
+import { sandboxEnv, writeJsonFile, type SandboxEnvOptions } from "./sandbox-env.js";
 import {
   DEFAULT_USAGE,
+  toolTurn,
   type FaultTurn,
   type IncomingModelRequest,
   type ProtocolModule,
@@ -15,6 +16,7 @@ import {
   type ReplyTurn,
   type RouteDecision,
 } from "./script.js";
+import { chunks, sseFrame, writeEventStream, writeMalformedStream } from "./sse.js";
 
 const Part = z.looseObject({
   text: z.string().optional(),
@@ -128,8 +130,6 @@ function valueForSchema(schema: unknown, depth: number): unknown {
   }
 }
 
-const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
-
 type GeminiPart = { text: string } | { functionCall: { name: string; args: Record<string, unknown> } };
 
 function response(parts: GeminiPart[], usage: { input_tokens: number; output_tokens: number } | undefined, model: string | undefined, last: boolean) {
@@ -155,16 +155,8 @@ function response(parts: GeminiPart[], usage: { input_tokens: number; output_tok
   };
 }
 
-/** Splits a string into at most `parts` non-empty chunks, so clients must join the deltas. */
-function chunks(text: string, parts = 2): string[] {
-  if (text.length < parts) return [text];
-  const size = Math.ceil(text.length / parts);
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
-  return out;
-}
-
-const sse = (data: unknown): string => `data: ${JSON.stringify(data)}\r\n\r\n`;
+/** Google's frames end their lines with CRLF. */
+const sse = (data: unknown): string => sseFrame(data, "\r\n");
 
 function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): void {
   const usage = reply.usage ?? DEFAULT_USAGE;
@@ -172,8 +164,7 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
   const text = reply.text ?? (tools.length === 0 ? "" : undefined);
   const calls: GeminiPart[] = tools.map((tool) => ({ functionCall: { name: tool.name, args: tool.input } }));
   if (!ctx.streaming) {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(response([...(text === undefined ? [] : [{ text }]), ...calls], usage, ctx.model, true)));
+    writeJson(res, 200, response([...(text === undefined ? [] : [{ text }]), ...calls], usage, ctx.model, true));
     return;
   }
   // Text in two chunks (the CLI prints each as a delta), then the calls, the finish reason and the usage.
@@ -182,8 +173,7 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
   const lastPiece = pieces.at(-1);
   const frames = head.map((piece) => sse(response([{ text: piece }], undefined, ctx.model, false)));
   frames.push(sse(response([...(lastPiece === undefined ? [] : [{ text: lastPiece }]), ...calls], usage, ctx.model, true)));
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  res.end(frames.join(""));
+  writeEventStream(res, frames);
 }
 
 type GoogleStatus = "RESOURCE_EXHAUSTED" | "UNAVAILABLE" | "INTERNAL" | "UNAUTHENTICATED" | "INVALID_ARGUMENT" | "UNKNOWN";
@@ -196,8 +186,8 @@ function writeError(
   details: unknown[] = [],
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(code, { "content-type": "application/json; charset=UTF-8", ...headers });
-  res.end(JSON.stringify({ error: { code, message, status, ...(details.length > 0 ? { details } : {}) } }));
+  const body = { error: { code, message, status, ...(details.length > 0 ? { details } : {}) } };
+  writeJson(res, code, body, { "content-type": "application/json; charset=UTF-8", ...headers });
 }
 
 function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
@@ -207,8 +197,7 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       const seconds = fault.retryAfterSeconds;
       const details =
         seconds === undefined ? [] : [{ "@type": "type.googleapis.com/google.rpc.RetryInfo", retryDelay: `${seconds}s` }];
-      const headers: Record<string, string> = seconds === undefined ? {} : { "retry-after": String(seconds) };
-      writeError(res, 429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", details, headers);
+      writeError(res, 429, "RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota).", details, retryAfter(seconds));
       return;
     }
     case "overloaded":
@@ -225,13 +214,12 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       writeError(res, 400, "INVALID_ARGUMENT", "The input token count (1500000) exceeds the maximum number of tokens allowed (1048576).");
       return;
     case "malformed":
-      // A valid first chunk, then one cut off mid-JSON and a garbage line; the body then ends without a finish.
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.end(
-        sse(response([{ text: "partial " }], undefined, ctx.model, false)) +
-          'data: {"candidates":[{"content":{"role":"model","parts":[{"te\r\n\r\n' +
-          "data: \u0000garbage{{{\r\n\r\n",
-      );
+      // No finish reason ever comes.
+      writeMalformedStream(res, {
+        first: sse(response([{ text: "partial " }], undefined, ctx.model, false)),
+        cutOff: 'data: {"candidates":[{"content":{"role":"model","parts":[{"te',
+        eol: "\r\n",
+      });
       return;
     default:
       assertNever(fault, "fault");
@@ -250,42 +238,33 @@ export const geminiProtocol: ProtocolModule = {
 
 /** A turn in which the model calls the CLI's write_file tool (a path relative to the workspace works). */
 export function geminiWrite(filePath: string, content: string, text?: string): ReplyTurn {
-  const tools = [{ name: "write_file", input: { file_path: filePath, content } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "write_file", input: { file_path: filePath, content } }], text);
 }
 
 /** A turn in which the model calls the CLI's run_shell_command tool. */
 export function geminiShell(command: string, description = "run a command", text?: string): ReplyTurn {
-  const tools = [{ name: "run_shell_command", input: { command, description } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "run_shell_command", input: { command, description } }], text);
 }
 
 /** A turn in which the model calls the CLI's read_file tool. */
 export function geminiRead(filePath: string, text?: string): ReplyTurn {
-  const tools = [{ name: "read_file", input: { file_path: filePath } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "read_file", input: { file_path: filePath } }], text);
 }
 
-export interface GeminiEnvOptions {
+/** `~/.gemini/settings.json` is written to `home`; the CLI writes gemini-client-error-*.json to `tmp` on API errors. */
+export interface GeminiEnvOptions extends SandboxEnvOptions {
   /** The model server's base URL. */
   url: string;
-  /** A throw-away home directory; `~/.gemini/settings.json` is written there. */
-  home: string;
-  /** A throw-away temp directory (the CLI writes gemini-client-error-*.json there on API errors). */
-  tmp: string;
   /** `general.maxAttempts`: requests per model call, retries included; 1 surfaces scripted faults at once. */
   maxAttempts?: number;
-  /** PATH for the CLI and the commands its shell tool runs; defaults to this process's PATH. */
-  path?: string;
 }
 
 /**
  * Writes the settings the CLI needs to run offline into `home` (API-key auth, no usage statistics, no
- * telemetry, no update checks, bounded retries) and returns the complete environment (not to be merged over
- * process.env, which may carry real keys or config dirs) that points it at the scripted server.
+ * telemetry, no update checks, bounded retries) and returns the complete environment that points it at the
+ * scripted server.
  */
 export function geminiEnv(options: GeminiEnvOptions): Record<string, string> {
-  const { home } = options;
   const settings = {
     // Without it the base-URL variable selects the "gateway" auth type and the CLI exits 41.
     security: { auth: { selectedType: "gemini-api-key" } },
@@ -297,18 +276,9 @@ export function geminiEnv(options: GeminiEnvOptions): Record<string, string> {
       maxAttempts: options.maxAttempts ?? 1,
     },
   };
-  mkdirSync(join(home, ".gemini"), { recursive: true });
-  writeFileSync(join(home, ".gemini", "settings.json"), `${JSON.stringify(settings, null, 2)}\n`);
+  writeJsonFile(join(options.home, ".gemini", "settings.json"), settings);
   return {
-    PATH: options.path ?? process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: home,
-    TMPDIR: options.tmp,
-    XDG_CONFIG_HOME: `${home}/.config`,
-    XDG_CACHE_HOME: `${home}/.cache`,
-    XDG_DATA_HOME: `${home}/.local/share`,
-    XDG_STATE_HOME: `${home}/.local/state`,
-    SHELL: "/bin/bash",
-    LANG: "C.UTF-8",
+    ...sandboxEnv(options),
     GEMINI_API_KEY: "fake-gemini-key",
     GOOGLE_GEMINI_BASE_URL: options.url,
     NO_BROWSER: "true",

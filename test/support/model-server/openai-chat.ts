@@ -1,13 +1,14 @@
 // The OpenAI Chat Completions wire protocol (`POST /v1/chat/completions`, SSE) for the scripted model server,
 // plus the OpenCode specifics: its tool-call shapes and the config file and environment that run it offline.
-import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { z } from "zod";
 import { assertNever } from "../../../src/core/assert.js";
+import { hex, retryAfter, writeJson } from "./reply.js";
+import { sandboxEnv, writeJsonFile, type SandboxEnvOptions } from "./sandbox-env.js";
 import {
   DEFAULT_USAGE,
+  toolTurn,
   type FaultTurn,
   type IncomingModelRequest,
   type ProtocolModule,
@@ -15,6 +16,7 @@ import {
   type ReplyTurn,
   type RouteDecision,
 } from "./script.js";
+import { chunks, sseFrame as sse, writeEventStream, writeMalformedStream } from "./sse.js";
 
 const TextPart = z.object({ type: z.literal("text"), text: z.string() });
 const ChatMessage = z.object({
@@ -75,21 +77,6 @@ function route(request: IncomingModelRequest): RouteDecision | undefined {
   return { kind: "turn", streaming, model, lastUserText: chatLastUserText(request.body) };
 }
 
-const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
-
-/** Splits a string into at most `parts` non-empty chunks, so clients must reassemble deltas. */
-function chunks(text: string, parts = 2): string[] {
-  if (text.length < parts) return [text];
-  const size = Math.ceil(text.length / parts);
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
-  return out;
-}
-
-function sse(data: unknown): string {
-  return `data: ${JSON.stringify(data)}\n\n`;
-}
-
 interface WireToolCall {
   id: string;
   type: "function";
@@ -113,13 +100,11 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
 
   if (!ctx.streaming) {
     const message = { role: "assistant", content: reply.text ?? (calls.length > 0 ? null : ""), ...(calls.length > 0 ? { tool_calls: calls } : {}) };
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ ...head, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finishReason }], usage: wireUsage }));
+    writeJson(res, 200, { ...head, object: "chat.completion", choices: [{ index: 0, message, finish_reason: finishReason }], usage: wireUsage });
     return;
   }
   const chunk = (choice: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}) =>
     sse({ ...head, object: "chat.completion.chunk", choices: choice === undefined ? [] : [{ index: 0, ...choice }], ...extra });
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
   const frames = [chunk({ delta: { role: "assistant", content: "" }, finish_reason: null })];
   if (reply.text !== undefined) {
     for (const content of chunks(reply.text)) frames.push(chunk({ delta: { content }, finish_reason: null }));
@@ -132,7 +117,7 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
     }
   });
   frames.push(chunk({ delta: {}, finish_reason: finishReason }), chunk(undefined, { usage: wireUsage }), "data: [DONE]\n\n");
-  res.end(frames.join(""));
+  writeEventStream(res, frames);
 }
 
 function writeError(
@@ -141,18 +126,16 @@ function writeError(
   error: { message: string; type: string; code: string | null },
   extraHeaders: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { "content-type": "application/json", ...extraHeaders });
-  res.end(JSON.stringify({ error: { ...error, param: null } }));
+  writeJson(res, status, { error: { ...error, param: null } }, extraHeaders);
 }
 
 function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
       const seconds = fault.retryAfterSeconds;
-      const headers: Record<string, string> = seconds === undefined ? {} : { "retry-after": String(seconds) };
       const wait = seconds === undefined ? "" : ` Please try again in ${seconds}s.`;
       const message = `Rate limit reached for ${ctx.model ?? "scripted-model"} on tokens per min (TPM): Limit 30000, Used 30000, Requested 100.${wait}`;
-      writeError(res, 429, { message, type: "tokens", code: "rate_limit_exceeded" }, headers);
+      writeError(res, 429, { message, type: "tokens", code: "rate_limit_exceeded" }, retryAfter(seconds));
       return;
     }
     case "overloaded":
@@ -180,14 +163,12 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       });
       return;
     case "malformed": {
-      // A valid first chunk, then one cut off mid-JSON and a garbage line; the body then ends without [DONE].
-      res.writeHead(200, { "content-type": "text/event-stream" });
+      // No [DONE] ever comes.
       const head = { id: `chatcmpl-${hex(12)}`, object: "chat.completion.chunk", created: 0, model: ctx.model ?? "scripted-model" };
-      res.end(
-        sse({ ...head, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }) +
-          'data: {"id":"chatcmpl-x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"conte\n\n' +
-          "data: \u0000garbage{{{\n\n",
-      );
+      writeMalformedStream(res, {
+        first: sse({ ...head, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }),
+        cutOff: 'data: {"id":"chatcmpl-x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"conte',
+      });
       return;
     }
     default:
@@ -206,45 +187,37 @@ export const openaiChatProtocol: ProtocolModule = {
 
 // ---- OpenCode specifics ------------------------------------------------------------------------------
 
-function withText(text: string | undefined, tools: ReplyTurn["tools"]): ReplyTurn {
-  return text === undefined ? { tools } : { text, tools };
-}
-
 /** A turn calling OpenCode's `write` tool (`filePath` must be absolute; an existing file must be read first). */
 export function opencodeWrite(filePath: string, content: string, text?: string): ReplyTurn {
-  return withText(text, [{ name: "write", input: { filePath, content } }]);
+  return toolTurn([{ name: "write", input: { filePath, content } }], text);
 }
 
 /** A turn calling OpenCode's `read` tool. */
 export function opencodeRead(filePath: string, text?: string): ReplyTurn {
-  return withText(text, [{ name: "read", input: { filePath } }]);
+  return toolTurn([{ name: "read", input: { filePath } }], text);
 }
 
 /** A turn calling OpenCode's `edit` tool (exact string replacement; the file must be read first). */
 export function opencodeEdit(filePath: string, oldString: string, newString: string, text?: string): ReplyTurn {
-  return withText(text, [{ name: "edit", input: { filePath, oldString, newString } }]);
+  return toolTurn([{ name: "edit", input: { filePath, oldString, newString } }], text);
 }
 
 /** A turn calling OpenCode's `bash` tool. */
 export function opencodeBash(command: string, description = "run a command", text?: string): ReplyTurn {
-  return withText(text, [{ name: "bash", input: { command, description } }]);
+  return toolTurn([{ name: "bash", input: { command, description } }], text);
 }
 
 /** The provider and model the written config defines; pass it as `-m`. */
 export const OPENCODE_FAKE_MODEL = "fake/fake-model";
 
-export interface OpenCodeEnvOptions {
+/** The config goes to `<home>/.config/opencode/opencode.json`, sessions under `<home>/.local/share`. */
+export interface OpenCodeEnvOptions extends SandboxEnvOptions {
   /** The model server's base URL (no `/v1`). */
   url: string;
-  /** A throw-away home; the config goes to `<home>/.config/opencode/opencode.json`, sessions under `.local/share`. */
-  home: string;
-  tmp: string;
   /** How long one request may take before the CLI gives up (the provider's `timeout`; OpenCode's default is 300 s). */
   timeoutMs?: number;
   /** Longest silence inside a streamed answer (the provider's `chunkTimeout`). */
   chunkTimeoutMs?: number;
-  /** PATH for the CLI and the commands its bash tool runs; defaults to this process's PATH. */
-  path?: string;
   /** The model's price in USD per million tokens, so that OpenCode reports a cost (none by default: 0). */
   modelCost?: { input: number; output: number };
   /** Merged over the written config's top level (e.g. `{ permission: {...} }`). */
@@ -279,25 +252,11 @@ export function opencodeConfig(
   };
 }
 
-/**
- * Writes the offline config into `home` and returns the complete environment (not to be merged over
- * process.env, which may carry real keys or config dirs) that runs the real OpenCode CLI against the server.
- */
+/** Writes the offline config into `home` and returns the complete environment that runs the real OpenCode CLI against the server. */
 export function opencodeEnv(options: OpenCodeEnvOptions): Record<string, string> {
-  const { home } = options;
-  const configDir = join(home, ".config", "opencode");
-  mkdirSync(configDir, { recursive: true });
-  writeFileSync(join(configDir, "opencode.json"), `${JSON.stringify(opencodeConfig(options), null, 2)}\n`);
+  writeJsonFile(join(options.home, ".config", "opencode", "opencode.json"), opencodeConfig(options));
   return {
-    PATH: options.path ?? process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: home,
-    TMPDIR: options.tmp,
-    XDG_CONFIG_HOME: join(home, ".config"),
-    XDG_CACHE_HOME: join(home, ".cache"),
-    XDG_DATA_HOME: join(home, ".local", "share"),
-    XDG_STATE_HOME: join(home, ".local", "state"),
-    SHELL: "/bin/bash",
-    LANG: "C.UTF-8",
+    ...sandboxEnv(options),
     // Without these it fetches models.opencode.ai, checks for updates and downloads language servers.
     OPENCODE_DISABLE_MODELS_FETCH: "1",
     OPENCODE_DISABLE_AUTOUPDATE: "1",

@@ -1,13 +1,15 @@
 // The OpenAI Responses wire protocol (`POST /v1/responses`, SSE) for the scripted model server, plus the Codex
 // CLI specifics: its tool-call shapes and the CODEX_HOME (config.toml) and environment that run it offline.
-import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { z } from "zod";
 import { assertNever } from "../../../src/core/assert.js";
+import { hex, retryAfter, writeJson } from "./reply.js";
+import { sandboxEnv, type SandboxEnvOptions } from "./sandbox-env.js";
 import {
   DEFAULT_USAGE,
+  toolTurn,
   type FaultTurn,
   type IncomingModelRequest,
   type ProtocolModule,
@@ -16,6 +18,7 @@ import {
   type RouteDecision,
   type ToolCall,
 } from "./script.js";
+import { chunks, namedSseFrame as sse, writeEventStream, writeMalformedStream } from "./sse.js";
 
 const InputItem = z.looseObject({ type: z.string().optional(), role: z.string().optional() });
 const ContentPart = z.object({ type: z.string(), text: z.string() });
@@ -81,8 +84,6 @@ function route(request: IncomingModelRequest): RouteDecision | undefined {
   };
 }
 
-const hex = (bytes: number): string => randomBytes(bytes).toString("hex");
-
 /** Tools that Codex offers as freeform ("custom") tools: the call carries raw text, not JSON arguments. */
 const FREEFORM_TOOLS = new Set(["apply_patch"]);
 
@@ -115,20 +116,6 @@ function outputOf(reply: ReplyTurn): OutputItem[] {
   return items;
 }
 
-/** Splits a string into at most `parts` non-empty chunks, so clients must reassemble deltas. */
-function chunks(text: string, parts = 2): string[] {
-  if (text.length < parts) return [text];
-  const size = Math.ceil(text.length / parts);
-  const out: string[] = [];
-  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
-  return out;
-}
-
-/** One SSE frame; the Responses API names each event after its payload's `type`. */
-function sse(data: { type: string } & Record<string, unknown>): string {
-  return `event: ${data.type}\ndata: ${JSON.stringify(data)}\n\n`;
-}
-
 function usageOf(reply: ReplyTurn) {
   const { input_tokens, output_tokens } = reply.usage ?? DEFAULT_USAGE;
   return {
@@ -150,11 +137,9 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
   };
   const headers = { "x-request-id": `req_${hex(12)}` };
   if (!ctx.streaming) {
-    res.writeHead(200, { ...headers, "content-type": "application/json" });
-    res.end(JSON.stringify({ ...response, status: "completed", output, usage: usageOf(reply) }));
+    writeJson(res, 200, { ...response, status: "completed", output, usage: usageOf(reply) }, headers);
     return;
   }
-  res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache" });
   let sequence = 0;
   const frame = (data: { type: string } & Record<string, unknown>): string => sse({ ...data, sequence_number: sequence++ });
   const frames = [frame({ type: "response.created", response: { ...response, status: "in_progress", output: [] } })];
@@ -170,7 +155,7 @@ function writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): v
     frames.push(frame({ type: "response.output_item.done", output_index, item }));
   });
   frames.push(frame({ type: "response.completed", response: { ...response, status: "completed", output, usage: usageOf(reply) } }));
-  res.end(frames.join(""));
+  writeEventStream(res, frames, headers);
 }
 
 /** The OpenAI error body: `{error: {message, type, param, code}}`. */
@@ -180,18 +165,15 @@ function writeError(
   error: { type: string; code: string | null; message: string },
   extraHeaders: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { "content-type": "application/json", "x-request-id": `req_${hex(12)}`, ...extraHeaders });
-  res.end(JSON.stringify({ error: { ...error, param: null } }));
+  writeJson(res, status, { error: { ...error, param: null } }, { "x-request-id": `req_${hex(12)}`, ...extraHeaders });
 }
 
 function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
       // Codex retries a 429 only when it says when to (retry-after); without it the CLI gives up at once.
-      const headers: Record<string, string> =
-        fault.retryAfterSeconds === undefined ? {} : { "retry-after": String(fault.retryAfterSeconds) };
       const message = "Rate limit reached for requests per min. Please try again in 1s.";
-      writeError(res, 429, { type: "requests", code: "rate_limit_exceeded", message }, headers);
+      writeError(res, 429, { type: "requests", code: "rate_limit_exceeded", message }, retryAfter(fault.retryAfterSeconds));
       return;
     }
     case "overloaded":
@@ -216,14 +198,13 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       });
       return;
     case "malformed": {
-      // A valid start, then an event cut off mid-JSON and a garbage line; the body then ends (no response.completed).
-      res.writeHead(200, { "content-type": "text/event-stream", "x-request-id": `req_${hex(12)}` });
+      // No response.completed ever comes.
       const response = { id: `resp_${hex(12)}`, object: "response", status: "in_progress", model: ctx.model ?? "scripted-model", output: [] };
-      res.end(
-        sse({ type: "response.created", response, sequence_number: 0 }) +
-          'event: response.output_item.added\ndata: {"type":"response.output_item.added","output_index":0,"it\n\n' +
-          "data: \u0000garbage{{{\n\n",
-      );
+      writeMalformedStream(res, {
+        first: sse({ type: "response.created", response, sequence_number: 0 }),
+        cutOff: 'event: response.output_item.added\ndata: {"type":"response.output_item.added","output_index":0,"it',
+        headers: { "x-request-id": `req_${hex(12)}` },
+      });
       return;
     }
     default:
@@ -244,8 +225,7 @@ export const openaiResponsesProtocol: ProtocolModule = {
 
 /** A turn in which the model edits files with Codex's freeform `apply_patch` tool (paths relative to the cwd). */
 export function codexPatch(patch: string, text?: string): ReplyTurn {
-  const tools = [{ name: "apply_patch", input: { input: patch } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "apply_patch", input: { input: patch } }], text);
 }
 
 /** The patch that creates `path` holding `content` (which should end with a newline). */
@@ -267,8 +247,7 @@ function prefixLines(content: string, prefix = "+"): string {
 
 /** A turn in which the model runs a shell command with Codex's `exec_command` tool. */
 export function codexExec(cmd: string, text?: string): ReplyTurn {
-  const tools = [{ name: "exec_command", input: { cmd } }];
-  return text === undefined ? { tools } : { text, tools };
+  return toolTurn([{ name: "exec_command", input: { cmd } }], text);
 }
 
 /** The provider name the written config.toml defines; the env var it reads the key from. */
@@ -327,34 +306,16 @@ export function writeCodexHome(codexHome: string, options: CodexHomeOptions): vo
   writeFileSync(join(codexHome, "config.toml"), toml);
 }
 
-export interface CodexEnvOptions {
-  /** A throw-away home directory. */
-  home: string;
+export interface CodexEnvOptions extends SandboxEnvOptions {
   /** CODEX_HOME, holding config.toml (see writeCodexHome), sessions and logs. */
   codexHome: string;
-  /** A throw-away temp directory. */
-  tmp: string;
-  /** PATH for the CLI and the commands it runs; defaults to this process's PATH. */
-  path?: string;
 }
 
-/**
- * The complete environment (not to be merged over process.env, which may carry real keys or config dirs)
- * that runs the real Codex CLI offline against the scripted server named in CODEX_HOME's config.toml.
- */
+/** The complete environment that runs the real Codex CLI offline against the server CODEX_HOME's config.toml names. */
 export function codexEnv(options: CodexEnvOptions): Record<string, string> {
-  const { home } = options;
   return {
-    PATH: options.path ?? process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: home,
+    ...sandboxEnv(options),
     CODEX_HOME: options.codexHome,
-    TMPDIR: options.tmp,
-    XDG_CONFIG_HOME: `${home}/.config`,
-    XDG_CACHE_HOME: `${home}/.cache`,
-    XDG_DATA_HOME: `${home}/.local/share`,
-    XDG_STATE_HOME: `${home}/.local/state`,
-    SHELL: "/bin/bash",
-    LANG: "C.UTF-8",
     [CODEX_KEY_ENV]: "sk-fake",
     RUST_LOG: "error",
   };

@@ -48,6 +48,11 @@ export function isFault(turn: Turn): turn is FaultTurn {
   return "fault" in turn;
 }
 
+/** A turn calling `tools`, after `text` when there is any. */
+export function toolTurn(tools: ToolCall[], text?: string): ReplyTurn {
+  return text === undefined ? { tools } : { text, tools };
+}
+
 export const DEFAULT_USAGE: Usage = { input_tokens: 120, output_tokens: 24 };
 
 /** What a protocol module learns from one request, before any turn is consumed. */
