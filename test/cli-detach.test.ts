@@ -1,25 +1,12 @@
 // Runs that outlive the command that started them, and runs ended from outside: `orch run --detach`, then
 // `status`, `logs -f`, `abort` and `stop` from other processes; and Ctrl-C (SIGINT) on a foreground run.
 // Every process is real; afterEach fails the test if one of them (the run's own process, an agent) is left.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  isRunning,
-  leftoverProcesses,
-  parseJsonOutput,
-  RunResultJson,
-  runOrch,
-  startOrch,
-  StatusJson,
-  waitFor,
-  type CliResult,
-  type RunningOrch,
-} from "./support/cli.js";
-import { makeTempRepo, type TempRepo } from "./support/repo.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { isRunning, parseRunResult, waitFor } from "./support/cli.js";
+import { fixtureAgent as agent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 
-const AGENTS = resolve(import.meta.dirname, "fixtures/agents");
-const agent = (name: string): string => `sh '${join(AGENTS, name)}'`;
 const GOAL = "make the failing test pass";
 const VERIFY = "node test.mjs";
 const FILES = {
@@ -28,51 +15,12 @@ const FILES = {
 };
 const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
 
-const repos: TempRepo[] = [];
-const started: RunningOrch[] = [];
-
-afterEach(async () => {
-  for (const cli of started.splice(0)) cli.kill();
-  const leaked = (await Promise.all(repos.map((repo) => leftoverProcesses(repo.root)))).flat();
-  for (const repo of repos.splice(0)) repo.remove();
-  expect(leaked, "a process outlived its test").toEqual([]);
-});
-
-interface Sandbox {
-  repo: TempRepo;
-  out: string;
-  env: Record<string, string>;
-  orch(args: readonly string[], timeoutMs?: number): Promise<CliResult>;
-  start(args: readonly string[], timeoutMs?: number): RunningOrch;
-}
-
-function sandbox(agentEnv: Record<string, string> = {}): Sandbox {
-  const repo = makeTempRepo({ files: FILES, prefix: "orch-cli-detach-" });
-  repos.push(repo);
-  const out = join(repo.root, "agent-out");
-  mkdirSync(out);
-  const env = { ...repo.gitEnv, AGENT_OUT: out, ...agentEnv };
-  return {
-    repo,
-    out,
-    env,
-    orch: (args, timeoutMs = 20_000) => runOrch(args, { cwd: repo.dir, env, timeoutMs }),
-    start: (args, timeoutMs = 30_000) => {
-      const cli = startOrch(args, { cwd: repo.dir, env, timeoutMs });
-      started.push(cli);
-      return cli;
-    },
-  };
-}
-
-async function status(box: Sandbox, runId: string) {
-  const result = await box.orch(["status", runId, "--json"]);
-  expect(result.code, result.stderr).toBe(0);
-  return parseJsonOutput(StatusJson, result.stdout);
-}
+// A detached run's own process may need a moment to exit after it has written the run's end.
+const sandboxes = useSandboxes({ prefix: "orch-cli-detach-", graceMs: 3_000 });
+const sandbox = (agentEnv: Record<string, string> = {}): OrchSandbox => sandboxes.orchRepo(FILES, agentEnv);
 
 /** `orch run ... --detach`: returns the run id it printed. */
-async function detach(box: Sandbox, args: readonly string[]): Promise<string> {
+async function detach(box: OrchSandbox, args: readonly string[]): Promise<string> {
   const result = await box.orch(["run", GOAL, "--verify", VERIFY, ...args, "--detach"]);
   expect(result.code, result.stderr).toBe(0);
   // Back as soon as the run's own process has taken over, not when the run ends.
@@ -84,7 +32,7 @@ async function detach(box: Sandbox, args: readonly string[]): Promise<string> {
 }
 
 /** The agent's pid once the fixture has written it (its attempt has started). */
-function agentPid(box: Sandbox, attempt: number): Promise<number> {
+function agentPid(box: OrchSandbox, attempt: number): Promise<number> {
   const file = join(box.out, `pid.${attempt}`);
   return waitFor(`the agent of attempt ${attempt} to start`, () => {
     const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
@@ -92,9 +40,9 @@ function agentPid(box: Sandbox, attempt: number): Promise<number> {
   });
 }
 
-async function untilEnded(box: Sandbox, runId: string, timeoutMs = 20_000) {
+async function untilEnded(box: OrchSandbox, runId: string, timeoutMs = 20_000) {
   return waitFor(`run ${runId} to end`, async () => {
-    const view = await status(box, runId);
+    const view = await box.status(runId);
     return TERMINAL.has(view.status) ? view : undefined;
   }, timeoutMs);
 }
@@ -107,7 +55,7 @@ describe("orch run --detach", () => {
     const box = sandbox({ AGENT_SLEEP: "1", FIX_ON_ATTEMPT: "2" });
     const runId = await detach(box, ["--agent-command", agent("fix-on-attempt.sh")]);
 
-    const view = await status(box, runId);
+    const view = await box.status(runId);
     expect(view.status).toBe("running");
     expect(view.processAlive).toBe(true);
     const driver = view.pid;
@@ -125,7 +73,7 @@ describe("orch run --detach", () => {
     expect(followed.stdout).toContain("#2 ✔ pass `node test.mjs`");
     expect(lines[lines.length - 1]).toMatch(/── run succeeded: all 1 criteria met on attempt 2$/);
 
-    const ended = await status(box, runId);
+    const ended = await box.status(runId);
     expect(ended).toMatchObject({ status: "succeeded", attempts: 2, processAlive: null });
     await untilGone("the detached run's process", driver);
   });
@@ -135,14 +83,14 @@ describe("orch run --detach", () => {
     const runId = await detach(box, ["--agent-command", agent("hang.sh")]);
     const pid = await agentPid(box, 1);
     expect(isRunning(pid)).toBe(true);
-    const driver = (await status(box, runId)).pid;
+    const driver = (await box.status(runId)).pid;
 
     const aborted = await box.orch(["abort", runId]);
     expect(aborted.code, aborted.stderr).toBe(0);
     expect(aborted.ms).toBeLessThan(8_000);
     expect(aborted.stdout).toContain(`Run ${runId} aborted. Report: `);
 
-    const view = await status(box, runId);
+    const view = await box.status(runId);
     expect(view).toMatchObject({ status: "aborted", reason: "aborted on request (orch abort)", attempts: 1 });
     expect(isRunning(pid)).toBe(false);
     if (typeof driver === "number") await untilGone("the detached run's process", driver);
@@ -153,9 +101,9 @@ describe("orch run --detach", () => {
     const box = sandbox({ AGENT_SLEEP: "3", FIX_ON_ATTEMPT: "99" });
     const runId = await detach(box, ["--agent-command", agent("fix-on-attempt.sh"), "--max-attempts", "5"]);
     const pid = await agentPid(box, 1);
-    const driver = (await status(box, runId)).pid;
+    const driver = (await box.status(runId)).pid;
 
-    const stopped = await box.orch(["stop", runId, "--wait", "20"], 30_000);
+    const stopped = await box.orch(["stop", runId, "--wait", "20"]);
     expect(stopped.code, stopped.stderr).toBe(0);
     expect(stopped.stdout).toContain(`Run ${runId} stopped. Report: `);
 
@@ -185,9 +133,9 @@ describe("Ctrl-C on a foreground run", () => {
     expect(performance.now() - interruptedAt).toBeLessThan(8_000);
     expect(isRunning(pid)).toBe(false);
 
-    const json = parseJsonOutput(RunResultJson, result.stdout);
+    const json = parseRunResult(result);
     expect(json).toMatchObject({ status: "aborted", attempts: 1 });
-    const view = await status(box, json.runId);
+    const view = await box.status(json.runId);
     expect(view.status).toBe("aborted");
     expect(view.reason).toMatch(/interrupt/);
     expect(view.lastResult).toMatch(/^attempt 1 failed \(crashed: /);

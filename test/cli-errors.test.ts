@@ -3,35 +3,19 @@
 // no branch, no worktree, no change to `.git/info/exclude`, no orch.config.yaml.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { leftoverProcesses, parseJsonOutput, RunResultJson, runOrch, type CliResult } from "./support/cli.js";
-import { makeTempRepo, type TempRepo } from "./support/repo.js";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseRunResult, type CliResult } from "./support/cli.js";
+import { AGENTS, fixtureAgent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 
-const AGENTS = resolve(import.meta.dirname, "fixtures/agents");
-const AGENT = `sh '${join(AGENTS, "fix-on-attempt.sh")}'`;
+const AGENT = fixtureAgent("fix-on-attempt.sh");
 const FILES = {
   "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n",
   "test.mjs": 'import { sum } from "./sum.mjs";\nprocess.exit(sum(2, 3) === 5 ? 0 : 1);\n',
 };
 
-const repos: TempRepo[] = [];
-
-afterEach(async () => {
-  const leaked = (await Promise.all(repos.map((repo) => leftoverProcesses(repo.root)))).flat();
-  for (const repo of repos.splice(0)) repo.remove();
-  expect(leaked, "a process outlived its test").toEqual([]);
-});
-
-function newRepo(): TempRepo {
-  const repo = makeTempRepo({ files: FILES, prefix: "orch-cli-errors-" });
-  repos.push(repo);
-  return repo;
-}
-
-function orch(repo: TempRepo, args: readonly string[], cwd: string = repo.dir): Promise<CliResult> {
-  return runOrch(args, { cwd, env: { ...repo.gitEnv, AGENT_OUT: repo.tmp }, timeoutMs: 20_000 });
-}
+const sandboxes = useSandboxes({ prefix: "orch-cli-errors-", graceMs: 3_000 });
+const newRepo = (): OrchSandbox => sandboxes.orchRepo(FILES);
 
 /**
  * Every file under the sandbox (the repository, its .git, HOME, TMPDIR) with a hash of its content, and
@@ -57,37 +41,39 @@ function snapshot(dir: string): string[] {
 }
 
 /** Runs `args` and checks the refusal: exit 2, each pattern on stderr, stdout empty, the sandbox unchanged. */
-async function expectRefused(repo: TempRepo, args: readonly string[], patterns: readonly RegExp[], cwd?: string): Promise<CliResult> {
-  const before = snapshot(repo.root);
-  const result = await orch(repo, args, cwd);
+async function expectRefused(box: OrchSandbox, args: readonly string[], patterns: readonly RegExp[], cwd?: string): Promise<CliResult> {
+  const before = snapshot(box.repo.root);
+  const result = await box.orch(args, cwd === undefined ? {} : { cwd });
   expect(result.code, `exit code of orch ${args.join(" ")}; stderr:\n${result.stderr}`).toBe(2);
   for (const pattern of patterns) expect(result.stderr).toMatch(pattern);
   // Plain words, not a crash.
   expect(result.stderr).not.toMatch(/internal error|^\s+at /m);
   expect(result.stdout).toBe("");
-  expect(snapshot(repo.root)).toEqual(before);
+  expect(snapshot(box.repo.root)).toEqual(before);
   return result;
 }
 
 describe("where orch runs", () => {
   it("not a git repository: run and init refuse, nothing is created", async () => {
-    const repo = newRepo();
+    const box = newRepo();
+    const { repo } = box;
     const plain = join(repo.root, "plain");
     mkdirSync(plain);
     const problem = new RegExp(`^orch: ${plain} is not a git repository$`, "m");
     const fix = /run `git init` there and make a first commit, or cd into your project/;
-    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT], [problem, fix], plain);
-    await expectRefused(repo, ["init"], [problem, fix], plain);
+    await expectRefused(box, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT], [problem, fix], plain);
+    await expectRefused(box, ["init"], [problem, fix], plain);
     expect(readdirSync(plain)).toEqual([]);
   });
 
   it("a repository with no commit yet", async () => {
-    const repo = newRepo();
+    const box = newRepo();
+    const { repo } = box;
     const fresh = join(repo.root, "fresh");
     mkdirSync(fresh);
     repo.git(["init", "--quiet"], fresh);
     await expectRefused(
-      repo,
+      box,
       ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT],
       [new RegExp(`the repository at ${fresh} has no commit yet`), /make a first commit \(git add -A && git commit -m "first commit"\)/],
       fresh,
@@ -129,22 +115,23 @@ describe("orch run with bad arguments", () => {
   });
 
   it("--script with content that is not a scripted session", async () => {
-    const repo = newRepo();
+    const box = newRepo();
+    const { repo } = box;
     const notYaml = join(repo.root, "broken.yaml");
     writeFileSync(notYaml, "attempts: [\n");
-    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--script", notYaml], [
+    await expectRefused(box, ["run", "fix it", "--verify", "node test.mjs", "--script", notYaml], [
       new RegExp(`the script ${notYaml} is not valid YAML or JSON`),
       /fix the syntax; `orch demo` writes an example script you can copy/,
     ]);
     const wrong = join(repo.root, "wrong.yaml");
     writeFileSync(wrong, "attempts:\n  - steps:\n      - shout: hello\n");
-    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--script", wrong], [
+    await expectRefused(box, ["run", "fix it", "--verify", "node test.mjs", "--script", wrong], [
       new RegExp(`the script ${wrong} is not a valid scripted session: at attempts\\.0\\.steps\\.0`),
       /a script is \{ attempts: \[ \{ steps: \[/,
     ]);
     const empty = join(repo.root, "empty.yaml");
     writeFileSync(empty, "attempts: []\n");
-    await expectRefused(repo, ["run", "fix it", "--verify", "node test.mjs", "--script", empty], [/is not a valid scripted session: at attempts/]);
+    await expectRefused(box, ["run", "fix it", "--verify", "node test.mjs", "--script", empty], [/is not a valid scripted session: at attempts/]);
   });
 });
 
@@ -187,36 +174,39 @@ describe("a bad orch.config.yaml", () => {
     ],
   ];
   it.each(cases)("%s", async (_name, content, patterns) => {
-    const repo = newRepo();
+    const box = newRepo();
+    const { repo } = box;
     writeFileSync(join(repo.dir, "orch.config.yaml"), content);
-    await expectRefused(repo, ["run", "fix it", "--agent-command", AGENT], patterns);
+    await expectRefused(box, ["run", "fix it", "--agent-command", AGENT], patterns);
   });
 });
 
 describe("commands on runs that do not exist or have ended", () => {
   it("status, logs and report in a repository without runs: exit 2, no .orch/ created", async () => {
-    const repo = newRepo();
+    const box = newRepo();
+    const { repo } = box;
     const noRuns = [new RegExp(`no orch runs in ${repo.dir} yet`), /start one with: orch run "<goal>" --verify "<command>"/];
-    await expectRefused(repo, ["status"], noRuns);
-    await expectRefused(repo, ["status", "nope"], noRuns);
-    await expectRefused(repo, ["logs", "nope"], noRuns);
-    await expectRefused(repo, ["report", "nope"], noRuns);
-    await expectRefused(repo, ["stop", "nope"], noRuns);
+    await expectRefused(box, ["status"], noRuns);
+    await expectRefused(box, ["status", "nope"], noRuns);
+    await expectRefused(box, ["logs", "nope"], noRuns);
+    await expectRefused(box, ["report", "nope"], noRuns);
+    await expectRefused(box, ["stop", "nope"], noRuns);
   });
 
   it("an unknown run id, an unknown task, and stop/abort of a finished run: exit 2, the run left as it was", async () => {
-    const repo = newRepo();
-    const finished = await orch(repo, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--max-attempts", "1", "--json"]);
+    const box = newRepo();
+    const { repo } = box;
+    const finished = await box.orch(["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--max-attempts", "1", "--json"]);
     expect(finished.code, finished.stderr).toBe(1);
-    const { runId } = parseJsonOutput(RunResultJson, finished.stdout);
+    const { runId } = parseRunResult(finished);
     const unknown = [/no run "nope"/, /`orch list` shows the runs of this repository/];
-    await expectRefused(repo, ["status", "nope", "--json"], unknown);
-    await expectRefused(repo, ["logs", "nope"], unknown);
-    await expectRefused(repo, ["logs", "nope", "-f"], unknown);
-    await expectRefused(repo, ["report", "nope", "--out", join(repo.root, "report.md")], unknown);
-    await expectRefused(repo, ["logs", `${runId}/no-such-task`], [new RegExp(`run ${runId} has no task "no-such-task"`), /`orch status .*` lists its tasks/]);
+    await expectRefused(box, ["status", "nope", "--json"], unknown);
+    await expectRefused(box, ["logs", "nope"], unknown);
+    await expectRefused(box, ["logs", "nope", "-f"], unknown);
+    await expectRefused(box, ["report", "nope", "--out", join(repo.root, "report.md")], unknown);
+    await expectRefused(box, ["logs", `${runId}/no-such-task`], [new RegExp(`run ${runId} has no task "no-such-task"`), /`orch status .*` lists its tasks/]);
     for (const mode of ["stop", "abort"]) {
-      await expectRefused(repo, [mode, runId], [
+      await expectRefused(box, [mode, runId], [
         new RegExp(`run ${runId} has already ended \\(failed\\)`),
         new RegExp(`\`orch report ${runId}\` shows how it ended`),
       ]);

@@ -3,25 +3,11 @@
 // command on what the runs left behind. Each test has its own sandbox; afterEach fails it if a process
 // it started is still running.
 import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { delimiter, join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { delimiter, join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import {
-  isRunning,
-  leftoverProcesses,
-  ListJson,
-  parseEventLines,
-  parseJsonOutput,
-  RunResultJson,
-  runOrch,
-  StatusJson,
-  type CliResult,
-  type EventJson,
-} from "./support/cli.js";
-import { makeTempRepo, type TempRepo } from "./support/repo.js";
-
-const AGENTS = resolve(import.meta.dirname, "fixtures/agents");
-const agent = (name: string): string => `sh '${join(AGENTS, name)}'`;
+import { isRunning, ListJson, parseEventLines, parseJsonOutput, parseRunResult, type EventJson } from "./support/cli.js";
+import { AGENTS, fixtureAgent as agent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 
 const GOAL = "make the failing test pass";
 const TASK = "make-the-failing-test-pass";
@@ -40,55 +26,20 @@ const FILES = {
     "",
   ].join("\n"),
 };
-const CLI_TIMEOUT_MS = 30_000;
 
 // ---- sandboxes -------------------------------------------------------------------------------------------
 
-const repos: TempRepo[] = [];
-
-afterEach(async () => {
-  const leaked = (await Promise.all(repos.map((repo) => leftoverProcesses(repo.root)))).flat();
-  for (const repo of repos.splice(0)) repo.remove();
-  expect(leaked, "a process outlived its test").toEqual([]);
-});
-
-interface Sandbox {
-  repo: TempRepo;
-  /** Where the fixture agents write what they were given (outside the repository). */
-  out: string;
-  env: Record<string, string>;
-  orch(args: readonly string[], options?: { env?: Record<string, string>; cwd?: string }): Promise<CliResult>;
-}
-
-function sandbox(agentEnv: Record<string, string> = {}): Sandbox {
-  const repo = makeTempRepo({ files: FILES, prefix: "orch-cli-run-" });
-  repos.push(repo);
-  const out = join(repo.root, "agent-out");
-  mkdirSync(out);
-  const env = { ...repo.gitEnv, AGENT_OUT: out, ...agentEnv };
-  return {
-    repo,
-    out,
-    env,
-    orch: (args, options = {}) =>
-      runOrch(args, { cwd: options.cwd ?? repo.dir, env: options.env ?? env, timeoutMs: CLI_TIMEOUT_MS }),
-  };
-}
+const sandboxes = useSandboxes({ prefix: "orch-cli-run-", graceMs: 3_000 });
+const sandbox = (agentEnv: Record<string, string> = {}): OrchSandbox => sandboxes.orchRepo(FILES, agentEnv);
 
 /** `orch run GOAL --verify VERIFY ...args --json`, with the exit code checked and the result parsed. */
-async function orchRun(box: Sandbox, args: readonly string[], expectedCode: number) {
+async function orchRun(box: OrchSandbox, args: readonly string[], expectedCode: number) {
   const result = await box.orch(["run", GOAL, "--verify", VERIFY, ...args, "--json"]);
   expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(expectedCode);
-  return { result, json: parseJsonOutput(RunResultJson, result.stdout) };
+  return { result, json: parseRunResult(result) };
 }
 
-async function status(box: Sandbox, runId: string) {
-  const result = await box.orch(["status", runId, "--json"]);
-  expect(result.code, result.stderr).toBe(0);
-  return parseJsonOutput(StatusJson, result.stdout);
-}
-
-async function journal(box: Sandbox, ref: string): Promise<EventJson[]> {
+async function journal(box: OrchSandbox, ref: string): Promise<EventJson[]> {
   const result = await box.orch(["logs", ref, "--json"]);
   expect(result.code, result.stderr).toBe(0);
   return parseEventLines(result.stdout);
@@ -110,7 +61,7 @@ function exitFailures(events: readonly EventJson[]): Map<string, string | undefi
 }
 
 const read = (path: string): string => readFileSync(path, "utf8");
-const agentPid = (box: Sandbox, attempt: number): number => Number(read(join(box.out, `pid.${attempt}`)).trim());
+const agentPid = (box: OrchSandbox, attempt: number): number => Number(read(join(box.out, `pid.${attempt}`)).trim());
 
 // ---- orch run --------------------------------------------------------------------------------------------
 
@@ -198,7 +149,7 @@ describe("orch run with the command agent", () => {
     expect(result.ms).toBeLessThan(15_000);
     expect(isRunning(agentPid(box, 1))).toBe(false);
 
-    const view = await status(box, json.runId);
+    const view = await box.status(json.runId);
     expect(view.lastResult).toMatch(/^attempt 1 failed \(hung: no output for 1s/);
     expect(read(json.report ?? "")).toContain("- Failure: **hung**");
     expect([...exitFailures(await journal(box, json.runId)).values()]).toEqual(["hung"]);
@@ -211,7 +162,7 @@ describe("orch run with the command agent", () => {
     expect(isRunning(agentPid(box, 1))).toBe(false);
     const events = await journal(box, json.runId);
     expect([...exitFailures(events).values()]).toEqual(["timeout"]);
-    expect((await status(box, json.runId)).lastResult).toMatch(/timeout: the attempt ran past its 1s limit/);
+    expect((await box.status(json.runId)).lastResult).toMatch(/timeout: the attempt ran past its 1s limit/);
     // What it printed before it was stopped is in the transcript.
     const logs = await box.orch(["logs", json.runId]);
     expect(logs.stdout).toContain("» thinking, step 1");
@@ -290,10 +241,10 @@ describe("status, list, logs and report", () => {
     expect(text.stdout).toContain(`run ${b}: succeeded — all 1 criteria met on attempt 2`);
     expect(text.stdout).toMatch(/attempt +2\/10/);
     expect(text.stdout).toMatch(/progress +100%/);
-    const view = await status(box, a);
+    const view = await box.status(a);
     expect(view).toMatchObject({ runId: a, goal: GOAL, status: "failed", attempts: 1, maxAttempts: 1, progress: 0 });
     expect(view.tasks).toEqual([{ id: TASK, title: GOAL, status: "failed", attempts: 1, branch: `orch/${a}/${TASK}` }]);
-    expect((await status(box, b)).progress).toBe(1);
+    expect((await box.status(b)).progress).toBe(1);
 
     // logs of a run: the loop's milestones around the agent's lines.
     const runLogs = await box.orch(["logs", b]);
@@ -372,12 +323,12 @@ describe("orch init", () => {
     );
     const run = await box.orch(["run", GOAL, "--agent-command", agent("fix-on-attempt.sh"), "--json"]);
     expect(run.code, run.stderr).toBe(1);
-    const json = parseJsonOutput(RunResultJson, run.stdout);
+    const json = parseRunResult(run);
     expect(json).toMatchObject({ status: "failed", attempts: 2 });
     expect(json.reason).toMatch(/limit of 2 attempts/);
     const created = (await journal(box, json.runId)).find((e) => e.type === "run.created");
     expect(CreatedData.parse(created?.data).criteria).toEqual([VERIFY]);
-    expect((await status(box, json.runId)).maxAttempts).toBe(2);
+    expect((await box.status(json.runId)).maxAttempts).toBe(2);
 
     const forced = await box.orch(["init", "--force"]);
     expect(forced.code).toBe(0);
@@ -455,6 +406,6 @@ describe("orch demo", () => {
     const box = sandbox();
     const result = await box.orch(["demo", "--json", "--dir", join(box.repo.root, "demo")], { cwd: box.repo.root });
     expect(result.code, result.stderr).toBe(0);
-    expect(parseJsonOutput(RunResultJson, result.stdout)).toMatchObject({ status: "succeeded", attempts: 2 });
+    expect(parseRunResult(result)).toMatchObject({ status: "succeeded", attempts: 2 });
   });
 });

@@ -1,14 +1,14 @@
 // Proves the scripted model server's OpenAI Responses protocol against the real Codex CLI (offline, throw-away
 // HOME, CODEX_HOME and TMPDIR per test): a tool session, resume, each fault, a failed `match`, and the sandbox
 // modes orch maps its permissions to, in a linked git worktree. Every spawned CLI is bounded and reaped.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { permissionArgs } from "../src/agents/codex/command.js";
 import type { Permission } from "../src/agents/permission.js";
+import { jsonLines, type CliResult } from "./support/cli.js";
+import { BIN, FAILING_REPO, SUM, useSandboxes } from "./support/e2e.js";
 import {
   addFilePatch,
   codexEnv,
@@ -20,23 +20,13 @@ import {
   writeCodexHome,
   type CodexHomeOptions,
 } from "./support/model-server/openai-responses.js";
-import { startModelServer, type ModelServer, type Script } from "./support/model-server/server.js";
+import type { ModelServer, Script } from "./support/model-server/server.js";
+import type { Sandbox } from "./support/repo.js";
 
-const CODEX = resolve(import.meta.dirname, "../node_modules/.bin/codex");
+const CODEX = join(BIN, "codex");
 const RUN_TIMEOUT_MS = 25_000;
 
-const live = new Set<ChildProcess>();
-const servers: ModelServer[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  const leaked = [...live].map((child) => child.pid);
-  for (const child of live) killGroup(child);
-  live.clear();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-  expect(leaked, "a codex process outlived its test").toEqual([]);
-});
+const sandboxes = useSandboxes({ prefix: "orch-codex-server-" });
 
 // ---- exec --json lines, parsed rather than cast --------------------------------------------------------
 
@@ -50,100 +40,32 @@ const TurnCompleted = z.object({
 const TurnFailed = z.object({ type: z.literal("turn.failed"), error: z.object({ message: z.string() }) });
 const ErrorLine = z.object({ type: z.literal("error"), message: z.string() });
 
-interface Run {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
+interface Run extends CliResult {
+  /** stdout's JSON lines. */
   lines: unknown[];
-  stderr: string;
-  ms: number;
-}
-
-function parseLine(line: string): unknown {
-  try {
-    const value: unknown = JSON.parse(line);
-    return value;
-  } catch {
-    return { type: "unparsed", raw: line };
-  }
-}
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    child.kill("SIGKILL");
-  }
 }
 
 interface RunOptions {
   cwd: string;
   env: Record<string, string>;
   /** Written to stdin (then closed); the prompt when the args end in `-`. */
-  stdin?: string;
+  stdin: string;
   timeoutMs?: number;
 }
 
-async function runCodex(args: string[], opts: RunOptions): Promise<Run> {
-  const started = Date.now();
-  // Its own process group: `codex` is a node launcher of a native binary, and a kill must reach both (and
-  // the commands the agent started).
-  const child = spawn(CODEX, args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-  live.add(child);
-  child.stdin?.end(opts.stdin ?? "");
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-8_000)));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child);
-  }, opts.timeoutMs ?? RUN_TIMEOUT_MS);
-  try {
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
-      child.once("error", fail);
-      child.once("close", (code, sig) => done([code, sig]));
-    });
-    const lines = stdout
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map(parseLine);
-    return { exitCode, signal, timedOut, lines, stderr, ms: Date.now() - started };
-  } finally {
-    clearTimeout(timer);
-    killGroup(child);
-    live.delete(child);
-  }
+/** `codex` in its own process group: a node launcher of a native binary, and a kill must reach both. */
+async function runCodex(args: string[], options: RunOptions): Promise<Run> {
+  const result = await sandboxes.run(CODEX, args, { ...options, timeoutMs: options.timeoutMs ?? RUN_TIMEOUT_MS });
+  return { ...result, lines: jsonLines(result.stdout) };
 }
 
-interface Sandbox {
-  root: string;
-  home: string;
-  codexHome: string;
-  tmp: string;
-  work: string;
-}
-
-function sandbox(): Sandbox {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), "orch-codex-server-")));
-  dirs.push(root);
-  const box = { root, home: join(root, "home"), codexHome: join(root, "codex-home"), tmp: join(root, "tmp"), work: join(root, "work") };
-  for (const dir of [box.home, box.tmp, box.work]) mkdirSync(dir);
-  return box;
-}
-
-async function serve(script: Script): Promise<ModelServer> {
-  const server = await startModelServer({ script, protocols: [openaiResponsesProtocol] });
-  servers.push(server);
-  return server;
-}
+const serve = (script: Script): Promise<ModelServer> => sandboxes.server(script, [openaiResponsesProtocol]);
 
 /** Writes the box's CODEX_HOME for `server` and returns the environment that runs Codex against it. */
 function envFor(box: Sandbox, server: ModelServer, home: Omit<CodexHomeOptions, "url"> = {}): Record<string, string> {
-  writeCodexHome(box.codexHome, { url: server.url, ...home });
-  return codexEnv({ home: box.home, codexHome: box.codexHome, tmp: box.tmp });
+  const codexHome = join(box.root, "codex-home");
+  writeCodexHome(codexHome, { url: server.url, ...home });
+  return codexEnv({ home: box.home, codexHome, tmp: box.tmp });
 }
 
 /** `codex exec --json` as orch runs it: the permission's sandbox flags, the prompt on stdin. */
@@ -153,7 +75,7 @@ function execArgs(permission: Permission = "workspace-write", resume?: string): 
 
 /** One CLI run in a fresh sandbox against a fresh server playing `script`. */
 async function session(script: Script, prompt: string, home: Omit<CodexHomeOptions, "url"> = {}) {
-  const box = sandbox();
+  const box = sandboxes.dir();
   const server = await serve(script);
   const run = await runCodex(execArgs(), { cwd: box.work, env: envFor(box, server, home), stdin: prompt });
   return { box, server, run };
@@ -193,7 +115,7 @@ const RequestBody = z.looseObject({
 
 describe("scripted Responses server × real Codex CLI", () => {
   it("plays an apply_patch + exec_command + answer session to success", async () => {
-    const box = sandbox();
+    const box = sandboxes.dir();
     const server = await serve([
       { ...codexPatch(addFilePatch("hello.txt", "hello from the script\n"), "Writing the file."), match: "make hello" },
       { ...codexExec("echo shell-ran > out.txt && cat hello.txt"), match: "Success. Updated the following files" },
@@ -202,7 +124,7 @@ describe("scripted Responses server × real Codex CLI", () => {
     const run = await runCodex(execArgs(), { cwd: box.work, env: envFor(box, server), stdin: "please make hello" });
 
     expect(server.problems()).toEqual([]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(readFileSync(join(box.work, "hello.txt"), "utf8")).toBe("hello from the script\n");
     expect(readFileSync(join(box.work, "out.txt"), "utf8")).toBe("shell-ran\n");
     threadId(run);
@@ -235,18 +157,18 @@ describe("scripted Responses server × real Codex CLI", () => {
   });
 
   it("continues the same thread with `exec resume`, sending the earlier history", async () => {
-    const box = sandbox();
+    const box = sandboxes.dir();
     const server = await serve([
       { text: "first answer alpha", match: "first prompt" },
       { text: "second answer beta", match: "second prompt" },
     ]);
     const env = envFor(box, server);
     const first = await runCodex(execArgs(), { cwd: box.work, env, stdin: "first prompt" });
-    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const id = threadId(first);
 
     const second = await runCodex(execArgs("workspace-write", id), { cwd: box.work, env, stdin: "second prompt" });
-    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     expect(threadId(second)).toBe(id);
     expect(completedItems(second).at(-1)).toMatchObject({ type: "agent_message", text: "second answer beta" });
     expect(server.problems()).toEqual([]);
@@ -266,7 +188,7 @@ describe("scripted Responses server × real Codex CLI", () => {
       expect.stringMatching(/^exceeded retry limit, last status: 429 Too Many Requests/),
     ]);
     expect(failure(run)).toMatch(/^exceeded retry limit, last status: 429/);
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     const [a, b] = server.modelRequests();
     expect(server.modelRequests().map((r) => r.note)).toEqual(["rate_limit", "rate_limit"]);
     expect((b?.time ?? 0) - (a?.time ?? 0)).toBeGreaterThanOrEqual(900);
@@ -275,7 +197,7 @@ describe("scripted Responses server × real Codex CLI", () => {
   it("429 without retry-after is not retried", async () => {
     const { server, run } = await session([{ fault: "rate_limit" }, { text: "never sent" }], "hi", { streamMaxRetries: 2, requestMaxRetries: 2 });
     expect(failure(run)).toMatch(/last status: 429 Too Many Requests/);
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     expect(server.modelRequests()).toHaveLength(1);
   });
 
@@ -286,7 +208,7 @@ describe("scripted Responses server × real Codex CLI", () => {
       "Reconnecting... 2/2",
     ]);
     expect(failure(run)).toMatch(/^unexpected status 503 Service Unavailable: The server is overloaded or not ready yet\., url: http:\/\/127\.0\.0\.1:\d+\/v1\/responses/);
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     expect(server.remaining()).toEqual([]);
   });
 
@@ -298,26 +220,26 @@ describe("scripted Responses server × real Codex CLI", () => {
   it("401 is reported as an incorrect API key", async () => {
     const { run } = await session([{ fault: "unauthorized" }], "hi");
     expect(failure(run)).toMatch(/^unexpected status 401 Unauthorized: Incorrect API key provided/);
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
   });
 
   it("context too long: Codex says it ran out of room in the context window", async () => {
     const { server, run } = await session([{ fault: "context_too_long" }], "hi", { streamMaxRetries: 2 });
     expect(failure(run)).toContain("Codex ran out of room in the model's context window");
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     expect(server.modelRequests()).toHaveLength(1);
   });
 
   it("a malformed stream is retried as a broken stream, and the retry recovers", async () => {
     const { server, run } = await session([{ fault: "malformed" }, { text: "recovered" }], "hi", { streamMaxRetries: 1 });
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(linesOf(run, ErrorLine)[0]?.message).toContain("stream disconnected before completion");
     expect(completedItems(run).at(-1)).toMatchObject({ text: "recovered" });
     expect(server.remaining()).toEqual([]);
   });
 
   it("a request that never gets headers hangs Codex (no timeout applies): the caller must bound it", async () => {
-    const box = sandbox();
+    const box = sandboxes.dir();
     const server = await serve([{ fault: "hang" }]);
     const env = envFor(box, server, { streamIdleTimeoutMs: 500 });
     const run = await runCodex(execArgs(), { cwd: box.work, env, stdin: "hi", timeoutMs: 3_000 });
@@ -329,7 +251,7 @@ describe("scripted Responses server × real Codex CLI", () => {
   it("a failed match is answered 400 with an explanation Codex shows, and recorded", async () => {
     const { server, run } = await session([{ text: "never sent", match: "a phrase not in the prompt" }], "hi there");
     expect(failure(run)).toContain('expects the last user message to contain \\"a phrase not in the prompt\\"');
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     expect(server.problems()).toEqual([expect.stringContaining("hi there")]);
     expect(server.remaining()).toEqual([{ text: "never sent", match: "a phrase not in the prompt" }]);
   });
@@ -337,47 +259,38 @@ describe("scripted Responses server × real Codex CLI", () => {
 
 // ---- the sandbox modes orch maps its permissions to, in a linked worktree ------------------------------------
 
-/** A repository with a failing node:test and a linked worktree whose git dir lives in the main repository. */
-function worktreeRepo(box: Sandbox): string {
-  const repo = join(box.root, "repo");
-  mkdirSync(join(repo, "src"), { recursive: true });
-  mkdirSync(join(repo, "test"));
-  writeFileSync(join(repo, "src", "sum.js"), "exports.sum = (a, b) => a - b;\n");
-  writeFileSync(
-    join(repo, "test", "sum.test.js"),
-    'const test = require("node:test");\nconst assert = require("node:assert");\nconst { sum } = require("../src/sum.js");\ntest("sum", () => assert.strictEqual(sum(2, 3), 5));\n',
-  );
-  const env = { ...process.env, HOME: box.home, GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" };
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, env, stdio: "pipe" });
-  git("init", "--quiet", "--initial-branch", "main");
-  git("add", "--all");
-  git("commit", "--quiet", "-m", "initial");
-  const worktree = join(repo, ".orch", "worktrees", "run-1", "task-1");
-  git("worktree", "add", "--quiet", "-b", "orch/run-1/task-1", worktree);
-  expect(readFileSync(join(worktree, ".git"), "utf8")).toBe(`gitdir: ${join(repo, ".git", "worktrees", "task-1")}\n`);
-  return worktree;
+/**
+ * Codex with `permission`'s sandbox flags, working in a linked worktree of the failing repository whose git dir
+ * lives in the main repository (as orch makes it), against a server playing `script`; the run must succeed.
+ */
+async function inLinkedWorktree(permission: Permission, script: Script, prompt: string) {
+  const repo = sandboxes.repo(FAILING_REPO);
+  const worktree = join(repo.dir, ".orch", "worktrees", "run-1", "task-1");
+  repo.git(["worktree", "add", "--quiet", "-b", "orch/run-1/task-1", worktree]);
+  expect(readFileSync(join(worktree, ".git"), "utf8")).toBe(`gitdir: ${join(repo.dir, ".git", "worktrees", "task-1")}\n`);
+  const server = await serve(script);
+  const run = await runCodex(execArgs(permission), { cwd: worktree, env: envFor(repo, server), stdin: prompt });
+  expect(run.code, run.stderr).toBe(0);
+  expect(server.problems()).toEqual([]);
+  return { repo, worktree, server, run };
 }
 
 const LISTEN = `node -e "require('node:http').createServer().listen(0, '127.0.0.1', function () { console.log('listening'); this.close(); })"`;
 
 describe("Codex sandbox modes in a linked git worktree (as root here)", () => {
   it("workspace-write (orch's default): patches, node --test, file writes and a loopback listen work; git metadata is read-only", async () => {
-    const box = sandbox();
-    const worktree = worktreeRepo(box);
-    const server = await serve([
-      { ...codexPatch(replaceFilePatch("src/sum.js", "exports.sum = (a, b) => a - b;\n", "exports.sum = (a, b) => a + b;\n")), match: "fix" },
+    const script: Script = [
+      { ...codexPatch(replaceFilePatch("src/sum.js", SUM.buggy, SUM.fixed)), match: "fix" },
       codexExec("node --test && echo written > note.txt && echo ok-write"),
       codexExec(LISTEN),
       codexExec("git add --all && echo staged"),
       { text: "done", match: "git" },
-    ]);
-    const run = await runCodex(execArgs("workspace-write"), { cwd: worktree, env: envFor(box, server), stdin: "fix the tests" });
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(server.problems()).toEqual([]);
+    ];
+    const { worktree, server, run } = await inLinkedWorktree("workspace-write", script, "fix the tests");
 
     const [patch, tests, listen, ...rest] = completedItems(run).filter((i) => i.type !== "agent_message");
     expect(patch).toMatchObject({ type: "file_change", status: "completed" });
-    expect(readFileSync(join(worktree, "src", "sum.js"), "utf8")).toBe("exports.sum = (a, b) => a + b;\n");
+    expect(readFileSync(join(worktree, "src", "sum.js"), "utf8")).toBe(SUM.fixed);
     expect(tests).toMatchObject({ exit_code: 0, aggregated_output: expect.stringContaining("# pass 1") });
     expect(readFileSync(join(worktree, "note.txt"), "utf8")).toBe("written\n");
     expect(listen).toMatchObject({ exit_code: 0, aggregated_output: "listening\n" });
@@ -390,24 +303,16 @@ describe("Codex sandbox modes in a linked git worktree (as root here)", () => {
   });
 
   it("read-only: commands run, writes are refused", async () => {
-    const box = sandbox();
-    const worktree = worktreeRepo(box);
-    const server = await serve([codexExec("node --test; echo x > note.txt"), { text: "could not write", match: "Read-only file system" }]);
-    const run = await runCodex(execArgs("read-only"), { cwd: worktree, env: envFor(box, server), stdin: "try" });
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(server.problems()).toEqual([]);
+    const script: Script = [codexExec("node --test; echo x > note.txt"), { text: "could not write", match: "Read-only file system" }];
+    const { worktree, server } = await inLinkedWorktree("read-only", script, "try");
     expect(responsesLastUserText(server.modelRequests()[1]?.body)).toContain("# fail 1");
     expect(existsSync(join(worktree, "note.txt"))).toBe(false);
   });
 
   it("full: no sandbox, even as root: git metadata is writable too", async () => {
-    const box = sandbox();
-    const worktree = worktreeRepo(box);
-    const server = await serve([codexExec("echo x > note.txt && git add note.txt && echo staged"), { text: "done", match: "staged" }]);
-    const run = await runCodex(execArgs("full"), { cwd: worktree, env: envFor(box, server), stdin: "go" });
-    expect(run.exitCode, run.stderr).toBe(0);
-    expect(server.problems()).toEqual([]);
-    expect(execFileSync("git", ["status", "--porcelain"], { cwd: worktree, encoding: "utf8" })).toBe("A  note.txt\n");
+    const script: Script = [codexExec("echo x > note.txt && git add note.txt && echo staged"), { text: "done", match: "staged" }];
+    const { repo, worktree } = await inLinkedWorktree("full", script, "go");
+    expect(repo.git(["status", "--porcelain"], worktree)).toBe("A  note.txt");
   });
 });
 

@@ -2,71 +2,24 @@
 // throw-away HOME and TMPDIR per test), started with the command line the gemini adapter builds and read back
 // through the adapter's parser and classifier: a tool session, the permission levels, resume, side requests
 // and the faults the CLI surfaces quickly. Every spawned CLI is bounded and its process group reaped.
-import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { AgentExit, AgentInvocation } from "../src/agents/agent.js";
+import type { AgentInvocation } from "../src/agents/agent.js";
 import { createGeminiAdapter } from "../src/agents/gemini/index.js";
 import type { Permission } from "../src/agents/permission.js";
 import type { AgentEvent } from "../src/core/agent-event.js";
-import type { Failure } from "../src/core/failure.js";
-import { killAll, processesMentioning } from "./support/cli.js";
+import { BIN, runAdapter, useSandboxes, type AdapterRun, type WorkSandbox } from "./support/e2e.js";
 import { geminiEnv, geminiLastUserText, geminiProtocol, geminiShell, geminiWrite } from "./support/model-server/gemini.js";
-import { startModelServer, type ModelServer, type RecordedRequest, type Script } from "./support/model-server/server.js";
+import type { ModelServer, RecordedRequest, Script } from "./support/model-server/server.js";
 
-const GEMINI = resolve(import.meta.dirname, "../node_modules/.bin/gemini");
 const MODEL = "gemini-2.5-flash";
 const RUN_TIMEOUT_MS = 40_000;
-const adapter = createGeminiAdapter({ bin: GEMINI });
+const adapter = createGeminiAdapter({ bin: join(BIN, "gemini") });
 
-const servers: ModelServer[] = [];
-const roots: string[] = [];
-
-afterEach(async () => {
-  const leaked = (await Promise.all(roots.map((root) => processesMentioning(root)))).flat();
-  killAll(leaked);
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  await Promise.all(roots.splice(0).map((root) => rm(root, { recursive: true, force: true })));
-  expect(leaked, "a gemini process outlived its test").toEqual([]);
-});
-
-interface Sandbox {
-  root: string;
-  home: string;
-  tmp: string;
-  work: string;
-}
-
-async function sandbox(): Promise<Sandbox> {
-  const root = await mkdtemp(join(tmpdir(), "orch-gemini-server-"));
-  roots.push(root);
-  const box = { root, home: join(root, "home"), tmp: join(root, "tmp"), work: join(root, "work") };
-  await Promise.all([box.home, box.tmp, box.work].map((dir) => mkdir(dir)));
-  return box;
-}
-
-async function serve(script: Script): Promise<ModelServer> {
-  const server = await startModelServer({ script, protocols: [geminiProtocol] });
-  servers.push(server);
-  return server;
-}
-
-interface Run {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  /** Raw stdout lines. */
-  lines: string[];
-  /** The lines through the adapter's parser. */
-  events: AgentEvent[];
-  stderr: string;
-  /** The adapter's verdict on this exit. */
-  failure: Failure | undefined;
-  ms: number;
-}
+const sandboxes = useSandboxes({ prefix: "orch-gemini-server-" });
+const serve = (script: Script): Promise<ModelServer> => sandboxes.server(script, [geminiProtocol]);
 
 interface RunOptions {
   prompt: string;
@@ -77,9 +30,11 @@ interface RunOptions {
   maxAttempts?: number;
 }
 
-/** One CLI run with the command line the adapter builds, in the sandbox, against `server`. */
-async function runGemini(box: Sandbox, server: ModelServer, options: RunOptions): Promise<Run> {
-  const env = geminiEnv({ url: server.url, home: box.home, tmp: box.tmp, maxAttempts: options.maxAttempts ?? 1 });
+/**
+ * One CLI run with the command line the adapter builds, in the sandbox, against `server`. Its own process
+ * group: the CLI relaunches itself as a child, and its shell tool starts more.
+ */
+function runGemini(box: WorkSandbox, server: ModelServer, options: RunOptions): Promise<AdapterRun> {
   const invocation: AgentInvocation = {
     prompt: options.prompt,
     cwd: box.work,
@@ -88,64 +43,23 @@ async function runGemini(box: Sandbox, server: ModelServer, options: RunOptions)
     runId: "r1",
     taskId: "t1",
     attempt: 1,
-    env,
+    env: geminiEnv({ url: server.url, home: box.home, tmp: box.tmp, maxAttempts: options.maxAttempts ?? 1 }),
     permission: options.permission ?? "workspace-write",
   };
-  const command = adapter.build(invocation);
-  const started = Date.now();
-  // Its own process group: the CLI relaunches itself as a child, and its shell tool starts more.
-  const child = spawn(command.file, command.args, { cwd: box.work, env: command.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  const killGroup = (): void => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      child.kill("SIGKILL");
-    }
-  };
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-8_000)));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, RUN_TIMEOUT_MS);
-  try {
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
-      child.once("error", fail);
-      child.once("close", (code, sig) => done([code, sig]));
-    });
-    const lines = stdout.split("\n").filter((line) => line.trim() !== "");
-    const parser = adapter.createParser();
-    const events = lines.flatMap((line) => parser.parseLine(line));
-    const exit: AgentExit = {
-      exitCode,
-      signal,
-      stderrTail: stderr,
-      result: events.filter((e): e is Extract<AgentEvent, { type: "result" }> => e.type === "result").at(-1),
-      retries: events.filter((e): e is Extract<AgentEvent, { type: "retry" }> => e.type === "retry"),
-      endedAt: Date.now(),
-    };
-    return { exitCode, signal, timedOut, lines, events, stderr, failure: adapter.classify(exit), ms: Date.now() - started };
-  } finally {
-    clearTimeout(timer);
-    killGroup();
-  }
+  return runAdapter(sandboxes, adapter, invocation, { timeoutMs: RUN_TIMEOUT_MS });
 }
 
 /** A fresh sandbox and server playing `script`, and one run. */
 async function session(script: Script, options: RunOptions) {
-  const box = await sandbox();
+  const box = sandboxes.dir();
   const server = await serve(script);
   const run = await runGemini(box, server, options);
   return { box, server, run };
 }
 
-function resultOf(run: Run): Extract<AgentEvent, { type: "result" }> {
+function resultOf(run: AdapterRun): Extract<AgentEvent, { type: "result" }> {
   const result = run.events.findLast((e): e is Extract<AgentEvent, { type: "result" }> => e.type === "result");
-  if (result === undefined) throw new Error(`no result line; exit ${String(run.exitCode)}\nstderr: ${run.stderr}\nstdout: ${run.lines.join("\n")}`);
+  if (result === undefined) throw new Error(`no result line; exit ${String(run.code)}\nstderr: ${run.stderr}\nstdout: ${run.stdout}`);
   return result;
 }
 
@@ -165,7 +79,7 @@ const Contents = z.looseObject({ contents: z.array(z.looseObject({ role: z.strin
 
 describe("scripted model server × real Gemini CLI", () => {
   it("plays a write_file + run_shell_command + answer session to success (workspace-write)", async () => {
-    const box = await sandbox();
+    const box = sandboxes.dir();
     const server = await serve([
       { ...geminiWrite("hello.txt", "hello from the script\n", "Writing the file."), match: "please make hello" },
       { ...geminiShell("echo shell-ran > out.txt && cat hello.txt", "write out.txt"), match: "Successfully created" },
@@ -174,7 +88,7 @@ describe("scripted model server × real Gemini CLI", () => {
     const run = await runGemini(box, server, { prompt: "please make hello" });
 
     expect(server.problems()).toEqual([]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.failure).toBeUndefined();
     expect(await readFile(join(box.work, "hello.txt"), "utf8")).toBe("hello from the script\n");
     expect(await readFile(join(box.work, "out.txt"), "utf8")).toBe("shell-ran\n");
@@ -220,24 +134,24 @@ describe("scripted model server × real Gemini CLI", () => {
     ["full", ["write_file", "replace", "run_shell_command", "list_background_processes"], []],
   ] as const)("permission %s offers the model %j and not %j", async (permission, offered, withheld) => {
     const { server, run } = await session([{ text: "ok" }], { prompt: "hi", permission });
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     const tools = toolsOffered(server.modelRequests()[0]);
     expect(tools).toEqual(expect.arrayContaining([...offered]));
     for (const name of withheld) expect(tools).not.toContain(name);
   });
 
   it("continues the same session with --resume, sending the earlier history", async () => {
-    const box = await sandbox();
+    const box = sandboxes.dir();
     const server = await serve([
       { text: "first answer alpha", match: "first prompt" },
       { text: "second answer beta", match: "second prompt" },
     ]);
     const first = await runGemini(box, server, { prompt: "first prompt" });
-    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const sessionId = resultOf(first).sessionId ?? "";
 
     const second = await runGemini(box, server, { prompt: "second prompt", resume: sessionId });
-    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     expect(second.events[0]).toMatchObject({ type: "session.started", sessionId });
     expect(resultOf(second)).toMatchObject({ ok: true, text: "second answer beta", sessionId });
     expect(server.problems()).toEqual([]);
@@ -250,7 +164,7 @@ describe("scripted model server × real Gemini CLI", () => {
 
   it("without a model the CLI asks its router first; that side request is answered without using a turn", async () => {
     const { server, run } = await session([{ text: "routed", match: "hi" }], { prompt: "hi", model: null });
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(resultOf(run)).toMatchObject({ ok: true, text: "routed" });
     expect(server.remaining()).toEqual([]);
     const side = server.requests.filter((r) => r.outcome === "fixed");
@@ -266,7 +180,7 @@ describe("scripted model server × real Gemini CLI", () => {
       prompt: "hi",
       maxAttempts: 2,
     });
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(resultOf(run)).toMatchObject({ ok: true, text: "recovered" });
     expect(server.modelRequests().map((r) => r.outcome)).toEqual(["fault", "reply"]);
     const [limited, retried] = server.modelRequests();
@@ -275,7 +189,7 @@ describe("scripted model server × real Gemini CLI", () => {
 
   it("429 out of attempts: exit 173 (429 mod 256), rate limited until Google's suggested time", async () => {
     const { server, run } = await session([{ fault: "rate_limit", retryAfterSeconds: 7 }], { prompt: "hi" });
-    expect(run.exitCode).toBe(173);
+    expect(run.code).toBe(173);
     expect(resultOf(run)).toMatchObject({ ok: false, reason: "error" });
     expect(resultOf(run).text).toContain("Suggested retry after 7s.");
     expect(run.failure).toMatchObject({ kind: "rate_limited", httpStatus: 429 });
@@ -290,7 +204,7 @@ describe("scripted model server × real Gemini CLI", () => {
     ["malformed", { fault: "malformed" }, 1, { kind: "bad_output" }],
   ] as const)("%s: the CLI's exit code and the adapter's classification", async (_name, fault, exitCode, failure) => {
     const { server, run } = await session([fault], { prompt: "hi" });
-    expect(run.exitCode, run.stderr).toBe(exitCode);
+    expect(run.code, run.stderr).toBe(exitCode);
     expect(resultOf(run).ok).toBe(false);
     expect(run.failure).toMatchObject(failure);
     expect(server.modelRequests()).toHaveLength(1);
@@ -298,14 +212,14 @@ describe("scripted model server × real Gemini CLI", () => {
 
   it("an empty model reply exits 0, but its result says error: bad output, not a clean finish", async () => {
     const { run } = await session([{ text: "" }], { prompt: "hi" });
-    expect(run.exitCode).toBe(0);
+    expect(run.code).toBe(0);
     expect(resultOf(run)).toMatchObject({ ok: false, text: expect.stringContaining("empty response") });
     expect(run.failure?.kind).toBe("bad_output");
   });
 
   it("a failed match is answered 500 with an explanation the CLI shows, and recorded", async () => {
     const { server, run } = await session([{ text: "never sent", match: "a phrase not in the prompt" }], { prompt: "hi there" });
-    expect(run.exitCode).toBe(244);
+    expect(run.code).toBe(244);
     expect(resultOf(run)).toMatchObject({ ok: false, httpStatus: 500 });
     expect(resultOf(run).text).toContain('expects the last user message to contain \\"a phrase not in the prompt\\"');
     expect(server.problems()).toEqual([expect.stringContaining("hi there")]);

@@ -2,17 +2,14 @@
 // TMPDIR per test), driven exactly as orch drives it: the command, environment and stdin come from the
 // opencode adapter's build(), its output goes through the adapter's parser and classify(). A tool session,
 // resume with a narrower permission, and the faults OpenCode shows quickly. Every CLI is bounded and reaped.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { AgentCommand, AgentExit, AgentInvocation } from "../src/agents/agent.js";
+import type { AgentInvocation } from "../src/agents/agent.js";
 import { createOpenCodeAdapter } from "../src/agents/opencode/index.js";
 import type { AgentEvent } from "../src/core/agent-event.js";
-import type { Failure } from "../src/core/failure.js";
-import { killAll, processesMentioning } from "./support/cli.js";
+import { BIN, ofType, runAdapter, useSandboxes, type AdapterRun, type WorkSandbox } from "./support/e2e.js";
 import {
   chatLastUserText,
   OPENCODE_FAKE_MODEL,
@@ -23,70 +20,14 @@ import {
   SIDE_REQUEST_TITLE,
   type OpenCodeEnvOptions,
 } from "./support/model-server/openai-chat.js";
-import { startModelServer, type ModelServer, type Script } from "./support/model-server/server.js";
+import type { ModelServer, Script } from "./support/model-server/server.js";
 
-const OPENCODE = resolve(import.meta.dirname, "../node_modules/.bin/opencode");
 const RUN_TIMEOUT_MS = 45_000;
-const adapter = createOpenCodeAdapter({ bin: OPENCODE });
+const adapter = createOpenCodeAdapter({ bin: join(BIN, "opencode") });
 
-const live = new Set<ChildProcess>();
-const servers: ModelServer[] = [];
-const roots: string[] = [];
-
-afterEach(async () => {
-  const leakedChildren = [...live].map((child) => child.pid);
-  for (const child of live) killGroup(child);
-  live.clear();
-  // OpenCode's bash tool and anything it started must have gone with it.
-  const leaked = (await Promise.all(roots.map((root) => processesMentioning(root)))).flat();
-  killAll(leaked);
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  await Promise.all(roots.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-  expect(leakedChildren, "an opencode process outlived its test").toEqual([]);
-  expect(leaked, "a process started for the test outlived it").toEqual([]);
-});
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    child.kill("SIGKILL");
-  }
-}
-
-interface Sandbox {
-  root: string;
-  home: string;
-  tmp: string;
-  work: string;
-}
-
-async function sandbox(): Promise<Sandbox> {
-  const root = await mkdtemp(join(tmpdir(), "orch-opencode-"));
-  roots.push(root);
-  const box = { root, home: join(root, "home"), tmp: join(root, "tmp"), work: join(root, "work") };
-  await Promise.all([box.home, box.tmp, box.work].map((dir) => mkdir(dir)));
-  return box;
-}
-
-async function serve(script: Script): Promise<ModelServer> {
-  const server = await startModelServer({ script, protocols: [openaiChatProtocol] });
-  servers.push(server);
-  return server;
-}
-
-interface Run {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
-  /** Stopped by the test because `until` held (OpenCode would have gone on). */
-  stopped: boolean;
-  events: AgentEvent[];
-  failure: Failure | undefined;
-  stderr: string;
-  ms: number;
-}
+// OpenCode's bash tool and anything it started must go with it: afterEach fails a test that left one.
+const sandboxes = useSandboxes({ prefix: "orch-opencode-" });
+const serve = (script: Script): Promise<ModelServer> => sandboxes.server(script, [openaiChatProtocol]);
 
 interface RunOptions {
   /** Stops the CLI early once the normalized events so far satisfy it. */
@@ -95,61 +36,16 @@ interface RunOptions {
   title?: boolean;
 }
 
-/** One CLI process, exactly as orch would start it for `invocation`. */
-async function runOpenCode(invocation: AgentInvocation, options: RunOptions = {}): Promise<Run> {
-  const { until } = options;
-  const built = adapter.build(invocation);
-  const command: AgentCommand = options.title === false ? { ...built, args: withoutTitle(built.args) } : built;
-  const cwd = invocation.cwd;
-  const started = Date.now();
-  // Its own process group, so the bash tool's children die with it.
-  const child = spawn(command.file, command.args, { cwd, env: command.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-  live.add(child);
-  const parser = adapter.createParser(invocation);
-  const events: AgentEvent[] = [];
-  let partial = "";
-  let stderr = "";
-  let stopped = false;
-  child.stdin.on("error", () => {});
-  child.stdin.end(command.stdin ?? "");
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    const lines = (partial + chunk).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) events.push(...parser.parseLine(line));
-    if (until !== undefined && !stopped && until(events)) {
-      stopped = true;
-      killGroup(child);
-    }
+/** One CLI process, exactly as orch would start it for `invocation` (in its own group, with the bash tool's children). */
+function runOpenCode(invocation: AgentInvocation, options: RunOptions = {}): Promise<AdapterRun> {
+  return runAdapter(sandboxes, adapter, invocation, {
+    timeoutMs: RUN_TIMEOUT_MS,
+    ...(options.until === undefined ? {} : { until: options.until }),
+    ...(options.title === false ? { command: (built) => ({ ...built, args: withoutTitle(built.args) }) } : {}),
   });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-8_000)));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child);
-  }, RUN_TIMEOUT_MS);
-  try {
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
-      child.once("error", fail);
-      child.once("close", (code, sig) => done([code, sig]));
-    });
-    events.push(...parser.parseLine(partial));
-    const exit: AgentExit = {
-      exitCode,
-      signal,
-      stderrTail: stderr,
-      result: events.filter((event): event is Extract<AgentEvent, { type: "result" }> => event.type === "result").at(-1),
-      retries: [],
-      endedAt: Date.now(),
-    };
-    return { exitCode, signal, timedOut, stopped, events, failure: adapter.classify(exit), stderr, ms: Date.now() - started };
-  } finally {
-    clearTimeout(timer);
-    killGroup(child);
-    live.delete(child);
-  }
 }
 
-function invocation(box: Sandbox, server: ModelServer, over: Partial<AgentInvocation> = {}, env: Partial<OpenCodeEnvOptions> = {}): AgentInvocation {
+function invocation(box: WorkSandbox, server: ModelServer, over: Partial<AgentInvocation> = {}, env: Partial<OpenCodeEnvOptions> = {}): AgentInvocation {
   return {
     prompt: "hi",
     cwd: box.work,
@@ -165,7 +61,7 @@ function invocation(box: Sandbox, server: ModelServer, over: Partial<AgentInvoca
 
 /** One CLI run in a fresh sandbox against a fresh server playing `script`. */
 async function session(script: Script, options: RunOptions & { env?: Partial<OpenCodeEnvOptions> } = {}) {
-  const box = await sandbox();
+  const box = sandboxes.dir();
   const server = await serve(script);
   const run = await runOpenCode(invocation(box, server, {}, options.env), options);
   return { box, server, run };
@@ -175,9 +71,6 @@ function withoutTitle(args: readonly string[]): string[] {
   const at = args.indexOf("--title");
   return at < 0 ? [...args] : [...args.slice(0, at), ...args.slice(at + 2)];
 }
-
-const ofType = <T extends AgentEvent["type"]>(events: AgentEvent[], type: T) =>
-  events.filter((event): event is Extract<AgentEvent, { type: T }> => event.type === type);
 
 const ChatRequest = z.looseObject({
   messages: z.array(z.looseObject({ role: z.string(), content: z.unknown(), tool_call_id: z.string().optional() })),
@@ -189,7 +82,7 @@ const toolNames = (body: unknown): string[] => (ChatRequest.parse(body).tools ??
 
 describe("scripted Chat Completions server × real OpenCode CLI", () => {
   it("plays a write + bash + answer session to success; the adapter reads every line", async () => {
-    const box = await sandbox();
+    const box = sandboxes.dir();
     const target = join(box.work, "hello.txt");
     const server = await serve([
       { ...opencodeWrite(target, "hello from the script\n", "Writing the file."), match: 'please make "hello"' },
@@ -199,7 +92,7 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
     const run = await runOpenCode(invocation(box, server, { prompt: 'please make "hello" -- now' }));
 
     expect(server.problems()).toEqual([]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.failure).toBeUndefined();
     expect(await readFile(target, "utf8")).toBe("hello from the script\n");
     expect(await readFile(join(box.work, "out.txt"), "utf8")).toBe("shell-ran\n");
@@ -241,19 +134,19 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
   });
 
   it("resumes the session with --session, sending the earlier history; read-only takes edits and shell away", async () => {
-    const box = await sandbox();
+    const box = sandboxes.dir();
     const server = await serve([
       { text: "first answer alpha", match: "first prompt" },
       { text: "second answer beta", match: "second prompt" },
     ]);
     const first = await runOpenCode(invocation(box, server, { prompt: "first prompt" }));
-    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const sessionId = ofType(first.events, "session.started")[0]?.sessionId ?? "";
     expect(sessionId).toMatch(/^ses_/);
 
     const resumed = invocation(box, server, { prompt: "second prompt", resumeSessionId: sessionId, attempt: 2, permission: "read-only" });
     const second = await runOpenCode(resumed);
-    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     expect(second.failure).toBeUndefined();
     expect(ofType(second.events, "session.started")).toEqual([{ type: "session.started", sessionId, model: OPENCODE_FAKE_MODEL }]);
     expect(second.events.at(-1)).toMatchObject({ type: "result", ok: true, text: "second answer beta", sessionId });
@@ -272,7 +165,7 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
 
   it("401: no retry, an APIError line, classified auth_failed; the title side request takes no turn", async () => {
     const { server, run } = await session([{ fault: "unauthorized" }], { title: false });
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     expect(run.failure).toMatchObject({ kind: "auth_failed", httpStatus: 401 });
     expect(run.failure?.detail).toContain("Incorrect API key provided");
     expect(server.modelRequests().map((r) => r.note)).toEqual(["unauthorized"]);
@@ -283,7 +176,7 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
 
   it("429 with retry-after: OpenCode retries five times at the given pace, then fails; classified rate_limited", async () => {
     const { server, run } = await session([{ fault: "rate_limit", retryAfterSeconds: 1, repeat: 10 }]);
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     const requests = server.modelRequests();
     expect(requests).toHaveLength(6);
     const gaps = requests.slice(1).map((r, i) => r.time - (requests[i]?.time ?? 0));
@@ -296,7 +189,7 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
   it("a hanging request is cut by the provider timeout, not retried; classified as an unreachable API", async () => {
     const { server, run } = await session([{ fault: "hang" }, { text: "never sent" }], { env: { timeoutMs: 1_500 } });
     expect(run.timedOut).toBe(false);
-    expect(run.exitCode).toBe(1);
+    expect(run.code).toBe(1);
     expect(run.events.at(-1)).toMatchObject({ type: "result", ok: false, reason: "UnknownError", text: "The operation timed out." });
     expect(run.failure).toEqual({ kind: "overloaded", detail: "Could not reach the model API: The operation timed out." });
     expect(server.modelRequests().map((r) => r.note)).toEqual(["hang"]);
@@ -316,7 +209,7 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
 
   it("a malformed stream is retried after a backoff and the session recovers", async () => {
     const { server, run } = await session([{ fault: "malformed" }, { text: "recovered" }]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.failure).toBeUndefined();
     expect(run.events.at(-1)).toMatchObject({ type: "result", ok: true, text: "recovered" });
     const [bad, good] = server.modelRequests();

@@ -1,36 +1,18 @@
 // Proves the scripted model server against the real Claude Code CLI (offline, throw-away HOME and TMPDIR per
 // test): a tool session, resume, each fault, and a failed `match`. Every spawned CLI is bounded and reaped.
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { jsonLines, type CliResult } from "./support/cli.js";
+import { BIN, useSandboxes } from "./support/e2e.js";
 import { ScriptCursor } from "./support/model-server/script.js";
-import {
-  claudeBash,
-  claudeEnv,
-  claudeWrite,
-  startModelServer,
-  type ModelServer,
-  type Script,
-} from "./support/model-server/server.js";
+import { claudeBash, claudeEnv, claudeWrite, type ModelServer, type Script } from "./support/model-server/server.js";
 
-const CLAUDE = resolve(import.meta.dirname, "../node_modules/.bin/claude");
+const CLAUDE = join(BIN, "claude");
 const RUN_TIMEOUT_MS = 25_000;
 
-const live = new Set<ChildProcess>();
-const servers: ModelServer[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  const leaked = [...live].map((child) => child.pid);
-  for (const child of live) killGroup(child);
-  live.clear();
-  await Promise.all(servers.splice(0).map((server) => server.close()));
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-  expect(leaked, "a claude process outlived its test").toEqual([]);
-});
+const sandboxes = useSandboxes({ prefix: "orch-model-server-" });
 
 // ---- stream-json lines, parsed rather than cast --------------------------------------------------------
 
@@ -59,82 +41,14 @@ const Result = z.looseObject({
 });
 type ResultLine = z.infer<typeof Result>;
 
-interface Run {
-  exitCode: number | null;
-  signal: NodeJS.Signals | null;
-  timedOut: boolean;
+interface Run extends CliResult {
+  /** stdout's JSON lines. */
   lines: unknown[];
-  stderr: string;
-  ms: number;
 }
 
-function parseLine(line: string): unknown {
-  try {
-    const value: unknown = JSON.parse(line);
-    return value;
-  } catch {
-    return { type: "unparsed", raw: line };
-  }
-}
-
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, "SIGKILL");
-  } catch {
-    child.kill("SIGKILL");
-  }
-}
-
-async function runClaude(args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<Run> {
-  const started = Date.now();
-  // Its own process group, so the Bash tool's children die with it.
-  const child = spawn(CLAUDE, args, { ...opts, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  live.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-8_000)));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    killGroup(child);
-  }, RUN_TIMEOUT_MS);
-  try {
-    const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
-      child.once("error", fail);
-      child.once("close", (code, sig) => done([code, sig]));
-    });
-    const lines = stdout
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map(parseLine);
-    return { exitCode, signal, timedOut, lines, stderr, ms: Date.now() - started };
-  } finally {
-    clearTimeout(timer);
-    killGroup(child);
-    live.delete(child);
-  }
-}
-
-interface Sandbox {
-  home: string;
-  tmp: string;
-  work: string;
-}
-
-async function sandbox(): Promise<Sandbox> {
-  const root = await mkdtemp(join(tmpdir(), "orch-model-server-"));
-  dirs.push(root);
-  const box = { home: join(root, "home"), tmp: join(root, "tmp"), work: join(root, "work") };
-  await Promise.all(Object.values(box).map((dir) => mkdir(dir)));
-  return box;
-}
-
-async function serve(script: Script): Promise<ModelServer> {
-  const server = await startModelServer({ script });
-  servers.push(server);
-  return server;
+async function runClaude(args: string[], options: { cwd: string; env: Record<string, string> }): Promise<Run> {
+  const result = await sandboxes.run(CLAUDE, args, { ...options, timeoutMs: RUN_TIMEOUT_MS });
+  return { ...result, lines: jsonLines(result.stdout) };
 }
 
 function claudeArgs(prompt: string, extra: string[] = []): string[] {
@@ -144,8 +58,8 @@ function claudeArgs(prompt: string, extra: string[] = []): string[] {
 
 /** One CLI run in a fresh sandbox against a fresh server playing `script`. */
 async function session(script: Script, prompt: string, env: { maxRetries?: number; timeoutMs?: number } = {}) {
-  const box = await sandbox();
-  const server = await serve(script);
+  const box = sandboxes.dir();
+  const server = await sandboxes.server(script);
   const run = await runClaude(claudeArgs(prompt), {
     cwd: box.work,
     env: claudeEnv({ url: server.url, home: box.home, tmp: box.tmp, ...env }),
@@ -185,9 +99,9 @@ function messagesOf(body: unknown): z.infer<typeof RequestMessages>["messages"] 
 
 describe("scripted model server × real Claude Code CLI", () => {
   it("plays a Write + Bash + answer session to success", async () => {
-    const box = await sandbox();
+    const box = sandboxes.dir();
     const target = join(box.work, "hello.txt");
-    const server = await serve([
+    const server = await sandboxes.server([
       { ...claudeWrite(target, "hello from the script\n", "Writing the file."), match: "make hello" },
       { ...claudeBash("echo shell-ran > out.txt && cat hello.txt", "write out.txt"), match: "File created" },
       { text: "All done.", match: "hello from the script" },
@@ -198,7 +112,7 @@ describe("scripted model server × real Claude Code CLI", () => {
     });
 
     expect(server.problems()).toEqual([]);
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(await readFile(target, "utf8")).toBe("hello from the script\n");
     expect(await readFile(join(box.work, "out.txt"), "utf8")).toBe("shell-ran\n");
     expect(run.lines.some((line) => Init.safeParse(line).success)).toBe(true);
@@ -231,18 +145,18 @@ describe("scripted model server × real Claude Code CLI", () => {
   });
 
   it("continues the same session with --resume, sending the earlier history", async () => {
-    const box = await sandbox();
-    const server = await serve([
+    const box = sandboxes.dir();
+    const server = await sandboxes.server([
       { text: "first answer alpha", match: "first prompt" },
       { text: "second answer beta", match: "second prompt" },
     ]);
     const env = claudeEnv({ url: server.url, home: box.home, tmp: box.tmp });
     const first = await runClaude(claudeArgs("first prompt"), { cwd: box.work, env });
-    expect(first.exitCode, first.stderr).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const sessionId = resultOf(first).session_id;
 
     const second = await runClaude(claudeArgs("second prompt", ["--resume", sessionId]), { cwd: box.work, env });
-    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     expect(resultOf(second)).toMatchObject({ subtype: "success", is_error: false, result: "second answer beta" });
     expect(resultOf(second).session_id).toBe(sessionId);
     expect(server.problems()).toEqual([]);
@@ -264,7 +178,7 @@ describe("scripted model server × real Claude Code CLI", () => {
     expect(retries).toEqual([expect.objectContaining({ error_status: 429, retry_delay_ms: 1000 })]);
     expect(resultOf(run)).toMatchObject({ is_error: true, api_error_status: 429 });
     expect(resultOf(run).result).toContain("Request rejected (429)");
-    expect(run.exitCode).not.toBe(0);
+    expect(run.code).not.toBe(0);
     expect(server.modelRequests().map((r) => r.note)).toEqual(["rate_limit", "rate_limit"]);
     expect(server.remaining()).toEqual([]);
   });
@@ -273,14 +187,14 @@ describe("scripted model server × real Claude Code CLI", () => {
     const { run } = await session([{ fault: "overloaded" }], "hi");
     expect(resultOf(run)).toMatchObject({ is_error: true, api_error_status: 529 });
     expect(resultOf(run).result).toContain("529 Overloaded");
-    expect(run.exitCode).not.toBe(0);
+    expect(run.code).not.toBe(0);
   });
 
   it("401 is reported as an invalid API key", async () => {
     const { run } = await session([{ fault: "unauthorized" }], "hi");
     expect(resultOf(run)).toMatchObject({ is_error: true, api_error_status: 401 });
     expect(resultOf(run).result).toContain("Invalid API key");
-    expect(run.exitCode).not.toBe(0);
+    expect(run.code).not.toBe(0);
   });
 
   it("context too long ends with terminal_reason prompt_too_long", async () => {
@@ -288,20 +202,20 @@ describe("scripted model server × real Claude Code CLI", () => {
     const result = resultOf(run);
     expect(result).toMatchObject({ is_error: true, api_error_status: 400, terminal_reason: "prompt_too_long" });
     expect(result.result).toContain("Prompt is too long");
-    expect(run.exitCode).not.toBe(0);
+    expect(run.code).not.toBe(0);
   });
 
   it("a hanging request is cut by API_TIMEOUT_MS and reported as a timeout", async () => {
     const { server, run } = await session([{ fault: "hang" }], "hi", { timeoutMs: 1_500 });
     expect(run.timedOut).toBe(false);
     expect(resultOf(run)).toMatchObject({ is_error: true, result: "Request timed out" });
-    expect(run.exitCode).not.toBe(0);
+    expect(run.code).not.toBe(0);
     expect(server.modelRequests().map((r) => r.note)).toEqual(["hang"]);
   });
 
   it("a malformed stream makes the CLI fall back to a non-streaming request, which is answered as JSON", async () => {
     const { server, run } = await session([{ fault: "malformed" }, { text: "recovered" }], "hi");
-    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(resultOf(run)).toMatchObject({ is_error: false, result: "recovered" });
     const Streaming = z.looseObject({ stream: z.boolean().optional() });
     const streams = server.modelRequests().map((r) => Streaming.parse(r.body).stream);
@@ -312,7 +226,7 @@ describe("scripted model server × real Claude Code CLI", () => {
     const { server, run } = await session([{ text: "never sent", match: "a phrase not in the prompt" }], "hi there");
     expect(resultOf(run)).toMatchObject({ is_error: true, api_error_status: 500 });
     expect(resultOf(run).result).toContain('expects the last user message to contain "a phrase not in the prompt"');
-    expect(run.exitCode).not.toBe(0);
+    expect(run.code).not.toBe(0);
     expect(server.problems()).toEqual([expect.stringContaining("hi there")]);
     expect(server.remaining()).toEqual([{ text: "never sent", match: "a phrase not in the prompt" }]);
   });
@@ -330,7 +244,7 @@ describe("scripted model server, protocol level", () => {
   const userMessage = (text: string) => ({ model: "m", messages: [{ role: "user", content: text }] });
 
   it("answers probes and count_tokens without consuming turns, then reports exhaustion", async () => {
-    const server = await serve([{ text: "only" }]);
+    const server = await sandboxes.server([{ text: "only" }]);
     expect((await fetch(`${server.url}/`, { method: "HEAD" })).status).toBe(404);
     expect((await fetch(`${server.url}/nope`)).status).toBe(404);
     const count = await post(server, "/v1/messages/count_tokens", userMessage("x"));
@@ -353,7 +267,7 @@ describe("scripted model server, protocol level", () => {
   it("streams tool calls as input_json_delta chunks that reassemble to the input", async () => {
     const input = { file_path: "/x/y.txt", content: "some content that is long enough to split" };
     const usage = { input_tokens: 7, output_tokens: 3 };
-    const server = await serve([{ text: "t", tools: [{ name: "Write", input }], usage }]);
+    const server = await sandboxes.server([{ text: "t", tools: [{ name: "Write", input }], usage }]);
     const res = await post(server, "/v1/messages", { ...userMessage("x"), stream: true });
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const events = (await res.text())
@@ -376,7 +290,7 @@ describe("scripted model server, protocol level", () => {
   });
 
   it("sends Anthropic error bodies and retry-after for faults", async () => {
-    const server = await serve([{ fault: "rate_limit", retryAfterSeconds: 7 }, { fault: "server_error", status: 503 }]);
+    const server = await sandboxes.server([{ fault: "rate_limit", retryAfterSeconds: 7 }, { fault: "server_error", status: 503 }]);
     const limited = await post(server, "/v1/messages", userMessage("x"));
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("7");
@@ -389,7 +303,7 @@ describe("scripted model server, protocol level", () => {
   });
 
   it("close() ends a hanging request", async () => {
-    const server = await serve([{ fault: "hang" }]);
+    const server = await sandboxes.server([{ fault: "hang" }]);
     const pending = post(server, "/v1/messages", userMessage("x")).then(
       () => "answered",
       () => "failed",

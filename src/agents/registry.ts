@@ -1,17 +1,16 @@
 // Which agents exist and how to make one from its settings. The settings are stored with the run, so a
 // detached or resumed run builds exactly the same adapter as the command that started it.
 import { z } from "zod";
-import { UsageError } from "../core/errors.js";
 import type { AgentAdapter } from "./agent.js";
 import { createClaudeCodeAdapter } from "./claude-code/index.js";
 import { createCodexAdapter } from "./codex/index.js";
 import { createCommandAdapter } from "./command/index.js";
 import { createGeminiAdapter } from "./gemini/index.js";
 import { createOpenCodeAdapter } from "./opencode/index.js";
+import type { AgentName } from "./names.js";
 import { createScriptedAdapter } from "./scripted/index.js";
 
-export const AGENT_NAMES = ["claude-code", "codex", "gemini", "opencode", "command", "scripted"] as const;
-export type AgentName = (typeof AGENT_NAMES)[number];
+export { AGENT_NAMES, parseAgentName, type AgentName } from "./names.js";
 
 // The settings every CLI adapter takes (its CliOptions).
 const bin = z.string().optional();
@@ -47,12 +46,4 @@ export function createAdapter(settings: AgentSettings): AgentAdapter {
 /** A CLI adapter's options are its settings without the name. */
 function options<S extends { name: AgentName }>({ name: _name, ...rest }: S): Omit<S, "name"> {
   return rest;
-}
-
-export function parseAgentName(name: string): AgentName {
-  const found = AGENT_NAMES.find((n) => n === name);
-  if (found === undefined) {
-    throw new UsageError(`unknown agent "${name}"`, { hint: `choose one of: ${AGENT_NAMES.join(", ")}` });
-  }
-  return found;
 }

@@ -1,19 +1,12 @@
 // The command-line surface: commander parses, each command module does the work, and this file maps
 // every outcome to the exit codes of the contract (0 ok, 1 not converged, 2 bad usage, 3 waiting, 130).
+// Command modules load when their command runs, so `orch status` does not pay for every agent adapter.
 import { Command, CommanderError, Option } from "commander";
-import { AGENT_NAMES } from "../agents/registry.js";
+import { AGENT_NAMES } from "../agents/names.js";
 import { UsageError } from "../core/errors.js";
 import { InvalidTransitionError } from "../core/run.js";
 import type { CliContext } from "./context.js";
-import { stopCommand } from "./commands/control.js";
-import { demoCommand } from "./commands/demo.js";
-import { doctorCommand } from "./commands/doctor.js";
-import { driveDetached } from "./commands/drive.js";
-import { initCommand } from "./commands/init.js";
-import { logsCommand } from "./commands/logs.js";
-import { reportCommand } from "./commands/report.js";
-import { runCommand, type RunFlags } from "./commands/run.js";
-import { listCommand, statusCommand } from "./commands/status.js";
+import type { RunFlags } from "./commands/run.js";
 import { EXIT } from "./exit-codes.js";
 import { collect } from "./options.js";
 
@@ -39,7 +32,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .command("init")
     .description("write orch.config.yaml with commented defaults and create .orch/")
     .option("--force", "replace an existing orch.config.yaml")
-    .action(async (flags: { force?: boolean }) => set(await initCommand(ctx, flags)));
+    .action(async (flags: { force?: boolean }) => set(await (await import("./commands/init.js")).initCommand(ctx, flags)));
 
   program
     .command("run")
@@ -63,20 +56,20 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
     .option("--detach", "keep running after the terminal closes")
     .option("--json", "print one JSON object at the end")
-    .action(async (goal: string, flags: RunFlags) => set(await runCommand(ctx, goal, flags)));
+    .action(async (goal: string, flags: RunFlags) => set(await (await import("./commands/run.js")).runCommand(ctx, goal, flags)));
 
   program
     .command("status")
     .description("where a run stands (default: the newest)")
     .argument("[run]", "run id or prefix")
     .option("--json", "print JSON")
-    .action(async (ref: string | undefined, flags: { json?: boolean }) => set(await statusCommand(ctx, ref, flags)));
+    .action(async (ref: string | undefined, flags: { json?: boolean }) => set(await (await import("./commands/status.js")).statusCommand(ctx, ref, flags)));
 
   program
     .command("list")
     .description("runs of this repository, newest first")
     .option("--json", "print JSON")
-    .action(async (flags: { json?: boolean }) => set(await listCommand(ctx, flags)));
+    .action(async (flags: { json?: boolean }) => set(await (await import("./commands/status.js")).listCommand(ctx, flags)));
 
   program
     .command("logs")
@@ -84,7 +77,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .argument("<ref>", "run id (or prefix, or latest), RUN/TASK, or an attempt id")
     .option("-f, --follow", "keep printing until the run ends")
     .option("--json", "print JSON lines")
-    .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await logsCommand(ctx, ref, flags)));
+    .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await (await import("./commands/logs.js")).logsCommand(ctx, ref, flags)));
 
   for (const mode of ["stop", "abort"] as const) {
     program
@@ -93,7 +86,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       .argument("<run>", "run id or prefix")
       .option("--wait <seconds>", "wait this long for the run to end")
       .option("--json", "print JSON")
-      .action(async (ref: string, flags: { json?: boolean; wait?: string }) => set(await stopCommand(ctx, ref, mode, flags)));
+      .action(async (ref: string, flags: { json?: boolean; wait?: string }) => set(await (await import("./commands/control.js")).stopCommand(ctx, ref, mode, flags)));
   }
 
   program
@@ -101,25 +94,25 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .description("the markdown report of a run")
     .argument("[run]", "run id or prefix (default: the newest)")
     .option("--out <file>", "write it to this file instead of printing it")
-    .action(async (ref: string | undefined, flags: { out?: string }) => set(await reportCommand(ctx, ref, flags)));
+    .action(async (ref: string | undefined, flags: { out?: string }) => set(await (await import("./commands/report.js")).reportCommand(ctx, ref, flags)));
 
   program
     .command("doctor")
     .description("check git, the journal and each agent CLI")
     .option("--json", "print JSON")
-    .action(async (flags: { json?: boolean }) => set(await doctorCommand(ctx, flags)));
+    .action(async (flags: { json?: boolean }) => set(await (await import("./commands/doctor.js")).doctorCommand(ctx, flags)));
 
   program
     .command("demo")
     .description("converge a throw-away repository with the scripted agent: the whole loop, no credentials")
     .option("--json", "print one JSON object at the end")
     .addOption(new Option("--dir <dir>", "make the demo here instead of a temporary directory").hideHelp())
-    .action(async (flags: { json?: boolean; dir?: string }) => set(await demoCommand(ctx, flags)));
+    .action(async (flags: { json?: boolean; dir?: string }) => set(await (await import("./commands/demo.js")).demoCommand(ctx, flags)));
 
   program
     .command("__drive", { hidden: true })
     .argument("<run>")
-    .action(async (runId: string) => set(await driveDetached(ctx, runId)));
+    .action(async (runId: string) => set(await (await import("./commands/drive.js")).driveDetached(ctx, runId)));
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -2,7 +2,7 @@
 // default, so an empty file (or none) is a valid configuration.
 import { z } from "zod";
 import { DEFAULT_PERMISSION, PERMISSIONS } from "../agents/permission.js";
-import { AGENT_NAMES } from "../agents/registry.js";
+import { AGENT_NAMES } from "../agents/names.js";
 import { parseDuration } from "../core/duration.js";
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {

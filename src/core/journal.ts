@@ -114,7 +114,7 @@ const attemptExited = z.object({
   data: z.object({
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),
-    reason: z.enum(["exited", "hung", "timeout", "aborted", "spawn_failed", "budget"]),
+    reason: z.enum(["exited", "hung", "timeout", "aborted", "spawn_failed", "budget", "repeated_failure"]),
     durationMs: z.number().nonnegative(),
     sessionId: z.string().optional(),
     model: z.string().optional(),

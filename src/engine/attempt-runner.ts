@@ -13,6 +13,13 @@ import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
 import { interruptDetail } from "./interrupt.js";
 
+/**
+ * An agent that reports the same failure this many times in one attempt is looping on it (OpenCode retries a
+ * context overflow forever, printing as it goes, so no stall timer fires): the attempt is stopped and
+ * classified from that failure instead of running into its timeout.
+ */
+export const REPEATED_FAILURE_LIMIT = 3;
+
 export interface AttemptSpec {
   runId: string;
   taskId: string;
@@ -84,6 +91,8 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   // The attempt stops on the caller's signal or on its own budget, whichever comes first.
   const local = new AbortController();
   let overBudget: string | undefined;
+  let looping: Extract<AgentEvent, { type: "result" }> | undefined;
+  const failures = new Map<string, number>();
   const onOuterAbort = () => local.abort();
   spec.signal.addEventListener("abort", onOuterAbort, { once: true });
   if (spec.signal.aborted) local.abort();
@@ -138,6 +147,15 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
             break;
           case "result":
             result = event;
+            if (!event.ok && looping === undefined) {
+              const key = event.reason ?? event.text ?? "error";
+              const seen = (failures.get(key) ?? 0) + 1;
+              failures.set(key, seen);
+              if (seen >= REPEATED_FAILURE_LIMIT) {
+                looping = event;
+                local.abort();
+              }
+            }
             sessionId = event.sessionId ?? sessionId;
             usage = event.usage ?? usage;
             costUsd = event.costUsd ?? costUsd;
@@ -163,15 +181,12 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   spec.signal.removeEventListener("abort", onOuterAbort);
   await new Promise<void>((resolve) => transcript.end(resolve));
 
-  const interrupted = exit.reason === "aborted" && overBudget === undefined;
-  const failure = classify(spec, exit, overBudget, {
-    exitCode: exit.exitCode,
-    signal: exit.signal,
-    stderrTail: exit.stderrTail,
-    result,
-    retries,
-    endedAt: deps.now(),
-  });
+  const interrupted = exit.reason === "aborted" && overBudget === undefined && looping === undefined;
+  const agentExit: AgentExit = { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, result, retries, endedAt: deps.now() };
+  const failure =
+    looping !== undefined && exit.reason === "aborted"
+      ? repeatedFailure(spec, looping, { ...agentExit, exitCode: null, signal: null, result: looping })
+      : classify(spec, exit, overBudget, agentExit);
   const finalText = result?.text ?? lastText;
   await writer.write({
     type: "attempt.exited",
@@ -179,7 +194,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     data: {
       exitCode: exit.exitCode,
       signal: exit.signal,
-      reason: overBudget !== undefined ? "budget" : exit.reason,
+      reason: overBudget !== undefined ? "budget" : looping !== undefined && exit.reason === "aborted" ? "repeated_failure" : exit.reason,
       durationMs: Math.round(exit.durationMs),
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(model !== undefined ? { model } : {}),
@@ -191,6 +206,12 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   });
   log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });
   return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, interrupted };
+}
+
+/** The adapter's reading of the failure it kept reporting, said to have repeated. */
+function repeatedFailure(spec: AttemptSpec, looping: Extract<AgentEvent, { type: "result" }>, exit: AgentExit): Failure {
+  const failure = spec.adapter.classify(exit) ?? { kind: "crashed", detail: looping.text ?? looping.reason ?? "the agent kept failing" };
+  return { ...failure, detail: `${failure.detail} (reported ${REPEATED_FAILURE_LIMIT} times in one attempt; the agent was stopped)` };
 }
 
 function classify(spec: AttemptSpec, exit: SupervisedExit, overBudget: string | undefined, agentExit: AgentExit): Failure | undefined {

@@ -1,5 +1,6 @@
-// Runs the built `orch` binary (dist/cli/main.js) as a child process, the way a user would, and finds
-// processes a test left behind. The child is bounded by a timeout and never outlives the call.
+// Runs programs under test as child processes — the built `orch` binary (dist/cli/main.js) the way a user
+// would, or an agent CLI directly — bounded by a timeout and in a process group of their own that never
+// outlives them; finds processes a test left behind; parses what `orch ... --json` prints.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readFile, readlink } from "node:fs/promises";
@@ -24,22 +25,41 @@ export interface CliResult {
 export interface CliOptions {
   cwd: string;
   /** The complete environment of the child (not merged over process.env). */
-  env: Record<string, string>;
+  env: NodeJS.ProcessEnv;
   timeoutMs: number;
+  /** Written to stdin, which is then closed; without it stdin is /dev/null. */
+  stdin?: string;
+  /** Called with each chunk of stdout as it arrives (to stop the process early, say). */
+  onStdout?: (chunk: string) => void;
 }
 
-/** `node dist/cli/main.js ...args`; on timeout (or any throw) its whole process group is SIGKILLed. */
-export async function runOrch(args: readonly string[], options: CliOptions): Promise<CliResult> {
+export interface RunningProcess {
+  readonly pid: number;
+  /** Settles once it has exited and its output is read; past `timeoutMs` its group is SIGKILLed first. */
+  readonly done: Promise<CliResult>;
+  /** Whether it has not exited yet. */
+  running(): boolean;
+  /** Sends `signal` to the process alone, as a terminal's Ctrl-C reaches a foreground program. */
+  signal(signal: NodeJS.Signals): void;
+  /** SIGKILLs its process group unless it has exited; for `finally` and afterEach. */
+  kill(): void;
+}
+
+/**
+ * Starts `file ...args` in a process group of its own (so one kill reaches it and whatever it started there)
+ * and returns at once; the caller must `await done` or `kill()`. The group is SIGKILLed once it has exited too.
+ */
+export function startProcess(file: string, args: readonly string[], options: CliOptions): RunningProcess {
   const started = performance.now();
-  // Its own process group, so one kill reaches the CLI and anything in its group.
-  const child = spawn(process.execPath, [ORCH_MAIN, ...args], {
+  const child = spawn(file, args, {
     cwd: options.cwd,
     env: options.env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     detached: true,
   });
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const kill = (): void => {
-    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    if (child.pid === undefined || exited()) return;
     try {
       process.kill(-child.pid, "SIGKILL");
     } catch {
@@ -48,23 +68,74 @@ export async function runOrch(args: readonly string[], options: CliOptions): Pro
   };
   let stdout = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    options.onStdout?.(chunk);
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  if (child.stdin !== null) {
+    // A CLI that exits without reading its input must not fail the test with EPIPE.
+    child.stdin.on("error", () => {});
+    child.stdin.end(options.stdin ?? "");
+  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     kill();
   }, options.timeoutMs);
-  try {
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((done, fail) => {
-      child.once("error", fail);
-      child.once("close", (c, s) => done([c, s]));
+  const done = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (c, s) => resolve([c, s]));
+  })
+    .then(([code, signal]): CliResult => ({ code, signal, stdout, stderr, timedOut, ms: performance.now() - started }))
+    .finally(() => {
+      clearTimeout(timer);
+      kill();
     });
-    return { code, signal, stdout, stderr, timedOut, ms: performance.now() - started };
-  } finally {
+  const pid = child.pid;
+  if (pid === undefined) {
     clearTimeout(timer);
-    kill();
+    done.catch(() => {});
+    throw new Error(`could not start ${file}`);
   }
+  return {
+    pid,
+    done,
+    running: () => !exited(),
+    signal: (signal) => {
+      if (!exited()) child.kill(signal);
+    },
+    kill,
+  };
+}
+
+/** `file ...args` to its end; on timeout its whole process group is SIGKILLed. */
+export function runProcess(file: string, args: readonly string[], options: CliOptions): Promise<CliResult> {
+  return startProcess(file, args, options).done;
+}
+
+/** Starts `node dist/cli/main.js ...args` and returns at once (a detached run, `logs -f`, Ctrl-C). */
+export function startOrch(args: readonly string[], options: CliOptions): RunningProcess {
+  return startProcess(process.execPath, [ORCH_MAIN, ...args], options);
+}
+
+/** `node dist/cli/main.js ...args`, the way a user would run it, to its end. */
+export function runOrch(args: readonly string[], options: CliOptions): Promise<CliResult> {
+  return startOrch(args, options).done;
+}
+
+/** The non-empty lines of a CLI's JSON-lines output, parsed; a line that is not JSON becomes `{ type: "unparsed", raw }`. */
+export function jsonLines(stdout: string): unknown[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line): unknown => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        return { type: "unparsed", raw: line };
+      }
+    });
 }
 
 export interface FoundProcess {
@@ -101,72 +172,6 @@ export function killAll(processes: readonly FoundProcess[]): void {
       // Gone already.
     }
   }
-}
-
-// ---- a CLI left running while the test does other things (detached runs, `logs -f`, Ctrl-C) ----------------
-
-export interface RunningOrch {
-  readonly pid: number;
-  /** Settles once it has exited and its output is read; past `timeoutMs` its group is SIGKILLed first. */
-  readonly done: Promise<CliResult>;
-  /** What it has printed so far. */
-  output(): { stdout: string; stderr: string };
-  /** Sends `signal` to the CLI process alone, as a terminal's Ctrl-C reaches a foreground program. */
-  signal(signal: NodeJS.Signals): void;
-  /** SIGKILLs its process group unless it has exited; for `finally` and afterEach. */
-  kill(): void;
-}
-
-/** Starts `node dist/cli/main.js ...args` and returns at once; the caller must `await done` or `kill()`. */
-export function startOrch(args: readonly string[], options: CliOptions): RunningOrch {
-  const started = performance.now();
-  const child = spawn(process.execPath, [ORCH_MAIN, ...args], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
-  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
-  const kill = (): void => {
-    if (child.pid === undefined || exited()) return;
-    try {
-      process.kill(-child.pid, "SIGKILL");
-    } catch {
-      child.kill("SIGKILL");
-    }
-  };
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, options.timeoutMs);
-  const done = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (c, s) => resolve([c, s]));
-  })
-    .then(([code, signal]): CliResult => ({ code, signal, stdout, stderr, timedOut, ms: performance.now() - started }))
-    .finally(() => {
-      clearTimeout(timer);
-      kill();
-    });
-  const pid = child.pid;
-  if (pid === undefined) {
-    clearTimeout(timer);
-    throw new Error(`could not start ${process.execPath} ${ORCH_MAIN}`);
-  }
-  return {
-    pid,
-    done,
-    output: () => ({ stdout, stderr }),
-    signal: (signal) => {
-      if (!exited()) child.kill(signal);
-    },
-    kill,
-  };
 }
 
 // ---- processes ------------------------------------------------------------------------------------------
@@ -263,6 +268,16 @@ export function parseJsonOutput<T>(schema: z.ZodType<T>, text: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw new Error(`unexpected JSON: ${parsed.error.message}\n${text}`);
   return parsed.data;
+}
+
+/** `orch run --json`'s one object; a mismatch fails showing the exit code, stdout and stderr. */
+export function parseRunResult(result: CliResult): z.infer<typeof RunResultJson> {
+  const context = `exit ${String(result.code)}${result.timedOut ? " (timed out)" : ""}\nstderr: ${result.stderr}`;
+  try {
+    return parseJsonOutput(RunResultJson, result.stdout);
+  } catch (error) {
+    throw new Error(`orch run --json: ${error instanceof Error ? error.message : String(error)}\n${context}`);
+  }
 }
 
 /** Parses JSON lines (`orch logs --json`), one event per non-empty line. */

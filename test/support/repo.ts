@@ -1,20 +1,24 @@
-// Throw-away git repositories for integration and end-to-end tests: a sandbox directory holding the repository,
-// its own HOME (with a git identity) and TMPDIR, so neither the developer's git configuration nor their home
-// directory plays any part. Everything lives under `root`; `remove()` deletes it.
+// Throw-away directories for integration and end-to-end tests: a sandbox holding its own HOME (with a git
+// identity) and TMPDIR, so neither the developer's git configuration nor their home directory plays any part,
+// and optionally a git repository with one commit. Everything lives under `root`; `remove()` deletes it.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
-export interface TempRepo {
+export interface Sandbox {
   /** The sandbox: everything below is inside it (real path, no symlinks). */
   root: string;
-  /** The repository's work tree. */
-  dir: string;
-  /** A HOME of its own, with `.gitconfig` naming the identity below. */
+  /** A HOME of its own, with `.gitconfig` naming a test identity. */
   home: string;
   /** A TMPDIR of its own. */
   tmp: string;
+  remove(): void;
+}
+
+export interface TempRepo extends Sandbox {
+  /** The repository's work tree. */
+  dir: string;
   /** The branch the one commit is on. */
   branch: string;
   /** The sha of that commit. */
@@ -24,17 +28,20 @@ export interface TempRepo {
   gitEnv: Record<string, string>;
   /** Runs git in `dir` (or `cwd`) with `gitEnv`; returns stdout without its trailing newline. Throws on failure. */
   git(args: readonly string[], cwd?: string): string;
-  remove(): void;
 }
 
-export interface TempRepoOptions {
-  /** Path (relative to the repository) → content. */
-  files: Record<string, string>;
-  branch?: string;
-  message?: string;
+export interface SandboxOptions {
   /** Prefix of the sandbox directory's name. */
   prefix?: string;
   identity?: { name: string; email: string };
+  /** git's init.defaultBranch in HOME's .gitconfig. */
+  branch?: string;
+}
+
+export interface TempRepoOptions extends SandboxOptions {
+  /** Path (relative to the repository) → content. */
+  files: Record<string, string>;
+  message?: string;
 }
 
 export const TEST_IDENTITY = { name: "Test User", email: "test@example.com" } as const;
@@ -42,15 +49,23 @@ export const TEST_IDENTITY = { name: "Test User", email: "test@example.com" } as
 // Set by git hooks or a developer's shell; any of them would aim git somewhere else or change its answers.
 const GIT_VARIABLES = /^GIT_|^EMAIL$/;
 
-export function makeTempRepo(options: TempRepoOptions): TempRepo {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), options.prefix ?? "orch-repo-")));
+export function makeSandbox(options: SandboxOptions = {}): Sandbox {
+  const root = realpathSync(mkdtempSync(join(tmpdir(), options.prefix ?? "orch-sandbox-")));
   const home = join(root, "home");
   const tmp = join(root, "tmp");
-  const dir = join(root, "repo");
-  for (const d of [home, tmp, dir]) mkdirSync(d);
-  const branch = options.branch ?? "main";
+  for (const d of [home, tmp]) mkdirSync(d);
   const identity = options.identity ?? TEST_IDENTITY;
+  const branch = options.branch ?? "main";
   writeFileSync(join(home, ".gitconfig"), `[user]\n\tname = ${identity.name}\n\temail = ${identity.email}\n[init]\n\tdefaultBranch = ${branch}\n`);
+  return { root, home, tmp, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export function makeTempRepo(options: TempRepoOptions): TempRepo {
+  const sandbox = makeSandbox({ ...options, prefix: options.prefix ?? "orch-repo-" });
+  const { root, home, tmp } = sandbox;
+  const dir = join(root, "repo");
+  mkdirSync(dir);
+  const branch = options.branch ?? "main";
 
   const gitEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -78,18 +93,8 @@ export function makeTempRepo(options: TempRepoOptions): TempRepo {
     git(["add", "--all"]);
     git(["commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", options.message ?? "initial commit"]);
   } catch (error) {
-    rmSync(root, { recursive: true, force: true });
+    sandbox.remove();
     throw error;
   }
-  return {
-    root,
-    dir,
-    home,
-    tmp,
-    branch,
-    headSha: git(["rev-parse", "HEAD"]),
-    gitEnv,
-    git,
-    remove: () => rmSync(root, { recursive: true, force: true }),
-  };
+  return { ...sandbox, dir, branch, headSha: git(["rev-parse", "HEAD"]), gitEnv, git };
 }

@@ -5,7 +5,7 @@ import { mkdirSync, openSync, closeSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentSettings } from "../../agents/registry.js";
-import { parseAgentName } from "../../agents/registry.js";
+import { parseAgentName } from "../../agents/names.js";
 import { PERMISSIONS, type Permission } from "../../agents/permission.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
