@@ -46,7 +46,7 @@ async function journal(box: OrchSandbox, ref: string): Promise<EventJson[]> {
 }
 
 const Failure = z.object({ kind: z.string(), detail: z.string() });
-const ExitedData = z.object({ exitCode: z.number().nullable(), failure: Failure.optional() });
+const ExitedData = z.object({ exitCode: z.number().nullable(), reason: z.string(), failure: Failure.optional() });
 const WaitedData = z.object({ delayMs: z.number(), reason: z.string() });
 const CreatedData = z.object({ criteria: z.array(z.string()) });
 
@@ -190,6 +190,23 @@ describe("orch run with the command agent", () => {
     expect(reason).toMatch(/^rate_limited: API Error: 429 Too Many Requests/);
     const second = events.find((e) => e.type === "attempt.started" && e.attemptId === `${json.runId}.${TASK}.2`);
     expect(second?.at ?? 0).toBeGreaterThanOrEqual(waited.at + delayMs - 20);
+  });
+
+  it("an agent that reports the same failure three times in one attempt is stopped and classified from it", async () => {
+    const box = sandbox();
+    const { json, result } = await orchRun(
+      box,
+      ["--script", join(AGENTS, "looping-script.yaml"), "--attempt-timeout", "60s", "--stall-timeout", "60s", "--max-attempts", "1"],
+      1,
+    );
+    expect(json).toMatchObject({ status: "failed", attempts: 1 });
+    // Stopped on the third report, long before either timer.
+    expect(result.ms).toBeLessThan(30_000);
+    const events = await journal(box, json.runId);
+    expect([...exitFailures(events).values()]).toEqual(["context_exceeded"]);
+    const exited = events.find((e) => e.type === "attempt.exited");
+    expect(ExitedData.parse(exited?.data)).toMatchObject({ reason: "repeated_failure" });
+    expect((await box.status(json.runId)).lastResult).toMatch(/context_exceeded: .*reported 3 times in one attempt; the agent was stopped/);
   });
 
   it("--budget-usd ends the run as failed on the budget before the attempt limit (scripted agent reporting cost)", async () => {
