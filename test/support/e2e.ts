@@ -333,6 +333,10 @@ export async function runAdapter(sandboxes: Sandboxes, adapter: AgentAdapter, in
   const events: AgentEvent[] = [];
   let partial = "";
   let stopped = false;
+  // What the adapter had said when the test stopped it: output that races in after the kill (OpenCode may
+  // finish a compaction step first) must not change the verdict, just as orch classifies a looping agent
+  // from the failure it kept reporting.
+  let atStop: AgentEvent[] = [];
   const cli: RunningProcess = sandboxes.start(command.file, command.args, {
     cwd: invocation.cwd,
     env: command.env,
@@ -344,18 +348,20 @@ export async function runAdapter(sandboxes: Sandboxes, adapter: AgentAdapter, in
       for (const line of lines) events.push(...parser.parseLine(line));
       if (options.until !== undefined && !stopped && options.until(events)) {
         stopped = true;
+        atStop = [...events];
         cli.kill();
       }
     },
   });
   const result = await cli.done;
   events.push(...parser.parseLine(partial));
+  const judged = stopped ? atStop : events;
   const exit: AgentExit = {
-    exitCode: result.code,
-    signal: result.signal,
+    exitCode: stopped ? null : result.code,
+    signal: stopped ? null : result.signal,
     stderrTail: result.stderr.slice(-8_000),
-    result: ofType(events, "result").at(-1),
-    retries: ofType(events, "retry"),
+    result: ofType(judged, "result").at(-1),
+    retries: ofType(judged, "retry"),
     endedAt: Date.now(),
   };
   return { ...result, events, failure: adapter.classify(exit), stopped };
