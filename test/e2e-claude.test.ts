@@ -57,4 +57,5 @@ describeRealCli(claude, {
     // Claude prints its session (system/init) before it sends the request.
     check: ({ journal }) => expect(journal.attempts[0]?.session_id).not.toBeNull(),
   },
+  contextTooLong: {},
 });

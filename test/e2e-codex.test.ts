@@ -64,4 +64,5 @@ describeRealCli(codex, {
   unauthorized: { message: "Incorrect API key provided" },
   // Codex is a node launcher of a native binary: the shared scenario checks neither is left running.
   hang: { stallSeconds: 2 },
+  contextTooLong: {},
 });

@@ -66,4 +66,5 @@ describeRealCli(gemini, {
   // Long enough for the CLI to start and send its request on a busy machine (it prints nothing before that);
   // the CLI relaunches itself as a child, which must be gone too.
   hang: { stallSeconds: 8 },
+  contextTooLong: {},
 });

@@ -58,4 +58,5 @@ describeRealCli(opencode, {
   unauthorized: { message: "Incorrect API key provided" },
   // No rate-limit or hang scenario through orch (as before): OpenCode retries a 429 itself and its provider
   // timeout cuts a hung request; model-server-opencode.test.ts proves both against the CLI directly.
+  contextTooLong: { loops: true },
 });

@@ -1,5 +1,6 @@
 // The scenarios every real agent CLI runs through orch — converge on the second attempt, a rate limit, bad
-// credentials, a hang — each with the assertions that hold for any CLI; a CLI's test file supplies its driver.
+// credentials, a hang, a prompt too long — each with the assertions that hold for any CLI; a CLI's test file
+// supplies its driver.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -106,6 +107,8 @@ export interface Scenarios {
   unauthorized: { message: string; check?: Check<OrchRun> };
   /** `stallSeconds`: long enough for the CLI to start and send its request on a busy machine. */
   hang?: { stallSeconds: number; check?: Check<OrchRun> };
+  /** The model keeps answering "prompt too long"; `loops`: the CLI retries it itself (OpenCode compacts and retries forever). */
+  contextTooLong?: { loops?: boolean; check?: Check<OrchRun> };
 }
 
 /** The scenarios `scenarios` names, for `cli`, in one describe block with its own sandboxes. */
@@ -133,6 +136,13 @@ export function describeRealCli(cli: RealCli, scenarios: Scenarios): void {
       it("hang: no output for the stall timeout makes the attempt hung; the CLI is stopped, nothing is left running", { timeout }, async () => {
         const run = await hung(cli, sandboxes, hang.stallSeconds);
         await hang.check?.(run);
+      });
+    }
+    if (scenarios.contextTooLong !== undefined) {
+      const { loops = false, check } = scenarios.contextTooLong;
+      it("context too long: the attempt fails as context_exceeded, with no retry of the same prompt", { timeout }, async () => {
+        const run = await contextTooLong(cli, sandboxes, loops);
+        await check?.(run);
       });
     }
   });
@@ -350,5 +360,27 @@ async function hung(cli: RealCli, sandboxes: Sandboxes, stallSeconds: number): P
   // orch has exited; the CLI and everything it started (launchers, relaunched children) are gone.
   expect(await processesMentioning(repo.root)).toEqual([]);
   expect(result.ms).toBeLessThan(Math.max(20_000, stallSeconds * 1_000 + 16_000));
+  return run;
+}
+
+async function contextTooLong(cli: RealCli, sandboxes: Sandboxes, loops: boolean): Promise<OrchRun> {
+  // Long timers: only the failure itself (or, for a CLI that loops on it, orch's repeated-failure rule) may end it.
+  const run = await orchRun(cli, sandboxes, [{ fault: "context_too_long", repeat: 200 }], [
+    "--max-attempts",
+    "1",
+    "--stall-timeout",
+    "120s",
+    "--attempt-timeout",
+    "120s",
+  ]);
+  const { result, out, journal, repo } = run;
+  expect(result.code, result.stderr).toBe(1);
+  expect(out).toMatchObject({ status: "failed", attempts: 1 });
+  const [attempt] = journal.attempts;
+  expect(attempt?.failure?.kind).toBe("context_exceeded");
+  expect(attempt?.exit_reason).toBe(loops ? "repeated_failure" : "exited");
+  if (loops) expect(attempt?.failure?.detail).toMatch(/\(reported 3 times in one attempt; the agent was stopped\)$/);
+  expect(commitsOn(repo, out.branch)).toEqual([]);
+  expect(await processesMentioning(repo.root)).toEqual([]);
   return run;
 }
