@@ -17,7 +17,8 @@ export function engineDeps(ctx: CliContext, store: Store, repoRoot: string, grou
     store,
     groups,
     logger: fileLogger(join(orchPaths(repoRoot).logs, "orch.jsonl")),
-    env: ctx.env,
+    // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
+    env: { ...ctx.env },
     now: Date.now,
     random: Math.random,
     sleep: interruptibleSleep,

@@ -4,7 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, SqliteDialect, sql } from "kysely";
+import { Kysely, SqliteDialect, sql, type SqliteDatabase } from "kysely";
 import { KyselyStore } from "../kysely-store.js";
 import { migrateToLatest } from "../migrations/index.js";
 import type { Database } from "../schema.js";
@@ -25,7 +25,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   raw.pragma("synchronous = NORMAL");
   raw.pragma("foreign_keys = ON");
   raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   try {
     await migrateToLatest(db, "sqlite");
   } catch (error) {
@@ -53,4 +53,36 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       rows.map((r) => Number(insert.run(r.at, r.run_id, r.task_id, r.attempt_id, r.type, r.data).lastInsertRowid)),
     close: () => db.destroy(),
   });
+}
+
+/** Statements kept prepared, most recently used last; the journal's queries are a few dozen fixed shapes. */
+const STATEMENT_CACHE_SIZE = 128;
+
+/**
+ * Kysely prepares every statement anew, which costs more than running it; the same SQL text reuses one
+ * prepared statement here. Safe because orch never iterates a statement lazily (no `stream()`), so a cached
+ * statement is never in use twice at once.
+ */
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      raw.close();
+    },
+    prepare: (text: string) => {
+      let statement = cache.get(text);
+      if (statement === undefined) {
+        statement = raw.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) {
+          const oldest = cache.keys().next();
+          if (oldest.done !== true) cache.delete(oldest.value);
+        }
+      } else {
+        cache.delete(text);
+      }
+      cache.set(text, statement);
+      return statement;
+    },
+  };
 }
