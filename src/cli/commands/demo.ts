@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { findExecutable } from "../../agents/detect.js";
 import type { CliContext } from "../context.js";
 import { runCommand } from "./run.js";
 
@@ -112,7 +113,9 @@ export async function demoCommand(ctx: CliContext, flags: { json?: boolean; dir?
     json: flags.json === true,
   });
   if (flags.json !== true) {
-    ctx.output.out(`\nLook around: cd ${repo} && orch list && orch logs latest   (remove it with: rm -rf ${base})`);
+    // Name orch the way this user can run it: on the PATH after `npm link`, else through node.
+    const orch = findExecutable("orch", ctx.env) !== undefined ? "orch" : `node ${ctx.entry}`;
+    ctx.output.out(`\nLook around: cd ${repo} && ${orch} list && ${orch} logs latest   (remove it with: rm -rf ${base})`);
   }
   return code;
 }
