@@ -49,6 +49,7 @@ const Failure = z.object({ kind: z.string(), detail: z.string() });
 const ExitedData = z.object({ exitCode: z.number().nullable(), reason: z.string(), failure: Failure.optional() });
 const WaitedData = z.object({ delayMs: z.number(), reason: z.string() });
 const CreatedData = z.object({ criteria: z.array(z.string()) });
+const StartedData = z.object({ number: z.number(), resumedSession: z.string().optional() });
 
 /** The failure kind of each attempt's `attempt.exited` event, by attempt id. */
 function exitFailures(events: readonly EventJson[]): Map<string, string | undefined> {
@@ -207,6 +208,16 @@ describe("orch run with the command agent", () => {
     const exited = events.find((e) => e.type === "attempt.exited");
     expect(ExitedData.parse(exited?.data)).toMatchObject({ reason: "repeated_failure" });
     expect((await box.status(json.runId)).lastResult).toMatch(/context_exceeded: .*reported 3 times in one attempt; the agent was stopped/);
+  });
+
+  it("after a hang the next attempt resumes the agent's session, so finished turns are not paid for twice", async () => {
+    const box = sandbox();
+    const { json } = await orchRun(box, ["--script", join(AGENTS, "hang-then-fix-script.yaml"), "--stall-timeout", "1s"], 0);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 2 });
+    const events = await journal(box, json.runId);
+    expect([...exitFailures(events).values()]).toEqual(["hung", undefined]);
+    const started = events.filter((e) => e.type === "attempt.started").map((e) => StartedData.parse(e.data));
+    expect(started.map((s) => s.resumedSession)).toEqual([undefined, `scripted-${json.runId}-${TASK}-1`]);
   });
 
   it("--budget-usd ends the run as failed on the budget before the attempt limit (scripted agent reporting cost)", async () => {

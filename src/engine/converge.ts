@@ -5,7 +5,7 @@ import type { AgentAdapter } from "../agents/agent.js";
 import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
-import { retryDelay, tierOf, type Failure } from "../core/failure.js";
+import { retryDelay, tierOf, type Failure, type FailureKind } from "../core/failure.js";
 import { buildHandoff, type AttemptSummary } from "../core/handoff.js";
 import { attemptsWithoutRise } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
@@ -143,7 +143,12 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       const failure = result.failure;
       await finish("failed", 0, failure);
       summaries.push({ ...summary, failure });
-      previousSession = undefined;
+      // Turns the agent finished before a hang, a crash or an API limit are not paid for twice: the next attempt
+      // resumes that session. A context overflow, or output orch could not read, starts afresh with the handoff.
+      // Only a session with something in it: a CLI refused on its first request may have named a session it
+      // never saved, and resuming that would fail for nothing.
+      const worthResuming = result.sessionId !== undefined && result.actions.length + result.texts > 0 && resumesAfter(failure.kind);
+      previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, model } : undefined;
       consecutiveFailures += 1;
       const tier = tierOf(failure.kind);
       if (failure.kind === "auth_failed") {
@@ -224,6 +229,27 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       }
     }
     if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, "interval between attempts");
+  }
+}
+
+/** Failures after which the agent's session is worth resuming (what it did is still good context). */
+function resumesAfter(kind: FailureKind): boolean {
+  switch (kind) {
+    case "hung":
+    case "crashed":
+    case "timeout":
+    case "rate_limited":
+    case "overloaded":
+    case "quota_exhausted":
+    case "budget_exceeded":
+      return true;
+    case "context_exceeded":
+    case "bad_output":
+    case "auth_failed":
+    case "permission_denied":
+    case "verify_failed":
+    case "verify_error":
+      return false;
   }
 }
 
