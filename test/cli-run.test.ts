@@ -191,6 +191,10 @@ describe("orch run with the command agent", () => {
     expect(reason).toMatch(/^rate_limited: API Error: 429 Too Many Requests/);
     const second = events.find((e) => e.type === "attempt.started" && e.attemptId === `${json.runId}.${TASK}.2`);
     expect(second?.at ?? 0).toBeGreaterThanOrEqual(waited.at + delayMs - 20);
+    // The figures say so: one rate limit, recovered without a human, the wait counted.
+    const { figures } = await box.status(json.runId);
+    expect(figures).toEqual({ failuresByKind: { rate_limited: 1 }, recovered: 1, escalated: 0, recoveryRate: 1, waitedMs: delayMs, retryCalls: 1 });
+    expect(read(json.report ?? "")).toContain("Agent failures recovered without a human: 1 of 1 (100%).");
   });
 
   it("an agent that reports the same failure three times in one attempt is stopped and classified from it", async () => {

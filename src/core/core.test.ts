@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { transitionAttempt, type AttemptState } from "./attempt.js";
 import { formatClock, formatDuration, parseDuration } from "./duration.js";
-import { backoffDelay, retryDelay, tierOf, FAILURE_KINDS } from "./failure.js";
+import { backoffDelay, retryDelay, tierOf, FAILURE_KINDS, type FailureKind } from "./failure.js";
+import { describeFigures, PACING_REASON, recoveryFigures } from "./figures.js";
 import { buildHandoff, type AttemptSummary } from "./handoff.js";
 import { attemptsWithoutRise, isStalled, progressOf } from "./progress.js";
 import { buildPrompt } from "./prompt.js";
@@ -182,5 +183,37 @@ describe("prompt and text helpers", () => {
   it("keeps the tail of long output", () => {
     expect(tailLines("a\nb\nc\nd", 2, 100)).toBe("[… 2 earlier lines cut]\nc\nd");
     expect(tailLines("short", 10, 100)).toBe("short");
+  });
+});
+
+describe("recovery figures", () => {
+  const attempt = (taskId: string, number: number, failure?: FailureKind, apiRetries = 0) => ({ taskId, number, failure, apiRetries });
+  it("counts failures by kind, recovered vs escalated, waits on limits and retry calls", () => {
+    const figures = recoveryFigures(
+      [
+        attempt("a", 1, "rate_limited", 2),
+        attempt("a", 2, "verify_failed"),
+        attempt("a", 3, "hung"),
+        attempt("a", 4),
+        attempt("b", 1, "overloaded", 1),
+        attempt("b", 2, "auth_failed"),
+      ],
+      [
+        { delayMs: 1_500, reason: "rate_limited: 429" },
+        { delayMs: 30_000, reason: PACING_REASON },
+        { delayMs: 2_000, reason: "hung: no output" },
+      ],
+    );
+    expect(figures.failuresByKind).toEqual({ rate_limited: 1, verify_failed: 1, hung: 1, overloaded: 1, auth_failed: 1 });
+    // rate_limited, hung and overloaded were followed by another attempt; auth_failed ended task b.
+    expect(figures).toMatchObject({ recovered: 3, escalated: 1, recoveryRate: 0.75, waitedMs: 3_500, retryCalls: 3 + 3 });
+    expect(describeFigures(figures, formatDuration)).toBe(
+      "rate_limited 1, verify_failed 1, hung 1, overloaded 1, auth_failed 1 · recovered 3 of 4 (75%) · waited 3s on limits · 6 retry calls",
+    );
+  });
+  it("has no recovery rate when nothing but verification failed", () => {
+    const figures = recoveryFigures([attempt("a", 1, "verify_failed"), attempt("a", 2)], []);
+    expect(figures).toMatchObject({ recovered: 0, escalated: 0, recoveryRate: null, waitedMs: 0, retryCalls: 0 });
+    expect(describeFigures(recoveryFigures([], []), formatDuration)).toBe("no failures");
   });
 });

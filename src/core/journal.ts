@@ -122,6 +122,8 @@ const attemptExited = z.object({
     costUsd: z.number().nonnegative().optional(),
     failure: FailureSchema.optional(),
     stderrTail: z.string().optional(),
+    /** API retries the agent CLI reported making inside this attempt. */
+    apiRetries: z.number().int().nonnegative().optional(),
   }),
 });
 const verifyCompleted = z.object({

@@ -206,6 +206,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
       ...(costUsd !== undefined ? { costUsd } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(exit.stderrTail !== "" ? { stderrTail: exit.stderrTail.slice(-4_000) } : {}),
+      ...(retries.length > 0 ? { apiRetries: retries.length } : {}),
     },
   });
   log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });

@@ -5,6 +5,7 @@ import type { AgentAdapter } from "../agents/agent.js";
 import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
+import { PACING_REASON } from "../core/figures.js";
 import { retryDelay, tierOf, type Failure, type FailureKind } from "../core/failure.js";
 import { buildHandoff, type AttemptSummary } from "../core/handoff.js";
 import { attemptsWithoutRise } from "../core/progress.js";
@@ -228,7 +229,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         };
       }
     }
-    if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, "interval between attempts");
+    if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, PACING_REASON);
   }
 }
 

@@ -4,9 +4,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { formatDuration } from "../core/duration.js";
+import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine } from "../core/text.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+import { collectFigures } from "./figures.js";
 
 export interface ReportData {
   run: RunRecord;
@@ -15,6 +17,7 @@ export interface ReportData {
   diff: DiffStat | undefined;
   uncommitted: string[];
   notes: string[];
+  figures: RecoveryFigures;
 }
 
 export async function collectReport(store: Store, runId: string): Promise<ReportData> {
@@ -36,7 +39,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   } catch {
     uncommitted = [];
   }
-  return { run, tasks, attempts, diff, uncommitted, notes };
+  return { run, tasks, attempts, diff, uncommitted, notes, figures: await collectFigures(store, runId) };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -98,6 +101,9 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     }
   }
 
+  out.push("## Recovery", "");
+  out.push(recoverySection(data.figures), "");
+
   if (data.notes.length > 0) out.push("## Notes", "", ...data.notes.map((n) => `- ${n}`), "");
 
   out.push("## Changes", "");
@@ -127,6 +133,20 @@ export async function writeReport(store: Store, runId: string, path: string): Pr
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, markdown);
   return markdown;
+}
+
+function recoverySection(f: RecoveryFigures): string {
+  const kinds = Object.entries(f.failuresByKind);
+  if (kinds.length === 0) return "No attempt failed.";
+  const lines = ["| failure | attempts |", "|---|---|", ...kinds.map(([kind, n]) => `| ${kind} | ${n} |`), ""];
+  if (f.recoveryRate === null) lines.push("Every failure was a failed verification: the loop's ordinary work, nothing to recover from.");
+  else {
+    lines.push(
+      `Agent failures recovered without a human: ${f.recovered} of ${f.recovered + f.escalated} (${Math.round(f.recoveryRate * 100)}%).`,
+    );
+  }
+  lines.push(`Time spent waiting on limits and backoff: ${formatDuration(f.waitedMs)}. Model calls spent on retries: ${f.retryCalls}.`);
+  return lines.join("\n");
 }
 
 const money = (usd: number) => `$${usd.toFixed(usd < 1 ? 4 : 2)}`;

@@ -3,6 +3,7 @@
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
 import { runningAsRoot, type Permission } from "../permission.js";
+import { RETRY_BOUNDS } from "../retry-bounds.js";
 
 export interface ClaudeCodeOptions {
   /** The executable; `claude` on the PATH by default. */
@@ -61,5 +62,26 @@ export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeC
   }
   if (options.maxTurns !== undefined) args.push("--max-turns", String(options.maxTurns));
   args.push(...(options.extraArgs ?? []), "--", invocation.prompt);
-  return { file: options.bin ?? "claude", args, env: orchEnv(invocation) };
+  return { file: options.bin ?? "claude", args, env: retryBoundEnv(orchEnv(invocation)) };
+}
+
+/**
+ * orch's bounds on Claude's own retries and request timeout (see retry-bounds.ts), as defaults: a value the
+ * environment already holds was set by the user on purpose and wins, and so does the `env` of Claude's own
+ * settings (`--settings` in extraArgs, settings.json), which Claude applies over its environment.
+ */
+export function retryBoundEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const bounds = RETRY_BOUNDS["claude-code"];
+  return {
+    CLAUDE_CODE_MAX_RETRIES: String(bounds.maxRetries),
+    API_TIMEOUT_MS: String(bounds.requestTimeoutMs),
+    ...withoutBlank(env, ["CLAUDE_CODE_MAX_RETRIES", "API_TIMEOUT_MS"]),
+  };
+}
+
+/** `env` without those of `names` that hold nothing (undefined or blank): Claude would read them as unset. */
+function withoutBlank(env: NodeJS.ProcessEnv, names: readonly string[]): NodeJS.ProcessEnv {
+  const copy = { ...env };
+  for (const name of names) if ((copy[name] ?? "").trim() === "") delete copy[name];
+  return copy;
 }

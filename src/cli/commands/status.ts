@@ -3,7 +3,9 @@
 import { describeAgentEvent } from "../../core/agent-event.js";
 import { formatClock, formatDuration } from "../../core/duration.js";
 import { isTerminalRun } from "../../core/run.js";
+import { describeFigures, type RecoveryFigures } from "../../core/figures.js";
 import { firstLine } from "../../core/text.js";
+import { collectFigures } from "../../engine/figures.js";
 import { processStartTime } from "../../process/tree.js";
 import type { RunRecord, Store } from "../../store/store.js";
 import { resolveRun, withRepoStore, type CliContext } from "../context.js";
@@ -28,6 +30,8 @@ export interface RunStatusView {
   next: string;
   lastResult: string | null;
   lastFailure: { kind: string; detail: string } | null;
+  /** Failures by kind, recovered vs escalated, time waited on limits, calls spent on retries. */
+  figures: RecoveryFigures;
   report: string | null;
   createdAt: string;
   tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string }[];
@@ -85,6 +89,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     now: doing,
     next,
     lastResult,
+    figures: await collectFigures(store, run.id),
     lastFailure: finished?.failure === undefined ? null : { kind: finished.failure.kind, detail: finished.failure.detail },
     report: run.report ?? null,
     createdAt: new Date(run.createdAt).toISOString(),
@@ -108,6 +113,7 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       `  progress  ${Math.round(view.progress * 100)}%`,
       `  cost      $${view.costUsd.toFixed(4)} · tokens ${view.tokens.input} in / ${view.tokens.output} out`,
       `  last      ${view.lastResult ?? "—"}`,
+      `  recovery  ${describeFigures(view.figures, formatDuration)}`,
       `  now       ${view.now ?? "—"}`,
       `  next      ${view.next}`,
       `  branch    ${view.branch}`,

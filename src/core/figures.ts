@@ -1,0 +1,73 @@
+// The recovery figures of a run: failures by kind, how many were recovered without a human and how many
+// ended their task, the time spent waiting on limits and the model calls spent on retries. Pure: the callers
+// read the journal and hand the facts in.
+import type { FailureKind } from "./failure.js";
+
+export interface AttemptFacts {
+  taskId: string;
+  number: number;
+  /** How the attempt failed; undefined when it succeeded (or has not ended). */
+  failure: FailureKind | undefined;
+  /** Retries the agent CLI made inside the attempt (its own API retries, as it reported them). */
+  apiRetries: number;
+}
+
+export interface WaitFacts {
+  delayMs: number;
+  reason: string;
+}
+
+export interface RecoveryFigures {
+  failuresByKind: Partial<Record<FailureKind, number>>;
+  /** Agent failures (anything but a failed verification) after which the task went on to another attempt. */
+  recovered: number;
+  /** Agent failures that ended their task: escalated, or the last attempt the limits allowed. */
+  escalated: number;
+  /** recovered / (recovered + escalated); null when no agent failure happened. */
+  recoveryRate: number | null;
+  /** Time spent waiting for rate limits, quotas and backoff (not the `--interval` between attempts). */
+  waitedMs: number;
+  /** Model calls spent on retries: the CLIs' own retries plus attempts run again after an agent failure. */
+  retryCalls: number;
+}
+
+/** The reason orch journals for its own pacing (`--interval`), which is no wait on a failure. */
+export const PACING_REASON = "interval between attempts";
+
+export function recoveryFigures(attempts: readonly AttemptFacts[], waits: readonly WaitFacts[]): RecoveryFigures {
+  const failuresByKind: Partial<Record<FailureKind, number>> = {};
+  const lastOfTask = new Map<string, number>();
+  for (const a of attempts) lastOfTask.set(a.taskId, Math.max(lastOfTask.get(a.taskId) ?? 0, a.number));
+  let recovered = 0;
+  let escalated = 0;
+  let apiRetries = 0;
+  for (const a of attempts) {
+    apiRetries += a.apiRetries;
+    if (a.failure === undefined) continue;
+    failuresByKind[a.failure] = (failuresByKind[a.failure] ?? 0) + 1;
+    if (a.failure === "verify_failed") continue;
+    if (a.number < (lastOfTask.get(a.taskId) ?? 0)) recovered += 1;
+    else escalated += 1;
+  }
+  const waitedMs = waits.filter((w) => w.reason !== PACING_REASON).reduce((sum, w) => sum + w.delayMs, 0);
+  return {
+    failuresByKind,
+    recovered,
+    escalated,
+    recoveryRate: recovered + escalated === 0 ? null : recovered / (recovered + escalated),
+    waitedMs,
+    retryCalls: apiRetries + recovered,
+  };
+}
+
+/** `rate_limited 2, hung 1 · recovered 3 of 3 (100%) · waited 12s on limits · 4 retry calls` */
+export function describeFigures(f: RecoveryFigures, formatMs: (ms: number) => string): string {
+  const kinds = Object.entries(f.failuresByKind)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(", ");
+  const parts = [kinds === "" ? "no failures" : kinds];
+  if (f.recoveryRate !== null) parts.push(`recovered ${f.recovered} of ${f.recovered + f.escalated} (${Math.round(f.recoveryRate * 100)}%)`);
+  if (f.waitedMs > 0) parts.push(`waited ${formatMs(f.waitedMs)} on limits`);
+  if (f.retryCalls > 0) parts.push(`${f.retryCalls} retry call${f.retryCalls === 1 ? "" : "s"}`);
+  return parts.join(" · ");
+}
