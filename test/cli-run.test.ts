@@ -49,6 +49,7 @@ const Failure = z.object({ kind: z.string(), detail: z.string() });
 const ExitedData = z.object({ exitCode: z.number().nullable(), reason: z.string(), failure: Failure.optional() });
 const WaitedData = z.object({ delayMs: z.number(), reason: z.string() });
 const CreatedData = z.object({ criteria: z.array(z.string()) });
+const NotedData = z.object({ message: z.string() });
 const StartedData = z.object({ number: z.number(), resumedSession: z.string().optional() });
 
 /** The failure kind of each attempt's `attempt.exited` event, by attempt id. */
@@ -439,5 +440,52 @@ describe("orch demo", () => {
     const result = await box.orch(["demo", "--json", "--dir", join(box.repo.root, "demo")], { cwd: box.repo.root });
     expect(result.code, result.stderr).toBe(0);
     expect(parseRunResult(result)).toMatchObject({ status: "succeeded", attempts: 2 });
+  });
+});
+
+// ---- recovery policy ------------------------------------------------------------------------------------
+
+describe("recovery: fallback, circuit breaker, per-kind policy", () => {
+  const models = (box: OrchSandbox) => read(join(box.out, "models")).trim().split("\n");
+  const notes = (events: readonly EventJson[]) => events.filter((e) => e.type === "run.noted").map((e) => NotedData.parse(e.data).message);
+
+  it("falls back to the next model when the first is overloaded, and converges there", async () => {
+    const box = sandbox({ UNHEALTHY_MODELS: "primary" });
+    const { json } = await orchRun(box, ["--agent-command", agent("unhealthy-model.sh"), "--model", "primary", "--fallback-model", "backup"], 0);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 2 });
+    expect(models(box)).toEqual(["1 primary", "2 backup"]);
+    const events = await journal(box, json.runId);
+    expect(notes(events)).toEqual(["switching to model backup from primary: its circuit is open after overloaded: API Error: 529 Overloaded"]);
+    // A fallback is no wait: the next model is tried at once.
+    expect(events.filter((e) => e.type === "task.waited")).toEqual([]);
+  });
+
+  it("opens a single model's circuit after three overloads in a row, waits the cool-down, and one probe succeeds", async () => {
+    const box = sandbox({ FAIL_ATTEMPTS: "3" });
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "recovery:\n  circuitBreaker:\n    failures: 3\n    cooldown: 1s\n");
+    const { json } = await orchRun(box, ["--agent-command", agent("unhealthy-model.sh"), "--model", "only"], 0);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 4 });
+    const waits = (await journal(box, json.runId)).filter((e) => e.type === "task.waited").map((e) => WaitedData.parse(e.data));
+    // Two backoffs, then the open circuit's cool-down instead of a third backoff.
+    expect(waits.map((w) => w.reason.replace(/:.*/, ""))).toEqual(["overloaded", "overloaded", "circuit open for every model (only); probing again after the cool-down"]);
+    expect(waits[2]?.delayMs).toBeLessThanOrEqual(1_000);
+    const { figures } = await box.status(json.runId);
+    expect(figures).toMatchObject({ failuresByKind: { overloaded: 3 }, recovered: 3, escalated: 0 });
+  });
+
+  it("--on-limit stop ends the task on a rate limit instead of waiting, and says why", async () => {
+    const box = sandbox();
+    const { json } = await orchRun(box, ["--agent-command", agent("rate-limited-once.sh"), "--on-limit", "stop"], 1);
+    expect(json).toMatchObject({ status: "failed", attempts: 1 });
+    expect(json.reason).toMatch(/^rate_limited: API Error: 429 Too Many Requests/);
+    expect((await journal(box, json.runId)).some((e) => e.type === "task.waited")).toBe(false);
+  });
+
+  it("the config can escalate a kind that would be retried (hung → escalate)", async () => {
+    const box = sandbox();
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "recovery:\n  onFailure:\n    hung: escalate\n");
+    const { json } = await orchRun(box, ["--agent-command", agent("hang.sh"), "--stall-timeout", "1s"], 1);
+    expect(json).toMatchObject({ status: "failed", attempts: 1 });
+    expect(json.reason).toMatch(/^hung: no output for 1s/);
   });
 });

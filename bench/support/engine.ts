@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { DEFAULT_PERMISSION } from "../../src/agents/permission.js";
 import type { Limits } from "../../src/core/journal.js";
+import { RecoverySettings } from "../../src/core/recovery-policy.js";
 import type { Activity } from "../../src/engine/converge.js";
 import { interruptibleSleep, type EngineDeps } from "../../src/engine/deps.js";
 import { fileLogger } from "../../src/engine/logger.js";
@@ -54,6 +55,7 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
     model: undefined,
     fallbackModels: [],
     limits: { ...BENCH_LIMITS, ...options.limits },
+    recovery: RecoverySettings.parse({}),
     config: { source: "bench" },
   });
   const paths = orchPaths(planned.repo.root);

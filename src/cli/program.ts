@@ -54,6 +54,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--stall-timeout <dur>", "no agent output for this long: the attempt is hung (default 10m)")
     .option("--attempt-timeout <dur>", "longest single attempt (default 60m)")
     .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
+    .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop")
     .option("--detach", "keep running after the terminal closes")
     .option("--json", "print one JSON object at the end")
     .action(async (goal: string, flags: RunFlags) => set(await (await import("./commands/run.js")).runCommand(ctx, goal, flags)));

@@ -3,7 +3,9 @@
 import { z } from "zod";
 import { DEFAULT_PERMISSION, PERMISSIONS } from "../agents/permission.js";
 import { AGENT_NAMES } from "../agents/names.js";
+import { DEFAULT_BREAKER } from "../core/circuit.js";
 import { parseDuration } from "../core/duration.js";
+import { OnFailure } from "../core/recovery-policy.js";
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
   message: "expected a duration such as 30s, 5m, 2h or 1h30m",
@@ -27,6 +29,19 @@ export const Config = z
         stallAttempts: z.number().int().positive().default(3),
         stallTimeout: duration.default("10m"),
         attemptTimeout: duration.default("60m"),
+      })
+      .strict()
+      .prefault({}),
+    recovery: z
+      .object({
+        onFailure: OnFailure.prefault({}),
+        circuitBreaker: z
+          .object({
+            failures: z.number().int().positive().default(DEFAULT_BREAKER.failures),
+            cooldown: duration.default("10m"),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -108,6 +123,21 @@ limits:
   stallAttempts: 3       # attempts without rising progress before orch escalates
   stallTimeout: 10m      # no agent output for this long: the attempt is stopped as hung
   attemptTimeout: 60m    # longest single attempt
+
+# What orch does about each kind of agent failure: retry (back off, or sleep until the reset the agent
+# reported), fallback (the next model in the chain), or escalate (stop the task and tell a human).
+# Missing credentials always wait for a human; a spent budget always stops.
+recovery:
+  onFailure:
+    # rate_limited: retry        # a usage limit: retry = wait for the reset; fallback; escalate = stop
+    # quota_exhausted: fallback
+    # overloaded: fallback
+    # context_exceeded: fallback
+    # hung: retry
+    # crashed: retry
+  circuitBreaker:
+    failures: 3          # unhealthy failures in a row that take a model out of the chain
+    cooldown: 10m        # before one probe attempt tries it again
 
 agents:
   claude-code:

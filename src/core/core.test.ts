@@ -3,6 +3,8 @@ import { transitionAttempt, type AttemptState } from "./attempt.js";
 import { formatClock, formatDuration, parseDuration } from "./duration.js";
 import { backoffDelay, retryDelay, tierOf, FAILURE_KINDS, type FailureKind } from "./failure.js";
 import { describeFigures, PACING_REASON, recoveryFigures } from "./figures.js";
+import { allows, atStart, CLOSED, countsAgainstModel, recordFailure, recordSuccess } from "./circuit.js";
+import { recoveryPolicy } from "./recovery-policy.js";
 import { buildHandoff, type AttemptSummary } from "./handoff.js";
 import { attemptsWithoutRise, isStalled, progressOf } from "./progress.js";
 import { buildPrompt } from "./prompt.js";
@@ -215,5 +217,43 @@ describe("recovery figures", () => {
     const figures = recoveryFigures([attempt("a", 1, "verify_failed"), attempt("a", 2)], []);
     expect(figures).toMatchObject({ recovered: 0, escalated: 0, recoveryRate: null, waitedMs: 0, retryCalls: 0 });
     expect(describeFigures(recoveryFigures([], []), formatDuration)).toBe("no failures");
+  });
+});
+
+describe("circuit breaker", () => {
+  const options = { failures: 3, cooldownMs: 1_000 };
+  it("opens after the configured failures in a row, or at once when asked, and lets one probe through after the cool-down", () => {
+    let b = recordFailure(CLOSED, 0, options);
+    b = recordFailure(b, 0, options);
+    expect(b).toEqual({ state: "closed", failures: 2 });
+    b = recordFailure(b, 10, options);
+    expect(b).toEqual({ state: "open", until: 1_010 });
+    expect(allows(b, 500)).toBe(false);
+    expect(allows(b, 1_010)).toBe(true);
+    expect(atStart(b, 1_010)).toEqual({ state: "half-open" });
+    expect(recordFailure(CLOSED, 5, options, true)).toEqual({ state: "open", until: 1_005 });
+  });
+  it("re-opens on a failed probe and closes on an answer", () => {
+    expect(recordFailure({ state: "half-open" }, 2_000, options)).toEqual({ state: "open", until: 3_000 });
+    expect(recordSuccess()).toEqual(CLOSED);
+    expect(atStart(CLOSED, 0)).toEqual(CLOSED);
+  });
+  it("counts only failures that speak of the model's API", () => {
+    expect(countsAgainstModel("overloaded")).toBe(true);
+    expect(countsAgainstModel("rate_limited")).toBe(true);
+    expect(countsAgainstModel("verify_failed")).toBe(false);
+    expect(countsAgainstModel("context_exceeded")).toBe(false);
+  });
+});
+
+describe("recovery policy", () => {
+  it("follows the tiers by default and lets a run choose per kind, except the fixed kinds", () => {
+    const defaults = recoveryPolicy();
+    expect(defaults("rate_limited")).toBe("retry");
+    expect(defaults("overloaded")).toBe("fallback");
+    const chosen = recoveryPolicy({ rate_limited: "escalate", auth_failed: "retry", verify_failed: "escalate" });
+    expect(chosen("rate_limited")).toBe("escalate");
+    expect(chosen("auth_failed")).toBe("escalate");
+    expect(chosen("verify_failed")).toBe("retry");
   });
 });

@@ -6,7 +6,9 @@ import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import { PACING_REASON } from "../core/figures.js";
-import { retryDelay, tierOf, type Failure, type FailureKind } from "../core/failure.js";
+import { allows, atStart, CLOSED, countsAgainstModel, recordFailure, recordSuccess, type Breaker, type BreakerOptions } from "../core/circuit.js";
+import { retryDelay, type Failure, type FailureKind } from "../core/failure.js";
+import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import { buildHandoff, type AttemptSummary } from "../core/handoff.js";
 import { attemptsWithoutRise } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
@@ -46,6 +48,7 @@ export interface TaskContext {
   stopRequested(): StopMode | undefined;
   /** Epoch ms at which the run's time limit is reached. */
   deadline: number;
+  recovery: { policy: RecoveryPolicy; breaker: BreakerOptions };
   onActivity?: (activity: Activity) => void;
 }
 
@@ -60,7 +63,12 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   const summaries: AttemptSummary[] = [];
   const history: number[] = [];
   let stallBase = 0;
+  /** Where the model chain starts: stalls move it on for good; breakers only skip models for a while. */
+  let chainStart = 0;
   let modelIndex = 0;
+  let breakers: Breaker[] = ctx.models.map(() => CLOSED);
+  /** Why the next attempt changes model, said in the journal when it does. */
+  let switchReason: string | undefined;
   let consecutiveFailures = 0;
   let spentUsd = run.costUsd;
   let spentTokens = run.tokensIn + run.tokensOut;
@@ -86,6 +94,19 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       return { status: "failed", reason: `used ${spentTokens} of the ${limits.budgetTokens} token budget` };
     }
 
+    const pick = pickModel(breakers, chainStart, deps.now());
+    if ("waitUntil" in pick) {
+      const names = ctx.models.slice(chainStart).map((m) => m ?? "(default)").join(", ");
+      await wait(deps, ctx, pick.waitUntil - deps.now(), `circuit open for every model (${names}); probing again after the cool-down`);
+      continue;
+    }
+    if (pick.index !== modelIndex) {
+      const reason = breakers[modelIndex]?.state === "open" ? `its circuit is open${switchReason ? ` after ${switchReason}` : ""}` : "probing it again after its cool-down";
+      await note(`switching to model ${ctx.models[pick.index] ?? "(default)"} from ${ctx.models[modelIndex] ?? "(default)"}: ${reason}`);
+      modelIndex = pick.index;
+      switchReason = undefined;
+    }
+    breakers = breakers.map((b, i) => (i === modelIndex ? atStart(b, deps.now()) : b));
     number += 1;
     const model = ctx.models[modelIndex];
     const id = attemptId(run.id, task.id, number);
@@ -151,18 +172,24 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       const worthResuming = result.sessionId !== undefined && result.actions.length + result.texts > 0 && resumesAfter(failure.kind);
       previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, model } : undefined;
       consecutiveFailures += 1;
-      const tier = tierOf(failure.kind);
+      const action = ctx.recovery.policy(failure.kind);
       if (failure.kind === "auth_failed") {
         return { status: "waiting", reason: `the ${ctx.adapter.name} agent was refused by its model API: ${failure.detail}` };
       }
       if (failure.kind === "budget_exceeded") return { status: "failed", reason: failure.detail };
-      if (tier === "escalate") return { status: "blocked", reason: `${failure.kind}: ${failure.detail}` };
-      if (tier === "fallback" && modelIndex + 1 < ctx.models.length) {
-        modelIndex += 1;
+      if (action === "escalate") return { status: "blocked", reason: `${failure.kind}: ${failure.detail}` };
+      const other = pickModel(breakers.map((b, i) => (i === modelIndex ? { state: "open", until: Infinity } : b)), chainStart, deps.now());
+      const fallBack = action === "fallback" && "index" in other;
+      switchReason = `${failure.kind}: ${failure.detail}`;
+      if (countsAgainstModel(failure.kind) || fallBack) {
+        breakers = breakers.map((b, i) => (i === modelIndex ? recordFailure(b, deps.now(), ctx.recovery.breaker, fallBack) : b));
+      }
+      if (fallBack) {
         consecutiveFailures = 0;
-        await note(`switching to model ${ctx.models[modelIndex] ?? "(default)"} after ${failure.kind}: ${failure.detail}`);
         continue;
       }
+      // With nowhere to fall back to, a fallback is a retry; a circuit that opened makes the next pick wait.
+      if (breakers[modelIndex]?.state === "open") continue;
       // No wait when the attempt limit ends the task anyway: it would only delay the report.
       if (number < limits.maxAttempts) {
         const delay = retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
@@ -171,6 +198,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       continue;
     }
     consecutiveFailures = 0;
+    // The model answered: whatever verification says next, its API is healthy.
+    breakers = breakers.map((b, i) => (i === modelIndex ? recordSuccess() : b));
 
     ctx.onActivity?.({ kind: "verifying", attempt: number });
     const outcome = await verify({
@@ -217,8 +246,9 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     previousSession = result.sessionId === undefined ? undefined : { id: result.sessionId, model };
 
     if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
-      if (modelIndex + 1 < ctx.models.length) {
-        modelIndex += 1;
+      if (chainStart + 1 < ctx.models.length) {
+        chainStart += 1;
+        modelIndex = chainStart;
         stallBase = history.length;
         previousSession = undefined;
         await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${ctx.models[modelIndex] ?? "(default)"}`);
@@ -231,6 +261,17 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     }
     if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, PACING_REASON);
   }
+}
+
+/** The first model from `start` on whose circuit lets an attempt through now, or when the first one will. */
+function pickModel(breakers: readonly Breaker[], start: number, now: number): { index: number } | { waitUntil: number } {
+  let waitUntil = Infinity;
+  for (let i = start; i < breakers.length; i++) {
+    const breaker = breakers[i];
+    if (breaker === undefined || allows(breaker, now)) return { index: i };
+    if (breaker.state === "open") waitUntil = Math.min(waitUntil, breaker.until);
+  }
+  return { waitUntil };
 }
 
 /** Failures after which the agent's session is worth resuming (what it did is still good context). */

@@ -7,6 +7,7 @@ import { DEFAULT_PERMISSION, Permission } from "../agents/permission.js";
 import { AgentSettings, createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
 import type { Limits } from "../core/journal.js";
+import { recoveryPolicy, RecoverySettings } from "../core/recovery-policy.js";
 import type { StopMode, TerminalRunStatus } from "../core/run.js";
 import { slugify } from "../core/text.js";
 import { assertNewBranch, createWorktree, ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
@@ -30,6 +31,7 @@ export interface RunRequest {
   fallbackModels: string[];
   base?: string | undefined;
   limits: Limits;
+  recovery: RecoverySettings;
   /** The resolved settings, kept with the run. */
   config: Record<string, unknown>;
 }
@@ -88,7 +90,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
         },
         criteria: request.criteria,
         limits: request.limits,
-        config: { ...request.config, agent: request.agent, permission: request.permission },
+        config: { ...request.config, agent: request.agent, permission: request.permission, recovery: request.recovery },
       },
     },
     {
@@ -163,6 +165,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       task: { ...task, status: "running" },
       adapter,
       permission: Permission.catch(DEFAULT_PERMISSION).parse(run.config.permission),
+      recovery: recoveryOf(run),
       models: [run.model, ...run.fallbackModels],
       paths,
       writer,
@@ -210,6 +213,12 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const final = await store.getRun(run.id);
   if (final === undefined) throw new Error(`run ${run.id} vanished`);
   return { run: final, report };
+}
+
+/** The run's recovery settings as the loop uses them; a run journaled before they existed gets the defaults. */
+function recoveryOf(run: RunRecord) {
+  const settings = RecoverySettings.catch(RecoverySettings.parse({})).parse(run.config.recovery ?? {});
+  return { policy: recoveryPolicy(settings.onFailure), breaker: settings.circuitBreaker };
 }
 
 function runStatusOf(conclusion: Exclude<TaskConclusion, { status: "waiting" }>): TerminalRunStatus {

@@ -10,6 +10,7 @@ import { PERMISSIONS, type Permission } from "../../agents/permission.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { parseDuration } from "../../core/duration.js";
+import type { RecoverySettings } from "../../core/recovery-policy.js";
 import { UsageError } from "../../core/errors.js";
 import type { Limits } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
@@ -39,6 +40,7 @@ export interface RunFlags {
   stallTimeout?: string;
   attemptTimeout?: string;
   stallAttempts?: string;
+  onLimit?: string;
   detach?: boolean;
   json?: boolean;
 }
@@ -94,6 +96,7 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     fallbackModels: flags.fallbackModel ?? config.fallbackModels,
     base: flags.base ?? config.base,
     limits,
+    recovery: recoveryOf(flags.onLimit, config),
     config: { source: "cli", limits: config.limits },
   };
 }
@@ -156,6 +159,23 @@ function configuredModel(config: Config, name: AgentSettings["name"]): string | 
     case "scripted":
       return undefined;
   }
+}
+
+/** `--on-limit wait|fallback|stop` decides usage limits (rate limits and quotas) over the config's choice. */
+const ON_LIMIT = { wait: "retry", fallback: "fallback", stop: "escalate" } as const;
+
+function recoveryOf(onLimit: string | undefined, config: Config): RecoverySettings {
+  const onFailure = { ...config.recovery.onFailure };
+  if (onLimit !== undefined) {
+    const tier = onLimit === "wait" || onLimit === "fallback" || onLimit === "stop" ? ON_LIMIT[onLimit] : undefined;
+    if (tier === undefined) throw new UsageError(`--on-limit must be wait, fallback or stop, not "${onLimit}"`);
+    onFailure.rate_limited = tier;
+    onFailure.quota_exhausted = tier;
+  }
+  return {
+    onFailure,
+    circuitBreaker: { failures: config.recovery.circuitBreaker.failures, cooldownMs: configDuration(config.recovery.circuitBreaker.cooldown) },
+  };
 }
 
 function permissionOf(flag: string | undefined, configured: Permission): Permission {
