@@ -23,7 +23,8 @@ const codex: RealCli = {
   orchTimeoutMs: 50_000,
   env: ({ url, repo, path }) => {
     const codexHome = join(repo.root, "codex-home");
-    // No retries inside Codex: a scripted fault reaches orch at once, and orch's own recovery is under test.
+    // config.toml asks for no retries; orch's own bound (-c …request_max_retries=2) overrides it, but Codex does not
+    // retry a 401 or a 429 without retry-after at the request level, so the scripted faults still reach orch at once.
     writeCodexHome(codexHome, { url, requestMaxRetries: 0, streamMaxRetries: 0 });
     return codexEnv({ home: repo.home, codexHome, tmp: repo.tmp, path });
   },

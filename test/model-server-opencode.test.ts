@@ -34,11 +34,14 @@ interface RunOptions {
   until?: (events: AgentEvent[]) => boolean;
   /** false: drop orch's --title, so that OpenCode asks the model for one (the side request the server absorbs). */
   title?: boolean;
+  /** orch's provider timeouts for this run (they win over the test HOME's opencode.json). */
+  retryBounds?: { timeoutMs: number; chunkTimeoutMs: number };
 }
 
 /** One CLI process, exactly as orch would start it for `invocation` (in its own group, with the bash tool's children). */
 function runOpenCode(invocation: AgentInvocation, options: RunOptions = {}): Promise<AdapterRun> {
-  return runAdapter(sandboxes, adapter, invocation, {
+  const built = options.retryBounds === undefined ? adapter : createOpenCodeAdapter({ bin: join(BIN, "opencode"), retryBounds: options.retryBounds });
+  return runAdapter(sandboxes, built, invocation, {
     timeoutMs: RUN_TIMEOUT_MS,
     ...(options.until === undefined ? {} : { until: options.until }),
     ...(options.title === false ? { command: (built) => ({ ...built, args: withoutTitle(built.args) }) } : {}),
@@ -187,7 +190,7 @@ describe("scripted Chat Completions server × real OpenCode CLI", () => {
   });
 
   it("a hanging request is cut by the provider timeout, not retried; classified as an unreachable API", async () => {
-    const { server, run } = await session([{ fault: "hang" }, { text: "never sent" }], { env: { timeoutMs: 1_500 } });
+    const { server, run } = await session([{ fault: "hang" }, { text: "never sent" }], { retryBounds: { timeoutMs: 1_500, chunkTimeoutMs: 1_500 } });
     expect(run.timedOut).toBe(false);
     expect(run.code).toBe(1);
     expect(run.events.at(-1)).toMatchObject({ type: "result", ok: false, reason: "UnknownError", text: "The operation timed out." });

@@ -40,3 +40,6 @@ export const RETRY_BOUNDS = {
     chunkTimeoutMs: 120_000,
   },
 } as const;
+
+export type ClaudeRetryBounds = (typeof RETRY_BOUNDS)["claude-code"];
+export type OpenCodeRetryBounds = (typeof RETRY_BOUNDS)["opencode"];

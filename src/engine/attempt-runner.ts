@@ -53,8 +53,6 @@ export interface AttemptResult {
   finalText: string | undefined;
   /** One line per tool call, for the handoff. */
   actions: string[];
-  /** How many times the agent said something (text events): with `actions`, whether its session holds work. */
-  texts: number;
   /** Stopped by the caller's signal (not by a timer or the budget). */
   interrupted: boolean;
 }
@@ -105,7 +103,6 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   let costUsd: number | undefined;
   let result: Extract<AgentEvent, { type: "result" }> | undefined;
   let lastText: string | undefined;
-  let texts = 0;
   const retries: Extract<AgentEvent, { type: "retry" }>[] = [];
   const actions: string[] = [];
 
@@ -172,7 +169,6 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
             break;
           case "text":
             lastText = event.text;
-            texts += 1;
             break;
           default:
             break;
@@ -210,7 +206,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     },
   });
   log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });
-  return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, texts, interrupted };
+  return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, interrupted };
 }
 
 /** The adapter's reading of the failure it kept reporting, said to have repeated. */

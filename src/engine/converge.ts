@@ -167,9 +167,10 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       summaries.push({ ...summary, failure });
       // Turns the agent finished before a hang, a crash or an API limit are not paid for twice: the next attempt
       // resumes that session. A context overflow, or output orch could not read, starts afresh with the handoff.
-      // Only a session with something in it: a CLI refused on its first request may have named a session it
-      // never saved, and resuming that would fail for nothing.
-      const worthResuming = result.sessionId !== undefined && result.actions.length + result.texts > 0 && resumesAfter(failure.kind);
+      // Only a session that did work (tool calls): a CLI refused on its first request may have named a session it
+      // never saved, or only an error text of its own (Claude's synthetic "API Error" message), and resuming that
+      // would buy nothing.
+      const worthResuming = result.sessionId !== undefined && result.actions.length > 0 && resumesAfter(failure.kind);
       previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, model } : undefined;
       consecutiveFailures += 1;
       const action = ctx.recovery.policy(failure.kind);

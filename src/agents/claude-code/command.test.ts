@@ -4,9 +4,12 @@ import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
 import { ORCH_IDS, testInvocation, USER_ENV } from "../../../test/support/agent-fixtures.js";
 import { createClaudeCodeAdapter, DEFAULT_ALLOWED_TOOLS } from "./index.js";
-import { buildClaudeCommand } from "./command.js";
+import { buildClaudeCommand, retryBoundEnv } from "./command.js";
 
 const invocation = testInvocation({ env: { ...USER_ENV, ANTHROPIC_BASE_URL: "http://127.0.0.1:9999" } });
+
+/** What orch sets for Claude when the environment does not (src/agents/retry-bounds.ts). */
+const CLAUDE_BOUNDS = { CLAUDE_CODE_MAX_RETRIES: "1", API_TIMEOUT_MS: "300000" };
 
 const BASE = [
   "-p",
@@ -67,9 +70,18 @@ describe("claude-code build()", () => {
 
   it("the environment is the invocation's plus the ORCH_ variables, without touching the original", () => {
     const command = createClaudeCodeAdapter().build(invocation);
-    expect(command.env).toEqual({ ...USER_ENV, ANTHROPIC_BASE_URL: "http://127.0.0.1:9999", ...ORCH_IDS });
+    expect(command.env).toEqual({ ...USER_ENV, ANTHROPIC_BASE_URL: "http://127.0.0.1:9999", ...ORCH_IDS, ...CLAUDE_BOUNDS });
     expect(invocation.env.ORCH_RUN_ID).toBeUndefined();
     expect(createClaudeCodeAdapter().build({ ...invocation, model: "m1" }).env).toMatchObject({ ORCH_ATTEMPT: "2" });
+  });
+
+  it("bounds Claude's own retries and request timeout (retry-bounds.ts) unless the environment sets them", () => {
+    expect(createClaudeCodeAdapter().build(invocation).env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: "1", API_TIMEOUT_MS: "300000" });
+    const own = { ...invocation, env: { ...invocation.env, CLAUDE_CODE_MAX_RETRIES: "0", API_TIMEOUT_MS: "" } };
+    expect(createClaudeCodeAdapter().build(own).env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: "0", API_TIMEOUT_MS: "300000" });
+    const shorter = createClaudeCodeAdapter({ retryBounds: { maxRetries: 0, requestTimeoutMs: 5_000 } }).build(invocation);
+    expect(shorter.env).toMatchObject({ CLAUDE_CODE_MAX_RETRIES: "0", API_TIMEOUT_MS: "5000" });
+    expect(retryBoundEnv({ CLAUDE_CODE_MAX_RETRIES: undefined })).toEqual(CLAUDE_BOUNDS);
   });
 
   it("options are copied: changing the caller's arrays later changes nothing", () => {

@@ -3,7 +3,7 @@
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
 import { runningAsRoot, type Permission } from "../permission.js";
-import { RETRY_BOUNDS } from "../retry-bounds.js";
+import { RETRY_BOUNDS, type ClaudeRetryBounds } from "../retry-bounds.js";
 
 export interface ClaudeCodeOptions {
   /** The executable; `claude` on the PATH by default. */
@@ -14,6 +14,8 @@ export interface ClaudeCodeOptions {
   maxTurns?: number;
   /** Tools the agent may use without asking; DEFAULT_ALLOWED_TOOLS when not given. */
   allowedTools?: string[];
+  /** orch's bounds on Claude's own retries; RETRY_BOUNDS by default (tests shorten them). */
+  retryBounds?: { [K in keyof ClaudeRetryBounds]: number };
 }
 
 /**
@@ -62,7 +64,7 @@ export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeC
   }
   if (options.maxTurns !== undefined) args.push("--max-turns", String(options.maxTurns));
   args.push(...(options.extraArgs ?? []), "--", invocation.prompt);
-  return { file: options.bin ?? "claude", args, env: retryBoundEnv(orchEnv(invocation)) };
+  return { file: options.bin ?? "claude", args, env: retryBoundEnv(orchEnv(invocation), options.retryBounds) };
 }
 
 /**
@@ -70,8 +72,7 @@ export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeC
  * environment already holds was set by the user on purpose and wins, and so does the `env` of Claude's own
  * settings (`--settings` in extraArgs, settings.json), which Claude applies over its environment.
  */
-export function retryBoundEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const bounds = RETRY_BOUNDS["claude-code"];
+export function retryBoundEnv(env: NodeJS.ProcessEnv, bounds: { [K in keyof ClaudeRetryBounds]: number } = RETRY_BOUNDS["claude-code"]): NodeJS.ProcessEnv {
   return {
     CLAUDE_CODE_MAX_RETRIES: String(bounds.maxRetries),
     API_TIMEOUT_MS: String(bounds.requestTimeoutMs),

@@ -5,13 +5,17 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageError } from "../../core/errors.js";
-import { ORCH_IDS, testInvocation } from "../../../test/support/agent-fixtures.js";
+import { ORCH_IDS, testInvocation, USER_ENV } from "../../../test/support/agent-fixtures.js";
 import { permissionArgs } from "./command.js";
 import { checkCodex, codexHomeCredentials } from "./detect.js";
 import { createCodexAdapter } from "./index.js";
+import { isCustomProvider, retryBoundArgs, selectedProvider } from "./retry-bounds.js";
 import { codexHome, threadUsage } from "./rollout.js";
 
 const invocation = testInvocation({ prompt: "--help me: fix the failing tests in src/" });
+
+/** orch's bound when the provider is built-in (Codex cannot change those): no endless connection retries. */
+const BOUNDS = ["-c", "features.unbounded_connection_retries=false"];
 
 const WORKSPACE_WRITE = ["-c", 'sandbox_mode="workspace-write"', "-c", "sandbox_workspace_write.network_access=true", "-c", 'approval_policy="never"'];
 
@@ -29,7 +33,7 @@ describe("codex build()", () => {
   it("a new thread: exec --json, the sandbox as config, the prompt on stdin after --", () => {
     const command = createCodexAdapter().build(invocation);
     expect(command.file).toBe("codex");
-    expect(command.args).toEqual(["exec", "--json", "--skip-git-repo-check", ...WORKSPACE_WRITE, "--", "-"]);
+    expect(command.args).toEqual(["exec", "--json", "--skip-git-repo-check", ...WORKSPACE_WRITE, ...BOUNDS, "--", "-"]);
     expect(command.stdin).toBe(invocation.prompt);
     expect(command.env).toMatchObject({ ...ORCH_IDS, HOME: "/home/me" });
   });
@@ -46,6 +50,7 @@ describe("codex build()", () => {
       ...WORKSPACE_WRITE,
       "--model",
       "gpt-5.5",
+      ...BOUNDS,
       "-c",
       'model_reasoning_effort="high"',
       "--",
@@ -60,7 +65,7 @@ describe("codex build()", () => {
     expect(permissionArgs("workspace-write")).toEqual(WORKSPACE_WRITE);
     expect(permissionArgs("full")).toEqual(["--dangerously-bypass-approvals-and-sandbox"]);
     const full = createCodexAdapter().build({ ...invocation, permission: "full", resumeSessionId: "t" });
-    expect(full.args).toEqual(["exec", "resume", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--", "t", "-"]);
+    expect(full.args).toEqual(["exec", "resume", "--json", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", ...BOUNDS, "--", "t", "-"]);
   });
 
   it("refuses an empty bin, and keeps its own copy of the options", () => {
@@ -70,6 +75,35 @@ describe("codex build()", () => {
     extraArgs.push("--later");
     expect(adapter.build(invocation).args).not.toContain("--later");
     expect(adapter.name).toBe("codex");
+  });
+});
+
+describe("codex retry bounds", () => {
+  const CUSTOM = ["-c", "model_providers.corp.request_max_retries=2", "-c", "model_providers.corp.stream_max_retries=0", "-c", "model_providers.corp.stream_idle_timeout_ms=300000"];
+  const CONFIG = ['model_provider = "corp"', 'profile = "fast"', "", "[profiles.fast]", 'model_provider = "corp-fast"', "", "[model_providers.corp]", 'name = "Corp"', "", "[model_providers.corp-fast]", 'name = "Fast"', ""].join("\n");
+
+  it("bounds the retries of the custom provider config.toml selects, before the user's own args (which win)", () => {
+    const home = tempDir();
+    writeFileSync(join(home, "config.toml"), CONFIG.replace('profile = "fast"\n', ""));
+    const env = { ...USER_ENV, CODEX_HOME: home };
+    const user = ["-c", "model_providers.corp.request_max_retries=0"];
+    const command = createCodexAdapter({ extraArgs: user }).build({ ...invocation, env });
+    expect(command.args).toEqual(["exec", "--json", "--skip-git-repo-check", ...WORKSPACE_WRITE, ...BOUNDS, ...CUSTOM, ...user, "--", "-"]);
+  });
+
+  it("finds the provider through extra args, a profile, or the top level; built-in and unknown ones are left alone", () => {
+    expect(selectedProvider([], CONFIG)).toBe("corp-fast");
+    expect(selectedProvider(["--profile", "none"], CONFIG)).toBe("corp");
+    expect(selectedProvider(["-c", 'model_provider="other"'], CONFIG)).toBe("other");
+    expect(selectedProvider(["--config=model_provider=x"], undefined)).toBe("x");
+    expect(selectedProvider([], undefined)).toBe("openai");
+    expect(selectedProvider(["--oss"], CONFIG)).toBeUndefined();
+    expect(isCustomProvider("corp-fast", [], CONFIG)).toBe(true);
+    expect(isCustomProvider("openai", [], CONFIG)).toBe(false);
+    expect(isCustomProvider("mine", ["-c", 'model_providers.mine.base_url="http://x"'], undefined)).toBe(true);
+    expect(retryBoundArgs("openai", false)).toEqual(BOUNDS);
+    expect(retryBoundArgs("odd.id", true)).toEqual(BOUNDS);
+    expect(retryBoundArgs("corp", true)).toEqual([...BOUNDS, ...CUSTOM]);
   });
 });
 

@@ -4,6 +4,7 @@
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
 import type { Permission } from "../permission.js";
+import { isCustomProvider, readCodexConfig, retryBoundArgs, selectedProvider } from "./retry-bounds.js";
 
 export interface CodexOptions {
   /** The executable; `codex` on the PATH by default. */
@@ -47,7 +48,11 @@ export function buildCodexCommand(invocation: AgentInvocation, options: CodexOpt
   // orch always runs the agent in a git worktree; the check would only fail on a repository Codex does not trust.
   args.push("--json", "--skip-git-repo-check", ...permissionArgs(invocation.permission));
   if (invocation.model !== undefined && invocation.model !== "") args.push("--model", invocation.model);
-  args.push(...(options.extraArgs ?? []), "--");
+  const extra = options.extraArgs ?? [];
+  const config = readCodexConfig(invocation.env);
+  const provider = selectedProvider(extra, config);
+  args.push(...retryBoundArgs(provider, provider !== undefined && isCustomProvider(provider, extra, config)));
+  args.push(...extra, "--");
   if (resume !== undefined) args.push(resume);
   args.push("-");
   return { file: options.bin ?? "codex", args, env: orchEnv(invocation), stdin: invocation.prompt };

@@ -41,7 +41,7 @@ describe("gemini build()", () => {
     expect(command.args.at(-1)).toBe("--prompt=--help me\n-m x");
   });
 
-  it("the environment is the invocation's plus the ORCH_ variables; the user's own settings decide where it talks", () => {
+  it("the environment is the invocation's plus the ORCH_ variables; the user's own settings decide where it talks and how often it retries (no per-run setting exists)", () => {
     const command = createGeminiAdapter().build(invocation);
     expect(command.env).toEqual({ ...USER_ENV, GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:9999", ...ORCH_IDS });
     expect(invocation.env.ORCH_RUN_ID).toBeUndefined();

@@ -31,6 +31,15 @@ export function permissionArgs(permission: Permission): string[] {
   }
 }
 
+/**
+ * Retries stay Gemini's own: `general.maxAttempts` (default 10, about 3.5 minutes of backoff on a persistent
+ * 429) lives only in settings files, and no flag or environment variable sets it for one run. The system
+ * settings and system defaults files (GEMINI_CLI_SYSTEM_SETTINGS_PATH, GEMINI_CLI_SYSTEM_DEFAULTS_PATH) are
+ * read only when they and every directory above them are owned by root and writable by nobody else, which a
+ * per-run file cannot be; the workspace file would be written into the worktree. So orch leaves the user's
+ * settings alone, recommends `general.maxAttempts: 2` (RETRY_BOUNDS.gemini) and bounds the rest with its own
+ * stall and attempt timers.
+ */
 export function buildGeminiCommand(invocation: AgentInvocation, options: GeminiOptions = {}): AgentCommand {
   // orch made the worktree, so trusting it is right; without trust the CLI exits 55 in headless mode.
   const args = ["--output-format", "stream-json", "--skip-trust", ...permissionArgs(invocation.permission)];

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { AgentInvocation } from "../agent.js";
 import { UsageError } from "../../core/errors.js";
 import { ORCH_IDS, testInvocation, USER_ENV } from "../../../test/support/agent-fixtures.js";
-import { mergeConfigContent, mergePermission, permissionRules } from "./command.js";
+import { mergeConfigContent, providerOf, mergePermission, permissionRules } from "./command.js";
 import { createOpenCodeAdapter } from "./index.js";
 
 const invocation = testInvocation({ env: { ...USER_ENV, PWD: "/repo" } });
@@ -97,5 +97,23 @@ describe("opencode permissions", () => {
     const jsonc = '{ // mine\n "model": "x/y" }';
     expect(mergeConfigContent(jsonc)).toBe(jsonc);
     expect(mergeConfigContent("  ")).toBe('{"experimental":{"continue_loop_on_deny":true}}');
+  });
+
+  it("bounds the request and chunk timeouts of the run's provider, unless the user's content sets them", () => {
+    const command = createOpenCodeAdapter().build({ ...invocation, model: "corp/big" });
+    expect(JSON.parse(command.env["OPENCODE_CONFIG_CONTENT"] ?? "")).toEqual({
+      experimental: { continue_loop_on_deny: true },
+      provider: { corp: { options: { timeout: 300_000, chunkTimeout: 120_000 } } },
+    });
+    const user = JSON.stringify({ provider: { corp: { name: "Corp", options: { baseURL: "http://x", timeout: 9_000 } } } });
+    expect(JSON.parse(mergeConfigContent(user, "corp"))).toEqual({
+      provider: { corp: { name: "Corp", options: { baseURL: "http://x", timeout: 9_000, chunkTimeout: 120_000 } } },
+      experimental: { continue_loop_on_deny: true },
+    });
+    expect(JSON.parse(mergeConfigContent(undefined, "corp", { timeoutMs: 1, chunkTimeoutMs: 2 }))).toMatchObject({
+      provider: { corp: { options: { timeout: 1, chunkTimeout: 2 } } },
+    });
+    expect(providerOf("corp/big/v2")).toBe("corp");
+    expect(providerOf("plain")).toBeUndefined();
   });
 });

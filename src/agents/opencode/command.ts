@@ -5,13 +5,18 @@ import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
 import { isRecord, parseJson } from "../parse-line.js";
 import type { Permission } from "../permission.js";
+import { RETRY_BOUNDS, type OpenCodeRetryBounds } from "../retry-bounds.js";
 
 export interface OpenCodeOptions {
   /** The executable; `opencode` on the PATH by default. */
   bin?: string;
   /** Extra options, placed after orch's own (e.g. `["--agent", "build"]` or `["--variant", "high"]`). */
   extraArgs?: string[];
+  /** orch's request and chunk timeouts for the run's provider; RETRY_BOUNDS by default (tests shorten them). */
+  retryBounds?: Bounds;
 }
+
+type Bounds = { [K in keyof OpenCodeRetryBounds]: number };
 
 type Action = "allow" | "deny";
 /** OpenCode's permission config: an action for a whole permission, or per pattern (last match wins). */
@@ -67,16 +72,39 @@ export function mergePermission(existing: string | undefined, rules: PermissionR
 const RUN_CONFIG = { experimental: { continue_loop_on_deny: true } } as const;
 
 /**
- * The user's own OPENCODE_CONFIG_CONTENT with orch's run settings merged in. Content that is not a JSON
- * object (OpenCode also takes JSONC) is passed on untouched: the user's config matters more than the setting.
+ * The user's own OPENCODE_CONFIG_CONTENT with orch's run settings merged in, and, for `provider` (the one the
+ * run's model names), orch's request and chunk timeouts (retry-bounds.ts) where that content sets none: the
+ * user's content wins, orch's bound wins over opencode.json (the content is merged over the config files).
+ * Content that is not a JSON object (OpenCode also takes JSONC) is passed on untouched: the user's config
+ * matters more than the settings.
  */
-export function mergeConfigContent(existing: string | undefined): string {
-  if (existing === undefined || existing.trim() === "") return JSON.stringify(RUN_CONFIG);
+export function mergeConfigContent(existing: string | undefined, provider?: string, bounds: Bounds = RETRY_BOUNDS.opencode): string {
+  if (existing === undefined || existing.trim() === "") return JSON.stringify(withBounds(RUN_CONFIG, provider, bounds));
   const parsed = parseObject(existing);
   if (parsed === undefined) return existing;
   const current = parsed["experimental"];
   const experimental = isRecord(current) ? current : {};
-  return JSON.stringify({ ...parsed, experimental: { ...experimental, ...RUN_CONFIG.experimental } });
+  return JSON.stringify(withBounds({ ...parsed, experimental: { ...experimental, ...RUN_CONFIG.experimental } }, provider, bounds));
+}
+
+/** `config` with `provider.<id>.options.timeout` and `chunkTimeout` filled in where it has none. */
+function withBounds(config: Record<string, unknown>, provider: string | undefined, bounds: Bounds): Record<string, unknown> {
+  if (provider === undefined || provider === "") return config;
+  const providers = record(config["provider"]);
+  const entry = record(providers[provider]);
+  const options = record(entry["options"]);
+  const bounded = { timeout: bounds.timeoutMs, chunkTimeout: bounds.chunkTimeoutMs, ...options };
+  return { ...config, provider: { ...providers, [provider]: { ...entry, options: bounded } } };
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+/** The provider of a `provider/model` id. */
+export function providerOf(model: string | undefined): string | undefined {
+  const slash = model?.indexOf("/") ?? -1;
+  return model === undefined || slash <= 0 ? undefined : model.slice(0, slash);
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
@@ -103,7 +131,7 @@ export function buildOpenCodeCommand(invocation: AgentInvocation, options: OpenC
     // directory orch was started in instead of the task's worktree.
     PWD: invocation.cwd,
     OPENCODE_PERMISSION: mergePermission(base["OPENCODE_PERMISSION"], permissionRules(invocation.permission)),
-    OPENCODE_CONFIG_CONTENT: mergeConfigContent(base["OPENCODE_CONFIG_CONTENT"]),
+    OPENCODE_CONFIG_CONTENT: mergeConfigContent(base["OPENCODE_CONFIG_CONTENT"], providerOf(invocation.model), options.retryBounds),
   };
   return { file: options.bin ?? "opencode", args, env, stdin: invocation.prompt };
 }
