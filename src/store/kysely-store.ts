@@ -4,20 +4,14 @@ import type { Kysely } from "kysely";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { project } from "./projection.js";
 import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
-import type { Database } from "./schema.js";
+import type { Database, EventsTable } from "./schema.js";
 import type { AttemptRecord, EventQuery, RunRecord, Store, TaskRecord } from "./store.js";
 
 /** Runs `fn` inside one write transaction and returns its result; rolls back when it throws. */
 export type WriteTransaction = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
 
-export interface EventRow {
-  at: number;
-  run_id: string;
-  task_id: string | null;
-  attempt_id: string | null;
-  type: string;
-  data: string;
-}
+/** An event row as inserted (the database hands out `seq`). */
+export type EventRow = Omit<EventsTable, "seq">;
 
 /** What differs between dialects: how a write transaction opens, and an optional fast row insert. */
 export interface DialectHooks {
