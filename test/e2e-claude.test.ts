@@ -1,9 +1,9 @@
 // End to end: the built `orch` binary drives the real Claude Code CLI (node_modules/.bin/claude) against the
 // scripted Anthropic server through the shared scenarios; here only what is Claude's own.
-import { expect } from "vitest";
+import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { eventData, inWorktree, SUM, sumLine, TaskWaitedData } from "./support/e2e.js";
-import { describeRealCli, type RealCli } from "./support/e2e-scenarios.js";
+import { eventData, inWorktree, SUM, sumLine, TaskWaitedData, useSandboxes } from "./support/e2e.js";
+import { describeRealCli, orchRun, type RealCli } from "./support/e2e-scenarios.js";
 import { anthropicLastUserText } from "./support/model-server/anthropic.js";
 import { claudeEnv } from "./support/model-server/server.js";
 
@@ -58,4 +58,29 @@ describeRealCli(claude, {
     check: ({ journal }) => expect(journal.attempts[0]?.session_id).not.toBeNull(),
   },
   contextTooLong: {},
+});
+
+// ---- denied tools (Claude names them in result.permission_denials) -----------------------------------------
+
+describe("orch run × the real Claude Code CLI: tools it was denied", () => {
+  const sandboxes = useSandboxes({ prefix: "orch-e2e-claude-denied-" });
+  const webFetch = { name: "WebFetch", input: { url: "http://127.0.0.1:9/docs", prompt: "read the docs" } };
+
+  it("below full: told to do without it, then denied again, the task is escalated with the tool named", { timeout: 80_000 }, async () => {
+    const run = await orchRun(
+      claude,
+      sandboxes,
+      [
+        { match: "# Goal", tools: [webFetch] },
+        { text: "I could not read the docs." },
+        { match: "Tools it was refused (not allowed in this run; do the work without them): WebFetch", tools: [webFetch] },
+        { text: "I still need the docs." },
+      ],
+      ["--max-attempts", "4"],
+    );
+    expect(run.result.code, run.result.stderr).toBe(1);
+    expect(run.out).toMatchObject({ status: "failed", attempts: 2 });
+    expect(run.out.reason).toMatch(/^permission_denied: the agent keeps needing WebFetch, which the workspace-write permission level does not allow/);
+    expect(run.server.remaining()).toEqual([]);
+  });
 });

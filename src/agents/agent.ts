@@ -19,6 +19,11 @@ export interface AgentInvocation {
   env: NodeJS.ProcessEnv;
   /** What the agent may do; each adapter maps it to its CLI's flags. */
   permission: Permission;
+  /**
+   * Tools the CLI denied in an earlier attempt that the permission level allows: adapters that allow tools one
+   * by one (Claude Code as root) add them; the others already allow everything the level allows.
+   */
+  grantedTools?: readonly string[] | undefined;
 }
 
 export interface AgentCommand {

@@ -55,6 +55,8 @@ export const AgentEvent = z.discriminatedUnion("type", [
     /** The CLI's own reason word (`success`, `error_max_turns`, `prompt_too_long`…). */
     reason: z.string().optional(),
     permissionDenials: z.number().int().optional(),
+    /** The tools the CLI refused the agent, by name, where it says which. */
+    deniedTools: z.array(z.string()).optional(),
   }),
   z.object({ type: z.literal("unknown"), raw: z.string() }),
 ]);

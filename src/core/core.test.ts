@@ -157,6 +157,11 @@ describe("handoff", () => {
     expect(text).toContain("- Bash npm test");
     expect(text.match(/Bash npm test/g)?.length).toBe(2); // repeated calls collapse within one attempt
   });
+  it("tells the next attempt which tools it was refused", () => {
+    const text = buildHandoff([{ ...failing(1, "out"), deniedTools: ["WebFetch", "WebSearch"] }]);
+    expect(text).toContain("Tools it was refused (not allowed in this run; do the work without them): WebFetch, WebSearch");
+    expect(buildHandoff([failing(1, "out")])).not.toContain("refused");
+  });
   it("stays bounded however long the output and history", () => {
     const huge = Array.from({ length: 5_000 }, (_, i) => `line ${i} ${"x".repeat(50)}`).join("\n");
     const history = Array.from({ length: 40 }, (_, i) => failing(i + 1, huge));

@@ -16,6 +16,8 @@ export interface AttemptSummary {
   finalText?: string | undefined;
   /** What it did, one short line per tool call: `Write src/sum.js`, `Bash npm test`. */
   actions: string[];
+  /** Tools the CLI refused the agent (not allowed at the run's permission level). */
+  deniedTools?: readonly string[] | undefined;
   progress: number;
 }
 
@@ -52,6 +54,9 @@ export function buildHandoff(attempts: readonly AttemptSummary[], limits: Handof
       lines.push(...shown.map((a) => `  - ${firstLine(a, 160)}`));
     }
     if (attempt.finalText) lines.push(`Its last words: ${firstLine(attempt.finalText, 300)}`);
+    if (attempt.deniedTools !== undefined && attempt.deniedTools.length > 0) {
+      lines.push(`Tools it was refused (not allowed in this run; do the work without them): ${attempt.deniedTools.join(", ")}`);
+    }
     if (attempt === newest) {
       for (const c of attempt.criteria.filter((c) => !c.passed)) {
         lines.push(

@@ -27,6 +27,7 @@ export interface AttemptSpec {
   number: number;
   adapter: AgentAdapter;
   permission: Permission;
+  grantedTools: readonly string[];
   model: string | undefined;
   prompt: string;
   resumeSessionId: string | undefined;
@@ -53,6 +54,8 @@ export interface AttemptResult {
   finalText: string | undefined;
   /** One line per tool call, for the handoff. */
   actions: string[];
+  /** Tools the CLI refused the agent in this attempt, where it says which. */
+  deniedTools: string[];
   /** Stopped by the caller's signal (not by a timer or the budget). */
   interrupted: boolean;
 }
@@ -82,6 +85,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     attempt: spec.number,
     env: deps.env,
     permission: spec.permission,
+    grantedTools: spec.grantedTools,
   };
   const command = spec.adapter.build(invocation);
   const parser = spec.adapter.createParser(invocation);
@@ -206,7 +210,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     },
   });
   log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });
-  return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, interrupted };
+  return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, deniedTools: result?.deniedTools ?? [], interrupted };
 }
 
 /** The adapter's reading of the failure it kept reporting, said to have repeated. */

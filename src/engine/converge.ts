@@ -69,6 +69,10 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   let breakers: Breaker[] = ctx.models.map(() => CLOSED);
   /** Why the next attempt changes model, said in the journal when it does. */
   let switchReason: string | undefined;
+  /** Tools the CLI denied that the permission level allows: granted to every later attempt. */
+  const granted = new Set<string>();
+  /** Tools denied in the attempt before, which the level does not allow. */
+  let refusedBefore = new Set<string>();
   let consecutiveFailures = 0;
   let spentUsd = run.costUsd;
   let spentTokens = run.tokensIn + run.tokensOut;
@@ -125,6 +129,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       number,
       adapter: ctx.adapter,
       permission: ctx.permission,
+      grantedTools: [...granted],
       model,
       prompt,
       resumeSessionId: resume,
@@ -153,8 +158,11 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       criteria: [],
       finalText: result.finalText,
       actions: result.actions,
+      deniedTools: result.deniedTools,
       progress: 0,
     };
+    const denial = ctx.permission === "full" ? undefined : result.deniedTools.filter((tool) => refusedBefore.has(tool));
+    refusedBefore = new Set(ctx.permission === "full" ? [] : result.deniedTools);
 
     if (result.interrupted) {
       await finish("failed", 0, { kind: "crashed", detail: interruptDetail(ctx.abort.reason) });
@@ -245,6 +253,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     if (failure.kind === "verify_error") return { status: "blocked", reason: `${failure.detail}; fix the command or the environment` };
     history.push(outcome.progress);
     previousSession = result.sessionId === undefined ? undefined : { id: result.sessionId, model };
+    const permissionStop = await recoverPermissions(ctx, result.deniedTools, denial, granted, note);
+    if (permissionStop !== undefined) return permissionStop;
 
     if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
       if (chainStart + 1 < ctx.models.length) {
@@ -262,6 +272,38 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     }
     if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, PACING_REASON);
   }
+}
+
+/**
+ * What to do about tools the CLI denied in an attempt that did not succeed. At `full`, the level allows any tool:
+ * grant the denied ones to the next attempts (Claude as root allows tools one by one). Below it, the agent is
+ * told in the handoff to do without them; denied again in the next attempt, the task is escalated with the
+ * tools named, since only a human can widen the permission level.
+ */
+async function recoverPermissions(
+  ctx: TaskContext,
+  denied: readonly string[],
+  deniedAgain: readonly string[] | undefined,
+  granted: Set<string>,
+  note: (message: string) => Promise<unknown>,
+): Promise<TaskConclusion | undefined> {
+  if (denied.length === 0) return undefined;
+  if (ctx.permission === "full") {
+    const fresh = denied.filter((tool) => !granted.has(tool));
+    if (fresh.length === 0) {
+      return { status: "blocked", reason: `permission_denied: ${denied.join(", ")} refused again although allowed; the CLI's own settings deny them` };
+    }
+    for (const tool of fresh) granted.add(tool);
+    await note(`allowing ${fresh.join(", ")} from the next attempt on: the agent was denied them and the permission level is full`);
+    return undefined;
+  }
+  if (deniedAgain !== undefined && deniedAgain.length > 0) {
+    return {
+      status: "blocked",
+      reason: `permission_denied: the agent keeps needing ${deniedAgain.join(", ")}, which the ${ctx.permission} permission level does not allow; run again with --permission full, or allow them in the agent's own settings`,
+    };
+  }
+  return undefined;
 }
 
 /** The first model from `start` on whose circuit lets an attempt through now, or when the first one will. */

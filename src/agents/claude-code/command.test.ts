@@ -118,6 +118,14 @@ describe("claude-code permissions", () => {
     expect(root).not.toContain("bypassPermissions");
     expect(root[root.indexOf("--allowedTools") + 1]).toContain("WebFetch");
   });
+  it("grants tools denied earlier only at full as root, where tools are allowed one by one", () => {
+    const granted = (permission: AgentInvocation["permission"], asRoot: boolean) =>
+      buildClaudeCommand({ ...invocation, permission, grantedTools: ["CronCreate"] }, {}, asRoot).args;
+    const root = granted("full", true);
+    expect(root[root.indexOf("--allowedTools") + 1]?.split(",").at(-1)).toBe("CronCreate");
+    expect(granted("full", false)).not.toContain("CronCreate");
+    expect(granted("workspace-write", true).join(" ")).not.toContain("CronCreate");
+  });
   it("workspace-write is the same as root or not", () => {
     expect(argsFor("workspace-write", true)).toEqual(argsFor("workspace-write", false));
   });

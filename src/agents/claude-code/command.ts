@@ -41,7 +41,12 @@ export const READ_ONLY_TOOLS: readonly string[] = ["Read", "Glob", "Grep", "Todo
 export const FULL_TOOLS: readonly string[] = [...DEFAULT_ALLOWED_TOOLS, "NotebookEdit", "WebFetch", "WebSearch", "Task"];
 
 /** The permission flags for one level; `asRoot` because root refuses `--dangerously-skip-permissions`. */
-export function permissionArgs(permission: Permission, allowedTools: readonly string[] | undefined, asRoot: boolean): string[] {
+export function permissionArgs(
+  permission: Permission,
+  allowedTools: readonly string[] | undefined,
+  asRoot: boolean,
+  granted: readonly string[] = [],
+): string[] {
   switch (permission) {
     case "read-only":
       return ["--permission-mode", "default", "--allowedTools", (allowedTools ?? READ_ONLY_TOOLS).join(",")];
@@ -49,7 +54,7 @@ export function permissionArgs(permission: Permission, allowedTools: readonly st
       return ["--permission-mode", "acceptEdits", "--allowedTools", (allowedTools ?? DEFAULT_ALLOWED_TOOLS).join(",")];
     case "full":
       return asRoot
-        ? ["--permission-mode", "acceptEdits", "--allowedTools", (allowedTools ?? FULL_TOOLS).join(",")]
+        ? ["--permission-mode", "acceptEdits", "--allowedTools", [...(allowedTools ?? FULL_TOOLS), ...granted].join(",")]
         : ["--dangerously-skip-permissions"];
   }
 }
@@ -57,7 +62,7 @@ export function permissionArgs(permission: Permission, allowedTools: readonly st
 export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeCodeOptions = {}, asRoot = runningAsRoot()): AgentCommand {
   const args = ["-p", "--output-format", "stream-json", "--verbose"];
   // `--allowedTools` takes a variadic value; the `--` before the prompt keeps it from swallowing the prompt.
-  args.push(...permissionArgs(invocation.permission, options.allowedTools, asRoot));
+  args.push(...permissionArgs(invocation.permission, options.allowedTools, asRoot, invocation.grantedTools));
   if (invocation.model !== undefined && invocation.model !== "") args.push("--model", invocation.model);
   if (invocation.resumeSessionId !== undefined && invocation.resumeSessionId !== "") {
     args.push("--resume", invocation.resumeSessionId);

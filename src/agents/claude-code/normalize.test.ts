@@ -198,7 +198,7 @@ describe("claude-code parser on recorded streams", () => {
   it("a denied tool: an error tool result and a counted denial", () => {
     const events = replay("claude-permission-denied.jsonl");
     expect(events).toContainEqual(expect.objectContaining({ type: "tool.called", name: "WebFetch" }));
-    expect(events.at(-1)).toMatchObject({ type: "result", ok: true, permissionDenials: 1 });
+    expect(events.at(-1)).toMatchObject({ type: "result", ok: true, permissionDenials: 1, deniedTools: ["WebFetch"] });
   });
 
   it("resume: the session id stays the same", () => {

@@ -2,7 +2,7 @@
 // parser returns valid events and never throws; a line it cannot read becomes `{ type: "unknown", raw }`.
 import type { AgentParser } from "../agent.js";
 import { clip, type AgentEvent, type TokenUsage } from "../../core/agent-event.js";
-import { neverThrowing, readJsonLine, unknownEvent } from "../parse-line.js";
+import { isRecord, neverThrowing, readJsonLine, unknownEvent } from "../parse-line.js";
 import { clipInput, summarizeToolInput, type SummaryFields } from "../tool-input.js";
 import {
   AssistantLine,
@@ -152,6 +152,15 @@ function normalizeUser(line: string, value: unknown, state: ParserState): AgentE
   return events;
 }
 
+/** The distinct tool names in Claude's `permission_denials` ({tool_name, tool_use_id, tool_input}). */
+function deniedTools(denials: readonly unknown[] | undefined): string[] | undefined {
+  const names = new Set<string>();
+  for (const denial of denials ?? []) {
+    if (isRecord(denial) && typeof denial["tool_name"] === "string" && denial["tool_name"] !== "") names.add(denial["tool_name"]);
+  }
+  return names.size === 0 ? undefined : [...names];
+}
+
 function normalizeResult(line: string, value: unknown): AgentEvent[] {
   const parsed = ResultLine.safeParse(value);
   if (!parsed.success) return [unknownEvent(line)];
@@ -171,6 +180,7 @@ function normalizeResult(line: string, value: unknown): AgentEvent[] {
     httpStatus: r.api_error_status,
     reason: resultReason(r.subtype, r.terminal_reason),
     permissionDenials: r.permission_denials?.length,
+    deniedTools: deniedTools(r.permission_denials),
   });
   return events;
 }
