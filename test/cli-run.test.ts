@@ -237,6 +237,19 @@ describe("orch run with the command agent", () => {
     expect(json.reason).toMatch(/budget/);
     expect(read(json.report ?? "")).toContain("| Cost | $1.20 of a $1.00 budget |");
   });
+
+  it("--task-budget-tokens ends the task on its own token budget and says it was the task's", async () => {
+    const box = sandbox();
+    const { json } = await orchRun(
+      box,
+      ["--script", join(AGENTS, "costly-script.yaml"), "--task-budget-tokens", "60000", "--max-attempts", "5"],
+      1,
+    );
+    expect(json.status).toBe("failed");
+    // 54,000 tokens an attempt: the second goes over the 6,000 left and is stopped, or ends just past it.
+    expect(json.attempts).toBe(2);
+    expect(json.reason).toMatch(/task's 60000 token budget|over the 6000 left in the budget/);
+  });
 });
 
 // ---- reading runs back -----------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--max-hours <h>", "wall-clock limit for the run (default 3)")
     .option("--budget-usd <x>", "stop when the agents' reported cost reaches this")
     .option("--budget-tokens <n>", "stop when the agents' tokens reach this")
+    .option("--task-budget-usd <x>", "the same, for each task on its own")
+    .option("--task-budget-tokens <n>", "the same, for each task on its own")
     .option("--interval <dur>", "pause between attempts, e.g. 30s (default 0)")
     .option("--stall-timeout <dur>", "no agent output for this long: the attempt is hung (default 10m)")
     .option("--attempt-timeout <dur>", "longest single attempt (default 60m)")

@@ -25,6 +25,8 @@ export const Config = z
         maxHours: z.number().positive().default(3),
         budgetUsd: z.number().positive().optional(),
         budgetTokens: z.number().int().positive().optional(),
+        taskBudgetUsd: z.number().positive().optional(),
+        taskBudgetTokens: z.number().int().positive().optional(),
         interval: duration.default("0s"),
         stallAttempts: z.number().int().positive().default(3),
         stallTimeout: duration.default("10m"),
@@ -119,6 +121,8 @@ limits:
   maxHours: 3            # wall clock for the whole run
   # budgetUsd: 5         # stop when the agents' reported cost reaches this
   # budgetTokens: 2000000
+  # taskBudgetUsd: 2     # the same, for each task on its own
+  # taskBudgetTokens: 500000
   interval: 0s           # pause between attempts
   stallAttempts: 3       # attempts without rising progress before orch escalates
   stallTimeout: 10m      # no agent output for this long: the attempt is stopped as hung

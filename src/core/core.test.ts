@@ -5,6 +5,7 @@ import { backoffDelay, retryDelay, tierOf, FAILURE_KINDS, type FailureKind } fro
 import { describeFigures, PACING_REASON, recoveryFigures } from "./figures.js";
 import { allows, atStart, CLOSED, countsAgainstModel, recordFailure, recordSuccess } from "./circuit.js";
 import { recoveryPolicy } from "./recovery-policy.js";
+import { budgetLeft, spentBudget, type Spent } from "./budget.js";
 import { buildHandoff, type AttemptSummary } from "./handoff.js";
 import { attemptsWithoutRise, isStalled, progressOf } from "./progress.js";
 import { buildPrompt } from "./prompt.js";
@@ -260,5 +261,19 @@ describe("recovery policy", () => {
     expect(chosen("rate_limited")).toBe("escalate");
     expect(chosen("auth_failed")).toBe("escalate");
     expect(chosen("verify_failed")).toBe("retry");
+  });
+});
+
+describe("budgets", () => {
+  const spent = (over: Partial<Spent> = {}): Spent => ({ runUsd: 0, runTokens: 0, taskUsd: 0, taskTokens: 0, ...over });
+  it("says which budget is spent", () => {
+    expect(spentBudget({}, spent({ runUsd: 99 }))).toBeUndefined();
+    expect(spentBudget({ runUsd: 1 }, spent({ runUsd: 1.2 }))).toBe("spent $1.20 of the run's $1.00 budget");
+    expect(spentBudget({ runUsd: 5, taskUsd: 1 }, spent({ runUsd: 1.2, taskUsd: 1.2 }))).toBe("spent $1.20 of the task's $1.00 budget");
+    expect(spentBudget({ taskTokens: 100 }, spent({ taskTokens: 150 }))).toBe("used 150 of the task's 100 token budget");
+  });
+  it("leaves the next attempt the tighter of the run's and the task's room", () => {
+    expect(budgetLeft({ runUsd: 5, taskUsd: 2 }, spent({ runUsd: 4, taskUsd: 0.5 }))).toEqual({ usd: 1, tokens: undefined });
+    expect(budgetLeft({ taskTokens: 1_000 }, spent({ taskTokens: 400 }))).toEqual({ usd: undefined, tokens: 600 });
   });
 });

@@ -19,6 +19,8 @@ export const Limits = z.object({
   maxMs: z.number().positive(),
   budgetUsd: z.number().positive().optional(),
   budgetTokens: z.number().int().positive().optional(),
+  taskBudgetUsd: z.number().positive().optional(),
+  taskBudgetTokens: z.number().int().positive().optional(),
   intervalMs: z.number().nonnegative(),
   stallAttempts: z.number().int().positive(),
   stallTimeoutMs: z.number().positive(),

@@ -6,6 +6,7 @@ import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import { PACING_REASON } from "../core/figures.js";
+import { budgetLeft, spentBudget, type Budgets, type Spent } from "../core/budget.js";
 import { allows, atStart, CLOSED, countsAgainstModel, recordFailure, recordSuccess, type Breaker, type BreakerOptions } from "../core/circuit.js";
 import { retryDelay, type Failure, type FailureKind } from "../core/failure.js";
 import type { RecoveryPolicy } from "../core/recovery-policy.js";
@@ -74,8 +75,13 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   /** Tools denied in the attempt before, which the level does not allow. */
   let refusedBefore = new Set<string>();
   let consecutiveFailures = 0;
-  let spentUsd = run.costUsd;
-  let spentTokens = run.tokensIn + run.tokensOut;
+  const budgets: Budgets = {
+    runUsd: limits.budgetUsd,
+    runTokens: limits.budgetTokens,
+    taskUsd: limits.taskBudgetUsd,
+    taskTokens: limits.taskBudgetTokens,
+  };
+  const spent: Spent = { runUsd: run.costUsd, runTokens: run.tokensIn + run.tokensOut, taskUsd: 0, taskTokens: 0 };
   let previousSession: { id: string; model: string | undefined } | undefined;
   let number = task.attempts;
   const ids = { runId: run.id, taskId: task.id };
@@ -91,12 +97,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     if (deps.now() >= ctx.deadline) {
       return { status: "failed", reason: `reached the time limit of ${formatDuration(limits.maxMs)}; best progress ${percent(best())}` };
     }
-    if (limits.budgetUsd !== undefined && spentUsd >= limits.budgetUsd) {
-      return { status: "failed", reason: `spent $${spentUsd.toFixed(2)} of the $${limits.budgetUsd.toFixed(2)} budget` };
-    }
-    if (limits.budgetTokens !== undefined && spentTokens >= limits.budgetTokens) {
-      return { status: "failed", reason: `used ${spentTokens} of the ${limits.budgetTokens} token budget` };
-    }
+    const budgetSpent = spentBudget(budgets, spent);
+    if (budgetSpent !== undefined) return { status: "failed", reason: budgetSpent };
 
     const pick = pickModel(breakers, chainStart, deps.now());
     if ("waitUntil" in pick) {
@@ -137,13 +139,16 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       transcript: transcriptPath(ctx.paths, run.id, id),
       stallTimeoutMs: limits.stallTimeoutMs,
       timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
-      budgetUsdLeft: limits.budgetUsd === undefined ? undefined : limits.budgetUsd - spentUsd,
-      budgetTokensLeft: limits.budgetTokens === undefined ? undefined : limits.budgetTokens - spentTokens,
+      budgetUsdLeft: budgetLeft(budgets, spent).usd,
+      budgetTokensLeft: budgetLeft(budgets, spent).tokens,
       signal: ctx.abort,
       onEvent: (event) => ctx.onActivity?.({ kind: "agent", event }),
     });
-    spentUsd += result.costUsd ?? 0;
-    spentTokens += result.usage === undefined ? 0 : result.usage.inputTokens + result.usage.outputTokens;
+    const tokens = result.usage === undefined ? 0 : result.usage.inputTokens + result.usage.outputTokens;
+    spent.runUsd += result.costUsd ?? 0;
+    spent.taskUsd += result.costUsd ?? 0;
+    spent.runTokens += tokens;
+    spent.taskTokens += tokens;
     const finish = (outcome: "succeeded" | "failed", progress: number, failure?: Failure, commit?: string) =>
       ctx.writer.write({
         type: "attempt.finished",

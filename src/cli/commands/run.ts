@@ -36,6 +36,8 @@ export interface RunFlags {
   maxHours?: string;
   budgetUsd?: string;
   budgetTokens?: string;
+  taskBudgetUsd?: string;
+  taskBudgetTokens?: string;
   interval?: string;
   stallTimeout?: string;
   attemptTimeout?: string;
@@ -86,6 +88,11 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
   const budgetTokens = flags.budgetTokens === undefined ? config.limits.budgetTokens : positiveInt("--budget-tokens", flags.budgetTokens);
   if (budgetUsd !== undefined) limits.budgetUsd = budgetUsd;
   if (budgetTokens !== undefined) limits.budgetTokens = budgetTokens;
+  const taskBudgetUsd = flags.taskBudgetUsd === undefined ? config.limits.taskBudgetUsd : positiveNumber("--task-budget-usd", flags.taskBudgetUsd);
+  const taskBudgetTokens =
+    flags.taskBudgetTokens === undefined ? config.limits.taskBudgetTokens : positiveInt("--task-budget-tokens", flags.taskBudgetTokens);
+  if (taskBudgetUsd !== undefined) limits.taskBudgetUsd = taskBudgetUsd;
+  if (taskBudgetTokens !== undefined) limits.taskBudgetTokens = taskBudgetTokens;
   return {
     cwd: ctx.cwd,
     goal,
