@@ -54,6 +54,7 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
     permission: DEFAULT_PERMISSION,
     model: undefined,
     fallbackModels: [],
+    fallbacks: [],
     limits: { ...BENCH_LIMITS, ...options.limits },
     recovery: RecoverySettings.parse({}),
     config: { source: "bench" },

@@ -3,7 +3,7 @@
 // so they are described by a zod schema and parsed, never cast, when read back.
 import { z } from "zod";
 
-export const Unit = z.enum(["ms", "s", "per_s", "bytes"]);
+export const Unit = z.enum(["ms", "s", "per_s", "bytes", "count", "percent"]);
 export type Unit = z.infer<typeof Unit>;
 
 export const Baseline = z.object({
@@ -48,6 +48,10 @@ export function formatValue(value: number, unit: Unit): string {
       return value >= 1e6 ? `${(value / 1e6).toFixed(2)}M/s` : `${(value / 1e3).toFixed(1)}k/s`;
     case "bytes":
       return `${(value / (1024 * 1024)).toFixed(1)} MB`;
+    case "count":
+      return String(Math.round(value));
+    case "percent":
+      return `${value.toFixed(1)}%`;
   }
 }
 
@@ -58,7 +62,7 @@ export function formatRatio(ratio: number): string {
 }
 
 export function formatLine(m: Metric): string {
-  const bases = m.baselines.map((b) => `${b.label} ${formatValue(b.value, b.unit)} → ${formatRatio(b.ratio)}`).join("; ");
+  const bases = m.baselines.map((b) => `${b.label} ${formatValue(b.value, b.unit)} → ${formatRatio(b.ratio)}`).join("; ") || "none";
   return `[${m.bench}] ${m.label}: ${formatValue(m.figure, m.unit)} | baseline: ${bases} | target ${m.target} | ${m.pass ? "PASS" : "FAIL"}`;
 }
 

@@ -33,13 +33,18 @@ export type Activity =
   | { kind: "verified"; attempt: number; progress: number; passed: number; total: number }
   | { kind: "waiting"; until: number; reason: string };
 
+/** One entry of the fallback chain: an agent and the model to ask it for (`undefined`: the agent's default). */
+export interface ChainLink {
+  adapter: AgentAdapter;
+  model: string | undefined;
+}
+
 export interface TaskContext {
   run: RunRecord;
   task: TaskRecord;
-  adapter: AgentAdapter;
   permission: Permission;
-  /** The model chain: the chosen model first, then fallbacks. `undefined` means the agent's default. */
-  models: (string | undefined)[];
+  /** The run's agent and model first, then its fallbacks (other models, or other agents). */
+  chain: ChainLink[];
   paths: OrchPaths;
   writer: EventWriter;
   /** Aborting stops the running agent at once; `reason` says why ("abort", "interrupt", "deadline"). */
@@ -67,7 +72,15 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   /** Where the model chain starts: stalls move it on for good; breakers only skip models for a while. */
   let chainStart = 0;
   let modelIndex = 0;
-  let breakers: Breaker[] = ctx.models.map(() => CLOSED);
+  let breakers: Breaker[] = ctx.chain.map(() => CLOSED);
+  const primary = ctx.chain[0]?.adapter.name;
+  /** A link as the journal names it: the model alone on the run's own agent, `agent:model` on another. */
+  const label = (index: number): string => {
+    const link = ctx.chain[index];
+    if (link === undefined) return "(none)";
+    const model = link.model ?? "(default)";
+    return link.adapter.name === primary ? model : `${link.adapter.name}:${model}`;
+  };
   /** Why the next attempt changes model, said in the journal when it does. */
   let switchReason: string | undefined;
   /** Tools the CLI denied that the permission level allows: granted to every later attempt. */
@@ -82,7 +95,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     taskTokens: limits.taskBudgetTokens,
   };
   const spent: Spent = { runUsd: run.costUsd, runTokens: run.tokensIn + run.tokensOut, taskUsd: 0, taskTokens: 0 };
-  let previousSession: { id: string; model: string | undefined } | undefined;
+  let previousSession: { id: string; link: number } | undefined;
   let number = task.attempts;
   const ids = { runId: run.id, taskId: task.id };
   const note = (message: string) => ctx.writer.write({ type: "run.noted", runId: run.id, data: { message } });
@@ -102,21 +115,23 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
 
     const pick = pickModel(breakers, chainStart, deps.now());
     if ("waitUntil" in pick) {
-      const names = ctx.models.slice(chainStart).map((m) => m ?? "(default)").join(", ");
+      const names = ctx.chain.slice(chainStart).map((_, i) => label(chainStart + i)).join(", ");
       await wait(deps, ctx, pick.waitUntil - deps.now(), `circuit open for every model (${names}); probing again after the cool-down`);
       continue;
     }
     if (pick.index !== modelIndex) {
       const reason = breakers[modelIndex]?.state === "open" ? `its circuit is open${switchReason ? ` after ${switchReason}` : ""}` : "probing it again after its cool-down";
-      await note(`switching to model ${ctx.models[pick.index] ?? "(default)"} from ${ctx.models[modelIndex] ?? "(default)"}: ${reason}`);
+      await note(`switching to model ${label(pick.index)} from ${label(modelIndex)}: ${reason}`);
       modelIndex = pick.index;
       switchReason = undefined;
     }
     breakers = breakers.map((b, i) => (i === modelIndex ? atStart(b, deps.now()) : b));
     number += 1;
-    const model = ctx.models[modelIndex];
+    const link = ctx.chain[modelIndex];
+    if (link === undefined) throw new Error(`no agent at position ${modelIndex} of the chain`);
+    const { adapter, model } = link;
     const id = attemptId(run.id, task.id, number);
-    const resume = previousSession !== undefined && previousSession.model === model ? previousSession.id : undefined;
+    const resume = previousSession !== undefined && previousSession.link === modelIndex ? previousSession.id : undefined;
     const prompt = buildPrompt({
       goal: task.goal,
       criteria: task.criteria,
@@ -129,7 +144,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       ...ids,
       attemptId: id,
       number,
-      adapter: ctx.adapter,
+      adapter,
       permission: ctx.permission,
       grantedTools: [...granted],
       model,
@@ -158,7 +173,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       });
     const summary: AttemptSummary = {
       number,
-      agent: ctx.adapter.name,
+      agent: adapter.name,
       model: result.model,
       criteria: [],
       finalText: result.finalText,
@@ -184,11 +199,11 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       // never saved, or only an error text of its own (Claude's synthetic "API Error" message), and resuming that
       // would buy nothing.
       const worthResuming = result.sessionId !== undefined && result.actions.length > 0 && resumesAfter(failure.kind);
-      previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, model } : undefined;
+      previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, link: modelIndex } : undefined;
       consecutiveFailures += 1;
       const action = ctx.recovery.policy(failure.kind);
       if (failure.kind === "auth_failed") {
-        return { status: "waiting", reason: `the ${ctx.adapter.name} agent was refused by its model API: ${failure.detail}` };
+        return { status: "waiting", reason: `the ${adapter.name} agent was refused by its model API: ${failure.detail}` };
       }
       if (failure.kind === "budget_exceeded") return { status: "failed", reason: failure.detail };
       if (action === "escalate") return { status: "blocked", reason: `${failure.kind}: ${failure.detail}` };
@@ -257,17 +272,17 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     summaries.push({ ...summary, failure, criteria: outcome.results, progress: outcome.progress });
     if (failure.kind === "verify_error") return { status: "blocked", reason: `${failure.detail}; fix the command or the environment` };
     history.push(outcome.progress);
-    previousSession = result.sessionId === undefined ? undefined : { id: result.sessionId, model };
+    previousSession = result.sessionId === undefined ? undefined : { id: result.sessionId, link: modelIndex };
     const permissionStop = await recoverPermissions(ctx, result.deniedTools, denial, granted, note);
     if (permissionStop !== undefined) return permissionStop;
 
     if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
-      if (chainStart + 1 < ctx.models.length) {
+      if (chainStart + 1 < ctx.chain.length) {
         chainStart += 1;
         modelIndex = chainStart;
         stallBase = history.length;
         previousSession = undefined;
-        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${ctx.models[modelIndex] ?? "(default)"}`);
+        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${label(modelIndex)}`);
       } else {
         return {
           status: "stalled",

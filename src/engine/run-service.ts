@@ -2,6 +2,7 @@
 // `createRun` makes the worktree and journals the run; `driveRun` runs the loop to its end and writes the
 // report. The CLI (foreground or detached) and later the server call these same three.
 import { hostname } from "node:os";
+import { z } from "zod";
 import type { AgentAdapter } from "../agents/agent.js";
 import { DEFAULT_PERMISSION, Permission } from "../agents/permission.js";
 import { AgentSettings, createAdapter } from "../agents/registry.js";
@@ -14,7 +15,7 @@ import { assertNewBranch, createWorktree, ensureExcluded, inspectRepo, resolveBa
 import { processStartTime } from "../process/tree.js";
 import type { RunRecord, Store } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
-import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
+import { convergeTask, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
 import { newRunId, taskBranch } from "./ids.js";
@@ -28,13 +29,19 @@ export interface RunRequest {
   agent: AgentSettings;
   permission: Permission;
   model?: string | undefined;
+  /** The fallback chain as the user named it (`model`, or `agent:model` for another agent)… */
   fallbackModels: string[];
+  /** …and resolved: each fallback's agent settings and model. */
+  fallbacks: Fallback[];
   base?: string | undefined;
   limits: Limits;
   recovery: RecoverySettings;
   /** The resolved settings, kept with the run. */
   config: Record<string, unknown>;
 }
+
+export const Fallback = z.object({ agent: AgentSettings, model: z.string().optional() });
+export type Fallback = z.infer<typeof Fallback>;
 
 export interface PlannedRun {
   request: RunRequest;
@@ -59,6 +66,8 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
   const repo = await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
   const adapter = createAdapter(request.agent);
+  // Every fallback agent is checked now too, so that a bad one fails before anything is written.
+  for (const fallback of request.fallbacks) createAdapter(fallback.agent);
   const runId = newRunId(now);
   const taskId = slugify(goal, 32) || "task";
   const branch = taskBranch(runId, taskId);
@@ -90,7 +99,13 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
         },
         criteria: request.criteria,
         limits: request.limits,
-        config: { ...request.config, agent: request.agent, permission: request.permission, recovery: request.recovery },
+        config: {
+          ...request.config,
+          agent: request.agent,
+          permission: request.permission,
+          recovery: request.recovery,
+          fallbacks: request.fallbacks,
+        },
       },
     },
     {
@@ -127,7 +142,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const [task] = await store.listTasks(run.id);
   if (task === undefined) throw new Error(`run ${run.id} has no task`);
   const settings = AgentSettings.parse(run.config.agent);
-  const adapter = createAdapter(settings);
+  const chain = chainOf(run, settings);
   const paths = orchPaths(run.repoRoot);
   const writer = new EventWriter(store);
   const log = deps.logger.child({ runId: run.id });
@@ -163,10 +178,9 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     conclusion = await convergeTask(deps, {
       run: { ...run, startedAt },
       task: { ...task, status: "running" },
-      adapter,
+      chain,
       permission: Permission.catch(DEFAULT_PERMISSION).parse(run.config.permission),
       recovery: recoveryOf(run),
-      models: [run.model, ...run.fallbackModels],
       paths,
       writer,
       abort: abort.signal,
@@ -213,6 +227,18 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const final = await store.getRun(run.id);
   if (final === undefined) throw new Error(`run ${run.id} vanished`);
   return { run: final, report };
+}
+
+/** The run's agent and model, then its fallbacks; a run journaled before agent fallbacks existed falls back on its own agent. */
+function chainOf(run: RunRecord, settings: AgentSettings): ChainLink[] {
+  const stored = z.array(Fallback).safeParse(run.config.fallbacks);
+  const fallbacks: Fallback[] = stored.success
+    ? stored.data
+    : run.fallbackModels.map((model) => ({ agent: settings, model }));
+  return [
+    { adapter: createAdapter(settings), model: run.model },
+    ...fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
+  ];
 }
 
 /** The run's recovery settings as the loop uses them; a run journaled before they existed gets the defaults. */

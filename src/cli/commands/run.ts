@@ -16,7 +16,7 @@ import type { Limits } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
 import { inspectRepo, worktreeStatus } from "../../git/index.js";
 import { driverLogPath, orchPaths } from "../../engine/paths.js";
-import { createRun, planRun, type RunRequest } from "../../engine/run-service.js";
+import { createRun, planRun, type Fallback, type RunRequest } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
@@ -74,6 +74,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
 export function buildRequest(ctx: CliContext, root: string, goal: string, flags: RunFlags, config: Config): RunRequest {
   const agent = agentSettings(ctx, root, flags, config);
   const agentModel = configuredModel(config, agent.name);
+  const fallbackModels = flags.fallbackModel ?? config.fallbackModels;
   const maxHours = flags.maxHours === undefined ? config.limits.maxHours : positiveNumber("--max-hours", flags.maxHours);
   const limits: Limits = {
     maxAttempts: flags.maxAttempts === undefined ? config.limits.maxAttempts : positiveInt("--max-attempts", flags.maxAttempts),
@@ -100,7 +101,8 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     agent,
     permission: permissionOf(flags.permission, config.permission),
     model: flags.model ?? config.model ?? agentModel,
-    fallbackModels: flags.fallbackModel ?? config.fallbackModels,
+    fallbackModels,
+    fallbacks: fallbackModels.map((text) => parseFallback(text, agent, config)),
     base: flags.base ?? config.base,
     limits,
     recovery: recoveryOf(flags.onLimit, config),
@@ -119,27 +121,11 @@ function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: C
     });
   }
   switch (name) {
-    case "claude-code": {
-      const c = config.agents["claude-code"];
-      return {
-        name,
-        bin: c.bin,
-        ...(c.maxTurns !== undefined ? { maxTurns: c.maxTurns } : {}),
-        ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}),
-      };
-    }
-    case "opencode": {
-      const c = config.agents.opencode;
-      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
-    }
-    case "codex": {
-      const c = config.agents.codex;
-      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
-    }
-    case "gemini": {
-      const c = config.agents.gemini;
-      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
-    }
+    case "claude-code":
+    case "codex":
+    case "gemini":
+    case "opencode":
+      return cliAgentSettings(name, config);
     case "command": {
       const command = flags.agentCommand ?? config.agents.command.command;
       if (command === undefined) throw new UsageError("the command agent needs a command", { hint: 'pass --agent-command "./my-agent.sh"' });
@@ -152,6 +138,46 @@ function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: C
       return { name, script: resolve(flags.script !== undefined ? ctx.cwd : root, script) };
     }
   }
+}
+
+type CliAgentName = "claude-code" | "codex" | "gemini" | "opencode";
+const CLI_AGENTS: readonly CliAgentName[] = ["claude-code", "codex", "gemini", "opencode"];
+
+/** A CLI agent's settings from `agents.<name>` in orch.config.yaml. */
+function cliAgentSettings(name: CliAgentName, config: Config): AgentSettings {
+  switch (name) {
+    case "claude-code": {
+      const c = config.agents["claude-code"];
+      return {
+        name,
+        bin: c.bin,
+        ...(c.maxTurns !== undefined ? { maxTurns: c.maxTurns } : {}),
+        ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}),
+      };
+    }
+    case "codex":
+    case "gemini":
+    case "opencode": {
+      const c = config.agents[name];
+      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
+    }
+  }
+}
+
+/**
+ * One fallback as typed: `MODEL` (the run's own agent with another model) or `AGENT:MODEL` with one of the CLI
+ * agents (`codex:gpt-5.5`; `codex:` for its default model). A colon after anything else is part of the model
+ * name (`llama3:8b`).
+ */
+function parseFallback(text: string, primary: AgentSettings, config: Config): Fallback {
+  const colon = text.indexOf(":");
+  const named = colon > 0 ? CLI_AGENTS.find((agent) => agent === text.slice(0, colon)) : undefined;
+  if (named === undefined) {
+    if (text.trim() === "") throw new UsageError("a fallback model is empty", { hint: "pass --fallback-model MODEL or AGENT:MODEL" });
+    return { agent: primary, model: text };
+  }
+  const model = text.slice(colon + 1).trim() || configuredModel(config, named);
+  return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
 }
 
 /** The per-agent default model from orch.config.yaml (`agents.<name>.model`), for the CLI agents. */
