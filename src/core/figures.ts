@@ -19,9 +19,10 @@ export interface WaitFacts {
 
 export interface RecoveryFigures {
   failuresByKind: Partial<Record<FailureKind, number>>;
-  /** Agent failures (anything but a failed verification) after which the task went on to another attempt. */
+  /** Agent failures (anything but a failed verification) after which a later attempt of the task got its work done
+   * by the agent (it finished its turn, whatever verification then said). */
   recovered: number;
-  /** Agent failures that ended their task: escalated, or the last attempt the limits allowed. */
+  /** Agent failures never followed by such an attempt: escalated, or the limits ran out first. */
   escalated: number;
   /** recovered / (recovered + escalated); null when no agent failure happened. */
   recoveryRate: number | null;
@@ -36,8 +37,11 @@ export const PACING_REASON = "interval between attempts";
 
 export function recoveryFigures(attempts: readonly AttemptFacts[], waits: readonly WaitFacts[]): RecoveryFigures {
   const failuresByKind: Partial<Record<FailureKind, number>> = {};
-  const lastOfTask = new Map<string, number>();
-  for (const a of attempts) lastOfTask.set(a.taskId, Math.max(lastOfTask.get(a.taskId) ?? 0, a.number));
+  // The last attempt of each task in which the agent finished its turn (no failure, or only verification's).
+  const lastAnswered = new Map<string, number>();
+  for (const a of attempts) {
+    if (a.failure === undefined || a.failure === "verify_failed") lastAnswered.set(a.taskId, Math.max(lastAnswered.get(a.taskId) ?? 0, a.number));
+  }
   let recovered = 0;
   let escalated = 0;
   let apiRetries = 0;
@@ -46,7 +50,7 @@ export function recoveryFigures(attempts: readonly AttemptFacts[], waits: readon
     if (a.failure === undefined) continue;
     failuresByKind[a.failure] = (failuresByKind[a.failure] ?? 0) + 1;
     if (a.failure === "verify_failed") continue;
-    if (a.number < (lastOfTask.get(a.taskId) ?? 0)) recovered += 1;
+    if (a.number < (lastAnswered.get(a.taskId) ?? 0)) recovered += 1;
     else escalated += 1;
   }
   const waitedMs = waits.filter((w) => w.reason !== PACING_REASON).reduce((sum, w) => sum + w.delayMs, 0);
