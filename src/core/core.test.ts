@@ -220,6 +220,10 @@ describe("recovery figures", () => {
       "rate_limited 1, verify_failed 1, hung 1, overloaded 1, auth_failed 1 · recovered 2 of 4 (50%) · waited 3s on limits · 5 retry calls",
     );
   });
+  it("counts the waits a CLI made before its own retries", () => {
+    const figures = recoveryFigures([{ taskId: "a", number: 1, failure: undefined, apiRetries: 2, apiRetryWaitMs: 3_000 }], [{ delayMs: 500, reason: "x" }]);
+    expect(figures).toMatchObject({ waitedMs: 3_500, retryCalls: 2 });
+  });
   it("has no recovery rate when nothing but verification failed", () => {
     const figures = recoveryFigures([attempt("a", 1, "verify_failed"), attempt("a", 2)], []);
     expect(figures).toMatchObject({ recovered: 0, escalated: 0, recoveryRate: null, waitedMs: 0, retryCalls: 0 });

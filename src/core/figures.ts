@@ -10,6 +10,8 @@ export interface AttemptFacts {
   failure: FailureKind | undefined;
   /** Retries the agent CLI made inside the attempt (its own API retries, as it reported them). */
   apiRetries: number;
+  /** How long the CLI waited before them, as it reported. */
+  apiRetryWaitMs?: number;
 }
 
 export interface WaitFacts {
@@ -26,7 +28,8 @@ export interface RecoveryFigures {
   escalated: number;
   /** recovered / (recovered + escalated); null when no agent failure happened. */
   recoveryRate: number | null;
-  /** Time spent waiting for rate limits, quotas and backoff (not the `--interval` between attempts). */
+  /** Time spent waiting for rate limits, quotas and backoff, by orch between attempts and by the CLIs before
+   * their own retries (not the `--interval` between attempts). */
   waitedMs: number;
   /** Model calls spent on retries: the CLIs' own retries plus attempts run again after an agent failure. */
   retryCalls: number;
@@ -53,7 +56,8 @@ export function recoveryFigures(attempts: readonly AttemptFacts[], waits: readon
     if (a.number < (lastAnswered.get(a.taskId) ?? 0)) recovered += 1;
     else escalated += 1;
   }
-  const waitedMs = waits.filter((w) => w.reason !== PACING_REASON).reduce((sum, w) => sum + w.delayMs, 0);
+  const cliWaitedMs = attempts.reduce((sum, a) => sum + (a.apiRetryWaitMs ?? 0), 0);
+  const waitedMs = cliWaitedMs + waits.filter((w) => w.reason !== PACING_REASON).reduce((sum, w) => sum + w.delayMs, 0);
   return {
     failuresByKind,
     recovered,

@@ -126,6 +126,8 @@ const attemptExited = z.object({
     stderrTail: z.string().optional(),
     /** API retries the agent CLI reported making inside this attempt. */
     apiRetries: z.number().int().nonnegative().optional(),
+    /** How long the agent CLI said it waited before those retries. */
+    apiRetryWaitMs: z.number().nonnegative().optional(),
   }),
 });
 const verifyCompleted = z.object({

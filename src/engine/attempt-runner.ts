@@ -206,7 +206,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
       ...(costUsd !== undefined ? { costUsd } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(exit.stderrTail !== "" ? { stderrTail: exit.stderrTail.slice(-4_000) } : {}),
-      ...(retries.length > 0 ? { apiRetries: retries.length } : {}),
+      ...(retries.length > 0 ? { apiRetries: retries.length, apiRetryWaitMs: Math.round(retries.reduce((sum, r) => sum + (r.delayMs ?? 0), 0)) } : {}),
     },
   });
   log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });
