@@ -225,6 +225,29 @@ describe("orch run with the command agent", () => {
     expect(started.map((s) => s.resumedSession)).toEqual([undefined, `scripted-${json.runId}-${TASK}-1`]);
   });
 
+  it("an agent killed by SIGKILL mid-attempt is `crashed`, and the next attempt converges", async () => {
+    const box = sandbox();
+    const { json } = await orchRun(box, ["--agent-command", agent("killed-once.sh")], 0);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 2 });
+    const events = await journal(box, json.runId);
+    expect([...exitFailures(events).values()]).toEqual(["crashed", undefined]);
+    expect((await box.status(json.runId)).figures).toMatchObject({ failuresByKind: { crashed: 1 }, recovered: 1, escalated: 0 });
+  });
+
+  it("a verify command that hangs is stopped at the attempt timeout, counted as not met, and leaves nothing running", async () => {
+    const box = sandbox();
+    const { json, result } = await orchRun(
+      box,
+      ["--agent-command", agent("fix-on-attempt.sh"), "--verify", "sleep 60", "--attempt-timeout", "2s", "--max-attempts", "1"],
+      1,
+    );
+    expect(json).toMatchObject({ status: "failed", attempts: 1 });
+    expect(result.ms).toBeLessThan(20_000);
+    const view = await box.status(json.runId);
+    expect(view.lastResult).toMatch(/verify_failed: .*`sleep 60` failed/);
+    expect(read(json.report ?? "")).toContain("- `sleep 60`: timed out");
+  });
+
   it("--budget-usd ends the run as failed on the budget before the attempt limit (scripted agent reporting cost)", async () => {
     const box = sandbox();
     const { json } = await orchRun(
