@@ -120,9 +120,9 @@ describe("orch run --detach", () => {
 });
 
 describe("Ctrl-C on a foreground run", () => {
-  it("SIGINT: exit 130, the run recorded as aborted by an interrupt, the agent's process gone", async () => {
+  it("SIGINT: exit 130, the agent stopped at once, the run paused; orch resume continues it in the foreground to success", async () => {
     const box = sandbox();
-    const cli = box.start(["run", GOAL, "--verify", VERIFY, "--agent-command", agent("hang.sh"), "--json"]);
+    const cli = box.start(["run", GOAL, "--verify", VERIFY, "--agent-command", agent("hang-once.sh"), "--json"]);
     const pid = await agentPid(box, 1);
     expect(isRunning(pid)).toBe(true);
 
@@ -134,10 +134,19 @@ describe("Ctrl-C on a foreground run", () => {
     expect(isRunning(pid)).toBe(false);
 
     const json = parseRunResult(result);
-    expect(json).toMatchObject({ status: "aborted", attempts: 1 });
+    expect(json).toMatchObject({ status: "paused", attempts: 1 });
     const view = await box.status(json.runId);
-    expect(view.status).toBe("aborted");
-    expect(view.reason).toMatch(/interrupt/);
-    expect(view.lastResult).toMatch(/^attempt 1 failed \(crashed: /);
+    expect(view.status).toBe("paused");
+    expect(view.reason).toMatch(/^interrupted \(Ctrl-C.*`orch resume /);
+    expect(view.lastResult).toMatch(/^attempt 1 failed \(crashed: interrupted/);
+    expect(view.next).toBe(`nothing until \`orch resume ${json.runId}\``);
+
+    // Started in the foreground, resumed in the foreground: the command runs the run to its end.
+    const resumed = await box.orch(["resume", json.runId, "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunResult(resumed)).toMatchObject({ runId: json.runId, status: "succeeded", attempts: 2 });
+    const again = await box.orch(["resume", json.runId]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`run ${json.runId} has already ended (succeeded); there is nothing to resume`);
   });
 });

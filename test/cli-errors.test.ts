@@ -103,6 +103,9 @@ describe("orch run with bad arguments", () => {
     ["a bad --attempt-timeout", run("fix it", ...ok, "--attempt-timeout", "-1m"), [/--attempt-timeout must be a duration/]],
     ["--budget-usd -1", run("fix it", ...ok, "--budget-usd", "-1"), [/--budget-usd must be a number above 0, not "-1"/]],
     ["--budget-usd zero", run("fix it", ...ok, "--budget-usd", "0"), [/--budget-usd must be a number above 0, not "0"/]],
+    ["a bad --max-agent-memory", run("fix it", ...ok, "--max-agent-memory", "lots"), [/--max-agent-memory must be a size such as 512m, 4g or 1\.5g, not "lots"/]],
+    ["--max-agent-memory without a unit", run("fix it", ...ok, "--max-agent-memory", "4096"), [/--max-agent-memory must be a size such as 512m, 4g or 1\.5g, not "4096"/]],
+    ["--max-agent-memory 0m", run("fix it", ...ok, "--max-agent-memory", "0m"), [/--max-agent-memory must be a size/]],
     ["--script naming a missing file", run("fix it", "--verify", "node test.mjs", "--script", "no-such-script.yaml"), [/cannot read the script .*no-such-script\.yaml: ENOENT/, /pass an existing file to --script/]],
     ["both --agent-command and --script", run("fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--script", join(AGENTS, "costly-script.yaml")), [/--agent-command and --script choose different agents; pass one of them/]],
     ["an unknown option", run("fix it", ...ok, "--frobnicate"), [/unknown option '--frobnicate'/, /orch --help lists the commands/]],
@@ -166,6 +169,16 @@ describe("a bad orch.config.yaml", () => {
       "a bad duration",
       "verify:\n  - node test.mjs\nlimits:\n  stallTimeout: soon\n",
       [/orch\.config\.yaml:4: limits\.stallTimeout: expected a duration such as 30s, 5m, 2h or 1h30m/],
+    ],
+    [
+      "a bad size",
+      "verify:\n  - node test.mjs\nlimits:\n  agentMaxRss: lots\n",
+      [/orch\.config\.yaml:4: limits\.agentMaxRss: expected a size such as 512m, 4g or 1\.5g/],
+    ],
+    [
+      "a transcript size of zero",
+      "verify:\n  - node test.mjs\nlimits:\n  transcriptMaxMb: 0\n",
+      [/orch\.config\.yaml:4: limits\.transcriptMaxMb: /],
     ],
     [
       "an unknown agent",

@@ -13,8 +13,10 @@ export function exitCodeForRun(status: RunStatus, interrupted = false): number {
     case "pending":
     case "planning":
     case "running":
-    case "paused":
       return EXIT.ok;
+    // Stopped short with its state kept: `orch resume` continues it.
+    case "paused":
+      return EXIT.interrupted;
     case "failed":
     case "stalled":
     case "stopped":

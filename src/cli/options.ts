@@ -1,6 +1,7 @@
 // Parsing of option values typed on the command line; a bad one is a UsageError that names the flag.
 import { parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
+import { parseSize } from "../core/size.js";
 
 export function positiveInt(flag: string, value: string): number {
   const n = Number(value);
@@ -18,6 +19,13 @@ export function duration(flag: string, value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined) throw new UsageError(`${flag} must be a duration such as 30s, 5m, 2h or 1h30m, not "${value}"`);
   return ms;
+}
+
+/** Bytes, from a size such as 512m or 4g. */
+export function size(flag: string, value: string): number {
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new UsageError(`${flag} must be a size such as 512m, 4g or 1.5g, not "${value}"`);
+  return bytes;
 }
 
 /** Commander collector for repeatable options. */

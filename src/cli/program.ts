@@ -56,6 +56,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--stall-timeout <dur>", "no agent output for this long: the attempt is hung (default 10m)")
     .option("--attempt-timeout <dur>", "longest single attempt (default 60m)")
     .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
+    .option("--max-agent-memory <size>", "stop an agent whose process tree uses more memory than this, e.g. 4g (default: no cap)")
     .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop")
     .option("--detach", "keep running after the terminal closes")
     .option("--json", "print one JSON object at the end")
@@ -82,10 +83,15 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--json", "print JSON lines")
     .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await (await import("./commands/logs.js")).logsCommand(ctx, ref, flags)));
 
-  for (const mode of ["stop", "abort"] as const) {
+  const CONTROL = {
+    stop: "finish the current attempt (within a grace period), then stop with a report",
+    pause: "finish the current attempt (within a grace period), then pause; `orch resume` continues",
+    abort: "stop the agent now and end the run",
+  } as const;
+  for (const mode of ["stop", "pause", "abort"] as const) {
     program
       .command(mode)
-      .description(mode === "stop" ? "finish the current attempt, then stop with a report" : "stop the agent now and end the run")
+      .description(CONTROL[mode])
       .argument("<run>", "run id or prefix")
       .option("--wait <seconds>", "wait this long for the run to end")
       .option("--json", "print JSON")
@@ -93,11 +99,27 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   }
 
   program
+    .command("resume")
+    .description("continue a paused run, a run that waited for a human, or one whose process died, in the mode it was started in")
+    .argument("<run>", "run id or prefix")
+    .option("--json", "print one JSON object")
+    .action(async (ref: string, flags: { json?: boolean }) => set(await (await import("./commands/resume.js")).resumeCommand(ctx, ref, flags)));
+
+  program
     .command("report")
     .description("the markdown report of a run")
     .argument("[run]", "run id or prefix (default: the newest)")
     .option("--out <file>", "write it to this file instead of printing it")
     .action(async (ref: string | undefined, flags: { out?: string }) => set(await (await import("./commands/report.js")).reportCommand(ctx, ref, flags)));
+
+  program
+    .command("gc")
+    .description("remove the worktrees of finished runs; uncommitted work is kept in a commit on its branch, branches stay")
+    .argument("[runs...]", "only these runs (id or prefix; default: every finished run)")
+    .option("--dry-run", "say what would be removed and change nothing")
+    .option("--older-than <dur>", "only runs that ended at least this long ago, e.g. 7d, 12h, 30m")
+    .option("--json", "print JSON")
+    .action(async (refs: string[], flags: { dryRun?: boolean; olderThan?: string; json?: boolean }) => set(await (await import("./commands/gc.js")).gcCommand(ctx, refs, flags)));
 
   program
     .command("doctor")
@@ -115,7 +137,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   program
     .command("__drive", { hidden: true })
     .argument("<run>")
-    .action(async (runId: string) => set(await (await import("./commands/drive.js")).driveDetached(ctx, runId)));
+    .option("--resume")
+    .action(async (runId: string, flags: { resume?: boolean }) => set(await (await import("./commands/drive.js")).driveDetached(ctx, runId, flags.resume === true)));
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -6,9 +6,14 @@ import { AGENT_NAMES } from "../agents/names.js";
 import { DEFAULT_BREAKER } from "../core/circuit.js";
 import { parseDuration } from "../core/duration.js";
 import { OnFailure } from "../core/recovery-policy.js";
+import { parseSize } from "../core/size.js";
+import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES } from "../process/rotating-log.js";
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
   message: "expected a duration such as 30s, 5m, 2h or 1h30m",
+});
+const size = z.string().refine((s) => parseSize(s) !== undefined, {
+  message: "expected a size such as 512m, 4g or 1.5g",
 });
 
 export const Config = z
@@ -31,6 +36,10 @@ export const Config = z
         stallAttempts: z.number().int().positive().default(3),
         stallTimeout: duration.default("10m"),
         attemptTimeout: duration.default("60m"),
+        drainGrace: duration.default("30s"),
+        agentMaxRss: size.optional(),
+        transcriptMaxMb: z.number().positive().default(DEFAULT_LOG_MAX_BYTES / (1024 * 1024)),
+        transcriptKeep: z.number().int().nonnegative().default(DEFAULT_LOG_KEEP),
       })
       .strict()
       .prefault({}),
@@ -127,6 +136,11 @@ limits:
   stallAttempts: 3       # attempts without rising progress before orch escalates
   stallTimeout: 10m      # no agent output for this long: the attempt is stopped as hung
   attemptTimeout: 60m    # longest single attempt
+  drainGrace: 30s        # after orch stop/pause or SIGTERM, how long the running attempt may go on
+  # agentMaxRss: 4g      # stop an agent whose process tree (the CLI and all it started) uses more memory
+  #                      # than this, as crashed; none by default (each attempt's peak is in the journal)
+  transcriptMaxMb: 64    # an attempt's raw transcript (.orch/logs/) rotates past this size; the full part
+  transcriptKeep: 10     # is gzipped to <file>.1.gz, .2.gz … (1 = oldest), and this many parts are kept
 
 # What orch does about each kind of agent failure: retry (back off, or sleep until the reset the agent
 # reported), fallback (the next model in the chain), or escalate (stop the task and tell a human).

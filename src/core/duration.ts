@@ -1,4 +1,4 @@
-// Durations as users type them (`30s`, `5m`, `2h`, `1h30m`, `250ms`) and as orch prints them.
+// Durations as users type them (`30s`, `5m`, `2h`, `1h30m`, `7d`, `250ms`) and as orch prints them.
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
@@ -21,11 +21,13 @@ export function parseDuration(text: string): number | undefined {
   return consumed === input.length ? Math.round(total) : undefined;
 }
 
-/** `1h 02m`, `3m 05s`, `12s`, `350ms`. */
+/** `2d 03h`, `1h 02m`, `3m 05s`, `12s`, `350ms`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "0s";
   if (ms < 1_000) return `${Math.round(ms)}ms`;
   const seconds = Math.floor(ms / 1_000);
+  const d = Math.floor(seconds / 86_400);
+  if (d > 0) return `${d}d ${String(Math.floor((seconds % 86_400) / 3_600)).padStart(2, "0")}h`;
   const h = Math.floor(seconds / 3_600);
   const m = Math.floor((seconds % 3_600) / 60);
   const s = seconds % 60;

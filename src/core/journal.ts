@@ -25,6 +25,13 @@ export const Limits = z.object({
   stallAttempts: z.number().int().positive(),
   stallTimeoutMs: z.number().positive(),
   attemptTimeoutMs: z.number().positive(),
+  /** After a stop or pause request (or SIGTERM), how long a running attempt may go on before it is stopped. */
+  drainGraceMs: z.number().nonnegative().optional(),
+  /** The agent's process tree is stopped above this RSS; absent: no cap. */
+  agentMaxRssBytes: z.number().int().positive().optional(),
+  /** Transcript parts rotate past this size (default 64), and this many compressed parts are kept (default 10). */
+  transcriptMaxMb: z.number().positive().optional(),
+  transcriptKeep: z.number().int().nonnegative().optional(),
 });
 export type Limits = z.infer<typeof Limits>;
 
@@ -69,15 +76,21 @@ const runCreated = z.object({
     config: z.record(z.string(), z.unknown()),
   }),
 });
-const runStarted = z.object({
-  type: z.literal("run.started"),
-  data: z.object({ pid: z.number().int(), pidStartTime: z.string().optional(), host: z.string(), detached: z.boolean() }),
+/** The process driving a run: where it runs and how to recognise it (a pid is reused; its start time is not). */
+const Supervisor = z.object({ pid: z.number().int(), pidStartTime: z.string().optional(), host: z.string(), detached: z.boolean() });
+export type Supervisor = z.infer<typeof Supervisor>;
+const runStarted = z.object({ type: z.literal("run.started"), data: Supervisor });
+/** A new supervisor took the run over; `reconciled` says what it found of the one before and what it did. */
+const runResumed = z.object({
+  type: z.literal("run.resumed"),
+  data: Supervisor.extend({ from: z.enum(["paused", "waiting", "crashed"]), reconciled: z.array(z.string()) }),
 });
 const runStopRequested = z.object({
   type: z.literal("run.stop-requested"),
-  data: z.object({ mode: z.enum(["stop", "abort"]), by: z.string() }),
+  data: z.object({ mode: z.enum(["stop", "pause", "abort"]), by: z.string() }),
 });
 const runWaiting = z.object({ type: z.literal("run.waiting"), data: z.object({ reason: z.string() }) });
+const runPaused = z.object({ type: z.literal("run.paused"), data: z.object({ reason: z.string() }) });
 const runFinished = z.object({
   type: z.literal("run.finished"),
   data: z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() }),
@@ -109,14 +122,19 @@ const attemptStarted = z.object({
     resumedSession: z.string().optional(),
   }),
 });
-const attemptSpawned = z.object({ type: z.literal("attempt.spawned"), data: z.object({ pid: z.number().int() }) });
+/** `startTime`: the process's start time (from /proc), so that a later supervisor can tell it from a reused pid. */
+const attemptSpawned = z.object({
+  type: z.literal("attempt.spawned"),
+  data: z.object({ pid: z.number().int(), startTime: z.string().optional() }),
+});
 const agentEmitted = z.object({ type: z.literal("agent.emitted"), data: AgentEvent });
 const attemptExited = z.object({
   type: z.literal("attempt.exited"),
   data: z.object({
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),
-    reason: z.enum(["exited", "hung", "timeout", "aborted", "spawn_failed", "budget", "repeated_failure"]),
+    /** `orphaned`: the supervisor died during the attempt; a later one found the agent gone or stopped it. */
+    reason: z.enum(["exited", "hung", "timeout", "aborted", "memory", "spawn_failed", "budget", "repeated_failure", "orphaned"]),
     durationMs: z.number().nonnegative(),
     sessionId: z.string().optional(),
     model: z.string().optional(),
@@ -124,6 +142,8 @@ const attemptExited = z.object({
     costUsd: z.number().nonnegative().optional(),
     failure: FailureSchema.optional(),
     stderrTail: z.string().optional(),
+    /** The highest RSS sampled of the agent's process tree; absent when none was taken. */
+    peakRssBytes: z.number().int().nonnegative().optional(),
     /** API retries the agent CLI reported making inside this attempt. */
     apiRetries: z.number().int().nonnegative().optional(),
     /** How long the agent CLI said it waited before those retries. */
@@ -150,14 +170,38 @@ const taskWaited = z.object({
 });
 /** A note for humans: a model switch, a stall warning, anything the report should show in its timeline. */
 const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string() }) });
+/**
+ * `orch gc` (or the run itself, at its end) removed task worktrees of a finished run. Branches are kept; work
+ * left uncommitted in a worktree went first into a work-in-progress commit on its branch (`wipCommit`).
+ */
+const runCollected = z.object({
+  type: z.literal("run.collected"),
+  data: z.object({
+    worktrees: z.array(
+      z.object({
+        taskId: z.string(),
+        path: z.string(),
+        branch: z.string(),
+        removed: z.boolean(),
+        wipCommit: z.string().optional(),
+        bytes: z.number().int().nonnegative(),
+      }),
+    ),
+    bytesFreed: z.number().int().nonnegative(),
+    by: z.string(),
+  }),
+});
 
 export const EventBody = z.discriminatedUnion("type", [
   runCreated,
   runStarted,
+  runResumed,
   runStopRequested,
   runWaiting,
+  runPaused,
   runFinished,
   runNoted,
+  runCollected,
   taskCreated,
   taskStarted,
   taskFinished,

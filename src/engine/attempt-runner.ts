@@ -1,13 +1,16 @@
 // Runs one attempt: starts the agent in the task's worktree under supervision, streams its normalized
 // events into the journal and its raw output into the transcript file, enforces the stall timer, the
 // attempt timeout and the money/token budget, and classifies how it ended.
-import { createWriteStream, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { AgentAdapter, AgentExit, AgentInvocation } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import type { Failure } from "../core/failure.js";
 import type { Permission } from "../agents/permission.js";
+import { formatSize } from "../core/size.js";
+import { RotatingLog } from "../process/rotating-log.js";
+import { processStartTime } from "../process/tree.js";
 import { supervise, type SupervisedExit } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
@@ -35,6 +38,11 @@ export interface AttemptSpec {
   transcript: string;
   stallTimeoutMs: number;
   timeoutMs: number;
+  /** The agent's process tree is stopped (as crashed) above this RSS; undefined: no cap. */
+  maxRssBytes?: number | undefined;
+  /** The transcript rotates past this size and keeps this many compressed parts (RotatingLog's defaults). */
+  transcriptMaxBytes?: number | undefined;
+  transcriptKeep?: number | undefined;
   /** Money and tokens this attempt may still spend before it is stopped. */
   budgetUsdLeft: number | undefined;
   budgetTokensLeft: number | undefined;
@@ -90,7 +98,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   const command = spec.adapter.build(invocation);
   const parser = spec.adapter.createParser(invocation);
   mkdirSync(dirname(spec.transcript), { recursive: true });
-  const transcript = createWriteStream(spec.transcript, { flags: "a" });
+  const transcript = new RotatingLog(spec.transcript, { maxBytes: spec.transcriptMaxBytes, keep: spec.transcriptKeep });
 
   // The attempt stops on the caller's signal or on its own budget, whichever comes first.
   const local = new AbortController();
@@ -132,10 +140,15 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     timeoutMs: spec.timeoutMs,
     signal: local.signal,
     groups: deps.groups,
+    maxRssBytes: spec.maxRssBytes,
     onStdout: (chunk) => transcript.write(chunk),
+    stdoutBackpressure: () => transcript.waitForRoom(),
     onSpawn: (pid) => {
       log.info("agent started", { pid, agent: spec.adapter.name });
-      writer.push({ type: "attempt.spawned", ...ids, data: { pid } });
+      // Written at once, not batched: a supervisor that dies now leaves a journal that names its agent.
+      const startTime = processStartTime(pid);
+      writer.push({ type: "attempt.spawned", ...ids, data: { pid, ...(startTime !== undefined ? { startTime } : {}) } });
+      writer.flush().catch((error: unknown) => log.warn("could not journal the agent's start", { error: String(error) }));
     },
     onLine: (line) => {
       for (const event of parser.parseLine(line)) {
@@ -183,7 +196,8 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     },
   });
   spec.signal.removeEventListener("abort", onOuterAbort);
-  await new Promise<void>((resolve) => transcript.end(resolve));
+  await transcript.end();
+  if (transcript.error !== undefined) log.warn("transcript incomplete", { file: spec.transcript, error: transcript.error.message, droppedBytes: transcript.droppedBytes });
 
   const interrupted = exit.reason === "aborted" && overBudget === undefined && looping === undefined;
   const agentExit: AgentExit = { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, result, retries, endedAt: deps.now() };
@@ -206,6 +220,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
       ...(costUsd !== undefined ? { costUsd } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(exit.stderrTail !== "" ? { stderrTail: exit.stderrTail.slice(-4_000) } : {}),
+      ...(exit.peakRssBytes > 0 ? { peakRssBytes: exit.peakRssBytes } : {}),
       ...(retries.length > 0 ? { apiRetries: retries.length, apiRetryWaitMs: Math.round(retries.reduce((sum, r) => sum + (r.delayMs ?? 0), 0)) } : {}),
     },
   });
@@ -230,10 +245,18 @@ function classify(spec: AttemptSpec, exit: SupervisedExit, overBudget: string | 
       return { kind: "hung", detail: `no output for ${formatDuration(spec.stallTimeoutMs)}; the agent was stopped` };
     case "timeout":
       return { kind: "timeout", detail: `the attempt ran past its ${formatDuration(spec.timeoutMs)} limit and was stopped` };
+    case "memory":
+      return { kind: "crashed", detail: memoryDetail(exit.peakRssBytes, spec.maxRssBytes ?? 0) };
     case "aborted":
       if (overBudget !== undefined) return { kind: "budget_exceeded", detail: overBudget };
       return { kind: "crashed", detail: interruptDetail(spec.signal.reason) };
     case "exited":
       return spec.adapter.classify(agentExit);
   }
+}
+
+/** "its process tree used 2.3 GB, over the 2 GB cap; …", with a second decimal where one would read as equal. */
+function memoryDetail(used: number, cap: number): string {
+  const decimals = formatSize(used) === formatSize(cap) ? 2 : 1;
+  return `its process tree used ${formatSize(used, decimals)}, over the ${formatSize(cap, decimals)} cap; the agent was stopped`;
 }

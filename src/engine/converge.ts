@@ -23,6 +23,7 @@ import type { EventWriter } from "./event-writer.js";
 import { attemptId } from "./ids.js";
 import { transcriptPath, type OrchPaths } from "./paths.js";
 import { interruptDetail } from "./interrupt.js";
+import type { RestoredTask } from "./restore.js";
 import { verify } from "./verify.js";
 
 /** What the loop is doing, for the live status line. */
@@ -55,23 +56,28 @@ export interface TaskContext {
   /** Epoch ms at which the run's time limit is reached. */
   deadline: number;
   recovery: { policy: RecoveryPolicy; breaker: BreakerOptions };
+  /** What the journal holds of earlier attempts, when a supervisor takes over a run that had started. */
+  restored?: RestoredTask | undefined;
   onActivity?: (activity: Activity) => void;
 }
 
 export type TaskConclusion =
   | { status: "succeeded"; reason: string; commit: string }
   | { status: "failed" | "stalled" | "blocked" | "stopped" | "aborted"; reason: string }
-  | { status: "waiting"; reason: string };
+  /** Resumable: waiting for a human… */
+  | { status: "waiting"; reason: string }
+  /** …or paused on request (or Ctrl-C). */
+  | { status: "paused"; reason: string };
 
 export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<TaskConclusion> {
-  const { run, task } = ctx;
+  const { run, task, restored } = ctx;
   const limits = run.limits;
-  const summaries: AttemptSummary[] = [];
-  const history: number[] = [];
+  const summaries: AttemptSummary[] = [...(restored?.summaries ?? [])];
+  const history: number[] = [...(restored?.history ?? [])];
   let stallBase = 0;
   /** Where the model chain starts: stalls move it on for good; breakers only skip models for a while. */
   let chainStart = 0;
-  let modelIndex = 0;
+  let modelIndex = Math.min(restored?.link ?? 0, Math.max(0, ctx.chain.length - 1));
   let breakers: Breaker[] = ctx.chain.map(() => CLOSED);
   const primary = ctx.chain[0]?.adapter.name;
   /** A link as the journal names it: the model alone on the run's own agent, `agent:model` on another. */
@@ -87,23 +93,119 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   const granted = new Set<string>();
   /** Tools denied in the attempt before, which the level does not allow. */
   let refusedBefore = new Set<string>();
-  let consecutiveFailures = 0;
+  let consecutiveFailures = restored?.consecutiveFailures ?? 0;
   const budgets: Budgets = {
     runUsd: limits.budgetUsd,
     runTokens: limits.budgetTokens,
     taskUsd: limits.taskBudgetUsd,
     taskTokens: limits.taskBudgetTokens,
   };
-  const spent: Spent = { runUsd: run.costUsd, runTokens: run.tokensIn + run.tokensOut, taskUsd: 0, taskTokens: 0 };
-  let previousSession: { id: string; link: number } | undefined;
-  let number = task.attempts;
+  const spent: Spent = {
+    runUsd: run.costUsd,
+    runTokens: run.tokensIn + run.tokensOut,
+    taskUsd: restored?.spent.usd ?? 0,
+    taskTokens: restored?.spent.tokens ?? 0,
+  };
+  let previousSession: { id: string; link: number } | undefined = restored?.previousSession;
+  let number = restored?.number ?? task.attempts;
   const ids = { runId: run.id, taskId: task.id };
   const note = (message: string) => ctx.writer.write({ type: "run.noted", runId: run.id, data: { message } });
   const best = () => (history.length === 0 ? 0 : Math.max(...history));
 
+  /** Verifies attempt `a`, whose agent finished cleanly; a conclusion ends the task, undefined goes on. */
+  const verifyAttempt = async (a: {
+    number: number;
+    id: string;
+    summary: AttemptSummary;
+    sessionId: string | undefined;
+    deniedTools: readonly string[];
+    denial: readonly string[] | undefined;
+  }): Promise<TaskConclusion | undefined> => {
+    const finish = (outcome: "succeeded" | "failed", progress: number, failure?: Failure, commit?: string) =>
+      ctx.writer.write({
+        type: "attempt.finished",
+        ...ids,
+        attemptId: a.id,
+        data: { outcome, progress, ...(failure ? { failure } : {}), ...(commit ? { commit } : {}) },
+      });
+    ctx.onActivity?.({ kind: "verifying", attempt: a.number });
+    const outcome = await verify({
+      criteria: task.criteria,
+      cwd: task.worktree,
+      env: deps.env,
+      timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      signal: ctx.abort,
+      groups: deps.groups,
+    });
+    await ctx.writer.write({
+      type: "verify.completed",
+      ...ids,
+      attemptId: a.id,
+      data: { criteria: outcome.results, progress: outcome.progress },
+    });
+    ctx.onActivity?.({
+      kind: "verified",
+      attempt: a.number,
+      progress: outcome.progress,
+      passed: outcome.results.filter((r) => r.passed).length,
+      total: task.criteria.length,
+    });
+    if (ctx.abort.aborted) {
+      await finish("failed", outcome.progress, { kind: "crashed", detail: interruptDetail(ctx.abort.reason) });
+      return abortedConclusion(ctx.abort.reason);
+    }
+
+    if (outcome.allPassed) {
+      const message = `orch: ${firstLineOf(task.goal)}\n\nRun ${run.id}, task ${task.id}, attempt ${a.number}.\nVerified: ${task.criteria.join("; ")}\n`;
+      const commit = (await commitAll({ worktree: task.worktree, message })) ?? (await inspectRepo(task.worktree)).headSha;
+      await finish("succeeded", 1, undefined, commit);
+      return { status: "succeeded", reason: `all ${task.criteria.length} criteria met on attempt ${a.number}`, commit };
+    }
+
+    const failed = outcome.results.filter((r) => !r.passed).map((r) => `\`${r.command}\``);
+    const failure: Failure = outcome.broken
+      ? { kind: "verify_error", detail: `the verify command \`${outcome.broken.command}\` cannot run (exit ${outcome.broken.exitCode})` }
+      : { kind: "verify_failed", detail: `${failed.join(", ")} failed; progress ${percent(outcome.progress)}` };
+    await finish("failed", outcome.progress, failure);
+    summaries.push({ ...a.summary, failure, criteria: outcome.results, progress: outcome.progress });
+    if (failure.kind === "verify_error") return { status: "blocked", reason: `${failure.detail}; fix the command or the environment` };
+    history.push(outcome.progress);
+    previousSession = a.sessionId === undefined ? undefined : { id: a.sessionId, link: modelIndex };
+    const permissionStop = await recoverPermissions(ctx, a.deniedTools, a.denial, granted, note);
+    if (permissionStop !== undefined) return permissionStop;
+
+    if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
+      if (chainStart + 1 < ctx.chain.length) {
+        chainStart += 1;
+        modelIndex = chainStart;
+        stallBase = history.length;
+        previousSession = undefined;
+        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${label(modelIndex)}`);
+      } else {
+        return {
+          status: "stalled",
+          reason: `progress has not risen for ${limits.stallAttempts} attempts (best ${percent(best())}); still failing: ${failed.join(", ")}`,
+        };
+      }
+    }
+    return undefined;
+  };
+
+  if (restored?.succeeded !== undefined) {
+    const done = restored.succeeded;
+    return { status: "succeeded", reason: `all ${task.criteria.length} criteria met on attempt ${done.number}`, commit: done.commit ?? "" };
+  }
+  if (restored?.unverified !== undefined) {
+    const { attempt, summary } = restored.unverified;
+    const verdict = await verifyAttempt({ number: attempt.number, id: attempt.id, summary, sessionId: attempt.sessionId, deniedTools: summary.deniedTools ?? [], denial: undefined });
+    if (verdict !== undefined) return verdict;
+  }
+
   for (;;) {
     if (ctx.abort.aborted) return abortedConclusion(ctx.abort.reason);
-    if (ctx.stopRequested() === "stop") return { status: "stopped", reason: `stopped on request after ${number} attempt(s)` };
+    const requested = ctx.stopRequested();
+    if (requested === "stop") return { status: "stopped", reason: `stopped on request after ${number} attempt(s)` };
+    if (requested === "pause") return { status: "paused", reason: `paused on request after ${number} attempt(s)` };
     if (number >= limits.maxAttempts) {
       return { status: "failed", reason: `reached the limit of ${limits.maxAttempts} attempts; best progress ${percent(best())}` };
     }
@@ -154,6 +256,9 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       transcript: transcriptPath(ctx.paths, run.id, id),
       stallTimeoutMs: limits.stallTimeoutMs,
       timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      maxRssBytes: limits.agentMaxRssBytes,
+      transcriptMaxBytes: limits.transcriptMaxMb === undefined ? undefined : Math.max(1, Math.round(limits.transcriptMaxMb * 1024 * 1024)),
+      transcriptKeep: limits.transcriptKeep,
       budgetUsdLeft: budgetLeft(budgets, spent).usd,
       budgetTokensLeft: budgetLeft(budgets, spent).tokens,
       signal: ctx.abort,
@@ -229,67 +334,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     consecutiveFailures = 0;
     // The model answered: whatever verification says next, its API is healthy.
     breakers = breakers.map((b, i) => (i === modelIndex ? recordSuccess() : b));
-
-    ctx.onActivity?.({ kind: "verifying", attempt: number });
-    const outcome = await verify({
-      criteria: task.criteria,
-      cwd: task.worktree,
-      env: deps.env,
-      timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
-      signal: ctx.abort,
-      groups: deps.groups,
-    });
-    await ctx.writer.write({
-      type: "verify.completed",
-      ...ids,
-      attemptId: id,
-      data: { criteria: outcome.results, progress: outcome.progress },
-    });
-    ctx.onActivity?.({
-      kind: "verified",
-      attempt: number,
-      progress: outcome.progress,
-      passed: outcome.results.filter((r) => r.passed).length,
-      total: task.criteria.length,
-    });
-    if (ctx.abort.aborted) {
-      await finish("failed", outcome.progress, { kind: "crashed", detail: interruptDetail(ctx.abort.reason) });
-      return abortedConclusion(ctx.abort.reason);
-    }
-
-    if (outcome.allPassed) {
-      const message = `orch: ${firstLineOf(task.goal)}\n\nRun ${run.id}, task ${task.id}, attempt ${number}.\nVerified: ${task.criteria.join("; ")}\n`;
-      const commit = (await commitAll({ worktree: task.worktree, message })) ?? (await inspectRepo(task.worktree)).headSha;
-      await finish("succeeded", 1, undefined, commit);
-      return { status: "succeeded", reason: `all ${task.criteria.length} criteria met on attempt ${number}`, commit };
-    }
-
-    const failed = outcome.results.filter((r) => !r.passed).map((r) => `\`${r.command}\``);
-    const failure: Failure = outcome.broken
-      ? { kind: "verify_error", detail: `the verify command \`${outcome.broken.command}\` cannot run (exit ${outcome.broken.exitCode})` }
-      : { kind: "verify_failed", detail: `${failed.join(", ")} failed; progress ${percent(outcome.progress)}` };
-    await finish("failed", outcome.progress, failure);
-    summaries.push({ ...summary, failure, criteria: outcome.results, progress: outcome.progress });
-    if (failure.kind === "verify_error") return { status: "blocked", reason: `${failure.detail}; fix the command or the environment` };
-    history.push(outcome.progress);
-    previousSession = result.sessionId === undefined ? undefined : { id: result.sessionId, link: modelIndex };
-    const permissionStop = await recoverPermissions(ctx, result.deniedTools, denial, granted, note);
-    if (permissionStop !== undefined) return permissionStop;
-
-    if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
-      if (chainStart + 1 < ctx.chain.length) {
-        chainStart += 1;
-        modelIndex = chainStart;
-        stallBase = history.length;
-        previousSession = undefined;
-        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${label(modelIndex)}`);
-      } else {
-        return {
-          status: "stalled",
-          reason: `progress has not risen for ${limits.stallAttempts} attempts (best ${percent(best())}); still failing: ${failed.join(", ")}`,
-        };
-      }
-    }
+    const verdict = await verifyAttempt({ number, id, summary, sessionId: result.sessionId, deniedTools: result.deniedTools, denial });
+    if (verdict !== undefined) return verdict;
     if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, PACING_REASON);
   }
 }
@@ -338,7 +384,7 @@ function pickModel(breakers: readonly Breaker[], start: number, now: number): { 
 }
 
 /** Failures after which the agent's session is worth resuming (what it did is still good context). */
-function resumesAfter(kind: FailureKind): boolean {
+export function resumesAfter(kind: FailureKind): boolean {
   switch (kind) {
     case "hung":
     case "crashed":
@@ -367,9 +413,19 @@ async function wait(deps: EngineDeps, ctx: TaskContext, delayMs: number, reason:
   await deps.sleep(delayMs, AbortSignal.any([ctx.stop, ctx.abort]));
 }
 
+/** How the task ends when its signal aborted the loop; an interrupt or a pause keeps it resumable. */
 function abortedConclusion(reason: unknown): TaskConclusion {
-  if (reason === "deadline") return { status: "failed", reason: "reached the run's time limit during an attempt" };
-  return { status: "aborted", reason: interruptDetail(reason) };
+  switch (reason) {
+    case "deadline":
+      return { status: "failed", reason: "reached the run's time limit during an attempt" };
+    case "interrupt":
+    case "pause":
+      return { status: "paused", reason: interruptDetail(reason) };
+    case "stop":
+      return { status: "stopped", reason: interruptDetail(reason) };
+    default:
+      return { status: "aborted", reason: interruptDetail(reason) };
+  }
 }
 
 const percent = (p: number) => `${Math.round(p * 100)}%`;

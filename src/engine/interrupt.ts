@@ -1,8 +1,22 @@
-// Why a running attempt was stopped from outside, in plain words, from the reason its AbortSignal carries
-// ("interrupt" for Ctrl-C or SIGTERM, "deadline" for the run's time limit, "abort" for `orch abort`).
+// Why a running attempt was stopped from outside, in plain words, from the reason its AbortSignal carries:
+// "interrupt" (Ctrl-C, or a second termination signal), "pause" and "stop" (the drain after such a request ran
+// out of grace), "deadline" (the run's time limit), "lease-lost" (another supervisor took the run over), "abort".
+
+export type StopReason = "interrupt" | "pause" | "stop" | "deadline" | "lease-lost" | "abort";
 
 export function interruptDetail(reason: unknown): string {
-  if (reason === "interrupt") return "interrupted (Ctrl-C or a termination signal)";
-  if (reason === "deadline") return "stopped at the run's time limit";
-  return "aborted on request (orch abort)";
+  switch (reason) {
+    case "interrupt":
+      return "interrupted (Ctrl-C or a second termination signal)";
+    case "pause":
+      return "stopped to pause the run (the grace period ran out)";
+    case "stop":
+      return "stopped to end the run (the grace period ran out)";
+    case "deadline":
+      return "stopped at the run's time limit";
+    case "lease-lost":
+      return "stopped: another supervisor took the run over";
+    default:
+      return "aborted on request (orch abort)";
+  }
 }

@@ -1,6 +1,7 @@
 // Runs one child in its own process group and sees it through to the end. Invariant: the promise settles only
 // after the leader has exited, its group is gone (or was SIGKILLed), stdout has been read to the end (or
 // given up on after a short bound) and every timer and listener is released; the first stop reason wins.
+// Memory is watched by sampling the RSS of the child's group and descendants, one sample in flight at a time.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
@@ -8,6 +9,7 @@ import { toError } from "../core/errors.js";
 import { groupIsAlive, signalGroup } from "./groups.js";
 import type { ProcessGroups } from "./groups.js";
 import { LineSplitter } from "./line-splitter.js";
+import { groupTreeRss } from "./rss.js";
 import { DEFAULT_TAIL_BYTES, TailBuffer } from "./tail-buffer.js";
 
 export interface SuperviseOptions {
@@ -22,6 +24,10 @@ export interface SuperviseOptions {
   onLine(line: string): void;
   /** Raw stdout bytes, for the transcript file. */
   onStdout?(chunk: Buffer): void;
+  /** Asked after each stdout chunk: a promise means the consumer is full, and stdout is not read again until
+   * it settles, so a fast child blocks on its pipe instead of our memory growing. A rejection stops the child
+   * as a callback error would. */
+  stdoutBackpressure?(): Promise<void> | undefined;
   onStderr?(chunk: Buffer): void;
   onSpawn?(pid: number): void;
   /** No output on stdout or stderr for this long: stop it, reason "hung". */
@@ -30,6 +36,10 @@ export interface SuperviseOptions {
   timeoutMs?: number;
   /** Between SIGTERM and SIGKILL to the group. */
   killGraceMs?: number;
+  /** The summed RSS of the child's process group and descendants above this: stop it, reason "memory". */
+  maxRssBytes?: number;
+  /** How often that RSS is sampled, for the cap and for the peak reported at exit. */
+  rssIntervalMs?: number;
   /** Aborted: stop it, reason "aborted". */
   signal?: AbortSignal;
   maxLineBytes?: number;
@@ -41,7 +51,7 @@ export interface SuperviseOptions {
   drainTimeoutMs?: number;
 }
 
-export type ExitReason = "exited" | "hung" | "timeout" | "aborted" | "spawn_failed";
+export type ExitReason = "exited" | "hung" | "timeout" | "aborted" | "memory" | "spawn_failed";
 
 export interface SupervisedExit {
   reason: ExitReason;
@@ -50,6 +60,8 @@ export interface SupervisedExit {
   stderrTail: string;
   durationMs: number;
   pid: number | undefined;
+  /** The highest summed RSS sampled; 0 when the child ended before the first sample (or without /proc). */
+  peakRssBytes: number;
   error?: Error;
 }
 
@@ -66,12 +78,14 @@ export class SuperviseCallbackError extends Error {
 }
 
 export const DEFAULT_KILL_GRACE_MS = 5000;
+/** One pass over /proc/<pid>/stat per sample: cheap enough every second, often enough to catch a runaway. */
+export const DEFAULT_RSS_INTERVAL_MS = 1000;
 const DEFAULT_DRAIN_TIMEOUT_MS = 1000;
 /** After SIGKILL, how long a group may take to vanish before we stop watching it. */
 const KILL_SETTLE_MS = 1000;
 const POLL_MS = 20;
 
-type StopReason = "hung" | "timeout" | "aborted";
+type StopReason = "hung" | "timeout" | "aborted" | "memory";
 
 export async function supervise(options: SuperviseOptions): Promise<SupervisedExit> {
   const startedAt = performance.now();
@@ -83,6 +97,7 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
     stderrTail: stderrTail.toString(),
     durationMs: performance.now() - startedAt,
     pid,
+    peakRssBytes: 0,
     ...(error === undefined ? {} : { error }),
   });
 
@@ -116,13 +131,14 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
   }
   const run = new Supervision(options, child, pid, stdout, stderr, stderrTail);
   const outcome = await run.watch();
-  return { ...ended(outcome.reason, pid), exitCode: outcome.exitCode, signal: outcome.signal };
+  return { ...ended(outcome.reason, pid), exitCode: outcome.exitCode, signal: outcome.signal, peakRssBytes: outcome.peakRssBytes };
 }
 
 interface Outcome {
   reason: ExitReason;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
+  peakRssBytes: number;
 }
 
 /** The state of one live child; exists only between a successful spawn and the end of watch(). */
@@ -132,6 +148,10 @@ class Supervision {
   #termSent = false;
   #outputDone = false;
   #callbackError: SuperviseCallbackError | undefined;
+  /** Backpressure promises not yet settled; stdout flows again when none is left. */
+  #holds = 0;
+  #peakRss = 0;
+  #sampling: Promise<void> | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   #stallTimer: NodeJS.Timeout | undefined;
   readonly #splitter: LineSplitter;
@@ -182,6 +202,7 @@ class Supervision {
         if (this.#outputDone) return;
         this.#stallTimer?.refresh();
         if (options.onStdout !== undefined) this.#call("onStdout", () => options.onStdout?.(chunk));
+        if (options.stdoutBackpressure !== undefined) this.#call("stdoutBackpressure", () => this.#hold(options.stdoutBackpressure?.()));
         this.#splitter.push(chunk);
       });
       stderr.on("data", (chunk: Buffer) => {
@@ -202,12 +223,16 @@ class Supervision {
         this.#stallTimer = this.#after(options.stallTimeoutMs, () => this.#stop("hung"));
       }
       if (options.timeoutMs !== undefined) this.#after(options.timeoutMs, () => this.#stop("timeout"));
+      // A floor, so that a zero interval cannot turn sampling into a busy loop over /proc.
+      this.#watchMemory(Math.max(10, options.rssIntervalMs ?? DEFAULT_RSS_INTERVAL_MS));
       options.signal?.addEventListener("abort", onAbort, { once: true });
       if (options.onSpawn !== undefined) this.#call("onSpawn", () => options.onSpawn?.(pid));
 
       const [exitCode, signal] = await exited;
       this.#leaderExited = true;
       clearTimeout(this.#stallTimer);
+      // A sample already under way finishes (it cannot stop anything now); no new one starts.
+      await this.#sampling;
       await this.#reapStrays();
       const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
       await Promise.race([Promise.all([stdoutClosed, stderrClosed]), this.#sleep(drainTimeoutMs)]);
@@ -216,7 +241,7 @@ class Supervision {
       this.#outputDone = true;
       this.#splitter.flush();
       if (this.#callbackError !== undefined) throw this.#callbackError;
-      return { reason: this.#reason ?? "exited", exitCode, signal };
+      return { reason: this.#reason ?? "exited", exitCode, signal, peakRssBytes: this.#peakRss };
     } finally {
       this.#outputDone = true;
       for (const timer of this.#timers) clearTimeout(timer);
@@ -255,6 +280,37 @@ class Supervision {
     if (this.#reason !== undefined || this.#leaderExited) return;
     this.#reason = reason;
     this.#terminate();
+  }
+
+  /** Samples the tree's RSS every `intervalMs` on one re-armed timer, the next sample only after the last. */
+  #watchMemory(intervalMs: number): void {
+    const cap = this.#options.maxRssBytes;
+    const sample = async (): Promise<void> => {
+      const rss = await groupTreeRss(this.#pid).catch(() => 0);
+      this.#peakRss = Math.max(this.#peakRss, rss);
+      if (this.#leaderExited || this.#outputDone) return;
+      if (cap !== undefined && rss > cap) this.#stop("memory");
+      timer.refresh();
+    };
+    const timer = this.#after(intervalMs, () => {
+      this.#sampling = sample().finally(() => (this.#sampling = undefined));
+    });
+  }
+
+  #hold(settled: Promise<void> | undefined): void {
+    if (settled === undefined) return;
+    this.#holds += 1;
+    this.#stdout.pause();
+    const release = (): void => {
+      this.#holds -= 1;
+      if (this.#holds === 0 && !this.#outputDone) this.#stdout.resume();
+    };
+    settled.then(release, (error: unknown) => {
+      release();
+      this.#call("stdoutBackpressure", () => {
+        throw error;
+      });
+    });
   }
 
   /** Members left behind by the leader (`sh -c 'sleep 100 &'`) die with it: nothing outlives an attempt. */

@@ -35,6 +35,15 @@ export function parseProcStat(text: string): ProcStat | undefined {
   return { pid, comm: text.slice(open + 1, close), state, ppid, pgrp, startTime };
 }
 
+/** /proc/<pid>/stat, parsed; undefined for a process that does not exist. */
+export function processStat(pid: number): ProcStat | undefined {
+  try {
+    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The start-time field of /proc/<pid>/stat, or undefined for a process that does not exist. */
 export function processStartTime(pid: number): string | undefined {
   try {

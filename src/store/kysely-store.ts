@@ -5,7 +5,7 @@ import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { project } from "./projection.js";
 import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
 import type { Database, EventsTable } from "./schema.js";
-import type { AttemptRecord, EventQuery, RunRecord, Store, TaskRecord } from "./store.js";
+import type { AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
 
 /** Runs `fn` inside one write transaction and returns its result; rolls back when it throws. */
 export type WriteTransaction = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
@@ -134,6 +134,40 @@ export class KyselyStore implements Store {
   async getAttempt(id: string): Promise<AttemptRecord | undefined> {
     const row = await this.db.selectFrom("attempts").selectAll().where("id", "=", id).executeTakeFirst();
     return row === undefined ? undefined : parseAttempt(row);
+  }
+
+  async acquireLease(runId: string, claim: LeaseClaim): Promise<LeaseResult> {
+    return this.hooks.write(async (db) => {
+      const result = await db
+        .updateTable("runs")
+        .set((eb) => ({ lease_owner: claim.owner, lease_until: claim.until, lease_fence: eb("lease_fence", "+", 1) }))
+        .where("id", "=", runId)
+        .where((eb) =>
+          eb.or([
+            eb("lease_owner", "is", null),
+            eb("lease_until", "<", claim.now),
+            eb("lease_owner", "=", claim.owner),
+            ...(claim.replacing !== undefined ? [eb("lease_owner", "=", claim.replacing)] : []),
+          ]),
+        )
+        .executeTakeFirst();
+      const row = await db.selectFrom("runs").select(["lease_owner", "lease_until", "lease_fence"]).where("id", "=", runId).executeTakeFirst();
+      const holder = row?.lease_owner == null ? undefined : { owner: row.lease_owner, until: Number(row.lease_until ?? 0), fence: Number(row.lease_fence) };
+      return Number(result.numUpdatedRows) === 1 && holder !== undefined ? { acquired: true, fence: holder.fence } : { acquired: false, holder };
+    });
+  }
+
+  async renewLease(runId: string, owner: string, until: number): Promise<boolean> {
+    return this.hooks.write(async (db) => {
+      const result = await db.updateTable("runs").set({ lease_until: until }).where("id", "=", runId).where("lease_owner", "=", owner).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    });
+  }
+
+  async releaseLease(runId: string, owner: string): Promise<void> {
+    await this.hooks.write(async (db) => {
+      await db.updateTable("runs").set({ lease_owner: null, lease_until: null }).where("id", "=", runId).where("lease_owner", "=", owner).execute();
+    });
   }
 
   async readEvents(query: EventQuery): Promise<StoredEvent[]> {

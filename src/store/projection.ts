@@ -48,6 +48,9 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
           tokens_in: 0,
           tokens_out: 0,
           report: null,
+          lease_owner: null,
+          lease_until: null,
+          lease_fence: 0,
         })
         .execute();
       return;
@@ -65,6 +68,26 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
         })
         .where("id", "=", event.runId)
         .execute();
+      return;
+    }
+    case "run.resumed": {
+      const next = transitionRun(runState(await loadRun(db, event.runId)), { type: "run.resumed", at });
+      await db
+        .updateTable("runs")
+        .set({
+          ...runColumns(next),
+          pid: event.data.pid,
+          pid_start_time: event.data.pidStartTime ?? null,
+          host: event.data.host,
+          detached: event.data.detached ? 1 : 0,
+        })
+        .where("id", "=", event.runId)
+        .execute();
+      return;
+    }
+    case "run.paused": {
+      const next = transitionRun(runState(await loadRun(db, event.runId)), { type: "run.paused", at, reason: event.data.reason });
+      await db.updateTable("runs").set(runColumns(next)).where("id", "=", event.runId).execute();
       return;
     }
     case "run.stop-requested": {
@@ -92,6 +115,8 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
       return;
     }
     case "run.noted":
+    // Worktrees removed after the run ended: the journal keeps what was removed; no projection changes.
+    case "run.collected":
       return;
     case "task.created": {
       const d = event.data;
@@ -161,6 +186,7 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
           model: event.data.model ?? null,
           status: "starting",
           pid: null,
+          pid_start_time: null,
           session_id: event.data.resumedSession ?? null,
           transcript: event.data.transcript,
           started_at: at,
@@ -193,7 +219,11 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
     case "attempt.spawned": {
       const attempt = await loadAttempt(db, event);
       const next = transitionAttempt(attemptState(attempt), { type: "attempt.spawned", at, pid: event.data.pid });
-      await db.updateTable("attempts").set({ status: next.status, pid: event.data.pid }).where("id", "=", attempt.id).execute();
+      await db
+        .updateTable("attempts")
+        .set({ status: next.status, pid: event.data.pid, pid_start_time: event.data.startTime ?? null })
+        .where("id", "=", attempt.id)
+        .execute();
       return;
     }
     case "agent.emitted": {
@@ -320,8 +350,9 @@ function runState(r: RunRecord): RunState {
   switch (r.status) {
     case "pending":
     case "planning":
-    case "paused":
       return { status: "pending", ...stop };
+    case "paused":
+      return { status: "paused", startedAt, reason: r.reason ?? "" };
     case "running":
       return { status: "running", startedAt, ...stop };
     case "waiting":

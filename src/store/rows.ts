@@ -53,8 +53,11 @@ const RunRow = z
     pid_start_time: optStr,
     host: optStr,
     detached: z.coerce.number().transform((v) => v !== 0),
+    lease_owner: optStr,
+    lease_until: optNum,
+    lease_fence: num,
     stop_requested: z
-      .enum(["stop", "abort"])
+      .enum(["stop", "pause", "abort"])
       .nullable()
       .transform((v) => v ?? undefined),
     attempts: num,
@@ -88,6 +91,7 @@ const RunRow = z
       host: r.host,
       detached: r.detached,
       stopRequested: r.stop_requested,
+      lease: r.lease_owner === undefined ? undefined : { owner: r.lease_owner, until: r.lease_until ?? 0, fence: r.lease_fence },
       attempts: r.attempts,
       progress: r.progress,
       costUsd: r.cost_usd,
@@ -149,6 +153,7 @@ const AttemptRow = z
     model: optStr,
     status: attemptStatus,
     pid: optNum,
+    pid_start_time: optStr,
     session_id: optStr,
     transcript: z.string(),
     started_at: num,
@@ -174,6 +179,7 @@ const AttemptRow = z
       model: r.model,
       status: r.status,
       pid: r.pid,
+      pidStartTime: r.pid_start_time,
       sessionId: r.session_id,
       transcript: r.transcript,
       startedAt: r.started_at,

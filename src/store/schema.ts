@@ -31,6 +31,9 @@ export interface RunsTable {
   tokens_in: number;
   tokens_out: number;
   report: string | null;
+  lease_owner: string | null;
+  lease_until: number | null;
+  lease_fence: number;
 }
 
 export interface TasksTable {
@@ -62,6 +65,7 @@ export interface AttemptsTable {
   model: string | null;
   status: string;
   pid: number | null;
+  pid_start_time: string | null;
   session_id: string | null;
   transcript: string;
   started_at: number;

@@ -31,6 +31,8 @@ export interface RunRecord {
   host: string | undefined;
   detached: boolean;
   stopRequested: StopMode | undefined;
+  /** The supervisor lease, while a process holds one. */
+  lease: Lease | undefined;
   attempts: number;
   progress: number;
   costUsd: number;
@@ -68,6 +70,7 @@ export interface AttemptRecord {
   model: string | undefined;
   status: AttemptStatus;
   pid: number | undefined;
+  pidStartTime: string | undefined;
   sessionId: string | undefined;
   transcript: string;
   startedAt: number;
@@ -83,6 +86,24 @@ export interface AttemptRecord {
   criteria: CriterionResult[] | undefined;
   commit: string | undefined;
 }
+
+/** Who drives a run, until when, and how many takeovers the run has seen. */
+export interface Lease {
+  owner: string;
+  until: number;
+  fence: number;
+}
+
+export interface LeaseClaim {
+  owner: string;
+  /** Epoch ms until which the claim holds unless renewed. */
+  until: number;
+  now: number;
+  /** A holder the caller found dead: its lease may be taken although it has not expired. */
+  replacing?: string | undefined;
+}
+
+export type LeaseResult = { acquired: true; fence: number } | { acquired: false; holder: Lease | undefined };
 
 export interface EventQuery {
   runId?: string;
@@ -109,5 +130,14 @@ export interface Store {
   listAttempts(query: { runId: string; taskId?: string }): Promise<AttemptRecord[]>;
   getAttempt(id: string): Promise<AttemptRecord | undefined>;
   readEvents(query: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * Takes the run's supervisor lease when nobody holds it, it expired, it is `claim.owner`'s own, or it is held by
+   * `claim.replacing`: one atomic compare-and-set, so of two claimants at most one wins.
+   */
+  acquireLease(runId: string, claim: LeaseClaim): Promise<LeaseResult>;
+  /** Extends the lease while `owner` still holds it; false when it was lost (taken over, or the run is gone). */
+  renewLease(runId: string, owner: string, until: number): Promise<boolean>;
+  /** Gives the lease up, if `owner` holds it. */
+  releaseLease(runId: string, owner: string): Promise<void>;
   close(): Promise<void>;
 }

@@ -237,6 +237,10 @@ export const StatusJson = z.object({
   branch: z.string(),
   pid: z.number().int().nullable().optional(),
   processAlive: z.boolean().nullable().optional(),
+  stale: z.boolean(),
+  orphans: z.array(z.object({ attemptId: z.string(), pid: z.number().int() })),
+  now: z.string().nullable(),
+  next: z.string(),
   lastResult: z.string().nullable().optional(),
   report: z.string().nullable().optional(),
   tasks: z.array(z.object({ id: z.string(), title: z.string(), status: z.string(), attempts: z.number().int(), branch: z.string() })),
@@ -251,7 +255,7 @@ export const StatusJson = z.object({
 });
 
 /** `orch list --json`. */
-export const ListJson = z.array(z.object({ runId: z.string(), goal: z.string(), status: z.string(), createdAt: z.string() }));
+export const ListJson = z.array(z.object({ runId: z.string(), goal: z.string(), status: z.string(), stale: z.boolean(), createdAt: z.string() }));
 
 /** One line of `orch logs RUN --json`: a journal event. */
 export const EventJson = z.object({

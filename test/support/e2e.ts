@@ -249,6 +249,7 @@ const AttemptRow = z.object({
   agent: z.string(),
   status: z.string(),
   model: z.string().nullable(),
+  pid: z.number().nullable(),
   session_id: z.string().nullable(),
   transcript: z.string(),
   exit_reason: z.string().nullable(),

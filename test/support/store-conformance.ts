@@ -272,6 +272,63 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await expect(store.ingest([{ type: "task.started", runId: "r1", taskId: "fix", data: {} }])).rejects.toBeInstanceOf(InvalidTransitionError);
     });
 
+    it("pauses and resumes a run; a resume drops a pending pause but keeps a stop", async () => {
+      await store.append([runCreated("r1"), { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: true } }]);
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "pause", by: "cli" } }]);
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]);
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "pause", by: "cli" } }]);
+      expect((await store.getRun("r1"))?.stopRequested).toBe("stop");
+      const resumed = { pid: 2, pidStartTime: "77", host: "h2", detached: false, from: "crashed" as const, reconciled: [] };
+      await store.append([{ type: "run.resumed", runId: "r1", data: resumed }]);
+      expect(await store.getRun("r1")).toMatchObject({ status: "running", stopRequested: "stop", pid: 2, pidStartTime: "77", host: "h2", detached: false });
+
+      await store.append([runCreated("r2"), { type: "run.started", runId: "r2", data: { pid: 1, host: "h", detached: true } }]);
+      await store.append([{ type: "run.stop-requested", runId: "r2", data: { mode: "pause", by: "cli" } }]);
+      await store.append([{ type: "run.paused", runId: "r2", at: 9_000, data: { reason: "paused on request" } }]);
+      expect(await store.getRun("r2")).toMatchObject({ status: "paused", reason: "paused on request", stopRequested: undefined });
+      // A paused run takes no requests (nobody drives it) until it is resumed.
+      await expect(store.append([{ type: "run.stop-requested", runId: "r2", data: { mode: "stop", by: "cli" } }])).rejects.toBeInstanceOf(
+        InvalidTransitionError,
+      );
+      await store.append([{ type: "run.resumed", runId: "r2", data: { ...resumed, from: "paused" } }]);
+      expect(await store.getRun("r2")).toMatchObject({ status: "running", stopRequested: undefined, reason: undefined });
+      await expect(store.append([{ type: "run.resumed", runId: "r1", data: resumed }, runCreated("r1")])).rejects.toThrow();
+    });
+
+    it("hands a run's lease to one claimant at a time: free, expired, own, or taken from a holder found dead", async () => {
+      await store.append([runCreated("r1")]);
+      expect((await store.getRun("r1"))?.lease).toBeUndefined();
+      expect(await store.acquireLease("r1", { owner: "a", until: 10_000, now: 1_000 })).toEqual({ acquired: true, fence: 1 });
+      expect(await store.getRun("r1")).toMatchObject({ lease: { owner: "a", until: 10_000, fence: 1 } });
+      // Held and not expired: refused, naming the holder.
+      expect(await store.acquireLease("r1", { owner: "b", until: 12_000, now: 2_000 })).toEqual({
+        acquired: false,
+        holder: { owner: "a", until: 10_000, fence: 1 },
+      });
+      // Renewal by the holder only.
+      expect(await store.renewLease("r1", "a", 20_000)).toBe(true);
+      expect(await store.renewLease("r1", "b", 30_000)).toBe(false);
+      // A claimant that found the holder dead takes it before expiry; the fence moves on.
+      expect(await store.acquireLease("r1", { owner: "b", until: 25_000, now: 3_000, replacing: "a" })).toEqual({ acquired: true, fence: 2 });
+      // Two claimants that both found "a" dead: "a" is no longer the holder, so the second one loses.
+      expect(await store.acquireLease("r1", { owner: "c", until: 25_000, now: 3_001, replacing: "a" })).toMatchObject({ acquired: false });
+      expect(await store.renewLease("r1", "a", 40_000)).toBe(false);
+      // Expired: anyone may take it.
+      expect(await store.acquireLease("r1", { owner: "c", until: 60_000, now: 25_001 })).toEqual({ acquired: true, fence: 3 });
+      await store.releaseLease("r1", "b");
+      expect((await store.getRun("r1"))?.lease?.owner).toBe("c");
+      await store.releaseLease("r1", "c");
+      expect((await store.getRun("r1"))?.lease).toBeUndefined();
+      expect(await store.acquireLease("nope", { owner: "a", until: 1, now: 0 })).toEqual({ acquired: false, holder: undefined });
+    });
+
+    it("keeps an agent's process start time beside its pid", async () => {
+      const events = lifecycle("r1").slice(0, 4);
+      await store.append([runCreated("r1"), ...events]);
+      await store.append([{ type: "attempt.spawned", runId: "r1", taskId: "fix", attemptId: "r1.fix.1", data: { pid: 456, startTime: "31337" } }]);
+      expect(await store.getAttempt("r1.fix.1")).toMatchObject({ status: "running", pid: 456, pidStartTime: "31337" });
+    });
+
     it("takes a large batch of agent output in one append", async () => {
       const events = lifecycle("r1").slice(0, 5);
       await store.append([runCreated("r1"), ...events]);

@@ -1,7 +1,8 @@
-// `orch stop` and `orch abort`: a request written into the journal, which the run's own process obeys.
-// A run whose process is gone cannot obey, so its end is recorded here directly.
+// `orch stop`, `orch pause` and `orch abort`: a request written into the journal, which the run's supervisor
+// obeys. A run nobody drives (paused, or its supervisor died) cannot obey, so its end (or pause) is recorded
+// here directly.
 import { setTimeout as sleep } from "node:timers/promises";
-import { isTerminalRun, type StopMode } from "../../core/run.js";
+import { isTerminalRun, type RunStatus, type StopMode } from "../../core/run.js";
 import { UsageError } from "../../core/errors.js";
 import { orchPaths, reportPath } from "../../engine/paths.js";
 import { writeReport } from "../../engine/report.js";
@@ -15,20 +16,32 @@ export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, 
     if (isTerminalRun(run.status)) {
       throw new UsageError(`run ${run.id} has already ended (${run.status})`, { hint: `\`orch report ${run.id}\` shows how it ended` });
     }
-    const verb = mode === "abort" ? "aborted" : "stopped";
-    if (run.status !== "pending" && runProcessAlive(run) === false) {
+    const verb = mode === "abort" ? "aborted" : mode === "pause" ? "paused" : "stopped";
+    const driven = run.status === "pending" || runProcessAlive(run) === true;
+    if (!driven && mode === "pause") {
+      if (run.status === "paused" || run.status === "waiting") {
+        throw new UsageError(`run ${run.id} is ${run.status}; nothing drives it, so there is nothing to pause`, { hint: `\`orch resume ${run.id}\` continues it` });
+      }
+      const reason = `paused by the user after its supervisor (pid ${run.pid ?? "?"}) was gone; \`orch resume ${run.id}\` continues it`;
+      await store.append([{ type: "run.paused", runId: run.id, data: { reason } }]);
+      ctx.output.out(`Run ${run.id} paused (its supervisor was already gone). \`orch resume ${run.id}\` continues it.`);
+      return EXIT.ok;
+    }
+    if (!driven) {
       // Nobody is driving this run: record its end here so that it does not look alive forever.
       const tasks = await store.listTasks(run.id);
-      const reason = `${verb} by the user after its process (pid ${run.pid ?? "?"}) was gone`;
+      const who = run.status === "paused" ? "while it was paused" : `after its supervisor (pid ${run.pid ?? "?"}) was gone`;
+      const reason = `${verb} by the user ${who}`;
       const report = reportPath(orchPaths(run.repoRoot), run.id);
+      const status: "aborted" | "stopped" = mode === "abort" ? "aborted" : "stopped";
       await store.append([
         ...tasks
           .filter((t) => t.status === "pending" || t.status === "running")
-          .map((t) => ({ type: "task.finished" as const, runId: run.id, taskId: t.id, data: { status: verb, reason } as const })),
-        { type: "run.finished", runId: run.id, data: { status: verb, reason, report } },
+          .map((t) => ({ type: "task.finished" as const, runId: run.id, taskId: t.id, data: { status, reason } })),
+        { type: "run.finished", runId: run.id, data: { status, reason, report } },
       ]);
       await writeReport(store, run.id, report);
-      ctx.output.out(`Run ${run.id} ${verb} (its process was already gone). Report: ${report}`);
+      ctx.output.out(`Run ${run.id} ${status} (nothing was driving it). Report: ${report}`);
       return EXIT.ok;
     }
     await store.append([{ type: "run.stop-requested", runId: run.id, data: { mode, by: `orch ${mode} (pid ${process.pid})` } }]);
@@ -36,11 +49,12 @@ export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, 
     const waitMs = flags.wait !== undefined ? Number(flags.wait) * 1_000 : mode === "abort" ? 30_000 : 0;
     const deadline = Date.now() + (Number.isFinite(waitMs) ? waitMs : 0);
     let current = await store.getRun(run.id);
-    while (current !== undefined && !isTerminalRun(current.status) && Date.now() < deadline) {
+    const settled = (status: RunStatus) => isTerminalRun(status) || (mode === "pause" && status === "paused");
+    while (current !== undefined && !settled(current.status) && Date.now() < deadline) {
       await sleep(200);
       current = await store.getRun(run.id);
     }
-    const ended = current !== undefined && isTerminalRun(current.status);
+    const ended = current !== undefined && settled(current.status);
     if (flags.json === true) {
       ctx.output.json({ runId: run.id, requested: mode, status: current?.status ?? run.status, ended });
     } else if (ended) {
@@ -49,7 +63,9 @@ export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, 
       ctx.output.out(
         mode === "stop"
           ? `Stop requested: run ${run.id} finishes its current attempt, then stops with a report. \`orch status ${run.id}\` shows when.`
-          : `Abort requested for run ${run.id}; it has not ended yet. \`orch status ${run.id}\` shows when.`,
+          : mode === "pause"
+            ? `Pause requested: run ${run.id} finishes its current attempt, then pauses. \`orch resume ${run.id}\` continues it.`
+            : `Abort requested for run ${run.id}; it has not ended yet. \`orch status ${run.id}\` shows when.`,
       );
     }
     return EXIT.ok;

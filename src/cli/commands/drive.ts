@@ -1,9 +1,12 @@
 // Driving a journaled run to its end, in the foreground (status line, Ctrl-C) or as the detached run's
 // own process (`orch __drive RUN`). Either way every agent process group dies with orch.
-import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdirSync, openSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { UsageError } from "../../core/errors.js";
 import { interruptibleSleep, type EngineDeps } from "../../engine/deps.js";
 import { fileLogger } from "../../engine/logger.js";
-import { orchPaths } from "../../engine/paths.js";
+import { driverLogPath, orchPaths } from "../../engine/paths.js";
 import { driveRun } from "../../engine/run-service.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
@@ -31,30 +34,42 @@ export async function runJson(store: Store, runId: string) {
   return { runId: run.id, status: run.status, branch: run.branch, attempts: run.attempts, report: run.report ?? null, reason: run.reason ?? null };
 }
 
-/** Drives a run with signals wired: the first SIGINT/SIGTERM stops the agent and keeps the state. */
-async function driveWithSignals(ctx: CliContext, store: Store, runId: string, detached: boolean, status?: StatusLine) {
+/**
+ * Drives a run with signals wired. Ctrl-C (SIGINT) stops the agent now and pauses the run, resumable; SIGTERM
+ * drains: no new attempt, the running one has the grace period, then the run stops with a report. A second
+ * signal exits at once (the exit handler kills every agent group; the journal keeps the run resumable).
+ */
+async function driveWithSignals(ctx: CliContext, store: Store, runId: string, detached: boolean, resume: boolean, status?: StatusLine) {
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();
   const interrupt = new AbortController();
+  const terminate = new AbortController();
+  let signalled = false;
   let interrupted = false;
-  const onSignal = () => {
-    // A second signal means "now": exit at once; the exit handler SIGKILLs every agent group.
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    interrupt.abort("interrupt");
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) process.exit(EXIT.interrupted);
+    signalled = true;
+    if (signal === "SIGTERM") {
+      terminate.abort("terminate");
+    } else {
+      interrupted = true;
+      interrupt.abort("interrupt");
+    }
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  // A detached run outlives its terminal; a foreground run stops with it.
-  const onHangup = detached ? () => undefined : onSignal;
+  // A detached run outlives its terminal; a foreground run pauses with it.
+  const onHangup = detached ? () => undefined : () => onSignal("SIGHUP");
   process.on("SIGHUP", onHangup);
   try {
     const result = await driveRun(engineDeps(ctx, store, run.repoRoot, groups), {
       runId,
       detached,
+      resume,
       interrupt: interrupt.signal,
+      terminate: terminate.signal,
       ...(status !== undefined ? { onActivity: (a) => status.update(a) } : {}),
     });
     return { ...result, interrupted };
@@ -67,15 +82,15 @@ async function driveWithSignals(ctx: CliContext, store: Store, runId: string, de
   }
 }
 
-export async function driveInForeground(ctx: CliContext, store: Store, runId: string, json: boolean): Promise<number> {
+export async function driveInForeground(ctx: CliContext, store: Store, runId: string, json: boolean, resume = false): Promise<number> {
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
-  if (!json) ctx.output.err(`orch: run ${run.id} on ${run.branch} — ${run.goal}`);
+  if (!json) ctx.output.err(`orch: ${resume ? "resuming " : ""}run ${run.id} on ${run.branch} — ${run.goal}`);
   const status = new StatusLine(ctx.output, run.limits.maxAttempts, Date.now(), run.limits.maxMs);
   status.start();
   let result;
   try {
-    result = await driveWithSignals(ctx, store, runId, false, status);
+    result = await driveWithSignals(ctx, store, runId, false, resume, status);
   } finally {
     status.stop();
   }
@@ -83,7 +98,7 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
   if (json) {
     ctx.output.json(await runJson(store, runId));
   } else {
-    ctx.output.out(`${final.status === "succeeded" ? "✔" : "✖"} ${final.status}: ${final.reason ?? ""}`);
+    ctx.output.out(`${final.status === "succeeded" ? "✔" : final.status === "paused" ? "‖" : "✖"} ${final.status}: ${final.reason ?? ""}`);
     const [task] = await store.listTasks(runId);
     if (final.status === "succeeded" && task !== undefined) ctx.output.out(`  branch to merge: ${task.branch}`);
     else if (task !== undefined) ctx.output.out(`  work in progress: ${task.worktree}`);
@@ -92,17 +107,43 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
   return exitCodeForRun(final.status, result.interrupted);
 }
 
-/** `orch __drive RUN`: the detached run's own process. */
-export async function driveDetached(ctx: CliContext, runId: string): Promise<number> {
+/** `orch __drive RUN [--resume]`: the detached run's own process. */
+export async function driveDetached(ctx: CliContext, runId: string, resume = false): Promise<number> {
   const { store } = await openRepoStore(ctx.cwd, { create: false });
   try {
-    const result = await driveWithSignals(ctx, store, runId, true);
+    const result = await driveWithSignals(ctx, store, runId, true, resume);
     ctx.output.err(`run ${runId} ended: ${result.run.status} — ${result.run.reason ?? ""}`);
     return exitCodeForRun(result.run.status, result.interrupted);
   } catch (error) {
+    if (error instanceof UsageError) {
+      ctx.output.err(`run ${runId} was not driven: ${error.message}`);
+      return EXIT.usage;
+    }
     ctx.output.err(`run ${runId} could not be driven: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return EXIT.notConverged;
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Starts `orch __drive RUN` as a detached supervisor: its own session, so it outlives the terminal and the
+ * user's logout; its output goes to the run's `orch.log`.
+ */
+export function spawnSupervisor(ctx: CliContext, root: string, runId: string, resume: boolean): { child: ChildProcess; log: string } {
+  const log = driverLogPath(orchPaths(root), runId);
+  mkdirSync(dirname(log), { recursive: true });
+  const fd = openSync(log, "a");
+  try {
+    const child = spawn(process.execPath, [ctx.entry, "__drive", runId, ...(resume ? ["--resume"] : [])], {
+      cwd: root,
+      env: ctx.env,
+      detached: true,
+      stdio: ["ignore", fd, fd],
+    });
+    child.unref();
+    return { child, log };
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,8 +1,6 @@
 // `orch run`: checks the request (exit 2 and nothing written when it is wrong), journals the run, then
 // drives it in the foreground with a live status line, or hands it to a detached process of its own.
-import { spawn } from "node:child_process";
-import { mkdirSync, openSync, closeSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentSettings } from "../../agents/registry.js";
 import { parseAgentName } from "../../agents/names.js";
@@ -10,18 +8,19 @@ import { PERMISSIONS, type Permission } from "../../agents/permission.js";
 import { loadConfig } from "../../config/load.js";
 import type { Config } from "../../config/schema.js";
 import { parseDuration } from "../../core/duration.js";
+import { parseSize } from "../../core/size.js";
 import type { RecoverySettings } from "../../core/recovery-policy.js";
 import { UsageError } from "../../core/errors.js";
 import type { Limits } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
 import { inspectRepo, worktreeStatus } from "../../git/index.js";
-import { driverLogPath, orchPaths } from "../../engine/paths.js";
+import { orchPaths } from "../../engine/paths.js";
 import { createRun, planRun, type Fallback, type RunRequest } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { duration, positiveInt, positiveNumber } from "../options.js";
-import { driveInForeground, runJson } from "./drive.js";
+import { duration, positiveInt, positiveNumber, size } from "../options.js";
+import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 
 export interface RunFlags {
   verify?: string[];
@@ -42,6 +41,7 @@ export interface RunFlags {
   stallTimeout?: string;
   attemptTimeout?: string;
   stallAttempts?: string;
+  maxAgentMemory?: string;
   onLimit?: string;
   detach?: boolean;
   json?: boolean;
@@ -84,7 +84,13 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     stallTimeoutMs: flags.stallTimeout === undefined ? configDuration(config.limits.stallTimeout) : duration("--stall-timeout", flags.stallTimeout),
     attemptTimeoutMs:
       flags.attemptTimeout === undefined ? configDuration(config.limits.attemptTimeout) : duration("--attempt-timeout", flags.attemptTimeout),
+    drainGraceMs: configDuration(config.limits.drainGrace),
+    transcriptMaxMb: config.limits.transcriptMaxMb,
+    transcriptKeep: config.limits.transcriptKeep,
   };
+  const agentMaxRssBytes =
+    flags.maxAgentMemory === undefined ? configSize(config.limits.agentMaxRss) : size("--max-agent-memory", flags.maxAgentMemory);
+  if (agentMaxRssBytes !== undefined) limits.agentMaxRssBytes = agentMaxRssBytes;
   const budgetUsd = flags.budgetUsd === undefined ? config.limits.budgetUsd : positiveNumber("--budget-usd", flags.budgetUsd);
   const budgetTokens = flags.budgetTokens === undefined ? config.limits.budgetTokens : positiveInt("--budget-tokens", flags.budgetTokens);
   if (budgetUsd !== undefined) limits.budgetUsd = budgetUsd;
@@ -224,25 +230,19 @@ function configDuration(text: string): number {
   return ms;
 }
 
+function configSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const bytes = parseSize(text);
+  if (bytes === undefined) throw new UsageError(`bad size "${text}" in orch.config.yaml`);
+  return bytes;
+}
+
 function durationOrZero(flag: string, value: string): number {
   return value.trim() === "0" ? 0 : duration(flag, value);
 }
 
 async function detach(ctx: CliContext, runId: string, root: string, json: boolean, store: Awaited<ReturnType<typeof openSqliteStore>>): Promise<number> {
-  const log = driverLogPath(orchPaths(root), runId);
-  mkdirSync(dirname(log), { recursive: true });
-  const fd = openSync(log, "a");
-  try {
-    const child = spawn(process.execPath, [ctx.entry, "__drive", runId], {
-      cwd: root,
-      env: ctx.env,
-      detached: true,
-      stdio: ["ignore", fd, fd],
-    });
-    child.unref();
-  } finally {
-    closeSync(fd);
-  }
+  const { log } = spawnSupervisor(ctx, root, runId, false);
   // Wait until the run's own process has taken it over, so that `orch status` right after shows it running.
   const deadline = Date.now() + 15_000;
   let run = await store.getRun(runId);
@@ -258,7 +258,7 @@ async function detach(ctx: CliContext, runId: string, root: string, json: boolea
     ctx.output.json(await runJson(store, runId));
   } else {
     ctx.output.out(`Run ${runId} is ${isTerminalRun(run.status) ? run.status : "running"} in the background (pid ${run.pid ?? "?"}).`);
-    ctx.output.out(`  orch status ${runId}     progress\n  orch logs ${runId} -f    follow the agent\n  orch stop ${runId}       finish the current attempt, then stop\n  orch abort ${runId}      stop now`);
+    ctx.output.out(`  orch status ${runId}     progress\n  orch logs ${runId} -f    follow the agent\n  orch pause ${runId}      finish the current attempt, then pause (orch resume continues)\n  orch stop ${runId}       finish the current attempt, then stop\n  orch abort ${runId}      stop now`);
   }
   return EXIT.ok;
 }

@@ -6,8 +6,9 @@ import { isTerminalRun } from "../../core/run.js";
 import { describeFigures, type RecoveryFigures } from "../../core/figures.js";
 import { firstLine } from "../../core/text.js";
 import { collectFigures } from "../../engine/figures.js";
-import { processStartTime } from "../../process/tree.js";
-import type { RunRecord, Store } from "../../store/store.js";
+import { hostname } from "node:os";
+import { processLiveness, supervisorAlive } from "../../engine/lease.js";
+import type { AttemptRecord, RunRecord, Store } from "../../store/store.js";
 import { resolveRun, withRepoStore, type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -26,6 +27,10 @@ export interface RunStatusView {
   tokens: { input: number; output: number };
   pid: number | null;
   processAlive: boolean | null;
+  /** The journal says the run is being driven, but no live supervisor drives it. */
+  stale: boolean;
+  /** Agent processes still running with no live supervisor. */
+  orphans: { attemptId: string; pid: number }[];
   now: string | null;
   next: string;
   lastResult: string | null;
@@ -37,19 +42,26 @@ export interface RunStatusView {
   tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string }[];
 }
 
-/** True when the recorded pid still runs and is the same process (its start time matches). */
-export function runProcessAlive(run: RunRecord): boolean | null {
-  if (run.pid === undefined || isTerminalRun(run.status)) return null;
-  const start = processStartTime(run.pid);
-  if (start === undefined) return false;
-  return run.pidStartTime === undefined || run.pidStartTime === start;
+/** Whether the run's supervisor still drives it (null: none should); see engine/lease.ts. */
+export function runProcessAlive(run: RunRecord, now = Date.now()): boolean | null {
+  return supervisorAlive(run, now);
+}
+
+/** Agents of the run still running although no live supervisor watches them. */
+function orphansOf(run: RunRecord, attempts: readonly AttemptRecord[], alive: boolean | null): AttemptRecord[] {
+  if (alive === true) return [];
+  const host = run.host ?? hostname();
+  return attempts.filter(
+    (a) => (a.status === "running" || a.status === "starting") && a.pid !== undefined && processLiveness({ host, pid: a.pid, startTime: a.pidStartTime }) === "alive",
+  );
 }
 
 export async function statusView(store: Store, run: RunRecord, now = Date.now()): Promise<RunStatusView> {
   const tasks = await store.listTasks(run.id);
   const attempts = await store.listAttempts({ runId: run.id });
   const current = attempts[attempts.length - 1];
-  const alive = runProcessAlive(run);
+  const alive = runProcessAlive(run, now);
+  const orphans = orphansOf(run, attempts, alive);
   let doing: string | null = null;
   if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
     const [last] = await store.readEvents({ attemptId: current.id, types: ["agent.emitted"], descending: true, limit: 1 });
@@ -66,8 +78,13 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   let next: string;
   if (isTerminalRun(run.status)) next = "nothing: the run has ended";
   else if (run.status === "waiting") next = `waiting for a human: ${run.reason ?? ""}`;
-  else if (alive === false) next = `the run's process (pid ${run.pid}) is gone; the run was interrupted`;
-  else if (run.stopRequested !== undefined) next = run.stopRequested === "abort" ? "aborting" : "stopping after the current attempt";
+  else if (run.status === "paused") next = `nothing until \`orch resume ${run.id}\``;
+  else if (alive === false) {
+    const orphan = orphans.length === 0 ? "" : `; its agent ${orphans.map((a) => `pid ${a.pid ?? "?"} (attempt ${a.number})`).join(", ")} still runs unwatched`;
+    next = `its supervisor (pid ${run.pid ?? "?"}${run.host !== undefined && run.host !== hostname() ? ` on ${run.host}` : ""}) is gone${orphan}; \`orch resume ${run.id}\` continues the run`;
+  } else if (run.stopRequested !== undefined) {
+    next = run.stopRequested === "abort" ? "aborting" : run.stopRequested === "pause" ? "pausing after the current attempt" : "stopping after the current attempt";
+  }
   else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
   else if (doing !== null) next = "verify when the agent finishes";
   else next = run.status === "pending" ? "start" : `attempt ${run.attempts + 1}`;
@@ -86,6 +103,8 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     tokens: { input: run.tokensIn, output: run.tokensOut },
     pid: run.pid ?? null,
     processAlive: alive,
+    stale: alive === false,
+    orphans: orphans.map((a) => ({ attemptId: a.id, pid: a.pid ?? 0 })),
     now: doing,
     next,
     lastResult,
@@ -106,7 +125,7 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       return EXIT.ok;
     }
     const lines = [
-      `run ${view.runId}: ${view.status}${view.processAlive === false ? " (its process is gone)" : ""}${view.reason ? ` — ${view.reason}` : ""}`,
+      `run ${view.runId}: ${view.status}${view.stale ? " — STALE: its supervisor is gone" : ""}${view.reason ? ` — ${view.reason}` : ""}`,
       `  goal      ${view.goal}`,
       `  attempt   ${view.attempts}/${view.maxAttempts}`,
       `  elapsed   ${formatClock(view.elapsedMs)} of ${formatDuration(view.maxMs)}`,
@@ -134,14 +153,26 @@ export async function listCommand(ctx: CliContext, flags: { json?: boolean }): P
     else throw error;
   }
   if (flags.json === true) {
-    ctx.output.json(runs.map((r) => ({ runId: r.id, goal: r.goal, status: r.status, createdAt: new Date(r.createdAt).toISOString(), attempts: r.attempts, progress: r.progress, branch: r.branch })));
+    ctx.output.json(
+      runs.map((r) => ({
+        runId: r.id,
+        goal: r.goal,
+        status: r.status,
+        stale: runProcessAlive(r) === false,
+        createdAt: new Date(r.createdAt).toISOString(),
+        attempts: r.attempts,
+        progress: r.progress,
+        branch: r.branch,
+      })),
+    );
     return EXIT.ok;
   }
   if (runs.length === 0) {
     ctx.output.out('No runs yet. Start one with: orch run "<goal>" --verify "<command>"');
     return EXIT.ok;
   }
-  const rows = runs.map((r) => [r.id, r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.limits.maxAttempts}`, new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "), firstLine(r.goal, 60)]);
+  // A run the journal calls running whose supervisor is gone says so: it runs no more until resumed.
+  const rows = runs.map((r) => [r.id, runProcessAlive(r) === false ? `${r.status} (stale: supervisor gone)` : r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.limits.maxAttempts}`, new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "), firstLine(r.goal, 60)]);
   const header = ["RUN", "STATUS", "PROGRESS", "ATTEMPTS", "CREATED (UTC)", "GOAL"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
   const fmt = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");

@@ -2,6 +2,7 @@
 // once released is never edited, only followed by a new one.
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.js";
+import { leases } from "./0002_leases.js";
 import type { Dialect } from "./dialect.js";
 
 export type { Dialect };
@@ -9,6 +10,7 @@ export type { Dialect };
 function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_initial": initial(dialect),
+    "0002_leases": leases(dialect),
   };
 }
 

@@ -1,0 +1,82 @@
+// Resource bounds of long runs, end to end through the built CLI with the `command` agent: an agent whose
+// process tree passes --max-agent-memory is stopped and classified `crashed` with the figures, and the run
+// recovers; a small transcriptMaxMb in orch.config.yaml rotates the attempt's transcript into gzip parts
+// that read back whole. afterEach fails a test that leaves a process running.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { readTranscript } from "../src/process/rotating-log.js";
+import { isRunning, parseEventLines, parseRunResult, type EventJson } from "./support/cli.js";
+import { fixtureAgent as agent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
+
+const GOAL = "make the failing test pass";
+const FILES = {
+  "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n",
+  "test.mjs": 'import { sum } from "./sum.mjs";\nprocess.exit(sum(2, 3) === 5 ? 0 : 1);\n',
+};
+const MB = 1024 * 1024;
+
+const sandboxes = useSandboxes({ prefix: "orch-cli-bounds-", graceMs: 3_000 });
+
+async function orchRun(box: OrchSandbox, args: readonly string[], expectedCode: number) {
+  const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", ...args, "--json"]);
+  expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(expectedCode);
+  return parseRunResult(result);
+}
+
+async function journal(box: OrchSandbox, runId: string): Promise<EventJson[]> {
+  const result = await box.orch(["logs", runId, "--json"]);
+  expect(result.code, result.stderr).toBe(0);
+  return parseEventLines(result.stdout);
+}
+
+const ExitedData = z.object({
+  reason: z.string(),
+  peakRssBytes: z.number().optional(),
+  failure: z.object({ kind: z.string(), detail: z.string() }).optional(),
+});
+const CreatedData = z.object({ limits: z.object({ agentMaxRssBytes: z.number().optional(), transcriptMaxMb: z.number(), transcriptKeep: z.number() }) });
+const StartedData = z.object({ transcript: z.string() });
+
+const ofType = <T>(events: readonly EventJson[], type: string, schema: z.ZodType<T>): T[] =>
+  events.filter((event) => event.type === type).map((event) => schema.parse(event.data));
+
+describe("orch run: resource bounds", () => {
+  it("--max-agent-memory stops an agent whose process tree grows past it, as crashed with the figures; the next attempt converges", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const json = await orchRun(box, ["--agent-command", agent("memory-hog-once.sh"), "--max-agent-memory", "100m"], 0);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 2 });
+    expect(isRunning(Number(readFileSync(join(box.out, "hog.1"), "utf8").trim()))).toBe(false);
+
+    const events = await journal(box, json.runId);
+    expect(ofType(events, "run.created", CreatedData)[0]?.limits).toEqual({ agentMaxRssBytes: 100 * MB, transcriptMaxMb: 64, transcriptKeep: 10 });
+    const [first, second] = ofType(events, "attempt.exited", ExitedData);
+    expect(first?.reason).toBe("memory");
+    expect(first?.peakRssBytes).toBeGreaterThan(100 * MB);
+    expect(first?.failure?.kind).toBe("crashed");
+    expect(first?.failure?.detail).toMatch(/^its process tree used \d+(\.\d+)? MB, over the 100 MB cap; the agent was stopped$/);
+    expect(second).toMatchObject({ reason: "exited" });
+    expect(second?.failure).toBeUndefined();
+    expect((await box.status(json.runId)).figures).toMatchObject({ failuresByKind: { crashed: 1 }, recovered: 1, escalated: 0 });
+  });
+
+  it("transcriptMaxMb in orch.config.yaml rotates the attempt's transcript into gzip parts that read back whole", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "limits:\n  transcriptMaxMb: 0.01\n  transcriptKeep: 100\n  agentMaxRss: 2g\n");
+    const json = await orchRun(box, ["--agent-command", agent("verbose-fix.sh")], 0);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 1 });
+
+    const events = await journal(box, json.runId);
+    expect(ofType(events, "run.created", CreatedData)[0]?.limits).toMatchObject({ agentMaxRssBytes: 2 * 1024 * MB, transcriptMaxMb: 0.01, transcriptKeep: 100 });
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const lines: string[] = [];
+    for await (const line of readTranscript(transcript)) lines.push(line);
+    const expected = [...Array.from({ length: 3000 }, (_, i) => `{"type":"note","n":${i + 1}}`), '{"type":"note","text":"sum fixed"}'];
+    expect(lines).toEqual(expected);
+    // ~70 KB in parts of at least 10 KB: the first parts are compressed, numbered from 1.
+    const first = readFileSync(`${transcript}.1.gz`);
+    expect(first.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    expect(readFileSync(`${transcript}.5.gz`).length).toBeGreaterThan(0);
+  });
+});
