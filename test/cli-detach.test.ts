@@ -1,54 +1,23 @@
 // Runs that outlive the command that started them, and runs ended from outside: `orch run --detach`, then
 // `status`, `logs -f`, `abort` and `stop` from other processes; and Ctrl-C (SIGINT) on a foreground run.
 // Every process is real; afterEach fails the test if one of them (the run's own process, an agent) is left.
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { isRunning, parseRunResult, waitFor } from "./support/cli.js";
+import { isRunning, parseRunResult } from "./support/cli.js";
+import { agentPid, detach as detachRun, FILES, GOAL, untilEnded, untilGone, VERIFY } from "./support/detached.js";
 import { fixtureAgent as agent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
-
-const GOAL = "make the failing test pass";
-const VERIFY = "node test.mjs";
-const FILES = {
-  "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n",
-  "test.mjs": 'import { sum } from "./sum.mjs";\nconst got = sum(2, 3);\nif (got !== 5) {\n  console.log(`not ok - sum(2, 3) returned ${got}`);\n  process.exit(1);\n}\n',
-};
-const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
 
 // A detached run's own process may need a moment to exit after it has written the run's end.
 const sandboxes = useSandboxes({ prefix: "orch-cli-detach-", graceMs: 3_000 });
 const sandbox = (agentEnv: Record<string, string> = {}): OrchSandbox => sandboxes.orchRepo(FILES, agentEnv);
 
-/** `orch run ... --detach`: returns the run id it printed. */
+/** `orch run ... --detach`: back as soon as the run's own process has taken over, with the next commands named. */
 async function detach(box: OrchSandbox, args: readonly string[]): Promise<string> {
-  const result = await box.orch(["run", GOAL, "--verify", VERIFY, ...args, "--detach"]);
-  expect(result.code, result.stderr).toBe(0);
-  // Back as soon as the run's own process has taken over, not when the run ends.
+  const { runId, result } = await detachRun(box, args);
   expect(result.ms).toBeLessThan(10_000);
-  const runId = /^Run (\S+) is running in the background \(pid \d+\)\.$/m.exec(result.stdout)?.[1];
-  if (runId === undefined) throw new Error(`no run id in:\n${result.stdout}`);
   expect(result.stdout).toContain(`orch logs ${runId} -f`);
   return runId;
 }
-
-/** The agent's pid once the fixture has written it (its attempt has started). */
-function agentPid(box: OrchSandbox, attempt: number): Promise<number> {
-  const file = join(box.out, `pid.${attempt}`);
-  return waitFor(`the agent of attempt ${attempt} to start`, () => {
-    const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
-    return text === "" ? undefined : Number(text);
-  });
-}
-
-async function untilEnded(box: OrchSandbox, runId: string, timeoutMs = 20_000) {
-  return waitFor(`run ${runId} to end`, async () => {
-    const view = await box.status(runId);
-    return TERMINAL.has(view.status) ? view : undefined;
-  }, timeoutMs);
-}
-
-const untilGone = (what: string, pid: number): Promise<true> =>
-  waitFor(`${what} (pid ${pid}) to exit`, () => (isRunning(pid) ? undefined : true), 10_000);
 
 describe("orch run --detach", () => {
   it("returns at once with the run id; status shows it running with a live pid; logs -f follows it to the end", async () => {

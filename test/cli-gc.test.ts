@@ -274,6 +274,20 @@ describe("orch gc", () => {
     expect([...collected(box, switched.runId), ...collected(box, replaced.runId)]).toEqual([]);
   });
 
+  it("gc.afterRun in orch.config.yaml: a run collects its own worktree as it ends, keeping unverified work in a commit", async () => {
+    const box = sandbox();
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "gc:\n  afterRun: true\n");
+    const run = await messyRun(box);
+    expect(existsSync(run.worktree)).toBe(false);
+    const [only, ...more] = collected(box, run.runId);
+    expect(more).toEqual([]);
+    expect(only).toMatchObject({ by: "the run itself", worktrees: [{ taskId: TASK, removed: true, wipCommit: expect.any(String) }] });
+    expect(box.repo.git(["log", "-1", "--format=%s", run.branch])).toBe(`orch gc: work in progress of run ${run.runId}, task ${TASK} (not verified)`);
+    // Without it (the default) the worktree stays for the user to look at.
+    const kept = await messyRun(sandbox());
+    expect(existsSync(kept.worktree)).toBe(true);
+  });
+
   it("--dry-run says what would happen and changes nothing", async () => {
     const box = sandbox({ FIX_ON_ATTEMPT: "1" });
     const good = await succeededRun(box);

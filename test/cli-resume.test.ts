@@ -5,47 +5,17 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isRunning, parseJsonOutput, ListJson, parseRunResult, waitFor } from "./support/cli.js";
+import { isRunning, parseJsonOutput, ListJson, parseRunResult } from "./support/cli.js";
+import { agentPid, detach as detachRun, FILES, GOAL, untilEnded, untilGone, VERIFY } from "./support/detached.js";
 import { AttemptStartedData, eventData, fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 import { z } from "zod";
-
-const GOAL = "make the failing test pass";
-const VERIFY = "node test.mjs";
-const FILES = {
-  "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n",
-  "test.mjs": 'import { sum } from "./sum.mjs";\nconst got = sum(2, 3);\nif (got !== 5) {\n  console.log(`not ok - sum(2, 3) returned ${got}`);\n  process.exit(1);\n}\n',
-};
-const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
 
 const sandboxes = useSandboxes({ prefix: "orch-cli-resume-", graceMs: 3_000 });
 const sandbox = (agentEnv: Record<string, string> = {}): OrchSandbox => sandboxes.orchRepo(FILES, agentEnv);
 
 const RunResumedData = z.object({ pid: z.number(), from: z.enum(["paused", "waiting", "crashed"]), reconciled: z.array(z.string()) });
 
-async function detach(box: OrchSandbox, args: readonly string[]): Promise<string> {
-  const result = await box.orch(["run", GOAL, "--verify", VERIFY, ...args, "--detach"]);
-  expect(result.code, result.stderr).toBe(0);
-  const runId = /^Run (\S+) is running in the background/m.exec(result.stdout)?.[1];
-  if (runId === undefined) throw new Error(`no run id in:\n${result.stdout}`);
-  return runId;
-}
-
-function agentPid(box: OrchSandbox, attempt: number): Promise<number> {
-  const file = join(box.out, `pid.${attempt}`);
-  return waitFor(`the agent of attempt ${attempt} to start`, () => {
-    const text = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
-    return text === "" ? undefined : Number(text);
-  });
-}
-
-const untilEnded = (box: OrchSandbox, runId: string, timeoutMs = 20_000) =>
-  waitFor(`run ${runId} to end`, async () => {
-    const view = await box.status(runId);
-    return TERMINAL.has(view.status) ? view : undefined;
-  }, timeoutMs);
-
-const untilGone = (what: string, pid: number): Promise<true> =>
-  waitFor(`${what} (pid ${pid}) to exit`, () => (isRunning(pid) ? undefined : true), 10_000);
+const detach = async (box: OrchSandbox, args: readonly string[]): Promise<string> => (await detachRun(box, args)).runId;
 
 describe("orch resume after the supervisor was killed", () => {
   it("status calls the run stale and names its orphan agent; resume stops the orphan, stays detached, and converges", async () => {
@@ -96,6 +66,29 @@ describe("orch resume after the supervisor was killed", () => {
     expect(eventData(journal, "attempt.started", AttemptStartedData).map((a) => a.number)).toEqual([1, 2]);
   });
 
+  it("a commit cut short: the index.lock a killed git left is removed on resume, and the run commits its work", async () => {
+    const box = sandbox();
+    const runId = await detach(box, ["--agent-command", agent("hang-once.sh")]);
+    await agentPid(box, 1);
+    const view = await box.status(runId);
+    const worktree = join(box.repo.dir, ".orch", "worktrees", runId, view.tasks[0]?.id ?? "");
+    process.kill(view.pid ?? 0, "SIGKILL");
+    await untilGone("the supervisor", view.pid ?? 0);
+    // What a supervisor killed in the middle of `git add`/`git commit` leaves behind.
+    const lock = box.repo.git(["rev-parse", "--path-format=absolute", "--git-path", "index.lock"], worktree);
+    writeFileSync(lock, "");
+
+    const resumed = await box.orch(["resume", runId]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await untilEnded(box, runId)).toMatchObject({ status: "succeeded", attempts: 2 });
+    expect(existsSync(lock)).toBe(false);
+    const journal = readJournal(box.repo, runId);
+    expect(eventData(journal, "run.resumed", RunResumedData)[0]?.reconciled).toContain(
+      `task ${view.tasks[0]?.id ?? ""}: removed a stale git index.lock left by the crash`,
+    );
+    expect(box.repo.git(["show", `${journal.tasks[0]?.branch ?? ""}:sum.mjs`])).toContain("return a + b;");
+  });
+
   it("two resumes at once: one takes the run, the other says who drives it (exit 2) and starts nothing", async () => {
     const box = sandbox({ AGENT_SLEEP: "2", FIX_ON_ATTEMPT: "2" });
     const runId = await detach(box, ["--agent-command", agent("fix-on-attempt.sh")]);
@@ -143,6 +136,21 @@ describe("orch pause and orch resume", () => {
     expect(eventData(journal, "run.resumed", RunResumedData).map((e) => [e.from, e.reconciled])).toEqual([["paused", []]]);
     // The resumed attempt knew the first one's failure: the handoff survived the pause.
     expect(readFileSync(join(box.out, "stdin.2"), "utf8")).toContain("Earlier attempts on this task: 1");
+  });
+
+  it("a run that waits for a human (refused credentials, exit 3) goes on with orch resume once they are fixed", async () => {
+    const box = sandbox();
+    const first = await box.orch(["run", GOAL, "--verify", VERIFY, "--agent-command", agent("auth-until-key.sh"), "--json"]);
+    expect(first.code, first.stderr).toBe(3);
+    const { runId } = parseRunResult(first);
+    expect(await box.status(runId)).toMatchObject({ status: "waiting", attempts: 1, stale: false });
+    writeFileSync(join(box.out, "key"), "fixed\n");
+    const resumed = await box.orch(["resume", runId, "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunResult(resumed)).toMatchObject({ runId, status: "succeeded", attempts: 2 });
+    const journal = readJournal(box.repo, runId);
+    expect(eventData(journal, "run.resumed", RunResumedData).map((e) => e.from)).toEqual(["waiting"]);
+    expect(journal.attempts.map((a) => a.failure?.kind ?? null)).toEqual(["auth_failed", null]);
   });
 
   it("resume refuses a run that ended, and a run that a live supervisor drives", async () => {

@@ -1,7 +1,7 @@
 // The RSS cap of supervise against real processes that allocate real memory (test/fixtures/processes/
 // grow-memory.mjs): over the cap the whole group is stopped as "memory" with its peak reported; under it, the
 // child is left alone and its peak is still reported. afterEach fails a test that leaves a process running.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,8 @@ import { groupIsAlive } from "../src/process/groups.js";
 import { groupTreeRss } from "../src/process/rss.js";
 import { supervise } from "../src/process/supervise.js";
 import type { SuperviseOptions, SupervisedExit } from "../src/process/supervise.js";
-import { parseProcStat, processTreeRss } from "../src/process/tree.js";
+import { processTreeRss } from "../src/process/tree.js";
+import { isRunning } from "./support/cli.js";
 
 const GROW = fileURLToPath(new URL("./fixtures/processes/grow-memory.mjs", import.meta.url));
 const MB = 1024 * 1024;
@@ -18,16 +19,6 @@ const scratch = mkdtempSync(join(tmpdir(), "orch-memory-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const tracked = new Set<number>();
-
-/** Running means present and not a zombie (PID 1 here may never reap orphans). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
-    return stat !== undefined && stat.state !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 afterEach(() => {
   const leaked = [...tracked].filter(isRunning);

@@ -56,6 +56,10 @@ export const Config = z
       })
       .strict()
       .prefault({}),
+    gc: z
+      .object({ afterRun: z.boolean().default(false) })
+      .strict()
+      .prefault({}),
     agents: z
       .object({
         "claude-code": z
@@ -156,6 +160,11 @@ recovery:
   circuitBreaker:
     failures: 3          # unhealthy failures in a row that take a model out of the chain
     cooldown: 10m        # before one probe attempt tries it again
+
+# Worktrees of finished runs (.orch/worktrees/) are removed by "orch gc"; with afterRun, by the run itself
+# as it ends (work left uncommitted is first committed on its task branch; branches always stay).
+gc:
+  afterRun: false
 
 agents:
   claude-code:

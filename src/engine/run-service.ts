@@ -16,6 +16,7 @@ import { watchStopRequests } from "./control.js";
 import { convergeTask, resumesAfter, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
+import { collectRun } from "./gc.js";
 import { newRunId, taskBranch } from "./ids.js";
 import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
 import type { Logger } from "./logger.js";
@@ -142,6 +143,9 @@ export interface DriveResult {
   /** Another supervisor took the run over while this one drove it; this one wrote nothing more. */
   leaseLost: boolean;
 }
+
+/** `gc:` of orch.config.yaml as the run keeps it. */
+const GcSettings = z.object({ afterRun: z.boolean() });
 
 /** After a stop or pause request, how long a running attempt may go on before it is stopped. */
 export const DRAIN_GRACE_MS = 30_000;
@@ -317,6 +321,10 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   }
   await writeReport(store, run.id, report);
   await writer.flush();
+  if (conclusion.status !== "waiting" && conclusion.status !== "paused" && GcSettings.safeParse(run.config.gc).data?.afterRun === true) {
+    const collected = await collectRun(store, run.id, { by: "the run itself" });
+    log.info("worktrees collected", { removed: collected.worktreesRemoved, wipCommits: collected.wipCommits });
+  }
   log.info("run ended", { status: conclusion.status, reason: conclusion.reason });
   const final = await store.getRun(run.id);
   if (final === undefined) throw new Error(`run ${run.id} vanished`);

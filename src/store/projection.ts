@@ -3,7 +3,7 @@
 import type { Kysely } from "kysely";
 import { transitionAttempt, type AttemptState } from "../core/attempt.js";
 import { assertNever } from "../core/assert.js";
-import type { NewEvent } from "../core/journal.js";
+import type { NewEvent, Supervisor } from "../core/journal.js";
 import { transitionRun, type RunState } from "../core/run.js";
 import { transitionTask, type TaskState } from "../core/task.js";
 import { NotFoundError } from "../core/errors.js";
@@ -57,32 +57,12 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
     }
     case "run.started": {
       const next = transitionRun(runState(await loadRun(db, event.runId)), { type: "run.started", at });
-      await db
-        .updateTable("runs")
-        .set({
-          ...runColumns(next),
-          pid: event.data.pid,
-          pid_start_time: event.data.pidStartTime ?? null,
-          host: event.data.host,
-          detached: event.data.detached ? 1 : 0,
-        })
-        .where("id", "=", event.runId)
-        .execute();
+      await db.updateTable("runs").set({ ...runColumns(next), ...supervisorColumns(event.data) }).where("id", "=", event.runId).execute();
       return;
     }
     case "run.resumed": {
       const next = transitionRun(runState(await loadRun(db, event.runId)), { type: "run.resumed", at });
-      await db
-        .updateTable("runs")
-        .set({
-          ...runColumns(next),
-          pid: event.data.pid,
-          pid_start_time: event.data.pidStartTime ?? null,
-          host: event.data.host,
-          detached: event.data.detached ? 1 : 0,
-        })
-        .where("id", "=", event.runId)
-        .execute();
+      await db.updateTable("runs").set({ ...runColumns(next), ...supervisorColumns(event.data) }).where("id", "=", event.runId).execute();
       return;
     }
     case "run.paused": {
@@ -360,6 +340,11 @@ function runState(r: RunRecord): RunState {
     default:
       return { status: r.status, startedAt, endedAt: r.endedAt ?? startedAt, reason: r.reason ?? "" };
   }
+}
+
+/** The process that drives the run, as `run.started` and `run.resumed` name it. */
+function supervisorColumns(s: Supervisor): Partial<Database["runs"]> {
+  return { pid: s.pid, pid_start_time: s.pidStartTime ?? null, host: s.host, detached: s.detached ? 1 : 0 };
 }
 
 function runColumns(s: RunState): Partial<Database["runs"]> {

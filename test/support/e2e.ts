@@ -39,6 +39,8 @@ export interface WorkSandbox extends Sandbox {
   work: string;
 }
 
+export type StatusView = z.infer<typeof StatusJson>;
+
 /** A repository in which the command agent runs: fixture agents write what they were given to `out`. */
 export interface OrchSandbox {
   repo: TempRepo;
@@ -48,7 +50,7 @@ export interface OrchSandbox {
   /** Starts orch and returns at once; afterEach kills it (and fails the test) if it is still running. */
   start(args: readonly string[], options?: { timeoutMs?: number }): RunningProcess;
   /** `orch status RUN --json`, which must exit 0. */
-  status(runId: string): Promise<z.infer<typeof StatusJson>>;
+  status(runId: string): Promise<StatusView>;
 }
 
 /** The wire protocols a scripted model server speaks. */

@@ -112,7 +112,7 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     base: flags.base ?? config.base,
     limits,
     recovery: recoveryOf(flags.onLimit, config),
-    config: { source: "cli", limits: config.limits },
+    config: { source: "cli", limits: config.limits, gc: config.gc },
   };
 }
 
