@@ -64,6 +64,9 @@ describe("orch resume after the supervisor was killed", () => {
       `attempt ${journal.attempts[0]?.id ?? ""}: ended as crashed (the supervisor died while the agent worked; the attempt was cut short)`,
     ]);
     expect(eventData(journal, "attempt.started", AttemptStartedData).map((a) => a.number)).toEqual([1, 2]);
+    // The transcript view tells the story too.
+    const logs = await box.orch(["logs", runId]);
+    expect(logs.stdout).toMatch(/── run resumed after its supervisor died \(pid \d+, detached\)\n\s+· stopped 1 agent process group/);
   });
 
   it("a commit cut short: the index.lock a killed git left is removed on resume, and the run commits its work", async () => {

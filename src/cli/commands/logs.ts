@@ -47,6 +47,18 @@ export function formatEvent(event: StoredEvent): string | undefined {
       return line(`── ${event.data.mode} requested by ${event.data.by}`);
     case "run.waiting":
       return line(`── waiting for a human: ${event.data.reason}`);
+    case "run.paused":
+      return line(`── run paused: ${event.data.reason}`);
+    case "run.resumed": {
+      const after = event.data.from === "crashed" ? "after its supervisor died" : `after it was ${event.data.from}`;
+      const found = event.data.reconciled.map((r) => `\n         · ${r}`).join("");
+      return line(`── run resumed ${after} (pid ${event.data.pid}${event.data.detached ? ", detached" : ""})${found}`);
+    }
+    case "run.collected": {
+      const removed = event.data.worktrees.filter((w) => w.removed).length;
+      const wip = event.data.worktrees.filter((w) => w.wipCommit !== undefined).length;
+      return line(`── ${removed} worktree(s) removed by ${event.data.by}${wip > 0 ? `; unverified work kept in ${wip} commit(s) on the task branch` : ""}`);
+    }
     case "run.finished":
       return line(`── run ${event.data.status}: ${event.data.reason}`);
     case "run.noted":
