@@ -47,7 +47,4 @@ export function makeRepo(prefix: string): BenchRepo {
   };
 }
 
-/** Single-quotes a word for /bin/sh. */
-export function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
+export { shellQuote } from "../../src/core/text.js";

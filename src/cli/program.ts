@@ -58,6 +58,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
     .option("--max-agent-memory <size>", "stop an agent whose process tree uses more memory than this, e.g. 4g (default: no cap)")
     .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop")
+    .option("--plan-file <file>", "run this plan (YAML or JSON: tasks with ids, goals, dependsOn …) instead of one task")
+    .option("--concurrency <n>", "how many tasks of a plan run at once (default 1)")
     .option("--detach", "keep running after the terminal closes")
     .option("--json", "print one JSON object at the end")
     .action(async (goal: string, flags: RunFlags) => set(await (await import("./commands/run.js")).runCommand(ctx, goal, flags)));

@@ -96,6 +96,19 @@ const runFinished = z.object({
   data: z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() }),
 });
 
+export const TaskRole = z.enum(["implementer", "integrator"]);
+export type TaskRole = z.infer<typeof TaskRole>;
+export const Risk = z.enum(["low", "medium", "high"]);
+/** What the planner (or the user's plan file) says of a task beyond its goal. */
+export const TaskSpec = z.object({
+  before: z.string().optional(),
+  after: z.string().optional(),
+  acceptance: z.array(z.string()).default([]),
+  files: z.array(z.string()).default([]),
+  testPlan: z.string().optional(),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
 const taskCreated = z.object({
   type: z.literal("task.created"),
   data: z.object({
@@ -104,7 +117,24 @@ const taskCreated = z.object({
     criteria: z.array(z.string()),
     branch: z.string(),
     worktree: z.string(),
+    role: TaskRole.optional(),
+    dependsOn: z.array(z.string()).optional(),
+    priority: z.number().optional(),
+    risk: Risk.optional(),
+    /** The task's place in the plan (its file is `NN-slug.md`). */
+    position: z.number().int().nonnegative().optional(),
+    spec: TaskSpec.optional(),
   }),
+});
+/** The task's work was merged into the run branch (by orch, or by an integrator task after a conflict). */
+const taskIntegrated = z.object({
+  type: z.literal("task.integrated"),
+  data: z.object({ merge: z.string(), integrator: z.string().optional() }),
+});
+/** Merged, the run's criteria failed on the run branch: the merge was reverted and the task goes on. */
+const taskReverted = z.object({
+  type: z.literal("task.reverted"),
+  data: z.object({ merge: z.string(), revert: z.string(), reason: z.string() }),
 });
 const taskStarted = z.object({ type: z.literal("task.started"), data: z.object({}) });
 const taskFinished = z.object({
@@ -206,6 +236,8 @@ export const EventBody = z.discriminatedUnion("type", [
   taskStarted,
   taskFinished,
   taskWaited,
+  taskIntegrated,
+  taskReverted,
   attemptStarted,
   attemptSpawned,
   agentEmitted,

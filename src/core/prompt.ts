@@ -3,6 +3,8 @@
 
 export interface PromptInput {
   goal: string;
+  /** What the plan says of the task beyond its goal (a planned run's tasks have it). */
+  spec?: { title?: string; before?: string; after?: string; acceptance?: readonly string[]; files?: readonly string[]; testPlan?: string } | undefined;
   criteria: readonly string[];
   attempt: number;
   maxAttempts: number;
@@ -12,8 +14,15 @@ export interface PromptInput {
 }
 
 export function buildPrompt(input: PromptInput): string {
+  const spec = input.spec;
+  const plan: string[] = [];
+  if (spec?.before !== undefined && spec.before.trim() !== "") plan.push(`## Before\n${spec.before.trim()}`);
+  if (spec?.after !== undefined && spec.after.trim() !== "") plan.push(`## After\n${spec.after.trim()}`);
+  if (spec?.acceptance !== undefined && spec.acceptance.length > 0) plan.push(`## Acceptance criteria\n${spec.acceptance.map((a) => `- ${a}`).join("\n")}`);
+  if (spec?.files !== undefined && spec.files.length > 0) plan.push(`## Files to touch\n${spec.files.map((f) => `- ${f}`).join("\n")}`);
+  if (spec?.testPlan !== undefined && spec.testPlan.trim() !== "") plan.push(`## Test plan\n${spec.testPlan.trim()}`);
   const sections = [
-    `# Goal\n${input.goal.trim()}`,
+    `# Goal\n${spec?.title !== undefined ? `${spec.title.trim()}: ` : ""}${input.goal.trim()}${plan.length > 0 ? `\n\n${plan.join("\n\n")}` : ""}`,
     input.criteria.length > 0
       ? `# Done means\nWhen you finish, orch runs these commands in this directory; every one must exit 0:\n${input.criteria.map((c) => `- \`${c}\``).join("\n")}\nRun them yourself before you finish.`
       : `# Done means\nThe goal above is met. Check your work before you finish.`,

@@ -45,3 +45,8 @@ export function firstLine(text: string, maxChars = 200): string {
   const line = text.trim().split("\n")[0] ?? "";
   return line.length > maxChars ? `${line.slice(0, maxChars - 1)}…` : line;
 }
+
+/** One word for /bin/sh, single-quoted. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -56,6 +56,10 @@ export interface TaskContext {
   /** Epoch ms at which the run's time limit is reached. */
   deadline: number;
   recovery: { policy: RecoveryPolicy; breaker: BreakerOptions };
+  /** Run memory for the prompt: what holds beyond the handoff (a task sent back after a reverted merge, say). */
+  notes?: readonly string[] | undefined;
+  /** Commits the verified work and returns the commit (default: everything in the worktree, on its branch). */
+  commit?: ((message: string) => Promise<string>) | undefined;
   /** What the journal holds of earlier attempts, when a supervisor takes over a run that had started. */
   restored?: RestoredTask | undefined;
   onActivity?: (activity: Activity) => void;
@@ -157,7 +161,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
 
     if (outcome.allPassed) {
       const message = `orch: ${firstLineOf(task.goal)}\n\nRun ${run.id}, task ${task.id}, attempt ${a.number}.\nVerified: ${task.criteria.join("; ")}\n`;
-      const commit = (await commitAll({ worktree: task.worktree, message })) ?? (await inspectRepo(task.worktree)).headSha;
+      const commit = ctx.commit !== undefined ? await ctx.commit(message) : ((await commitAll({ worktree: task.worktree, message })) ?? (await inspectRepo(task.worktree)).headSha);
       await finish("succeeded", 1, undefined, commit);
       return { status: "succeeded", reason: `all ${task.criteria.length} criteria met on attempt ${a.number}`, commit };
     }
@@ -236,6 +240,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     const resume = previousSession !== undefined && previousSession.link === modelIndex ? previousSession.id : undefined;
     const prompt = buildPrompt({
       goal: task.goal,
+      spec: task.spec === undefined ? undefined : { title: task.title, ...task.spec },
+      ...(ctx.notes !== undefined ? { notes: ctx.notes } : {}),
       criteria: task.criteria,
       attempt: number,
       maxAttempts: limits.maxAttempts,

@@ -6,7 +6,9 @@ import type { AgentAdapter } from "../agents/agent.js";
 import { DEFAULT_PERMISSION, Permission } from "../agents/permission.js";
 import { AgentSettings, createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
-import type { Limits } from "../core/journal.js";
+import type { Limits, NewEvent } from "../core/journal.js";
+import type { TaskGraph } from "../core/dag.js";
+import type { Plan } from "../core/plan.js";
 import { recoveryPolicy, RecoverySettings } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
 import { slugify } from "../core/text.js";
@@ -16,6 +18,9 @@ import { watchStopRequests } from "./control.js";
 import { convergeTask, resumesAfter, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
+import { checkGraphRun, createGraphRun, integrationWorktree, RUN_BRANCH_TASK, runBranchOf } from "./graph-run.js";
+import { reconcileMerges } from "./merge-queue.js";
+import { driveGraph } from "./scheduler.js";
 import { collectRun } from "./gc.js";
 import { newRunId, taskBranch } from "./ids.js";
 import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
@@ -41,6 +46,10 @@ export interface RunRequest {
   recovery: RecoverySettings;
   /** The resolved settings, kept with the run. */
   config: Record<string, unknown>;
+  /** A planned run's tasks (from --plan-file, or the planner); without it the goal is one task. */
+  plan?: Plan | undefined;
+  /** How many tasks of a planned run may run at once. */
+  concurrency?: number | undefined;
 }
 
 export const Fallback = z.object({ agent: AgentSettings, model: z.string().optional() });
@@ -54,6 +63,8 @@ export interface PlannedRun {
   taskId: string;
   branch: string;
   adapter: AgentAdapter;
+  /** A planned run's task graph (its branches checked free). */
+  graph?: TaskGraph<Plan["tasks"][number]> | undefined;
 }
 
 /** Validates a run request against the repository. Writes nothing; every problem is a UsageError. */
@@ -72,6 +83,10 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
   // Every fallback agent is checked now too, so that a bad one fails before anything is written.
   for (const fallback of request.fallbacks) createAdapter(fallback.agent);
   const runId = newRunId(now);
+  if (request.plan !== undefined) {
+    const graph = await checkGraphRun(repo, runId, request.plan);
+    return { request: { ...request, goal, criteria }, repo, base, runId, taskId: RUN_BRANCH_TASK, branch: runBranchOf(runId), adapter, graph };
+  }
   const taskId = slugify(goal, 32) || "task";
   const branch = taskBranch(runId, taskId);
   await assertNewBranch(repo, branch);
@@ -82,9 +97,11 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
 export async function createRun(store: Store, planned: PlannedRun): Promise<RunRecord> {
   const paths = orchPaths(planned.repo.root);
   await ensureExcluded(planned.repo);
-  const worktree = worktreePath(paths, planned.runId, planned.taskId);
-  await createWorktree({ repo: planned.repo, path: worktree, branch: planned.branch, baseSha: planned.base.sha });
   const { request } = planned;
+  const tasks =
+    planned.graph !== undefined
+      ? await createGraphRun({ repo: planned.repo, runId: planned.runId, baseSha: planned.base.sha, criteria: request.criteria, graph: planned.graph })
+      : [await createSingleTask(planned, paths)];
   await store.append([
     {
       type: "run.created",
@@ -108,19 +125,23 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
           permission: request.permission,
           recovery: request.recovery,
           fallbacks: request.fallbacks,
+          ...(planned.graph !== undefined ? { plan: true, concurrency: request.concurrency ?? 1 } : {}),
         },
       },
     },
-    {
-      type: "task.created",
-      runId: planned.runId,
-      taskId: planned.taskId,
-      data: { title: request.goal, goal: request.goal, criteria: request.criteria, branch: planned.branch, worktree },
-    },
+    ...tasks,
   ]);
   const run = await store.getRun(planned.runId);
   if (run === undefined) throw new Error(`run ${planned.runId} vanished right after it was written`);
   return run;
+}
+
+/** The one task of an unplanned run: its worktree now, on the branch the user will merge. */
+async function createSingleTask(planned: PlannedRun, paths: OrchPaths): Promise<NewEvent> {
+  const worktree = worktreePath(paths, planned.runId, planned.taskId);
+  await createWorktree({ repo: planned.repo, path: worktree, branch: planned.branch, baseSha: planned.base.sha });
+  const goal = planned.request.goal;
+  return { type: "task.created", runId: planned.runId, taskId: planned.taskId, data: { title: goal, goal, criteria: planned.request.criteria, branch: planned.branch, worktree } };
 }
 
 export interface DriveOptions {
@@ -164,8 +185,10 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   if (run.status !== "pending" && options.resume !== true) {
     throw new UsageError(`run ${run.id} is ${run.status}; only a pending run can be started`, { hint: `\`orch resume ${run.id}\` continues it` });
   }
-  const [task] = await store.listTasks(run.id);
+  const tasks = await store.listTasks(run.id);
+  const [task] = tasks;
   if (task === undefined) throw new Error(`run ${run.id} has no task`);
+  const planned = run.config.plan === true;
   const settings = AgentSettings.parse(run.config.agent);
   const chain = chainOf(run, settings);
   const paths = orchPaths(run.repoRoot);
@@ -188,29 +211,28 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     const fresh = run.status === "pending";
     const supervisor = { pid: me.pid, ...(me.startTime !== undefined ? { pidStartTime: me.startTime } : {}), host: me.host, detached: options.detached };
     let elapsedBefore = 0;
-    let restored: RestoredTask | undefined;
+    const restored = new Map<string, RestoredTask>();
+    const restore = (t: TaskRecord) => restoreTask(store, t, (agent, model) => linkIndex(chain, agent, model), resumesAfter);
     if (fresh) {
-      await writer.write({ type: "run.started", runId: run.id, data: supervisor }, { type: "task.started", runId: run.id, taskId: task.id, data: {} });
+      await writer.write({ type: "run.started", runId: run.id, data: supervisor });
+      // A planned run's tasks start as the scheduler reaches them.
+      if (!planned) await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
     } else {
       const from = run.status === "paused" ? "paused" : run.status === "waiting" ? "waiting" : "crashed";
       elapsedBefore = await drivenBefore(store, run, from, deps.now());
       const reconciled = await reconcileRun(deps, {
         run,
-        tasks: [task],
+        tasks,
         adapterFor: (agent) => chain.find((link) => link.adapter.name === agent)?.adapter,
         host: me.host,
       });
+      if (planned) reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id))));
       await writer.write({ type: "run.resumed", runId: run.id, data: { ...supervisor, from, reconciled } });
-      if (task.status === "pending") await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
+      if (!planned && task.status === "pending") await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
       for (const line of reconciled) log.info("reconciled", { line });
-      restored = await restoreTask(
-        store,
-        task,
-        (agent, model) => linkIndex(chain, agent, model),
-        resumesAfter,
-      );
+      for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));
     }
-    return await driveLoop(deps, { ...options, run, task, chain, paths, writer, log, abort, stop, keeper, restored, elapsedBefore });
+    return await driveLoop(deps, { ...options, run, task, planned, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
   } finally {
     await keeper.release();
   }
@@ -226,7 +248,10 @@ interface LoopInput extends DriveOptions {
   abort: AbortController;
   stop: AbortController;
   keeper: LeaseKeeper;
-  restored: RestoredTask | undefined;
+  /** A planned run: its tasks go to the scheduler. */
+  planned: boolean;
+  restored: ReadonlyMap<string, RestoredTask>;
+  restore(task: TaskRecord): Promise<RestoredTask>;
   /** How long the run was driven before this supervisor took it: it counts against the time limit. */
   elapsedBefore: number;
 }
@@ -263,9 +288,8 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
 
   let conclusion: TaskConclusion;
   try {
-    conclusion = await convergeTask(deps, {
+    const common = {
       run: { ...run, startedAt },
-      task: { ...task, status: "running" },
       chain: input.chain,
       permission: Permission.catch(DEFAULT_PERMISSION).parse(run.config.permission),
       recovery: recoveryOf(run),
@@ -275,9 +299,17 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
       stop: stop.signal,
       stopRequested: () => watcher.current() ?? (stop.signal.aborted ? (stop.signal.reason as StopMode) : undefined),
       deadline,
-      restored: input.restored,
       ...(input.onActivity !== undefined ? { onActivity: input.onActivity } : {}),
-    });
+    };
+    conclusion = input.planned
+      ? await driveGraph(deps, {
+          ...common,
+          concurrency: z.number().int().positive().catch(1).parse(run.config.concurrency),
+          integration: integrationWorktree(input.paths, run.id),
+          restored: input.restored,
+          restore: input.restore,
+        })
+      : await convergeTask(deps, { ...common, task: { ...task, status: "running" }, restored: input.restored.get(task.id) });
   } catch (error) {
     conclusion = { status: "failed", reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
     log.error("run failed inside orch", { error: error instanceof Error ? error.stack : String(error) });
@@ -301,6 +333,9 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     await writer.write({ type: "run.waiting", runId: run.id, data: { reason: conclusion.reason } });
   } else if (conclusion.status === "paused") {
     await writer.write({ type: "run.paused", runId: run.id, data: { reason: `${conclusion.reason}; \`orch resume ${run.id}\` continues it` } });
+  } else if (input.planned) {
+    // The scheduler ended every task it reached; the run ends with them.
+    await writer.write({ type: "run.finished", runId: run.id, data: { status: runStatusOf(conclusion), reason: conclusion.reason, report } });
   } else {
     const ended = conclusion;
     await writer.write({

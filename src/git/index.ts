@@ -10,3 +10,17 @@ export type { Worktree, WorktreeStatus, StatusEntry } from "./worktree.js";
 export { commitAll } from "./commit.js";
 export { diffStat, changedFiles, commitsOn } from "./compare.js";
 export type { DiffStat, CommitSummary } from "./compare.js";
+export { checkMerge } from "./merge-check.js";
+export type { MergeCheck, MergeConflict, MergeMessage, ConflictKind } from "./merge-check.js";
+export {
+  mergeInto,
+  startConflictedMerge,
+  finishMerge,
+  abortMerge,
+  revertMerge,
+  MergeConflictError,
+  UnresolvedConflictError,
+} from "./merge.js";
+export type { MarkerHit } from "./merge.js";
+export { ensureBranch, createWorktreeFrom } from "./run-branch.js";
+export type { EnsuredBranch } from "./run-branch.js";

@@ -120,8 +120,25 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
           ended_at: null,
           waiting_until: null,
           waiting_reason: null,
+          role: d.role ?? "implementer",
+          depends_on: JSON.stringify(d.dependsOn ?? []),
+          priority: d.priority ?? 0,
+          risk: d.risk ?? "low",
+          position: d.position ?? 0,
+          spec: d.spec === undefined ? null : JSON.stringify(d.spec),
+          integrated_sha: null,
         })
         .execute();
+      return;
+    }
+    case "task.integrated": {
+      const taskId = requireId(event.taskId, event.type, "taskId");
+      await db.updateTable("tasks").set({ integrated_sha: event.data.merge }).where("run_id", "=", event.runId).where("id", "=", taskId).execute();
+      return;
+    }
+    case "task.reverted": {
+      const taskId = requireId(event.taskId, event.type, "taskId");
+      await db.updateTable("tasks").set({ integrated_sha: null }).where("run_id", "=", event.runId).where("id", "=", taskId).execute();
       return;
     }
     case "task.started":

@@ -2,7 +2,7 @@
 // bigint), JSON columns are text, nulls become undefined. Nothing read from the database is cast.
 import { z } from "zod";
 import { TokenUsage } from "../core/agent-event.js";
-import { CriterionResult, EventBody, FailureSchema, Limits, type StoredEvent } from "../core/journal.js";
+import { CriterionResult, EventBody, FailureSchema, Limits, Risk, TaskRole, TaskSpec, type StoredEvent } from "../core/journal.js";
 import type { AttemptRecord, RunRecord, TaskRecord } from "./store.js";
 
 const num = z.coerce.number();
@@ -120,6 +120,13 @@ const TaskRow = z
     ended_at: optNum,
     waiting_until: optNum,
     waiting_reason: optStr,
+    role: TaskRole,
+    depends_on: json(z.array(z.string())),
+    priority: num,
+    risk: Risk,
+    position: num,
+    spec: optJson(TaskSpec),
+    integrated_sha: optStr,
   })
   .transform(
     (r): TaskRecord => ({
@@ -140,6 +147,13 @@ const TaskRow = z
       endedAt: r.ended_at,
       waitingUntil: r.waiting_until,
       waitingReason: r.waiting_reason,
+      role: r.role,
+      dependsOn: r.depends_on,
+      priority: r.priority,
+      risk: r.risk,
+      position: r.position,
+      spec: r.spec,
+      integrated: r.integrated_sha,
     }),
   );
 

@@ -54,6 +54,13 @@ export interface TasksTable {
   ended_at: number | null;
   waiting_until: number | null;
   waiting_reason: string | null;
+  role: string;
+  depends_on: string;
+  priority: number;
+  risk: string;
+  position: number;
+  spec: string | null;
+  integrated_sha: string | null;
 }
 
 export interface AttemptsTable {

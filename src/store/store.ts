@@ -3,7 +3,7 @@
 // checks both.
 import type { TokenUsage } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
-import type { CriterionResult, EventType, Limits, NewEvent, StoredEvent } from "../core/journal.js";
+import type { CriterionResult, EventType, Limits, NewEvent, StoredEvent, TaskRole, TaskSpec } from "../core/journal.js";
 import type { RunStatus, StopMode } from "../core/run.js";
 import type { TaskStatus } from "../core/task.js";
 import type { AttemptStatus } from "../core/attempt.js";
@@ -59,6 +59,14 @@ export interface TaskRecord {
   endedAt: number | undefined;
   waitingUntil: number | undefined;
   waitingReason: string | undefined;
+  role: TaskRole;
+  dependsOn: string[];
+  priority: number;
+  risk: "low" | "medium" | "high";
+  position: number;
+  spec: TaskSpec | undefined;
+  /** The merge commit that brought the task's work into the run branch. */
+  integrated: string | undefined;
 }
 
 export interface AttemptRecord {

@@ -15,6 +15,7 @@ import type { Limits } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
 import { inspectRepo, worktreeStatus } from "../../git/index.js";
 import { orchPaths } from "../../engine/paths.js";
+import { loadPlanFile } from "../../plan/load.js";
 import { createRun, planRun, type Fallback, type RunRequest } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
@@ -43,6 +44,8 @@ export interface RunFlags {
   stallAttempts?: string;
   maxAgentMemory?: string;
   onLimit?: string;
+  planFile?: string;
+  concurrency?: string;
   detach?: boolean;
   json?: boolean;
 }
@@ -113,6 +116,8 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     limits,
     recovery: recoveryOf(flags.onLimit, config),
     config: { source: "cli", limits: config.limits, gc: config.gc },
+    ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(ctx.cwd, flags.planFile)) } : {}),
+    ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),
   };
 }
 

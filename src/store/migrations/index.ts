@@ -3,6 +3,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from "kysely";
 import { initial } from "./0001_initial.js";
 import { leases } from "./0002_leases.js";
+import { taskGraph } from "./0003_task_graph.js";
 import type { Dialect } from "./dialect.js";
 
 export type { Dialect };
@@ -11,6 +12,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_initial": initial(dialect),
     "0002_leases": leases(dialect),
+    "0003_task_graph": taskGraph(),
   };
 }
 

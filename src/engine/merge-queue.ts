@@ -1,0 +1,141 @@
+// The merge queue's steps for a planned run: one task's branch merged into the run branch (checked with
+// `git merge-tree` first, verified on the run branch after, reverted if that breaks the run's criteria), the
+// integrator task a conflict turns into, its end, and the cleanup of a merge a dead supervisor left. The
+// scheduler calls them one at a time, so the run branch's worktree only ever holds one merge.
+import type { TerminalTaskStatus } from "../core/task.js";
+import { isTerminalTask } from "../core/task.js";
+import { shellQuote } from "../core/text.js";
+import { gitOk } from "../git/exec.js";
+import { abortMerge, mergeInto, revertMerge, startConflictedMerge } from "../git/merge.js";
+import { checkMerge } from "../git/merge-check.js";
+import type { RunRecord, Store, TaskRecord } from "../store/store.js";
+import type { TaskConclusion } from "./converge.js";
+import type { EngineDeps } from "./deps.js";
+import type { EventWriter } from "./event-writer.js";
+import { verify } from "./verify.js";
+
+/** What the merge queue needs of the run it integrates into. */
+export interface MergeContext {
+  run: RunRecord;
+  /** The run branch's own worktree, where merges happen. */
+  integration: string;
+  writer: EventWriter;
+  deadline: number;
+  abort: AbortSignal;
+}
+
+export type Integration =
+  | { kind: "integrated"; merge: string }
+  | { kind: "reverted"; merge: string; revert: string; reason: string }
+  | { kind: "conflict"; paths: string[] }
+  | { kind: "failed"; reason: string };
+
+export const tipOf = async (worktree: string): Promise<string> => (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
+
+/**
+ * One merge of a task's branch into the run branch: checked with merge-tree first (no worktree touched); a clean
+ * one is merged in the run branch's worktree and the run's criteria verified there; a merge that breaks them
+ * is reverted at once, so the run branch only ever holds verified work.
+ */
+export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskRecord): Promise<Integration> {
+  const { run } = ctx;
+  try {
+    const check = await checkMerge({ repo: { root: run.repoRoot }, into: run.branch, from: task.branch });
+    if (!check.clean) return { kind: "conflict", paths: check.conflicts.map((c) => c.path) };
+    const merged = await mergeInto({ worktree: ctx.integration, from: task.branch, message: `orch: integrate task ${task.id} into the run\n\nRun ${run.id}, task ${task.id}: ${firstLine(task.title)}\n` });
+    // Already merged (a supervisor that died after the merge, before journaling it): the run branch holds it.
+    const merge = merged ?? (await tipOf(ctx.integration));
+    if (merged === undefined) return { kind: "integrated", merge };
+    const outcome = await verify({
+      criteria: run.criteria,
+      cwd: ctx.integration,
+      env: deps.env,
+      timeoutMs: Math.max(1_000, Math.min(run.limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      signal: ctx.abort,
+      groups: deps.groups,
+    });
+    if (outcome.allPassed) return { kind: "integrated", merge };
+    const failing = outcome.results.filter((r) => !r.passed);
+    const reason = failing.map((r) => `\`${r.command}\` exited ${r.exitCode ?? "?"}: ${lastLines(r.outputTail, 12)}`).join("; ");
+    const revert = await revertMerge({ worktree: ctx.integration, commit: merge, message: `orch: revert the integration of task ${task.id}\n\nThe run's criteria failed on the run branch after the merge.\n` });
+    return { kind: "reverted", merge, revert, reason };
+  } catch (error) {
+    return { kind: "failed", reason: `could not integrate it into ${run.branch}: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/**
+ * The integrator task for a conflicting merge: it works in the run branch's worktree with the merge in progress
+ * (conflict markers in the files); its criteria are the run's, plus that no conflict marker is left.
+ */
+export async function createIntegrator(deps: EngineDeps, ctx: MergeContext, tasks: ReadonlyMap<string, TaskRecord>, task: TaskRecord, paths: string[]): Promise<TaskRecord> {
+  const { run } = ctx;
+  const conflicted = await startConflictedMerge({ worktree: ctx.integration, from: task.branch });
+  const files = conflicted.length > 0 ? conflicted : paths;
+  const others = [...tasks.values()].filter((t) => t.id !== task.id && t.role === "implementer" && t.integrated !== undefined && (t.spec?.files ?? []).some((f) => files.includes(f)));
+  const integrated = others.length > 0 ? others : [...tasks.values()].filter((t) => t.id !== task.id && t.integrated !== undefined);
+  const base = `${task.id}--merge`;
+  let id = base;
+  for (let n = 2; tasks.has(id); n++) id = `${base}-${n}`;
+  const goal = [
+    `Finish the merge of task "${task.id}" into the run branch ${run.branch}: it is in progress in this directory, and git stopped on conflicts in ${files.map((f) => `\`${f}\``).join(", ")} (conflict markers are in the files).`,
+    `Keep what both sides meant: resolve every conflict, remove every marker, and do not commit (orch commits the merge).`,
+    `The task being merged: ${task.title} — ${task.goal}`,
+    ...integrated.map((t) => `Already on the run branch: task "${t.id}": ${t.title} — ${t.goal}`),
+  ].join("\n");
+  const markerCheck = `! git grep -n -E '^(<<<<<<<|>>>>>>>)( |$)' -- ${files.map((f) => shellQuote(f)).join(" ")}`;
+  const criteria = [markerCheck, ...run.criteria];
+  await ctx.writer.write({
+    type: "task.created",
+    runId: run.id,
+    taskId: id,
+    data: { title: `merge ${task.id} into the run branch`, goal, criteria, branch: run.branch, worktree: ctx.integration, role: "integrator", dependsOn: [task.id], priority: task.priority, risk: task.risk },
+  });
+  await ctx.writer.write({ type: "task.started", runId: run.id, taskId: id, data: {} });
+  const created = await deps.store.getTask(run.id, id);
+  if (created === undefined) throw new Error(`integrator task ${id} vanished`);
+  return created;
+}
+
+export interface Bookkeeping {
+  finishTask(task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): Promise<void>;
+  blockDependents(failed: TaskRecord): Promise<void>;
+  status: Map<string, string>;
+}
+
+/** The integrator's end decides the merged task's: integrated with the merge it made, or blocked. */
+export async function concludeIntegrator(ctx: MergeContext, tasks: ReadonlyMap<string, TaskRecord>, integrator: TaskRecord, conclusion: TaskConclusion, book: Bookkeeping): Promise<void> {
+  const merged = tasks.get(integrator.dependsOn[0] ?? "");
+  if (merged === undefined) throw new Error(`integrator ${integrator.id} names no task`);
+  if (conclusion.status === "succeeded") {
+    await book.finishTask(integrator, "succeeded", conclusion.reason, conclusion.commit);
+    await ctx.writer.write({ type: "task.integrated", runId: ctx.run.id, taskId: merged.id, data: { merge: conclusion.commit, integrator: integrator.id } });
+    await book.finishTask(merged, "succeeded", `integrated into ${ctx.run.branch} by ${integrator.id} after a conflict`, await tipOf(merged.worktree));
+    return;
+  }
+  await abortMerge({ worktree: ctx.integration }).catch(() => undefined);
+  const final: TerminalTaskStatus = isTerminalTask(conclusion.status as TaskRecord["status"]) ? (conclusion.status as TerminalTaskStatus) : "blocked";
+  await book.finishTask(integrator, final, conclusion.reason);
+  await book.finishTask(merged, "blocked", `its merge into ${ctx.run.branch} conflicted and the integrator did not resolve it: ${conclusion.reason}`);
+  await book.blockDependents(merged);
+}
+
+/**
+ * After a crash: a merge the dead supervisor left in progress in the run branch's worktree is aborted (its
+ * task goes back to the merge queue), and an integrator task it was running is ended, to be made anew.
+ */
+export async function reconcileMerges(store: Store, run: RunRecord, integration: string): Promise<string[]> {
+  const done: string[] = [];
+  if (await abortMerge({ worktree: integration }).catch(() => false)) done.push(`aborted a merge left in progress in ${integration}`);
+  for (const task of await store.listTasks(run.id)) {
+    if (task.role !== "integrator" || task.status !== "running") continue;
+    await store.append([
+      { type: "task.finished", runId: run.id, taskId: task.id, data: { status: "stopped", reason: "the supervisor died during the merge; it is made again" } },
+    ]);
+    done.push(`integrator task ${task.id} ended: the supervisor died during its merge`);
+  }
+  return done;
+}
+
+const firstLine = (text: string) => (text.trim().split("\n")[0] ?? "").slice(0, 72);
+const lastLines = (text: string, n: number) => text.trimEnd().split("\n").slice(-n).join(" ⏎ ");

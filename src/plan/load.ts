@@ -1,0 +1,113 @@
+// Reads the user's own plan (`--plan-file FILE`, YAML or JSON) and accepts it only whole: every problem — a
+// missing or empty file, bad syntax, a wrong field, a broken dependency graph — is a UsageError that names the
+// file, the line, the task and what to do, so that nothing is written for a plan orch cannot run.
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { LineCounter, isMap, isScalar, parseDocument, type Document } from "yaml";
+import { UsageError } from "../core/errors.js";
+import { checkPlan, formatPath, type Plan, type PlanProblem } from "../core/plan.js";
+
+export interface LocatedProblem extends PlanProblem {
+  /** 1-based line in the file, when the problem points at something in it. */
+  line: number | undefined;
+}
+
+export class PlanFileError extends UsageError {
+  override readonly name = "PlanFileError";
+  readonly file: string;
+  readonly problems: readonly LocatedProblem[];
+  constructor(file: string, message: string, options: { hint: string; problems?: readonly LocatedProblem[]; cause?: unknown }) {
+    super(message, options);
+    this.file = file;
+    this.problems = options.problems ?? [];
+  }
+}
+
+const SHAPE_HINT =
+  "a plan file is { tasks: [ { id, title, goal, acceptance: [..], files: [..] } ] }, each task optionally with before, after, testPlan, dependsOn, priority, risk and verify";
+const HINTS: Record<PlanProblem["kind"], string> = {
+  shape: SHAPE_HINT,
+  "duplicate-id": "give every task its own id",
+  "unknown-dependency": "list in dependsOn only ids of tasks in this file, or remove the dependency",
+  "self-dependency": "remove the task's own id from its dependsOn",
+  cycle: "remove one dependency of the cycle so that its tasks can run one after another",
+};
+
+/** The plan in `path`, valid in shape and graph; throws PlanFileError otherwise. */
+export function loadPlanFile(path: string): Plan {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = error instanceof Error && "code" in error ? error.code : undefined;
+    const what = code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a directory" : `cannot be read (${String(error)})`;
+    throw new PlanFileError(path, `plan file ${path} ${what}`, { hint: "check the path given to --plan-file", cause: error });
+  }
+  return parsePlanFile(text, path);
+}
+
+/** The plan in `text`, read from `source` (named in every message); YAML, of which JSON is a subset. */
+export function parsePlanFile(text: string, source: string): Plan {
+  const language = extname(source).toLowerCase() === ".json" ? "JSON" : "YAML";
+  const empty = () =>
+    new PlanFileError(source, `plan file ${source} has no tasks`, { hint: `list the tasks under "tasks"; ${SHAPE_HINT}` });
+  if (text.trim() === "") {
+    throw new PlanFileError(source, `plan file ${source} is empty`, { hint: `write the tasks to run; ${SHAPE_HINT}` });
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax !== undefined) {
+    // With prettyErrors off yaml leaves linePos unset; the offset is always there.
+    const at = syntax.linePos?.[0] ?? lineCounter.linePos(syntax.pos[0]);
+    const message = `${source}:${at.line}:${at.col}: not valid ${language}: ${syntax.message.split("\n")[0] ?? ""}`;
+    throw new PlanFileError(source, message, { hint: `fix the ${language} syntax at that line` });
+  }
+  const value = withoutNulls(doc.toJS());
+  if (value === null || value === undefined) throw empty();
+  if (Array.isArray(value)) {
+    throw new PlanFileError(source, `${source}:1: the top level is a list; a plan is an object with a "tasks" list`, {
+      hint: 'put the list under a "tasks" key',
+    });
+  }
+  if (typeof value === "object" && Object.keys(value).every((key) => key === "tasks")) {
+    const tasks: unknown = "tasks" in value ? value.tasks : undefined;
+    if (tasks === undefined || (Array.isArray(tasks) && tasks.length === 0)) throw empty();
+  }
+  const checked = checkPlan(value);
+  if (checked.ok) return checked.plan;
+  const problems = checked.problems.map((problem): LocatedProblem => ({ ...problem, line: lineOf(doc, lineCounter, problem) }));
+  const lines = problems.map((problem) => {
+    const where = `${source}${problem.line === undefined ? "" : `:${problem.line}`}`;
+    const task = problem.kind === "shape" && problem.taskId !== undefined ? ` (task "${problem.taskId}")` : "";
+    return `${where}: ${formatPath(problem.path)}${task}: ${problem.message}`;
+  });
+  const message = lines.length === 1 ? (lines[0] ?? "") : `plan file ${source} has ${lines.length} problems:\n  ${lines.join("\n  ")}`;
+  const hint = [...new Set(problems.map((problem) => HINTS[problem.kind]))].join("; ");
+  throw new PlanFileError(source, message, { hint, problems });
+}
+
+/**
+ * The line of the node a problem points at; an unknown key at its own line, a missing one at the object
+ * that lacks it (the nearest ancestor present in the file).
+ */
+function lineOf(doc: Document, lineCounter: LineCounter, problem: PlanProblem): number | undefined {
+  const unknownKey = problem.key;
+  for (let length = problem.path.length; length >= 0; length--) {
+    const node: unknown = length === 0 ? doc.contents : doc.getIn(problem.path.slice(0, length), true);
+    if (node === undefined || node === null) continue;
+    const keyNode = unknownKey !== undefined && isMap(node) ? node.items.find((pair) => isScalar(pair.key) && pair.key.value === unknownKey)?.key : undefined;
+    const at: unknown = keyNode ?? node;
+    const range = typeof at === "object" && at !== null && "range" in at && Array.isArray(at.range) ? (at.range as unknown[]) : undefined;
+    const offset = range?.[0];
+    if (typeof offset === "number") return lineCounter.linePos(offset).line;
+  }
+  return undefined;
+}
+
+/** A key with nothing after it means "not set" (`before:` left blank), as in orch.config.yaml. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([key, v]) => (v === null ? [] : [[key, withoutNulls(v)]])));
+}

@@ -1,0 +1,148 @@
+// Planned runs from a plan file: six tasks in two parallel branches and a join, run by command agents making
+// real edits, two of them conflicting on one file; the merge queue integrates each task into the run branch in
+// dependency order, an integrator task resolves the conflict, and the run's criteria pass on the run branch. A
+// failing task blocks exactly its dependents. Bad plans end in clear errors with nothing written.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseRunResult } from "./support/cli.js";
+import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
+
+// The run's criterion, on every task's worktree and on the run branch after every merge: no conflict marker
+// left anywhere, and no changelog line twice.
+const CHECK = `import { readFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { encoding: "utf8" }).split("\\n").filter(Boolean);
+for (const f of files) {
+  if (!existsSync(f)) continue;
+  if (/^(<<<<<<<|>>>>>>>) /m.test(readFileSync(f, "utf8"))) { console.log("conflict markers in " + f); process.exit(1); }
+}
+const lines = readFileSync("CHANGELOG.md", "utf8").split("\\n").filter((l) => l.startsWith("- "));
+if (new Set(lines).size !== lines.length) { console.log("a changelog line twice"); process.exit(1); }
+console.log("ok");
+`;
+const FILES = { "check.mjs": CHECK, "CHANGELOG.md": "# Changelog\n" };
+
+const task = (id: string, dependsOn: string[], extra: Record<string, unknown> = {}) => ({
+  id,
+  title: `make ${id}`,
+  goal: `write out/${id}.txt and note it in CHANGELOG.md`,
+  acceptance: [`out/${id}.txt exists`],
+  files: [`out/${id}.txt`, "CHANGELOG.md"],
+  dependsOn,
+  verify: [`test -f out/${id}.txt`],
+  ...extra,
+});
+/** setup → (api → api-tests) ∥ (ui → ui-tests) → docs; api and ui both append to CHANGELOG.md (the fixture). */
+const PLAN = {
+  tasks: [
+    task("setup", []),
+    task("api", ["setup"], { priority: 2 }),
+    task("ui", ["setup"], { priority: 1 }),
+    task("api-tests", ["api"]),
+    task("ui-tests", ["ui"]),
+    task("docs", ["api-tests", "ui-tests"]),
+  ],
+};
+
+const sandboxes = useSandboxes({ prefix: "orch-cli-plan-" });
+
+function planFile(box: OrchSandbox, plan: unknown, name = "plan.json"): string {
+  const path = join(box.repo.root, name);
+  writeFileSync(path, typeof plan === "string" ? plan : JSON.stringify(plan, null, 2));
+  return path;
+}
+
+const firstParents = (box: OrchSandbox, branch: string) => box.repo.git(["log", "--first-parent", "--format=%s", `${box.repo.headSha}..${branch}`]).split("\n").reverse();
+
+describe("orch run --plan-file", () => {
+  it("runs a 6-task graph two at a time; the queue integrates in dependency order, an integrator resolves the conflict", { timeout: 120_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const result = await box.orch(
+      ["run", "build the feature", "--verify", "node check.mjs", "--plan-file", planFile(box, PLAN), "--concurrency", "2", "--agent-command", agent("plan-task.sh"), "--json"],
+      { timeoutMs: 110_000 },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const out = parseRunResult(result);
+    expect(out.status).toBe("succeeded");
+    expect(out.branch).toBe(`orch/${out.runId}/_run`);
+
+    const journal = readJournal(box.repo, out.runId);
+    const byId = new Map(journal.tasks.map((t) => [t.id, t]));
+    for (const id of ["setup", "api", "ui", "api-tests", "ui-tests", "docs"]) expect(byId.get(id)?.status, id).toBe("succeeded");
+    // api and ui ran side by side and both added to CHANGELOG.md: the second one to reach the queue conflicted.
+    const integrators = journal.tasks.filter((t) => t.id.endsWith("--merge"));
+    expect(integrators).toHaveLength(1);
+    expect(integrators[0]?.status).toBe("succeeded");
+    const conflicted = integrators[0]?.id.replace("--merge", "") ?? "";
+    expect(["api", "ui"]).toContain(conflicted);
+
+    // The run branch: one merge per task, in an order the graph allows, the conflicted one merged by its integrator.
+    const history = firstParents(box, out.branch);
+    const integratedAt = (id: string) => history.indexOf(`orch: integrate task ${id} into the run`);
+    for (const id of ["setup", "api", "ui", "api-tests", "ui-tests", "docs"]) expect(integratedAt(id), `${id} in ${history.join(" | ")}`).toBeGreaterThanOrEqual(0);
+    expect(integratedAt("setup")).toBeLessThan(integratedAt("api"));
+    expect(integratedAt("setup")).toBeLessThan(integratedAt("ui"));
+    expect(integratedAt("api")).toBeLessThan(integratedAt("api-tests"));
+    expect(integratedAt("ui")).toBeLessThan(integratedAt("ui-tests"));
+    expect(integratedAt("api-tests")).toBeLessThan(integratedAt("docs"));
+    expect(integratedAt("ui-tests")).toBeLessThan(integratedAt("docs"));
+    expect(history).toHaveLength(6);
+    const resolved = box.repo.git(["log", "-1", "--format=%B", `${out.branch}~${history.length - 1 - integratedAt(conflicted)}`]);
+    expect(resolved).toContain(`Conflicts in CHANGELOG.md resolved by task ${conflicted}--merge.`);
+
+    // What the run branch holds: every task's file, both changelog lines, no marker; the criteria pass there.
+    const show = (path: string) => box.repo.git(["show", `${out.branch}:${path}`]);
+    expect(show("out/index.txt").split("\n")).toEqual(["api-tests.txt", "api.txt", "docs.txt", "index.txt", "setup.txt", "ui-tests.txt", "ui.txt"]);
+    expect(show("CHANGELOG.md").split("\n").filter((l) => l.startsWith("- ")).sort()).toEqual(["- api", "- ui"]);
+    expect(journal.events.filter((e) => e.type === "task.integrated")).toHaveLength(6);
+
+    // Each task is also a readable file, numbered in dependency order.
+    const taskFiles = readdirSync(join(box.repo.dir, ".orch", "runs", out.runId, "tasks"));
+    expect(taskFiles).toEqual(["01-make-setup.md", "02-make-api.md", "03-make-ui.md", "04-make-api-tests.md", "05-make-ui-tests.md", "06-make-docs.md"]);
+    expect(readFileSync(join(box.repo.dir, ".orch", "runs", out.runId, "tasks", "06-make-docs.md"), "utf8")).toContain("api-tests");
+    // The user's checkout is as it was.
+    expect(existsSync(join(box.repo.dir, "out"))).toBe(false);
+  });
+
+  it("a task that fails blocks exactly its dependents; the rest of the graph goes on", { timeout: 120_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES, { FAIL_TASK: "ui" });
+    const result = await box.orch(
+      ["run", "build the feature", "--verify", "node check.mjs", "--plan-file", planFile(box, PLAN), "--concurrency", "2", "--max-attempts", "2", "--agent-command", agent("plan-task.sh"), "--json"],
+      { timeoutMs: 110_000 },
+    );
+    expect(result.code, result.stderr).toBe(1);
+    const out = parseRunResult(result);
+    expect(out.status).toBe("failed");
+    const journal = readJournal(box.repo, out.runId);
+    const status = Object.fromEntries(journal.tasks.map((t) => [t.id, t.status]));
+    expect(status).toEqual({ setup: "succeeded", api: "succeeded", "api-tests": "succeeded", ui: "failed", "ui-tests": "blocked", docs: "blocked" });
+    expect(out.reason).toMatch(/^3 of 6 tasks integrated into orch\/\S+\/_run; not done: /);
+    // Blocked tasks never ran.
+    const log = readFileSync(join(box.out, "log"), "utf8");
+    expect(log).not.toContain("ui-tests");
+    expect(log).not.toContain("docs");
+  });
+
+  it("bad plans end in clear errors (exit 2) and nothing is written", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const run = (plan: unknown, name?: string) =>
+      box.orch(["run", "build the feature", "--verify", "node check.mjs", "--plan-file", planFile(box, plan, name), "--agent-command", agent("plan-task.sh")]);
+    const cycle = await run({ tasks: [task("a", ["c"]), task("b", ["a"]), task("c", ["b"])] });
+    expect(cycle.code).toBe(2);
+    expect(cycle.stderr).toMatch(/cycle/);
+    expect(cycle.stderr).toMatch(/dependency cycle: ([abc]) → [abc] → [abc] → \1 /);
+    const unknown = await run({ tasks: [task("a", ["nope"])] });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("nope");
+    const duplicate = await run({ tasks: [task("a", []), task("a", [])] });
+    expect(duplicate.code).toBe(2);
+    expect(duplicate.stderr).toMatch(/duplicate|twice|more than once/i);
+    const broken = await run("tasks: [ {", "plan.yaml");
+    expect(broken.code).toBe(2);
+    const missing = await box.orch(["run", "x", "--verify", "true", "--plan-file", "no-such-plan.yaml", "--agent-command", "true"]);
+    expect(missing.code).toBe(2);
+    expect(existsSync(join(box.repo.dir, ".orch", "orch.db"))).toBe(false);
+    expect(box.repo.git(["branch", "--list", "orch/*"])).toBe("");
+  });
+});
