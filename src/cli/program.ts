@@ -59,6 +59,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--max-agent-memory <size>", "stop an agent whose process tree uses more memory than this, e.g. 4g (default: no cap)")
     .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop")
     .option("--plan-file <file>", "run this plan (YAML or JSON: tasks with ids, goals, dependsOn …) instead of one task")
+    .option("--plan", "let an agent split the goal into a graph of tasks first")
+    .option("--planner <agent>", "the agent that plans: AGENT, AGENT:MODEL or MODEL (default: the run's agent); implies --plan")
     .option("--concurrency <n>", "how many tasks of a plan run at once (default 1)")
     .option("--detach", "keep running after the terminal closes")
     .option("--json", "print one JSON object at the end")

@@ -96,7 +96,7 @@ const runFinished = z.object({
   data: z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() }),
 });
 
-export const TaskRole = z.enum(["implementer", "integrator"]);
+export const TaskRole = z.enum(["planner", "implementer", "integrator"]);
 export type TaskRole = z.infer<typeof TaskRole>;
 export const Risk = z.enum(["low", "medium", "high"]);
 /** What the planner (or the user's plan file) says of a task beyond its goal. */

@@ -20,51 +20,55 @@ export const runBranchOf = (runId: string): string => taskBranch(runId, RUN_BRAN
 export const integrationWorktree = (paths: OrchPaths, runId: string): string => worktreePath(paths, runId, RUN_BRANCH_TASK);
 export const taskFilesDir = (paths: OrchPaths, runId: string): string => join(paths.dir, "runs", runId, "tasks");
 
-/** The plan's tasks in the order they will be numbered (dependencies first); every branch they need is free. */
-export async function checkGraphRun(repo: RepoInfo, runId: string, plan: Plan): Promise<TaskGraph<Plan["tasks"][number]>> {
-  let graph: TaskGraph<Plan["tasks"][number]>;
-  try {
-    graph = new TaskGraph(plan.tasks);
-  } catch (error) {
-    throw new UsageError(`the plan's task graph is invalid: ${error instanceof Error ? error.message : String(error)}`, {
-      hint: "fix dependsOn in the plan so that every id exists and nothing depends on itself, directly or not",
-    });
-  }
+/** The plan's graph (tasks numbered dependencies first), with every branch the run needs checked free; without a plan (the planner makes it), the run branch only. */
+export async function checkGraphRun(repo: RepoInfo, runId: string, plan: Plan | undefined): Promise<TaskGraph<Plan["tasks"][number]> | undefined> {
   await assertNewBranch(repo, runBranchOf(runId));
+  if (plan === undefined) return undefined;
+  const graph = graphOf(plan);
   for (const task of graph.order) await assertNewBranch(repo, taskBranch(runId, task.id));
   return graph;
 }
 
-export interface GraphRunInput {
-  repo: RepoInfo;
-  runId: string;
-  baseSha: string;
-  criteria: readonly string[];
-  graph: TaskGraph<Plan["tasks"][number]>;
+/** The run branch at the base commit, and its worktree, where merges happen (and the planner reads). */
+export async function createRunBranch(repo: RepoInfo, runId: string, baseSha: string): Promise<void> {
+  await createWorktree({ repo, path: integrationWorktree(orchPaths(repo.root), runId), branch: runBranchOf(runId), baseSha });
 }
 
+/** The planner's task: it works (read-only) in the run branch's worktree. */
+export function plannerTaskEvent(repoRoot: string, runId: string, goal: string): NewEvent {
+  const paths = orchPaths(repoRoot);
+  return {
+    type: "task.created",
+    runId,
+    taskId: PLANNER_TASK,
+    data: { title: "plan the run", goal, criteria: [], branch: runBranchOf(runId), worktree: integrationWorktree(paths, runId), role: "planner" },
+  };
+}
+
+/** The id of a run's planner task. */
+export const PLANNER_TASK = "plan";
+
 /**
- * Makes the run branch and its worktree, writes the task files, and returns the `task.created` events (in
- * dependency order, numbered) for the caller to journal with `run.created`.
+ * Writes the task files and returns the `task.created` events of the plan's tasks, in dependency order,
+ * numbered, for the caller to journal.
  */
-export async function createGraphRun(input: GraphRunInput): Promise<NewEvent[]> {
-  const paths = orchPaths(input.repo.root);
-  await createWorktree({ repo: input.repo, path: integrationWorktree(paths, input.runId), branch: runBranchOf(input.runId), baseSha: input.baseSha });
-  const dir = taskFilesDir(paths, input.runId);
+export function taskEvents(repoRoot: string, runId: string, criteria: readonly string[], graph: TaskGraph<Plan["tasks"][number]>): NewEvent[] {
+  const paths = orchPaths(repoRoot);
+  const dir = taskFilesDir(paths, runId);
   mkdirSync(dir, { recursive: true });
-  const order = input.graph.order;
+  const order = graph.order;
   return order.map((task, index): NewEvent => {
-    writeFileSync(join(dir, taskFileName(index, task, order.length)), renderTaskFile(task, index, { order, runId: input.runId }));
+    writeFileSync(join(dir, taskFileName(index, task, order.length)), renderTaskFile(task, index, { order, runId }));
     return {
       type: "task.created",
-      runId: input.runId,
+      runId,
       taskId: task.id,
       data: {
         title: task.title,
         goal: task.goal,
-        criteria: [...input.criteria, ...task.verify.filter((v) => !input.criteria.includes(v))],
-        branch: taskBranch(input.runId, task.id),
-        worktree: worktreePath(paths, input.runId, task.id),
+        criteria: [...criteria, ...task.verify.filter((v) => !criteria.includes(v))],
+        branch: taskBranch(runId, task.id),
+        worktree: worktreePath(paths, runId, task.id),
         role: "implementer",
         dependsOn: [...task.dependsOn],
         priority: task.priority,
@@ -80,4 +84,15 @@ export async function createGraphRun(input: GraphRunInput): Promise<NewEvent[]> 
       },
     };
   });
+}
+
+/** A plan's graph, or a UsageError saying what is wrong with it. */
+export function graphOf(plan: Plan): TaskGraph<Plan["tasks"][number]> {
+  try {
+    return new TaskGraph(plan.tasks);
+  } catch (error) {
+    throw new UsageError(`the plan's task graph is invalid: ${error instanceof Error ? error.message : String(error)}`, {
+      hint: "fix dependsOn in the plan so that every id exists and nothing depends on itself, directly or not",
+    });
+  }
 }

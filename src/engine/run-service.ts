@@ -18,8 +18,9 @@ import { watchStopRequests } from "./control.js";
 import { convergeTask, resumesAfter, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
-import { checkGraphRun, createGraphRun, integrationWorktree, RUN_BRANCH_TASK, runBranchOf } from "./graph-run.js";
+import { checkGraphRun, createRunBranch, integrationWorktree, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents } from "./graph-run.js";
 import { reconcileMerges } from "./merge-queue.js";
+import { runPlanPhase } from "./plan-phase.js";
 import { driveGraph } from "./scheduler.js";
 import { collectRun } from "./gc.js";
 import { newRunId, taskBranch } from "./ids.js";
@@ -46,8 +47,10 @@ export interface RunRequest {
   recovery: RecoverySettings;
   /** The resolved settings, kept with the run. */
   config: Record<string, unknown>;
-  /** A planned run's tasks (from --plan-file, or the planner); without it the goal is one task. */
+  /** A planned run's tasks (from --plan-file); without it the goal is one task, unless a planner makes the plan. */
   plan?: Plan | undefined;
+  /** The agent that plans the run (`--plan`); its tasks are made when the run starts. */
+  planner?: Fallback | undefined;
   /** How many tasks of a planned run may run at once. */
   concurrency?: number | undefined;
 }
@@ -83,7 +86,11 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
   // Every fallback agent is checked now too, so that a bad one fails before anything is written.
   for (const fallback of request.fallbacks) createAdapter(fallback.agent);
   const runId = newRunId(now);
-  if (request.plan !== undefined) {
+  if (request.plan !== undefined && request.planner !== undefined) {
+    throw new UsageError("--plan asks an agent to plan the run, --plan-file gives the plan: choose one");
+  }
+  if (request.plan !== undefined || request.planner !== undefined) {
+    if (request.planner !== undefined) createAdapter(request.planner.agent);
     const graph = await checkGraphRun(repo, runId, request.plan);
     return { request: { ...request, goal, criteria }, repo, base, runId, taskId: RUN_BRANCH_TASK, branch: runBranchOf(runId), adapter, graph };
   }
@@ -98,10 +105,14 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
   const paths = orchPaths(planned.repo.root);
   await ensureExcluded(planned.repo);
   const { request } = planned;
+  const isGraph = planned.graph !== undefined || request.planner !== undefined;
+  if (isGraph) await createRunBranch(planned.repo, planned.runId, planned.base.sha);
   const tasks =
     planned.graph !== undefined
-      ? await createGraphRun({ repo: planned.repo, runId: planned.runId, baseSha: planned.base.sha, criteria: request.criteria, graph: planned.graph })
-      : [await createSingleTask(planned, paths)];
+      ? taskEvents(planned.repo.root, planned.runId, request.criteria, planned.graph)
+      : request.planner !== undefined
+        ? [plannerTaskEvent(planned.repo.root, planned.runId, request.goal)]
+        : [await createSingleTask(planned, paths)];
   await store.append([
     {
       type: "run.created",
@@ -125,7 +136,8 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
           permission: request.permission,
           recovery: request.recovery,
           fallbacks: request.fallbacks,
-          ...(planned.graph !== undefined ? { plan: true, concurrency: request.concurrency ?? 1 } : {}),
+          ...(isGraph ? { plan: true, concurrency: request.concurrency ?? 1 } : {}),
+          ...(request.planner !== undefined ? { planner: request.planner } : {}),
         },
       },
     },
@@ -301,7 +313,14 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
       deadline,
       ...(input.onActivity !== undefined ? { onActivity: input.onActivity } : {}),
     };
-    conclusion = input.planned
+    const planning = input.planned ? (await store.listTasks(run.id)).find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running")) : undefined;
+    const planned =
+      planning === undefined
+        ? undefined
+        : await runPlanPhase(deps, { ...common, task: planning, ...plannerOf(run), abort: abort.signal });
+    conclusion = planned !== undefined
+      ? planned
+      : input.planned
       ? await driveGraph(deps, {
           ...common,
           concurrency: z.number().int().positive().catch(1).parse(run.config.concurrency),
@@ -396,6 +415,13 @@ function chainOf(run: RunRecord, settings: AgentSettings): ChainLink[] {
     { adapter: createAdapter(settings), model: run.model },
     ...fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
   ];
+}
+
+/** The agent and model that plan the run (`--planner`, or the run's own). */
+function plannerOf(run: RunRecord): { adapter: AgentAdapter; model: string | undefined } {
+  const chosen = Fallback.safeParse(run.config.planner);
+  const settings = chosen.success ? chosen.data.agent : AgentSettings.parse(run.config.agent);
+  return { adapter: createAdapter(settings), model: chosen.success ? chosen.data.model : run.model };
 }
 
 /** The run's recovery settings as the loop uses them; a run journaled before they existed gets the defaults. */

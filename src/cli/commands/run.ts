@@ -45,6 +45,8 @@ export interface RunFlags {
   maxAgentMemory?: string;
   onLimit?: string;
   planFile?: string;
+  plan?: boolean;
+  planner?: string;
   concurrency?: string;
   detach?: boolean;
   json?: boolean;
@@ -117,6 +119,7 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     recovery: recoveryOf(flags.onLimit, config),
     config: { source: "cli", limits: config.limits, gc: config.gc },
     ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(ctx.cwd, flags.planFile)) } : {}),
+    ...(flags.plan === true || flags.planner !== undefined ? { planner: plannerOf(flags.planner, agent, config) } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),
   };
 }
@@ -188,6 +191,15 @@ function parseFallback(text: string, primary: AgentSettings, config: Config): Fa
     return { agent: primary, model: text };
   }
   const model = text.slice(colon + 1).trim() || configuredModel(config, named);
+  return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
+}
+
+/** `--planner AGENT`, `AGENT:MODEL` or `MODEL` (of the run's agent); without it the run's agent plans. */
+function plannerOf(text: string | undefined, primary: AgentSettings, config: Config): Fallback {
+  if (text === undefined) return { agent: primary };
+  const named = CLI_AGENTS.find((agent) => agent === text.trim());
+  if (named === undefined) return parseFallback(text, primary, config);
+  const model = configuredModel(config, named);
   return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
 }
 
