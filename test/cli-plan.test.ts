@@ -110,3 +110,30 @@ describe("orch run --plan-file", () => {
     expect(box.repo.git(["branch", "--list", "orch/*"])).toBe("");
   });
 });
+
+describe("orch plan", () => {
+  it("shows the planner's plan in an order it can run and saves it as a plan file; nothing is journaled", { timeout: 60_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES, { PLAN_JSON: JSON.stringify(PLAN) });
+    const shown = await box.orch(["plan", "build the feature", "--verify", "node check.mjs", "--agent-command", agent("planner.sh"), "--out", "plan.yaml"]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const lines = shown.stdout.split("\n");
+    expect(lines[0]).toBe("6 task(s), in an order they can run:");
+    expect(lines.filter((l) => /^  #\d /.test(l)).map((l) => l.trim().split(":")[0])).toEqual(["#1 setup", "#2 api", "#3 ui", "#4 api-tests", "#5 ui-tests", "#6 docs"]);
+    expect(shown.stdout).toContain("#6 docs: make docs (after #4 api-tests, #5 ui-tests)");
+    expect(existsSync(join(box.repo.dir, ".orch", "orch.db"))).toBe(false);
+    // The saved plan runs as it is.
+    const run = await box.orch(["run", "build the feature", "--verify", "node check.mjs", "--plan-file", "plan.yaml", "--agent-command", agent("plan-task.sh"), "--json"], { timeoutMs: 110_000 });
+    expect(run.code, run.stderr).toBe(0);
+    expect(parseRunResult(run).status).toBe("succeeded");
+    const json = await box.orch(["plan", "build the feature", "--agent-command", agent("planner.sh"), "--json"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ tasks: PLAN.tasks.map((t) => ({ id: t.id, dependsOn: t.dependsOn })) });
+  });
+
+  it("a planner that never answers with a plan: exit 1, saying so after three tries", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const result = await box.orch(["plan", "build the feature", "--agent-command", agent("planner.sh")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^orch: the planner did not answer with a valid plan in 3 tries; the last answer's problems: /);
+    expect((await box.orch(["plan", "  ", "--agent-command", agent("planner.sh")])).code).toBe(2);
+  });
+});

@@ -6,6 +6,7 @@ import { AGENT_NAMES } from "../agents/names.js";
 import { UsageError } from "../core/errors.js";
 import { InvalidTransitionError } from "../core/run.js";
 import type { CliContext } from "./context.js";
+import type { PlanFlags } from "./commands/plan.js";
 import type { RunFlags } from "./commands/run.js";
 import { EXIT } from "./exit-codes.js";
 import { collect } from "./options.js";
@@ -65,6 +66,19 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--detach", "keep running after the terminal closes")
     .option("--json", "print one JSON object at the end")
     .action(async (goal: string, flags: RunFlags) => set(await (await import("./commands/run.js")).runCommand(ctx, goal, flags)));
+
+  program
+    .command("plan")
+    .description("ask the planner agent to split a goal into tasks and show the plan; runs nothing")
+    .argument("<goal>", "what to plan")
+    .option("--verify <cmd>", "a command that tells when the goal is met (repeatable)", collect)
+    .option("--agent <name>", "the agent that plans (default from orch.config.yaml)")
+    .option("--agent-command <cmd>", "plan with the command agent running this shell command")
+    .option("--planner <agent>", "AGENT, AGENT:MODEL or MODEL")
+    .option("--model <model>", "the planner's model")
+    .option("--out <file>", "save the plan as a plan file (YAML, or JSON for .json) for orch run --plan-file")
+    .option("--json", "print the plan as JSON")
+    .action(async (goal: string, flags: PlanFlags) => set(await (await import("./commands/plan.js")).planCommand(ctx, goal, flags)));
 
   program
     .command("status")

@@ -124,7 +124,7 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
   };
 }
 
-function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: Config): AgentSettings {
+export function agentSettings(ctx: CliContext, root: string, flags: RunFlags, config: Config): AgentSettings {
   if (flags.agentCommand !== undefined && flags.script !== undefined) {
     throw new UsageError("--agent-command and --script choose different agents; pass one of them");
   }
@@ -195,7 +195,7 @@ function parseFallback(text: string, primary: AgentSettings, config: Config): Fa
 }
 
 /** `--planner AGENT`, `AGENT:MODEL` or `MODEL` (of the run's agent); without it the run's agent plans. */
-function plannerOf(text: string | undefined, primary: AgentSettings, config: Config): Fallback {
+export function plannerOf(text: string | undefined, primary: AgentSettings, config: Config): Fallback {
   if (text === undefined) return { agent: primary };
   const named = CLI_AGENTS.find((agent) => agent === text.trim());
   if (named === undefined) return parseFallback(text, primary, config);
@@ -241,7 +241,7 @@ function permissionOf(flag: string | undefined, configured: Permission): Permiss
   return found;
 }
 
-function configDuration(text: string): number {
+export function configDuration(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new UsageError(`bad duration "${text}" in orch.config.yaml`);
   return ms;
