@@ -5,11 +5,20 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { parseRunResult } from "./support/cli.js";
 import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 import { FILES, PLAN, task } from "./support/plans.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-cli-plan-" });
+
+const ScheduleView = z.object({
+  branch: z.string(),
+  schedule: z
+    .object({ concurrency: z.number(), tasks: z.record(z.string(), z.number()), parallelism: z.number(), successRate: z.number().nullable() })
+    .nullable(),
+  tasks: z.array(z.object({ id: z.string(), role: z.string(), integrated: z.string().nullable() })),
+});
 
 function planFile(box: OrchSandbox, plan: unknown, name = "plan.json"): string {
   const path = join(box.repo.root, name);
@@ -60,6 +69,24 @@ describe("orch run --plan-file", () => {
     expect(show("out/index.txt").split("\n")).toEqual(["api-tests.txt", "api.txt", "docs.txt", "index.txt", "setup.txt", "ui-tests.txt", "ui.txt"]);
     expect(show("CHANGELOG.md").split("\n").filter((l) => l.startsWith("- ")).sort()).toEqual(["- api", "- ui"]);
     expect(journal.events.filter((e) => e.type === "task.integrated")).toHaveLength(6);
+
+    // Status and the report tell the graph: every task, its merge, the scheduling figures.
+    const status = await box.orch(["status", out.runId, "--json"]);
+    const view = ScheduleView.parse(JSON.parse(status.stdout));
+    expect(view.branch).toBe(out.branch);
+    expect(view.schedule).toMatchObject({ concurrency: 2, tasks: { total: 6, succeeded: 6, failed: 0, blocked: 0 }, successRate: 1 });
+    expect(view.schedule?.parallelism).toBeGreaterThan(0);
+    expect(view.tasks.filter((t) => t.role === "implementer").every((t) => t.integrated !== null)).toBe(true);
+    const text = await box.orch(["status", out.runId]);
+    expect(text.stdout).toMatch(/schedule {2}6\/6 tasks done · parallelism \d\.\d of 2 · /);
+    expect(text.stdout).toMatch(/\n {4}succeeded setup · 1 attempt\(s\) · merged [0-9a-f]{12}\n {4}succeeded api · 1 attempt\(s\) after setup · /);
+    expect(text.stdout).toMatch(/succeeded docs · 1 attempt\(s\) after api-tests, ui-tests · merged [0-9a-f]{12}/);
+    expect(text.stdout).toContain("  attempts  7 in all, at most 10 a task");
+    const report = readFileSync(out.report ?? "", "utf8");
+    expect(report).toContain(`| Branch to merge | \`${out.branch}\``);
+    expect(report).toContain("## Tasks");
+    expect(report).toContain("| `docs` | implementer | make docs | `api-tests`, `ui-tests` | succeeded | 1 |");
+    expect(report).toContain(`Merge the verified work: \`git merge ${out.branch}\``);
 
     // Each task is also a readable file, numbered in dependency order.
     const taskFiles = readdirSync(join(box.repo.dir, ".orch", "runs", out.runId, "tasks"));

@@ -1,7 +1,9 @@
 // Reads a run's recovery figures from the journal: the attempts' failures, the CLIs' own retries (journaled
 // with each attempt's exit) and the waits orch made. Only small event types are read, never agent output.
 import { recoveryFigures, type AttemptFacts, type RecoveryFigures } from "../core/figures.js";
-import type { Store } from "../store/store.js";
+import { z } from "zod";
+import { scheduleFigures, type ScheduleFigures } from "../core/schedule-figures.js";
+import type { RunRecord, Store } from "../store/store.js";
 
 export async function collectFigures(store: Store, runId: string): Promise<RecoveryFigures> {
   const attempts = await store.listAttempts({ runId });
@@ -22,4 +24,24 @@ export async function collectFigures(store: Store, runId: string): Promise<Recov
     apiRetryWaitMs: retriesByAttempt.get(a.id)?.waitMs ?? 0,
   }));
   return recoveryFigures(facts, waits);
+}
+
+/** A planned run's scheduling figures, from its tasks and attempts. */
+export async function collectScheduleFigures(store: Store, run: RunRecord, now: number): Promise<ScheduleFigures> {
+  const tasks = await store.listTasks(run.id);
+  const attempts = await store.listAttempts({ runId: run.id });
+  const roles = new Map(tasks.map((t) => [t.id, t.role]));
+  return scheduleFigures({
+    concurrency: concurrencyOf(run),
+    startedAt: run.startedAt ?? run.createdAt,
+    endedAt: run.endedAt ?? now,
+    tasks: tasks.map((t) => ({ id: t.id, role: t.role, status: t.status })),
+    // The planner's turns are not slot time of the graph.
+    attempts: attempts.filter((a) => roles.get(a.taskId) !== "planner").map((a) => ({ taskId: a.taskId, startedAt: a.startedAt, endedAt: a.endedAt })),
+  });
+}
+
+/** How many tasks of a planned run may run at once, as the run keeps it. */
+export function concurrencyOf(run: RunRecord): number {
+  return z.number().int().positive().catch(1).parse(run.config.concurrency);
 }

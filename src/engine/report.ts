@@ -8,7 +8,9 @@ import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine } from "../core/text.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
-import { collectFigures } from "./figures.js";
+import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
+import { gitOk } from "../git/exec.js";
+import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
 
 export interface ReportData {
   run: RunRecord;
@@ -18,6 +20,10 @@ export interface ReportData {
   uncommitted: string[];
   notes: string[];
   figures: RecoveryFigures;
+  /** A planned run's scheduling figures; undefined for a run of one task. */
+  schedule: (ScheduleFigures & { concurrency: number }) | undefined;
+  /** A planned run: the run branch's tip, when it moved past the base. */
+  runTip: string | undefined;
 }
 
 export async function collectReport(store: Store, runId: string): Promise<ReportData> {
@@ -29,17 +35,25 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   let diff: DiffStat | undefined;
   let uncommitted: string[] = [];
   const task = tasks[0];
+  const planned = run.config.plan === true;
+  let runTip: string | undefined;
   try {
-    if (task?.commit !== undefined) diff = await diffStat({ repo: { root: run.repoRoot }, from: run.baseSha, to: task.commit });
+    if (planned) {
+      runTip = (await gitOk(["rev-parse", run.branch], run.repoRoot)).trim();
+      if (runTip === run.baseSha) runTip = undefined;
+    }
+    const to = planned ? runTip : task?.commit;
+    if (to !== undefined) diff = await diffStat({ repo: { root: run.repoRoot }, from: run.baseSha, to });
   } catch {
     diff = undefined;
   }
   try {
-    if (task !== undefined && task.status !== "succeeded") uncommitted = (await worktreeStatus(task.worktree)).paths;
+    if (!planned && task !== undefined && task.status !== "succeeded") uncommitted = (await worktreeStatus(task.worktree)).paths;
   } catch {
     uncommitted = [];
   }
-  return { run, tasks, attempts, diff, uncommitted, notes, figures: await collectFigures(store, runId) };
+  const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
+  return { run, tasks, attempts, diff, uncommitted, notes, figures: await collectFigures(store, runId), schedule, runTip };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -53,7 +67,9 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push("| | |", "|---|---|");
   out.push(`| Repository | \`${run.repoRoot}\` |`);
   out.push(`| Base | \`${run.baseBranch}\` at \`${run.baseSha.slice(0, 12)}\` |`);
-  if (task?.status === "succeeded" && task.commit !== undefined) {
+  if (data.schedule !== undefined) {
+    out.push(`| ${run.status === "succeeded" ? "Branch to merge" : "Run branch"} | \`${run.branch}\`${data.runTip !== undefined ? ` (at \`${data.runTip.slice(0, 12)}\`)` : " (nothing integrated)"} |`);
+  } else if (task?.status === "succeeded" && task.commit !== undefined) {
     out.push(`| Branch to merge | \`${task.branch}\` (commit \`${task.commit.slice(0, 12)}\`) |`);
   } else {
     out.push(`| Branch | \`${task?.branch ?? run.branch}\` (no verified commit) |`);
@@ -64,6 +80,8 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push(`| Tokens | ${run.tokensIn} in, ${run.tokensOut} out |`);
   out.push(`| Cost | ${money(run.costUsd)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
   out.push(`| Progress | ${pct(run.progress)} |`, "");
+
+  if (data.schedule !== undefined) out.push(...tasksSection(tasks, data.schedule));
 
   out.push("## Criteria", "");
   const last = [...attempts].reverse().find((a) => a.criteria !== undefined);
@@ -89,7 +107,7 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     }
     out.push("");
     for (const a of attempts) {
-      out.push(`### Attempt ${a.number}`, "");
+      out.push(data.schedule !== undefined ? `### Task ${a.taskId}, attempt ${a.number}` : `### Attempt ${a.number}`, "");
       if (a.failure !== undefined) out.push(`- Failure: **${a.failure.kind}** — ${firstLine(a.failure.detail, 400)}`);
       if (a.exitCode !== undefined || a.signal !== undefined) out.push(`- Agent exit: ${a.signal ? `signal ${a.signal}` : `code ${a.exitCode}`}${a.exitReason && a.exitReason !== "exited" ? ` (${a.exitReason})` : ""}`);
       if (a.sessionId !== undefined) out.push(`- Session: \`${a.sessionId}\``);
@@ -118,7 +136,13 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   }
 
   out.push("## Next", "");
-  if (task?.status === "succeeded") {
+  if (data.schedule !== undefined) {
+    out.push(
+      run.status === "succeeded"
+        ? `Merge the verified work: \`git merge ${run.branch}\` (from \`${run.baseBranch}\`). Every task on it passed its criteria, and the run's criteria pass on it.`
+        : `The run branch \`${run.branch}\` holds the tasks that were integrated (each verified); the others are listed above with why they stopped.`,
+    );
+  } else if (task?.status === "succeeded") {
     out.push(`Merge the verified work: \`git merge ${task.branch}\` (from \`${run.baseBranch}\`).`);
     out.push(`Look first: \`git diff ${run.baseBranch}...${task.branch}\`. The worktree is \`${task.worktree}\`; remove it with \`git worktree remove ${task.worktree}\`.`);
   } else if (task !== undefined) {
@@ -133,6 +157,24 @@ export async function writeReport(store: Store, runId: string, path: string): Pr
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, markdown);
   return markdown;
+}
+
+/** A planned run's tasks: where each stands, what it waited for, the merge that integrated it; and the figures. */
+function tasksSection(tasks: readonly TaskRecord[], schedule: ScheduleFigures & { concurrency: number }): string[] {
+  const rows = tasks.map((t) => {
+    const why = t.reason === undefined ? "" : firstLine(t.reason, 120);
+    return `| \`${t.id}\` | ${t.role} | ${t.title} | ${t.dependsOn.map((d) => `\`${d}\``).join(", ") || "—"} | ${t.status} | ${t.attempts} | ${t.integrated === undefined ? "—" : `\`${t.integrated.slice(0, 12)}\``} | ${why} |`;
+  });
+  return [
+    "## Tasks",
+    "",
+    "| task | role | title | after | status | attempts | merge | why |",
+    "|---|---|---|---|---|---|---|---|",
+    ...rows,
+    "",
+    describeSchedule(schedule, schedule.concurrency, formatDuration),
+    "",
+  ];
 }
 
 function recoverySection(f: RecoveryFigures): string {

@@ -22,6 +22,7 @@ import { checkGraphRun, createRunBranch, integrationWorktree, plannerTaskEvent, 
 import { reconcileMerges } from "./merge-queue.js";
 import { runPlanPhase } from "./plan-phase.js";
 import { driveGraph } from "./scheduler.js";
+import { concurrencyOf } from "./figures.js";
 import { collectRun } from "./gc.js";
 import { newRunId, taskBranch } from "./ids.js";
 import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
@@ -323,7 +324,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
       : input.planned
       ? await driveGraph(deps, {
           ...common,
-          concurrency: z.number().int().positive().catch(1).parse(run.config.concurrency),
+          concurrency: concurrencyOf(run),
           integration: integrationWorktree(input.paths, run.id),
           restored: input.restored,
           restore: input.restore,

@@ -115,7 +115,7 @@ export class KyselyStore implements Store {
   }
 
   async listTasks(runId: string): Promise<TaskRecord[]> {
-    const rows = await this.db.selectFrom("tasks").selectAll().where("run_id", "=", runId).orderBy("created_at").execute();
+    const rows = await this.db.selectFrom("tasks").selectAll().where("run_id", "=", runId).orderBy("created_at").orderBy("position").execute();
     return rows.map(parseTask);
   }
 

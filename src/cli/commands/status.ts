@@ -5,7 +5,8 @@ import { formatClock, formatDuration } from "../../core/duration.js";
 import { isTerminalRun } from "../../core/run.js";
 import { describeFigures, type RecoveryFigures } from "../../core/figures.js";
 import { firstLine } from "../../core/text.js";
-import { collectFigures } from "../../engine/figures.js";
+import { collectFigures, collectScheduleFigures, concurrencyOf } from "../../engine/figures.js";
+import { describeSchedule, type ScheduleFigures } from "../../core/schedule-figures.js";
 import { hostname } from "node:os";
 import { processLiveness, supervisorAlive } from "../../engine/lease.js";
 import type { AttemptRecord, RunRecord, Store } from "../../store/store.js";
@@ -39,7 +40,9 @@ export interface RunStatusView {
   figures: RecoveryFigures;
   report: string | null;
   createdAt: string;
-  tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string }[];
+  tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string; role: string; dependsOn: string[]; integrated: string | null }[];
+  /** A planned run's scheduling figures (null for a run of one task). */
+  schedule: (ScheduleFigures & { concurrency: number }) | null;
 }
 
 /** Whether the run's supervisor still drives it (null: none should); see engine/lease.ts. */
@@ -62,8 +65,12 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   const current = attempts[attempts.length - 1];
   const alive = runProcessAlive(run, now);
   const orphans = orphansOf(run, attempts, alive);
+  const planned = run.config.plan === true;
   let doing: string | null = null;
-  if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
+  if (planned && alive !== false) {
+    const live = attempts.filter((a) => a.status === "running" || a.status === "starting" || a.status === "verifying");
+    doing = live.length === 0 ? null : live.map((a) => `${a.taskId} (attempt ${a.number}${a.status === "verifying" ? ", verifying" : ""})`).join(", ");
+  } else if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
     const [last] = await store.readEvents({ attemptId: current.id, types: ["agent.emitted"], descending: true, limit: 1 });
     doing = `attempt ${current.number}: ${last?.type === "agent.emitted" ? firstLine(describeAgentEvent(last.data), 160) : "starting the agent"}`;
   } else if (current?.status === "verifying" && alive !== false) {
@@ -96,7 +103,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     attempts: run.attempts,
     maxAttempts: run.limits.maxAttempts,
     progress: run.progress,
-    branch: task?.branch ?? run.branch,
+    branch: planned ? run.branch : (task?.branch ?? run.branch),
     elapsedMs: run.startedAt === undefined ? 0 : (run.endedAt ?? now) - run.startedAt,
     maxMs: run.limits.maxMs,
     costUsd: run.costUsd,
@@ -112,7 +119,19 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     lastFailure: finished?.failure === undefined ? null : { kind: finished.failure.kind, detail: finished.failure.detail },
     report: run.report ?? null,
     createdAt: new Date(run.createdAt).toISOString(),
-    tasks: tasks.map((t) => ({ id: t.id, title: t.title, status: t.status, attempts: t.attempts, branch: t.branch, progress: t.progress, worktree: t.worktree })),
+    tasks: tasks.map((t) => ({
+      id: t.id,
+      title: t.title,
+      status: t.status,
+      attempts: t.attempts,
+      branch: t.branch,
+      progress: t.progress,
+      worktree: t.worktree,
+      role: t.role,
+      dependsOn: t.dependsOn,
+      integrated: t.integrated ?? null,
+    })),
+    schedule: planned ? { ...(await collectScheduleFigures(store, run, now)), concurrency: concurrencyOf(run) } : null,
   };
 }
 
@@ -127,7 +146,7 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
     const lines = [
       `run ${view.runId}: ${view.status}${view.stale ? " — STALE: its supervisor is gone" : ""}${view.reason ? ` — ${view.reason}` : ""}`,
       `  goal      ${view.goal}`,
-      `  attempt   ${view.attempts}/${view.maxAttempts}`,
+      view.schedule !== null ? `  attempts  ${view.attempts} in all, at most ${view.maxAttempts} a task` : `  attempt   ${view.attempts}/${view.maxAttempts}`,
       `  elapsed   ${formatClock(view.elapsedMs)} of ${formatDuration(view.maxMs)}`,
       `  progress  ${Math.round(view.progress * 100)}%`,
       `  cost      $${view.costUsd.toFixed(4)} · tokens ${view.tokens.input} in / ${view.tokens.output} out`,
@@ -137,6 +156,13 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       `  next      ${view.next}`,
       `  branch    ${view.branch}`,
     ];
+    if (view.schedule !== null) {
+      lines.push(`  schedule  ${describeSchedule(view.schedule, view.schedule.concurrency, formatDuration)}`);
+      for (const t of view.tasks) {
+        const after = t.dependsOn.length > 0 ? ` after ${t.dependsOn.join(", ")}` : "";
+        lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}`);
+      }
+    }
     if (view.report !== null) lines.push(`  report    ${view.report}`);
     ctx.output.out(lines.join("\n"));
     return EXIT.ok;
@@ -179,3 +205,4 @@ export async function listCommand(ctx: CliContext, flags: { json?: boolean }): P
   ctx.output.out([fmt(header), ...rows.map(fmt)].join("\n"));
   return EXIT.ok;
 }
+

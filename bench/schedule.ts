@@ -1,0 +1,616 @@
+// Scheduling of planned runs: a seeded random DAG of 200 tasks whose `command` agents sleep for their task's
+// duration, run by the built `orch run --plan-file --concurrency 8`. From the journal: the makespan against the
+// lower bound max(critical path, total work / 8) of the agents' measured durations (target ≤ 1.05x), and the gap
+// from a task's last dependency finishing to the task starting (target median < 50 ms). git's own trace
+// (GIT_TRACE2_EVENT) times every git command orch runs, so the notes can say where each task's overhead goes.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { z } from "zod";
+import { TaskGraph } from "../src/core/dag.js";
+import { startProcess } from "../test/support/cli.js";
+import { isMain, runBenchMain, say } from "./support/main.js";
+import { makeRepo, shellQuote, type BenchRepo } from "./support/repo.js";
+import { baseline, type BenchResult } from "./support/result.js";
+import { timeSpawn } from "./support/spawn.js";
+
+// From dist-bench/bench/: the orch a user runs (`npm run build`), not dist-bench's.
+const ROOT = resolve(import.meta.dirname, "../..");
+const ORCH_MAIN = resolve(ROOT, "dist/cli/main.js");
+const TARGET_RATIO = 1.05;
+const TARGET_GAP_MS = 50;
+const RUN_TIMEOUT_MS = 8 * 60_000;
+/** Bare `git worktree add` timings, the context of the gap. */
+const WORKTREE_SAMPLES = 5;
+/** Resolution of the free-slot accounting. */
+const SAMPLE_MS = 5;
+/** How often the orch process's main thread is sampled. */
+const CPU_SAMPLE_MS = 100;
+
+interface Settings {
+  tasks: number;
+  seed: number;
+  concurrency: number;
+  minMs: number;
+  maxMs: number;
+}
+
+function settings(): Settings {
+  const int = (name: string, fallback: number, min: number): number => {
+    const raw = process.env[name];
+    const value = raw === undefined || raw === "" ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${String(raw)}`);
+    return value;
+  };
+  const range = process.env.ORCH_BENCH_SCHEDULE_DURATIONS ?? "0.3-2";
+  const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(range);
+  const [minMs, maxMs] = [Number(match?.[1]) * 1000, Number(match?.[2]) * 1000];
+  if (match === null || !(minMs <= maxMs)) throw new Error(`ORCH_BENCH_SCHEDULE_DURATIONS must be MIN-MAX in seconds (0.3-2), got ${range}`);
+  return {
+    tasks: int("ORCH_BENCH_SCHEDULE_TASKS", 200, 2),
+    seed: int("ORCH_BENCH_SCHEDULE_SEED", 1, 0),
+    concurrency: int("ORCH_BENCH_SCHEDULE_CONCURRENCY", 8, 1),
+    minMs,
+    maxMs,
+  };
+}
+
+// ---- the graph -------------------------------------------------------------------------------------------
+
+interface BenchTask {
+  id: string;
+  dependsOn: string[];
+  /** What its agent sleeps. */
+  sleepMs: number;
+}
+
+/** mulberry32: a small seeded generator, so that a seed names one graph on every machine. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * One task in fifty is a root; every other task depends on one or two (even odds, 1.5 on average) distinct tasks
+ * among the 3 × concurrency tasks before it, so the graph is as wide as a few rounds of slots and its critical path
+ * is about as long as total work / concurrency: both halves of the bound matter. Durations are uniform, to 10 ms.
+ */
+function randomDag(s: Settings): BenchTask[] {
+  const random = seeded(s.seed);
+  const roots = Math.max(1, Math.round(s.tasks / 50));
+  const window = 3 * s.concurrency;
+  const id = (i: number) => `t${String(i + 1).padStart(String(s.tasks).length, "0")}`;
+  const tasks: BenchTask[] = [];
+  for (let i = 0; i < s.tasks; i++) {
+    const deps = new Set<number>();
+    if (i >= roots) {
+      const want = random() < 0.5 ? 1 : 2;
+      const low = Math.max(0, i - window);
+      while (deps.size < Math.min(want, i - low)) deps.add(low + Math.floor(random() * (i - low)));
+    }
+    const sleepMs = Math.round((s.minMs + random() * (s.maxMs - s.minMs)) / 10) * 10;
+    tasks.push({ id: id(i), dependsOn: [...deps].sort((a, b) => a - b).map(id), sleepMs });
+  }
+  return tasks;
+}
+
+function planOf(tasks: readonly BenchTask[]): unknown {
+  return {
+    tasks: tasks.map((t) => ({
+      id: t.id,
+      title: `sleep ${t.id}`,
+      goal: `sleep ${(t.sleepMs / 1000).toFixed(2)} s, then write out/${t.id}.txt`,
+      acceptance: [`out/${t.id}.txt exists`],
+      files: [`out/${t.id}.txt`],
+      dependsOn: t.dependsOn,
+    })),
+  };
+}
+
+// ---- the run ---------------------------------------------------------------------------------------------
+
+const RunJson = z.object({ runId: z.string(), status: z.string(), reason: z.string().nullable().optional() });
+
+interface RunOutcome {
+  runId: string;
+  cliMs: number;
+  tracePath: string;
+  cpu: CpuSample[];
+}
+
+/** The orch process's main thread (its event loop), from /proc/<pid>/task/<pid>/schedstat. */
+interface CpuSample {
+  at: number;
+  /** On a CPU, ns. */
+  runNs: number;
+  /** Runnable, waiting for a CPU, ns. */
+  waitNs: number;
+}
+
+function mainThread(pid: number): CpuSample | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").trim().split(/\s+/).map(Number);
+    return run === undefined || wait === undefined ? undefined : { at: Date.now(), runNs: run, waitNs: wait };
+  } catch {
+    return undefined; // gone, or no schedstat on this kernel
+  }
+}
+
+/** Share of the wall time in [from, to] the thread spent on a CPU and waiting for one, from the samples around it. */
+function cpuShare(samples: readonly CpuSample[], from: number, to: number): { run: number; wait: number } | undefined {
+  const first = [...samples].reverse().find((s) => s.at <= from) ?? samples[0];
+  const last = samples.find((s) => s.at >= to) ?? samples.at(-1);
+  if (first === undefined || last === undefined || last.at <= first.at) return undefined;
+  const wall = (last.at - first.at) * 1e6;
+  return { run: (last.runNs - first.runNs) / wall, wait: (last.waitNs - first.waitNs) / wall };
+}
+
+async function runPlan(repo: BenchRepo, s: Settings, tasks: readonly BenchTask[]): Promise<RunOutcome> {
+  // Each task's duration in a file of its own: the agent reads it with a shell builtin, sleeps, writes its file.
+  const durations = join(repo.tmp, "durations");
+  mkdirSync(durations);
+  for (const t of tasks) writeFileSync(join(durations, t.id), `${(t.sleepMs / 1000).toFixed(2)}\n`);
+  const agent = `read d < ${shellQuote(durations)}/"$ORCH_TASK_ID"; sleep "$d"; echo "$ORCH_TASK_ID" > out/"$ORCH_TASK_ID".txt`;
+  const planPath = join(repo.tmp, "plan.json");
+  writeFileSync(planPath, JSON.stringify(planOf(tasks), null, 2));
+  const tracePath = join(repo.tmp, "git-trace.jsonl");
+  const args = ["run", "sleep through a random task graph", "--verify", "true", "--plan-file", planPath, "--concurrency", String(s.concurrency)];
+  args.push("--agent-command", agent, "--max-attempts", "1", "--json");
+  const orch = startProcess(process.execPath, [ORCH_MAIN, ...args], {
+    cwd: repo.root,
+    env: { ...process.env, GIT_TRACE2_EVENT: tracePath },
+    timeoutMs: RUN_TIMEOUT_MS,
+  });
+  const cpu: CpuSample[] = [];
+  const sampler = setInterval(() => {
+    const sample = mainThread(orch.pid);
+    if (sample !== undefined) cpu.push(sample);
+  }, CPU_SAMPLE_MS);
+  const result = await orch.done.finally(() => clearInterval(sampler));
+  if (result.timedOut) throw new Error(`orch run was killed after ${RUN_TIMEOUT_MS / 1000} s`);
+  let out: z.infer<typeof RunJson>;
+  try {
+    out = RunJson.parse(JSON.parse(result.stdout));
+  } catch (error) {
+    throw new Error(`orch run exited ${String(result.code)} without its JSON: ${result.stderr.slice(-2_000)}`, { cause: error });
+  }
+  if (out.status !== "succeeded") throw new Error(`the run ended ${out.status}: ${out.reason ?? ""}`);
+  return { runId: out.runId, cliMs: result.ms, tracePath, cpu };
+}
+
+// ---- the journal -----------------------------------------------------------------------------------------
+
+const EventRow = z.object({ at: z.number(), task_id: z.string().nullable(), type: z.string(), data: z.string() });
+const Exited = z.object({ durationMs: z.number() });
+
+const STEPS = ["task.started", "attempt.started", "attempt.exited", "verify.completed", "attempt.finished", "task.integrated", "task.finished"] as const;
+type Step = (typeof STEPS)[number];
+const isStep = (type: string): type is Step => STEPS.some((s) => s === type);
+
+/** One task's way through the run, epoch ms (one attempt each: --max-attempts 1). */
+interface Timeline {
+  task: BenchTask;
+  at: Record<Step, number>;
+  /** The agent's process, spawn to exit (attempt.exited's durationMs). */
+  agentMs: number;
+  /** When its last dependency finished (run.started for a root), and which one that was. */
+  ready: number;
+  gate: string | undefined;
+}
+
+interface Journal {
+  started: number;
+  finished: number;
+  timelines: Timeline[];
+  /** Tasks the plan did not have (integrators of conflicts: there should be none). */
+  extra: string[];
+}
+
+function readJournal(dbPath: string, runId: string, tasks: readonly BenchTask[]): Journal {
+  const db = new BetterSqlite3(dbPath, { readonly: true });
+  let rows: z.infer<typeof EventRow>[];
+  try {
+    rows = z.array(EventRow).parse(db.prepare("select at, task_id, type, data from events where run_id = ? order by seq").all(runId));
+  } finally {
+    db.close();
+  }
+  const runAt = (type: string) => rows.find((r) => r.type === type)?.at ?? Number.NaN;
+  const seen = new Map<string, Partial<Record<Step, number>> & { agentMs?: number }>();
+  for (const row of rows) {
+    const step = row.type;
+    if (row.task_id === null || !isStep(step)) continue;
+    const entry = seen.get(row.task_id) ?? {};
+    entry[step] ??= row.at;
+    if (step === "attempt.exited") entry.agentMs ??= Exited.parse(JSON.parse(row.data)).durationMs;
+    seen.set(row.task_id, entry);
+  }
+  const started = runAt("run.started");
+  const partial = tasks.map((task) => {
+    const entry = seen.get(task.id) ?? {};
+    const get = (step: Step): number => {
+      const at = entry[step];
+      if (at === undefined) throw new Error(`task ${task.id} has no ${step} in the journal`);
+      return at;
+    };
+    const at: Record<Step, number> = {
+      "task.started": get("task.started"),
+      "attempt.started": get("attempt.started"),
+      "attempt.exited": get("attempt.exited"),
+      "verify.completed": get("verify.completed"),
+      "attempt.finished": get("attempt.finished"),
+      "task.integrated": get("task.integrated"),
+      "task.finished": get("task.finished"),
+    };
+    return { task, at, agentMs: entry.agentMs ?? 0 };
+  });
+  const finishedAt = new Map(partial.map((t) => [t.task.id, t.at["task.finished"]]));
+  const timelines = partial.map((t): Timeline => {
+    let ready = started;
+    let gate: string | undefined;
+    for (const dep of t.task.dependsOn) {
+      const at = finishedAt.get(dep) ?? Number.NaN;
+      if (gate === undefined || at > ready) [ready, gate] = [at, dep];
+    }
+    return { ...t, ready, gate };
+  });
+  const known = new Set(tasks.map((t) => t.id));
+  return { started, finished: runAt("run.finished"), timelines, extra: [...seen.keys()].filter((id) => !known.has(id)) };
+}
+
+// ---- git's trace -----------------------------------------------------------------------------------------
+
+const TraceLine = z.object({
+  event: z.string(),
+  sid: z.string(),
+  time: z.string(),
+  argv: z.array(z.string()).optional(),
+  worktree: z.string().optional(),
+});
+
+/** One git process orch started (git's own children are inside it). */
+interface GitCall {
+  start: number;
+  end: number;
+  args: string[];
+  cwd: string | undefined;
+}
+
+/** `2026-11-21T09:55:33.664200Z` → epoch ms, keeping the microseconds. */
+const traceMs = (time: string): number => Date.parse(`${time.slice(0, 19)}Z`) + Number(`0${time.slice(19, -1)}`) * 1000;
+
+function readGitTrace(path: string): GitCall[] {
+  const open = new Map<string, Omit<GitCall, "end">>();
+  const calls: GitCall[] = [];
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (!/"event":"(start|def_repo|exit)"/.test(line)) continue;
+    const parsed = TraceLine.safeParse(JSON.parse(line));
+    // A sid with a slash is a git that git started: its time is inside its parent's.
+    if (!parsed.success || parsed.data.sid.includes("/")) continue;
+    const { event, sid, time, argv, worktree } = parsed.data;
+    if (event === "start") open.set(sid, { start: traceMs(time), args: (argv ?? []).slice(1), cwd: undefined });
+    const call = open.get(sid);
+    if (call === undefined) continue;
+    if (event === "def_repo") call.cwd = worktree;
+    if (event === "exit") {
+      calls.push({ ...call, end: traceMs(time) });
+      open.delete(sid);
+    }
+  }
+  return calls.sort((a, b) => a.start - b.start);
+}
+
+const PHASES = ["setup", "start", "commit", "merge", "finish", "other"] as const;
+type Phase = (typeof PHASES)[number];
+
+interface Attributed {
+  call: GitCall;
+  phase: Phase;
+  task: string | undefined;
+}
+
+/**
+ * Which step of which task a git call served: in a task's worktree, its commit (or, after it was integrated, the
+ * scheduler reading its tip); in the run branch's worktree, the merge under way (else the scheduler reading the
+ * run branch's tip to branch a task from); at the root, naming a task's branch, its worktree's creation.
+ * Integrations are serial: each begins with resolving the run branch at the root, right before the task's branch.
+ */
+function attribute(calls: readonly GitCall[], journal: Journal, runId: string, root: string): { attributed: Attributed[]; mergeStart: Map<string, number> } {
+  const byId = new Map(journal.timelines.map((t) => [t.task.id, t]));
+  const worktrees = join(root, ".orch", "worktrees", runId);
+  const runBranch = `orch/${runId}/_run`;
+  const named = (call: GitCall): string | undefined => {
+    const pattern = new RegExp(`(?:orch/${runId}/|worktrees/${runId}/)([a-z0-9][a-z0-9-]*)`, "g");
+    return [...`${call.args.join(" ")} ${call.cwd ?? ""}`.matchAll(pattern)].map((m) => m[1]).find((id) => id !== undefined && byId.has(id));
+  };
+  const mergeStart = new Map<string, number>();
+  calls.forEach((call, index) => {
+    const id = named(call);
+    const t = id === undefined ? undefined : byId.get(id);
+    if (id === undefined || t === undefined || call.cwd !== root || call.start < t.at["attempt.finished"] || mergeStart.has(id)) return;
+    let first = call.start;
+    for (let i = index - 1; i >= 0; i--) {
+      const before = calls[i];
+      if (before === undefined || before.start < t.at["attempt.finished"]) break;
+      if (before.cwd === root && before.args.some((a) => a.startsWith(runBranch))) {
+        first = before.start;
+        break;
+      }
+    }
+    mergeStart.set(id, first);
+  });
+  const merging = (at: number) => journal.timelines.find((t) => (mergeStart.get(t.task.id) ?? Infinity) <= at && at <= t.at["task.integrated"]);
+  const attributed = calls.map((call): Attributed => {
+    if (call.start < journal.started) return { call, phase: "setup", task: named(call) };
+    if (call.cwd === join(worktrees, "_run")) {
+      const t = merging(call.start);
+      return t === undefined ? { call, phase: "start", task: undefined } : { call, phase: "merge", task: t.task.id };
+    }
+    const id = named(call);
+    const t = id === undefined ? undefined : byId.get(id);
+    if (t === undefined) return { call, phase: "other", task: undefined };
+    if (call.cwd === join(worktrees, t.task.id)) return { call, phase: call.start < t.at["attempt.finished"] ? "commit" : "finish", task: id };
+    return { call, phase: call.start >= (mergeStart.get(t.task.id) ?? Infinity) ? "merge" : "start", task: id };
+  });
+  return { attributed, mergeStart };
+}
+
+// ---- analysis --------------------------------------------------------------------------------------------
+
+function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const pos = (sorted.length - 1) * q;
+  const low = sorted[Math.floor(pos)] ?? 0;
+  const high = sorted[Math.ceil(pos)] ?? low;
+  return low + (high - low) * (pos - Math.floor(pos));
+}
+const median = (values: readonly number[]) => quantile(values, 0.5);
+const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
+/** Greedy list scheduling with no overhead at all: whenever a slot is free, the first ready task in `rank` order. */
+function listSchedule(deps: readonly number[][], duration: readonly number[], slots: number, rank: readonly number[]): number {
+  const end: number[] = duration.map(() => Infinity);
+  const started = duration.map(() => false);
+  let now = 0;
+  let running: number[] = [];
+  let left = duration.length;
+  while (left > 0) {
+    const ready = duration.map((_, i) => i).filter((i) => !started[i] && (deps[i] ?? []).every((d) => (end[d] ?? Infinity) <= now));
+    ready.sort((a, b) => (rank[a] ?? 0) - (rank[b] ?? 0));
+    for (const i of ready.slice(0, slots - running.length)) {
+      started[i] = true;
+      end[i] = now + (duration[i] ?? 0);
+      running.push(i);
+    }
+    if (running.length === 0) throw new Error("the simulated schedule is stuck");
+    now = Math.min(...running.map((i) => end[i] ?? Infinity));
+    const still = running.filter((i) => (end[i] ?? Infinity) > now);
+    left -= running.length - still.length;
+    running = still;
+  }
+  return now;
+}
+
+/** Longest remaining chain of work from each task (its own included): the classic critical-path priority. */
+function bottomLevels(deps: readonly number[][], duration: readonly number[]): number[] {
+  const level = duration.map(() => 0);
+  for (let i = duration.length - 1; i >= 0; i--) {
+    level[i] = (level[i] ?? 0) + (duration[i] ?? 0);
+    for (const d of deps[i] ?? []) level[d] = Math.max(level[d] ?? 0, level[i] ?? 0);
+  }
+  return level;
+}
+
+/**
+ * When each task could have started: once it was ready and a slot was free for it. Slots are held from
+ * task.started to attempt.finished; a task that found every slot held waited for the one that freed last before
+ * it started.
+ */
+function eligibleAt(timelines: readonly Timeline[], slots: number): number[] {
+  return timelines.map((t) => {
+    const others = timelines.filter((o) => o !== t);
+    const held = (at: number) => others.filter((o) => o.at["task.started"] <= at && at < o.at["attempt.finished"]).length;
+    const start = t.at["task.started"];
+    const points = [t.ready, ...others.flatMap((o) => [o.at["task.started"], o.at["attempt.finished"]]).filter((p) => p > t.ready && p < start)];
+    points.sort((a, b) => a - b);
+    let eligible = t.ready;
+    points.forEach((p, i) => {
+      if (held(p) >= slots) eligible = points[i + 1] ?? start;
+    });
+    return Math.min(eligible, start);
+  });
+}
+
+/**
+ * Slot time with no agent in it, sampled: held by orch around an agent (worktree, spawn, verify, commit); free
+ * while a task was ready (scheduling latency); free while tasks waited only on work that was done but not yet
+ * merged (the merge queue); free with nothing to run (the graph's shape, the tail).
+ */
+function slotAccount(journal: Journal, slots: number): { agent: number; held: number; readyWaiting: number; mergeWaiting: number; nothing: number } {
+  const { timelines } = journal;
+  const done = new Map(timelines.map((t) => [t.task.id, t.at["attempt.finished"]]));
+  const workDone = timelines.map((t) => Math.max(journal.started, ...t.task.dependsOn.map((d) => done.get(d) ?? Infinity)));
+  const account = { agent: sum(timelines.map((t) => t.agentMs)), held: 0, readyWaiting: 0, mergeWaiting: 0, nothing: 0 };
+  account.held = sum(timelines.map((t) => t.at["attempt.finished"] - t.at["task.started"])) - account.agent;
+  for (let at = journal.started; at < journal.finished; at += SAMPLE_MS) {
+    let busy = 0;
+    let ready = 0;
+    let merging = 0;
+    timelines.forEach((t, i) => {
+      if (t.at["task.started"] <= at && at < t.at["attempt.finished"]) busy++;
+      else if (at < t.at["task.started"]) {
+        if (t.ready <= at) ready++;
+        else if ((workDone[i] ?? Infinity) <= at) merging++;
+      }
+    });
+    const free = Math.max(0, slots - busy);
+    const a = Math.min(free, ready);
+    const b = Math.min(free - a, merging);
+    account.readyWaiting += a * SAMPLE_MS;
+    account.mergeWaiting += b * SAMPLE_MS;
+    account.nothing += (free - a - b) * SAMPLE_MS;
+  }
+  return account;
+}
+
+// ---- the benchmark ---------------------------------------------------------------------------------------
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
+const sec = (value: number) => `${(value / 1000).toFixed(2)} s`;
+const row = (label: string, values: readonly number[], git?: readonly number[]) =>
+  `  ${label.padEnd(44)} median ${ms(median(values)).padStart(8)}  p90 ${ms(quantile(values, 0.9)).padStart(8)}  total ${sec(sum(values)).padStart(8)}` +
+  (git === undefined ? "" : `  (git: median ${ms(median(git))}, ${(sum(git) / Math.max(1, sum(values)) * 100).toFixed(0)}% of it)`);
+
+export async function benchSchedule(): Promise<BenchResult> {
+  const s = settings();
+  const repo = makeRepo("schedule");
+  try {
+    const git = (...args: string[]) => execGit(repo.root, args);
+    // out/ is in the base commit, so each agent writes its file with a shell builtin, nothing to create first.
+    mkdirSync(join(repo.root, "out"));
+    writeFileSync(join(repo.root, "out", ".keep"), "");
+    git("add", "out/.keep");
+    git("commit", "--quiet", "-m", "out/");
+    const tasks = randomDag(s);
+    const graph = new TaskGraph(tasks);
+    const edges = sum(tasks.map((t) => t.dependsOn.length));
+    say(`schedule: ${s.tasks} tasks (seed ${s.seed}, ${edges} edges, ${tasks.filter((t) => t.dependsOn.length === 0).length} roots), concurrency ${s.concurrency}, sleeps ${sec(s.minMs)}–${sec(s.maxMs)}…`);
+    const load = loadavg()[0] ?? 0;
+    const run = await runPlan(repo, s, tasks);
+    const journal = readJournal(join(repo.root, ".orch", "orch.db"), run.runId, tasks);
+    if (journal.extra.length > 0) throw new Error(`the run made tasks the plan did not have (conflicts?): ${journal.extra.join(", ")}`);
+    const calls = readGitTrace(run.tracePath);
+    const { attributed, mergeStart } = attribute(calls, journal, run.runId, repo.root);
+    const bare: number[] = [];
+    for (let i = 0; i < WORKTREE_SAMPLES; i++) {
+      const timed = await timeSpawn("git", ["worktree", "add", "--quiet", "-b", `bench/wt-${i}`, join(repo.tmp, `wt-${i}`), "HEAD"], repo.root);
+      if (timed.exitCode !== 0) throw new Error(`git worktree add exited ${String(timed.exitCode)}`);
+      bare.push(timed.ms);
+    }
+
+    // The bound, from what the agents really took (sleep plus the shell around it: work that no scheduler saves).
+    const { timelines } = journal;
+    const agentMs = new Map(timelines.map((t) => [t.task.id, t.agentMs]));
+    const measured = (t: BenchTask) => agentMs.get(t.id) ?? 0;
+    const critical = graph.criticalPath(measured);
+    const work = graph.totalWork(measured);
+    const bound = Math.max(critical.length, work / s.concurrency);
+    const intended = Math.max(graph.criticalPath((t) => t.sleepMs).length, graph.totalWork((t) => t.sleepMs) / s.concurrency);
+    const makespan = journal.finished - journal.started;
+    const index = new Map(tasks.map((t, i) => [t.id, i]));
+    const deps = tasks.map((t) => t.dependsOn.map((d) => index.get(d) ?? 0));
+    const durations = tasks.map(measured);
+    // Orch's order among ready tasks: priority (none here), then plan position (the plan is in dependency order).
+    const orchOrder = listSchedule(deps, durations, s.concurrency, tasks.map((_, i) => i));
+    const levels = bottomLevels(deps, durations);
+    const cpOrder = listSchedule(deps, durations, s.concurrency, levels.map((l) => -l));
+
+    // The gap: a task's last dependency finished (integrated) → the task started, when a slot was free for it.
+    const eligible = eligibleAt(timelines, s.concurrency);
+    const gated = timelines.filter((t) => t.gate !== undefined);
+    const gaps = gated.map((t) => t.at["task.started"] - t.ready);
+    const freeGaps = gated.filter((t) => eligible[timelines.indexOf(t)] === t.ready).map((t) => t.at["task.started"] - t.ready);
+    const edgeGaps = gated.flatMap((t) => t.task.dependsOn.map((d) => t.at["task.started"] - (timelines.find((o) => o.task.id === d)?.at["task.finished"] ?? 0)));
+    const latency = timelines.map((t, i) => t.at["task.started"] - (eligible[i] ?? t.at["task.started"]));
+    const gap = freeGaps.length > 0 ? median(freeGaps) : median(gaps);
+    const bareMs = median(bare);
+
+    // Per task, step by step (event times), with the git time inside each step (git's trace).
+    const gitOf = (phase: Phase) => (t: Timeline) => sum(attributed.filter((a) => a.phase === phase && a.task === t.task.id).map((a) => a.call.end - a.call.start));
+    const orphanStart = attributed.filter((a) => a.phase === "start" && a.task === undefined);
+    const step = (from: (t: Timeline) => number, to: (t: Timeline) => number) => timelines.map((t) => to(t) - from(t));
+    const mergeAt = (t: Timeline) => mergeStart.get(t.task.id) ?? t.at["task.integrated"];
+    const integrations = [...timelines].sort((a, b) => mergeAt(a) - mergeAt(b));
+    const service = integrations.map((t) => t.at["task.integrated"] - mergeAt(t));
+    const restart = integrations.slice(1).flatMap((t, i) => {
+      const before = integrations[i];
+      return before !== undefined && t.at["attempt.finished"] < before.at["task.finished"] ? [mergeAt(t) - before.at["task.finished"]] : [];
+    });
+    const account = slotAccount(journal, s.concurrency);
+    const cpu = cpuShare(run.cpu, journal.started, journal.finished);
+    const capacity = s.concurrency * makespan;
+    const share = (value: number) => `${sec(value)} (${((value / capacity) * 100).toFixed(1)}%)`;
+    const byCommand = new Map<string, number[]>();
+    for (const { call } of attributed.filter((a) => a.phase !== "setup")) {
+      const key = call.args.filter((a) => !a.startsWith("-c") && !a.includes("=")).slice(0, call.args[0] === "worktree" ? 2 : 1).join(" ");
+      byCommand.set(key, [...(byCommand.get(key) ?? []), call.end - call.start]);
+    }
+    const commands = [...byCommand].sort((a, b) => sum(b[1]) - sum(a[1])).slice(0, 8);
+    const setupCalls = attributed.filter((a) => a.phase === "setup");
+
+    const notes = [
+      `graph: ${s.tasks} tasks, ${edges} edges (in-degree 1.5 on average past the roots, from the ${3 * s.concurrency} tasks before), ` +
+        `critical path ${critical.tasks.length} tasks; sleeps ${sec(s.minMs)}–${sec(s.maxMs)}, seed ${s.seed}; load average ${load.toFixed(1)} on start`,
+      `bound: critical path ${sec(critical.length)}, total work / ${s.concurrency} ${sec(work / s.concurrency)} (agents' measured spawn→exit; the intended sleeps give ${sec(intended)}); ` +
+        `orch's own start-up and plan before run.started: ${sec(run.cliMs - makespan)} of the CLI's ${sec(run.cliMs)}, ${setupCalls.length} git calls`,
+      `schedules with no overhead at all (same durations): orch's order (plan position) ${sec(orchOrder)} = ${(orchOrder / bound).toFixed(3)}x the bound; ` +
+        `longest-remaining-path first ${sec(cpOrder)} = ${(cpOrder / bound).toFixed(3)}x`,
+      `parallelism: agents busy ${sec(account.agent)} over ${sec(makespan)} = ${(account.agent / makespan).toFixed(2)} of ${s.concurrency} slots; idle slot time ${sec(capacity - account.agent)}, of which:`,
+      `  held by orch around an agent (worktree, spawn, verify, commit) ${share(account.held)}; free while a task was ready ${share(account.readyWaiting)}; ` +
+        `free while tasks waited on done but unmerged work ${share(account.mergeWaiting)}; free with nothing to run ${share(account.nothing)}`,
+      `gap, last dependency finished → started: slot free ${freeGaps.length} tasks median ${ms(median(freeGaps))} p90 ${ms(quantile(freeGaps, 0.9))}; ` +
+        `all ${gaps.length} gated tasks median ${ms(median(gaps))} p90 ${ms(quantile(gaps, 0.9))}; all ${edgeGaps.length} edges median ${ms(median(edgeGaps))}; ` +
+        `ready with a free slot → started, all ${latency.length} tasks: median ${ms(median(latency))} p90 ${ms(quantile(latency, 0.9))} max ${ms(Math.max(...latency))}`,
+      `per task (event times; git's share from its trace):`,
+      row("ready with a free slot → task.started", latency, timelines.map(gitOf("start"))),
+      row("task.started → attempt.started", step((t) => t.at["task.started"], (t) => t.at["attempt.started"])),
+      row("agent: spawn → exit", timelines.map((t) => t.agentMs)),
+      row("attempt started→exited, beyond the agent", timelines.map((t) => t.at["attempt.exited"] - t.at["attempt.started"] - t.agentMs)),
+      row("verify `true` (exited → verify.completed)", step((t) => t.at["attempt.exited"], (t) => t.at["verify.completed"])),
+      row("commit (→ attempt.finished)", step((t) => t.at["verify.completed"], (t) => t.at["attempt.finished"]), timelines.map(gitOf("commit"))),
+      row("merge queue wait (→ integration starts)", timelines.map((t) => mergeAt(t) - t.at["attempt.finished"])),
+      row("merge: check, merge, verify on the run branch", service, integrations.map(gitOf("merge"))),
+      row("task.integrated → task.finished", step((t) => t.at["task.integrated"], (t) => t.at["task.finished"]), timelines.map(gitOf("finish"))),
+      row("attempt.finished → task.finished (dependents wait)", step((t) => t.at["attempt.finished"], (t) => t.at["task.finished"])),
+      cpu === undefined
+        ? "orch's main thread: no schedstat samples"
+        : `orch's main thread (the event loop) over the makespan: on a CPU ${(cpu.run * 100).toFixed(0)}%, runnable but waiting for one ${(cpu.wait * 100).toFixed(0)}%, ` +
+          `so busy ${((cpu.run + cpu.wait) * 100).toFixed(0)}% of the time (${run.cpu.length} samples)`,
+      `merge queue: busy merging ${sec(sum(service))} of ${sec(makespan)} (${((sum(service) / makespan) * 100).toFixed(0)}%); ` +
+        `with a task already waiting, the next merge began ${ms(median(restart))} (median, p90 ${ms(quantile(restart, 0.9))}, total ${sec(sum(restart))}) after the last one's task.finished; ` +
+        `${orphanStart.length} run-branch reads for new worktrees (${ms(sum(orphanStart.map((a) => a.call.end - a.call.start)))})`,
+      `git: ${calls.length - setupCalls.length} calls during the run, ${sec(sum(calls.map((c) => c.end - c.start)) - sum(setupCalls.map((a) => a.call.end - a.call.start)))} in all; ` +
+        commands.map(([key, times]) => `${key} ×${times.length} median ${ms(median(times))}`).join(", "),
+      `bare \`git worktree add\` in the same repository: ${bare.map((v) => v.toFixed(0)).join(", ")} ms`,
+    ];
+    return {
+      name: "schedule",
+      metrics: [
+        {
+          bench: "schedule",
+          label: `makespan, ${s.tasks} tasks at concurrency ${s.concurrency}`,
+          figure: makespan / 1000,
+          unit: "s",
+          baselines: [baseline("max(critical path, work/N)", bound / 1000, "s", makespan / 1000), baseline("no-overhead schedule, orch's order", orchOrder / 1000, "s", makespan / 1000)],
+          target: `≤ ${TARGET_RATIO}x the bound`,
+          pass: makespan / bound <= TARGET_RATIO,
+        },
+        {
+          bench: "schedule",
+          label: `dependency finished → dependent started, slot free (median of ${freeGaps.length > 0 ? freeGaps.length : gaps.length})`,
+          figure: gap,
+          unit: "ms",
+          baselines: [baseline("bare git worktree add", bareMs, "ms", gap)],
+          target: `< ${TARGET_GAP_MS} ms`,
+          pass: gap < TARGET_GAP_MS,
+        },
+      ],
+      notes,
+    };
+  } finally {
+    repo.dispose();
+  }
+}
+
+function execGit(cwd: string, args: readonly string[]): void {
+  execFileSync("git", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+if (isMain(import.meta.url)) await runBenchMain(benchSchedule);
