@@ -464,9 +464,13 @@ function slotAccount(journal: Journal, slots: number): { agent: number; held: nu
 
 const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
 const sec = (value: number) => `${(value / 1000).toFixed(2)} s`;
-const row = (label: string, values: readonly number[], git?: readonly number[]) =>
-  `  ${label.padEnd(44)} median ${ms(median(values)).padStart(8)}  p90 ${ms(quantile(values, 0.9)).padStart(8)}  total ${sec(sum(values)).padStart(8)}` +
-  (git === undefined ? "" : `  (git: median ${ms(median(git))}, ${(sum(git) / Math.max(1, sum(values)) * 100).toFixed(0)}% of it)`);
+/** One step's times per task; with git's calls in it per task: how many, how long. */
+const row = (label: string, values: readonly number[], git?: { calls: number; ms: number }[]) =>
+  `  ${label.padEnd(50)} median ${ms(median(values)).padStart(8)}  p90 ${ms(quantile(values, 0.9)).padStart(8)}  total ${sec(sum(values)).padStart(8)}` +
+  (git === undefined
+    ? ""
+    : `  (git: ${median(git.map((g) => g.calls)).toFixed(0)} calls, median ${ms(median(git.map((g) => g.ms)))}, ` +
+      `${((sum(git.map((g) => g.ms)) / Math.max(1, sum(values))) * 100).toFixed(0)}% of the step)`);
 
 export async function benchSchedule(): Promise<BenchResult> {
   const s = settings();
@@ -523,7 +527,10 @@ export async function benchSchedule(): Promise<BenchResult> {
     const bareMs = median(bare);
 
     // Per task, step by step (event times), with the git time inside each step (git's trace).
-    const gitOf = (phase: Phase) => (t: Timeline) => sum(attributed.filter((a) => a.phase === phase && a.task === t.task.id).map((a) => a.call.end - a.call.start));
+    const gitOf = (phase: Phase) => (t: Timeline) => {
+      const mine = attributed.filter((a) => a.phase === phase && a.task === t.task.id);
+      return { calls: mine.length, ms: sum(mine.map((a) => a.call.end - a.call.start)) };
+    };
     const orphanStart = attributed.filter((a) => a.phase === "start" && a.task === undefined);
     const step = (from: (t: Timeline) => number, to: (t: Timeline) => number) => timelines.map((t) => to(t) - from(t));
     const mergeAt = (t: Timeline) => mergeStart.get(t.task.id) ?? t.at["task.integrated"];

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseRunResult } from "./support/cli.js";
+import { isRunning, parseRunResult, processesMentioning, waitFor } from "./support/cli.js";
 import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 import { FILES, PLAN, task } from "./support/plans.js";
 
@@ -135,6 +135,36 @@ describe("orch run --plan-file", () => {
     expect(missing.code).toBe(2);
     expect(existsSync(join(box.repo.dir, ".orch", "orch.db"))).toBe(false);
     expect(box.repo.git(["branch", "--list", "orch/*"])).toBe("");
+  });
+});
+
+describe("a planned run and its supervisor's death", () => {
+  it("SIGKILLed mid-graph, resumed: finished tasks are not run again, the graph converges with one merge per task", { timeout: 150_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES, { TASK_SLEEP: "1" });
+    const started = await box.orch(["run", "build the feature", "--verify", "node check.mjs", "--plan-file", planFile(box, PLAN), "--concurrency", "2", "--agent-command", agent("plan-task.sh"), "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
+    // Kill it once setup is merged and the two branches are under way.
+    const view = await waitFor("setup to be integrated and api to run", async () => {
+      const v = await box.status(runId);
+      return v.tasks.find((t) => t.id === "setup")?.status === "succeeded" && v.now !== null ? v : undefined;
+    }, 60_000);
+    process.kill(view.pid ?? 0, "SIGKILL");
+    await waitFor("the supervisor to be gone", () => (isRunning(view.pid ?? 0) ? undefined : true));
+    const resumed = await box.orch(["resume", runId]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const ended = await waitFor("the run to end", async () => {
+      const v = await box.status(runId);
+      return ["succeeded", "failed"].includes(v.status) ? v : undefined;
+    }, 120_000);
+    const journal = readJournal(box.repo, runId);
+    expect(ended.status, `${ended.reason ?? ""}\n${journal.attempts.map((a) => `${a.id}: ${a.status} ${a.exit_reason} ${JSON.stringify(a.failure)}`).join("\n")}\n${readFileSync(join(box.repo.dir, ".orch", "logs", runId, "orch.log"), "utf8").slice(-3000)}`).toBe("succeeded");
+    expect(journal.events.filter((e) => e.type === "task.integrated")).toHaveLength(6);
+    expect(firstParents(box, `orch/${runId}/_run`)).toHaveLength(6);
+    // setup ran once: it had finished before the kill.
+    const log = readFileSync(join(box.out, "log"), "utf8").split("\n").filter(Boolean);
+    expect(log.filter((l) => l.startsWith("setup "))).toEqual(["setup attempt 1"]);
+    expect(await processesMentioning(box.repo.root)).toEqual([]);
   });
 });
 
