@@ -316,49 +316,66 @@ interface Attributed {
 }
 
 /**
- * Which step of which task a git call served: in a task's worktree, its commit (or, after it was integrated, the
- * scheduler reading its tip); in the run branch's worktree, the merge under way (else the scheduler reading the
- * run branch's tip to branch a task from); at the root, naming a task's branch, its worktree's creation.
- * Integrations are serial: each begins with resolving the run branch at the root, right before the task's branch.
+ * Which step of which task a git call served. Starting a task: the scheduler reads the run branch's tip in its
+ * worktree, checks the new branch's name at the root (some checks name only its parent folders), adds the
+ * worktree. In a task's worktree: its commit (or, after its merge, the scheduler reading its tip). Integrations
+ * are serial: each begins with resolving the run branch at the root, right before the task's branch; calls in the
+ * run branch's worktree while one is under way are its merge.
  */
-function attribute(calls: readonly GitCall[], journal: Journal, runId: string, root: string): { attributed: Attributed[]; mergeStart: Map<string, number> } {
+function attribute(calls: readonly GitCall[], journal: Journal, runId: string, root: string) {
   const byId = new Map(journal.timelines.map((t) => [t.task.id, t]));
   const worktrees = join(root, ".orch", "worktrees", runId);
+  const integration = join(worktrees, "_run");
   const runBranch = `orch/${runId}/_run`;
-  const named = (call: GitCall): string | undefined => {
-    const pattern = new RegExp(`(?:orch/${runId}/|worktrees/${runId}/)([a-z0-9][a-z0-9-]*)`, "g");
-    return [...`${call.args.join(" ")} ${call.cwd ?? ""}`.matchAll(pattern)].map((m) => m[1]).find((id) => id !== undefined && byId.has(id));
-  };
+  const pattern = new RegExp(`(?:orch/${runId}/|worktrees/${runId}/)([a-z0-9][a-z0-9-]*)`, "g");
+  const named = (call: GitCall): string | undefined =>
+    [...`${call.args.join(" ")} ${call.cwd ?? ""}`.matchAll(pattern)].map((m) => m[1]).find((id) => id !== undefined && byId.has(id));
+  const running = calls.filter((c) => c.start >= journal.started);
+
   const mergeStart = new Map<string, number>();
-  calls.forEach((call, index) => {
+  const startBegin = new Map<string, number>();
+  const tipReads = new Map<GitCall, string>();
+  running.forEach((call, index) => {
     const id = named(call);
     const t = id === undefined ? undefined : byId.get(id);
-    if (id === undefined || t === undefined || call.cwd !== root || call.start < t.at["attempt.finished"] || mergeStart.has(id)) return;
-    let first = call.start;
-    for (let i = index - 1; i >= 0; i--) {
-      const before = calls[i];
-      if (before === undefined || before.start < t.at["attempt.finished"]) break;
-      if (before.cwd === root && before.args.some((a) => a.startsWith(runBranch))) {
-        first = before.start;
-        break;
-      }
+    if (id === undefined || t === undefined || call.cwd !== root) return;
+    if (call.start < t.at["task.started"] && !startBegin.has(id)) {
+      // The tip read that began this start: the last one done before the task's first name check.
+      const read = running.slice(0, index).reverse().find((c) => c.cwd === integration && c.args.join(" ") === "rev-parse HEAD" && !tipReads.has(c));
+      if (read !== undefined) tipReads.set(read, id);
+      startBegin.set(id, read?.start ?? call.start);
     }
-    mergeStart.set(id, first);
+    if (call.start < t.at["attempt.finished"] || mergeStart.has(id)) return;
+    const resolve = running.slice(0, index).reverse().find((c) => c.start < t.at["attempt.finished"] || (c.cwd === root && c.args.some((a) => a.startsWith(runBranch))));
+    mergeStart.set(id, resolve !== undefined && resolve.start >= t.at["attempt.finished"] ? resolve.start : call.start);
   });
-  const merging = (at: number) => journal.timelines.find((t) => (mergeStart.get(t.task.id) ?? Infinity) <= at && at <= t.at["task.integrated"]);
+  const within = (at: number, from: Map<string, number>, to: (t: Timeline) => number) =>
+    journal.timelines.find((t) => (from.get(t.task.id) ?? Infinity) <= at && at <= to(t))?.task.id;
   const attributed = calls.map((call): Attributed => {
     if (call.start < journal.started) return { call, phase: "setup", task: named(call) };
-    if (call.cwd === join(worktrees, "_run")) {
-      const t = merging(call.start);
-      return t === undefined ? { call, phase: "start", task: undefined } : { call, phase: "merge", task: t.task.id };
-    }
+    const read = tipReads.get(call);
+    if (read !== undefined) return { call, phase: "start", task: read };
     const id = named(call);
     const t = id === undefined ? undefined : byId.get(id);
-    if (t === undefined) return { call, phase: "other", task: undefined };
+    if (call.cwd === integration || t === undefined) {
+      const merging = within(call.start, mergeStart, (m) => m.at["task.integrated"]);
+      if (call.cwd === integration) return merging === undefined ? { call, phase: "other", task: undefined } : { call, phase: "merge", task: merging };
+      // At the root, naming no task: a start's checks of the branch's parent folders, or a merge's check.
+      const starting = within(call.start, startBegin, (m) => m.at["task.started"]);
+      if (call.args[0] === "show-ref" && starting !== undefined) return { call, phase: "start", task: starting };
+      return merging === undefined ? { call, phase: "other", task: undefined } : { call, phase: "merge", task: merging };
+    }
     if (call.cwd === join(worktrees, t.task.id)) return { call, phase: call.start < t.at["attempt.finished"] ? "commit" : "finish", task: id };
     return { call, phase: call.start >= (mergeStart.get(t.task.id) ?? Infinity) ? "merge" : "start", task: id };
   });
-  return { attributed, mergeStart };
+  return { attributed, mergeStart, startBegin };
+}
+
+/** Per task, the time between one of its git calls in a step ending and the next starting: spawning, noticing. */
+function between(attributed: readonly Attributed[], phase: Phase): number[] {
+  const byTask = new Map<string, GitCall[]>();
+  for (const a of attributed) if (a.phase === phase && a.task !== undefined) byTask.set(a.task, [...(byTask.get(a.task) ?? []), a.call]);
+  return [...byTask.values()].flatMap((list) => list.slice(1).map((call, i) => call.start - (list[i]?.end ?? call.start)));
 }
 
 // ---- analysis --------------------------------------------------------------------------------------------
@@ -491,7 +508,7 @@ export async function benchSchedule(): Promise<BenchResult> {
     const journal = readJournal(join(repo.root, ".orch", "orch.db"), run.runId, tasks);
     if (journal.extra.length > 0) throw new Error(`the run made tasks the plan did not have (conflicts?): ${journal.extra.join(", ")}`);
     const calls = readGitTrace(run.tracePath);
-    const { attributed, mergeStart } = attribute(calls, journal, run.runId, repo.root);
+    const { attributed, mergeStart, startBegin } = attribute(calls, journal, run.runId, repo.root);
     const bare: number[] = [];
     for (let i = 0; i < WORKTREE_SAMPLES; i++) {
       const timed = await timeSpawn("git", ["worktree", "add", "--quiet", "-b", `bench/wt-${i}`, join(repo.tmp, `wt-${i}`), "HEAD"], repo.root);
@@ -531,7 +548,8 @@ export async function benchSchedule(): Promise<BenchResult> {
       const mine = attributed.filter((a) => a.phase === phase && a.task === t.task.id);
       return { calls: mine.length, ms: sum(mine.map((a) => a.call.end - a.call.start)) };
     };
-    const orphanStart = attributed.filter((a) => a.phase === "start" && a.task === undefined);
+    // The scheduler's loop awaits each start (tip read, name checks, worktree) before it handles anything else.
+    const starting = timelines.map((t) => t.at["task.started"] - (startBegin.get(t.task.id) ?? t.at["task.started"]));
     const step = (from: (t: Timeline) => number, to: (t: Timeline) => number) => timelines.map((t) => to(t) - from(t));
     const mergeAt = (t: Timeline) => mergeStart.get(t.task.id) ?? t.at["task.integrated"];
     const integrations = [...timelines].sort((a, b) => mergeAt(a) - mergeAt(b));
@@ -582,8 +600,11 @@ export async function benchSchedule(): Promise<BenchResult> {
           `so busy ${((cpu.run + cpu.wait) * 100).toFixed(0)}% of the time (${run.cpu.length} samples)`,
       `merge queue: busy merging ${sec(sum(service))} of ${sec(makespan)} (${((sum(service) / makespan) * 100).toFixed(0)}%); ` +
         `with a task already waiting, the next merge began ${ms(median(restart))} (median, p90 ${ms(quantile(restart, 0.9))}, total ${sec(sum(restart))}) after the last one's task.finished; ` +
-        `${orphanStart.length} run-branch reads for new worktrees (${ms(sum(orphanStart.map((a) => a.call.end - a.call.start)))})`,
-      `git: ${calls.length - setupCalls.length} calls during the run, ${sec(sum(calls.map((c) => c.end - c.start)) - sum(setupCalls.map((a) => a.call.end - a.call.start)))} in all; ` +
+        `the scheduler's loop was inside a task's start (tip read → task.started) for ${sec(sum(starting))} (${((sum(starting) / makespan) * 100).toFixed(0)}% of the makespan; median ${ms(median(starting))} a task)`,
+      `between one git call of a step and the next (spawn, exit noticed, the event loop): start median ${ms(median(between(attributed, "start")))}, ` +
+        `commit ${ms(median(between(attributed, "commit")))}, merge ${ms(median(between(attributed, "merge")))}`,
+      `git: ${calls.length - setupCalls.length} calls during the run (${PHASES.filter((p) => p !== "setup").map((p) => `${p} ${attributed.filter((a) => a.phase === p).length}`).join(", ")}), ` +
+        `${sec(sum(calls.map((c) => c.end - c.start)) - sum(setupCalls.map((a) => a.call.end - a.call.start)))} in git; ` +
         commands.map(([key, times]) => `${key} ×${times.length} median ${ms(median(times))}`).join(", "),
       `bare \`git worktree add\` in the same repository: ${bare.map((v) => v.toFixed(0)).join(", ")} ms`,
     ];

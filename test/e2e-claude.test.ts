@@ -1,8 +1,9 @@
 // End to end: the built `orch` binary drives the real Claude Code CLI (node_modules/.bin/claude) against the
-// scripted Anthropic server through the shared scenarios; here only what is Claude's own.
+// scripted Anthropic server through the shared scenarios and the fault matrix; here only what is Claude's own.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { eventData, inWorktree, SUM, sumLine, TaskWaitedData, useSandboxes } from "./support/e2e.js";
+import { describeFaultMatrix, gapsMs } from "./support/e2e-faults.js";
 import { describeRealCli, orchRun, type RealCli } from "./support/e2e-scenarios.js";
 import { anthropicLastUserText } from "./support/model-server/anthropic.js";
 import { claudeEnv } from "./support/model-server/server.js";
@@ -84,3 +85,67 @@ describe("orch run × the real Claude Code CLI: tools it was denied", () => {
     expect(run.server.remaining()).toEqual([]);
   });
 });
+
+// ---- the fault matrix, with orch's own bounds on Claude's retries --------------------------------------------
+
+const Streaming = z.looseObject({ stream: z.boolean().optional() });
+
+describeFaultMatrix({
+  // CLAUDE_CODE_MAX_RETRIES and API_TIMEOUT_MS unset, so orch's bounds apply (retry-bounds.ts): one retry of a
+  // request, for a 429 and a 5xx alike.
+  cli: { ...claude, env: (at) => omit(claude.env(at), ["CLAUDE_CODE_MAX_RETRIES", "API_TIMEOUT_MS"]) },
+  cases: [
+    {
+      // Claude retries once, after the header's second; orch sleeps until the time that retry named.
+      title: "429 with retry-after",
+      faults: [{ fault: "rate_limit", retryAfterSeconds: 1, repeat: 2 }],
+      attempts: [{ failed: "rate_limited", status: 429, calls: 2, then: "wait" }, { succeeded: true, calls: 3 }],
+      waitMs: [0, 1_000],
+      check: ({ requestsByAttempt }) => expect(gapsMs(requestsByAttempt[0] ?? [])[0]).toBeGreaterThanOrEqual(950),
+    },
+    {
+      // Claude retries once after its own backoff (0.5 s and some jitter), which orch takes as the reset time too.
+      title: "429 without retry-after",
+      faults: [{ fault: "rate_limit", repeat: 2 }],
+      attempts: [{ failed: "rate_limited", status: 429, calls: 2, then: "wait" }, { succeeded: true, calls: 3 }],
+      waitMs: [0, 700],
+    },
+    {
+      // Retried once by Claude; with no model to fall back to, orch backs off and tries the same model again.
+      title: "529 overloaded",
+      faults: [{ fault: "overloaded", repeat: 2 }],
+      attempts: [{ failed: "overloaded", status: 529, calls: 2, then: "wait" }, { succeeded: true, calls: 3 }],
+    },
+    {
+      // Claude's retry in attempt 1, then attempt 2's first request; Claude's retry of that one gets the answer.
+      title: "503 three times, then answers",
+      faults: [{ fault: "server_error", status: 503, repeat: 3 }],
+      attempts: [{ failed: "overloaded", status: 503, calls: 2, then: "wait" }, { succeeded: true, calls: 4 }],
+    },
+    {
+      // Claude drops the broken stream and asks again without streaming, which the fix's first turn answers as
+      // JSON: no failure reaches orch.
+      title: "malformed stream",
+      faults: [{ fault: "malformed" }],
+      attempts: [{ succeeded: true, calls: 4 }],
+      check: ({ server }) => expect(server.modelRequests().slice(0, 2).map((r) => Streaming.parse(r.body).stream)).toEqual([true, undefined]),
+    },
+    {
+      // Claude's own idle watchdog waits 5 minutes at least: orch's stall timer ends the attempt.
+      title: "stream stalls after the headers",
+      faults: [{ fault: "stall" }],
+      args: ["--stall-timeout", "4s"],
+      attempts: [{ failed: "hung", calls: 1, then: "wait" }, { succeeded: true, calls: 3 }],
+    },
+    {
+      title: "overloaded for one model only: orch falls back to the other at once",
+      faults: [{ fault: "overloaded", repeat: 2 }],
+      fallback: { from: "claude-primary", to: "claude-backup" },
+      attempts: [{ failed: "overloaded", status: 529, calls: 2, then: "fallback" }, { succeeded: true, calls: 3 }],
+    },
+  ],
+});
+
+function omit(env: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !keys.includes(key)));
+}

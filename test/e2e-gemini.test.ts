@@ -1,8 +1,11 @@
 // End to end: the built `orch` binary drives the real Gemini CLI (node_modules/.bin/gemini) against the
-// scripted Gemini server through the shared scenarios; here only what is Gemini's own (its model router).
+// scripted Gemini server through the shared scenarios and the fault matrix; here only what is Gemini's own (its
+// model router, its answer to each fault).
 import { expect } from "vitest";
 import { z } from "zod";
+import { RETRY_BOUNDS } from "../src/agents/retry-bounds.js";
 import { eventData, SUM, sumLine, TaskWaitedData } from "./support/e2e.js";
+import { describeFaultMatrix } from "./support/e2e-faults.js";
 import { describeRealCli, type RealCli } from "./support/e2e-scenarios.js";
 import { geminiEnv, geminiLastUserText, geminiProtocol, geminiRead, geminiShell, geminiWrite } from "./support/model-server/gemini.js";
 import type { ModelServer, RecordedRequest } from "./support/model-server/server.js";
@@ -67,4 +70,59 @@ describeRealCli(gemini, {
   // the CLI relaunches itself as a child, which must be gone too.
   hang: { stallSeconds: 8 },
   contextTooLong: {},
+});
+
+// ---- the fault matrix, with the retry bound orch recommends (general.maxAttempts 2) --------------------------
+
+describeFaultMatrix({
+  // orch cannot set maxAttempts for one run (gemini/command.ts), so the settings file holds what it recommends.
+  cli: { ...gemini, env: ({ url, repo, path }) => geminiEnv({ url, home: repo.home, tmp: repo.tmp, path, maxAttempts: RETRY_BOUNDS.gemini.maxAttempts }) },
+  cases: [
+    {
+      // The CLI retries once (after seconds of its own backoff here, however short the RetryInfo), then quotes
+      // Google's "Suggested retry after 1s.", which orch waits for.
+      title: "429 with RetryInfo",
+      faults: [{ fault: "rate_limit", retryAfterSeconds: 1, repeat: 2 }],
+      attempts: [{ failed: "rate_limited", status: 429, calls: 2, then: "wait" }, { succeeded: true, calls: 3 }],
+      waitMs: [0, 1_000],
+    },
+    {
+      // No time quoted: orch backs off on its own.
+      title: "429 without RetryInfo",
+      faults: [{ fault: "rate_limit", repeat: 2 }],
+      attempts: [{ failed: "rate_limited", status: 429, calls: 2, then: "wait" }, { succeeded: true, calls: 3 }],
+    },
+    {
+      // Retried once by the CLI; with no model to fall back to, orch backs off and tries the same model again.
+      title: "529",
+      faults: [{ fault: "server_error", status: 529, repeat: 2 }],
+      attempts: [{ failed: "overloaded", status: 529, calls: 2, then: "wait" }, { succeeded: true, calls: 3 }],
+    },
+    {
+      // Two calls in attempt 1; attempt 2's first request fails too and the CLI's retry gets the answer.
+      title: "503 three times, then answers",
+      faults: [{ fault: "overloaded", repeat: 3 }],
+      attempts: [{ failed: "overloaded", status: 503, calls: 2, then: "wait" }, { succeeded: true, calls: 4 }],
+    },
+    {
+      // The CLI does not retry a stream it cannot parse: the attempt fails as bad output and orch tries again.
+      title: "malformed stream",
+      faults: [{ fault: "malformed" }],
+      attempts: [{ failed: "bad_output", calls: 1, then: "wait" }, { succeeded: true, calls: 3 }],
+    },
+    {
+      // The CLI waits on a stalled stream for minutes: orch's stall timer ends the attempt (12 s, as the CLI is
+      // slow to start here and prints nothing before its first request).
+      title: "stream stalls after the headers",
+      faults: [{ fault: "stall" }],
+      args: ["--stall-timeout", "12s"],
+      attempts: [{ failed: "hung", calls: 1, then: "wait" }, { succeeded: true, calls: 3 }],
+    },
+    {
+      title: "overloaded for one model only: orch falls back to the other at once",
+      faults: [{ fault: "overloaded", repeat: 2 }],
+      fallback: { from: "gemini-2.5-flash", to: "gemini-2.5-pro" },
+      attempts: [{ failed: "overloaded", status: 503, calls: 2, then: "fallback" }, { succeeded: true, calls: 3 }],
+    },
+  ],
 });

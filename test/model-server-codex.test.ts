@@ -3,6 +3,7 @@
 // modes orch maps its permissions to, in a linked git worktree. Every spawned CLI is bounded and reaped.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { permissionArgs } from "../src/agents/codex/command.js";
@@ -373,6 +374,24 @@ describe("Responses protocol, without the CLI", () => {
       expect.objectContaining({ type: "custom_tool_call", name: "apply_patch", input: "*** Begin Patch\n*** End Patch\n" }),
     ]);
     expect(events.at(-1)).toMatchObject({ response: { status: "completed", usage: { input_tokens: 9, output_tokens: 4, total_tokens: 13 } } });
+  });
+
+  it("stall: 200 and event-stream headers, then nothing until close(); a turn for another model is a 400 mismatch", async () => {
+    const server = await serve([{ fault: "stall", model: "gpt-a" }, { text: "b only", model: "gpt-b" }]);
+    const wrong = await post(server, { ...userInput("x", true), model: "gpt-b" });
+    expect([wrong.status, await wrong.json()]).toMatchObject([400, { error: { message: expect.stringContaining('expects a request for model "gpt-a"') } }]);
+    const stalled = await post(server, { ...userInput("x", true), model: "gpt-a" });
+    expect([stalled.status, stalled.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+    const body = stalled.text().then(() => "ended", () => "cut");
+    expect(await Promise.race([body, sleep(300).then(() => "silent")])).toBe("silent");
+    expect(await (await post(server, { ...userInput("x"), model: "gpt-b" })).json()).toMatchObject({ model: "gpt-b", status: "completed" });
+    await server.close();
+    expect(await body).toBe("cut");
+    expect(server.modelRequests().map((r) => [r.model, r.outcome])).toEqual([
+      ["gpt-b", "mismatch"],
+      ["gpt-a", "fault"],
+      ["gpt-b", "reply"],
+    ]);
   });
 
   it("answers a non-streaming request with one JSON response, and faults with OpenAI error bodies", async () => {

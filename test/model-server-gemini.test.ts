@@ -4,6 +4,7 @@
 // and the faults the CLI surfaces quickly. Every spawned CLI is bounded and its process group reaped.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { AgentInvocation } from "../src/agents/agent.js";
@@ -284,6 +285,25 @@ describe("Gemini protocol module, protocol level", () => {
     };
     expect(geminiLastUserText(body)).toBe('Output: hi\n{"error":"no"}');
     expect(geminiLastUserText({ nope: 1 })).toBe("");
+  });
+
+  it("stall: 200 and event-stream headers, then nothing until close(); a turn's model is read from the path", async () => {
+    const server = await serve([{ fault: "stall", model: "gemini-a" }, { text: "b only", model: "gemini-b" }]);
+    const wrong = await post(server, "/v1beta/models/gemini-b:streamGenerateContent?alt=sse", userContent("x"));
+    expect([wrong.status, await wrong.text()]).toEqual([500, expect.stringContaining('expects a request for model \\"gemini-a\\", but it asked for \\"gemini-b\\"')]);
+    const stalled = await post(server, "/v1beta/models/gemini-a:streamGenerateContent?alt=sse", userContent("x"));
+    expect([stalled.status, stalled.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+    const body = stalled.text().then(() => "ended", () => "cut");
+    expect(await Promise.race([body, sleep(300).then(() => "silent")])).toBe("silent");
+    const reply = await post(server, "/v1beta/models/gemini-b:streamGenerateContent?alt=sse", userContent("x"));
+    expect(await reply.text()).toContain('"modelVersion":"gemini-b"');
+    await server.close();
+    expect(await body).toBe("cut");
+    expect(server.modelRequests().map((r) => [r.model, r.outcome])).toEqual([
+      ["gemini-b", "mismatch"],
+      ["gemini-a", "fault"],
+      ["gemini-b", "reply"],
+    ]);
   });
 
   it("sends Google error bodies, with RetryInfo and retry-after for rate limits", async () => {

@@ -4,6 +4,7 @@
 // resume with a narrower permission, and the faults OpenCode shows quickly. Every CLI is bounded and reaped.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { AgentInvocation } from "../src/agents/agent.js";
@@ -297,10 +298,31 @@ describe("scripted Chat Completions server, protocol level", () => {
     expect(chatLastUserText("nonsense")).toBe("");
   });
 
-  it("sends OpenAI error bodies: 429 with retry-after, 503, 401, 400 context_length_exceeded", async () => {
+  it("stall: 200 and event-stream headers (JSON's when not streamed), then nothing until close(); a turn for another model is a mismatch", async () => {
+    const server = await serve([{ fault: "stall", model: "a" }, { fault: "stall", model: "a" }, { text: "b only", model: "b" }]);
+    const wrong = await post(server, { ...request("x", { stream: true }), model: "b" });
+    expect([wrong.status, await wrong.json()]).toMatchObject([400, { error: { message: expect.stringContaining('expects a request for model "a", but it asked for "b"') } }]);
+    const streamed = await post(server, { ...request("x", { stream: true }), model: "a" });
+    expect([streamed.status, streamed.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+    const plain = await post(server, { ...request("x"), model: "a" });
+    expect([plain.status, plain.headers.get("content-type")]).toEqual([200, "application/json"]);
+    const bodies = [streamed, plain].map((res) => res.text().then(() => "ended", () => "cut"));
+    expect(await Promise.race([...bodies, sleep(300).then(() => "silent")])).toBe("silent");
+    expect(await (await post(server, { ...request("x"), model: "b" })).json()).toMatchObject({ model: "b", choices: [{ message: { content: "b only" } }] });
+    await server.close();
+    expect(await Promise.all(bodies)).toEqual(["cut", "cut"]);
+    expect(server.modelRequests().map((r) => [r.model, r.outcome])).toEqual([
+      ["b", "mismatch"],
+      ["a", "fault"],
+      ["a", "fault"],
+      ["b", "reply"],
+    ]);
+  });
+
+  it("sends OpenAI error bodies: 429 and 503 with retry-after, 401, 400 context_length_exceeded", async () => {
     const server = await serve([
       { fault: "rate_limit", retryAfterSeconds: 7 },
-      { fault: "overloaded" },
+      { fault: "overloaded", retryAfterSeconds: 1 },
       { fault: "unauthorized" },
       { fault: "context_too_long" },
       { fault: "server_error", status: 502 },
@@ -309,7 +331,8 @@ describe("scripted Chat Completions server, protocol level", () => {
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("7");
     expect(await limited.json()).toMatchObject({ error: { code: "rate_limit_exceeded", message: expect.stringContaining("try again in 7s") } });
-    expect((await post(server, request("x"))).status).toBe(503);
+    const overloaded = await post(server, request("x"));
+    expect([overloaded.status, overloaded.headers.get("retry-after")]).toEqual([503, "1"]);
     expect(await (await post(server, request("x"))).json()).toMatchObject({ error: { code: "invalid_api_key" } });
     const long = await post(server, request("x"));
     expect([long.status, await long.json()]).toMatchObject([400, { error: { code: "context_length_exceeded" } }]);

@@ -2,6 +2,7 @@
 // test): a tool session, resume, each fault, and a failed `match`. Every spawned CLI is bounded and reaped.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { jsonLines, type CliResult } from "./support/cli.js";
@@ -290,7 +291,11 @@ describe("scripted model server, protocol level", () => {
   });
 
   it("sends Anthropic error bodies and retry-after for faults", async () => {
-    const server = await sandboxes.server([{ fault: "rate_limit", retryAfterSeconds: 7 }, { fault: "server_error", status: 503 }]);
+    const server = await sandboxes.server([
+      { fault: "rate_limit", retryAfterSeconds: 7 },
+      { fault: "server_error", status: 503 },
+      { fault: "overloaded", retryAfterSeconds: 2 },
+    ]);
     const limited = await post(server, "/v1/messages", userMessage("x"));
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("7");
@@ -299,7 +304,9 @@ describe("scripted model server, protocol level", () => {
       error: { type: "rate_limit_error", message: expect.any(String) },
     });
     const down = await post(server, "/v1/messages", userMessage("x"));
-    expect(down.status).toBe(503);
+    expect([down.status, down.headers.get("retry-after")]).toEqual([503, null]);
+    const overloaded = await post(server, "/v1/messages", userMessage("x"));
+    expect([overloaded.status, overloaded.headers.get("retry-after")]).toEqual([529, "2"]);
   });
 
   it("close() ends a hanging request", async () => {
@@ -313,13 +320,55 @@ describe("scripted model server, protocol level", () => {
     expect(await pending).toBe("failed");
   });
 
+  it("stall: 200 and an event stream's headers for a streamed request, JSON's for another, then nothing until close()", async () => {
+    const server = await sandboxes.server([{ fault: "stall" }, { fault: "stall" }]);
+    const streamed = await post(server, "/v1/messages", { ...userMessage("x"), stream: true });
+    expect([streamed.status, streamed.headers.get("content-type")]).toEqual([200, "text/event-stream"]);
+    const plain = await post(server, "/v1/messages", userMessage("x"));
+    expect([plain.status, plain.headers.get("content-type")]).toEqual([200, "application/json"]);
+    const bodies = [streamed, plain].map((res) => res.text().then(() => "ended", () => "cut"));
+    expect(await Promise.race([...bodies, sleep(300).then(() => "silent")])).toBe("silent");
+    await server.close();
+    expect(await Promise.all(bodies)).toEqual(["cut", "cut"]);
+    expect(server.modelRequests().map((r) => [r.outcome, r.note])).toEqual([["fault", "stall"], ["fault", "stall"]]);
+  });
+
+  it("model: a turn for one model answers only a request for it; another model's is a mismatch that keeps the turn", async () => {
+    const server = await sandboxes.server([{ fault: "overloaded", model: "primary" }, { text: "from the fallback", model: "fallback" }]);
+    expect((await post(server, "/v1/messages", { ...userMessage("x"), model: "primary" })).status).toBe(529);
+    const wrong = await post(server, "/v1/messages", { ...userMessage("x"), model: "primary" });
+    expect(wrong.status).toBe(500);
+    expect(await wrong.json()).toMatchObject({ error: { message: expect.stringContaining('expects a request for model "fallback", but it asked for "primary"') } });
+    expect(server.remaining()).toEqual([{ text: "from the fallback", model: "fallback" }]);
+    const right = await post(server, "/v1/messages", { ...userMessage("x"), model: "fallback" });
+    expect(await right.json()).toMatchObject({ model: "fallback", content: [{ type: "text", text: "from the fallback" }] });
+    expect(server.modelRequests().map((r) => [r.model, r.outcome])).toEqual([
+      ["primary", "fault"],
+      ["primary", "mismatch"],
+      ["fallback", "reply"],
+    ]);
+    expect(server.problems()).toEqual([expect.stringContaining("turn 1 expects a request for model")]);
+  });
+
   it("keeps a repeated fault at the head until it is used up", () => {
     const cursor = new ScriptCursor([{ fault: "overloaded", repeat: 3 }, { text: "ok" }]);
-    expect(cursor.take("").kind).toBe("turn");
+    const any = { lastUserText: "", model: undefined };
+    expect(cursor.take(any).kind).toBe("turn");
     expect(cursor.remaining()).toEqual([{ fault: "overloaded", repeat: 2 }, { text: "ok" }]);
-    cursor.take("");
-    cursor.take("");
+    cursor.take(any);
+    cursor.take(any);
     expect(cursor.remaining()).toEqual([{ text: "ok" }]);
     expect(() => new ScriptCursor([{ fault: "hang", repeat: 0 }])).toThrow(RangeError);
+  });
+
+  it("checks a turn's model before its match, and both before it is used", () => {
+    const cursor = new ScriptCursor([{ fault: "overloaded", model: "a", match: "goal", repeat: 2 }, { text: "ok", model: "b" }]);
+    expect(cursor.take({ lastUserText: "goal", model: "b" })).toMatchObject({ kind: "mismatch", index: 0, message: expect.stringContaining('model "a"') });
+    expect(cursor.take({ lastUserText: "other", model: "a" })).toMatchObject({ kind: "mismatch", index: 0, message: expect.stringContaining('"goal"') });
+    expect(cursor.take({ lastUserText: "goal", model: undefined })).toMatchObject({ kind: "mismatch", message: expect.stringContaining("asked for null") });
+    expect(cursor.take({ lastUserText: "goal", model: "a" })).toMatchObject({ kind: "turn", index: 0 });
+    expect(cursor.take({ lastUserText: "goal", model: "a" })).toMatchObject({ kind: "turn", index: 0 });
+    expect(cursor.take({ lastUserText: "", model: "a" })).toMatchObject({ kind: "mismatch", index: 1 });
+    expect(cursor.take({ lastUserText: "", model: "b" })).toMatchObject({ kind: "turn", index: 1 });
   });
 });

@@ -45,10 +45,12 @@ export function recordSuccess(): Breaker {
 
 /**
  * An unhealthy failure: a probe that fails opens the circuit again at once; a closed circuit opens after
- * `failures` in a row, or at once when `open` is set (the policy chose to fall back to another model).
+ * `failures` in a row, or at once when `open` is set (the policy chose to fall back to another model). It stays
+ * open for the cool-down, or until `reopenAt` when the failure said when the model is usable again (a rate
+ * limit's reset): a known reset is not worth ten minutes of waiting.
  */
-export function recordFailure(breaker: Breaker, now: number, options: BreakerOptions, open = false): Breaker {
-  const reopen: Breaker = { state: "open", until: now + options.cooldownMs };
+export function recordFailure(breaker: Breaker, now: number, options: BreakerOptions, open = false, reopenAt?: number): Breaker {
+  const reopen: Breaker = { state: "open", until: reopenAt !== undefined && reopenAt > now ? reopenAt : now + options.cooldownMs };
   switch (breaker.state) {
     case "half-open":
     case "open":

@@ -92,6 +92,14 @@ describe("failure tiers and backoff", () => {
     expect(retryDelay({ kind: "rate_limited", detail: "", resetAt: 60_000 }, 1, 10_000, 0.5)).toBe(50_000);
     expect(retryDelay({ kind: "verify_failed", detail: "" }, 4, 0, 0.5)).toBe(0);
   });
+  it("a reset sooner than the backoff is honoured the first time, and paced by the backoff after that", () => {
+    const soon = { kind: "rate_limited" as const, detail: "", resetAt: 10_500 };
+    expect(retryDelay(soon, 1, 10_000, 1)).toBe(500);
+    expect(retryDelay(soon, 2, 10_000, 1)).toBe(4_000);
+    expect(retryDelay(soon, 3, 10_000, 0)).toBe(4_000);
+    // A far reset still wins.
+    expect(retryDelay({ ...soon, resetAt: 3_600_000 }, 5, 0, 1)).toBe(3_600_000);
+  });
 });
 
 describe("durations", () => {
@@ -243,6 +251,13 @@ describe("circuit breaker", () => {
     expect(allows(b, 1_010)).toBe(true);
     expect(atStart(b, 1_010)).toEqual({ state: "half-open" });
     expect(recordFailure(CLOSED, 5, options, true)).toEqual({ state: "open", until: 1_005 });
+  });
+  it("stays open until a reported reset rather than for the whole cool-down", () => {
+    const long = { failures: 1, cooldownMs: 600_000 };
+    expect(recordFailure(CLOSED, 1_000, long, false, 3_000)).toEqual({ state: "open", until: 3_000 });
+    expect(recordFailure({ state: "half-open" }, 1_000, long, false, 5_000)).toEqual({ state: "open", until: 5_000 });
+    // A reset already past is no reason to come back at once.
+    expect(recordFailure(CLOSED, 1_000, long, false, 500)).toEqual({ state: "open", until: 601_000 });
   });
   it("re-opens on a failed probe and closes on an answer", () => {
     expect(recordFailure({ state: "half-open" }, 2_000, options)).toEqual({ state: "open", until: 3_000 });

@@ -93,11 +93,15 @@ export function backoffDelay(retry: number, random: number, options: BackoffOpti
 
 /**
  * How long to wait before the next attempt after `failure`, given that it is the `consecutive`-th failure
- * of a retryable kind in a row. A reported reset time wins over the backoff curve, so that one rate-limit
- * signal costs at most one extra call.
+ * of a retryable kind in a row. A reported reset time is honoured (so that one rate-limit signal costs at most
+ * one extra call); from the second failure in a row on, never less than the backoff curve, since a CLI's own
+ * retry delay passed off as a reset time would otherwise pace orch at sub-second retries.
  */
 export function retryDelay(failure: Failure, consecutive: number, now: number, random: number): number {
   if (failure.kind === "verify_failed") return 0;
-  if (failure.resetAt !== undefined && failure.resetAt > now) return failure.resetAt - now;
+  if (failure.resetAt !== undefined && failure.resetAt > now) {
+    const reset = failure.resetAt - now;
+    return consecutive > 1 ? Math.max(reset, backoffDelay(consecutive, random)) : reset;
+  }
   return backoffDelay(consecutive, random);
 }

@@ -222,7 +222,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     const pick = pickModel(breakers, chainStart, deps.now());
     if ("waitUntil" in pick) {
       const names = ctx.chain.slice(chainStart).map((_, i) => label(chainStart + i)).join(", ");
-      await wait(deps, ctx, pick.waitUntil - deps.now(), `circuit open for every model (${names}); probing again after the cool-down`);
+      await wait(deps, ctx, pick.waitUntil - deps.now(), `circuit open for every model: ${names}; probing again after the cool-down`);
       continue;
     }
     if (pick.index !== modelIndex) {
@@ -322,7 +322,10 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       const fallBack = action === "fallback" && "index" in other;
       switchReason = `${failure.kind}: ${failure.detail}`;
       if (countsAgainstModel(failure.kind) || fallBack) {
-        breakers = breakers.map((b, i) => (i === modelIndex ? recordFailure(b, deps.now(), ctx.recovery.breaker, fallBack) : b));
+        // A failure that says when the model is usable again keeps it out until then (paced by the backoff), not
+        // for the whole cool-down.
+        const reopenAt = failure.resetAt === undefined ? undefined : deps.now() + retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
+        breakers = breakers.map((b, i) => (i === modelIndex ? recordFailure(b, deps.now(), ctx.recovery.breaker, fallBack, reopenAt) : b));
       }
       if (fallBack) {
         consecutiveFailures = 0;

@@ -32,7 +32,7 @@ import type { TempRepo } from "./repo.js";
 export const GOAL = "make the failing tests pass";
 /** Attempt 1's last words in the converge scenario, which attempt 2's handoff must quote. */
 const WRONG_ANSWER = "I changed sum to multiply its arguments.";
-const FIXED_ANSWER = "Fixed: sum now adds its arguments.";
+export const FIXED_ANSWER = "Fixed: sum now adds its arguments.";
 
 /** One change of src/sum.js the script makes the CLI perform. */
 export interface FixStep {

@@ -119,7 +119,7 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
     recovery: recoveryOf(flags.onLimit, config),
     config: { source: "cli", limits: config.limits, gc: config.gc },
     ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(ctx.cwd, flags.planFile)) } : {}),
-    ...(flags.plan === true || flags.planner !== undefined ? { planner: plannerOf(flags.planner, agent, config) } : {}),
+    ...(flags.planFile === undefined && wantsPlan(flags, goal) ? { planner: plannerOf(flags.planner, agent, config) } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),
   };
 }
@@ -192,6 +192,16 @@ function parseFallback(text: string, primary: AgentSettings, config: Config): Fa
   }
   const model = text.slice(colon + 1).trim() || configuredModel(config, named);
   return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
+}
+
+/**
+ * Whether an agent plans the run: `--plan` (or `--planner`) says yes, `--no-plan` no; by default, when the goal
+ * is not a single task — it lists two or more items (lines starting with -, *, • or a number).
+ */
+function wantsPlan(flags: RunFlags, goal: string): boolean {
+  if (flags.plan === false) return false;
+  if (flags.plan === true || flags.planner !== undefined) return true;
+  return goal.split("\n").filter((line) => /^\s*([-*•]|\d+[.)])\s+\S/.test(line)).length >= 2;
 }
 
 /** `--planner AGENT`, `AGENT:MODEL` or `MODEL` (of the run's agent); without it the run's agent plans. */

@@ -8,8 +8,8 @@ import { sandboxEnv, type SandboxEnvOptions } from "./sandbox-env.js";
 import {
   DEFAULT_USAGE,
   toolTurn,
-  type FaultTurn,
   type IncomingModelRequest,
+  type ProtocolFault,
   type ProtocolModule,
   type ReplyContext,
   type ReplyTurn,
@@ -143,7 +143,7 @@ function writeError(
   writeJson(res, status, { type: "error", error: { type, message } }, { "request-id": `req_${hex(12)}`, ...extraHeaders });
 }
 
-function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
+function writeFault(res: ServerResponse, fault: ProtocolFault, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
       const message = "Number of request tokens has exceeded your per-minute rate limit";
@@ -151,10 +151,10 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       return;
     }
     case "overloaded":
-      writeError(res, 529, "overloaded_error", "Overloaded");
+      writeError(res, 529, "overloaded_error", "Overloaded", retryAfter(fault.retryAfterSeconds));
       return;
     case "server_error":
-      writeError(res, fault.status ?? 500, "api_error", "Internal server error");
+      writeError(res, fault.status ?? 500, "api_error", "Internal server error", retryAfter(fault.retryAfterSeconds));
       return;
     case "unauthorized":
       writeError(res, 401, "authentication_error", "invalid x-api-key");

@@ -9,8 +9,8 @@ import { sandboxEnv, writeJsonFile, type SandboxEnvOptions } from "./sandbox-env
 import {
   DEFAULT_USAGE,
   toolTurn,
-  type FaultTurn,
   type IncomingModelRequest,
+  type ProtocolFault,
   type ProtocolModule,
   type ReplyContext,
   type ReplyTurn,
@@ -190,7 +190,7 @@ function writeError(
   writeJson(res, code, body, { "content-type": "application/json; charset=UTF-8", ...headers });
 }
 
-function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
+function writeFault(res: ServerResponse, fault: ProtocolFault, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
       // Google states the wait in a RetryInfo detail, which is what the CLI reads; the header is for others.
@@ -202,11 +202,13 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
     }
     case "overloaded":
       // What Google sends when a model is overloaded (Anthropic's 529 has no Gemini counterpart).
-      writeError(res, 503, "UNAVAILABLE", "The model is overloaded. Please try again later.");
+      writeError(res, 503, "UNAVAILABLE", "The model is overloaded. Please try again later.", [], retryAfter(fault.retryAfterSeconds));
       return;
-    case "server_error":
-      writeError(res, fault.status ?? 500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting");
+    case "server_error": {
+      const message = "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting";
+      writeError(res, fault.status ?? 500, "INTERNAL", message, [], retryAfter(fault.retryAfterSeconds));
       return;
+    }
     case "unauthorized":
       writeError(res, 401, "UNAUTHENTICATED", "API key not valid. Please pass a valid API key.");
       return;

@@ -9,8 +9,8 @@ import { sandboxEnv, writeJsonFile, type SandboxEnvOptions } from "./sandbox-env
 import {
   DEFAULT_USAGE,
   toolTurn,
-  type FaultTurn,
   type IncomingModelRequest,
+  type ProtocolFault,
   type ProtocolModule,
   type ReplyContext,
   type ReplyTurn,
@@ -129,7 +129,7 @@ function writeError(
   writeJson(res, status, { error: { ...error, param: null } }, extraHeaders);
 }
 
-function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
+function writeFault(res: ServerResponse, fault: ProtocolFault, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
       const seconds = fault.retryAfterSeconds;
@@ -139,15 +139,13 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
       return;
     }
     case "overloaded":
-      writeError(res, 503, { message: "The server is overloaded or not ready yet.", type: "server_error", code: null });
+      writeError(res, 503, { message: "The server is overloaded or not ready yet.", type: "server_error", code: null }, retryAfter(fault.retryAfterSeconds));
       return;
-    case "server_error":
-      writeError(res, fault.status ?? 500, {
-        message: "The server had an error while processing your request. Sorry about that!",
-        type: "server_error",
-        code: null,
-      });
+    case "server_error": {
+      const message = "The server had an error while processing your request. Sorry about that!";
+      writeError(res, fault.status ?? 500, { message, type: "server_error", code: null }, retryAfter(fault.retryAfterSeconds));
       return;
+    }
     case "unauthorized":
       writeError(res, 401, {
         message: "Incorrect API key provided: sk-fake***. You can find your API key at https://platform.openai.com/account/api-keys.",
@@ -222,13 +220,16 @@ export interface OpenCodeEnvOptions extends SandboxEnvOptions {
   modelCost?: { input: number; output: number };
   /** Merged over the written config's top level (e.g. `{ permission: {...} }`). */
   config?: Record<string, unknown>;
+  /** More models the provider offers besides `fake-model`, by id (`backup-model` is `fake/backup-model`). */
+  moreModels?: readonly string[];
 }
 
 /** The config file that points OpenCode at the scripted server through a custom OpenAI-compatible provider. */
 export function opencodeConfig(
-  options: Pick<OpenCodeEnvOptions, "url" | "timeoutMs" | "chunkTimeoutMs" | "modelCost" | "config">,
+  options: Pick<OpenCodeEnvOptions, "url" | "timeoutMs" | "chunkTimeoutMs" | "modelCost" | "config" | "moreModels">,
 ): Record<string, unknown> {
   const model = { name: "Fake Model", tool_call: true, limit: { context: 200_000, output: 8_192 } };
+  const priced = options.modelCost === undefined ? model : { ...model, cost: options.modelCost };
   return {
     $schema: "https://opencode.ai/config.json",
     model: OPENCODE_FAKE_MODEL,
@@ -245,7 +246,7 @@ export function opencodeConfig(
           timeout: options.timeoutMs ?? 30_000,
           chunkTimeout: options.chunkTimeoutMs ?? 15_000,
         },
-        models: { "fake-model": options.modelCost === undefined ? model : { ...model, cost: options.modelCost } },
+        models: Object.fromEntries(["fake-model", ...(options.moreModels ?? [])].map((id) => [id, priced])),
       },
     },
     ...options.config,

@@ -10,8 +10,8 @@ import { sandboxEnv, type SandboxEnvOptions } from "./sandbox-env.js";
 import {
   DEFAULT_USAGE,
   toolTurn,
-  type FaultTurn,
   type IncomingModelRequest,
+  type ProtocolFault,
   type ProtocolModule,
   type ReplyContext,
   type ReplyTurn,
@@ -168,7 +168,7 @@ function writeError(
   writeJson(res, status, { error: { ...error, param: null } }, { "x-request-id": `req_${hex(12)}`, ...extraHeaders });
 }
 
-function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void {
+function writeFault(res: ServerResponse, fault: ProtocolFault, ctx: ReplyContext): void {
   switch (fault.fault) {
     case "rate_limit": {
       // Codex retries a 429 only when it says when to (retry-after); without it the CLI gives up at once.
@@ -178,10 +178,10 @@ function writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "han
     }
     case "overloaded":
       // OpenAI has no 529; its overload answer is a 503.
-      writeError(res, 503, { type: "server_error", code: null, message: "The server is overloaded or not ready yet." });
+      writeError(res, 503, { type: "server_error", code: null, message: "The server is overloaded or not ready yet." }, retryAfter(fault.retryAfterSeconds));
       return;
     case "server_error":
-      writeError(res, fault.status ?? 500, { type: "server_error", code: null, message: "The server had an error while processing your request." });
+      writeError(res, fault.status ?? 500, { type: "server_error", code: null, message: "The server had an error while processing your request." }, retryAfter(fault.retryAfterSeconds));
       return;
     case "unauthorized":
       writeError(res, 401, {

@@ -19,28 +19,37 @@ export interface ReplyTurn {
   usage?: Usage;
   /** A substring the request's last user message (prompt text or tool result) must contain. */
   match?: string;
+  /** The model the request must ask for (a fault or reply for one model only, say, to test a fallback). */
+  model?: string;
 }
 
 interface FaultCommon {
   /** The same fault answers this many consecutive requests (default 1). */
   repeat?: number;
   match?: string;
+  model?: string;
 }
 
 export type FaultTurn = FaultCommon &
   (
     | { fault: "rate_limit"; retryAfterSeconds?: number }
-    | { fault: "overloaded" }
-    | { fault: "server_error"; status?: number }
+    /** `retryAfterSeconds`: a retry-after header, as servers may send with a 503 too. */
+    | { fault: "overloaded"; retryAfterSeconds?: number }
+    | { fault: "server_error"; status?: number; retryAfterSeconds?: number }
     | { fault: "unauthorized" }
     | { fault: "context_too_long" }
     /** Reads the request, then never answers until the server closes. */
     | { fault: "hang" }
+    /** Sends the headers of a successful answer (an event stream when the request streams), then nothing more
+     * until the server closes: a stream that stalls after the headers. */
+    | { fault: "stall" }
     /** A 200 event stream that sends a truncated event and then closes. */
     | { fault: "malformed" }
   );
 
 export type Fault = FaultTurn["fault"];
+/** The faults a protocol writes; "hang" and "stall" the server handles alike for every protocol. */
+export type ProtocolFault = Exclude<FaultTurn, { fault: "hang" | "stall" }>;
 export type Turn = ReplyTurn | FaultTurn;
 export type Script = readonly Turn[];
 
@@ -88,9 +97,9 @@ export interface ProtocolModule {
   readonly name: string;
   route(request: IncomingModelRequest): RouteDecision | undefined;
   writeReply(res: ServerResponse, reply: ReplyTurn, ctx: ReplyContext): void;
-  /** Every fault except "hang", which the server handles alike for all protocols. */
-  writeFault(res: ServerResponse, fault: Exclude<FaultTurn, { fault: "hang" }>, ctx: ReplyContext): void;
-  /** An error answer owned by the harness itself (script exhausted, `match` failed). */
+  /** Every fault except "hang" and "stall", which the server handles alike for all protocols. */
+  writeFault(res: ServerResponse, fault: ProtocolFault, ctx: ReplyContext): void;
+  /** An error answer owned by the harness itself (script exhausted, a turn's `match` or `model` not met). */
   writeHarnessError(res: ServerResponse, message: string): void;
 }
 
@@ -99,9 +108,15 @@ export type Take =
   | { kind: "mismatch"; turn: Turn; index: number; message: string }
   | { kind: "exhausted"; message: string };
 
+/** What a request offers a turn's conditions: the text it answers and the model it asks for. */
+export interface TurnRequest {
+  lastUserText: string;
+  model: string | undefined;
+}
+
 /**
  * Walks a script. A repeated fault stays at the head until it has answered `repeat` requests. A failed
- * `match` does not consume the turn, so a retried request meets the same verdict.
+ * condition (`match`, `model`) does not consume the turn, so a retried request meets the same verdict.
  */
 export class ScriptCursor {
   readonly #script: Script;
@@ -118,7 +133,7 @@ export class ScriptCursor {
     this.#script = script;
   }
 
-  take(lastUserText: string): Take {
+  take(request: TurnRequest): Take {
     const turn = this.#script[this.#index];
     if (turn === undefined) {
       const count = this.#script.length;
@@ -126,14 +141,22 @@ export class ScriptCursor {
       return { kind: "exhausted", message };
     }
     const index = this.#index;
-    if (turn.match !== undefined && !lastUserText.includes(turn.match)) {
+    if (turn.model !== undefined && request.model !== turn.model) {
+      return {
+        kind: "mismatch",
+        turn,
+        index,
+        message: `model-server: turn ${index} expects a request for model ${JSON.stringify(turn.model)}, but it asked for ${JSON.stringify(request.model ?? null)}`,
+      };
+    }
+    if (turn.match !== undefined && !request.lastUserText.includes(turn.match)) {
       return {
         kind: "mismatch",
         turn,
         index,
         message:
           `model-server: turn ${index} expects the last user message to contain ${JSON.stringify(turn.match)}, ` +
-          `but it ended with ${JSON.stringify(tail(lastUserText, 400))}`,
+          `but it ended with ${JSON.stringify(tail(request.lastUserText, 400))}`,
       };
     }
     this.#usedOfHead += 1;

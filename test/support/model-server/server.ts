@@ -1,17 +1,18 @@
 // A scripted model server over node:http for tests: each model request consumes the next script turn, every
-// request is recorded, and close() also ends requests a "hang" fault is holding open.
+// request is recorded, and close() also ends requests a "hang" or "stall" fault is holding open.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { anthropicProtocol } from "./anthropic.js";
 import { isFault, ScriptCursor, type ProtocolModule, type Script, type Turn } from "./script.js";
 
 export { anthropicProtocol, claudeBash, claudeEnv, claudeWrite, type ClaudeEnvOptions } from "./anthropic.js";
-export type { Fault, FaultTurn, ReplyTurn, Script, ToolCall, Turn, Usage } from "./script.js";
+export type { Fault, FaultTurn, ProtocolFault, ReplyTurn, Script, ToolCall, Turn, Usage } from "./script.js";
 
 export type RequestOutcome =
   | "reply"
   | "fault"
-  /** The turn's `match` was not found in the request; answered 500, the turn was kept. */
+  /** The turn's `match` was not found in the request, or it asked for another `model`; answered with the
+   * protocol's harness error, the turn was kept. */
   | "mismatch"
   /** No turns left; answered 500. */
   | "exhausted"
@@ -36,6 +37,8 @@ export interface RecordedRequest {
   outcome: RequestOutcome;
   /** For faults the fault name; for mismatch and exhaustion the message sent back. */
   note: string | undefined;
+  /** The model a model request (one for a turn) asked for, as its protocol reads it; undefined for the others. */
+  model: string | undefined;
 }
 
 export interface ModelServer {
@@ -49,7 +52,7 @@ export interface ModelServer {
   remaining(): Turn[];
   /** Mismatches and exhaustion, as messages; a passing scripted test expects none. */
   problems(): string[];
-  /** Stops listening, ends held ("hang") and idle connections; resolves once closed. */
+  /** Stops listening, ends held ("hang", "stall") and idle connections; resolves once closed. */
   close(): Promise<void>;
 }
 
@@ -74,14 +77,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     const path = new URL(url, "http://model-server.invalid").pathname;
     const method = req.method ?? "GET";
     const body = parseJson(rawBody);
+    let model: string | undefined;
     const record = (outcome: RequestOutcome, turn: number | undefined, note: string | undefined): void => {
-      requests.push({ method, path, url, headers: req.headers, body, rawBody, time: Date.now(), turn, outcome, note });
+      requests.push({ method, path, url, headers: req.headers, body, rawBody, time: Date.now(), turn, outcome, note, model });
     };
     const incoming = { method, path, headers: req.headers, body };
 
     for (const protocol of protocols) {
       const decision = protocol.route(incoming);
       if (decision === undefined) continue;
+      if (decision.kind === "turn") model = decision.model;
       if (decision.kind === "side") {
         record("fixed", undefined, decision.label);
         decision.respond(res);
@@ -93,7 +98,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         res.end(JSON.stringify(decision.body));
         return;
       }
-      const take = cursor.take(decision.lastUserText);
+      const take = cursor.take({ lastUserText: decision.lastUserText, model: decision.model });
       if (take.kind === "exhausted") {
         record("exhausted", undefined, take.message);
         protocol.writeHarnessError(res, take.message);
@@ -112,7 +117,12 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
         return;
       }
       record("fault", take.index, turn.fault);
-      if (turn.fault === "hang") {
+      if (turn.fault === "stall") {
+        // What a streamed answer (or a JSON one) starts with, on the wire at once; then silence.
+        res.writeHead(200, { "content-type": ctx.streaming ? "text/event-stream" : "application/json", "cache-control": "no-cache" });
+        res.flushHeaders();
+      }
+      if (turn.fault === "hang" || turn.fault === "stall") {
         held.add(res);
         res.on("close", () => held.delete(res));
         return;
