@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { z } from "zod";
 import { TaskGraph } from "../src/core/dag.js";
+import type { PlanInput } from "../src/core/plan.js";
 import { startProcess } from "../test/support/cli.js";
 import { isMain, runBenchMain, say } from "./support/main.js";
 import { makeRepo, shellQuote, type BenchRepo } from "./support/repo.js";
@@ -101,7 +102,7 @@ function randomDag(s: Settings): BenchTask[] {
   return tasks;
 }
 
-function planOf(tasks: readonly BenchTask[]): unknown {
+function planOf(tasks: readonly BenchTask[]): PlanInput {
   return {
     tasks: tasks.map((t) => ({
       id: t.id,
@@ -493,7 +494,7 @@ export async function benchSchedule(): Promise<BenchResult> {
   const s = settings();
   const repo = makeRepo("schedule");
   try {
-    const git = (...args: string[]) => execGit(repo.root, args);
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: repo.root, stdio: ["ignore", "ignore", "pipe"] });
     // out/ is in the base commit, so each agent writes its file with a shell builtin, nothing to create first.
     mkdirSync(join(repo.root, "out"));
     writeFileSync(join(repo.root, "out", ".keep"), "");
@@ -635,10 +636,6 @@ export async function benchSchedule(): Promise<BenchResult> {
   } finally {
     repo.dispose();
   }
-}
-
-function execGit(cwd: string, args: readonly string[]): void {
-  execFileSync("git", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 }
 
 if (isMain(import.meta.url)) await runBenchMain(benchSchedule);

@@ -168,6 +168,25 @@ describe("a planned run and its supervisor's death", () => {
   });
 });
 
+describe("when a run is planned", () => {
+  it("a goal that lists several items is planned by default; --no-plan runs it as one task", { timeout: 60_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const goal = "Ship the release:\n- bump the version\n- write the changelog";
+    const planned = await box.orch(["run", goal, "--verify", "node check.mjs", "--agent-command", agent("planner.sh"), "--json"]);
+    expect(planned.code, planned.stderr).toBe(1);
+    const out = parseRunResult(planned);
+    expect(out.reason).toMatch(/^the planner did not answer with a valid plan in 3 tries/);
+    expect(readJournal(box.repo, out.runId).tasks.map((t) => t.id)).toEqual(["plan"]);
+    const single = await box.orch(["run", goal, "--verify", "true", "--agent-command", "true", "--no-plan", "--json"]);
+    expect(single.code, single.stderr).toBe(0);
+    const one = parseRunResult(single);
+    expect(readJournal(box.repo, one.runId).tasks.map((t) => t.id)).toEqual(["ship-the-release-bump-the"]);
+    // One line is one task.
+    const line = await box.orch(["run", "bump the version and write the changelog", "--verify", "true", "--agent-command", "true", "--json"]);
+    expect(readJournal(box.repo, parseRunResult(line).runId).tasks).toHaveLength(1);
+  });
+});
+
 describe("orch plan", () => {
   it("shows the planner's plan in an order it can run and saves it as a plan file; nothing is journaled", { timeout: 60_000 }, async () => {
     const box = sandboxes.orchRepo(FILES, { PLAN_JSON: JSON.stringify(PLAN) });
