@@ -447,7 +447,7 @@ function eligibleAt(timelines: readonly Timeline[], slots: number): number[] {
 }
 
 /**
- * Slot time with no agent in it, sampled: held by orch around an agent (worktree, spawn, verify, commit); free
+ * Slot time with no agent in it, sampled: held by orch around an agent (spawn, verify, commit); free
  * while a task was ready (scheduling latency); free while tasks waited only on work that was done but not yet
  * merged (the merge queue); free with nothing to run (the graph's shape, the tail).
  */
@@ -579,7 +579,7 @@ export async function benchSchedule(): Promise<BenchResult> {
       `schedules with no overhead at all (same durations): orch's order (plan position) ${sec(orchOrder)} = ${(orchOrder / bound).toFixed(3)}x the bound; ` +
         `longest-remaining-path first ${sec(cpOrder)} = ${(cpOrder / bound).toFixed(3)}x`,
       `parallelism: agents busy ${sec(account.agent)} over ${sec(makespan)} = ${(account.agent / makespan).toFixed(2)} of ${s.concurrency} slots; idle slot time ${sec(capacity - account.agent)}, of which:`,
-      `  held by orch around an agent (worktree, spawn, verify, commit) ${share(account.held)}; free while a task was ready ${share(account.readyWaiting)}; ` +
+      `  held by orch around an agent (spawn, verify, commit) ${share(account.held)}; free while a task was ready ${share(account.readyWaiting)}; ` +
         `free while tasks waited on done but unmerged work ${share(account.mergeWaiting)}; free with nothing to run ${share(account.nothing)}`,
       `gap, last dependency finished → started: slot free ${freeGaps.length} tasks median ${ms(median(freeGaps))} p90 ${ms(quantile(freeGaps, 0.9))}; ` +
         `all ${gaps.length} gated tasks median ${ms(median(gaps))} p90 ${ms(quantile(gaps, 0.9))}; all ${edgeGaps.length} edges median ${ms(median(edgeGaps))}; ` +

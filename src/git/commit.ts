@@ -42,7 +42,7 @@ export async function commitAll(options: { worktree: string; message: string }):
  * `-c user.name=… -c user.email=…` for whichever of the two the user's configuration lacks, for this
  * one commit only. GIT_AUTHOR_NAME, GIT_COMMITTER_EMAIL and the like in the environment still win.
  */
-async function fallbackIdentity(worktree: string): Promise<string[]> {
+export async function fallbackIdentity(worktree: string): Promise<string[]> {
   const args: string[] = [];
   for (const [key, fallback] of [
     ["user.name", FALLBACK_NAME],
