@@ -138,6 +138,39 @@ describe("orch run --plan-file", () => {
   });
 });
 
+describe("the merge queue keeps the run branch verified", () => {
+  it("a merge that breaks the run's criteria is reverted and the task sent back; it adapts and is merged", { timeout: 120_000 }, async () => {
+    // Fails when b's work was written without a's while a's is there too.
+    const together = `import { existsSync, readFileSync } from "node:fs";
+if (existsSync("out/a.txt") && existsSync("out/b.txt") && readFileSync("out/b.txt", "utf8").trim() !== "with a") { console.log("b does not know a"); process.exit(1); }
+console.log("ok");
+`;
+    const box = sandboxes.orchRepo({ "together.mjs": together });
+    const plan = { tasks: [task("a", [], { priority: 2, verify: [] }), task("b", [], { verify: [] })] };
+    const result = await box.orch(
+      ["run", "two features", "--verify", "node together.mjs", "--plan-file", planFile(box, plan), "--concurrency", "2", "--agent-command", agent("adaptive-task.sh"), "--json"],
+      { timeoutMs: 110_000 },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const out = parseRunResult(result);
+    const journal = readJournal(box.repo, out.runId);
+    const reverted = journal.events.filter((e) => e.type === "task.reverted");
+    expect(reverted).toHaveLength(1);
+    expect(JSON.stringify(reverted[0]?.data)).toContain("b does not know a");
+    // The run branch: a, b's merge, its revert, b again; what it holds passes the criterion.
+    expect(firstParents(box, out.branch)).toEqual([
+      "orch: integrate task a into the run",
+      "orch: integrate task b into the run",
+      "orch: revert the integration of task b",
+      "orch: integrate task b into the run",
+    ]);
+    expect(box.repo.git(["show", `${out.branch}:out/b.txt`])).toBe("with a");
+    // b's second attempt was told why it was sent back.
+    expect(readFileSync(join(box.out, "log"), "utf8").split("\n").filter((l) => l.startsWith("b "))).toEqual(["b attempt 1", "b attempt 2"]);
+    expect(readFileSync(join(box.out, "prompt.b.2"), "utf8")).toMatch(/merged into the run branch orch\/\S+\/_run, and the run's criteria failed there, so the merge was reverted: `node together.mjs` exited 1: b does not know a/);
+  });
+});
+
 describe("a planned run and its supervisor's death", () => {
   it("SIGKILLed mid-graph, resumed: finished tasks are not run again, the graph converges with one merge per task", { timeout: 150_000 }, async () => {
     const box = sandboxes.orchRepo(FILES, { TASK_SLEEP: "1" });
