@@ -14,7 +14,7 @@ const BENCHES = ["overhead", "ingest", "recovery", "resume", "schedule"] as cons
 type Bench = (typeof BENCHES)[number];
 /** A benchmark still running after this long is killed and counted as broken. `recovery` runs a real CLI
  * about 130 times and waits on each fault as orch would (about 3½ minutes on two cores); `schedule` runs a
- * 200-task plan (about 1½ minutes). */
+ * 200-task plan (1–2 minutes). */
 const BENCH_TIMEOUT_MS: Record<Bench, number> = {
   overhead: 5 * 60_000,
   ingest: 5 * 60_000,

@@ -58,6 +58,8 @@ export interface TaskContext {
   recovery: { policy: RecoveryPolicy; breaker: BreakerOptions };
   /** Run memory for the prompt: what holds beyond the handoff (a task sent back after a reverted merge, say). */
   notes?: readonly string[] | undefined;
+  /** git's `-c` identity options for orch's commits, when the caller asked git once for the whole run. */
+  identity?: readonly string[] | undefined;
   /** Commits the verified work and returns the commit (default: everything in the worktree, on its branch). */
   commit?: ((message: string) => Promise<string>) | undefined;
   /** What the journal holds of earlier attempts, when a supervisor takes over a run that had started. */
@@ -161,7 +163,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
 
     if (outcome.allPassed) {
       const message = `orch: ${firstLineOf(task.goal)}\n\nRun ${run.id}, task ${task.id}, attempt ${a.number}.\nVerified: ${task.criteria.join("; ")}\n`;
-      const commit = ctx.commit !== undefined ? await ctx.commit(message) : ((await commitAll({ worktree: task.worktree, message })) ?? (await inspectRepo(task.worktree)).headSha);
+      const commit = ctx.commit !== undefined ? await ctx.commit(message) : ((await commitAll({ worktree: task.worktree, message, identity: ctx.identity })) ?? (await inspectRepo(task.worktree)).headSha);
       await finish("succeeded", 1, undefined, commit);
       return { status: "succeeded", reason: `all ${task.criteria.length} criteria met on attempt ${a.number}`, commit };
     }

@@ -5,12 +5,14 @@
 // conflict becomes an integrator task working in the run branch's worktree with the merge in progress; after
 // each merge the run's criteria are verified on the run branch, and a merge that breaks them is reverted and
 // the task sent back. A failed task blocks exactly its dependents; the rest of the graph goes on.
+import { existsSync } from "node:fs";
 import type { Permission } from "../agents/permission.js";
 import type { BreakerOptions } from "../core/circuit.js";
 import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import type { StopMode } from "../core/run.js";
 import { TaskGraph } from "../core/dag.js";
 import type { TaskStatus, TerminalTaskStatus } from "../core/task.js";
+import { fallbackIdentity } from "../git/commit.js";
 import { finishMerge } from "../git/merge.js";
 import { gitOk } from "../git/exec.js";
 import { createWorktree } from "../git/index.js";
@@ -24,7 +26,7 @@ import { concludeIntegrator, createIntegrator, integrate, tipOf, type Integratio
 /** A task whose merge breaks the run's criteria this many times is blocked instead of sent back again. */
 const MAX_REVERTS = 2;
 
-export interface GraphContext extends MergeContext {
+export interface GraphContext extends Omit<MergeContext, "identity"> {
   chain: ChainLink[];
   permission: Permission;
   recovery: { policy: RecoveryPolicy; breaker: BreakerOptions };
@@ -45,7 +47,8 @@ type Job =
   | { kind: "loop"; task: TaskRecord; conclusion: TaskConclusion }
   | { kind: "integration"; task: TaskRecord; outcome: Integration };
 
-export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<GraphConclusion> {
+export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): Promise<GraphConclusion> {
+  const ctx = { ...graphContext, identity: await fallbackIdentity(graphContext.integration) };
   const { run, writer } = ctx;
   const tasks = new Map((await deps.store.listTasks(run.id)).map((t) => [t.id, t]));
   // The plan's graph: implementers only (integrators are made along the way and depend on the task they merge).
@@ -56,6 +59,14 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
   const reverts = new Map<string, number>();
   let integrating = false;
   let halt: TaskConclusion | undefined;
+  /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
+  let runTip = await tipOf(ctx.integration);
+  let worktreeLane: Promise<unknown> = Promise.resolve();
+  /** Each task's verified commit, from its loop's conclusion, for the merge queue. */
+  const commits = new Map<string, string>();
+  // Among tasks of equal priority, the one with the longest chain of dependents first: it gates the most.
+  const chain = chainLengths(graph);
+  const byUrgency = (a: TaskRecord, b: TaskRecord) => b.priority - a.priority || (chain.get(b.id) ?? 0) - (chain.get(a.id) ?? 0) || a.position - b.position;
   const runningLoops = () => [...jobs.keys()].filter((k) => k.startsWith("loop:")).length;
 
   const finishTask = async (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string) => {
@@ -70,9 +81,9 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
     }
   };
 
-  const startLoop = (task: TaskRecord, restored: RestoredTask | undefined, commit?: (message: string) => Promise<string>, notes?: string[]) => {
+  const startLoop = (task: TaskRecord, restored: RestoredTask | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<void>) => {
     status.set(task.id, "running");
-    const job = convergeTask(deps, {
+    const loop = () => convergeTask(deps, {
       run,
       task: { ...task, status: "running" },
       chain: ctx.chain,
@@ -87,25 +98,49 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
       restored,
       commit,
       notes,
+      identity: ctx.identity,
       ...(ctx.onActivity !== undefined ? { onActivity: ctx.onActivity } : {}),
-    }).then((conclusion): Job => ({ kind: "loop", task, conclusion }));
+    });
+    // Setting the task up is part of its job, so the loop below never waits on it.
+    const job = (async (): Promise<Job> => {
+      try {
+        await prepare?.();
+      } catch (error) {
+        return { kind: "loop", task, conclusion: { status: "failed", reason: `could not set the task up: ${error instanceof Error ? error.message : String(error)}` } };
+      }
+      return { kind: "loop", task, conclusion: await loop() };
+    })();
     jobs.set(`loop:${task.id}`, job);
   };
 
-  const startTask = async (task: TaskRecord) => {
-    if (task.status === "pending") {
-      // Branched from the run branch as it stands now, so the task sees its dependencies' work.
-      const tip = (await gitOk(["rev-parse", "HEAD"], ctx.integration)).trim();
-      await createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: tip });
-      await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
+  const startTask = (task: TaskRecord) => {
+    if (task.status !== "pending") {
+      startLoop(task, ctx.restored.get(task.id));
+      return;
     }
-    startLoop(task, ctx.restored.get(task.id));
+    // From the run branch's verified tip as it stands now, so the task sees its dependencies' work.
+    const base = runTip;
+    startLoop(task, undefined, undefined, undefined, async () => {
+      // A worktree already there was made by a supervisor that died before the task started.
+      if (existsSync(task.worktree)) await gitOk(["-c", "core.hooksPath=/dev/null", "merge", "--ff-only", "--quiet", base], task.worktree);
+      else await makeWorktree(task, base);
+      await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
+    });
+  };
+
+  /** One `git worktree add` at a time: two at once can read each other's half-written metadata and fail. */
+  const makeWorktree = async (task: TaskRecord, base: string): Promise<void> => {
+    // Every branch of the plan was checked free when the run was made.
+    const made = worktreeLane.then(() => createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true }));
+    worktreeLane = made.catch(() => undefined);
+    await made;
   };
 
   const startIntegration = (task: TaskRecord) => {
     integrating = true;
     status.set(task.id, "integrating");
-    const job = integrate(deps, ctx, task).then((outcome): Job => ({ kind: "integration", task, outcome }));
+    const commit = commits.get(task.id) ?? ctx.restored.get(task.id)?.succeeded?.commit ?? "";
+    const job = integrate(deps, ctx, task, runTip, commit).then((outcome): Job => ({ kind: "integration", task, outcome }));
     jobs.set(`integration:${task.id}`, job);
   };
 
@@ -126,15 +161,15 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
     if (halt === undefined && requested !== undefined && requested !== "abort") {
       halt = requested === "pause" ? { status: "paused", reason: "paused on request" } : { status: "stopped", reason: "stopped on request" };
     }
-    if (halt === undefined && !ctx.abort.aborted) {
-      for (const task of graph.ready(graphStatus(status))) {
-        if (runningLoops() >= ctx.concurrency) break;
-        await startTask(task);
-      }
-    }
     if (!integrating && queue.length > 0 && !ctx.abort.aborted) {
       const next = queue.shift();
       if (next !== undefined) startIntegration(next);
+    }
+    if (halt === undefined && !ctx.abort.aborted) {
+      for (const task of graph.ready(graphStatus(status)).sort(byUrgency)) {
+        if (runningLoops() >= ctx.concurrency) break;
+        startTask(task);
+      }
     }
     if (jobs.size === 0) break;
     const done = await Promise.race(jobs.values());
@@ -143,13 +178,15 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
     if (done.kind === "loop") {
       const { task, conclusion } = done;
       if (task.role === "integrator") {
-        await concludeIntegrator(ctx, tasks, task, conclusion, { finishTask, blockDependents, status });
+        await concludeIntegrator(ctx, tasks, task, conclusion, { finishTask, blockDependents, status }, commits);
         integrating = false;
+        runTip = await tipOf(ctx.integration);
         continue;
       }
       switch (conclusion.status) {
         case "succeeded":
           status.set(task.id, "integrating");
+          commits.set(task.id, conclusion.commit);
           queue.push(task);
           break;
         case "waiting":
@@ -174,11 +211,22 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
     switch (outcome.kind) {
       case "integrated":
         integrating = false;
-        await writer.write({ type: "task.integrated", runId: run.id, taskId: task.id, data: { merge: outcome.merge } });
-        await finishTask(task, "succeeded", `integrated into ${run.branch} as ${outcome.merge.slice(0, 12)}; the run's criteria pass there`, await tipOf(task.worktree));
+        runTip = outcome.merge;
+        status.set(task.id, "succeeded");
+        // One write: its dependents can start the moment it returns.
+        await writer.write(
+          { type: "task.integrated", runId: run.id, taskId: task.id, data: { merge: outcome.merge } },
+          {
+            type: "task.finished",
+            runId: run.id,
+            taskId: task.id,
+            data: { status: "succeeded", reason: `integrated into ${run.branch} as ${outcome.merge.slice(0, 12)}; the run's criteria pass there`, commit: commits.get(task.id) ?? outcome.merge },
+          },
+        );
         break;
       case "reverted": {
         integrating = false;
+        runTip = outcome.revert;
         await writer.write({ type: "task.reverted", runId: run.id, taskId: task.id, data: { merge: outcome.merge, revert: outcome.revert, reason: outcome.reason } });
         const count = (reverts.get(task.id) ?? 0) + 1;
         reverts.set(task.id, count);
@@ -214,6 +262,15 @@ export async function driveGraph(deps: EngineDeps, ctx: GraphContext): Promise<G
     }
   }
   return conclude(run, tasks, status, halt, ctx.abort);
+}
+
+/** For each task, the number of tasks on the longest chain of dependents that starts with it. */
+function chainLengths(graph: TaskGraph<TaskRecord>): Map<string, number> {
+  const length = new Map<string, number>();
+  for (const task of [...graph.order].reverse()) {
+    length.set(task.id, 1 + Math.max(0, ...graph.dependentsOf(task.id).map((d) => length.get(d.id) ?? 0)));
+  }
+  return length;
 }
 
 /** Statuses as the graph knows them: a task waiting in the merge queue is still running. */

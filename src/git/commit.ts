@@ -9,17 +9,13 @@ const FALLBACK_EMAIL = "orch@localhost";
  * Stages everything in the worktree (new, changed and deleted files; ignored ones stay out) and commits.
  * Returns the new commit's sha, or undefined when there was nothing to commit.
  */
-export async function commitAll(options: { worktree: string; message: string }): Promise<string | undefined> {
+export async function commitAll(options: { worktree: string; message: string; identity?: readonly string[] | undefined }): Promise<string | undefined> {
   const { worktree, message } = options;
   if (message.trim() === "") throw new Error("commitAll needs a non-empty message");
 
   await gitOk(["add", "--all"], worktree);
-  const staged = await git(["diff", "--cached", "--quiet", "--no-ext-diff"], worktree);
-  if (staged.exitCode === 0) return undefined;
-  if (staged.exitCode !== 1) throw gitFailure(["diff", "--cached", "--quiet"], staged);
-
   const args = [
-    ...(await fallbackIdentity(worktree)),
+    ...(options.identity ?? (await fallbackIdentity(worktree))),
     // The agent's commits are made unattended: a user's hooks may prompt, run for minutes or reject a
     // work-in-progress commit, so they are skipped on purpose (--no-verify only skips pre-commit and
     // commit-msg; an empty hooks path skips prepare-commit-msg and post-commit too). The work is still
@@ -34,7 +30,13 @@ export async function commitAll(options: { worktree: string; message: string }):
     "-m",
     message,
   ];
-  await gitOk(args, worktree);
+  const result = await git(args, worktree);
+  if (result.exitCode !== 0) {
+    // Nothing staged: git says so and exits 1 (checked by asking, not by parsing its words).
+    const staged = await git(["diff", "--cached", "--quiet", "--no-ext-diff"], worktree);
+    if (staged.exitCode === 0) return undefined;
+    throw gitFailure(args, result);
+  }
   return (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
 }
 

@@ -67,8 +67,17 @@ export async function checkMerge(options: { repo: RepoRoot; into: string; from: 
     return { clean: true, tree, relation: "up-to-date", messages: [] };
   }
   const fastForward = await isAncestor(repo.root, intoSha, fromSha);
+  const check = await mergeTree(repo.root, intoSha, fromSha, into, from);
+  return check.clean ? { ...check, relation: fastForward ? "fast-forward" : "diverged" } : check;
+}
+
+/**
+ * The merge of two commits as `git merge-tree` computes it, in one git call: the tree a clean merge would
+ * commit, or the conflicts. `relation` is "diverged" (not checked: that would cost more git calls).
+ */
+export async function mergeTree(root: string, intoSha: string, fromSha: string, into = intoSha, from = fromSha): Promise<MergeCheck> {
   const args = ["merge-tree", "--write-tree", "--name-only", "--messages", "-z", intoSha, fromSha];
-  const result = await git(args, repo.root);
+  const result = await git(args, root);
   if (result.exitCode !== 0 && result.exitCode !== 1) {
     if (/refusing to merge unrelated histories/.test(result.stderr)) {
       throw new UsageError(`"${from}" and "${into}" share no history, so one cannot be merged into the other`, {
@@ -78,9 +87,7 @@ export async function checkMerge(options: { repo: RepoRoot; into: string; from: 
     throw gitFailure(args, result);
   }
   const parsed = parseMergeTree(result.stdout);
-  if (result.exitCode === 0) {
-    return { clean: true, tree: parsed.tree, relation: fastForward ? "fast-forward" : "diverged", messages: parsed.messages };
-  }
+  if (result.exitCode === 0) return { clean: true, tree: parsed.tree, relation: "diverged", messages: parsed.messages };
   return { clean: false, tree: parsed.tree, conflicts: conflictsOf(parsed), messages: parsed.messages };
 }
 

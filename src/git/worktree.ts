@@ -26,11 +26,13 @@ export async function createWorktree(options: {
   path: string;
   branch: string;
   baseSha: string;
+  /** The caller checked the branch name free already (a planned run checks all of its branches up front). */
+  branchChecked?: boolean;
 }): Promise<Worktree> {
   const { repo, branch, baseSha } = options;
   assertRevision(baseSha, "base");
   const target = path.resolve(repo.root, options.path);
-  await assertNewBranch(repo, branch);
+  if (options.branchChecked !== true) await assertNewBranch(repo, branch);
   if (!(await isAbsentOrEmptyDir(target))) {
     throw new UsageError(`${target} already exists and is not empty`, {
       hint: "remove it, or let orch pick another worktree path",
