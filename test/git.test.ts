@@ -266,6 +266,17 @@ describe("ensureExcluded", () => {
 });
 
 describe("createWorktree", () => {
+  it("many at once all succeed, on their own branches (git can trip over another add's half-written metadata)", async () => {
+    const dir = makeRepo();
+    const repo = await inspectRepo(dir);
+    const base = await resolveBase(repo);
+    const made = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => createWorktree({ repo, path: `.orch/worktrees/r/t${i}`, branch: `orch/r/t${i}`, baseSha: base.sha, branchChecked: true })),
+    );
+    expect(made.map((w) => w.branch)).toEqual(Array.from({ length: 16 }, (_, i) => `orch/r/t${i}`));
+    for (const w of made) expect(sh(w.path, "rev-parse", "--abbrev-ref", "HEAD").trim()).toBe(w.branch);
+  });
+
   it("creates a worktree on a slashed branch without touching the user's tree, index or HEAD", async () => {
     const dir = makeRepo();
     // The user's work in progress: an unstaged edit, a staged edit, a staged new file, an untracked file.

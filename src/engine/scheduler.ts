@@ -61,7 +61,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
   let runTip = await tipOf(ctx.integration);
-  let worktreeLane: Promise<unknown> = Promise.resolve();
   /** Each task's verified commit, from its loop's conclusion, for the merge queue. */
   const commits = new Map<string, string>();
   // Among tasks of equal priority, the one with the longest chain of dependents first: it gates the most.
@@ -128,13 +127,9 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     });
   };
 
-  /** One `git worktree add` at a time: two at once can read each other's half-written metadata and fail. */
-  const makeWorktree = async (task: TaskRecord, base: string): Promise<void> => {
-    // Every branch of the plan was checked free when the run was made.
-    const made = worktreeLane.then(() => createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true }));
-    worktreeLane = made.catch(() => undefined);
-    await made;
-  };
+  // Every branch of the plan was checked free when the run was made.
+  const makeWorktree = (task: TaskRecord, base: string) =>
+    createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true });
 
   const startIntegration = (task: TaskRecord) => {
     integrating = true;

@@ -1,6 +1,7 @@
 // Worktrees for tasks: created on a new branch from a base commit, inspected, removed.
 // Invariant: the user's own working tree, index and current branch are never touched.
 import { readdir, realpath, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
 import { assertNewBranch } from "./branch.js";
@@ -8,6 +9,9 @@ import { assertRevision, git, gitFailure, gitMessage, gitOk } from "./exec.js";
 import type { RepoInfo } from "./repo.js";
 
 type RepoRoot = Pick<RepoInfo, "root">;
+
+const RACED = /failed to read \S*worktrees\/\S+\/(commondir|gitdir)/;
+const RACE_RETRIES = 5;
 
 export interface Worktree {
   /** Absolute path, symlinks resolved. */
@@ -39,7 +43,14 @@ export async function createWorktree(options: {
     });
   }
   const args = ["worktree", "add", "--quiet", "-b", branch, target, baseSha];
-  const result = await git(args, repo.root);
+  let result = await git(args, repo.root);
+  // Two `worktree add` at once can trip over each other's half-written metadata ("failed to read
+  // .git/worktrees/x/commondir") after the branch was made: the worktree is added again on that branch.
+  for (let retry = 1; result.exitCode !== 0 && RACED.test(result.stderr) && retry <= RACE_RETRIES; retry++) {
+    await sleep(10 * retry);
+    const again = (await git(["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], repo.root)).exitCode === 0;
+    result = await git(again ? ["worktree", "add", "--quiet", target, branch] : args, repo.root);
+  }
   if (result.exitCode !== 0) {
     if (/already exists/.test(result.stderr)) {
       throw new UsageError(`cannot create worktree: ${gitMessage(result.stderr)}`, {
