@@ -7,7 +7,7 @@ import { UsageError } from "../../core/errors.js";
 import { interruptibleSleep, type EngineDeps } from "../../engine/deps.js";
 import { fileLogger } from "../../engine/logger.js";
 import { driverLogPath, orchPaths } from "../../engine/paths.js";
-import { driveRun } from "../../engine/run-service.js";
+import { driveRun } from "../../engine/drive-run.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";

@@ -1,0 +1,316 @@
+// Driving a run: the supervisor claims the run's lease, reconciles what a dead supervisor left, runs the loop
+// (one task's convergence, or a planned run's planner and scheduler) from where the journal stood, obeys stop,
+// pause and abort requests and signals with a grace period, then writes the run's end and its report.
+import { z } from "zod";
+import type { AgentAdapter } from "../agents/agent.js";
+import { DEFAULT_PERMISSION, Permission } from "../agents/permission.js";
+import { AgentSettings, createAdapter } from "../agents/registry.js";
+import { UsageError } from "../core/errors.js";
+import { recoveryPolicy, RecoverySettings } from "../core/recovery-policy.js";
+import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
+import type { RunRecord, Store, TaskRecord } from "../store/store.js";
+import { watchStopRequests } from "./control.js";
+import { convergeTask, resumesAfter, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
+import type { EngineDeps } from "./deps.js";
+import { EventWriter } from "./event-writer.js";
+import { integrationWorktree } from "./graph-run.js";
+import { reconcileMerges } from "./merge-queue.js";
+import { runPlanPhase } from "./plan-phase.js";
+import { driveGraph } from "./scheduler.js";
+import { concurrencyOf } from "./figures.js";
+import { collectRun } from "./gc.js";
+import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
+import type { Logger } from "./logger.js";
+import { orchPaths, reportPath, type OrchPaths } from "./paths.js";
+import { reconcileRun } from "./reconcile.js";
+import { restoreTask, type RestoredTask } from "./restore.js";
+import { writeReport } from "./report.js";
+
+import { Fallback } from "./run-service.js";
+
+export interface DriveOptions {
+  runId: string;
+  detached: boolean;
+  /** Take over a run that had started (paused, waiting, or left by a supervisor that died) instead of starting a pending one. */
+  resume?: boolean;
+  /** Aborted with reason "interrupt" on Ctrl-C: the agent is stopped now and the run paused, resumable. */
+  interrupt: AbortSignal;
+  /** Aborted on SIGTERM: a drain — no new attempt; the running one gets the grace period; the run stops with a report. */
+  terminate?: AbortSignal;
+  onActivity?: (activity: Activity) => void;
+  /** How long the supervisor's lease holds unless renewed (tests shorten it). */
+  leaseTtlMs?: number;
+}
+
+export interface DriveResult {
+  run: RunRecord;
+  report: string;
+  /** Another supervisor took the run over while this one drove it; this one wrote nothing more. */
+  leaseLost: boolean;
+}
+
+/** `gc:` of orch.config.yaml as the run keeps it. */
+const GcSettings = z.object({ afterRun: z.boolean() });
+
+/** After a stop or pause request, how long a running attempt may go on before it is stopped. */
+export const DRAIN_GRACE_MS = 30_000;
+
+/**
+ * Drives a run to its end (or to a pause, or a wait for a human): claims its lease, reconciles what a dead
+ * supervisor left, runs the convergence loop from where the journal says it stood, then writes the report.
+ */
+export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise<DriveResult> {
+  const { store } = deps;
+  const run = await store.getRun(options.runId);
+  if (run === undefined) throw new UsageError(`no run ${options.runId}`);
+  if (isTerminalRun(run.status)) {
+    throw new UsageError(`run ${run.id} has already ended (${run.status}); there is nothing to resume`, { hint: `\`orch report ${run.id}\` shows how it ended` });
+  }
+  if (run.status !== "pending" && options.resume !== true) {
+    throw new UsageError(`run ${run.id} is ${run.status}; only a pending run can be started`, { hint: `\`orch resume ${run.id}\` continues it` });
+  }
+  const tasks = await store.listTasks(run.id);
+  const [task] = tasks;
+  if (task === undefined) throw new Error(`run ${run.id} has no task`);
+  const planned = run.config.plan === true;
+  const settings = AgentSettings.parse(run.config.agent);
+  const chain = chainOf(run, settings);
+  const paths = orchPaths(run.repoRoot);
+  const log = deps.logger.child({ runId: run.id });
+
+  const me = currentSupervisor();
+  const claim = await claimRun(store, run.id, me, deps.now(), options.leaseTtlMs);
+  if (!claim.won) throw new UsageError(claim.why, { hint: `\`orch status ${run.id}\` shows what it is doing` });
+  const abort = new AbortController();
+  const stop = new AbortController();
+  const keeper = new LeaseKeeper(store, run.id, ownerOf(me), {
+    ...(options.leaseTtlMs !== undefined ? { ttlMs: options.leaseTtlMs } : {}),
+    now: deps.now,
+    logger: log,
+    onLost: () => abort.abort("lease-lost"),
+  });
+  const writer = new EventWriter(store);
+
+  try {
+    const fresh = run.status === "pending";
+    const supervisor = { pid: me.pid, ...(me.startTime !== undefined ? { pidStartTime: me.startTime } : {}), host: me.host, detached: options.detached };
+    let elapsedBefore = 0;
+    const restored = new Map<string, RestoredTask>();
+    const restore = (t: TaskRecord) => restoreTask(store, t, (agent, model) => linkIndex(chain, agent, model), resumesAfter);
+    if (fresh) {
+      await writer.write({ type: "run.started", runId: run.id, data: supervisor });
+      // A planned run's tasks start as the scheduler reaches them.
+      if (!planned) await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
+    } else {
+      const from = run.status === "paused" ? "paused" : run.status === "waiting" ? "waiting" : "crashed";
+      elapsedBefore = await drivenBefore(store, run, from, deps.now());
+      const reconciled = await reconcileRun(deps, {
+        run,
+        tasks,
+        adapterFor: (agent) => chain.find((link) => link.adapter.name === agent)?.adapter,
+        host: me.host,
+      });
+      if (planned) reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id))));
+      await writer.write({ type: "run.resumed", runId: run.id, data: { ...supervisor, from, reconciled } });
+      if (!planned && task.status === "pending") await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
+      for (const line of reconciled) log.info("reconciled", { line });
+      for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));
+    }
+    return await driveLoop(deps, { ...options, run, task, planned, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
+  } finally {
+    await keeper.release();
+  }
+}
+
+interface LoopInput extends DriveOptions {
+  run: RunRecord;
+  task: TaskRecord;
+  chain: ChainLink[];
+  paths: OrchPaths;
+  writer: EventWriter;
+  log: Logger;
+  abort: AbortController;
+  stop: AbortController;
+  keeper: LeaseKeeper;
+  /** A planned run: its tasks go to the scheduler. */
+  planned: boolean;
+  restored: ReadonlyMap<string, RestoredTask>;
+  restore(task: TaskRecord): Promise<RestoredTask>;
+  /** How long the run was driven before this supervisor took it: it counts against the time limit. */
+  elapsedBefore: number;
+}
+
+async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResult> {
+  const { store } = deps;
+  const { run, task, writer, log, abort, stop, keeper } = input;
+  const graceMs = run.limits.drainGraceMs ?? DRAIN_GRACE_MS;
+  let graceTimer: NodeJS.Timeout | undefined;
+  /** A stop or pause: no new attempt; the running one has the grace period to finish. An abort: now. */
+  const onRequest = (mode: StopMode) => {
+    stop.abort(mode);
+    if (mode === "abort") {
+      abort.abort("abort");
+      return;
+    }
+    graceTimer ??= setTimeout(() => abort.abort(mode), graceMs);
+  };
+  const onInterrupt = () => abort.abort("interrupt");
+  const onTerminate = () => {
+    onRequest("stop");
+    writer.push({ type: "run.stop-requested", runId: run.id, data: { mode: "stop", by: `SIGTERM to the supervisor (pid ${process.pid})` } });
+  };
+  input.interrupt.addEventListener("abort", onInterrupt, { once: true });
+  input.terminate?.addEventListener("abort", onTerminate, { once: true });
+  const watcher = watchStopRequests(store, run.id, { logger: log, onRequest });
+  if (run.stopRequested !== undefined && run.status === "running") onRequest(run.stopRequested);
+
+  const startedAt = deps.now();
+  const remaining = Math.max(0, run.limits.maxMs - input.elapsedBefore);
+  const deadline = startedAt + remaining;
+  const deadlineTimer = setTimeout(() => abort.abort("deadline"), remaining);
+  log.info(input.restored === undefined ? "run started" : "run resumed", { pid: process.pid, detached: input.detached });
+
+  let conclusion: TaskConclusion;
+  try {
+    const common = {
+      run: { ...run, startedAt },
+      chain: input.chain,
+      permission: Permission.catch(DEFAULT_PERMISSION).parse(run.config.permission),
+      recovery: recoveryOf(run),
+      paths: input.paths,
+      writer,
+      abort: abort.signal,
+      stop: stop.signal,
+      stopRequested: () => watcher.current() ?? (stop.signal.aborted ? (stop.signal.reason as StopMode) : undefined),
+      deadline,
+      ...(input.onActivity !== undefined ? { onActivity: input.onActivity } : {}),
+    };
+    const planning = input.planned ? (await store.listTasks(run.id)).find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running")) : undefined;
+    const planned =
+      planning === undefined
+        ? undefined
+        : await runPlanPhase(deps, { ...common, task: planning, ...plannerOf(run), abort: abort.signal });
+    conclusion = planned !== undefined
+      ? planned
+      : input.planned
+      ? await driveGraph(deps, {
+          ...common,
+          concurrency: concurrencyOf(run),
+          integration: integrationWorktree(input.paths, run.id),
+          restored: input.restored,
+          restore: input.restore,
+        })
+      : await convergeTask(deps, { ...common, task: { ...task, status: "running" }, restored: input.restored.get(task.id) });
+  } catch (error) {
+    conclusion = { status: "failed", reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
+    log.error("run failed inside orch", { error: error instanceof Error ? error.stack : String(error) });
+  } finally {
+    clearTimeout(deadlineTimer);
+    clearTimeout(graceTimer);
+    watcher.dispose();
+    input.interrupt.removeEventListener("abort", onInterrupt);
+    input.terminate?.removeEventListener("abort", onTerminate);
+  }
+
+  const report = reportPath(input.paths, run.id);
+  if (keeper.lost) {
+    // Another supervisor drives the run now: whatever this one would write could contradict it.
+    log.warn("stopped writing: the lease was lost", { conclusion: conclusion.status });
+    const current = await store.getRun(run.id);
+    return { run: current ?? run, report, leaseLost: true };
+  }
+  await writer.flush();
+  if (conclusion.status === "waiting") {
+    await writer.write({ type: "run.waiting", runId: run.id, data: { reason: conclusion.reason } });
+  } else if (conclusion.status === "paused") {
+    await writer.write({ type: "run.paused", runId: run.id, data: { reason: `${conclusion.reason}; \`orch resume ${run.id}\` continues it` } });
+  } else if (input.planned) {
+    // The scheduler ended every task it reached; the run ends with them.
+    await writer.write({ type: "run.finished", runId: run.id, data: { status: runStatusOf(conclusion), reason: conclusion.reason, report } });
+  } else {
+    const ended = conclusion;
+    await writer.write({
+      type: "task.finished",
+      runId: run.id,
+      taskId: task.id,
+      data: {
+        status: ended.status,
+        reason: ended.reason,
+        ...(ended.status === "succeeded" ? { commit: ended.commit } : {}),
+      },
+    });
+    await writer.write({
+      type: "run.finished",
+      runId: run.id,
+      data: { status: runStatusOf(ended), reason: ended.reason, report },
+    });
+  }
+  await writeReport(store, run.id, report);
+  await writer.flush();
+  if (conclusion.status !== "waiting" && conclusion.status !== "paused" && GcSettings.safeParse(run.config.gc).data?.afterRun === true) {
+    const collected = await collectRun(store, run.id, { by: "the run itself" });
+    log.info("worktrees collected", { removed: collected.worktreesRemoved, wipCommits: collected.wipCommits });
+  }
+  log.info("run ended", { status: conclusion.status, reason: conclusion.reason });
+  const final = await store.getRun(run.id);
+  if (final === undefined) throw new Error(`run ${run.id} vanished`);
+  return { run: final, report, leaseLost: false };
+}
+
+/** How long the run was driven before it paused or began to wait; after a crash, all the time since it started. */
+async function drivenBefore(store: Store, run: RunRecord, from: "paused" | "waiting" | "crashed", now: number): Promise<number> {
+  const startedAt = run.startedAt ?? run.createdAt;
+  if (from === "crashed") return Math.max(0, now - startedAt);
+  const [stopped] = await store.readEvents({ runId: run.id, types: from === "paused" ? ["run.paused"] : ["run.waiting"], descending: true, limit: 1 });
+  const [resumed] = await store.readEvents({ runId: run.id, types: ["run.resumed", "run.started"], descending: true, limit: 1 });
+  // Time driven = the last stretch (from the last start or resume to the stop) plus what came before it.
+  const stretchStart = resumed?.at ?? startedAt;
+  const before = Math.max(0, stretchStart - startedAt);
+  return stopped === undefined ? before : Math.max(0, stopped.at - stretchStart) + Math.min(before, run.limits.maxMs);
+}
+
+/** The chain link an attempt ran on: its agent and model, or its agent alone, or the first link. */
+function linkIndex(chain: readonly ChainLink[], agent: string, model: string | undefined): number {
+  const exact = chain.findIndex((link) => link.adapter.name === agent && (link.model === undefined || link.model === model));
+  if (exact >= 0) return exact;
+  const byAgent = chain.findIndex((link) => link.adapter.name === agent);
+  return Math.max(0, byAgent);
+}
+
+/** The run's agent and model, then its fallbacks; a run journaled before agent fallbacks existed falls back on its own agent. */
+function chainOf(run: RunRecord, settings: AgentSettings): ChainLink[] {
+  const stored = z.array(Fallback).safeParse(run.config.fallbacks);
+  const fallbacks: Fallback[] = stored.success
+    ? stored.data
+    : run.fallbackModels.map((model) => ({ agent: settings, model }));
+  return [
+    { adapter: createAdapter(settings), model: run.model },
+    ...fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
+  ];
+}
+
+/** The agent and model that plan the run (`--planner`, or the run's own). */
+function plannerOf(run: RunRecord): { adapter: AgentAdapter; model: string | undefined } {
+  const chosen = Fallback.safeParse(run.config.planner);
+  const settings = chosen.success ? chosen.data.agent : AgentSettings.parse(run.config.agent);
+  return { adapter: createAdapter(settings), model: chosen.success ? chosen.data.model : run.model };
+}
+
+/** The run's recovery settings as the loop uses them; a run journaled before they existed gets the defaults. */
+function recoveryOf(run: RunRecord) {
+  const settings = RecoverySettings.catch(RecoverySettings.parse({})).parse(run.config.recovery ?? {});
+  return { policy: recoveryPolicy(settings.onFailure), breaker: settings.circuitBreaker };
+}
+
+function runStatusOf(conclusion: Exclude<TaskConclusion, { status: "waiting" | "paused" }>): TerminalRunStatus {
+  switch (conclusion.status) {
+    case "succeeded":
+    case "failed":
+    case "stalled":
+    case "stopped":
+    case "aborted":
+      return conclusion.status;
+    case "blocked":
+      return "failed";
+  }
+}
