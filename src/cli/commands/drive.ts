@@ -100,7 +100,8 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
   } else {
     ctx.output.out(`${final.status === "succeeded" ? "✔" : final.status === "paused" ? "‖" : "✖"} ${final.status}: ${final.reason ?? ""}`);
     const [task] = await store.listTasks(runId);
-    if (final.status === "succeeded" && task !== undefined) ctx.output.out(`  branch to merge: ${task.branch}`);
+    if (final.status === "succeeded") ctx.output.out(`  branch to merge: ${final.branch}`);
+    else if (final.config.plan === true) ctx.output.out(`  run branch (the tasks integrated so far): ${final.branch}`);
     else if (task !== undefined) ctx.output.out(`  work in progress: ${task.worktree}`);
     ctx.output.out(`  report: ${result.report}`);
   }
