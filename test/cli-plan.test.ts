@@ -182,6 +182,7 @@ describe("a planned run and its supervisor's death", () => {
       const v = await box.status(runId);
       return v.tasks.find((t) => t.id === "setup")?.status === "succeeded" && v.now !== null ? v : undefined;
     }, 60_000);
+    expect(view.next).toMatch(/task\(s\) wait for their dependencies$/);
     process.kill(view.pid ?? 0, "SIGKILL");
     await waitFor("the supervisor to be gone", () => (isRunning(view.pid ?? 0) ? undefined : true));
     const resumed = await box.orch(["resume", runId]);

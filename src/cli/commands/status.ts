@@ -1,6 +1,7 @@
 // `orch status` and `orch list`: where a run stands, from the journal alone, so they work for foreground
 // and detached runs alike, and notice a run whose process is gone.
 import { describeAgentEvent } from "../../core/agent-event.js";
+import { TaskGraph } from "../../core/dag.js";
 import { formatClock, formatDuration } from "../../core/duration.js";
 import { isTerminalRun } from "../../core/run.js";
 import { describeFigures, type RecoveryFigures } from "../../core/figures.js";
@@ -9,7 +10,7 @@ import { collectFigures, collectScheduleFigures, concurrencyOf } from "../../eng
 import { describeSchedule, type ScheduleFigures } from "../../core/schedule-figures.js";
 import { hostname } from "node:os";
 import { processLiveness, supervisorAlive } from "../../engine/lease.js";
-import type { AttemptRecord, RunRecord, Store } from "../../store/store.js";
+import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../../store/store.js";
 import { resolveRun, withRepoStore, type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -92,6 +93,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   } else if (run.stopRequested !== undefined) {
     next = run.stopRequested === "abort" ? "aborting" : run.stopRequested === "pause" ? "pausing after the current attempt" : "stopping after the current attempt";
   }
+  else if (planned) next = graphNext(tasks);
   else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
   else if (doing !== null) next = "verify when the agent finishes";
   else next = run.status === "pending" ? "start" : `attempt ${run.attempts + 1}`;
@@ -206,3 +208,16 @@ export async function listCommand(ctx: CliContext, flags: { json?: boolean }): P
   return EXIT.ok;
 }
 
+/** What comes next in a planned run: its tasks whose loop is done and wait to be merged, those ready to start. */
+function graphNext(tasks: readonly TaskRecord[]): string {
+  const implementers = tasks.filter((t) => t.role === "implementer");
+  const ready = new TaskGraph(implementers).ready(new Map(implementers.map((t) => [t.id, t.status]))).map((t) => t.id);
+  const merging = tasks.filter((t) => t.role === "integrator" && t.status === "running").map((t) => t.id);
+  const parts = [
+    ...(merging.length > 0 ? [`resolve the merge conflict (${merging.join(", ")})`] : []),
+    ...(ready.length > 0 ? [`start ${ready.join(", ")} as slots free up`] : []),
+  ];
+  const waiting = implementers.filter((t) => t.status === "pending").length - ready.length;
+  if (waiting > 0) parts.push(`${waiting} task(s) wait for their dependencies`);
+  return parts.length > 0 ? parts.join("; ") : "merge what finishes, then end the run";
+}
