@@ -61,6 +61,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
   let runTip = await tipOf(ctx.integration);
+  /** Worktrees made ahead of their task's start. */
+  const prepared = new Map<string, Promise<unknown>>();
   /** Each task's verified commit, from its loop's conclusion, for the merge queue. */
   const commits = new Map<string, string>();
   // Among tasks of equal priority, the one with the longest chain of dependents first: it gates the most.
@@ -119,9 +121,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     // From the run branch's verified tip as it stands now, so the task sees its dependencies' work.
     const base = runTip;
+    const early = prepared.get(task.id);
     startLoop(task, undefined, undefined, undefined, async () => {
-      // A worktree already there was made by a supervisor that died before the task started.
-      if (existsSync(task.worktree)) await gitOk(["-c", "core.hooksPath=/dev/null", "merge", "--ff-only", "--quiet", base], task.worktree);
+      // A worktree made ahead (or by a supervisor that died before the task started) is fast-forwarded.
+      const made = early === undefined ? undefined : await early.then(() => true).catch(() => false);
+      if (made === true || (made === undefined && existsSync(task.worktree))) await gitOk(["-c", "core.hooksPath=/dev/null", "merge", "--ff-only", "--quiet", base], task.worktree);
       else await makeWorktree(task, base);
       await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
     });
@@ -130,6 +134,18 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   // Every branch of the plan was checked free when the run was made.
   const makeWorktree = (task: TaskRecord, base: string) =>
     createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true });
+
+  /**
+   * A task waiting in the merge queue is all that holds back the dependents whose other dependencies are merged:
+   * their worktrees are made now, from the current tip, so that starting them costs a fast-forward.
+   */
+  const prepareDependents = (queued: TaskRecord) => {
+    for (const dependent of graph.dependentsOf(queued.id)) {
+      if (status.get(dependent.id) !== "pending" || prepared.has(dependent.id)) continue;
+      if (!dependent.dependsOn.every((id) => id === queued.id || status.get(id) === "succeeded")) continue;
+      prepared.set(dependent.id, makeWorktree(dependent, runTip));
+    }
+  };
 
   const startIntegration = (task: TaskRecord) => {
     integrating = true;
@@ -183,6 +199,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           status.set(task.id, "integrating");
           commits.set(task.id, conclusion.commit);
           queue.push(task);
+          prepareDependents(task);
           break;
         case "waiting":
         case "paused":
