@@ -25,7 +25,6 @@ import { orchPaths, reportPath, type OrchPaths } from "./paths.js";
 import { reconcileRun } from "./reconcile.js";
 import { restoreTask, type RestoredTask } from "./restore.js";
 import { writeReport } from "./report.js";
-
 import { Fallback } from "./run-service.js";
 
 export interface DriveOptions {
@@ -49,6 +48,13 @@ export interface DriveResult {
   leaseLost: boolean;
 }
 
+/** A run that has ended cannot be driven again: a UsageError that says so. */
+export function assertNotEnded(run: RunRecord): void {
+  if (isTerminalRun(run.status)) {
+    throw new UsageError(`run ${run.id} has already ended (${run.status}); there is nothing to resume`, { hint: `\`orch report ${run.id}\` shows how it ended` });
+  }
+}
+
 /** `gc:` of orch.config.yaml as the run keeps it. */
 const GcSettings = z.object({ afterRun: z.boolean() });
 
@@ -63,9 +69,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const { store } = deps;
   const run = await store.getRun(options.runId);
   if (run === undefined) throw new UsageError(`no run ${options.runId}`);
-  if (isTerminalRun(run.status)) {
-    throw new UsageError(`run ${run.id} has already ended (${run.status}); there is nothing to resume`, { hint: `\`orch report ${run.id}\` shows how it ended` });
-  }
+  assertNotEnded(run);
   if (run.status !== "pending" && options.resume !== true) {
     throw new UsageError(`run ${run.id} is ${run.status}; only a pending run can be started`, { hint: `\`orch resume ${run.id}\` continues it` });
   }
@@ -108,7 +112,6 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
         run,
         tasks,
         adapterFor: (agent) => chain.find((link) => link.adapter.name === agent)?.adapter,
-        host: me.host,
       });
       if (planned) reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id))));
       await writer.write({ type: "run.resumed", runId: run.id, data: { ...supervisor, from, reconciled } });

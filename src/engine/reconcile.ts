@@ -23,7 +23,6 @@ export interface ReconcileInput {
   run: RunRecord;
   tasks: readonly TaskRecord[];
   adapterFor(agent: string): AgentAdapter | undefined;
-  host: string;
 }
 
 /** Closes every open attempt of the run; returns one plain line per thing it did, for the journal. */
@@ -51,7 +50,7 @@ export async function reconcileRun(deps: EngineDeps, input: ReconcileInput): Pro
   return done;
 }
 
-async function reconcileRunning(deps: EngineDeps, input: Omit<ReconcileInput, "host">, attempt: AttemptRecord): Promise<string[]> {
+async function reconcileRunning(deps: EngineDeps, input: ReconcileInput, attempt: AttemptRecord): Promise<string[]> {
   const done: string[] = [];
   const adapter = input.adapterFor(attempt.agent);
   const seen = adapter === undefined ? undefined : await transcriptOf(adapter, attempt);

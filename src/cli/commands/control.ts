@@ -8,7 +8,7 @@ import { orchPaths, reportPath } from "../../engine/paths.js";
 import { writeReport } from "../../engine/report.js";
 import { resolveRun, withRepoStore, type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { runProcessAlive } from "./status.js";
+import { supervisorAlive } from "../../engine/lease.js";
 
 export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, flags: { json?: boolean; wait?: string }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
@@ -17,7 +17,7 @@ export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, 
       throw new UsageError(`run ${run.id} has already ended (${run.status})`, { hint: `\`orch report ${run.id}\` shows how it ended` });
     }
     const verb = mode === "abort" ? "aborted" : mode === "pause" ? "paused" : "stopped";
-    const driven = run.status === "pending" || runProcessAlive(run) === true;
+    const driven = run.status === "pending" || supervisorAlive(run) === true;
     if (!driven && mode === "pause") {
       if (run.status === "paused" || run.status === "waiting") {
         throw new UsageError(`run ${run.id} is ${run.status}; nothing drives it, so there is nothing to pause`, { hint: `\`orch resume ${run.id}\` continues it` });

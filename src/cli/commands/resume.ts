@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../../core/errors.js";
 import { isTerminalRun } from "../../core/run.js";
+import { assertNotEnded } from "../../engine/drive-run.js";
 import { describeHolder, parseOwner, supervisorAlive } from "../../engine/lease.js";
 import { openRepoStore, resolveRun, type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
@@ -17,9 +18,7 @@ export async function resumeCommand(ctx: CliContext, ref: string, flags: { json?
   const { store, repo } = await openRepoStore(ctx.cwd, { create: false });
   try {
     const run = await resolveRun(store, ref);
-    if (isTerminalRun(run.status)) {
-      throw new UsageError(`run ${run.id} has already ended (${run.status}); there is nothing to resume`, { hint: `\`orch report ${run.id}\` shows how it ended` });
-    }
+    assertNotEnded(run);
     if (supervisorAlive(run) === true) {
       throw new UsageError(describeHolder(run.id, run.lease, Date.now()), { hint: `\`orch status ${run.id}\` shows what it is doing` });
     }

@@ -46,11 +46,6 @@ export interface RunStatusView {
   schedule: (ScheduleFigures & { concurrency: number }) | null;
 }
 
-/** Whether the run's supervisor still drives it (null: none should); see engine/lease.ts. */
-export function runProcessAlive(run: RunRecord, now = Date.now()): boolean | null {
-  return supervisorAlive(run, now);
-}
-
 /** Agents of the run still running although no live supervisor watches them. */
 function orphansOf(run: RunRecord, attempts: readonly AttemptRecord[], alive: boolean | null): AttemptRecord[] {
   if (alive === true) return [];
@@ -64,7 +59,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   const tasks = await store.listTasks(run.id);
   const attempts = await store.listAttempts({ runId: run.id });
   const current = attempts[attempts.length - 1];
-  const alive = runProcessAlive(run, now);
+  const alive = supervisorAlive(run, now);
   const orphans = orphansOf(run, attempts, alive);
   const planned = run.config.plan === true;
   let doing: string | null = null;
@@ -186,7 +181,7 @@ export async function listCommand(ctx: CliContext, flags: { json?: boolean }): P
         runId: r.id,
         goal: r.goal,
         status: r.status,
-        stale: runProcessAlive(r) === false,
+        stale: supervisorAlive(r) === false,
         createdAt: new Date(r.createdAt).toISOString(),
         attempts: r.attempts,
         progress: r.progress,
@@ -200,7 +195,7 @@ export async function listCommand(ctx: CliContext, flags: { json?: boolean }): P
     return EXIT.ok;
   }
   // A run the journal calls running whose supervisor is gone says so: it runs no more until resumed.
-  const rows = runs.map((r) => [r.id, runProcessAlive(r) === false ? `${r.status} (stale: supervisor gone)` : r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.limits.maxAttempts}`, new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "), firstLine(r.goal, 60)]);
+  const rows = runs.map((r) => [r.id, supervisorAlive(r) === false ? `${r.status} (stale: supervisor gone)` : r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.limits.maxAttempts}`, new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "), firstLine(r.goal, 60)]);
   const header = ["RUN", "STATUS", "PROGRESS", "ATTEMPTS", "CREATED (UTC)", "GOAL"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
   const fmt = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
