@@ -18,6 +18,7 @@ import {
   startConflictedMerge,
   UnresolvedConflictError,
 } from "../src/git/index.js";
+import { commitCleanMerge } from "../src/git/clean-merge.js";
 import { makeTempRepo, type TempRepo } from "./support/repo.js";
 
 const RUN = "orch/r1/_run";
@@ -310,6 +311,62 @@ describe("revertMerge", () => {
   });
 });
 
+describe("commitCleanMerge (the merge queue's merge, one launch)", () => {
+  const head = (wt: string) => repo.git(["rev-parse", "HEAD"], wt);
+  const clean = async (from: string, message = "integrate") =>
+    commitCleanMerge({ worktree: runWt, tip: head(runWt), commit: repo.git(["rev-parse", from]), message, identity: [] });
+
+  it("commits merge-tree's tree with the run tip and the task as parents, and checks it out", async () => {
+    const left = await task("left", { "src/left.txt": "left\n" });
+    const right = await task("right", { "src/a.txt": "one\nTWO\nthree\n", "src/keep.txt": null });
+    const tip = head(runWt);
+    const first = await clean(left, "integrate left\n\nwith a body");
+    if (!first.clean) throw new Error("expected a clean merge");
+    expect(parents(first.merge)).toEqual([tip, repo.git(["rev-parse", left])]);
+    expect(repo.git(["log", "-1", "--format=%B", first.merge]).trim()).toBe("integrate left\n\nwith a body");
+    const second = await clean(right);
+    if (!second.clean) throw new Error("expected a clean merge");
+    expect(head(runWt)).toBe(second.merge);
+    expect(repo.git(["symbolic-ref", "HEAD"], runWt)).toBe(`refs/heads/${RUN}`);
+    expect(statusOf(runWt)).toBe("");
+    expect(readFileSync(path.join(runWt, "src/left.txt"), "utf8")).toBe("left\n");
+    expect(readFileSync(path.join(runWt, "src/a.txt"), "utf8")).toBe("one\nTWO\nthree\n");
+    expect(existsSync(path.join(runWt, "src/keep.txt"))).toBe(false);
+    expect(tree(second.merge)).toBe(repo.git(["merge-tree", "--write-tree", first.merge, right]));
+  });
+
+  it("touches nothing when the task conflicts with the run branch", async () => {
+    const left = await task("left", { "src/a.txt": "one\nLEFT\nthree\n" });
+    const right = await task("right", { "src/a.txt": "one\nRIGHT\nthree\n" });
+    expect((await clean(left)).clean).toBe(true);
+    const tip = head(runWt);
+    const refs = repo.git(["for-each-ref"]);
+    expect(await clean(right)).toEqual({ clean: false });
+    expect(head(runWt)).toBe(tip);
+    expect(repo.git(["for-each-ref"])).toBe(refs);
+    expect(statusOf(runWt)).toBe("");
+    expect(mergeHead(runWt)).toBe(false);
+  });
+
+  it("refuses to move a branch that is no longer at the tip it was given, and to clobber uncommitted edits", async () => {
+    const left = await task("left", { "src/left.txt": "left\n" });
+    const stale = head(runWt);
+    write(path.join(runWt, "src/extra.txt"), "moved on\n");
+    repo.git(["add", "src/extra.txt"], runWt);
+    repo.git(["commit", "--quiet", "-m", "someone else"], runWt);
+    const moved = head(runWt);
+    const error = await commitCleanMerge({ worktree: runWt, tip: stale, commit: repo.git(["rev-parse", left]), message: "m", identity: [] }).then(() => undefined, (e: unknown) => e);
+    expect(String(error)).toMatch(/no longer at/);
+    expect(head(runWt)).toBe(moved);
+
+    const right = await task("right", { "src/a.txt": "one\nTWO\nthree\n" });
+    write(path.join(runWt, "src/a.txt"), "uncommitted\n");
+    await expect(clean(right)).rejects.toThrow(/exited with code/);
+    expect(head(runWt)).toBe(moved);
+    expect(readFileSync(path.join(runWt, "src/a.txt"), "utf8")).toBe("uncommitted\n");
+  });
+});
+
 describe("unattended", () => {
   it("is neither blocked by the user's hooks and merge settings nor signs, and falls back to orch's identity", async () => {
     const hooks = path.join(repo.dir, ".git", "hooks");
@@ -342,8 +399,11 @@ describe("unattended", () => {
     write(path.join(runWt, "src/a.txt"), "one\nBOTH\nthree\n");
     const resolved = await finishMerge({ worktree: runWt, message: "integrate right" });
     const revert = await revertMerge({ worktree: runWt, commit: resolved, message: "revert right" });
+    const more = await task("more", { "src/more.txt": "more\n" });
+    const queued = await commitCleanMerge({ worktree: runWt, tip: repo.git(["rev-parse", "HEAD"], runWt), commit: repo.git(["rev-parse", more]), message: "integrate more", identity: ["-c", "user.name=orch", "-c", "user.email=orch@localhost"] });
+    if (!queued.clean) throw new Error("expected a clean merge");
 
-    for (const sha of [merge, resolved, revert]) {
+    for (const sha of [merge, resolved, revert, queued.merge]) {
       expect(repo.git(["cat-file", "commit", sha])).not.toMatch(/^gpgsig/m);
       expect(repo.git(["log", "-1", "--format=%an <%ae>|%cn <%ce>", sha])).toBe("orch <orch@localhost>|orch <orch@localhost>");
     }

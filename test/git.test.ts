@@ -19,6 +19,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { UsageError } from "../src/core/errors.js";
 import {
+  assertNewBranches,
   branchExists,
   changedFiles,
   commitAll,
@@ -370,6 +371,41 @@ describe("createWorktree", () => {
     );
     expect(busy.message).toMatch(/already exists and is not empty/);
     expect(await branchExists(repo, "orch/ok")).toBe(false);
+  });
+});
+
+describe("assertNewBranches", () => {
+  it("agrees with git check-ref-format on every name, plain or not", async () => {
+    const dir = makeRepo();
+    const repo = await inspectRepo(dir);
+    const names = ["orch/r1/t-01", "a.b/c_d", "x/.hidden", "y.lock", "z/w.lock/v", "end.", "a//b", "a..b", "-x", "HEAD", "sp ace", "at@{1}", "ok/a.b.c", "trail/", "ü/ß"];
+    const verdicts = await Promise.all(
+      names.map(async (name) => {
+        let valid = true;
+        try {
+          execFileSync("git", ["check-ref-format", "--branch", name], { cwd: dir, stdio: "ignore" });
+        } catch {
+          valid = false;
+        }
+        const error = await assertNewBranches(repo, [name]).then(() => undefined, (e: unknown) => e);
+        return { name, valid, refused: error instanceof UsageError };
+      }),
+    );
+    for (const v of verdicts) expect({ name: v.name, refused: v.refused }).toEqual({ name: v.name, refused: !v.valid || v.name.startsWith("-") });
+  });
+
+  it("checks many names in one listing: taken, clashing with a branch or with each other", async () => {
+    const dir = makeRepo();
+    sh(dir, "branch", "orch/run/taken");
+    sh(dir, "branch", "orch/folder");
+    const repo = await inspectRepo(dir);
+    await expect(assertNewBranches(repo, ["orch/run/a", "orch/run/b", "orch/run2/a"])).resolves.toBeUndefined();
+    await expect(assertNewBranches(repo, ["orch/run/a", "orch/run/taken"])).rejects.toThrow('branch "orch/run/taken" already exists');
+    await expect(assertNewBranches(repo, ["orch/folder/x"])).rejects.toThrow('existing branch "orch/folder"');
+    await expect(assertNewBranches(repo, ["orch"])).rejects.toThrow(/existing branch "orch\/(run\/taken|folder)"/);
+    await expect(assertNewBranches(repo, ["orch/new/a", "orch/new/a"])).rejects.toThrow('branch "orch/new/a" already exists');
+    await expect(assertNewBranches(repo, ["orch/new", "orch/new/a"])).rejects.toThrow('"orch/new/a" cannot be created next to the existing branch "orch/new"');
+    expect(sh(dir, "branch", "--list", "orch/new*")).toBe("");
   });
 });
 

@@ -8,7 +8,7 @@ import { UsageError } from "../core/errors.js";
 import type { NewEvent } from "../core/journal.js";
 import type { Plan } from "../core/plan.js";
 import { TaskGraph } from "../core/dag.js";
-import { assertNewBranch, createWorktree, type RepoInfo } from "../git/index.js";
+import { assertNewBranch, assertNewBranches, createWorktree, type RepoInfo } from "../git/index.js";
 import { renderTaskFile, taskFileName } from "../plan/task-file.js";
 import { taskBranch } from "./ids.js";
 import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
@@ -22,10 +22,12 @@ export const taskFilesDir = (paths: OrchPaths, runId: string): string => join(pa
 
 /** The plan's graph (tasks numbered dependencies first), with every branch the run needs checked free; without a plan (the planner makes it), the run branch only. */
 export async function checkGraphRun(repo: RepoInfo, runId: string, plan: Plan | undefined): Promise<TaskGraph<Plan["tasks"][number]> | undefined> {
-  await assertNewBranch(repo, runBranchOf(runId));
-  if (plan === undefined) return undefined;
+  if (plan === undefined) {
+    await assertNewBranch(repo, runBranchOf(runId));
+    return undefined;
+  }
   const graph = graphOf(plan);
-  for (const task of graph.order) await assertNewBranch(repo, taskBranch(runId, task.id));
+  await assertNewBranches(repo, [runBranchOf(runId), ...graph.order.map((task) => taskBranch(runId, task.id))]);
   return graph;
 }
 

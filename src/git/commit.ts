@@ -1,6 +1,6 @@
 // Commits an agent's work in its worktree. Invariant: the commit happens unattended (no hook, editor
 // or signing prompt can block it) and the user's git configuration is read, never written.
-import { git, gitFailure, gitOk } from "./exec.js";
+import { git, gitFailure, gitScript } from "./exec.js";
 
 const FALLBACK_NAME = "orch";
 const FALLBACK_EMAIL = "orch@localhost";
@@ -13,15 +13,9 @@ export async function commitAll(options: { worktree: string; message: string; id
   const { worktree, message } = options;
   if (message.trim() === "") throw new Error("commitAll needs a non-empty message");
 
-  await gitOk(["add", "--all"], worktree);
   const args = [
     ...(options.identity ?? (await fallbackIdentity(worktree))),
-    // The agent's commits are made unattended: a user's hooks may prompt, run for minutes or reject a
-    // work-in-progress commit, so they are skipped on purpose (--no-verify only skips pre-commit and
-    // commit-msg; an empty hooks path skips prepare-commit-msg and post-commit too). The work is still
-    // checked by the run's own verify commands before it is delivered.
-    "-c",
-    "core.hooksPath=/dev/null",
+    ...UNATTENDED,
     "commit",
     "--no-verify",
     // A signing key may ask for a passphrase through pinentry, which would hang an unattended run.
@@ -30,15 +24,28 @@ export async function commitAll(options: { worktree: string; message: string; id
     "-m",
     message,
   ];
-  const result = await git(args, worktree);
-  if (result.exitCode !== 0) {
-    // Nothing staged: git says so and exits 1 (checked by asking, not by parsing its words).
-    const staged = await git(["diff", "--cached", "--quiet", "--no-ext-diff"], worktree);
-    if (staged.exitCode === 0) return undefined;
-    throw gitFailure(args, result);
-  }
-  return (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
+  // One launch: stage everything, commit, print the commit; when the commit fails, whether anything was staged
+  // at all (nothing: git said so and exited 1, which is no failure here; decided by asking, not by its words).
+  const result = await gitScript(COMMIT_ALL, args, worktree);
+  if (result.exitCode !== 0) throw gitFailure(["add", "--all", "&&", "git", ...args], result);
+  const sha = result.stdout.trim();
+  return sha === "" ? undefined : sha;
 }
+
+const COMMIT_ALL = `git add --all || exit
+if git "$@" >/dev/null; then exec git rev-parse HEAD; fi
+status=$?
+git diff --cached --quiet --no-ext-diff && exit 0
+exit "$status"`;
+
+/**
+ * The agent's commits are made unattended: a user's hooks may prompt, run for minutes or reject a
+ * work-in-progress commit, so they are skipped on purpose (--no-verify only skips pre-commit and commit-msg;
+ * an empty hooks path skips prepare-commit-msg and post-commit too). The work is still checked by the run's
+ * own verify commands before it is delivered. Nor does an orch commit start git's automatic maintenance (half
+ * of a small commit's time, and a planned run makes hundreds): the user's own next commit or fetch runs it.
+ */
+export const UNATTENDED = ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", "-c", "gc.auto=0"] as const;
 
 /**
  * `-c user.name=… -c user.email=…` for whichever of the two the user's configuration lacks, for this

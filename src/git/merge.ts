@@ -5,7 +5,7 @@
 import { lstat, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
-import { fallbackIdentity } from "./commit.js";
+import { fallbackIdentity, UNATTENDED } from "./commit.js";
 import { git, gitFailure, gitOk } from "./exec.js";
 import { checkMerge, isAncestor, resolveCommit } from "./merge-check.js";
 import { worktreeStatus } from "./worktree.js";
@@ -217,7 +217,7 @@ function wouldOverwrite(worktree: string, stderr: string): UsageError | undefine
  * user.name and user.email the user's configuration lacks (the same fallback as commit.ts).
  */
 async function unattended(worktree: string): Promise<string[]> {
-  return ["-c", "core.hooksPath=/dev/null", "-c", "rerere.enabled=false", ...(await fallbackIdentity(worktree))];
+  return [...UNATTENDED, "-c", "rerere.enabled=false", ...(await fallbackIdentity(worktree))];
 }
 
 /** A branch is checked out, no merge is in progress and nothing is uncommitted; else a UsageError. */

@@ -62,6 +62,15 @@ export async function createWorktree(options: {
   return { path: await realpath(target), branch, baseSha };
 }
 
+/**
+ * Moves a worktree's branch, index and files to `sha` (`git reset --hard`): for a worktree made ahead of its
+ * task, which no one has worked in yet, so nothing in it can be lost. Untracked files stay; hooks do not run.
+ */
+export async function resetWorktree(worktree: string, sha: string): Promise<void> {
+  assertRevision(sha, "commit");
+  await gitOk(["-c", "core.hooksPath=/dev/null", "reset", "--quiet", "--hard", sha], worktree);
+}
+
 async function isAbsentOrEmptyDir(target: string): Promise<boolean> {
   const info = await stat(target).catch(() => undefined);
   if (info === undefined) return true;

@@ -1,0 +1,38 @@
+// The merge queue's merge, made in one launch: `git merge-tree` checks the task's commit against the run branch
+// without touching any worktree; a clean result is committed from merge-tree's own tree (two parents: the run
+// branch's tip, then the task) and checked out in the run branch's worktree. Invariant: the branch only moves from
+// the tip the caller named, and a conflict leaves everything as it was.
+import { gitFailure, gitScript } from "./exec.js";
+import { UNATTENDED } from "./commit.js";
+
+export type CleanMerge = { clean: true; merge: string } | { clean: false };
+
+/** Exit codes of the script beyond git's own: merge-tree found conflicts; the branch is not at the tip. */
+const CONFLICTS = 90;
+const MOVED = 91;
+
+const MERGE = `tip=$1 commit=$2 message=$3
+shift 3
+tree=$(git merge-tree --write-tree "$tip" "$commit")
+status=$?
+[ "$status" -eq 1 ] && exit ${CONFLICTS}
+[ "$status" -eq 0 ] || exit "$status"
+[ "$(git rev-parse HEAD)" = "$tip" ] || exit ${MOVED}
+merge=$(git "$@" commit-tree --no-gpg-sign "$tree" -p "$tip" -p "$commit" -m "$message") || exit
+git "$@" reset --quiet --keep "$merge" || exit
+echo "$merge"`;
+
+/**
+ * Merges `commit` onto `tip`, the branch checked out in `worktree`, with a merge commit whose message is
+ * `message`. Returns the merge, or `clean: false` when the two conflict (ask `mergeTree` for the paths).
+ * `identity` is git's `-c user.name=… -c user.email=…` where the user's configuration has none.
+ */
+export async function commitCleanMerge(options: { worktree: string; tip: string; commit: string; message: string; identity: readonly string[] }): Promise<CleanMerge> {
+  const { worktree, tip, commit, message } = options;
+  const args = [tip, commit, message, ...options.identity, ...UNATTENDED];
+  const result = await gitScript(MERGE, args, worktree);
+  if (result.exitCode === CONFLICTS) return { clean: false };
+  if (result.exitCode === MOVED) throw new Error(`the branch checked out in ${worktree} is no longer at ${tip.slice(0, 12)}: something else moved it`);
+  if (result.exitCode !== 0) throw gitFailure(["merge-tree", "--write-tree", tip, commit, "&&", "commit-tree", "&&", "reset", "--keep"], result);
+  return { clean: true, merge: result.stdout.trim() };
+}
