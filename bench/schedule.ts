@@ -529,8 +529,10 @@ export async function benchSchedule(): Promise<BenchResult> {
     const index = new Map(tasks.map((t, i) => [t.id, i]));
     const deps = tasks.map((t) => t.dependsOn.map((d) => index.get(d) ?? 0));
     const durations = tasks.map(measured);
-    // Orch's order among ready tasks: priority (none here), then plan position (the plan is in dependency order).
-    const orchOrder = listSchedule(deps, durations, s.concurrency, tasks.map((_, i) => i));
+    // Orch's order among ready tasks: priority (none here), then the longest chain of dependents (counted in
+    // tasks: orch does not know durations), then plan position.
+    const chains = graph.chainLengths();
+    const orchOrder = listSchedule(deps, durations, s.concurrency, tasks.map((t, i) => -(chains.get(t.id) ?? 0) * tasks.length + i));
     const levels = bottomLevels(deps, durations);
     const cpOrder = listSchedule(deps, durations, s.concurrency, levels.map((l) => -l));
 
@@ -576,7 +578,7 @@ export async function benchSchedule(): Promise<BenchResult> {
         `critical path ${critical.tasks.length} tasks; sleeps ${sec(s.minMs)}–${sec(s.maxMs)}, seed ${s.seed}; load average ${load.toFixed(1)} on start`,
       `bound: critical path ${sec(critical.length)}, total work / ${s.concurrency} ${sec(work / s.concurrency)} (agents' measured spawn→exit; the intended sleeps give ${sec(intended)}); ` +
         `orch's own start-up and plan before run.started: ${sec(run.cliMs - makespan)} of the CLI's ${sec(run.cliMs)}, ${setupCalls.length} git calls`,
-      `schedules with no overhead at all (same durations): orch's order (plan position) ${sec(orchOrder)} = ${(orchOrder / bound).toFixed(3)}x the bound; ` +
+      `schedules with no overhead at all (same durations): orch's order (longest chain of dependents, in tasks) ${sec(orchOrder)} = ${(orchOrder / bound).toFixed(3)}x the bound; ` +
         `longest-remaining-path first ${sec(cpOrder)} = ${(cpOrder / bound).toFixed(3)}x`,
       `parallelism: agents busy ${sec(account.agent)} over ${sec(makespan)} = ${(account.agent / makespan).toFixed(2)} of ${s.concurrency} slots; idle slot time ${sec(capacity - account.agent)}, of which:`,
       `  held by orch around an agent (spawn, verify, commit) ${share(account.held)}; free while a task was ready ${share(account.readyWaiting)}; ` +

@@ -43,7 +43,11 @@ export function makeRepo(prefix: string): BenchRepo {
   return {
     tmp,
     root,
-    dispose: () => rmSync(tmp, { recursive: true, force: true }),
+    // ORCH_BENCH_KEEP=1 leaves the repository and its journal behind, to look into a figure afterwards.
+    dispose: () => {
+      if (process.env.ORCH_BENCH_KEEP === "1") process.stderr.write(`kept ${tmp}\n`);
+      else rmSync(tmp, { recursive: true, force: true });
+    },
   };
 }
 

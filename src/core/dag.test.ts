@@ -103,6 +103,9 @@ describe("TaskGraph", () => {
     expect(ids(graph.blockedBy("e"))).toEqual([]);
     expect(() => graph.blockedBy("zz")).toThrow('no task "zz" in this graph');
   });
+  it("counts the longest chain of dependents from each task, itself included", () => {
+    expect(new TaskGraph(diamond).chainLengths()).toEqual(new Map([["a", 3], ["b", 2], ["c", 2], ["d", 1], ["e", 1]]));
+  });
   it("says a graph is active while something runs or is ready", () => {
     const graph = new TaskGraph(diamond);
     expect(graph.status(statuses({}))).toEqual({ state: "active", running: [], ready: ["a", "e"] });
@@ -254,6 +257,19 @@ describe("TaskGraph properties", () => {
           status.set(next.id, choice % 4 === 0 ? "failed" : "succeeded");
           expect(step).toBeLessThan(tasks.length);
         }
+      }),
+    );
+  });
+
+  it("a task's chain length is one more than its longest dependent's, and the critical path in tasks is the longest", () => {
+    fc.assert(
+      fc.property(randomDag, (tasks) => {
+        const graph = new TaskGraph(tasks);
+        const chains = graph.chainLengths();
+        for (const t of tasks) {
+          expect(chains.get(t.id)).toBe(1 + Math.max(0, ...graph.dependentsOf(t.id).map((d) => chains.get(d.id) ?? Number.NaN)));
+        }
+        expect(Math.max(...chains.values())).toBe(graph.criticalPath(() => 1).length);
       }),
     );
   });

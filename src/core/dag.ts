@@ -206,6 +206,19 @@ export class TaskGraph<T extends GraphTask> {
     return { length: last === undefined ? 0 : (finish[last] ?? 0), tasks: path };
   }
 
+  /**
+   * For each task, how many tasks the longest chain of dependents that starts with it holds (itself included):
+   * the critical-path rank when durations are unknown, so a scheduler that starts the highest first keeps the
+   * longest chain moving.
+   */
+  chainLengths(): Map<string, number> {
+    const length: number[] = [];
+    for (const index of [...this.orderIndexes].reverse()) {
+      length[index] = 1 + Math.max(0, ...(this.dependents[index] ?? []).map((dependent) => length[dependent] ?? 0));
+    }
+    return new Map(this.tasks.map((task, index) => [task.id, length[index] ?? 1]));
+  }
+
   /** The sum of every task's duration: the time one worker would need. */
   totalWork(duration: (task: T) => number): number {
     return this.tasks.reduce((sum, task) => sum + durationOf(task, duration), 0);

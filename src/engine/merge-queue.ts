@@ -7,6 +7,7 @@ import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
 import { gitOk } from "../git/exec.js";
 import { abortMerge, revertMerge, startConflictedMerge } from "../git/merge.js";
+import { commitCleanMerge } from "../git/clean-merge.js";
 import { isAncestor, mergeTree } from "../git/merge-check.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import type { TaskConclusion } from "./converge.js";
@@ -34,24 +35,33 @@ export type Integration =
 
 export const tipOf = async (worktree: string): Promise<string> => (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
 
+export interface IntegrateOptions {
+  /** The task's success came from the journal: a supervisor that died after merging it may have left it merged. */
+  mayBeMerged: boolean;
+  /** The merge commit is made and about to be verified (what waits on it can get ready meanwhile). */
+  onMerge?: (merge: string) => void;
+}
+
 /**
  * One merge of a task's work into the run branch: checked with `git merge-tree` first (no worktree touched);
  * a clean one is committed from the very tree merge-tree made (two parents: the run branch and the task) and
  * brought into the run branch's worktree, where the run's criteria are verified; a merge that breaks them is
  * reverted at once, so the run branch only ever holds verified work. `tip` is the run branch's commit, `commit`
- * the task's; four git calls in all, since the queue is serial and every task's wait on it adds up.
+ * the task's; one launch and the verify, since the queue is serial and every task's wait on it adds up.
  */
-export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskRecord, tip: string, commit: string): Promise<Integration> {
+export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskRecord, tip: string, commit: string, options: IntegrateOptions): Promise<Integration> {
   const { run } = ctx;
   const root = run.repoRoot;
   try {
-    // Merged already (a supervisor that died after the merge, before journaling it): the run branch holds it.
-    if (await isAncestor(root, commit, tip)) return { kind: "integrated", merge: tip };
-    const check = await mergeTree(root, tip, commit, run.branch, task.branch);
-    if (!check.clean) return { kind: "conflict", paths: check.conflicts.map((c) => c.path) };
+    if (options.mayBeMerged && (await isAncestor(root, commit, tip))) return { kind: "integrated", merge: tip };
     const message = `orch: integrate task ${task.id} into the run\n\nRun ${run.id}, task ${task.id}: ${firstLine(task.title)}\n`;
-    const merge = (await gitOk([...ctx.identity, "commit-tree", "--no-gpg-sign", check.tree, "-p", tip, "-p", commit, "-m", message], root)).trim();
-    await gitOk(["-c", "core.hooksPath=/dev/null", "merge", "--ff-only", "--quiet", merge], ctx.integration);
+    const made = await commitCleanMerge({ worktree: ctx.integration, tip, commit, message, identity: ctx.identity });
+    if (!made.clean) {
+      const check = await mergeTree(root, tip, commit, run.branch, task.branch);
+      return { kind: "conflict", paths: check.clean ? [] : check.conflicts.map((c) => c.path) };
+    }
+    const { merge } = made;
+    options.onMerge?.(merge);
     const outcome = await verify({
       criteria: run.criteria,
       cwd: ctx.integration,

@@ -15,12 +15,13 @@ import type { TaskStatus, TerminalTaskStatus } from "../core/task.js";
 import { fallbackIdentity } from "../git/commit.js";
 import { finishMerge } from "../git/merge.js";
 import { gitOk } from "../git/exec.js";
-import { createWorktree } from "../git/index.js";
+import { createWorktree, resetWorktree } from "../git/index.js";
 import type { RunRecord, TaskRecord } from "../store/store.js";
 import { convergeTask, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import type { RestoredTask } from "./restore.js";
+import { WorktreesAhead } from "./worktrees-ahead.js";
 import { concludeIntegrator, createIntegrator, integrate, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
 /** A task whose merge breaks the run's criteria this many times is blocked instead of sent back again. */
@@ -43,6 +44,9 @@ export interface GraphContext extends Omit<MergeContext, "identity"> {
 
 export type GraphConclusion = TaskConclusion;
 
+/** Statuses of a dependency that mean it has started: its dependents will be ready next. */
+const started = new Set<string>(["running", "integrating", "succeeded"]);
+
 type Job =
   | { kind: "loop"; task: TaskRecord; conclusion: TaskConclusion }
   | { kind: "integration"; task: TaskRecord; outcome: Integration };
@@ -61,17 +65,23 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
   let runTip = await tipOf(ctx.integration);
-  /** Worktrees made ahead of their task's start. */
-  const prepared = new Map<string, Promise<unknown>>();
+  // Every branch of the plan was checked free when the run was made; a worktree made ahead belongs to a task that
+  // has not started, so moving it to a newer tip is a reset.
+  const ahead = new WorktreesAhead<TaskRecord>({
+    make: (task, base) => createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true }),
+    move: (task, to) => resetWorktree(task.worktree, to),
+  });
   /** Each task's verified commit, from its loop's conclusion, for the merge queue. */
   const commits = new Map<string, string>();
   // Among tasks of equal priority, the one with the longest chain of dependents first: it gates the most.
-  const chain = chainLengths(graph);
+  const chain = graph.chainLengths();
   const byUrgency = (a: TaskRecord, b: TaskRecord) => b.priority - a.priority || (chain.get(b.id) ?? 0) - (chain.get(a.id) ?? 0) || a.position - b.position;
+  const urgencyOrder = [...graph.tasks].sort(byUrgency);
   const runningLoops = () => [...jobs.keys()].filter((k) => k.startsWith("loop:")).length;
 
   const finishTask = async (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string) => {
     status.set(task.id, final);
+    ahead.drop(task.id);
     await writer.write({ type: "task.finished", runId: run.id, taskId: task.id, data: { status: final, reason, ...(commit !== undefined ? { commit } : {}) } });
   };
   /** Every pending task that depends, directly or not, on `failed` is blocked, saying which task it waited for. */
@@ -121,29 +131,30 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     // From the run branch's verified tip as it stands now, so the task sees its dependencies' work.
     const base = runTip;
-    const early = prepared.get(task.id);
     startLoop(task, undefined, undefined, undefined, async () => {
-      // A worktree made ahead (or by a supervisor that died before the task started) is fast-forwarded.
-      const made = early === undefined ? undefined : await early.then(() => true).catch(() => false);
-      if (made === true || (made === undefined && existsSync(task.worktree))) await gitOk(["-c", "core.hooksPath=/dev/null", "merge", "--ff-only", "--quiet", base], task.worktree);
-      else await makeWorktree(task, base);
+      await ahead.take(task, base);
       await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
     });
   };
 
-  // Every branch of the plan was checked free when the run was made.
-  const makeWorktree = (task: TaskRecord, base: string) =>
-    createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true });
-
   /**
-   * A task waiting in the merge queue is all that holds back the dependents whose other dependencies are merged:
-   * their worktrees are made now, from the current tip, so that starting them costs a fast-forward.
+   * Worktrees are made ahead for the most urgent pending tasks whose dependencies have all started (they will
+   * be ready next), at most one per agent slot, from the current tip: starting them then costs a reset at most.
    */
-  const prepareDependents = (queued: TaskRecord) => {
-    for (const dependent of graph.dependentsOf(queued.id)) {
-      if (status.get(dependent.id) !== "pending" || prepared.has(dependent.id)) continue;
-      if (!dependent.dependsOn.every((id) => id === queued.id || status.get(id) === "succeeded")) continue;
-      prepared.set(dependent.id, makeWorktree(dependent, runTip));
+  const lookAhead = () => {
+    if (halt !== undefined || ctx.abort.aborted) return;
+    for (const task of urgencyOrder) {
+      if (ahead.size >= ctx.concurrency) break;
+      if (status.get(task.id) !== "pending" || ahead.has(task.id)) continue;
+      if (task.dependsOn.every((id) => started.has(status.get(id) ?? "pending")) && !existsSync(task.worktree)) ahead.make(task, runTip);
+    }
+  };
+
+  /** A merge is made (not yet verified): the worktrees of the tasks it is the last dependency of follow it now. */
+  const followMerge = (merged: TaskRecord, merge: string) => {
+    for (const dependent of graph.dependentsOf(merged.id)) {
+      if (status.get(dependent.id) !== "pending") continue;
+      if (dependent.dependsOn.every((id) => id === merged.id || status.get(id) === "succeeded")) ahead.advance(dependent, merge);
     }
   };
 
@@ -151,7 +162,9 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     integrating = true;
     status.set(task.id, "integrating");
     const commit = commits.get(task.id) ?? ctx.restored.get(task.id)?.succeeded?.commit ?? "";
-    const job = integrate(deps, ctx, task, runTip, commit).then((outcome): Job => ({ kind: "integration", task, outcome }));
+    // Only a task whose success came from the journal can be merged already (its supervisor died after the merge).
+    const options = { mayBeMerged: !commits.has(task.id), onMerge: (merge: string) => followMerge(task, merge) };
+    const job = integrate(deps, ctx, task, runTip, commit, options).then((outcome): Job => ({ kind: "integration", task, outcome }));
     jobs.set(`integration:${task.id}`, job);
   };
 
@@ -173,6 +186,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       halt = requested === "pause" ? { status: "paused", reason: "paused on request" } : { status: "stopped", reason: "stopped on request" };
     }
     if (!integrating && queue.length > 0 && !ctx.abort.aborted) {
+      // The merge queue goes by urgency too: the task with the longest chain waiting on it is merged first.
+      queue.sort(byUrgency);
       const next = queue.shift();
       if (next !== undefined) startIntegration(next);
     }
@@ -181,6 +196,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         if (runningLoops() >= ctx.concurrency) break;
         startTask(task);
       }
+      lookAhead();
     }
     if (jobs.size === 0) break;
     const done = await Promise.race(jobs.values());
@@ -199,7 +215,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           status.set(task.id, "integrating");
           commits.set(task.id, conclusion.commit);
           queue.push(task);
-          prepareDependents(task);
           break;
         case "waiting":
         case "paused":
@@ -273,16 +288,9 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         break;
     }
   }
+  // A worktree being made ahead is finished, so the run never ends with one half-made.
+  await ahead.settled();
   return conclude(run, tasks, status, halt, ctx.abort);
-}
-
-/** For each task, the number of tasks on the longest chain of dependents that starts with it. */
-function chainLengths(graph: TaskGraph<TaskRecord>): Map<string, number> {
-  const length = new Map<string, number>();
-  for (const task of [...graph.order].reverse()) {
-    length.set(task.id, 1 + Math.max(0, ...graph.dependentsOf(task.id).map((d) => length.get(d.id) ?? 0)));
-  }
-  return length;
 }
 
 /** Statuses as the graph knows them: a task waiting in the merge queue is still running. */
