@@ -190,6 +190,7 @@ async function runPlan(repo: BenchRepo, s: Settings, tasks: readonly BenchTask[]
 
 const EventRow = z.object({ at: z.number(), task_id: z.string().nullable(), type: z.string(), data: z.string() });
 const Exited = z.object({ durationMs: z.number() });
+const Finished = z.object({ commit: z.string().optional() });
 
 const STEPS = ["task.started", "attempt.started", "attempt.exited", "verify.completed", "attempt.finished", "task.integrated", "task.finished"] as const;
 type Step = (typeof STEPS)[number];
@@ -204,6 +205,8 @@ interface Timeline {
   /** When its last dependency finished (run.started for a root), and which one that was. */
   ready: number;
   gate: string | undefined;
+  /** The commit its attempt made (attempt.finished's). */
+  commit: string | undefined;
 }
 
 interface Journal {
@@ -223,13 +226,14 @@ function readJournal(dbPath: string, runId: string, tasks: readonly BenchTask[])
     db.close();
   }
   const runAt = (type: string) => rows.find((r) => r.type === type)?.at ?? Number.NaN;
-  const seen = new Map<string, Partial<Record<Step, number>> & { agentMs?: number }>();
+  const seen = new Map<string, Partial<Record<Step, number>> & { agentMs?: number; commit?: string }>();
   for (const row of rows) {
     const step = row.type;
     if (row.task_id === null || !isStep(step)) continue;
     const entry = seen.get(row.task_id) ?? {};
     entry[step] ??= row.at;
     if (step === "attempt.exited") entry.agentMs ??= Exited.parse(JSON.parse(row.data)).durationMs;
+    if (step === "attempt.finished") entry.commit ??= Finished.parse(JSON.parse(row.data)).commit;
     seen.set(row.task_id, entry);
   }
   const started = runAt("run.started");
@@ -249,7 +253,7 @@ function readJournal(dbPath: string, runId: string, tasks: readonly BenchTask[])
       "task.integrated": get("task.integrated"),
       "task.finished": get("task.finished"),
     };
-    return { task, at, agentMs: entry.agentMs ?? 0 };
+    return { task, at, agentMs: entry.agentMs ?? 0, commit: entry.commit };
   });
   const finishedAt = new Map(partial.map((t) => [t.task.id, t.at["task.finished"]]));
   const timelines = partial.map((t): Timeline => {
@@ -317,59 +321,38 @@ interface Attributed {
 }
 
 /**
- * Which step of which task a git call served. Starting a task: the scheduler reads the run branch's tip in its
- * worktree, checks the new branch's name at the root (some checks name only its parent folders), adds the
- * worktree. In a task's worktree: its commit (or, after its merge, the scheduler reading its tip). Integrations
- * are serial: each begins with resolving the run branch at the root, right before the task's branch; calls in the
- * run branch's worktree while one is under way are its merge.
+ * Which step of which task a git call served. Starting a task: its worktree made (`worktree add` naming it, at the
+ * root) or moved (a reset in it) before its task.started, often well before: worktrees are made ahead. In a task's
+ * worktree up to attempt.finished: its commit (one script: add, commit, rev-parse); after: anything else
+ * ("finish"). Merges are serial in the run branch's worktree: each begins with `merge-tree <tip> <the task's
+ * commit>` and holds every call there until the next one begins.
  */
 function attribute(calls: readonly GitCall[], journal: Journal, runId: string, root: string) {
   const byId = new Map(journal.timelines.map((t) => [t.task.id, t]));
+  const byCommit = new Map(journal.timelines.flatMap((t) => (t.commit === undefined ? [] : [[t.commit, t.task.id] as const])));
   const worktrees = join(root, ".orch", "worktrees", runId);
   const integration = join(worktrees, "_run");
-  const runBranch = `orch/${runId}/_run`;
   const pattern = new RegExp(`(?:orch/${runId}/|worktrees/${runId}/)([a-z0-9][a-z0-9-]*)`, "g");
   const named = (call: GitCall): string | undefined =>
     [...`${call.args.join(" ")} ${call.cwd ?? ""}`.matchAll(pattern)].map((m) => m[1]).find((id) => id !== undefined && byId.has(id));
-  const running = calls.filter((c) => c.start >= journal.started);
 
   const mergeStart = new Map<string, number>();
-  const startBegin = new Map<string, number>();
-  const tipReads = new Map<GitCall, string>();
-  running.forEach((call, index) => {
-    const id = named(call);
-    const t = id === undefined ? undefined : byId.get(id);
-    if (id === undefined || t === undefined || call.cwd !== root) return;
-    if (call.start < t.at["task.started"] && !startBegin.has(id)) {
-      // The tip read that began this start: the last one done before the task's first name check.
-      const read = running.slice(0, index).reverse().find((c) => c.cwd === integration && c.args.join(" ") === "rev-parse HEAD" && !tipReads.has(c));
-      if (read !== undefined) tipReads.set(read, id);
-      startBegin.set(id, read?.start ?? call.start);
-    }
-    if (call.start < t.at["attempt.finished"] || mergeStart.has(id)) return;
-    const resolve = running.slice(0, index).reverse().find((c) => c.start < t.at["attempt.finished"] || (c.cwd === root && c.args.some((a) => a.startsWith(runBranch))));
-    mergeStart.set(id, resolve !== undefined && resolve.start >= t.at["attempt.finished"] ? resolve.start : call.start);
-  });
-  const within = (at: number, from: Map<string, number>, to: (t: Timeline) => number) =>
-    journal.timelines.find((t) => (from.get(t.task.id) ?? Infinity) <= at && at <= to(t))?.task.id;
+  let merging: string | undefined;
   const attributed = calls.map((call): Attributed => {
     if (call.start < journal.started) return { call, phase: "setup", task: named(call) };
-    const read = tipReads.get(call);
-    if (read !== undefined) return { call, phase: "start", task: read };
-    const id = named(call);
-    const t = id === undefined ? undefined : byId.get(id);
-    if (call.cwd === integration || t === undefined) {
-      const merging = within(call.start, mergeStart, (m) => m.at["task.integrated"]);
-      if (call.cwd === integration) return merging === undefined ? { call, phase: "other", task: undefined } : { call, phase: "merge", task: merging };
-      // At the root, naming no task: a start's checks of the branch's parent folders, or a merge's check.
-      const starting = within(call.start, startBegin, (m) => m.at["task.started"]);
-      if (call.args[0] === "show-ref" && starting !== undefined) return { call, phase: "start", task: starting };
+    if (call.cwd === integration) {
+      const of = call.args[0] === "merge-tree" ? byCommit.get(call.args.at(-1) ?? "") : undefined;
+      if (of !== undefined && !mergeStart.has(of)) mergeStart.set(of, call.start);
+      merging = of ?? merging;
       return merging === undefined ? { call, phase: "other", task: undefined } : { call, phase: "merge", task: merging };
     }
-    if (call.cwd === join(worktrees, t.task.id)) return { call, phase: call.start < t.at["attempt.finished"] ? "commit" : "finish", task: id };
-    return { call, phase: call.start >= (mergeStart.get(t.task.id) ?? Infinity) ? "merge" : "start", task: id };
+    const id = named(call);
+    const t = id === undefined ? undefined : byId.get(id);
+    if (t === undefined) return { call, phase: "other", task: undefined };
+    if (call.start < t.at["task.started"]) return { call, phase: "start", task: id };
+    return { call, phase: call.start < t.at["attempt.finished"] ? "commit" : "finish", task: id };
   });
-  return { attributed, mergeStart, startBegin };
+  return { attributed, mergeStart };
 }
 
 /** Per task, the time between one of its git calls in a step ending and the next starting: spawning, noticing. */
@@ -414,6 +397,50 @@ function listSchedule(deps: readonly number[][], duration: readonly number[], sl
     running = still;
   }
   return now;
+}
+
+/**
+ * A list schedule where each task also holds its slot `holdMs` beyond its duration and then waits for a merge
+ * queue that takes `mergeMs` a task, one at a time, most urgent (lowest rank) first; a dependent is ready once its
+ * dependencies are merged. Exact event times, no other latency.
+ */
+function queuedSchedule(deps: readonly number[][], duration: readonly number[], slots: number, rank: readonly number[], holdMs: number, mergeMs: number): number {
+  const n = duration.length;
+  const merged = duration.map(() => Infinity);
+  const started = duration.map(() => false);
+  let running: { task: number; frees: number }[] = [];
+  const queue: number[] = [];
+  let merging: { task: number; ends: number } | undefined;
+  let now = 0;
+  let done = 0;
+  const startReady = () => {
+    const ready = duration.map((_, i) => i).filter((i) => !started[i] && (deps[i] ?? []).every((d) => (merged[d] ?? Infinity) <= now));
+    ready.sort((a, b) => (rank[a] ?? 0) - (rank[b] ?? 0));
+    for (const task of ready.slice(0, slots - running.length)) {
+      started[task] = true;
+      running.push({ task, frees: now + (duration[task] ?? 0) + holdMs });
+    }
+  };
+  startReady();
+  while (done < n) {
+    now = Math.min(merging?.ends ?? Infinity, ...running.map((r) => r.frees));
+    if (now === Infinity) throw new Error("the simulated schedule is stuck");
+    queue.push(...running.filter((r) => r.frees === now).map((r) => r.task));
+    running = running.filter((r) => r.frees !== now);
+    for (;;) {
+      if (merging !== undefined && merging.ends === now) {
+        merged[merging.task] = now;
+        done++;
+        merging = undefined;
+      }
+      if (merging !== undefined || queue.length === 0) break;
+      queue.sort((a, b) => (rank[a] ?? 0) - (rank[b] ?? 0));
+      const next = queue.shift() ?? 0;
+      merging = { task: next, ends: now + mergeMs };
+    }
+    startReady();
+  }
+  return Math.max(...merged);
 }
 
 /** Longest remaining chain of work from each task (its own included): the classic critical-path priority. */
@@ -509,7 +536,7 @@ export async function benchSchedule(): Promise<BenchResult> {
     const journal = readJournal(join(repo.root, ".orch", "orch.db"), run.runId, tasks);
     if (journal.extra.length > 0) throw new Error(`the run made tasks the plan did not have (conflicts?): ${journal.extra.join(", ")}`);
     const calls = readGitTrace(run.tracePath);
-    const { attributed, mergeStart, startBegin } = attribute(calls, journal, run.runId, repo.root);
+    const { attributed, mergeStart } = attribute(calls, journal, run.runId, repo.root);
     const bare: number[] = [];
     for (let i = 0; i < WORKTREE_SAMPLES; i++) {
       const timed = await timeSpawn("git", ["worktree", "add", "--quiet", "-b", `bench/wt-${i}`, join(repo.tmp, `wt-${i}`), "HEAD"], repo.root);
@@ -533,6 +560,8 @@ export async function benchSchedule(): Promise<BenchResult> {
     // tasks: orch does not know durations), then plan position.
     const chains = graph.chainLengths();
     const orchOrder = listSchedule(deps, durations, s.concurrency, tasks.map((t, i) => -(chains.get(t.id) ?? 0) * tasks.length + i));
+
+    const orchRank = tasks.map((t, i) => -(chains.get(t.id) ?? 0) * tasks.length + i);
     const levels = bottomLevels(deps, durations);
     const cpOrder = listSchedule(deps, durations, s.concurrency, levels.map((l) => -l));
 
@@ -551,8 +580,8 @@ export async function benchSchedule(): Promise<BenchResult> {
       const mine = attributed.filter((a) => a.phase === phase && a.task === t.task.id);
       return { calls: mine.length, ms: sum(mine.map((a) => a.call.end - a.call.start)) };
     };
-    // The scheduler's loop awaits each start (tip read, name checks, worktree) before it handles anything else.
-    const starting = timelines.map((t) => t.at["task.started"] - (startBegin.get(t.task.id) ?? t.at["task.started"]));
+    // Tasks whose worktree stood ready on their base when they started: no git call between ready and started.
+    const noGitStart = timelines.filter((t) => !attributed.some((a) => a.phase === "start" && a.task === t.task.id && a.call.end > t.ready)).length;
     const step = (from: (t: Timeline) => number, to: (t: Timeline) => number) => timelines.map((t) => to(t) - from(t));
     const mergeAt = (t: Timeline) => mergeStart.get(t.task.id) ?? t.at["task.integrated"];
     const integrations = [...timelines].sort((a, b) => mergeAt(a) - mergeAt(b));
@@ -562,6 +591,11 @@ export async function benchSchedule(): Promise<BenchResult> {
       return before !== undefined && t.at["attempt.finished"] < before.at["task.finished"] ? [mergeAt(t) - before.at["task.finished"]] : [];
     });
     const account = slotAccount(journal, s.concurrency);
+    // The work each task needs beyond its agent (verify and commit, in its slot; merge and verify on the run branch,
+    // one at a time), at its measured median, with no other latency at all: what the same order could reach.
+    const holdMs = median(timelines.map((t) => t.at["attempt.finished"] - t.at["task.started"] - t.agentMs));
+    const mergeMs = median(service);
+    const withWork = queuedSchedule(deps, durations, s.concurrency, orchRank, holdMs, mergeMs);
     const cpu = cpuShare(run.cpu, journal.started, journal.finished);
     const capacity = s.concurrency * makespan;
     const share = (value: number) => `${sec(value)} (${((value / capacity) * 100).toFixed(1)}%)`;
@@ -580,6 +614,9 @@ export async function benchSchedule(): Promise<BenchResult> {
         `orch's own start-up and plan before run.started: ${sec(run.cliMs - makespan)} of the CLI's ${sec(run.cliMs)}, ${setupCalls.length} git calls`,
       `schedules with no overhead at all (same durations): orch's order (longest chain of dependents, in tasks) ${sec(orchOrder)} = ${(orchOrder / bound).toFixed(3)}x the bound; ` +
         `longest-remaining-path first ${sec(cpOrder)} = ${(cpOrder / bound).toFixed(3)}x`,
+      `the same order with each task's own work beyond its agent at its measured median and no other delay (held in its slot ${ms(holdMs)}: ` +
+        `verify, commit; then merged one at a time, ${ms(mergeMs)}: merge, verify on the run branch): ${sec(withWork)} = ${(withWork / bound).toFixed(3)}x the bound; ` +
+        `orch's makespan is ${(makespan / withWork).toFixed(3)}x that`,
       `parallelism: agents busy ${sec(account.agent)} over ${sec(makespan)} = ${(account.agent / makespan).toFixed(2)} of ${s.concurrency} slots; idle slot time ${sec(capacity - account.agent)}, of which:`,
       `  held by orch around an agent (spawn, verify, commit) ${share(account.held)}; free while a task was ready ${share(account.readyWaiting)}; ` +
         `free while tasks waited on done but unmerged work ${share(account.mergeWaiting)}; free with nothing to run ${share(account.nothing)}`,
@@ -603,7 +640,7 @@ export async function benchSchedule(): Promise<BenchResult> {
           `so busy ${((cpu.run + cpu.wait) * 100).toFixed(0)}% of the time (${run.cpu.length} samples)`,
       `merge queue: busy merging ${sec(sum(service))} of ${sec(makespan)} (${((sum(service) / makespan) * 100).toFixed(0)}%); ` +
         `with a task already waiting, the next merge began ${ms(median(restart))} (median, p90 ${ms(quantile(restart, 0.9))}, total ${sec(sum(restart))}) after the last one's task.finished; ` +
-        `the scheduler's loop was inside a task's start (tip read → task.started) for ${sec(sum(starting))} (${((sum(starting) / makespan) * 100).toFixed(0)}% of the makespan; median ${ms(median(starting))} a task)`,
+        `${noGitStart} of ${timelines.length} tasks started with no git call (their worktree made ahead and already on their base)`,
       `between one git call of a step and the next (spawn, exit noticed, the event loop): start median ${ms(median(between(attributed, "start")))}, ` +
         `commit ${ms(median(between(attributed, "commit")))}, merge ${ms(median(between(attributed, "merge")))}`,
       `git: ${calls.length - setupCalls.length} calls during the run (${PHASES.filter((p) => p !== "setup").map((p) => `${p} ${attributed.filter((a) => a.phase === p).length}`).join(", ")}), ` +

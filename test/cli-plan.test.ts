@@ -138,6 +138,22 @@ describe("orch run --plan-file", () => {
   });
 });
 
+describe("the scheduler", () => {
+  it("a task whose merge is all a more urgent task waits for keeps its slot through the merge", { timeout: 60_000 }, async () => {
+    // Two slots. a heads the longest chain (a → c → d); b1 and b2 are long and alone. When a leaves its slot for
+    // the merge queue, b2 is ready and c is not (a is not merged yet): given away, the slot would go to b2 and c
+    // would wait for b1 or b2 to end. Kept, c starts on a's merge, before b2.
+    const box = sandboxes.orchRepo({ "out/.keep": "" });
+    const plan = { tasks: [task("a", []), task("b1", []), task("b2", []), task("c", ["a"]), task("d", ["c"])] };
+    const agent = `echo "$ORCH_TASK_ID" >> ${JSON.stringify(join(box.out, "order"))}; case "$ORCH_TASK_ID" in b*) sleep 3;; *) sleep 0.3;; esac; echo done > "out/$ORCH_TASK_ID.txt"`;
+    const result = await box.orch(["run", "five tasks", "--verify", "true", "--plan-file", planFile(box, plan), "--concurrency", "2", "--agent-command", agent, "--json"], { timeoutMs: 50_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const order = readFileSync(join(box.out, "order"), "utf8").trim().split("\n");
+    expect(order.slice(0, 2).sort()).toEqual(["a", "b1"]);
+    expect(order.indexOf("c")).toBeLessThan(order.indexOf("b2"));
+  });
+});
+
 describe("the merge queue keeps the run branch verified", () => {
   it("a merge that breaks the run's criteria is reverted and the task sent back; it adapts and is merged", { timeout: 120_000 }, async () => {
     // Fails when b's work was written without a's while a's is there too.

@@ -58,7 +58,7 @@ function commitOnMain(name: string): string {
 const headOf = (t: Task) => repo.git(["rev-parse", "HEAD"], t.worktree);
 
 describe("WorktreesAhead", () => {
-  it("makes worktrees one at a time, in the order asked, each from its base", async () => {
+  it("makes worktrees one at a time, in the order asked among equals, each from its base", async () => {
     const lane = ahead();
     const [a, b, c] = [task("a"), task("b"), task("c")];
     for (const t of [a, b, c]) lane.make(t, repo.headSha);
@@ -70,6 +70,16 @@ describe("WorktreesAhead", () => {
     for (const t of [a, b, c]) expect(headOf(t)).toBe(repo.headSha);
     expect(repo.git(["symbolic-ref", "--short", "HEAD"], a.worktree)).toBe(a.branch);
     expect(lane.size).toBe(0);
+  });
+
+  it("makes the most urgent one asked for next", async () => {
+    const lane = ahead();
+    const [first, low, high] = [task("first"), task("low"), task("high")];
+    lane.make(first, repo.headSha, 5); // begins at once: nothing else was asked for
+    lane.make(low, repo.headSha, 9);
+    lane.make(high, repo.headSha, 1);
+    await lane.settled();
+    expect(log.filter((l) => l.endsWith("begins"))).toEqual(["make first begins", "make high begins", "make low begins"]);
   });
 
   it("moves a made worktree along with the run branch, so taking it then costs no git call", async () => {
@@ -105,7 +115,8 @@ describe("WorktreesAhead", () => {
     const [a, b, c] = [task("a"), task("b"), task("c")];
     for (const t of [a, b, c]) lane.make(t, repo.headSha);
     await lane.take(c, repo.headSha);
-    expect(log[0]).toBe("make c begins");
+    // a began when asked (nothing else was being made); c did not wait for b's turn, nor for a to end.
+    expect(log.slice(0, 2)).toEqual(["make a begins", "make c begins"]);
     expect(headOf(c)).toBe(repo.headSha);
     await lane.settled();
     await lane.take(a, repo.headSha);

@@ -77,7 +77,25 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const chain = graph.chainLengths();
   const byUrgency = (a: TaskRecord, b: TaskRecord) => b.priority - a.priority || (chain.get(b.id) ?? 0) - (chain.get(a.id) ?? 0) || a.position - b.position;
   const urgencyOrder = [...graph.tasks].sort(byUrgency);
-  const runningLoops = () => [...jobs.keys()].filter((k) => k.startsWith("loop:")).length;
+  const urgencyRank = new Map(urgencyOrder.map((task, rank) => [task.id, rank]));
+  /** Tasks in the merge queue that keep their slot until merged, for a dependent their merge makes ready. */
+  const reserved = new Set<string>();
+  const slotsTaken = () => [...jobs.keys()].filter((k) => k.startsWith("loop:")).length + reserved.size;
+
+  /**
+   * A task that joins the merge queue keeps its slot through its merge when that merge is all a pending task
+   * waits for (its other dependencies merged or queued) and that task is more urgent than any ready now: the
+   * slot is then there for it the moment the merge is verified, instead of going to a less urgent task for the
+   * whole of that task's run while the urgent one waits for the next slot to free.
+   */
+  const keepsSlot = (queued: TaskRecord): boolean => {
+    const merging = (id: string) => id === queued.id || status.get(id) === "succeeded" || status.get(id) === "integrating";
+    const unlocked = graph.dependentsOf(queued.id).filter((d) => status.get(d.id) === "pending" && d.dependsOn.every(merging));
+    const [first] = unlocked.sort(byUrgency);
+    if (first === undefined) return false;
+    const [readyFirst] = graph.ready(graphStatus(status)).sort(byUrgency);
+    return readyFirst === undefined || byUrgency(first, readyFirst) < 0;
+  };
 
   const finishTask = async (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string) => {
     status.set(task.id, final);
@@ -146,7 +164,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     for (const task of urgencyOrder) {
       if (ahead.size >= ctx.concurrency) break;
       if (status.get(task.id) !== "pending" || ahead.has(task.id)) continue;
-      if (task.dependsOn.every((id) => started.has(status.get(id) ?? "pending")) && !existsSync(task.worktree)) ahead.make(task, runTip);
+      if (task.dependsOn.every((id) => started.has(status.get(id) ?? "pending")) && !existsSync(task.worktree)) ahead.make(task, runTip, urgencyRank.get(task.id));
     }
   };
 
@@ -193,7 +211,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     if (halt === undefined && !ctx.abort.aborted) {
       for (const task of graph.ready(graphStatus(status)).sort(byUrgency)) {
-        if (runningLoops() >= ctx.concurrency) break;
+        if (slotsTaken() >= ctx.concurrency) break;
         startTask(task);
       }
       lookAhead();
@@ -215,6 +233,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           status.set(task.id, "integrating");
           commits.set(task.id, conclusion.commit);
           queue.push(task);
+          if (keepsSlot(task)) reserved.add(task.id);
           break;
         case "waiting":
         case "paused":
@@ -235,6 +254,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
 
     const { task, outcome } = done;
+    reserved.delete(task.id);
     switch (outcome.kind) {
       case "integrated":
         integrating = false;
