@@ -147,6 +147,9 @@ describe("orch gc", () => {
     expect((await box.status(run.runId)).status).toBe("succeeded");
     const report = await box.orch(["report", run.runId]);
     expect(report.code, report.stderr).toBe(0);
+    // …and does not send the user to the folder that is gone.
+    expect(report.stdout).toContain(`Look first: \`git diff main...${run.branch}\`. Its worktree was removed (\`orch gc\`); the branch holds the work.`);
+    expect(report.stdout).not.toContain("git worktree remove");
 
     // Again: nothing left to do, nothing written.
     const before = { state: repoState(box), events: events(box, run.runId).length };
@@ -189,6 +192,10 @@ describe("orch gc", () => {
     expect(collected(box, run.runId)).toEqual([
       { worktrees: [{ taskId: TASK, path: run.worktree, branch: run.branch, removed: true, wipCommit: wip, bytes: expect.any(Number) }], bytesFreed: expect.any(Number), by: expect.any(String) },
     ]);
+    const report = await box.orch(["report", run.runId]);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain(`the work in progress is on branch \`${run.branch}\``);
+    expect(report.stdout).not.toContain(`in \`${run.worktree}\``);
   });
 
   it("leaves running and waiting runs alone, and refuses to be pointed at them without changing anything", async () => {

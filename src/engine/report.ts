@@ -1,7 +1,7 @@
 // The run report: markdown at .orch/reports/<run>.md saying what was asked, what happened on every attempt
 // (agent, model, time, tokens, cost, failure, criteria) and what to merge. Built from the journal and git
 // alone, so `orch report` can rebuild it at any time.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { formatDuration } from "../core/duration.js";
 import type { RecoveryFigures } from "../core/figures.js";
@@ -24,6 +24,8 @@ export interface ReportData {
   schedule: (ScheduleFigures & { concurrency: number }) | undefined;
   /** A planned run: the run branch's tip, when it moved past the base. */
   runTip: string | undefined;
+  /** A run of one task: whether its worktree is still there (`orch gc` removes it, its branch stays). */
+  worktreeKept: boolean;
 }
 
 export async function collectReport(store: Store, runId: string): Promise<ReportData> {
@@ -53,7 +55,8 @@ export async function collectReport(store: Store, runId: string): Promise<Report
     uncommitted = [];
   }
   const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
-  return { run, tasks, attempts, diff, uncommitted, notes, figures: await collectFigures(store, runId), schedule, runTip };
+  const worktreeKept = task !== undefined && existsSync(task.worktree);
+  return { run, tasks, attempts, diff, uncommitted, notes, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -144,9 +147,17 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     );
   } else if (task?.status === "succeeded") {
     out.push(`Merge the verified work: \`git merge ${task.branch}\` (from \`${run.baseBranch}\`).`);
-    out.push(`Look first: \`git diff ${run.baseBranch}...${task.branch}\`. The worktree is \`${task.worktree}\`; remove it with \`git worktree remove ${task.worktree}\`.`);
+    out.push(
+      data.worktreeKept
+        ? `Look first: \`git diff ${run.baseBranch}...${task.branch}\`. The worktree is \`${task.worktree}\`; remove it with \`git worktree remove ${task.worktree}\` (or \`orch gc\`).`
+        : `Look first: \`git diff ${run.baseBranch}...${task.branch}\`. Its worktree was removed (\`orch gc\`); the branch holds the work.`,
+    );
   } else if (task !== undefined) {
-    out.push(`Nothing was verified. The work in progress is in \`${task.worktree}\` (branch \`${task.branch}\`); see the attempts above for why it stopped.`);
+    out.push(
+      data.worktreeKept
+        ? `Nothing was verified. The work in progress is in \`${task.worktree}\` (branch \`${task.branch}\`); see the attempts above for why it stopped.`
+        : `Nothing was verified. Its worktree was removed (\`orch gc\`, which first commits what was left uncommitted there): the work in progress is on branch \`${task.branch}\`; see the attempts above for why it stopped.`,
+    );
   }
   out.push("");
   return out.join("\n");
