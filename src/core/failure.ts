@@ -105,3 +105,24 @@ export function retryDelay(failure: Failure, consecutive: number, now: number, r
   }
   return backoffDelay(consecutive, random);
 }
+
+/** Failures after which the agent's session is worth resuming (what it did is still good context). */
+export function resumesAfter(kind: FailureKind): boolean {
+  switch (kind) {
+    case "hung":
+    case "crashed":
+    case "timeout":
+    case "rate_limited":
+    case "overloaded":
+    case "quota_exhausted":
+    case "budget_exceeded":
+      return true;
+    case "context_exceeded":
+    case "bad_output":
+    case "auth_failed":
+    case "permission_denied":
+    case "verify_failed":
+    case "verify_error":
+      return false;
+  }
+}

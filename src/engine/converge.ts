@@ -1,14 +1,13 @@
 // The convergence loop for one task: prompt (goal, criteria, handoff) → agent → verify → commit, attempt
 // after attempt, until every criterion is met or a limit, a stall or an escalation ends it. Every step is
 // journaled before the loop moves on, so a crash loses nothing that finished.
-import type { AgentAdapter } from "../agents/agent.js";
 import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
 import { PACING_REASON } from "../core/figures.js";
 import { budgetLeft, spentBudget, type Budgets, type Spent } from "../core/budget.js";
-import { allows, atStart, CLOSED, countsAgainstModel, recordFailure, recordSuccess, type Breaker, type BreakerOptions } from "../core/circuit.js";
-import { retryDelay, type Failure, type FailureKind } from "../core/failure.js";
+import type { BreakerOptions } from "../core/circuit.js";
+import { resumesAfter, retryDelay, type Failure } from "../core/failure.js";
 import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import { buildHandoff, type AttemptSummary } from "../core/handoff.js";
 import { attemptsWithoutRise } from "../core/progress.js";
@@ -22,7 +21,9 @@ import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
 import { attemptId } from "./ids.js";
 import { transcriptPath, type OrchPaths } from "./paths.js";
-import { interruptDetail } from "./interrupt.js";
+import { abortedConclusion, interruptDetail } from "./interrupt.js";
+import { recoverPermissions } from "./denied-tools.js";
+import { ModelChain, type ChainLink } from "./model-chain.js";
 import type { RestoredTask } from "./restore.js";
 import { verify } from "./verify.js";
 
@@ -33,12 +34,6 @@ export type Activity =
   | { kind: "verifying"; attempt: number }
   | { kind: "verified"; attempt: number; progress: number; passed: number; total: number }
   | { kind: "waiting"; until: number; reason: string };
-
-/** One entry of the fallback chain: an agent and the model to ask it for (`undefined`: the agent's default). */
-export interface ChainLink {
-  adapter: AgentAdapter;
-  model: string | undefined;
-}
 
 export interface TaskContext {
   run: RunRecord;
@@ -81,20 +76,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   const summaries: AttemptSummary[] = [...(restored?.summaries ?? [])];
   const history: number[] = [...(restored?.history ?? [])];
   let stallBase = 0;
-  /** Where the model chain starts: stalls move it on for good; breakers only skip models for a while. */
-  let chainStart = 0;
-  let modelIndex = Math.min(restored?.link ?? 0, Math.max(0, ctx.chain.length - 1));
-  let breakers: Breaker[] = ctx.chain.map(() => CLOSED);
-  const primary = ctx.chain[0]?.adapter.name;
-  /** A link as the journal names it: the model alone on the run's own agent, `agent:model` on another. */
-  const label = (index: number): string => {
-    const link = ctx.chain[index];
-    if (link === undefined) return "(none)";
-    const model = link.model ?? "(default)";
-    return link.adapter.name === primary ? model : `${link.adapter.name}:${model}`;
-  };
-  /** Why the next attempt changes model, said in the journal when it does. */
-  let switchReason: string | undefined;
+  const chain = new ModelChain(ctx.chain, ctx.recovery.breaker, restored?.link ?? 0);
   /** Tools the CLI denied that the permission level allows: granted to every later attempt. */
   const granted = new Set<string>();
   /** Tools denied in the attempt before, which the level does not allow. */
@@ -176,17 +158,15 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     summaries.push({ ...a.summary, failure, criteria: outcome.results, progress: outcome.progress });
     if (failure.kind === "verify_error") return { status: "blocked", reason: `${failure.detail}; fix the command or the environment` };
     history.push(outcome.progress);
-    previousSession = a.sessionId === undefined ? undefined : { id: a.sessionId, link: modelIndex };
-    const permissionStop = await recoverPermissions(ctx, a.deniedTools, a.denial, granted, note);
+    previousSession = a.sessionId === undefined ? undefined : { id: a.sessionId, link: chain.index };
+    const permissionStop = await recoverPermissions(ctx.permission, a.deniedTools, a.denial, granted, note);
     if (permissionStop !== undefined) return permissionStop;
 
     if (attemptsWithoutRise(history.slice(stallBase)) >= limits.stallAttempts) {
-      if (chainStart + 1 < ctx.chain.length) {
-        chainStart += 1;
-        modelIndex = chainStart;
+      if (chain.moveOn()) {
         stallBase = history.length;
         previousSession = undefined;
-        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${label(modelIndex)}`);
+        await note(`no progress for ${limits.stallAttempts} attempts; switching to model ${chain.label()}`);
       } else {
         return {
           status: "stalled",
@@ -221,25 +201,16 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     const budgetSpent = spentBudget(budgets, spent);
     if (budgetSpent !== undefined) return { status: "failed", reason: budgetSpent };
 
-    const pick = pickModel(breakers, chainStart, deps.now());
-    if ("waitUntil" in pick) {
-      const names = ctx.chain.slice(chainStart).map((_, i) => label(chainStart + i)).join(", ");
-      await wait(deps, ctx, pick.waitUntil - deps.now(), `circuit open for every model: ${names}; probing again after the cool-down`);
+    const next = chain.next(deps.now());
+    if ("waitUntil" in next) {
+      await wait(deps, ctx, next.waitUntil - deps.now(), next.reason);
       continue;
     }
-    if (pick.index !== modelIndex) {
-      const reason = breakers[modelIndex]?.state === "open" ? `its circuit is open${switchReason ? ` after ${switchReason}` : ""}` : "probing it again after its cool-down";
-      await note(`switching to model ${label(pick.index)} from ${label(modelIndex)}: ${reason}`);
-      modelIndex = pick.index;
-      switchReason = undefined;
-    }
-    breakers = breakers.map((b, i) => (i === modelIndex ? atStart(b, deps.now()) : b));
+    if (next.switched !== undefined) await note(next.switched);
     number += 1;
-    const link = ctx.chain[modelIndex];
-    if (link === undefined) throw new Error(`no agent at position ${modelIndex} of the chain`);
-    const { adapter, model } = link;
+    const { adapter, model } = chain.link();
     const id = attemptId(run.id, task.id, number);
-    const resume = previousSession !== undefined && previousSession.link === modelIndex ? previousSession.id : undefined;
+    const resume = previousSession !== undefined && previousSession.link === chain.index ? previousSession.id : undefined;
     const prompt = buildPrompt({
       goal: task.goal,
       spec: task.spec === undefined ? undefined : { title: task.title, ...task.spec },
@@ -312,7 +283,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       // never saved, or only an error text of its own (Claude's synthetic "API Error" message), and resuming that
       // would buy nothing.
       const worthResuming = result.sessionId !== undefined && result.actions.length > 0 && resumesAfter(failure.kind);
-      previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, link: modelIndex } : undefined;
+      previousSession = worthResuming && result.sessionId !== undefined ? { id: result.sessionId, link: chain.index } : undefined;
       consecutiveFailures += 1;
       const action = ctx.recovery.policy(failure.kind);
       if (failure.kind === "auth_failed") {
@@ -320,21 +291,14 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       }
       if (failure.kind === "budget_exceeded") return { status: "failed", reason: failure.detail };
       if (action === "escalate") return { status: "blocked", reason: `${failure.kind}: ${failure.detail}` };
-      const other = pickModel(breakers.map((b, i) => (i === modelIndex ? { state: "open", until: Infinity } : b)), chainStart, deps.now());
-      const fallBack = action === "fallback" && "index" in other;
-      switchReason = `${failure.kind}: ${failure.detail}`;
-      if (countsAgainstModel(failure.kind) || fallBack) {
-        // A failure that says when the model is usable again keeps it out until then (paced by the backoff), not
-        // for the whole cool-down.
-        const reopenAt = failure.resetAt === undefined ? undefined : deps.now() + retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
-        breakers = breakers.map((b, i) => (i === modelIndex ? recordFailure(b, deps.now(), ctx.recovery.breaker, fallBack, reopenAt) : b));
-      }
-      if (fallBack) {
+      // A reported reset keeps the model out until then, paced by the backoff.
+      const reopenAt = () => (failure.resetAt === undefined ? undefined : deps.now() + retryDelay(failure, consecutiveFailures, deps.now(), deps.random()));
+      const after = chain.failed(failure, action, deps.now(), reopenAt);
+      if (after === "fallback") {
         consecutiveFailures = 0;
         continue;
       }
-      // With nowhere to fall back to, a fallback is a retry; a circuit that opened makes the next pick wait.
-      if (breakers[modelIndex]?.state === "open") continue;
+      if (after === "circuit_open") continue;
       // No wait when the attempt limit ends the task anyway: it would only delay the report.
       if (number < limits.maxAttempts) {
         const delay = retryDelay(failure, consecutiveFailures, deps.now(), deps.random());
@@ -343,75 +307,10 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
       continue;
     }
     consecutiveFailures = 0;
-    // The model answered: whatever verification says next, its API is healthy.
-    breakers = breakers.map((b, i) => (i === modelIndex ? recordSuccess() : b));
+    chain.succeeded();
     const verdict = await verifyAttempt({ number, id, summary, sessionId: result.sessionId, deniedTools: result.deniedTools, denial });
     if (verdict !== undefined) return verdict;
     if (limits.intervalMs > 0 && number < limits.maxAttempts) await wait(deps, ctx, limits.intervalMs, PACING_REASON);
-  }
-}
-
-/**
- * What to do about tools the CLI denied in an attempt that did not succeed. At `full`, the level allows any tool:
- * grant the denied ones to the next attempts (Claude as root allows tools one by one). Below it, the agent is
- * told in the handoff to do without them; denied again in the next attempt, the task is escalated with the
- * tools named, since only a human can widen the permission level.
- */
-async function recoverPermissions(
-  ctx: TaskContext,
-  denied: readonly string[],
-  deniedAgain: readonly string[] | undefined,
-  granted: Set<string>,
-  note: (message: string) => Promise<unknown>,
-): Promise<TaskConclusion | undefined> {
-  if (denied.length === 0) return undefined;
-  if (ctx.permission === "full") {
-    const fresh = denied.filter((tool) => !granted.has(tool));
-    if (fresh.length === 0) {
-      return { status: "blocked", reason: `permission_denied: ${denied.join(", ")} refused again although allowed; the CLI's own settings deny them` };
-    }
-    for (const tool of fresh) granted.add(tool);
-    await note(`allowing ${fresh.join(", ")} from the next attempt on: the agent was denied them and the permission level is full`);
-    return undefined;
-  }
-  if (deniedAgain !== undefined && deniedAgain.length > 0) {
-    return {
-      status: "blocked",
-      reason: `permission_denied: the agent keeps needing ${deniedAgain.join(", ")}, which the ${ctx.permission} permission level does not allow; run again with --permission full, or allow them in the agent's own settings`,
-    };
-  }
-  return undefined;
-}
-
-/** The first model from `start` on whose circuit lets an attempt through now, or when the first one will. */
-function pickModel(breakers: readonly Breaker[], start: number, now: number): { index: number } | { waitUntil: number } {
-  let waitUntil = Infinity;
-  for (let i = start; i < breakers.length; i++) {
-    const breaker = breakers[i];
-    if (breaker === undefined || allows(breaker, now)) return { index: i };
-    if (breaker.state === "open") waitUntil = Math.min(waitUntil, breaker.until);
-  }
-  return { waitUntil };
-}
-
-/** Failures after which the agent's session is worth resuming (what it did is still good context). */
-export function resumesAfter(kind: FailureKind): boolean {
-  switch (kind) {
-    case "hung":
-    case "crashed":
-    case "timeout":
-    case "rate_limited":
-    case "overloaded":
-    case "quota_exhausted":
-    case "budget_exceeded":
-      return true;
-    case "context_exceeded":
-    case "bad_output":
-    case "auth_failed":
-    case "permission_denied":
-    case "verify_failed":
-    case "verify_error":
-      return false;
   }
 }
 
@@ -422,21 +321,6 @@ async function wait(deps: EngineDeps, ctx: TaskContext, delayMs: number, reason:
   ctx.onActivity?.({ kind: "waiting", until, reason });
   // A stop request, an abort, Ctrl-C and the time limit all end a wait early; the loop then says why.
   await deps.sleep(delayMs, AbortSignal.any([ctx.stop, ctx.abort]));
-}
-
-/** How the task ends when its signal aborted the loop; an interrupt or a pause keeps it resumable. */
-function abortedConclusion(reason: unknown): TaskConclusion {
-  switch (reason) {
-    case "deadline":
-      return { status: "failed", reason: "reached the run's time limit during an attempt" };
-    case "interrupt":
-    case "pause":
-      return { status: "paused", reason: interruptDetail(reason) };
-    case "stop":
-      return { status: "stopped", reason: interruptDetail(reason) };
-    default:
-      return { status: "aborted", reason: interruptDetail(reason) };
-  }
 }
 
 const percent = (p: number) => `${Math.round(p * 100)}%`;

@@ -10,7 +10,8 @@ import { recoveryPolicy, RecoverySettings } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
-import { convergeTask, resumesAfter, type Activity, type ChainLink, type TaskConclusion } from "./converge.js";
+import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
+import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
 import { integrationWorktree } from "./graph-run.js";
@@ -100,7 +101,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     const supervisor = { pid: me.pid, ...(me.startTime !== undefined ? { pidStartTime: me.startTime } : {}), host: me.host, detached: options.detached };
     let elapsedBefore = 0;
     const restored = new Map<string, RestoredTask>();
-    const restore = (t: TaskRecord) => restoreTask(store, t, (agent, model) => linkIndex(chain, agent, model), resumesAfter);
+    const restore = (t: TaskRecord) => restoreTask(store, t, (agent, model) => linkIndex(chain, agent, model));
     if (fresh) {
       await writer.write({ type: "run.started", runId: run.id, data: supervisor });
       // A planned run's tasks start as the scheduler reaches them.

@@ -20,3 +20,18 @@ export function interruptDetail(reason: unknown): string {
       return "aborted on request (orch abort)";
   }
 }
+
+/** How the task ends when its signal aborted the loop; an interrupt or a pause keeps it resumable. */
+export function abortedConclusion(reason: unknown): { status: "failed" | "paused" | "stopped" | "aborted"; reason: string } {
+  switch (reason) {
+    case "deadline":
+      return { status: "failed", reason: "reached the run's time limit during an attempt" };
+    case "interrupt":
+    case "pause":
+      return { status: "paused", reason: interruptDetail(reason) };
+    case "stop":
+      return { status: "stopped", reason: interruptDetail(reason) };
+    default:
+      return { status: "aborted", reason: interruptDetail(reason) };
+  }
+}

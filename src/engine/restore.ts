@@ -2,7 +2,7 @@
 // the last one stopped: the attempts made, what each did and how it ended (for the handoff), the progress
 // history (for stall detection), the session worth resuming, the model in use and the money the task spent.
 import type { AgentEvent } from "../core/agent-event.js";
-import type { FailureKind } from "../core/failure.js";
+import { resumesAfter } from "../core/failure.js";
 import type { AttemptSummary } from "../core/handoff.js";
 import type { AttemptRecord, Store, TaskRecord } from "../store/store.js";
 
@@ -26,16 +26,7 @@ export interface RestoredTask {
 }
 
 /** `linkOf(agent, model)`: the chain position an attempt's agent and model belong to. */
-/**
- * `linkOf(agent, model)`: the chain position an attempt's agent and model belong to; `resumesAfter(kind)`: whether
- * the loop resumes a session after a failure of that kind (as it does after verification, or work cut short).
- */
-export async function restoreTask(
-  store: Store,
-  task: TaskRecord,
-  linkOf: (agent: string, model: string | undefined) => number,
-  resumesAfter: (kind: FailureKind) => boolean,
-): Promise<RestoredTask> {
+export async function restoreTask(store: Store, task: TaskRecord, linkOf: (agent: string, model: string | undefined) => number): Promise<RestoredTask> {
   const attempts = await store.listAttempts({ runId: task.runId, taskId: task.id });
   const restored: RestoredTask = {
     number: attempts.reduce((n, a) => Math.max(n, a.number), 0),
