@@ -81,6 +81,23 @@ describe("the resident shell", () => {
     expect(sessionOf(result.stdout)).not.toBe(sessionOf(readFileSync("/proc/self/stat", "utf8")));
   });
 
+  it("starts a new shell when its folder was removed under it (a tmp cleaner, a test's sandbox)", async () => {
+    const box = mkdtempSync(join(tmp, "cleaned-"));
+    const boxed = env({ ORCH_LAUNCH_PROBE: box });
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = box; // where the new shell makes its folder
+    const first = await launch("/bin/sh", ["-c", "echo one"], { cwd: tmp, env: boxed }).finally(() => {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    });
+    expect(first.stdout).toBe("one\n");
+    const [folder] = readdirSync(box).filter((f) => f.startsWith("orch-launch-"));
+    expect(folder).toBeDefined();
+    rmSync(join(box, folder ?? ""), { recursive: true, force: true });
+    const second = await launch("/bin/sh", ["-c", "echo two"], { cwd: tmp, env: boxed });
+    expect(second).toEqual({ stdout: "two\n", stderr: "", exitCode: 0 });
+  });
+
   it("leaves no folder behind when the process using it exits, or is killed", async () => {
     const box = mkdtempSync(join(tmp, "box-"));
     const user = (end: string) =>

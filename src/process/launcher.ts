@@ -7,7 +7,7 @@
 // even by SIGKILL (the shell reads EOF, waits for what runs, and exits). Where bash is missing, or
 // ORCH_LAUNCHER=direct, commands are forked from orch as before.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from "node:fs";
 import { constants as osConstants, tmpdir } from "node:os";
 import { delimiter, isAbsolute, join } from "node:path";
 
@@ -86,8 +86,9 @@ class ResidentShell {
     folders.add(this.dir);
   }
 
+  /** Running, and its folder still there (a tmp cleaner may remove an old one under a run of many days). */
   get usable(): boolean {
-    return !this.closed;
+    return !this.closed && !this.retiring && existsSync(this.dir);
   }
 
   run(file: string, args: readonly string[], cwd: string): Promise<LaunchResult> {
@@ -207,6 +208,7 @@ function shellFor(env: NodeJS.ProcessEnv): ResidentShell | undefined {
   const key = JSON.stringify(env);
   let shell = shells.get(key);
   if (shell === undefined || !shell.usable) {
+    shell?.retire();
     shell = new ResidentShell(bash, env);
     shells.delete(key);
     shells.set(key, shell);
