@@ -559,9 +559,8 @@ export async function benchSchedule(): Promise<BenchResult> {
     // Orch's order among ready tasks: priority (none here), then the longest chain of dependents (counted in
     // tasks: orch does not know durations), then plan position.
     const chains = graph.chainLengths();
-    const orchOrder = listSchedule(deps, durations, s.concurrency, tasks.map((t, i) => -(chains.get(t.id) ?? 0) * tasks.length + i));
-
     const orchRank = tasks.map((t, i) => -(chains.get(t.id) ?? 0) * tasks.length + i);
+    const orchOrder = listSchedule(deps, durations, s.concurrency, orchRank);
     const levels = bottomLevels(deps, durations);
     const cpOrder = listSchedule(deps, durations, s.concurrency, levels.map((l) => -l));
 

@@ -2,8 +2,7 @@
 // without touching any worktree; a clean result is committed from merge-tree's own tree (two parents: the run
 // branch's tip, then the task) and checked out in the run branch's worktree. Invariant: the branch only moves from
 // the tip the caller named, and a conflict leaves everything as it was.
-import { gitFailure, gitScript } from "./exec.js";
-import { UNATTENDED } from "./commit.js";
+import { gitFailure, gitScript, UNATTENDED } from "./exec.js";
 
 export type CleanMerge = { clean: true; merge: string } | { clean: false };
 

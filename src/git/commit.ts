@@ -1,6 +1,6 @@
 // Commits an agent's work in its worktree. Invariant: the commit happens unattended (no hook, editor
 // or signing prompt can block it) and the user's git configuration is read, never written.
-import { git, gitFailure, gitScript } from "./exec.js";
+import { git, gitFailure, gitScript, UNATTENDED } from "./exec.js";
 
 const FALLBACK_NAME = "orch";
 const FALLBACK_EMAIL = "orch@localhost";
@@ -38,14 +38,6 @@ status=$?
 git diff --cached --quiet --no-ext-diff && exit 0
 exit "$status"`;
 
-/**
- * The agent's commits are made unattended: a user's hooks may prompt, run for minutes or reject a
- * work-in-progress commit, so they are skipped on purpose (--no-verify only skips pre-commit and commit-msg;
- * an empty hooks path skips prepare-commit-msg and post-commit too). The work is still checked by the run's
- * own verify commands before it is delivered. Nor does an orch commit start git's automatic maintenance (half
- * of a small commit's time, and a planned run makes hundreds): the user's own next commit or fetch runs it.
- */
-export const UNATTENDED = ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", "-c", "gc.auto=0"] as const;
 
 /**
  * `-c user.name=… -c user.email=…` for whichever of the two the user's configuration lacks, for this

@@ -28,6 +28,16 @@ export class GitError extends Error {
   }
 }
 
+/**
+ * git's `-c` options for what orch writes (commits, merges, resets): unattended. A user's hooks may prompt, run
+ * for minutes or reject a work-in-progress commit, so they are skipped on purpose (--no-verify only skips
+ * pre-commit and commit-msg; an empty hooks path skips prepare-commit-msg, post-commit, reference-transaction and
+ * the rest). The work is still checked by the run's own verify commands before it is delivered. Nor does an orch
+ * commit start git's automatic maintenance (half of a small commit's time, and a planned run makes hundreds): the
+ * user's own next commit or fetch runs it.
+ */
+export const UNATTENDED = ["-c", "core.hooksPath=/dev/null", "-c", "maintenance.auto=false", "-c", "gc.auto=0"] as const;
+
 // Variables that point git at a repository other than the one found from cwd. They are set inside git
 // hooks, so orch started from a hook (or a test runner started from one) would otherwise act elsewhere.
 const REPOSITORY_VARS = [

@@ -5,8 +5,8 @@
 import { lstat, readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
-import { fallbackIdentity, UNATTENDED } from "./commit.js";
-import { git, gitFailure, gitOk } from "./exec.js";
+import { fallbackIdentity } from "./commit.js";
+import { git, gitFailure, gitOk, UNATTENDED } from "./exec.js";
 import { checkMerge, isAncestor, resolveCommit } from "./merge-check.js";
 import { worktreeStatus } from "./worktree.js";
 

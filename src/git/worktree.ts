@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
 import { assertNewBranch } from "./branch.js";
-import { assertRevision, git, gitFailure, gitMessage, gitOk } from "./exec.js";
+import { assertRevision, git, gitFailure, gitMessage, gitOk, UNATTENDED } from "./exec.js";
 import type { RepoInfo } from "./repo.js";
 
 type RepoRoot = Pick<RepoInfo, "root">;
@@ -68,7 +68,7 @@ export async function createWorktree(options: {
  */
 export async function resetWorktree(worktree: string, sha: string): Promise<void> {
   assertRevision(sha, "commit");
-  await gitOk(["-c", "core.hooksPath=/dev/null", "reset", "--quiet", "--hard", sha], worktree);
+  await gitOk([...UNATTENDED, "reset", "--quiet", "--hard", sha], worktree);
 }
 
 async function isAbsentOrEmptyDir(target: string): Promise<boolean> {
