@@ -14,7 +14,7 @@ import { TaskGraph } from "../core/dag.js";
 import type { TaskStatus, TerminalTaskStatus } from "../core/task.js";
 import { fallbackIdentity } from "../git/commit.js";
 import { finishMerge } from "../git/merge.js";
-import { gitOk } from "../git/exec.js";
+import { gitOk, UNATTENDED } from "../git/exec.js";
 import { createWorktree, resetWorktree } from "../git/index.js";
 import type { RunRecord, TaskRecord } from "../store/store.js";
 import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
@@ -283,7 +283,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           await blockDependents(task);
         } else {
           // Sent back: the task goes on in its worktree with the run branch merged in and the failure in its handoff.
-          await gitOk(["merge", "--quiet", "--no-edit", run.branch], task.worktree).catch(() => undefined);
+          // Unattended like every commit orch makes: no hook, no signing prompt, orch's identity where the user has none.
+          await gitOk([...ctx.identity, ...UNATTENDED, "merge", "--quiet", "--no-edit", "--no-gpg-sign", run.branch], task.worktree).catch(() => undefined);
           const restored = await ctx.restore(task);
           startLoop(task, { ...restored, succeeded: undefined }, undefined, [
             `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${outcome.reason}. The run branch is now merged into this worktree; make the criteria pass with it.`,
