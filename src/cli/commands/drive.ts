@@ -108,8 +108,22 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
   return exitCodeForRun(final.status, result.interrupted);
 }
 
+/** How long a detached supervisor whose run is written and closed may take to exit on its own. */
+const EXIT_GRACE_MS = 2_000;
+
 /** `orch __drive RUN [--resume]`: the detached run's own process. */
 export async function driveDetached(ctx: CliContext, runId: string, resume = false): Promise<number> {
+  const code = await driveDetachedOnce(ctx, runId, resume);
+  // Its run is written and its journal closed: nothing may keep this process alive any more (`orch status` would
+  // still see it). Should something (a handle left open) hold it, it says what in its log and goes.
+  setTimeout(() => {
+    ctx.output.err(`run ${runId}: exiting although these were still open: ${process.getActiveResourcesInfo().join(", ")}`);
+    process.exit(code);
+  }, EXIT_GRACE_MS).unref();
+  return code;
+}
+
+async function driveDetachedOnce(ctx: CliContext, runId: string, resume: boolean): Promise<number> {
   const { store } = await openRepoStore(ctx.cwd, { create: false });
   try {
     const result = await driveWithSignals(ctx, store, runId, true, resume);
