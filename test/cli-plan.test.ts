@@ -218,6 +218,59 @@ describe("a planned run and its supervisor's death", () => {
   });
 });
 
+describe("a supervisor that dies while the run branch is verified", () => {
+  it("leaves a merge the next one verifies before it counts: here it breaks the run, so it is reverted and the task sent back", { timeout: 120_000 }, async () => {
+    // The run's criterion, on the run branch only: the first time, it hangs (the test kills the supervisor then);
+    // after that, a's first try fails it. Everywhere else it passes.
+    const gate = `import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+const branch = execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { encoding: "utf8" }).trim();
+if (!branch.endsWith("/_run") || !existsSync("out/a.txt")) process.exit(0);
+const marker = process.env.AGENT_OUT + "/verifying";
+if (!existsSync(marker)) { writeFileSync(marker, String(process.pid)); setInterval(() => {}, 1000); }
+else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.log("a's first try breaks the run branch"); process.exit(1); }
+`;
+    const box = sandboxes.orchRepo({ "gate.mjs": gate });
+    const plan = { tasks: [task("a", []), task("b", ["a"])] };
+    const agent = `mkdir -p out; echo "$ORCH_TASK_ID attempt $ORCH_ATTEMPT" | tee -a "$AGENT_OUT/log" > "out/$ORCH_TASK_ID.txt"`;
+    const started = await box.orch(["run", "two tasks", "--verify", "node gate.mjs", "--plan-file", planFile(box, plan), "--agent-command", agent, "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
+    const marker = join(box.out, "verifying");
+    const gatePid = Number(await waitFor("a's merge to be verified on the run branch", () => (existsSync(marker) ? readFileSync(marker, "utf8") || undefined : undefined), 60_000));
+    const { pid } = await box.status(runId);
+    process.kill(pid ?? 0, "SIGKILL");
+    await waitFor("the supervisor to be gone", () => (isRunning(pid ?? 0) ? undefined : true));
+    // a's merge is on the run branch, not verified.
+    expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run"]);
+    expect(isRunning(gatePid)).toBe(true);
+
+    const resumed = await box.orch(["resume", runId]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const ended = await waitFor("the run to end", async () => {
+      const v = await box.status(runId);
+      return ["succeeded", "failed"].includes(v.status) ? v : undefined;
+    }, 90_000);
+    expect(ended.status, ended.reason ?? "").toBe("succeeded");
+    // The verify the dead supervisor left hanging was stopped; the merge was verified again, failed, was reverted.
+    expect(isRunning(gatePid)).toBe(false);
+    const journal = readJournal(box.repo, runId);
+    const reverted = journal.events.filter((e) => e.type === "task.reverted");
+    expect(reverted).toHaveLength(1);
+    expect(JSON.stringify(reverted[0]?.data)).toContain("a's first try breaks the run branch");
+    expect(firstParents(box, `orch/${runId}/_run`)).toEqual([
+      "orch: integrate task a into the run",
+      "orch: revert the integration of task a",
+      "orch: integrate task a into the run",
+      "orch: integrate task b into the run",
+    ]);
+    expect(box.repo.git(["log", "-1", "--format=%b", `orch/${runId}/_run~2`])).toMatch(/^The run's criteria failed on the run branch after the merge: `node gate.mjs` exited 1: a's first try breaks the run branch/);
+    expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a attempt 1", "a attempt 2", "b attempt 1"]);
+    expect(box.repo.git(["show", `orch/${runId}/_run:out/a.txt`])).toBe("a attempt 2");
+    expect(await processesMentioning(box.repo.root)).toEqual([]);
+  });
+});
+
 describe("when a run is planned", () => {
   it("a goal that lists several items is planned by default; --no-plan runs it as one task", { timeout: 60_000 }, async () => {
     const box = sandboxes.orchRepo(FILES);

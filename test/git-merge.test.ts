@@ -10,6 +10,7 @@ import {
   commitAll,
   createWorktree,
   createWorktreeFrom,
+  discardChanges,
   ensureBranch,
   finishMerge,
   MergeConflictError,
@@ -18,7 +19,7 @@ import {
   startConflictedMerge,
   UnresolvedConflictError,
 } from "../src/git/index.js";
-import { commitCleanMerge } from "../src/git/clean-merge.js";
+import { commitCleanMerge, mergeLeftAt } from "../src/git/clean-merge.js";
 import { makeTempRepo, type TempRepo } from "./support/repo.js";
 
 const RUN = "orch/r1/_run";
@@ -364,6 +365,60 @@ describe("commitCleanMerge (the merge queue's merge, one launch)", () => {
     await expect(clean(right)).rejects.toThrow(/exited with code/);
     expect(head(runWt)).toBe(moved);
     expect(readFileSync(path.join(runWt, "src/a.txt"), "utf8")).toBe("uncommitted\n");
+  });
+});
+
+describe("mergeLeftAt (what a merge queue cut short left at the run tip)", () => {
+  const head = (wt: string) => repo.git(["rev-parse", "HEAD"], wt);
+  const sha = (rev: string) => repo.git(["rev-parse", rev]);
+
+  it("tells a task not merged, merged at the tip, merged and reverted at once (with the revert's message), and merged further down", async () => {
+    const left = sha(await task("left", { "src/left.txt": "left\n" }));
+    expect(await mergeLeftAt(runWt, head(runWt), left)).toEqual({ kind: "absent" });
+
+    const made = await commitCleanMerge({ worktree: runWt, tip: head(runWt), commit: left, message: "integrate left", identity: [] });
+    if (!made.clean) throw new Error("expected a clean merge");
+    expect(await mergeLeftAt(runWt, made.merge, left)).toEqual({ kind: "merged", merge: made.merge });
+
+    const revert = await revertMerge({ worktree: runWt, commit: made.merge, message: "revert left\n\nbecause: it broke `test`\n" });
+    const reverted = await mergeLeftAt(runWt, revert, left);
+    expect(reverted).toMatchObject({ kind: "reverted", merge: made.merge, revert });
+    expect(reverted.kind === "reverted" ? reverted.message.trim() : "").toBe("revert left\n\nbecause: it broke `test`");
+
+    // Merged, then something else on top: neither the tip's merge nor its revert.
+    const right = sha(await task("right", { "src/right.txt": "right\n" }));
+    const other = await commitCleanMerge({ worktree: runWt, tip: head(runWt), commit: right, message: "integrate right", identity: [] });
+    if (!other.clean) throw new Error("expected a clean merge");
+    expect(await mergeLeftAt(runWt, other.merge, left)).toEqual({ kind: "reachable" });
+    // A task that changed nothing: its commit is the base it started from.
+    expect(await mergeLeftAt(runWt, other.merge, repo.headSha)).toEqual({ kind: "reachable" });
+  });
+
+  it("does not take a one-parent commit over a merge for its revert unless it puts the tree back", async () => {
+    const left = sha(await task("left", { "src/left.txt": "left\n" }));
+    const made = await commitCleanMerge({ worktree: runWt, tip: head(runWt), commit: left, message: "integrate left", identity: [] });
+    if (!made.clean) throw new Error("expected a clean merge");
+    write(path.join(runWt, "src/later.txt"), "later\n");
+    await commitAll({ worktree: runWt, message: "a later change" });
+    expect(await mergeLeftAt(runWt, head(runWt), left)).toEqual({ kind: "reachable" });
+  });
+});
+
+describe("discardChanges", () => {
+  it("undoes a revert cut short (staged, REVERT_HEAD) and keeps untracked files; a clean worktree is left alone", async () => {
+    const left = repo.git(["rev-parse", await task("left", { "src/left.txt": "left\n" })]);
+    const made = await commitCleanMerge({ worktree: runWt, tip: repo.git(["rev-parse", "HEAD"], runWt), commit: left, message: "integrate left", identity: [] });
+    if (!made.clean) throw new Error("expected a clean merge");
+    expect(await discardChanges(runWt)).toBe(false);
+    repo.git(["revert", "--no-commit", "-m", "1", "HEAD"], runWt);
+    expect(existsSync(path.resolve(runWt, repo.git(["rev-parse", "--git-path", "REVERT_HEAD"], runWt)))).toBe(true);
+    write(path.join(runWt, "build.log"), "untracked\n");
+    expect(existsSync(path.join(runWt, "src/left.txt"))).toBe(false);
+    expect(await discardChanges(runWt)).toBe(true);
+    expect(repo.git(["rev-parse", "HEAD"], runWt)).toBe(made.merge);
+    expect(statusOf(runWt)).toBe("?? build.log");
+    expect(readFileSync(path.join(runWt, "src/left.txt"), "utf8")).toBe("left\n");
+    expect(existsSync(path.resolve(runWt, repo.git(["rev-parse", "--git-path", "REVERT_HEAD"], runWt)))).toBe(false);
   });
 });
 

@@ -6,9 +6,10 @@ import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
 import { gitOk } from "../git/exec.js";
+import { discardChanges } from "../git/worktree.js";
 import { abortMerge, revertMerge, startConflictedMerge } from "../git/merge.js";
-import { commitCleanMerge } from "../git/clean-merge.js";
-import { isAncestor, mergeTree } from "../git/merge-check.js";
+import { commitCleanMerge, mergeLeftAt, type LeftMerge } from "../git/clean-merge.js";
+import { mergeTree } from "../git/merge-check.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import type { TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
@@ -51,21 +52,30 @@ export interface IntegrateOptions {
  */
 export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskRecord, tip: string, commit: string, options: IntegrateOptions): Promise<Integration> {
   const { run } = ctx;
-  const root = run.repoRoot;
   try {
-    if (options.mayBeMerged && (await isAncestor(root, commit, tip))) return { kind: "integrated", merge: tip };
-    const message = `orch: integrate task ${task.id} into the run\n\nRun ${run.id}, task ${task.id}: ${firstLine(task.title)}\n`;
-    const made = await commitCleanMerge({ worktree: ctx.integration, tip, commit, message, identity: ctx.identity });
-    if (!made.clean) {
-      const check = await mergeTree(root, tip, commit, run.branch, task.branch);
-      return { kind: "conflict", paths: check.clean ? [] : check.conflicts.map((c) => c.path) };
+    // A supervisor that died in the merge queue may have left this task's merge made but never verified, or made
+    // and reverted: the first is verified now like any other, the second is the revert it was.
+    const left: LeftMerge = options.mayBeMerged ? await mergeLeftAt(ctx.integration, tip, commit) : { kind: "absent" };
+    if (left.kind === "reachable") return { kind: "integrated", merge: tip };
+    if (left.kind === "reverted") return { kind: "reverted", merge: left.merge, revert: left.revert, reason: revertReason(left.message) };
+    let merge: string;
+    if (left.kind === "merged") {
+      merge = left.merge;
+    } else {
+      const message = `orch: integrate task ${task.id} into the run\n\nRun ${run.id}, task ${task.id}: ${firstLine(task.title)}\n`;
+      const made = await commitCleanMerge({ worktree: ctx.integration, tip, commit, message, identity: ctx.identity });
+      if (!made.clean) {
+        const check = await mergeTree(run.repoRoot, tip, commit, run.branch, task.branch);
+        return { kind: "conflict", paths: check.clean ? [] : check.conflicts.map((c) => c.path) };
+      }
+      merge = made.merge;
     }
-    const { merge } = made;
     options.onMerge?.(merge);
     const outcome = await verify({
       criteria: run.criteria,
       cwd: ctx.integration,
       env: deps.env,
+      owner: { runId: run.id, taskId: task.id },
       timeoutMs: Math.max(1_000, Math.min(run.limits.attemptTimeoutMs, ctx.deadline - deps.now())),
       signal: ctx.abort,
       groups: deps.groups,
@@ -73,11 +83,21 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
     if (outcome.allPassed) return { kind: "integrated", merge };
     const failing = outcome.results.filter((r) => !r.passed);
     const reason = failing.map((r) => `\`${r.command}\` exited ${r.exitCode ?? "?"}: ${lastLines(r.outputTail, 12)}`).join("; ");
-    const revert = await revertMerge({ worktree: ctx.integration, commit: merge, message: `orch: revert the integration of task ${task.id}\n\nThe run's criteria failed on the run branch after the merge.\n` });
+    // The reason goes into the revert's message too: the history says why, and a supervisor taking over reads it there.
+    const revert = await revertMerge({ worktree: ctx.integration, commit: merge, message: `orch: revert the integration of task ${task.id}\n\n${REVERTED_BECAUSE} ${reason}\n` });
     return { kind: "reverted", merge, revert, reason };
   } catch (error) {
     return { kind: "failed", reason: `could not integrate it into ${run.branch}: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+const REVERTED_BECAUSE = "The run's criteria failed on the run branch after the merge:";
+
+/** Why a revert was made, from its message (everything after the subject, less the fixed lead). */
+function revertReason(message: string): string {
+  const body = message.slice(message.indexOf("\n\n") + 2).trim();
+  const reason = body.startsWith(REVERTED_BECAUSE) ? body.slice(REVERTED_BECAUSE.length).trim() : body;
+  return reason === "" ? "the run's criteria failed on the run branch after the merge" : reason;
 }
 
 /**
@@ -145,11 +165,13 @@ export async function concludeIntegrator(
 
 /**
  * After a crash: a merge the dead supervisor left in progress in the run branch's worktree is aborted (its
- * task goes back to the merge queue), and an integrator task it was running is ended, to be made anew.
+ * task goes back to the merge queue), a revert it was making is undone, and an integrator task it was running
+ * is ended, to be made anew.
  */
 export async function reconcileMerges(store: Store, run: RunRecord, integration: string): Promise<string[]> {
   const done: string[] = [];
   if (await abortMerge({ worktree: integration }).catch(() => false)) done.push(`aborted a merge left in progress in ${integration}`);
+  if (await discardChanges(integration).catch(() => false)) done.push(`discarded a change cut short in ${integration} (a revert the dead supervisor was making)`);
   for (const task of await store.listTasks(run.id)) {
     if (task.role !== "integrator" || task.status !== "running") continue;
     await store.append([

@@ -91,14 +91,17 @@ async function closeAttempt(store: Store, attempt: AttemptRecord, at: number, fa
   ]);
 }
 
-/** Stops (SIGTERM, then SIGKILL after a grace) the process groups of every agent of the run; their leaders' pids. */
+/**
+ * Stops (SIGTERM, then SIGKILL after a grace) the process groups of every agent and every verify command of the
+ * run; their leaders' pids. A verify left running would go on in a worktree the new supervisor works in.
+ */
 async function stopOrphans(runId: string): Promise<number[]> {
   const own = new Set([process.pid]);
   const groups = new Set<number>();
   for (const proc of await listProcesses()) {
     if (own.has(proc.pid) || proc.state === "Z") continue;
     const env = await readEnviron(proc.pid);
-    if (env.includes(`\0ORCH_RUN_ID=${runId}\0`) && env.includes("\0ORCH_ATTEMPT=")) groups.add(proc.pgrp);
+    if (env.includes(`\0ORCH_RUN_ID=${runId}\0`) && (env.includes("\0ORCH_ATTEMPT=") || env.includes("\0ORCH_VERIFY=1\0"))) groups.add(proc.pgrp);
   }
   groups.delete(process.pid);
   groups.delete(0);

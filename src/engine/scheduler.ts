@@ -61,7 +61,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const status = new Map<string, TaskRecord["status"] | "integrating">([...tasks.values()].map((t) => [t.id, t.status]));
   const jobs = new Map<string, Promise<Job>>();
   const queue: TaskRecord[] = [];
+  // Counted from the journal, so that a supervisor taking the run over does not give a task its reverts again.
   const reverts = new Map<string, number>();
+  for (const event of await deps.store.readEvents({ runId: run.id, types: ["task.reverted"] })) {
+    if (event.taskId !== undefined) reverts.set(event.taskId, (reverts.get(event.taskId) ?? 0) + 1);
+  }
   let integrating = false;
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */

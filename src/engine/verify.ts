@@ -13,6 +13,11 @@ export interface VerifyOptions {
   timeoutMs: number;
   signal: AbortSignal;
   groups: ProcessGroups;
+  /**
+   * Whose criteria these are: put in the commands' environment (ORCH_RUN_ID, ORCH_TASK_ID, ORCH_VERIFY=1), so that a
+   * supervisor taking the run over finds and stops a verify its dead predecessor left running.
+   */
+  owner: { runId: string; taskId: string };
 }
 
 export interface VerifyOutcome {
@@ -33,7 +38,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome> {
     const run = await runCommand({
       command,
       cwd: options.cwd,
-      env: { ...options.env, CI: options.env.CI ?? "1", FORCE_COLOR: "0" },
+      env: { ...options.env, CI: options.env.CI ?? "1", FORCE_COLOR: "0", ORCH_RUN_ID: options.owner.runId, ORCH_TASK_ID: options.owner.taskId, ORCH_VERIFY: "1" },
       timeoutMs: options.timeoutMs,
       signal: options.signal,
       groups: options.groups,

@@ -35,3 +35,43 @@ export async function commitCleanMerge(options: { worktree: string; tip: string;
   if (result.exitCode !== 0) throw gitFailure(["merge-tree", "--write-tree", tip, commit, "&&", "commit-tree", "&&", "reset", "--keep"], result);
   return { clean: true, merge: result.stdout.trim() };
 }
+
+/** What a merge queue that stopped part-way (its supervisor died) left of `commit`'s merge at the tip `tip`. */
+export type LeftMerge =
+  /** `commit` is not on the branch. */
+  | { kind: "absent" }
+  /** The tip is the merge of `commit`: made, maybe not yet verified. */
+  | { kind: "merged"; merge: string }
+  /** The tip reverts the merge of `commit` just below it (the merge broke the run's criteria); its message says why. */
+  | { kind: "reverted"; merge: string; revert: string; message: string }
+  /** `commit` is on the branch some other way (a task that changed nothing has its base as its commit). */
+  | { kind: "reachable" };
+
+/**
+ * Reads the tip of the branch for `commit`'s merge, as `commitCleanMerge` (or an integrator's finished merge) and a
+ * revert of it at once would leave it. A revert is told by its shape: one parent, which is the merge of `commit`,
+ * and the tree of the branch before that merge.
+ */
+export async function mergeLeftAt(worktree: string, tip: string, commit: string): Promise<LeftMerge> {
+  const result = await gitScript(LEFT, [tip, commit], worktree);
+  if (result.exitCode !== 0) throw gitFailure(["merge-base", "--is-ancestor", commit, tip, "&&", "rev-list", "--parents"], result);
+  const [kind = "", merge = ""] = result.stdout.split("\n", 2);
+  if (kind === "merged") return { kind, merge: tip };
+  if (kind === "reverted") return { kind, merge, revert: tip, message: result.stdout.slice(kind.length + merge.length + 2) };
+  return kind === "absent" ? { kind } : { kind: "reachable" };
+}
+
+const LEFT = `tip=$1 commit=$2
+git merge-base --is-ancestor "$commit" "$tip"
+case $? in 0) ;; 1) echo absent; exit 0;; *) exit 1;; esac
+set -- $(git rev-list --parents -n 1 "$tip") || exit
+[ "$#" -eq 3 ] && [ "$3" = "$commit" ] && { echo merged; exit 0; }
+if [ "$#" -eq 2 ]; then
+  merge=$2
+  set -- $(git rev-list --parents -n 1 "$merge") || exit
+  if [ "$#" -eq 3 ] && [ "$3" = "$commit" ] && [ "$(git rev-parse "$tip^{tree}")" = "$(git rev-parse "$2^{tree}")" ]; then
+    printf 'reverted\\n%s\\n' "$merge"
+    exec git log -1 --format=%B "$tip"
+  fi
+fi
+echo reachable`;

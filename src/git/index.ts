@@ -5,7 +5,7 @@ export { inspectRepo, resolveBase, listBranches } from "./repo.js";
 export type { RepoInfo, BaseRef } from "./repo.js";
 export { branchExists, assertNewBranch, assertNewBranches, deleteBranch } from "./branch.js";
 export { ensureExcluded } from "./exclude.js";
-export { createWorktree, removeWorktree, resetWorktree, worktreeStatus } from "./worktree.js";
+export { createWorktree, discardChanges, removeWorktree, resetWorktree, worktreeStatus } from "./worktree.js";
 export type { Worktree, WorktreeStatus, StatusEntry } from "./worktree.js";
 export { commitAll } from "./commit.js";
 export { diffStat, changedFiles, commitsOn } from "./compare.js";

@@ -71,6 +71,17 @@ export async function resetWorktree(worktree: string, sha: string): Promise<void
   await gitOk([...UNATTENDED, "reset", "--quiet", "--hard", sha], worktree);
 }
 
+/**
+ * Puts a worktree's tracked files and index back to its HEAD (untracked files stay) and says whether anything
+ * was there to put back. For orch's own run branch worktree only, where every change is orch's and a change left
+ * uncommitted is one cut short (a revert its supervisor died in).
+ */
+export async function discardChanges(worktree: string): Promise<boolean> {
+  if ((await gitOk(["status", "--porcelain", "--untracked-files=no"], worktree)).trim() === "") return false;
+  await gitOk([...UNATTENDED, "reset", "--quiet", "--hard", "HEAD"], worktree);
+  return true;
+}
+
 async function isAbsentOrEmptyDir(target: string): Promise<boolean> {
   const info = await stat(target).catch(() => undefined);
   if (info === undefined) return true;
