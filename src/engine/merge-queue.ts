@@ -6,7 +6,7 @@ import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
 import { gitOk } from "../git/exec.js";
-import { discardChanges } from "../git/worktree.js";
+import { discardChanges, removeStaleIndexLock } from "../git/worktree.js";
 import { abortMerge, revertMerge, startConflictedMerge } from "../git/merge.js";
 import { commitCleanMerge, mergeLeftAt, type LeftMerge } from "../git/clean-merge.js";
 import { mergeTree } from "../git/merge-check.js";
@@ -170,6 +170,7 @@ export async function concludeIntegrator(
  */
 export async function reconcileMerges(store: Store, run: RunRecord, integration: string): Promise<string[]> {
   const done: string[] = [];
+  if (await removeStaleIndexLock(integration).catch(() => false)) done.push(`removed a stale git index.lock in ${integration} left by the crash`);
   if (await abortMerge({ worktree: integration }).catch(() => false)) done.push(`aborted a merge left in progress in ${integration}`);
   if (await discardChanges(integration).catch(() => false)) done.push(`discarded a change cut short in ${integration} (a revert the dead supervisor was making)`);
   for (const task of await store.listTasks(run.id)) {

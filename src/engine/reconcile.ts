@@ -3,13 +3,12 @@
 // (its stdout was a pipe to the dead supervisor, so it cannot be re-attached) and its raw transcript, which the
 // agent wrote past the journal's last batch, tells how far it got: a turn it finished goes on to verification;
 // anything else is a failure the recovery policy handles, resuming the agent's session where it did work.
-import { existsSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentAdapter } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
-import { git } from "../git/exec.js";
+import { removeStaleIndexLock } from "../git/worktree.js";
 import { groupIsAlive, signalGroup } from "../process/groups.js";
 import { readTranscript } from "../process/rotating-log.js";
 import { listProcesses } from "../process/tree.js";
@@ -34,6 +33,10 @@ export async function reconcileRun(deps: EngineDeps, input: ReconcileInput): Pro
   const stopped = await stopOrphans(input.run.id);
   if (stopped.length > 0) done.push(`stopped ${stopped.length} agent process group(s) left running by the dead supervisor (pids ${stopped.join(", ")})`);
   for (const task of input.tasks) {
+    // A worktree made ahead for a task not started yet may hold one too (a kill during its checkout or reset).
+    if ((task.status === "running" || task.status === "pending") && (await removeStaleIndexLock(task.worktree))) {
+      done.push(`task ${task.id}: removed a stale git index.lock left by the crash`);
+    }
     if (task.status !== "running") continue;
     for (const attempt of await store.listAttempts({ runId: input.run.id, taskId: task.id })) {
       if (attempt.status === "starting") {
@@ -45,7 +48,6 @@ export async function reconcileRun(deps: EngineDeps, input: ReconcileInput): Pro
         done.push(`attempt ${attempt.id}: the agent had finished; verifying it again`);
       }
     }
-    if (await removeStaleIndexLock(task.worktree)) done.push(`task ${task.id}: removed a stale git index.lock left by the crash`);
   }
   return done;
 }
@@ -155,14 +157,3 @@ async function transcriptOf(adapter: AgentAdapter, attempt: AttemptRecord): Prom
   return seen;
 }
 
-/** A crash during `git add`/`git commit` leaves index.lock behind, and every later git command refuses to run. */
-async function removeStaleIndexLock(worktree: string): Promise<boolean> {
-  if (!existsSync(worktree)) return false;
-  const result = await git(["rev-parse", "--git-path", "index.lock"], worktree);
-  if (result.exitCode !== 0) return false;
-  const lock = result.stdout.trim();
-  const path = lock.startsWith("/") ? lock : `${worktree}/${lock}`;
-  if (!existsSync(path)) return false;
-  rmSync(path, { force: true });
-  return true;
-}

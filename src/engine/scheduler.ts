@@ -61,11 +61,23 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const status = new Map<string, TaskRecord["status"] | "integrating">([...tasks.values()].map((t) => [t.id, t.status]));
   const jobs = new Map<string, Promise<Job>>();
   const queue: TaskRecord[] = [];
-  // Counted from the journal, so that a supervisor taking the run over does not give a task its reverts again.
+  // Counted from the journal, so that a supervisor taking the run over does not give a task its reverts again;
+  // the last one's reason is what a task sent back is told.
   const reverts = new Map<string, number>();
+  const revertedBecause = new Map<string, string>();
+  const lastRevert = new Map<string, number>();
   for (const event of await deps.store.readEvents({ runId: run.id, types: ["task.reverted"] })) {
-    if (event.taskId !== undefined) reverts.set(event.taskId, (reverts.get(event.taskId) ?? 0) + 1);
+    if (event.taskId === undefined || event.type !== "task.reverted") continue;
+    reverts.set(event.taskId, (reverts.get(event.taskId) ?? 0) + 1);
+    revertedBecause.set(event.taskId, event.data.reason);
+    lastRevert.set(event.taskId, event.seq);
   }
+  /** A success from the journal that was merged and reverted since is no success: its work left the run branch. */
+  const succeededSince = async (task: TaskRecord, restored: RestoredTask | undefined): Promise<boolean> => {
+    if (restored?.succeeded === undefined) return false;
+    const [finished] = await deps.store.readEvents({ attemptId: restored.succeeded.id, types: ["attempt.finished"] });
+    return finished !== undefined && finished.seq > (lastRevert.get(task.id) ?? 0);
+  };
   let integrating = false;
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
@@ -191,15 +203,31 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     jobs.set(`integration:${task.id}`, job);
   };
 
-  // A supervisor that takes a run over picks up where the journal stood: loops that were running go on, and a
-  // task whose loop had succeeded joins the merge queue.
+  /**
+   * A task whose merge broke the run's criteria goes on in its worktree with the run branch merged in and the
+   * failure in its prompt. Unattended like every commit orch makes: no hook, no signing prompt, orch's identity
+   * where the user has none. Merging the run branch in again is a no-op, so a supervisor taking the run over
+   * does it again for a task sent back before, in case its predecessor died before it was done.
+   */
+  const sendBack = async (task: TaskRecord, restored: RestoredTask | undefined) => {
+    await gitOk([...ctx.identity, ...UNATTENDED, "merge", "--quiet", "--no-edit", "--no-gpg-sign", run.branch], task.worktree).catch(() => undefined);
+    startLoop(task, restored, undefined, [
+      `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${revertedBecause.get(task.id) ?? "?"}. The run branch is now merged into this worktree; make the criteria pass with it.`,
+    ]);
+  };
+
+  // A supervisor that takes a run over picks up where the journal stood: loops that were running go on (a task
+  // sent back is sent back again), and a task whose loop had succeeded joins the merge queue.
   for (const task of tasks.values()) {
     if (task.status !== "running" || task.role !== "implementer") continue;
-    if (ctx.restored.get(task.id)?.succeeded !== undefined) {
+    const restored = ctx.restored.get(task.id);
+    if (await succeededSince(task, restored)) {
       status.set(task.id, "integrating");
       queue.push(task);
+    } else if (revertedBecause.has(task.id)) {
+      await sendBack(task, restored && { ...restored, succeeded: undefined });
     } else {
-      startLoop(task, ctx.restored.get(task.id));
+      startLoop(task, restored);
     }
   }
 
@@ -286,13 +314,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           await finishTask(task, "blocked", `its merge broke the run's criteria ${count} times: ${outcome.reason}`);
           await blockDependents(task);
         } else {
-          // Sent back: the task goes on in its worktree with the run branch merged in and the failure in its handoff.
-          // Unattended like every commit orch makes: no hook, no signing prompt, orch's identity where the user has none.
-          await gitOk([...ctx.identity, ...UNATTENDED, "merge", "--quiet", "--no-edit", "--no-gpg-sign", run.branch], task.worktree).catch(() => undefined);
-          const restored = await ctx.restore(task);
-          startLoop(task, { ...restored, succeeded: undefined }, undefined, [
-            `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${outcome.reason}. The run branch is now merged into this worktree; make the criteria pass with it.`,
-          ]);
+          revertedBecause.set(task.id, outcome.reason);
+          await sendBack(task, { ...(await ctx.restore(task)), succeeded: undefined });
         }
         break;
       }

@@ -1,5 +1,6 @@
 // Worktrees for tasks: created on a new branch from a base commit, inspected, removed.
 // Invariant: the user's own working tree, index and current branch are never touched.
+import { existsSync, rmSync } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as path from "node:path";
@@ -79,6 +80,20 @@ export async function resetWorktree(worktree: string, sha: string): Promise<void
 export async function discardChanges(worktree: string): Promise<boolean> {
   if ((await gitOk(["status", "--porcelain", "--untracked-files=no"], worktree)).trim() === "") return false;
   await gitOk([...UNATTENDED, "reset", "--quiet", "--hard", "HEAD"], worktree);
+  return true;
+}
+
+/**
+ * Removes the index.lock a git command killed part-way left in a worktree (every later git command there would
+ * refuse to run). Only for a worktree no live git command uses: one whose supervisor died. Whether one was there.
+ */
+export async function removeStaleIndexLock(worktree: string): Promise<boolean> {
+  if (!existsSync(worktree)) return false;
+  const result = await git(["rev-parse", "--git-path", "index.lock"], worktree);
+  if (result.exitCode !== 0) return false;
+  const lock = path.resolve(worktree, result.stdout.trim());
+  if (!existsSync(lock)) return false;
+  rmSync(lock, { force: true });
   return true;
 }
 

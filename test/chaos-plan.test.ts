@@ -1,0 +1,119 @@
+// Chaos in a planned run: the detached supervisor of an 8-task graph is SIGKILLed at seeded random moments — in
+// agents' work, their verification and commits, the merge queue's merges, the run branch's verification and a
+// revert — and resumed each time. At the end every task is on the run branch once, every merge that counts was
+// verified on the run branch (the run's criterion logs each verdict with the commit it judged), the one task
+// whose first work breaks the run was reverted and sent back as often as git's history says, and nothing is
+// left running. ORCH_CHAOS_SEED replays a run.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { isRunning, processesMentioning, waitFor } from "./support/cli.js";
+import { fixtureAgent as agent, readJournal, useSandboxes } from "./support/e2e.js";
+import { task } from "./support/plans.js";
+
+const SEED = Number(process.env.ORCH_CHAOS_SEED ?? 20261121);
+const KILLS = 12;
+const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
+
+/** mulberry32, as in chaos.test.ts. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// The run's criterion. It takes a moment, so that kills land in it; on the run branch it logs its verdict with
+// the commit it judged (written just before it exits), and it fails while r's first work is there.
+const GATE = `import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+await new Promise((r) => setTimeout(r, 100));
+const git = (...args) => execFileSync("git", args, { encoding: "utf8" }).trim();
+const broken = existsSync("out/r.txt") && readFileSync("out/r.txt", "utf8").trim() === "first";
+if (git("rev-parse", "--abbrev-ref", "HEAD").endsWith("/_run")) {
+  appendFileSync(process.env.AGENT_OUT + "/verified", git("rev-parse", "HEAD") + (broken ? " fail" : " pass") + "\\n");
+  if (broken) { console.log("r's first work breaks the run branch"); process.exit(1); }
+}
+`;
+
+/** s → a, b, r; a → c; b → d; r → e; c, d, e → f; g alone. */
+const PLAN = {
+  tasks: [task("s", []), task("a", ["s"]), task("b", ["s"]), task("r", ["s"]), task("c", ["a"]), task("d", ["b"]), task("e", ["r"]), task("f", ["c", "d", "e"]), task("g", [])],
+};
+const IDS = PLAN.tasks.map((t) => t.id);
+
+const sandboxes = useSandboxes({ prefix: "orch-chaos-plan-", graceMs: 3_000 });
+
+const Status = z.object({ status: z.string(), reason: z.string().nullable().optional(), pid: z.number().nullable(), processAlive: z.boolean().nullable() });
+const Integrated = z.object({ merge: z.string() });
+
+describe("chaos in a planned run: the supervisor SIGKILLed in the middle of the merge queue", () => {
+  it(`converges after ${KILLS} SIGKILLs (seed ${SEED}); every merge that counts was verified on the run branch`, { timeout: 240_000 }, async () => {
+    const random = seeded(SEED);
+    const box = sandboxes.orchRepo({ "gate.mjs": GATE }, { TASK_SLEEP: "0.6" });
+    const plan = join(box.repo.root, "plan.json");
+    writeFileSync(plan, JSON.stringify(PLAN));
+    const started = await box.orch(["run", "nine tasks", "--verify", "node gate.mjs", "--plan-file", plan, "--concurrency", "3", "--agent-command", agent("chaos-task.sh"), "--max-attempts", "100", "--stall-attempts", "100", "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running in the background/m.exec(started.stdout)?.[1] ?? "";
+    const status = async () => {
+      const result = await box.orch(["status", runId, "--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      return Status.parse(JSON.parse(result.stdout));
+    };
+
+    let kills = 0;
+    while (kills < KILLS) {
+      await sleep(100 + Math.floor(random() * 600));
+      const view = await status();
+      if (TERMINAL.has(view.status)) break;
+      expect(view.processAlive, `the supervisor before kill ${kills + 1}`).toBe(true);
+      const pid = view.pid ?? 0;
+      process.kill(pid, "SIGKILL");
+      kills += 1;
+      await waitFor(`the killed supervisor (pid ${pid}) to be gone`, () => (isRunning(pid) ? undefined : true), 5_000);
+      const resumed = await box.orch(["resume", runId]);
+      expect(resumed.code, `resume after kill ${kills}: ${resumed.stderr}`).toBe(0);
+    }
+    expect(kills, "the run ended before half the kills were made").toBeGreaterThanOrEqual(KILLS / 2);
+
+    const ended = await waitFor(`run ${runId} to end`, async () => {
+      const view = await status();
+      return TERMINAL.has(view.status) ? view : undefined;
+    }, 120_000);
+    const journal = readJournal(box.repo, runId);
+    expect(ended.status, `${ended.reason ?? ""}\n${readFileSync(join(box.repo.dir, ".orch", "logs", runId, "orch.log"), "utf8").slice(-4000)}`).toBe("succeeded");
+    for (const id of IDS) expect(journal.tasks.find((t) => t.id === id)?.status, id).toBe("succeeded");
+
+    // Every merge the journal counts was verified on the run branch, and passed there.
+    const verdicts = existsSync(join(box.out, "verified")) ? readFileSync(join(box.out, "verified"), "utf8").trim().split("\n") : [];
+    const integrated = journal.events.filter((e) => e.type === "task.integrated").map((e) => Integrated.parse(e.data).merge);
+    expect(integrated).toHaveLength(IDS.length);
+    for (const merge of integrated) expect(verdicts, merge).toContain(`${merge} pass`);
+
+    // The run branch: each task merged once for good (a merge and its revert cancel out); r reverted at least once,
+    // as often as the journal says; what it holds is every task's final work.
+    const branch = `orch/${runId}/_run`;
+    const history = box.repo.git(["log", "--first-parent", "--format=%s", `${box.repo.headSha}..${branch}`]).split("\n");
+    const count = (subject: string) => history.filter((s) => s === subject).length;
+    for (const id of IDS) {
+      const reverts = count(`orch: revert the integration of task ${id}`);
+      expect(count(`orch: integrate task ${id} into the run`) - reverts, id).toBe(1);
+      if (id !== "r") expect(reverts, id).toBe(0);
+      expect(box.repo.git(["show", `${branch}:out/${id}.txt`])).toBe(`${id} done`);
+    }
+    expect(count("orch: revert the integration of task r")).toBeGreaterThanOrEqual(1);
+    expect(journal.events.filter((e) => e.type === "task.reverted")).toHaveLength(count("orch: revert the integration of task r"));
+
+    // The journal: gap-free, one resume per kill; nothing left running.
+    expect(journal.events.map((e) => e.seq)).toEqual(journal.events.map((_, i) => i + 1));
+    expect(journal.events.filter((e) => e.type === "run.resumed")).toHaveLength(kills);
+    expect(await processesMentioning(box.repo.root)).toEqual([]);
+  });
+});
