@@ -55,8 +55,9 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
   try {
     // A supervisor that died in the merge queue may have left this task's merge made but never verified, or made
     // and reverted: the first is verified now like any other, the second is the revert it was.
+    // Anything else is merged now: a commit already on the branch some other way (a task that changed nothing) gets
+    // a merge of its own, verified like the rest, rather than counting as merged unverified.
     const left: LeftMerge = options.mayBeMerged ? await mergeLeftAt(ctx.integration, tip, commit) : { kind: "absent" };
-    if (left.kind === "reachable") return { kind: "integrated", merge: tip };
     if (left.kind === "reverted") return { kind: "reverted", merge: left.merge, revert: left.revert, reason: revertReason(left.message) };
     let merge: string;
     if (left.kind === "merged") {

@@ -22,6 +22,7 @@ import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import type { RestoredTask } from "./restore.js";
+import { Reverts, unsettledAtTip } from "./takeover.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
 import { concludeIntegrator, createIntegrator, integrate, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
@@ -61,23 +62,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const status = new Map<string, TaskRecord["status"] | "integrating">([...tasks.values()].map((t) => [t.id, t.status]));
   const jobs = new Map<string, Promise<Job>>();
   const queue: TaskRecord[] = [];
-  // Counted from the journal, so that a supervisor taking the run over does not give a task its reverts again;
-  // the last one's reason is what a task sent back is told.
-  const reverts = new Map<string, number>();
-  const revertedBecause = new Map<string, string>();
-  const lastRevert = new Map<string, number>();
-  for (const event of await deps.store.readEvents({ runId: run.id, types: ["task.reverted"] })) {
-    if (event.taskId === undefined || event.type !== "task.reverted") continue;
-    reverts.set(event.taskId, (reverts.get(event.taskId) ?? 0) + 1);
-    revertedBecause.set(event.taskId, event.data.reason);
-    lastRevert.set(event.taskId, event.seq);
-  }
-  /** A success from the journal that was merged and reverted since is no success: its work left the run branch. */
-  const succeededSince = async (task: TaskRecord, restored: RestoredTask | undefined): Promise<boolean> => {
-    if (restored?.succeeded === undefined) return false;
-    const [finished] = await deps.store.readEvents({ attemptId: restored.succeeded.id, types: ["attempt.finished"] });
-    return finished !== undefined && finished.seq > (lastRevert.get(task.id) ?? 0);
-  };
+  const reverts = await Reverts.read(deps.store, run.id);
   let integrating = false;
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
@@ -212,7 +197,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const sendBack = async (task: TaskRecord, restored: RestoredTask | undefined) => {
     await gitOk([...ctx.identity, ...UNATTENDED, "merge", "--quiet", "--no-edit", "--no-gpg-sign", run.branch], task.worktree).catch(() => undefined);
     startLoop(task, restored, undefined, [
-      `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${revertedBecause.get(task.id) ?? "?"}. The run branch is now merged into this worktree; make the criteria pass with it.`,
+      `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${reverts.reason(task.id) ?? "?"}. The run branch is now merged into this worktree; make the criteria pass with it.`,
     ]);
   };
 
@@ -221,15 +206,18 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   for (const task of tasks.values()) {
     if (task.status !== "running" || task.role !== "implementer") continue;
     const restored = ctx.restored.get(task.id);
-    if (await succeededSince(task, restored)) {
+    if (await reverts.stands(deps.store, task, restored)) {
       status.set(task.id, "integrating");
       queue.push(task);
-    } else if (revertedBecause.has(task.id)) {
+    } else if (reverts.reason(task.id) !== undefined) {
       await sendBack(task, restored && { ...restored, succeeded: undefined });
     } else {
       startLoop(task, restored);
     }
   }
+  // The merge the dead supervisor made last (and maybe had not verified, or had reverted but not journaled) is at the
+  // run branch's tip: its task is settled first, before any other merge goes on top of it and is blamed for it.
+  let settleFirst = await unsettledAtTip(ctx.integration, runTip, queue, (task) => ctx.restored.get(task.id)?.succeeded?.commit);
 
   for (;;) {
     const requested = ctx.stopRequested();
@@ -239,7 +227,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (!integrating && queue.length > 0 && !ctx.abort.aborted) {
       // The merge queue goes by urgency too: the task with the longest chain waiting on it is merged first.
       queue.sort(byUrgency);
-      const next = queue.shift();
+      const [next] = queue.splice(settleFirst === undefined ? 0 : Math.max(0, queue.indexOf(settleFirst)), 1);
+      settleFirst = undefined;
       if (next !== undefined) startIntegration(next);
     }
     if (halt === undefined && !ctx.abort.aborted) {
@@ -308,13 +297,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         integrating = false;
         runTip = outcome.revert;
         await writer.write({ type: "task.reverted", runId: run.id, taskId: task.id, data: { merge: outcome.merge, revert: outcome.revert, reason: outcome.reason } });
-        const count = (reverts.get(task.id) ?? 0) + 1;
-        reverts.set(task.id, count);
+        const count = reverts.add(task.id, outcome.reason);
         if (count >= MAX_REVERTS) {
           await finishTask(task, "blocked", `its merge broke the run's criteria ${count} times: ${outcome.reason}`);
           await blockDependents(task);
         } else {
-          revertedBecause.set(task.id, outcome.reason);
           await sendBack(task, { ...(await ctx.restore(task)), succeeded: undefined });
         }
         break;
