@@ -271,6 +271,39 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
   });
 });
 
+describe("Ctrl-C while the run branch is verified", () => {
+  it("is no failure: the merge is taken back unverified, nothing is reverted, and resume merges it again", { timeout: 90_000 }, async () => {
+    // The run's criterion hangs on the run branch once a's work is there, until the test has pressed Ctrl-C.
+    const gate = `import { execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+const branch = execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { encoding: "utf8" }).trim();
+const marker = process.env.AGENT_OUT + "/verifying";
+if (branch.endsWith("/_run") && existsSync("out/a.txt") && !existsSync(marker)) { writeFileSync(marker, ""); setInterval(() => {}, 1000); }
+`;
+    const box = sandboxes.orchRepo({ "gate.mjs": gate });
+    const plan = { tasks: [task("a", []), task("b", ["a"])] };
+    const agent = `mkdir -p out; echo "$ORCH_TASK_ID attempt $ORCH_ATTEMPT" | tee -a "$AGENT_OUT/log" > "out/$ORCH_TASK_ID.txt"`;
+    const args = ["run", "two tasks", "--verify", "node gate.mjs", "--plan-file", planFile(box, plan), "--agent-command", agent, "--json"];
+    const cli = box.start(args);
+    await waitFor("a's merge to be verified on the run branch", () => (existsSync(join(box.out, "verifying")) ? true : undefined), 60_000);
+    cli.signal("SIGINT");
+    const result = await cli.done;
+    expect(result.code, result.stderr).toBe(130);
+    const out = parseRunResult(result);
+    expect(out.status).toBe("paused");
+    // Nothing reached the run branch, and nothing was held against a.
+    expect(box.repo.git(["rev-list", "--count", `${box.repo.headSha}..${out.branch}`])).toBe("0");
+    expect(readJournal(box.repo, out.runId).events.filter((e) => e.type === "task.reverted")).toHaveLength(0);
+
+    const resumed = await box.orch(["resume", out.runId, "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunResult(resumed).status).toBe("succeeded");
+    expect(firstParents(box, out.branch)).toEqual(["orch: integrate task a into the run", "orch: integrate task b into the run"]);
+    // a's work was done once: its success stood through the interruption.
+    expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a attempt 1", "b attempt 1"]);
+  });
+});
+
 describe("when a run is planned", () => {
   it("a goal that lists several items is planned by default; --no-plan runs it as one task", { timeout: 60_000 }, async () => {
     const box = sandboxes.orchRepo(FILES);

@@ -376,9 +376,10 @@ describe("mergeLeftAt (what a merge queue cut short left at the run tip)", () =>
     const left = sha(await task("left", { "src/left.txt": "left\n" }));
     expect(await mergeLeftAt(runWt, head(runWt), left)).toEqual({ kind: "absent" });
 
-    const made = await commitCleanMerge({ worktree: runWt, tip: head(runWt), commit: left, message: "integrate left", identity: [] });
+    const before = head(runWt);
+    const made = await commitCleanMerge({ worktree: runWt, tip: before, commit: left, message: "integrate left", identity: [] });
     if (!made.clean) throw new Error("expected a clean merge");
-    expect(await mergeLeftAt(runWt, made.merge, left)).toEqual({ kind: "merged", merge: made.merge });
+    expect(await mergeLeftAt(runWt, made.merge, left)).toEqual({ kind: "merged", merge: made.merge, onto: before });
 
     const revert = await revertMerge({ worktree: runWt, commit: made.merge, message: "revert left\n\nbecause: it broke `test`\n" });
     const reverted = await mergeLeftAt(runWt, revert, left);

@@ -6,7 +6,7 @@ import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
 import { gitOk } from "../git/exec.js";
-import { discardChanges, removeStaleIndexLock } from "../git/worktree.js";
+import { discardChanges, removeStaleIndexLock, resetWorktree } from "../git/worktree.js";
 import { abortMerge, revertMerge, startConflictedMerge } from "../git/merge.js";
 import { commitCleanMerge, mergeLeftAt, type LeftMerge } from "../git/clean-merge.js";
 import { mergeTree } from "../git/merge-check.js";
@@ -32,6 +32,8 @@ export type Integration =
   | { kind: "integrated"; merge: string }
   | { kind: "reverted"; merge: string; revert: string; reason: string }
   | { kind: "conflict"; paths: string[] }
+  /** The run was interrupted while the merge was verified: it was taken back, to be made again when the run goes on. */
+  | { kind: "interrupted" }
   | { kind: "failed"; reason: string };
 
 export const tipOf = async (worktree: string): Promise<string> => (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
@@ -60,8 +62,9 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
     const left: LeftMerge = options.mayBeMerged ? await mergeLeftAt(ctx.integration, tip, commit) : { kind: "absent" };
     if (left.kind === "reverted") return { kind: "reverted", merge: left.merge, revert: left.revert, reason: revertReason(left.message) };
     let merge: string;
+    let onto = tip;
     if (left.kind === "merged") {
-      merge = left.merge;
+      ({ merge, onto } = left);
     } else {
       const message = `orch: integrate task ${task.id} into the run\n\nRun ${run.id}, task ${task.id}: ${firstLine(task.title)}\n`;
       const made = await commitCleanMerge({ worktree: ctx.integration, tip, commit, message, identity: ctx.identity });
@@ -82,6 +85,11 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
       groups: deps.groups,
     });
     if (outcome.allPassed) return { kind: "integrated", merge };
+    if (ctx.abort.aborted) {
+      // Cut short, not failed: the merge is taken back unverified (the task's work stays on its branch).
+      await resetWorktree(ctx.integration, onto);
+      return { kind: "interrupted" };
+    }
     const failing = outcome.results.filter((r) => !r.passed);
     const reason = failing.map((r) => `\`${r.command}\` exited ${r.exitCode ?? "?"}: ${lastLines(r.outputTail, 12)}`).join("; ");
     // The reason goes into the revert's message too: the history says why, and a supervisor taking over reads it there.

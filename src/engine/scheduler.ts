@@ -23,6 +23,7 @@ import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import type { RestoredTask } from "./restore.js";
 import { Reverts, unsettledAtTip } from "./takeover.js";
+import { abortedConclusion } from "./interrupt.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
 import { concludeIntegrator, createIntegrator, integrate, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
@@ -317,6 +318,12 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         );
         break;
       }
+      case "interrupted":
+        // The task keeps its success; the run ends as its interruption says (Ctrl-C pauses it), and merges it again
+        // when it goes on.
+        integrating = false;
+        halt ??= abortedConclusion(ctx.abort.reason);
+        break;
       case "failed":
         integrating = false;
         await finishTask(task, "blocked", outcome.reason);

@@ -40,8 +40,8 @@ export async function commitCleanMerge(options: { worktree: string; tip: string;
 export type LeftMerge =
   /** `commit` is not on the branch. */
   | { kind: "absent" }
-  /** The tip is the merge of `commit`: made, maybe not yet verified. */
-  | { kind: "merged"; merge: string }
+  /** The tip is the merge of `commit` onto `onto`: made, maybe not yet verified. */
+  | { kind: "merged"; merge: string; onto: string }
   /** The tip reverts the merge of `commit` just below it (the merge broke the run's criteria); its message says why. */
   | { kind: "reverted"; merge: string; revert: string; message: string }
   /** `commit` is on the branch some other way (a task that changed nothing has its base as its commit). */
@@ -56,7 +56,7 @@ export async function mergeLeftAt(worktree: string, tip: string, commit: string)
   const result = await gitScript(LEFT, [tip, commit], worktree);
   if (result.exitCode !== 0) throw gitFailure(["merge-base", "--is-ancestor", commit, tip, "&&", "rev-list", "--parents"], result);
   const [kind = "", merge = ""] = result.stdout.split("\n", 2);
-  if (kind === "merged") return { kind, merge: tip };
+  if (kind === "merged") return { kind, merge: tip, onto: merge };
   if (kind === "reverted") return { kind, merge, revert: tip, message: result.stdout.slice(kind.length + merge.length + 2) };
   return kind === "absent" ? { kind } : { kind: "reachable" };
 }
@@ -65,7 +65,7 @@ const LEFT = `tip=$1 commit=$2
 git merge-base --is-ancestor "$commit" "$tip"
 case $? in 0) ;; 1) echo absent; exit 0;; *) exit 1;; esac
 set -- $(git rev-list --parents -n 1 "$tip") || exit
-[ "$#" -eq 3 ] && [ "$3" = "$commit" ] && { echo merged; exit 0; }
+[ "$#" -eq 3 ] && [ "$3" = "$commit" ] && { printf 'merged\\n%s\\n' "$2"; exit 0; }
 if [ "$#" -eq 2 ]; then
   merge=$2
   set -- $(git rev-list --parents -n 1 "$merge") || exit
