@@ -49,16 +49,17 @@ export interface IntegrateOptions {
  * One merge of a task's work into the run branch: checked with `git merge-tree` first (no worktree touched);
  * a clean one is committed from the very tree merge-tree made (two parents: the run branch and the task) and
  * brought into the run branch's worktree, where the run's criteria are verified; a merge that breaks them is
- * reverted at once, so the run branch only ever holds verified work. `tip` is the run branch's commit, `commit`
- * the task's; one launch and the verify, since the queue is serial and every task's wait on it adds up.
+ * reverted at once, so the run branch only ever holds verified work, and one whose verify was cut short (Ctrl-C,
+ * abort, the time limit) is taken back. `tip` is the run branch's commit, `commit` the task's; one launch and
+ * the verify, since the queue is serial and every task's wait on it adds up.
  */
 export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskRecord, tip: string, commit: string, options: IntegrateOptions): Promise<Integration> {
   const { run } = ctx;
   try {
     // A supervisor that died in the merge queue may have left this task's merge made but never verified, or made
-    // and reverted: the first is verified now like any other, the second is the revert it was.
-    // Anything else is merged now: a commit already on the branch some other way (a task that changed nothing) gets
-    // a merge of its own, verified like the rest, rather than counting as merged unverified.
+    // and reverted: the first is verified now like any other, the second is the revert it was. Anything else is
+    // merged now, even a commit already on the branch some other way (a task that changed nothing has its base as
+    // its commit): it gets a merge of its own, verified like the rest.
     const left: LeftMerge = options.mayBeMerged ? await mergeLeftAt(ctx.integration, tip, commit) : { kind: "absent" };
     if (left.kind === "reverted") return { kind: "reverted", merge: left.merge, revert: left.revert, reason: revertReason(left.message) };
     let merge: string;
@@ -86,8 +87,9 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
     });
     if (outcome.allPassed) return { kind: "integrated", merge };
     if (ctx.abort.aborted) {
-      // Cut short, not failed: the merge is taken back unverified (the task's work stays on its branch).
-      await resetWorktree(ctx.integration, onto);
+      // Cut short, not failed: the merge is taken back unverified (the task's work stays on its branch). Not when
+      // another supervisor has taken the run over: the run branch is its to touch now, and it settles the merge.
+      if (ctx.abort.reason !== "lease-lost") await resetWorktree(ctx.integration, onto);
       return { kind: "interrupted" };
     }
     const failing = outcome.results.filter((r) => !r.passed);
