@@ -271,6 +271,51 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
   });
 });
 
+describe("a supervisor that dies while an integrator resolves a conflict", () => {
+  it("leaves a merge in progress that the next one aborts; the task is merged again and a new integrator resolves it", { timeout: 120_000 }, async () => {
+    // a and b both add a line to CHANGELOG.md side by side; the first integrator hangs until the test kills the
+    // supervisor, the next one keeps both lines.
+    const box = sandboxes.orchRepo({ "CHANGELOG.md": "# Changelog\n" });
+    const plan = { tasks: [task("a", [], { verify: [] }), task("b", [], { verify: [] })] };
+    const agent = `case "$ORCH_TASK_ID" in
+  *--merge*)
+    if [ ! -f "$AGENT_OUT/integrating" ]; then echo $$ > "$AGENT_OUT/integrating"; sleep 60; fi
+    grep -v -E '^(<<<<<<<|=======|>>>>>>>)' CHANGELOG.md > CHANGELOG.tmp && mv CHANGELOG.tmp CHANGELOG.md ;;
+  *)
+    echo "$ORCH_TASK_ID attempt $ORCH_ATTEMPT" >> "$AGENT_OUT/log"
+    mkdir -p out && echo "$ORCH_TASK_ID done" > "out/$ORCH_TASK_ID.txt" && echo "- $ORCH_TASK_ID" >> CHANGELOG.md ;;
+esac`;
+    const started = await box.orch(["run", "two tasks", "--verify", "true", "--plan-file", planFile(box, plan), "--concurrency", "2", "--agent-command", agent, "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
+    const marker = join(box.out, "integrating");
+    const integratorPid = Number(await waitFor("the integrator to start", () => (existsSync(marker) ? readFileSync(marker, "utf8").trim() || undefined : undefined), 60_000));
+    const { pid } = await box.status(runId);
+    process.kill(pid ?? 0, "SIGKILL");
+    await waitFor("the supervisor to be gone", () => (isRunning(pid ?? 0) ? undefined : true));
+    // The run branch's worktree holds the merge in progress, conflict markers and all.
+    const integration = join(box.repo.dir, ".orch", "worktrees", runId, "_run");
+    expect(readFileSync(join(integration, "CHANGELOG.md"), "utf8")).toContain("<<<<<<<");
+
+    const resumed = await box.orch(["resume", runId]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const ended = await waitFor("the run to end", async () => {
+      const v = await box.status(runId);
+      return ["succeeded", "failed"].includes(v.status) ? v : undefined;
+    }, 90_000);
+    expect(ended.status, ended.reason ?? "").toBe("succeeded");
+    expect(isRunning(integratorPid)).toBe(false);
+    const journal = readJournal(box.repo, runId);
+    const integrators = journal.tasks.filter((t) => t.id.includes("--merge")).map((t) => [t.id.replace(/^[ab]/, "X"), t.status]);
+    expect(integrators).toEqual([["X--merge", "stopped"], ["X--merge-2", "succeeded"]]);
+    const branch = `orch/${runId}/_run`;
+    expect(firstParents(box, branch).map((subject) => subject.replace(/task [ab] /, "task X "))).toEqual(["orch: integrate task X into the run", "orch: integrate task X into the run"]);
+    expect(box.repo.git(["show", `${branch}:CHANGELOG.md`]).split("\n").sort()).toEqual(["# Changelog", "- a", "- b"]);
+    expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n").sort()).toEqual(["a attempt 1", "b attempt 1"]);
+    expect(await processesMentioning(box.repo.root)).toEqual([]);
+  });
+});
+
 describe("Ctrl-C while the run branch is verified", () => {
   it("is no failure: the merge is taken back unverified, nothing is reverted, and resume merges it again", { timeout: 90_000 }, async () => {
     // The run's criterion hangs on the run branch once a's work is there, until the test has pressed Ctrl-C.
