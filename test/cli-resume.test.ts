@@ -2,10 +2,11 @@
 // of a detached supervisor (status first tells the truth about it), `orch pause` then `orch resume`, two
 // resumes racing for one run, and SIGTERM's drain. Every process is real; afterEach fails the test if one of
 // them (a supervisor, an agent) is left.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isRunning, parseJsonOutput, ListJson, parseRunResult } from "./support/cli.js";
+import { isRunning, parseJsonOutput, ListJson, parseRunResult, waitFor } from "./support/cli.js";
 import { agentPid, detach as detachRun, FILES, GOAL, untilEnded, untilGone, VERIFY } from "./support/detached.js";
 import { AttemptStartedData, eventData, fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 import { z } from "zod";
@@ -89,6 +90,37 @@ describe("orch resume after the supervisor was killed", () => {
     expect(eventData(journal, "run.resumed", RunResumedData)[0]?.reconciled).toContain(
       `task ${view.tasks[0]?.id ?? ""}: removed a stale git index.lock left by the crash`,
     );
+    expect(box.repo.git(["show", `${journal.tasks[0]?.branch ?? ""}:sum.mjs`])).toContain("return a + b;");
+  });
+
+  it("killed between verifying and committing: the verdict in the journal stands, the criteria do not run again", async () => {
+    const box = sandbox();
+    // A git that holds orch's first commit until the test has killed the supervisor.
+    const bin = join(box.repo.root, "bin");
+    mkdirSync(bin);
+    const realGit = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    writeFileSync(join(bin, "git"), `#!/bin/sh\ncase " $* " in *" commit "*) [ -e "$AGENT_OUT/held" ] || { echo $$ > "$AGENT_OUT/held"; exec sleep 60; } ;; esac\nexec ${realGit} "$@"\n`, { mode: 0o755 });
+    const env = { ...box.env, PATH: `${bin}:${box.env.PATH ?? process.env.PATH ?? ""}` };
+    const fix = `printf 'export function sum(a, b) {\\n  return a + b;\\n}\\n' > sum.mjs`;
+    const started = await box.orch(["run", GOAL, "--verify", VERIFY, "--verify", `echo once >> "$AGENT_OUT/verified"`, "--agent-command", fix, "--detach"], { env });
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
+    const marker = join(box.out, "held");
+    const held = Number(await waitFor("orch's commit", () => (existsSync(marker) ? readFileSync(marker, "utf8").trim() || undefined : undefined)));
+    const view = await box.status(runId);
+    process.kill(view.pid ?? 0, "SIGKILL");
+    await untilGone("the supervisor", view.pid ?? 0);
+    process.kill(held, "SIGKILL");
+
+    const resumed = await box.orch(["resume", runId], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(await untilEnded(box, runId)).toMatchObject({ status: "succeeded", attempts: 1 });
+    expect(readFileSync(join(box.out, "verified"), "utf8")).toBe("once\n");
+    const journal = readJournal(box.repo, runId);
+    expect(journal.events.filter((e) => e.type === "verify.completed")).toHaveLength(1);
+    expect(eventData(journal, "run.resumed", RunResumedData)[0]?.reconciled).toEqual([
+      `attempt ${runId}.${view.tasks[0]?.id ?? ""}.1: the agent had finished; its verification is in the journal, so it is finished from there`,
+    ]);
     expect(box.repo.git(["show", `${journal.tasks[0]?.branch ?? ""}:sum.mjs`])).toContain("return a + b;");
   });
 

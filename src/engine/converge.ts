@@ -3,6 +3,7 @@
 // journaled before the loop moves on, so a crash loses nothing that finished.
 import type { Permission } from "../agents/permission.js";
 import type { AgentEvent } from "../core/agent-event.js";
+import type { CriterionResult } from "../core/journal.js";
 import { formatDuration } from "../core/duration.js";
 import { PACING_REASON } from "../core/figures.js";
 import { budgetLeft, spentBudget, type Budgets, type Spent } from "../core/budget.js";
@@ -25,7 +26,7 @@ import { abortedConclusion, interruptDetail } from "./interrupt.js";
 import { recoverPermissions } from "./denied-tools.js";
 import { ModelChain, type ChainLink } from "./model-chain.js";
 import type { RestoredTask } from "./restore.js";
-import { verify } from "./verify.js";
+import { outcomeOf, verify } from "./verify.js";
 
 /** What the loop is doing, for the live status line. */
 export type Activity =
@@ -108,6 +109,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     sessionId: string | undefined;
     deniedTools: readonly string[];
     denial: readonly string[] | undefined;
+    /** Results the journal already holds (the supervisor died after verifying): not run again. */
+    verified?: CriterionResult[] | undefined;
   }): Promise<TaskConclusion | undefined> => {
     const finish = (outcome: "succeeded" | "failed", progress: number, failure?: Failure, commit?: string) =>
       ctx.writer.write({
@@ -117,21 +120,21 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         data: { outcome, progress, ...(failure ? { failure } : {}), ...(commit ? { commit } : {}) },
       });
     ctx.onActivity?.({ kind: "verifying", attempt: a.number });
-    const outcome = await verify({
-      criteria: task.criteria,
-      cwd: task.worktree,
-      env: deps.env,
-      owner: { runId: run.id, taskId: task.id },
-      timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
-      signal: ctx.abort,
-      groups: deps.groups,
-    });
-    await ctx.writer.write({
-      type: "verify.completed",
-      ...ids,
-      attemptId: a.id,
-      data: { criteria: outcome.results, progress: outcome.progress },
-    });
+    const outcome =
+      a.verified !== undefined
+        ? outcomeOf(task.criteria, a.verified)
+        : await verify({
+            criteria: task.criteria,
+            cwd: task.worktree,
+            env: deps.env,
+            owner: { runId: run.id, taskId: task.id },
+            timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+            signal: ctx.abort,
+            groups: deps.groups,
+          });
+    if (a.verified === undefined) {
+      await ctx.writer.write({ type: "verify.completed", ...ids, attemptId: a.id, data: { criteria: outcome.results, progress: outcome.progress } });
+    }
     ctx.onActivity?.({
       kind: "verified",
       attempt: a.number,
@@ -184,7 +187,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   }
   if (restored?.unverified !== undefined) {
     const { attempt, summary } = restored.unverified;
-    const verdict = await verifyAttempt({ number: attempt.number, id: attempt.id, summary, sessionId: attempt.sessionId, deniedTools: summary.deniedTools ?? [], denial: undefined });
+    const verdict = await verifyAttempt({ number: attempt.number, id: attempt.id, summary, sessionId: attempt.sessionId, deniedTools: summary.deniedTools ?? [], denial: undefined, verified: attempt.criteria });
     if (verdict !== undefined) return verdict;
   }
 

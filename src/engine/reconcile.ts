@@ -45,7 +45,7 @@ export async function reconcileRun(deps: EngineDeps, input: ReconcileInput): Pro
       } else if (attempt.status === "running") {
         done.push(...(await reconcileRunning(deps, input, attempt)));
       } else if (attempt.status === "verifying") {
-        done.push(`attempt ${attempt.id}: the agent had finished; verifying it again`);
+        done.push(`attempt ${attempt.id}: the agent had finished; ${attempt.criteria === undefined ? "verifying it again" : "its verification is in the journal, so it is finished from there"}`);
       }
     }
   }

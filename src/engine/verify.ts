@@ -58,11 +58,15 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome> {
       outputTail: output.length > OUTPUT_TAIL_CHARS ? output.slice(output.length - OUTPUT_TAIL_CHARS) : output,
     });
   }
-  const broken = results.find((r) => !r.passed && (r.exitCode === 127 || r.exitCode === 126));
+  return outcomeOf(options.criteria, results);
+}
+
+/** The verdict on `criteria` from the results of running them (all of them, or as many as ran before an abort). */
+export function outcomeOf(criteria: readonly string[], results: CriterionResult[]): VerifyOutcome {
   return {
     results,
     progress: progressOf(results.map((r) => r.score)),
-    allPassed: results.length === options.criteria.length && results.every((r) => r.passed),
-    broken,
+    allPassed: results.length === criteria.length && results.every((r) => r.passed),
+    broken: results.find((r) => !r.passed && (r.exitCode === 127 || r.exitCode === 126)),
   };
 }
