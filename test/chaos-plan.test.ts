@@ -1,4 +1,4 @@
-// Chaos in a planned run: the detached supervisor of an 8-task graph is SIGKILLed at seeded random moments — in
+// Chaos in a planned run: the detached supervisor of a 9-task graph is SIGKILLed at seeded random moments — in
 // agents' work, their verification and commits, the merge queue's merges, the run branch's verification and a
 // revert, an integrator's conflict resolution — and resumed each time. At the end every task is on the run branch
 // once, every merge that counts was verified on the run branch (the run's criterion logs each verdict with the
@@ -7,28 +7,15 @@
 // replays a run.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isRunning, processesMentioning, waitFor } from "./support/cli.js";
+import { processesMentioning } from "./support/cli.js";
+import { killAndResume, runEnd, seeded } from "./support/chaos.js";
 import { fixtureAgent as agent, readJournal, useSandboxes } from "./support/e2e.js";
 import { task } from "./support/plans.js";
 
 const SEED = Number(process.env.ORCH_CHAOS_SEED ?? 20261121);
 const KILLS = 12;
-const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
-
-/** mulberry32, as in chaos.test.ts. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // The run's criterion. It takes a moment, so that kills land in it; on the run branch it logs its verdict with the
 // tree it judged (the files as they are, so that an integrator's merge, committed after its verify, is judged
@@ -57,43 +44,19 @@ const IDS = PLAN.tasks.map((t) => t.id);
 
 const sandboxes = useSandboxes({ prefix: "orch-chaos-plan-", graceMs: 3_000 });
 
-const Status = z.object({ status: z.string(), reason: z.string().nullable().optional(), pid: z.number().nullable(), processAlive: z.boolean().nullable() });
 const Integrated = z.object({ merge: z.string() });
 
 describe("chaos in a planned run: the supervisor SIGKILLed in the middle of the merge queue", () => {
   it(`converges after ${KILLS} SIGKILLs (seed ${SEED}); every merge that counts was verified on the run branch`, { timeout: 240_000 }, async () => {
-    const random = seeded(SEED);
     const box = sandboxes.orchRepo({ "gate.mjs": GATE, "CHANGELOG.md": "# Changelog\n" }, { TASK_SLEEP: "0.6" });
     const plan = join(box.repo.root, "plan.json");
     writeFileSync(plan, JSON.stringify(PLAN));
     const started = await box.orch(["run", "nine tasks", "--verify", "node gate.mjs", "--plan-file", plan, "--concurrency", "3", "--agent-command", agent("chaos-task.sh"), "--max-attempts", "100", "--stall-attempts", "100", "--detach"]);
     expect(started.code, started.stderr).toBe(0);
     const runId = /^Run (\S+) is running in the background/m.exec(started.stdout)?.[1] ?? "";
-    const status = async () => {
-      const result = await box.orch(["status", runId, "--json"]);
-      expect(result.code, result.stderr).toBe(0);
-      return Status.parse(JSON.parse(result.stdout));
-    };
-
-    let kills = 0;
-    while (kills < KILLS) {
-      await sleep(100 + Math.floor(random() * 600));
-      const view = await status();
-      if (TERMINAL.has(view.status)) break;
-      expect(view.processAlive, `the supervisor before kill ${kills + 1}`).toBe(true);
-      const pid = view.pid ?? 0;
-      process.kill(pid, "SIGKILL");
-      kills += 1;
-      await waitFor(`the killed supervisor (pid ${pid}) to be gone`, () => (isRunning(pid) ? undefined : true), 5_000);
-      const resumed = await box.orch(["resume", runId]);
-      expect(resumed.code, `resume after kill ${kills}: ${resumed.stderr}`).toBe(0);
-    }
+    const kills = await killAndResume(box, runId, { kills: KILLS, random: seeded(SEED), pauseMs: [100, 700] });
     expect(kills, "the run ended before half the kills were made").toBeGreaterThanOrEqual(KILLS / 2);
-
-    const ended = await waitFor(`run ${runId} to end`, async () => {
-      const view = await status();
-      return TERMINAL.has(view.status) ? view : undefined;
-    }, 120_000);
+    const ended = await runEnd(box, runId, 120_000);
     const journal = readJournal(box.repo, runId);
     expect(ended.status, `${ended.reason ?? ""}\n${journal.events.filter((e) => e.type !== "agent.emitted").map((e) => `${e.seq} ${e.type} ${JSON.stringify(e.data).slice(0, 300)}`).join("\n")}`).toBe("succeeded");
     for (const id of IDS) expect(journal.tasks.find((t) => t.id === id)?.status, id).toBe("succeeded");

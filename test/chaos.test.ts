@@ -2,31 +2,18 @@
 // during the agent's work, its journal writes, verification or a commit — and resumed each time with
 // `orch resume`. At the end the run has converged with exactly the expected commit, no attempt was recorded
 // twice, nothing was left running, and the journal passes an integrity check. ORCH_CHAOS_SEED replays a run.
-import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isRunning, processesMentioning, waitFor } from "./support/cli.js";
+import { processesMentioning } from "./support/cli.js";
+import { killAndResume, runEnd, seeded } from "./support/chaos.js";
 import { fixtureAgent as agent, useSandboxes } from "./support/e2e.js";
 
 const SEED = Number(process.env.ORCH_CHAOS_SEED ?? 20261121);
 const KILLS = 22;
 /** Steps the task needs, one per attempt: enough that the run outlives every kill. */
 const STEPS = 100;
-const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
-
-/** mulberry32: a small seeded generator, so that a failing schedule of kills can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EXPECTED = Array.from({ length: STEPS }, (_, i) => `${i + 1}\n`).join("");
 // The verify command takes a moment, so that some kills land in it; it passes once steps.txt is complete.
@@ -40,11 +27,8 @@ console.log("all ${STEPS} steps done");
 
 const sandboxes = useSandboxes({ prefix: "orch-chaos-", graceMs: 3_000 });
 
-const Status = z.object({ status: z.string(), pid: z.number().nullable(), processAlive: z.boolean().nullable() });
-
 describe("chaos: the supervisor SIGKILLed again and again", () => {
   it(`converges after ${KILLS} SIGKILLs at seeded random moments (seed ${SEED}), with a journal that passes the integrity check`, { timeout: 300_000 }, async () => {
-    const random = seeded(SEED);
     const box = sandboxes.orchRepo({ "check.mjs": CHECK }, { STEPS: String(STEPS), CHATTER: "60", STEP_SLEEP: "0.1" });
     const started = await box.orch([
       "run",
@@ -61,32 +45,9 @@ describe("chaos: the supervisor SIGKILLed again and again", () => {
     ]);
     expect(started.code, started.stderr).toBe(0);
     const runId = /^Run (\S+) is running in the background/m.exec(started.stdout)?.[1] ?? "";
-    const status = async () => {
-      const result = await box.orch(["status", runId, "--json"]);
-      expect(result.code, result.stderr).toBe(0);
-      return Status.parse(JSON.parse(result.stdout));
-    };
-
-    let kills = 0;
-    while (kills < KILLS) {
-      await sleep(50 + Math.floor(random() * 950));
-      const view = await status();
-      if (TERMINAL.has(view.status)) break;
-      expect(view.processAlive, `the supervisor before kill ${kills + 1}`).toBe(true);
-      const pid = view.pid ?? 0;
-      process.kill(pid, "SIGKILL");
-      kills += 1;
-      await waitFor(`the killed supervisor (pid ${pid}) to be gone`, () => (isRunning(pid) ? undefined : true), 5_000);
-      const resumed = await box.orch(["resume", runId]);
-      expect(resumed.code, `resume after kill ${kills}: ${resumed.stderr}`).toBe(0);
-    }
+    const kills = await killAndResume(box, runId, { kills: KILLS, random: seeded(SEED), pauseMs: [50, 1_000] });
     expect(kills, "the run converged before every kill was made; raise STEPS").toBe(KILLS);
-
-    const ended = await waitFor(`run ${runId} to end`, async () => {
-      const view = await status();
-      return TERMINAL.has(view.status) ? view : undefined;
-    }, 180_000);
-    expect(ended.status).toBe("succeeded");
+    expect((await runEnd(box, runId, 180_000)).status).toBe("succeeded");
 
     // Git: exactly one commit on the task branch, holding every step once.
     const db = new Database(join(box.repo.dir, ".orch", "orch.db"), { readonly: true, fileMustExist: true });

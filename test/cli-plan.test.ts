@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { isRunning, parseRunResult, processesMentioning, waitFor } from "./support/cli.js";
-import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
+import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox, type StatusView } from "./support/e2e.js";
 import { FILES, PLAN, task } from "./support/plans.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-cli-plan-" });
@@ -27,6 +27,22 @@ function planFile(box: OrchSandbox, plan: unknown, name = "plan.json"): string {
 }
 
 const firstParents = (box: OrchSandbox, branch: string) => box.repo.git(["log", "--first-parent", "--format=%s", `${box.repo.headSha}..${branch}`]).split("\n").reverse();
+
+/** SIGKILLs a detached run's supervisor and waits until it is gone. */
+async function killSupervisor(pid: number | null | undefined): Promise<void> {
+  process.kill(pid ?? 0, "SIGKILL");
+  await waitFor("the supervisor to be gone", () => (isRunning(pid ?? 0) ? undefined : true));
+}
+
+/** `orch resume RUN`, then the run's status once it has ended. */
+async function resumeToEnd(box: OrchSandbox, runId: string, timeoutMs = 90_000): Promise<StatusView> {
+  const resumed = await box.orch(["resume", runId]);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  return waitFor("the run to end", async () => {
+    const view = await box.status(runId);
+    return ["succeeded", "failed"].includes(view.status) ? view : undefined;
+  }, timeoutMs);
+}
 
 describe("orch run --plan-file", () => {
   it("runs a 6-task graph two at a time; the queue integrates in dependency order, an integrator resolves the conflict", { timeout: 120_000 }, async () => {
@@ -199,14 +215,8 @@ describe("a planned run and its supervisor's death", () => {
       return v.tasks.find((t) => t.id === "setup")?.status === "succeeded" && v.now !== null ? v : undefined;
     }, 60_000);
     expect(view.next).toMatch(/task\(s\) wait for their dependencies$/);
-    process.kill(view.pid ?? 0, "SIGKILL");
-    await waitFor("the supervisor to be gone", () => (isRunning(view.pid ?? 0) ? undefined : true));
-    const resumed = await box.orch(["resume", runId]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const ended = await waitFor("the run to end", async () => {
-      const v = await box.status(runId);
-      return ["succeeded", "failed"].includes(v.status) ? v : undefined;
-    }, 120_000);
+    await killSupervisor(view.pid);
+    const ended = await resumeToEnd(box, runId, 120_000);
     const journal = readJournal(box.repo, runId);
     expect(ended.status, `${ended.reason ?? ""}\n${journal.attempts.map((a) => `${a.id}: ${a.status} ${a.exit_reason} ${JSON.stringify(a.failure)}`).join("\n")}\n${readFileSync(join(box.repo.dir, ".orch", "logs", runId, "orch.log"), "utf8").slice(-3000)}`).toBe("succeeded");
     expect(journal.events.filter((e) => e.type === "task.integrated")).toHaveLength(6);
@@ -238,19 +248,12 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
     const marker = join(box.out, "verifying");
     const gatePid = Number(await waitFor("a's merge to be verified on the run branch", () => (existsSync(marker) ? readFileSync(marker, "utf8") || undefined : undefined), 60_000));
-    const { pid } = await box.status(runId);
-    process.kill(pid ?? 0, "SIGKILL");
-    await waitFor("the supervisor to be gone", () => (isRunning(pid ?? 0) ? undefined : true));
+    await killSupervisor((await box.status(runId)).pid);
     // a's merge is on the run branch, not verified.
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run"]);
     expect(isRunning(gatePid)).toBe(true);
 
-    const resumed = await box.orch(["resume", runId]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const ended = await waitFor("the run to end", async () => {
-      const v = await box.status(runId);
-      return ["succeeded", "failed"].includes(v.status) ? v : undefined;
-    }, 90_000);
+    const ended = await resumeToEnd(box, runId);
     expect(ended.status, ended.reason ?? "").toBe("succeeded");
     // The verify the dead supervisor left hanging was stopped; the merge was verified again, failed, was reverted.
     expect(isRunning(gatePid)).toBe(false);
@@ -290,19 +293,12 @@ esac`;
     const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
     const marker = join(box.out, "integrating");
     const integratorPid = Number(await waitFor("the integrator to start", () => (existsSync(marker) ? readFileSync(marker, "utf8").trim() || undefined : undefined), 60_000));
-    const { pid } = await box.status(runId);
-    process.kill(pid ?? 0, "SIGKILL");
-    await waitFor("the supervisor to be gone", () => (isRunning(pid ?? 0) ? undefined : true));
+    await killSupervisor((await box.status(runId)).pid);
     // The run branch's worktree holds the merge in progress, conflict markers and all.
     const integration = join(box.repo.dir, ".orch", "worktrees", runId, "_run");
     expect(readFileSync(join(integration, "CHANGELOG.md"), "utf8")).toContain("<<<<<<<");
 
-    const resumed = await box.orch(["resume", runId]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const ended = await waitFor("the run to end", async () => {
-      const v = await box.status(runId);
-      return ["succeeded", "failed"].includes(v.status) ? v : undefined;
-    }, 90_000);
+    const ended = await resumeToEnd(box, runId);
     expect(ended.status, ended.reason ?? "").toBe("succeeded");
     expect(isRunning(integratorPid)).toBe(false);
     const journal = readJournal(box.repo, runId);
