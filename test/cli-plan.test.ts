@@ -364,6 +364,38 @@ describe("when a run is planned", () => {
   });
 });
 
+describe("a supervisor that dies while the planner plans", () => {
+  it("leaves a run the next one plans again: the hung planner is stopped, the plan is made once, every task runs once", { timeout: 90_000 }, async () => {
+    const plan = { tasks: [task("a", [], { verify: [] }), task("b", ["a"], { verify: [] })] };
+    const box = sandboxes.orchRepo({ "CHANGELOG.md": "# Changelog\n" }, { PLAN_JSON: JSON.stringify(plan) });
+    // The planner hangs the first time, until the test has killed the supervisor; the tasks write their files.
+    const agent = `if [ "$ORCH_TASK_ID" = plan ]; then
+  cat > /dev/null
+  [ -e "$AGENT_OUT/planning" ] || { echo $$ > "$AGENT_OUT/planning"; exec sleep 60; }
+  echo "$PLAN_JSON"
+else
+  echo "$ORCH_TASK_ID" >> "$AGENT_OUT/log"; mkdir -p out && echo "$ORCH_TASK_ID done" > "out/$ORCH_TASK_ID.txt"
+fi`;
+    const started = await box.orch(["run", "two tasks", "--verify", "true", "--plan", "--agent-command", agent, "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running/m.exec(started.stdout)?.[1] ?? "";
+    const marker = join(box.out, "planning");
+    const planner = Number(await waitFor("the planner to start", () => (existsSync(marker) ? readFileSync(marker, "utf8").trim() || undefined : undefined), 30_000));
+    await killSupervisor((await box.status(runId)).pid);
+
+    const ended = await resumeToEnd(box, runId);
+    expect(ended.status, ended.reason ?? "").toBe("succeeded");
+    expect(isRunning(planner)).toBe(false);
+    const journal = readJournal(box.repo, runId);
+    expect(Object.fromEntries(journal.tasks.map((t) => [t.id, t.status]))).toEqual({ plan: "succeeded", a: "succeeded", b: "succeeded" });
+    expect(journal.events.filter((e) => e.type === "task.created").length).toBe(3);
+    expect(journal.attempts.filter((a) => a.id.includes(".plan.")).map((a) => a.status)).toEqual(["failed", "succeeded"]);
+    expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a", "b"]);
+    expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run", "orch: integrate task b into the run"]);
+    expect(await processesMentioning(box.repo.root)).toEqual([]);
+  });
+});
+
 describe("orch plan", () => {
   it("shows the planner's plan in an order it can run and saves it as a plan file; nothing is journaled", { timeout: 60_000 }, async () => {
     const box = sandboxes.orchRepo(FILES, { PLAN_JSON: JSON.stringify(PLAN) });

@@ -72,8 +72,10 @@ export async function runPlanPhase(deps: EngineDeps, ctx: PlanPhaseContext): Pro
     return { status: "failed", reason: outcome.reason };
   }
   const graph = graphOf(outcome.plan);
-  await writer.write(...taskEvents(run.repoRoot, run.id, run.criteria, graph));
   const reason = `planned ${graph.order.length} task(s) in ${outcome.tries} answer(s): ${graph.order.map((t) => t.id).join(", ")}`;
-  await writer.write({ type: "task.finished", ...ids, data: { status: "succeeded", reason, commit: await tipOf(task.worktree) } });
+  const commit = await tipOf(task.worktree);
+  // One write: a supervisor that dies here leaves either the plan and the planner's end, or neither (then the
+  // next one plans again), never tasks made by a planner still running.
+  await writer.write(...taskEvents(run.repoRoot, run.id, run.criteria, graph), { type: "task.finished", ...ids, data: { status: "succeeded", reason, commit } });
   return undefined;
 }
