@@ -2,6 +2,7 @@
 // `git merge-tree` first, verified on the run branch after, reverted if that breaks the run's criteria), the
 // integrator task a conflict turns into, its end, and the cleanup of a merge a dead supervisor left. The
 // scheduler calls them one at a time, so the run branch's worktree only ever holds one merge.
+import type { NewEvent } from "../core/journal.js";
 import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
@@ -145,6 +146,8 @@ export async function createIntegrator(deps: EngineDeps, ctx: MergeContext, task
 }
 
 export interface Bookkeeping {
+  /** Marks the task ended and returns its `task.finished` event, for the caller to write. */
+  ending(task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): NewEvent;
   finishTask(task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): Promise<void>;
   blockDependents(failed: TaskRecord): Promise<void>;
   status: Map<string, string>;
@@ -162,9 +165,14 @@ export async function concludeIntegrator(
   const merged = tasks.get(integrator.dependsOn[0] ?? "");
   if (merged === undefined) throw new Error(`integrator ${integrator.id} names no task`);
   if (conclusion.status === "succeeded") {
-    await book.finishTask(integrator, "succeeded", conclusion.reason, conclusion.commit);
-    await ctx.writer.write({ type: "task.integrated", runId: ctx.run.id, taskId: merged.id, data: { merge: conclusion.commit, integrator: integrator.id } });
-    await book.finishTask(merged, "succeeded", `integrated into ${ctx.run.branch} by ${integrator.id} after a conflict`, commits.get(merged.id) ?? (await tipOf(merged.worktree)));
+    const commit = commits.get(merged.id) ?? (await tipOf(merged.worktree));
+    // One write: a supervisor dying here leaves both tasks ended and the merge counted, or neither (then the next one
+    // finds the merge at the run branch's tip and verifies it).
+    await ctx.writer.write(
+      book.ending(integrator, "succeeded", conclusion.reason, conclusion.commit),
+      { type: "task.integrated", runId: ctx.run.id, taskId: merged.id, data: { merge: conclusion.commit, integrator: integrator.id } },
+      book.ending(merged, "succeeded", `integrated into ${ctx.run.branch} by ${integrator.id} after a conflict`, commit),
+    );
     return;
   }
   await abortMerge({ worktree: ctx.integration }).catch(() => undefined);

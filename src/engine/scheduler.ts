@@ -11,6 +11,7 @@ import type { BreakerOptions } from "../core/circuit.js";
 import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import type { StopMode } from "../core/run.js";
 import { TaskGraph } from "../core/dag.js";
+import type { NewEvent } from "../core/journal.js";
 import type { TaskStatus, TerminalTaskStatus } from "../core/task.js";
 import { fallbackIdentity } from "../git/commit.js";
 import { finishMerge } from "../git/merge.js";
@@ -100,17 +101,19 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     return readyFirst === undefined || byUrgency(first, readyFirst) < 0;
   };
 
-  const finishTask = async (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string) => {
+  /** A task's end as the scheduler keeps it, and its event for the journal (written by the caller, with others). */
+  const ending = (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): NewEvent => {
     status.set(task.id, final);
     ahead.drop(task.id);
-    await writer.write({ type: "task.finished", runId: run.id, taskId: task.id, data: { status: final, reason, ...(commit !== undefined ? { commit } : {}) } });
+    return { type: "task.finished", runId: run.id, taskId: task.id, data: { status: final, reason, ...(commit !== undefined ? { commit } : {}) } };
   };
-  /** Every pending task that depends, directly or not, on `failed` is blocked, saying which task it waited for. */
+  const finishTask = async (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string) => {
+    await writer.write(ending(task, final, reason, commit));
+  };
+  /** Every pending task that depends, directly or not, on `failed` is blocked (in one write), saying which task it waited for. */
   const blockDependents = async (failed: TaskRecord) => {
-    for (const task of graph.blockedBy(failed.id)) {
-      if (status.get(task.id) !== "pending") continue;
-      await finishTask(task, "blocked", `depends on task ${failed.id}, which did not succeed`);
-    }
+    const blocked = graph.blockedBy(failed.id).filter((task) => status.get(task.id) === "pending");
+    if (blocked.length > 0) await writer.write(...blocked.map((task) => ending(task, "blocked", `depends on task ${failed.id}, which did not succeed`)));
   };
 
   const startLoop = (task: TaskRecord, restored: RestoredTask | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<void>) => {
@@ -216,6 +219,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       startLoop(task, restored);
     }
   }
+  // A task that failed just before its supervisor died may not have blocked its dependents yet.
+  for (const task of graph.tasks) if (["failed", "blocked", "stalled"].includes(status.get(task.id) ?? "")) await blockDependents(task);
   // The merge the dead supervisor made last (and maybe had not verified, or had reverted but not journaled) is at the
   // run branch's tip: its task is settled first, before any other merge goes on top of it and is blamed for it.
   let settleFirst = await unsettledAtTip(ctx.integration, runTip, queue, (task) => ctx.restored.get(task.id)?.succeeded?.commit);
@@ -246,7 +251,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (done.kind === "loop") {
       const { task, conclusion } = done;
       if (task.role === "integrator") {
-        await concludeIntegrator(ctx, tasks, task, conclusion, { finishTask, blockDependents, status }, commits);
+        await concludeIntegrator(ctx, tasks, task, conclusion, { ending, finishTask, blockDependents, status }, commits);
         integrating = false;
         runTip = await tipOf(ctx.integration);
         continue;
@@ -297,12 +302,13 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       case "reverted": {
         integrating = false;
         runTip = outcome.revert;
-        await writer.write({ type: "task.reverted", runId: run.id, taskId: task.id, data: { merge: outcome.merge, revert: outcome.revert, reason: outcome.reason } });
+        const reverted: NewEvent = { type: "task.reverted", runId: run.id, taskId: task.id, data: { merge: outcome.merge, revert: outcome.revert, reason: outcome.reason } };
         const count = reverts.add(task.id, outcome.reason);
         if (count >= MAX_REVERTS) {
-          await finishTask(task, "blocked", `its merge broke the run's criteria ${count} times: ${outcome.reason}`);
+          await writer.write(reverted, ending(task, "blocked", `its merge broke the run's criteria ${count} times: ${outcome.reason}`));
           await blockDependents(task);
         } else {
+          await writer.write(reverted);
           await sendBack(task, { ...(await ctx.restore(task)), succeeded: undefined });
         }
         break;
