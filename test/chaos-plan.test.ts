@@ -26,7 +26,7 @@ await new Promise((r) => setTimeout(r, 100));
 const git = (args, env = process.env) => execFileSync("git", args, { encoding: "utf8", env }).trim();
 const broken = existsSync("out/r.txt") && readFileSync("out/r.txt", "utf8").trim() === "first";
 if (git(["rev-parse", "--abbrev-ref", "HEAD"]).endsWith("/_run")) {
-  const index = { ...process.env, GIT_INDEX_FILE: git(["rev-parse", "--absolute-git-dir"]) + "/gate-index" };
+  const index = { ...process.env, GIT_INDEX_FILE: git(["rev-parse", "--absolute-git-dir"]) + "/gate-index-" + process.pid };
   git(["read-tree", "HEAD"], index);
   git(["add", "--all"], index);
   const tree = git(["write-tree"], index);
