@@ -64,8 +64,9 @@ export async function createWorktree(options: {
 }
 
 /**
- * Moves a worktree's branch, index and files to `sha` (`git reset --hard`): for a worktree made ahead of its
- * task, which no one has worked in yet, so nothing in it can be lost. Untracked files stay; hooks do not run.
+ * Moves a worktree's branch, index and files to `sha` (`git reset --hard`): only for a worktree that holds nothing
+ * of anyone's to lose (one made ahead of its task, the run branch's own between merges). Untracked files stay;
+ * hooks do not run.
  */
 export async function resetWorktree(worktree: string, sha: string): Promise<void> {
   assertRevision(sha, "commit");
@@ -79,7 +80,7 @@ export async function resetWorktree(worktree: string, sha: string): Promise<void
  */
 export async function discardChanges(worktree: string): Promise<boolean> {
   if ((await gitOk(["status", "--porcelain", "--untracked-files=no"], worktree)).trim() === "") return false;
-  await gitOk([...UNATTENDED, "reset", "--quiet", "--hard", "HEAD"], worktree);
+  await resetWorktree(worktree, "HEAD");
   return true;
 }
 
