@@ -131,6 +131,16 @@ describe("orch run --plan-file", () => {
     expect(log).not.toContain("docs");
   });
 
+  it("runs a plan a person writes by hand: ids, titles, goals and dependencies only", { timeout: 60_000 }, async () => {
+    const box = sandboxes.orchRepo({ "out/.keep": "" });
+    const plan = ["tasks:", "  - id: api", "    title: The API", "    goal: write the API", "  - id: ui", "    title: The UI", "    goal: write the UI", "    dependsOn: [api]", ""].join("\n");
+    const agentCommand = 'echo done > "out/$ORCH_TASK_ID.txt"';
+    const result = await box.orch(["run", "two tasks", "--verify", "test -f out/api.txt", "--plan-file", planFile(box, plan, "plan.yaml"), "--agent-command", agentCommand, "--json"], { timeoutMs: 50_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const out = parseRunResult(result);
+    expect(out.status).toBe("succeeded");
+    expect(box.repo.git(["show", `${out.branch}:out/ui.txt`])).toBe("done");
+  });
   it("bad plans end in clear errors (exit 2) and nothing is written", async () => {
     const box = sandboxes.orchRepo(FILES);
     const run = (plan: unknown, name?: string) =>
@@ -142,6 +152,11 @@ describe("orch run --plan-file", () => {
     const unknown = await run({ tasks: [task("a", ["nope"])] });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("nope");
+    // A wrong field and an unknown dependency are told in one round.
+    const both = await run({ tasks: [{ ...task("a", []), risk: "urgent" }, task("b", ["nope"])] });
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/risk/);
+    expect(both.stderr).toMatch(/unknown task id "nope"/);
     const duplicate = await run({ tasks: [task("a", []), task("a", [])] });
     expect(duplicate.code).toBe(2);
     expect(duplicate.stderr).toMatch(/duplicate|twice|more than once/i);

@@ -25,9 +25,10 @@ export const PlannedTask = z.strictObject({
   before: words.optional(),
   /** The state after the task, in words. */
   after: words.optional(),
-  acceptance: z.array(words).min(1, { message: "needs at least one acceptance criterion" }),
-  /** Files the task is expected to touch; may be empty when nobody can tell. */
-  files: z.array(words),
+  /** What must hold when the task is done, beyond the verify commands; a hand-written plan may leave it out. */
+  acceptance: z.array(words).default([]),
+  /** Files the task is expected to touch; empty when nobody can tell. */
+  files: z.array(words).default([]),
   testPlan: words.optional(),
   dependsOn: z.array(taskId).default([]),
   /** Higher runs first among ready tasks. */
@@ -74,17 +75,29 @@ export function checkPlan(value: unknown): PlanCheck {
       // One problem per key, so that each is shown at its own line.
       return issue.keys.map((key) => ({ kind: "shape", path, taskId, key, message: describeIssue({ ...issue, keys: [key] }) }));
     });
-    return { ok: false, problems };
+    // The graph's problems (an unknown dependency, a cycle) are told in the same round, as far as the ids and
+    // dependencies can be read.
+    const graphOnly = GraphShape.safeParse(value);
+    return { ok: false, problems: [...problems, ...(graphOnly.success ? graphProblems(graphOnly.data.tasks) : [])] };
   }
-  const problems = validateGraph(parsed.data.tasks).map(
+  const problems = graphProblems(parsed.data.tasks);
+  return problems.length === 0 ? { ok: true, plan: parsed.data } : { ok: false, problems };
+}
+
+/** Just enough of a plan to check its graph while other fields are wrong. */
+const GraphShape = z.object({
+  tasks: z.array(z.object({ id: z.string().min(1), dependsOn: z.array(z.string()).default([]) })).min(1),
+});
+
+function graphProblems(tasks: readonly { id: string; dependsOn: readonly string[] }[]): PlanProblem[] {
+  return validateGraph(tasks).map(
     (issue): PlanProblem => ({
       kind: issue.kind,
       path: ["tasks", ...issue.path],
-      taskId: parsed.data.tasks[issue.index]?.id,
+      taskId: tasks[issue.index]?.id,
       message: issue.message,
     }),
   );
-  return problems.length === 0 ? { ok: true, plan: parsed.data } : { ok: false, problems };
 }
 
 /**
