@@ -58,7 +58,7 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
     fallbacks: [],
     limits: { ...BENCH_LIMITS, ...options.limits },
     recovery: RecoverySettings.parse({}),
-    config: { source: "bench" },
+    source: "bench",
   });
   const paths = orchPaths(planned.repo.root);
   const store = await openSqliteStore({ path: paths.db });

@@ -1,32 +1,5 @@
-// Parsing of option values typed on the command line; a bad one is a UsageError that names the flag.
-import { parseDuration } from "../core/duration.js";
-import { UsageError } from "../core/errors.js";
-import { parseSize } from "../core/size.js";
-
-export function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a whole number above 0, not "${value}"`);
-  return n;
-}
-
-export function positiveNumber(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number above 0, not "${value}"`);
-  return n;
-}
-
-export function duration(flag: string, value: string): number {
-  const ms = parseDuration(value);
-  if (ms === undefined) throw new UsageError(`${flag} must be a duration such as 30s, 5m, 2h or 1h30m, not "${value}"`);
-  return ms;
-}
-
-/** Bytes, from a size such as 512m or 4g. */
-export function size(flag: string, value: string): number {
-  const bytes = parseSize(value);
-  if (bytes === undefined) throw new UsageError(`${flag} must be a size such as 512m, 4g or 1.5g, not "${value}"`);
-  return bytes;
-}
+// Commander helpers; the option values themselves are parsed in app/option-values.ts, shared with the server.
+export { duration, positiveInt, positiveNumber, size } from "../app/option-values.js";
 
 /** Commander collector for repeatable options. */
 export function collect(value: string, previous: string[] | undefined): string[] {

@@ -1,12 +1,10 @@
 // Driving a run: the supervisor claims the run's lease, reconciles what a dead supervisor left, runs the loop
 // (one task's convergence, or a planned run's planner and scheduler) from where the journal stood, obeys stop,
 // pause and abort requests and signals with a grace period, then writes the run's end and its report.
-import { z } from "zod";
 import type { AgentAdapter } from "../agents/agent.js";
-import { DEFAULT_PERMISSION, Permission } from "../agents/permission.js";
-import { AgentSettings, createAdapter } from "../agents/registry.js";
+import { createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
-import { recoveryPolicy, RecoverySettings } from "../core/recovery-policy.js";
+import { recoveryPolicy } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
@@ -26,7 +24,6 @@ import { orchPaths, reportPath, type OrchPaths } from "./paths.js";
 import { reconcileRun } from "./reconcile.js";
 import { restoreTask, type RestoredTask } from "./restore.js";
 import { writeReport } from "./report.js";
-import { Fallback } from "./run-service.js";
 
 export interface DriveOptions {
   runId: string;
@@ -56,9 +53,6 @@ export function assertNotEnded(run: RunRecord): void {
   }
 }
 
-/** `gc:` of orch.config.yaml as the run keeps it. */
-const GcSettings = z.object({ afterRun: z.boolean() });
-
 /** After a stop or pause request, how long a running attempt may go on before it is stopped. */
 export const DRAIN_GRACE_MS = 30_000;
 
@@ -77,9 +71,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const tasks = await store.listTasks(run.id);
   const [task] = tasks;
   if (task === undefined) throw new Error(`run ${run.id} has no task`);
-  const planned = run.config.plan === true;
-  const settings = AgentSettings.parse(run.config.agent);
-  const chain = chainOf(run, settings);
+  const planned = run.settings.plan;
+  const chain = chainOf(run);
   const paths = orchPaths(run.repoRoot);
   const log = deps.logger.child({ runId: run.id });
 
@@ -179,7 +172,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     const common = {
       run: { ...run, startedAt },
       chain: input.chain,
-      permission: Permission.catch(DEFAULT_PERMISSION).parse(run.config.permission),
+      permission: run.settings.permission,
       recovery: recoveryOf(run),
       paths: input.paths,
       writer,
@@ -251,7 +244,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   }
   await writeReport(store, run.id, report);
   await writer.flush();
-  if (conclusion.status !== "waiting" && conclusion.status !== "paused" && GcSettings.safeParse(run.config.gc).data?.afterRun === true) {
+  if (conclusion.status !== "waiting" && conclusion.status !== "paused" && run.settings.gc.afterRun) {
     const collected = await collectRun(store, run.id, { by: "the run itself" });
     log.info("worktrees collected", { removed: collected.worktreesRemoved, wipCommits: collected.wipCommits });
   }
@@ -281,28 +274,23 @@ function linkIndex(chain: readonly ChainLink[], agent: string, model: string | u
   return Math.max(0, byAgent);
 }
 
-/** The run's agent and model, then its fallbacks; a run journaled before agent fallbacks existed falls back on its own agent. */
-function chainOf(run: RunRecord, settings: AgentSettings): ChainLink[] {
-  const stored = z.array(Fallback).safeParse(run.config.fallbacks);
-  const fallbacks: Fallback[] = stored.success
-    ? stored.data
-    : run.fallbackModels.map((model) => ({ agent: settings, model }));
+/** The run's agent and model, then its fallbacks (other models, or other agents). */
+function chainOf(run: RunRecord): ChainLink[] {
   return [
-    { adapter: createAdapter(settings), model: run.model },
-    ...fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
+    { adapter: createAdapter(run.settings.agent), model: run.model },
+    ...run.settings.fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
   ];
 }
 
 /** The agent and model that plan the run (`--planner`, or the run's own). */
 function plannerOf(run: RunRecord): { adapter: AgentAdapter; model: string | undefined } {
-  const chosen = Fallback.safeParse(run.config.planner);
-  const settings = chosen.success ? chosen.data.agent : AgentSettings.parse(run.config.agent);
-  return { adapter: createAdapter(settings), model: chosen.success ? chosen.data.model : run.model };
+  const chosen = run.settings.planner;
+  return { adapter: createAdapter(chosen?.agent ?? run.settings.agent), model: chosen !== undefined ? chosen.model : run.model };
 }
 
-/** The run's recovery settings as the loop uses them; a run journaled before they existed gets the defaults. */
+/** The run's recovery settings as the loop uses them. */
 function recoveryOf(run: RunRecord) {
-  const settings = RecoverySettings.catch(RecoverySettings.parse({})).parse(run.config.recovery ?? {});
+  const settings = run.settings.recovery;
   return { policy: recoveryPolicy(settings.onFailure), breaker: settings.circuitBreaker };
 }
 

@@ -1,7 +1,6 @@
 // Reads a run's recovery figures from the journal: the attempts' failures, the CLIs' own retries (journaled
 // with each attempt's exit) and the waits orch made. Only small event types are read, never agent output.
 import { recoveryFigures, type AttemptFacts, type RecoveryFigures } from "../core/figures.js";
-import { z } from "zod";
 import { scheduleFigures, type ScheduleFigures } from "../core/schedule-figures.js";
 import type { RunRecord, Store } from "../store/store.js";
 
@@ -43,5 +42,5 @@ export async function collectScheduleFigures(store: Store, run: RunRecord, now: 
 
 /** How many tasks of a planned run may run at once, as the run keeps it. */
 export function concurrencyOf(run: RunRecord): number {
-  return z.number().int().positive().catch(1).parse(run.config.concurrency);
+  return run.settings.concurrency;
 }

@@ -37,7 +37,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   let diff: DiffStat | undefined;
   let uncommitted: string[] = [];
   const task = tasks[0];
-  const planned = run.config.plan === true;
+  const planned = run.settings.plan;
   let runTip: string | undefined;
   try {
     if (planned) {

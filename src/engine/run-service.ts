@@ -1,15 +1,14 @@
 // Starting a run: `planRun` checks everything a user can get wrong and writes nothing; `createRun` makes the
 // worktree (or, for a planned run, the run branch and its worktree) and journals the run and its tasks.
 // drive-run.ts then drives it. The CLI (foreground or detached) and later the server call these.
-import { z } from "zod";
 import type { AgentAdapter } from "../agents/agent.js";
-import type { Permission } from "../agents/permission.js";
-import { AgentSettings, createAdapter } from "../agents/registry.js";
+import { createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
 import type { Limits, NewEvent } from "../core/journal.js";
 import type { TaskGraph } from "../core/dag.js";
 import type { Plan } from "../core/plan.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
+import { RunSettings, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
 import { slugify } from "../core/text.js";
 import { assertNewBranch, createWorktree, ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
@@ -31,8 +30,10 @@ export interface RunRequest {
   base?: string | undefined;
   limits: Limits;
   recovery: RecoverySettings;
-  /** The resolved settings, kept with the run. */
-  config: Record<string, unknown>;
+  /** `gc:` of orch.config.yaml: a run that ends collects its own worktrees. */
+  gc?: { afterRun: boolean } | undefined;
+  /** Who asks ("cli", a test…), kept with the run. */
+  source?: string | undefined;
   /** A planned run's tasks (from --plan-file); without it the goal is one task, unless a planner makes the plan. */
   plan?: Plan | undefined;
   /** The agent that plans the run (`--plan`); its tasks are made when the run starts. */
@@ -41,8 +42,7 @@ export interface RunRequest {
   concurrency?: number | undefined;
 }
 
-export const Fallback = z.object({ agent: AgentSettings, model: z.string().optional() });
-export type Fallback = z.infer<typeof Fallback>;
+export { Fallback } from "../core/run-settings.js";
 
 export interface PlannedRun {
   request: RunRequest;
@@ -116,15 +116,17 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
         },
         criteria: request.criteria,
         limits: request.limits,
-        config: {
-          ...request.config,
+        config: RunSettings.parse({
+          ...(request.source !== undefined ? { source: request.source } : {}),
           agent: request.agent,
           permission: request.permission,
           recovery: request.recovery,
           fallbacks: request.fallbacks,
-          ...(isGraph ? { plan: true, concurrency: request.concurrency ?? 1 } : {}),
+          plan: isGraph,
+          concurrency: request.concurrency ?? 1,
           ...(request.planner !== undefined ? { planner: request.planner } : {}),
-        },
+          ...(request.gc !== undefined ? { gc: request.gc } : {}),
+        }),
       },
     },
     ...tasks,

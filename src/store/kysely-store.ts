@@ -22,6 +22,8 @@ export interface DialectHooks {
    * second), and building a Kysely query per batch costs more time and memory than the insert itself.
    */
   insertEvents?: (rows: readonly EventRow[]) => number[];
+  /** Calls the listener when another process may have written to the journal; returns how to stop. */
+  watch?: (listener: () => void) => () => void;
   close(): Promise<void>;
 }
 
@@ -35,11 +37,27 @@ function changesState(event: NewEvent): boolean {
 }
 
 export class KyselyStore implements Store {
+  private readonly listeners = new Set<() => void>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly hooks: DialectHooks,
     private readonly now: () => number = Date.now,
   ) {}
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    const unwatch = this.hooks.watch?.(listener);
+    return () => {
+      this.listeners.delete(listener);
+      unwatch?.();
+    };
+  }
+
+  /** Writes of this process wake its own followers at once, whatever the dialect can watch. */
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
 
   async append(events: readonly NewEvent[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
@@ -48,7 +66,7 @@ export class KyselyStore implements Store {
       const seqs = await this.insertRows(db, events, times);
       await this.projectAll(db, events, times);
       return events.map((e, i) => ({ ...e, seq: seqs[i] ?? 0, at: times[i] ?? 0 }));
-    });
+    }).finally(() => this.changed());
   }
 
   async ingest(events: readonly NewEvent[]): Promise<void> {
@@ -57,7 +75,7 @@ export class KyselyStore implements Store {
       const times = events.map((e) => e.at ?? this.now());
       await this.insertRows(db, events, times);
       await this.projectAll(db, events, times);
-    });
+    }).finally(() => this.changed());
   }
 
   private async insertRows(db: Kysely<Database>, events: readonly NewEvent[], times: readonly number[]): Promise<number[]> {

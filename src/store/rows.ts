@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { TokenUsage } from "../core/agent-event.js";
 import { CriterionResult, EventBody, FailureSchema, Limits, Risk, TaskRole, TaskSpec, type StoredEvent } from "../core/journal.js";
+import { RunSettings } from "../core/run-settings.js";
 import type { AttemptRecord, RunRecord, TaskRecord } from "./store.js";
 
 const num = z.coerce.number();
@@ -29,6 +30,15 @@ function optJson<T extends z.ZodType>(schema: T) {
 const runStatus = z.enum(["pending", "planning", "running", "paused", "waiting", "succeeded", "failed", "stalled", "stopped", "aborted"]);
 const taskStatus = z.enum(["pending", "running", "succeeded", "failed", "stalled", "blocked", "stopped", "aborted"]);
 const attemptStatus = z.enum(["starting", "running", "verifying", "succeeded", "failed"]);
+
+/**
+ * The run's settings as its `config` column holds them. A run journaled before agent fallbacks existed has none
+ * listed: its fallback models are models of its own agent.
+ */
+function settingsOf(config: Record<string, unknown>, fallbackModels: readonly string[]): RunSettings {
+  const listed = config.fallbacks !== undefined || config.agent === undefined;
+  return RunSettings.parse(listed ? config : { ...config, fallbacks: fallbackModels.map((model) => ({ agent: config.agent, model })) });
+}
 
 const RunRow = z
   .object({
@@ -82,7 +92,7 @@ const RunRow = z
       fallbackModels: r.fallback_models,
       criteria: r.criteria,
       limits: r.limits,
-      config: r.config,
+      settings: settingsOf(r.config, r.fallback_models),
       createdAt: r.created_at,
       startedAt: r.started_at,
       endedAt: r.ended_at,

@@ -5,6 +5,7 @@ import type { TokenUsage } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
 import type { CriterionResult, EventType, Limits, NewEvent, StoredEvent, TaskRole, TaskSpec } from "../core/journal.js";
 import type { RunStatus, StopMode } from "../core/run.js";
+import type { RunSettings } from "../core/run-settings.js";
 import type { TaskStatus } from "../core/task.js";
 import type { AttemptStatus } from "../core/attempt.js";
 
@@ -22,7 +23,8 @@ export interface RunRecord {
   fallbackModels: string[];
   criteria: string[];
   limits: Limits;
-  config: Record<string, unknown>;
+  /** What the run was started with: agent, fallbacks, permission, recovery, planning, concurrency, gc. */
+  settings: RunSettings;
   createdAt: number;
   startedAt: number | undefined;
   endedAt: number | undefined;
@@ -147,5 +149,10 @@ export interface Store {
   renewLease(runId: string, owner: string, until: number): Promise<boolean>;
   /** Gives the lease up, if `owner` holds it. */
   releaseLease(runId: string, owner: string): Promise<void>;
+  /**
+   * Calls `listener` when the journal may hold new events: written by this process, or (where the dialect can
+   * tell) by another. A hint to read again, never a promise of a new row; returns a function that stops it.
+   */
+  onChange(listener: () => void): () => void;
   close(): Promise<void>;
 }

@@ -27,7 +27,7 @@ export function runCreated(runId: string, at = 1_000): NewEvent {
         attemptTimeoutMs: 3_600_000,
         budgetUsd: 5,
       },
-      config: { source: "test" },
+      config: { source: "test", agent: { name: "command", command: "true" } },
     },
   };
 }

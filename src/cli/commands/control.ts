@@ -6,7 +6,9 @@ import { isTerminalRun, type RunStatus, type StopMode } from "../../core/run.js"
 import { UsageError } from "../../core/errors.js";
 import { orchPaths, reportPath } from "../../engine/paths.js";
 import { writeReport } from "../../engine/report.js";
-import { resolveRun, withRepoStore, type CliContext } from "../context.js";
+import { withRepoStore } from "../../app/compose.js";
+import { resolveRun } from "../../read/runs.js";
+import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { supervisorAlive } from "../../engine/lease.js";
 

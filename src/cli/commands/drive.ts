@@ -2,31 +2,16 @@
 // own process (`orch __drive RUN`). Either way every agent process group dies with orch.
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { UsageError } from "../../core/errors.js";
-import { interruptibleSleep, type EngineDeps } from "../../engine/deps.js";
-import { fileLogger } from "../../engine/logger.js";
 import { driverLogPath, orchPaths } from "../../engine/paths.js";
 import { driveRun } from "../../engine/drive-run.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";
-import { openRepoStore } from "../context.js";
+import { engineDeps, openRepoStore } from "../../app/compose.js";
 import { EXIT, exitCodeForRun } from "../exit-codes.js";
 import { StatusLine } from "../status-line.js";
-
-export function engineDeps(ctx: CliContext, store: Store, repoRoot: string, groups: ProcessGroups): EngineDeps {
-  return {
-    store,
-    groups,
-    logger: fileLogger(join(orchPaths(repoRoot).logs, "orch.jsonl")),
-    // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
-    env: { ...ctx.env },
-    now: Date.now,
-    random: Math.random,
-    sleep: interruptibleSleep,
-  };
-}
 
 export async function runJson(store: Store, runId: string) {
   const run = await store.getRun(runId);
@@ -64,7 +49,7 @@ async function driveWithSignals(ctx: CliContext, store: Store, runId: string, de
   const onHangup = detached ? () => undefined : () => onSignal("SIGHUP");
   process.on("SIGHUP", onHangup);
   try {
-    const result = await driveRun(engineDeps(ctx, store, run.repoRoot, groups), {
+    const result = await driveRun(engineDeps(ctx.env, store, run.repoRoot, groups), {
       runId,
       detached,
       resume,
@@ -101,7 +86,7 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
     ctx.output.out(`${final.status === "succeeded" ? "✔" : final.status === "paused" ? "‖" : "✖"} ${final.status}: ${final.reason ?? ""}`);
     const [task] = await store.listTasks(runId);
     if (final.status === "succeeded") ctx.output.out(`  branch to merge: ${final.branch}`);
-    else if (final.config.plan === true) ctx.output.out(`  run branch (the tasks integrated so far): ${final.branch}`);
+    else if (final.settings.plan) ctx.output.out(`  run branch (the tasks integrated so far): ${final.branch}`);
     else if (task !== undefined) ctx.output.out(`  work in progress: ${task.worktree}`);
     ctx.output.out(`  report: ${result.report}`);
   }

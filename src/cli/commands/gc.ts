@@ -4,7 +4,9 @@
 import { parseDuration } from "../../core/duration.js";
 import { NotFoundError, UsageError } from "../../core/errors.js";
 import { collectGarbage, shortPath, type GcResult, type RunCollection, type WorktreeCollection } from "../../engine/gc.js";
-import { openRepoStore, resolveRun, type CliContext, type RepoStore } from "../context.js";
+import { openRepoStore, type RepoStore } from "../../app/compose.js";
+import { resolveRun } from "../../read/runs.js";
+import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
 export interface GcFlags {

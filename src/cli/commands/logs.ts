@@ -1,35 +1,14 @@
 // `orch logs RUN|RUN/TASK|ATTEMPT [-f]`: the normalized transcript from the journal, with the loop's own
 // milestones between agent events; `-f` follows a live run until it ends.
-import { setTimeout as sleep } from "node:timers/promises";
 import { describeAgentEvent } from "../../core/agent-event.js";
 import { formatDuration } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
-import { NotFoundError } from "../../core/errors.js";
-import type { EventQuery, Store } from "../../store/store.js";
-import { resolveRun, withRepoStore, type CliContext } from "../context.js";
+import { followJournal } from "../../read/feed.js";
+import { resolveTranscript } from "../../read/transcript.js";
+import { withRepoStore } from "../../app/compose.js";
+import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-
-interface Target {
-  runId: string;
-  query: EventQuery;
-}
-
-async function resolveTarget(store: Store, ref: string): Promise<Target> {
-  const attempt = await store.getAttempt(ref);
-  if (attempt !== undefined) return { runId: attempt.runId, query: { attemptId: attempt.id } };
-  const slash = ref.indexOf("/");
-  if (slash > 0) {
-    const run = await resolveRun(store, ref.slice(0, slash));
-    const taskId = ref.slice(slash + 1);
-    if ((await store.getTask(run.id, taskId)) === undefined) {
-      throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
-    }
-    return { runId: run.id, query: { runId: run.id, taskId } };
-  }
-  const run = await resolveRun(store, ref);
-  return { runId: run.id, query: { runId: run.id } };
-}
 
 export function formatEvent(event: StoredEvent): string | undefined {
   const time = new Date(event.at).toISOString().slice(11, 19);
@@ -113,11 +92,9 @@ function agentMark(type: string): string {
 
 export async function logsCommand(ctx: CliContext, ref: string, flags: { follow?: boolean; json?: boolean }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
-    const target = await resolveTarget(store, ref);
-    let afterSeq = 0;
-    const print = (events: StoredEvent[]) => {
+    const target = await resolveTranscript(store, ref);
+    const print = (events: readonly StoredEvent[]) => {
       for (const event of events) {
-        afterSeq = event.seq;
         if (flags.json === true) ctx.output.out(JSON.stringify(event));
         else {
           const text = formatEvent(event);
@@ -125,26 +102,13 @@ export async function logsCommand(ctx: CliContext, ref: string, flags: { follow?
         }
       }
     };
-    print(await readAll(store, target.query, afterSeq));
-    if (flags.follow !== true) return EXIT.ok;
-    for (;;) {
+    // Without -f the follow ends at once, after reading everything there is.
+    const done = async () => {
+      if (flags.follow !== true) return true;
       const run = await store.getRun(target.runId);
-      const ended = run === undefined || isTerminalRun(run.status) || run.status === "waiting";
-      print(await readAll(store, target.query, afterSeq));
-      if (ended) return EXIT.ok;
-      await sleep(250);
-    }
+      return run === undefined || isTerminalRun(run.status) || run.status === "waiting";
+    };
+    for await (const events of followJournal({ store, query: target.query, afterSeq: 0, done })) print(events);
+    return EXIT.ok;
   });
-}
-
-async function readAll(store: Store, query: EventQuery, afterSeq: number): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  let after = afterSeq;
-  for (;;) {
-    const page = await store.readEvents({ ...query, afterSeq: after, limit: 5_000 });
-    out.push(...page);
-    const last = page[page.length - 1];
-    if (last === undefined || page.length < 5_000) return out;
-    after = last.seq;
-  }
 }

@@ -13,9 +13,9 @@ import { inspectRepo } from "../../git/index.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
-import { agentSettings, configDuration, plannerOf, type RunFlags } from "./run.js";
+import { agentSettings, configDuration, plannerOf, type RunOptions } from "../../app/run-request.js";
 
-export interface PlanFlags extends Pick<RunFlags, "verify" | "agent" | "agentCommand" | "script" | "model" | "planner" | "json"> {
+export interface PlanFlags extends Pick<RunOptions, "verify" | "agent" | "agentCommand" | "script" | "model" | "planner" | "json"> {
   out?: string;
 }
 
@@ -23,7 +23,7 @@ export async function planCommand(ctx: CliContext, goal: string, flags: PlanFlag
   if (goal.trim() === "") throw new UsageError("the goal is empty", { hint: 'say what to plan: orch plan "add a login page with tests"' });
   const repo = await inspectRepo(ctx.cwd);
   const { config } = loadConfig(repo.root);
-  const agent = agentSettings(ctx, repo.root, flags, config);
+  const agent = agentSettings(ctx.cwd, repo.root, flags, config);
   const planner = plannerOf(flags.planner, agent, config);
   const adapter = createAdapter(planner.agent);
   const groups = new ProcessGroups();

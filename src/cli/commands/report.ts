@@ -2,7 +2,9 @@
 import { resolve } from "node:path";
 import { orchPaths, reportPath } from "../../engine/paths.js";
 import { writeReport } from "../../engine/report.js";
-import { resolveRun, withRepoStore, type CliContext } from "../context.js";
+import { withRepoStore } from "../../app/compose.js";
+import { resolveRun } from "../../read/runs.js";
+import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
 export async function reportCommand(ctx: CliContext, ref: string | undefined, flags: { out?: string }): Promise<number> {

@@ -7,7 +7,9 @@ import { UsageError } from "../../core/errors.js";
 import { isTerminalRun } from "../../core/run.js";
 import { assertNotEnded } from "../../engine/drive-run.js";
 import { describeHolder, parseOwner, supervisorAlive } from "../../engine/lease.js";
-import { openRepoStore, resolveRun, type CliContext } from "../context.js";
+import { openRepoStore } from "../../app/compose.js";
+import { resolveRun } from "../../read/runs.js";
+import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 

@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from "kysely";
 import { KyselyStore } from "../kysely-store.js";
+import { watchDatabaseFile } from "./changes.js";
 import { migrateToLatest } from "../migrations/index.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
@@ -51,6 +52,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     // The same connection Kysely holds inside the transaction above (better-sqlite3 has exactly one).
     insertEvents: options.fastInsert === false ? undefined : (rows) =>
       rows.map((r) => Number(insert.run(r.at, r.run_id, r.task_id, r.attempt_id, r.type, r.data).lastInsertRowid)),
+    ...(options.path !== ":memory:" ? { watch: (listener: () => void) => watchDatabaseFile(options.path, listener) } : {}),
     close: () => db.destroy(),
   });
 }

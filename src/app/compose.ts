@@ -1,0 +1,51 @@
+// The composition of orch's parts for one repository: its journal (read-only callers never create `.orch/`) and
+// the engine's dependencies. The CLI, a detached supervisor and the server compose through here.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { NotFoundError } from "../core/errors.js";
+import { interruptibleSleep, type EngineDeps } from "../engine/deps.js";
+import { fileLogger } from "../engine/logger.js";
+import { orchPaths, type OrchPaths } from "../engine/paths.js";
+import { inspectRepo, type RepoInfo } from "../git/index.js";
+import type { ProcessGroups } from "../process/groups.js";
+import { openSqliteStore } from "../store/sqlite/open.js";
+import type { Store } from "../store/store.js";
+
+export interface RepoStore {
+  repo: RepoInfo;
+  paths: OrchPaths;
+  store: Store;
+}
+
+export async function openRepoStore(cwd: string, options: { create: boolean }): Promise<RepoStore> {
+  const repo = await inspectRepo(cwd);
+  const paths = orchPaths(repo.root);
+  if (!options.create && !existsSync(paths.db)) {
+    throw new NotFoundError(`no orch runs in ${repo.root} yet`, { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
+  }
+  const store = await openSqliteStore({ path: paths.db });
+  return { repo, paths, store };
+}
+
+export async function withRepoStore<T>(cwd: string, create: boolean, fn: (rs: RepoStore) => Promise<T>): Promise<T> {
+  const rs = await openRepoStore(cwd, { create });
+  try {
+    return await fn(rs);
+  } finally {
+    await rs.store.close();
+  }
+}
+
+/** What the engine needs to drive a run of `repoRoot`: the journal, process groups, a logger, the environment, time. */
+export function engineDeps(env: NodeJS.ProcessEnv, store: Store, repoRoot: string, groups: ProcessGroups): EngineDeps {
+  return {
+    store,
+    groups,
+    logger: fileLogger(join(orchPaths(repoRoot).logs, "orch.jsonl")),
+    // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
+    env: { ...env },
+    now: Date.now,
+    random: Math.random,
+    sleep: interruptibleSleep,
+  };
+}

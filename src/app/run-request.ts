@@ -1,0 +1,238 @@
+// A run request from the options a user gives (`orch run` flags, or a request to the server) over the
+// repository's orch.config.yaml: the agent and its fallbacks, the model, limits, budgets, recovery, planning.
+// Every bad value is a UsageError that names the option; nothing is written here.
+import { resolve } from "node:path";
+import { parseAgentName } from "../agents/names.js";
+import type { Config } from "../config/schema.js";
+import { parseDuration } from "../core/duration.js";
+import { UsageError } from "../core/errors.js";
+import type { Limits } from "../core/journal.js";
+import type { RecoverySettings } from "../core/recovery-policy.js";
+import { PERMISSIONS, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
+import { parseSize } from "../core/size.js";
+import type { RunRequest } from "../engine/run-service.js";
+import { loadPlanFile } from "../plan/load.js";
+import { duration, positiveInt, positiveNumber, size } from "./option-values.js";
+
+/** The options of a run as a user gives them: typed on the command line, or sent to the server. */
+export interface RunOptions {
+  verify?: string[];
+  agent?: string;
+  permission?: string;
+  agentCommand?: string;
+  script?: string;
+  model?: string;
+  fallbackModel?: string[];
+  base?: string;
+  maxAttempts?: string;
+  maxHours?: string;
+  budgetUsd?: string;
+  budgetTokens?: string;
+  taskBudgetUsd?: string;
+  taskBudgetTokens?: string;
+  interval?: string;
+  stallTimeout?: string;
+  attemptTimeout?: string;
+  stallAttempts?: string;
+  maxAgentMemory?: string;
+  onLimit?: string;
+  planFile?: string;
+  plan?: boolean;
+  planner?: string;
+  concurrency?: string;
+  detach?: boolean;
+  json?: boolean;
+}
+
+export function buildRunRequest(cwd: string, root: string, goal: string, flags: RunOptions, config: Config): RunRequest {
+  const agent = agentSettings(cwd, root, flags, config);
+  const agentModel = configuredModel(config, agent.name);
+  const fallbackModels = flags.fallbackModel ?? config.fallbackModels;
+  const maxHours = flags.maxHours === undefined ? config.limits.maxHours : positiveNumber("--max-hours", flags.maxHours);
+  const limits: Limits = {
+    maxAttempts: flags.maxAttempts === undefined ? config.limits.maxAttempts : positiveInt("--max-attempts", flags.maxAttempts),
+    maxMs: Math.round(maxHours * 3_600_000),
+    intervalMs: flags.interval === undefined ? configDuration(config.limits.interval) : durationOrZero("--interval", flags.interval),
+    stallAttempts: flags.stallAttempts === undefined ? config.limits.stallAttempts : positiveInt("--stall-attempts", flags.stallAttempts),
+    stallTimeoutMs: flags.stallTimeout === undefined ? configDuration(config.limits.stallTimeout) : duration("--stall-timeout", flags.stallTimeout),
+    attemptTimeoutMs:
+      flags.attemptTimeout === undefined ? configDuration(config.limits.attemptTimeout) : duration("--attempt-timeout", flags.attemptTimeout),
+    drainGraceMs: configDuration(config.limits.drainGrace),
+    transcriptMaxMb: config.limits.transcriptMaxMb,
+    transcriptKeep: config.limits.transcriptKeep,
+  };
+  const agentMaxRssBytes =
+    flags.maxAgentMemory === undefined ? configSize(config.limits.agentMaxRss) : size("--max-agent-memory", flags.maxAgentMemory);
+  if (agentMaxRssBytes !== undefined) limits.agentMaxRssBytes = agentMaxRssBytes;
+  const budgetUsd = flags.budgetUsd === undefined ? config.limits.budgetUsd : positiveNumber("--budget-usd", flags.budgetUsd);
+  const budgetTokens = flags.budgetTokens === undefined ? config.limits.budgetTokens : positiveInt("--budget-tokens", flags.budgetTokens);
+  if (budgetUsd !== undefined) limits.budgetUsd = budgetUsd;
+  if (budgetTokens !== undefined) limits.budgetTokens = budgetTokens;
+  const taskBudgetUsd = flags.taskBudgetUsd === undefined ? config.limits.taskBudgetUsd : positiveNumber("--task-budget-usd", flags.taskBudgetUsd);
+  const taskBudgetTokens =
+    flags.taskBudgetTokens === undefined ? config.limits.taskBudgetTokens : positiveInt("--task-budget-tokens", flags.taskBudgetTokens);
+  if (taskBudgetUsd !== undefined) limits.taskBudgetUsd = taskBudgetUsd;
+  if (taskBudgetTokens !== undefined) limits.taskBudgetTokens = taskBudgetTokens;
+  return {
+    cwd,
+    goal,
+    criteria: [...config.verify, ...(flags.verify ?? [])],
+    agent,
+    permission: permissionOf(flags.permission, config.permission),
+    model: flags.model ?? config.model ?? agentModel,
+    fallbackModels,
+    fallbacks: fallbackModels.map((text) => parseFallback(text, agent, config)),
+    base: flags.base ?? config.base,
+    limits,
+    recovery: recoveryOf(flags.onLimit, config),
+    source: "cli",
+    gc: config.gc,
+    ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(cwd, flags.planFile)) } : {}),
+    ...(flags.planFile === undefined && wantsPlan(flags, goal) ? { planner: plannerOf(flags.planner, agent, config) } : {}),
+    ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),
+  };
+}
+
+export function agentSettings(cwd: string, root: string, flags: Pick<RunOptions, "agent" | "agentCommand" | "script">, config: Config): AgentSettings {
+  if (flags.agentCommand !== undefined && flags.script !== undefined) {
+    throw new UsageError("--agent-command and --script choose different agents; pass one of them");
+  }
+  const name = flags.agentCommand !== undefined ? "command" : flags.script !== undefined ? "scripted" : parseAgentName(flags.agent ?? config.agent);
+  if (flags.agent !== undefined && flags.agent !== name) {
+    throw new UsageError(`--agent ${flags.agent} does not match ${flags.agentCommand !== undefined ? "--agent-command" : "--script"}`, {
+      hint: "drop --agent, or pass the option that belongs to it",
+    });
+  }
+  switch (name) {
+    case "claude-code":
+    case "codex":
+    case "gemini":
+    case "opencode":
+      return cliAgentSettings(name, config);
+    case "command": {
+      const command = flags.agentCommand ?? config.agents.command.command;
+      if (command === undefined) throw new UsageError("the command agent needs a command", { hint: 'pass --agent-command "./my-agent.sh"' });
+      return { name, command };
+    }
+    case "scripted": {
+      const script = flags.script ?? config.agents.scripted.script;
+      if (script === undefined) throw new UsageError("the scripted agent needs a script", { hint: "pass --script FILE" });
+      // Relative to where the user typed it; a config path is relative to the repository.
+      return { name, script: resolve(flags.script !== undefined ? cwd : root, script) };
+    }
+  }
+}
+
+type CliAgentName = "claude-code" | "codex" | "gemini" | "opencode";
+const CLI_AGENTS: readonly CliAgentName[] = ["claude-code", "codex", "gemini", "opencode"];
+
+/** A CLI agent's settings from `agents.<name>` in orch.config.yaml. */
+function cliAgentSettings(name: CliAgentName, config: Config): AgentSettings {
+  switch (name) {
+    case "claude-code": {
+      const c = config.agents["claude-code"];
+      return {
+        name,
+        bin: c.bin,
+        ...(c.maxTurns !== undefined ? { maxTurns: c.maxTurns } : {}),
+        ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}),
+      };
+    }
+    case "codex":
+    case "gemini":
+    case "opencode": {
+      const c = config.agents[name];
+      return { name, bin: c.bin, ...(c.extraArgs !== undefined ? { extraArgs: c.extraArgs } : {}) };
+    }
+  }
+}
+
+/**
+ * One fallback as typed: `MODEL` (the run's own agent with another model) or `AGENT:MODEL` with one of the CLI
+ * agents (`codex:gpt-5.5`; `codex:` for its default model). A colon after anything else is part of the model
+ * name (`llama3:8b`).
+ */
+function parseFallback(text: string, primary: AgentSettings, config: Config): Fallback {
+  const colon = text.indexOf(":");
+  const named = colon > 0 ? CLI_AGENTS.find((agent) => agent === text.slice(0, colon)) : undefined;
+  if (named === undefined) {
+    if (text.trim() === "") throw new UsageError("a fallback model is empty", { hint: "pass --fallback-model MODEL or AGENT:MODEL" });
+    return { agent: primary, model: text };
+  }
+  const model = text.slice(colon + 1).trim() || configuredModel(config, named);
+  return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
+}
+
+/**
+ * Whether an agent plans the run: `--plan` (or `--planner`) says yes, `--no-plan` no; by default, when the goal
+ * is not a single task — it lists two or more items (lines starting with -, *, • or a number).
+ */
+function wantsPlan(flags: RunOptions, goal: string): boolean {
+  if (flags.plan === false) return false;
+  if (flags.plan === true || flags.planner !== undefined) return true;
+  return goal.split("\n").filter((line) => /^\s*([-*•]|\d+[.)])\s+\S/.test(line)).length >= 2;
+}
+
+/** `--planner AGENT`, `AGENT:MODEL` or `MODEL` (of the run's agent); without it the run's agent plans. */
+export function plannerOf(text: string | undefined, primary: AgentSettings, config: Config): Fallback {
+  if (text === undefined) return { agent: primary };
+  const named = CLI_AGENTS.find((agent) => agent === text.trim());
+  if (named === undefined) return parseFallback(text, primary, config);
+  const model = configuredModel(config, named);
+  return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
+}
+
+/** The per-agent default model from orch.config.yaml (`agents.<name>.model`), for the CLI agents. */
+function configuredModel(config: Config, name: AgentSettings["name"]): string | undefined {
+  switch (name) {
+    case "claude-code":
+    case "codex":
+    case "gemini":
+    case "opencode":
+      return config.agents[name].model;
+    case "command":
+    case "scripted":
+      return undefined;
+  }
+}
+
+/** `--on-limit wait|fallback|stop` decides usage limits (rate limits and quotas) over the config's choice. */
+const ON_LIMIT = { wait: "retry", fallback: "fallback", stop: "escalate" } as const;
+
+function recoveryOf(onLimit: string | undefined, config: Config): RecoverySettings {
+  const onFailure = { ...config.recovery.onFailure };
+  if (onLimit !== undefined) {
+    const tier = onLimit === "wait" || onLimit === "fallback" || onLimit === "stop" ? ON_LIMIT[onLimit] : undefined;
+    if (tier === undefined) throw new UsageError(`--on-limit must be wait, fallback or stop, not "${onLimit}"`);
+    onFailure.rate_limited = tier;
+    onFailure.quota_exhausted = tier;
+  }
+  return {
+    onFailure,
+    circuitBreaker: { failures: config.recovery.circuitBreaker.failures, cooldownMs: configDuration(config.recovery.circuitBreaker.cooldown) },
+  };
+}
+
+function permissionOf(flag: string | undefined, configured: Permission): Permission {
+  if (flag === undefined) return configured;
+  const found = PERMISSIONS.find((p) => p === flag);
+  if (found === undefined) throw new UsageError(`--permission must be one of ${PERMISSIONS.join(", ")}, not "${flag}"`);
+  return found;
+}
+
+export function configDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) throw new UsageError(`bad duration "${text}" in orch.config.yaml`);
+  return ms;
+}
+
+function configSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const bytes = parseSize(text);
+  if (bytes === undefined) throw new UsageError(`bad size "${text}" in orch.config.yaml`);
+  return bytes;
+}
+
+function durationOrZero(flag: string, value: string): number {
+  return value.trim() === "0" ? 0 : duration(flag, value);
+}

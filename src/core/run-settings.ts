@@ -1,0 +1,50 @@
+// What a run was started with, beyond its goal, criteria and limits: the agent and its fallbacks, the permission
+// level, recovery, planning and concurrency, gc. One schema, parsed once when a run is read (store/rows.ts), so
+// that nothing downstream re-parses a loose record with defaults of its own.
+import { z } from "zod";
+import { RecoverySettings } from "./recovery-policy.js";
+
+// The settings every CLI adapter takes (its CliOptions), by agent.
+const bin = z.string().optional();
+const extraArgs = z.array(z.string()).optional();
+
+export const AgentSettings = z.discriminatedUnion("name", [
+  z.object({ name: z.literal("claude-code"), bin, maxTurns: z.number().int().positive().optional(), extraArgs }),
+  z.object({ name: z.literal("opencode"), bin, extraArgs }),
+  z.object({ name: z.literal("gemini"), bin, extraArgs }),
+  z.object({ name: z.literal("codex"), bin, extraArgs }),
+  z.object({ name: z.literal("command"), command: z.string().min(1) }),
+  z.object({ name: z.literal("scripted"), script: z.string().min(1) }),
+]);
+export type AgentSettings = z.infer<typeof AgentSettings>;
+
+export const PERMISSIONS = ["read-only", "workspace-write", "full"] as const;
+export const Permission = z.enum(PERMISSIONS);
+export type Permission = z.infer<typeof Permission>;
+export const DEFAULT_PERMISSION: Permission = "workspace-write";
+
+/** A link of the model chain after the first: another model of the run's agent, or another agent. */
+export const Fallback = z.object({ agent: AgentSettings, model: z.string().optional() });
+export type Fallback = z.infer<typeof Fallback>;
+
+export const GcSettings = z.object({ afterRun: z.boolean().default(false) });
+
+export const RunSettings = z.object({
+  /** Who made the run ("cli", a test…). */
+  source: z.string().optional(),
+  agent: AgentSettings,
+  permission: Permission.catch(DEFAULT_PERMISSION).default(DEFAULT_PERMISSION),
+  recovery: RecoverySettings.catch(() => RecoverySettings.parse({})).default(() => RecoverySettings.parse({})),
+  /** The model chain after the run's own agent and model. */
+  fallbacks: z.array(Fallback).default([]),
+  /** A plan was given or is to be made (`--plan-file`, `--plan`): the run's tasks come from it. */
+  plan: z.boolean().default(false),
+  /** How many tasks may work at once. */
+  concurrency: z.number().int().positive().catch(1).default(1),
+  /** The agent that plans the run, when a planner makes the plan. */
+  planner: Fallback.optional(),
+  gc: GcSettings.catch({ afterRun: false }).default({ afterRun: false }),
+});
+export type RunSettings = z.infer<typeof RunSettings>;
+/** What a caller hands in: defaults may be left out. */
+export type RunSettingsInput = z.input<typeof RunSettings>;

@@ -1,0 +1,23 @@
+// Finding a run by what a user typed: an exact id, a unique prefix, or nothing (or "latest") for the newest.
+import { NotFoundError, UsageError } from "../core/errors.js";
+import type { RunRecord, Store } from "../store/store.js";
+
+/** A run by exact id or unique prefix; without a reference, the newest run. */
+export async function resolveRun(store: Store, ref: string | undefined): Promise<RunRecord> {
+  if (ref === undefined || ref === "" || ref === "latest") {
+    const [newest] = await store.listRuns({ limit: 1 });
+    if (newest === undefined) throw new NotFoundError("there are no runs yet", { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
+    return newest;
+  }
+  const exact = await store.getRun(ref);
+  if (exact !== undefined) return exact;
+  const matches = await store.findRuns(ref);
+  const [only] = matches;
+  if (only !== undefined && matches.length === 1) return only;
+  if (matches.length > 1) {
+    throw new UsageError(`"${ref}" matches ${matches.length} runs: ${matches.slice(0, 5).map((r) => r.id).join(", ")}`, {
+      hint: "type more of the run id",
+    });
+  }
+  throw new NotFoundError(`no run "${ref}"`, { hint: "`orch list` shows the runs of this repository" });
+}

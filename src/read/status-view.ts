@@ -1,0 +1,173 @@
+// A run's status view from the journal alone: where it stands, what runs now and what comes next, its figures and
+// tasks, and whether a live supervisor drives it. `orch status`, `orch list` and the server show the same view.
+import { hostname } from "node:os";
+import { describeAgentEvent } from "../core/agent-event.js";
+import { TaskGraph } from "../core/dag.js";
+import { isTerminalRun } from "../core/run.js";
+import type { RecoveryFigures } from "../core/figures.js";
+import { firstLine } from "../core/text.js";
+import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine/figures.js";
+import type { ScheduleFigures } from "../core/schedule-figures.js";
+import { processLiveness, supervisorAlive } from "../engine/lease.js";
+import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+
+export interface RunStatusView {
+  runId: string;
+  goal: string;
+  status: RunRecord["status"];
+  reason: string | null;
+  attempts: number;
+  maxAttempts: number;
+  progress: number;
+  branch: string;
+  elapsedMs: number;
+  maxMs: number;
+  costUsd: number;
+  tokens: { input: number; output: number };
+  pid: number | null;
+  processAlive: boolean | null;
+  /** The journal says the run is being driven, but no live supervisor drives it. */
+  stale: boolean;
+  /** Agent processes still running with no live supervisor. */
+  orphans: { attemptId: string; pid: number }[];
+  now: string | null;
+  next: string;
+  lastResult: string | null;
+  lastFailure: { kind: string; detail: string } | null;
+  /** Failures by kind, recovered vs escalated, time waited on limits, calls spent on retries. */
+  figures: RecoveryFigures;
+  report: string | null;
+  createdAt: string;
+  tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string; role: string; dependsOn: string[]; integrated: string | null }[];
+  /** A planned run's scheduling figures (null for a run of one task). */
+  schedule: (ScheduleFigures & { concurrency: number }) | null;
+}
+
+/** Agents of the run still running although no live supervisor watches them. */
+function orphansOf(run: RunRecord, attempts: readonly AttemptRecord[], alive: boolean | null): AttemptRecord[] {
+  if (alive === true) return [];
+  const host = run.host ?? hostname();
+  return attempts.filter(
+    (a) => (a.status === "running" || a.status === "starting") && a.pid !== undefined && processLiveness({ host, pid: a.pid, startTime: a.pidStartTime }) === "alive",
+  );
+}
+
+export async function statusView(store: Store, run: RunRecord, now = Date.now()): Promise<RunStatusView> {
+  const tasks = await store.listTasks(run.id);
+  const attempts = await store.listAttempts({ runId: run.id });
+  const current = attempts[attempts.length - 1];
+  const alive = supervisorAlive(run, now);
+  const orphans = orphansOf(run, attempts, alive);
+  const planned = run.settings.plan;
+  let doing: string | null = null;
+  if (planned && alive !== false) {
+    const live = attempts.filter((a) => a.status === "running" || a.status === "starting" || a.status === "verifying");
+    doing = live.length === 0 ? null : live.map((a) => `${a.taskId} (attempt ${a.number}${a.status === "verifying" ? ", verifying" : ""})`).join(", ");
+  } else if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
+    const [last] = await store.readEvents({ attemptId: current.id, types: ["agent.emitted"], descending: true, limit: 1 });
+    doing = `attempt ${current.number}: ${last?.type === "agent.emitted" ? firstLine(describeAgentEvent(last.data), 160) : "starting the agent"}`;
+  } else if (current?.status === "verifying" && alive !== false) {
+    doing = `attempt ${current.number}: verifying`;
+  }
+  const finished = [...attempts].reverse().find((a) => a.status === "succeeded" || a.status === "failed");
+  const lastResult =
+    finished === undefined
+      ? null
+      : `attempt ${finished.number} ${finished.status === "succeeded" ? "succeeded" : `failed (${finished.failure?.kind ?? "unknown"}: ${firstLine(finished.failure?.detail ?? "", 160)})`}`;
+  const task = tasks[0];
+  let next: string;
+  if (isTerminalRun(run.status)) next = "nothing: the run has ended";
+  else if (run.status === "waiting") next = `waiting for a human: ${run.reason ?? ""}`;
+  else if (run.status === "paused") next = `nothing until \`orch resume ${run.id}\``;
+  else if (alive === false) {
+    const orphan = orphans.length === 0 ? "" : `; its agent ${orphans.map((a) => `pid ${a.pid ?? "?"} (attempt ${a.number})`).join(", ")} still runs unwatched`;
+    next = `its supervisor (pid ${run.pid ?? "?"}${run.host !== undefined && run.host !== hostname() ? ` on ${run.host}` : ""}) is gone${orphan}; \`orch resume ${run.id}\` continues the run`;
+  } else if (run.stopRequested !== undefined) {
+    next = run.stopRequested === "abort" ? "aborting" : run.stopRequested === "pause" ? "pausing after the current attempt" : "stopping after the current attempt";
+  }
+  else if (planned) next = graphNext(tasks);
+  else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
+  else if (doing !== null) next = "verify when the agent finishes";
+  else next = run.status === "pending" ? "start" : `attempt ${run.attempts + 1}`;
+  return {
+    runId: run.id,
+    goal: run.goal,
+    status: run.status,
+    reason: run.reason ?? null,
+    attempts: run.attempts,
+    maxAttempts: run.limits.maxAttempts,
+    progress: run.progress,
+    branch: planned ? run.branch : (task?.branch ?? run.branch),
+    elapsedMs: run.startedAt === undefined ? 0 : (run.endedAt ?? now) - run.startedAt,
+    maxMs: run.limits.maxMs,
+    costUsd: run.costUsd,
+    tokens: { input: run.tokensIn, output: run.tokensOut },
+    pid: run.pid ?? null,
+    processAlive: alive,
+    stale: alive === false,
+    orphans: orphans.map((a) => ({ attemptId: a.id, pid: a.pid ?? 0 })),
+    now: doing,
+    next,
+    lastResult,
+    figures: await collectFigures(store, run.id),
+    lastFailure: finished?.failure === undefined ? null : { kind: finished.failure.kind, detail: finished.failure.detail },
+    report: run.report ?? null,
+    createdAt: new Date(run.createdAt).toISOString(),
+    tasks: tasks.map((t) => ({
+      id: t.id,
+      title: t.title,
+      status: t.status,
+      attempts: t.attempts,
+      branch: t.branch,
+      progress: t.progress,
+      worktree: t.worktree,
+      role: t.role,
+      dependsOn: t.dependsOn,
+      integrated: t.integrated ?? null,
+    })),
+    schedule: planned ? { ...(await collectScheduleFigures(store, run, now)), concurrency: concurrencyOf(run) } : null,
+  };
+}
+
+/** What comes next in a planned run: its tasks whose loop is done and wait to be merged, those ready to start. */
+function graphNext(tasks: readonly TaskRecord[]): string {
+  const implementers = tasks.filter((t) => t.role === "implementer");
+  const ready = new TaskGraph(implementers).ready(new Map(implementers.map((t) => [t.id, t.status]))).map((t) => t.id);
+  const merging = tasks.filter((t) => t.role === "integrator" && t.status === "running").map((t) => t.id);
+  const parts = [
+    ...(merging.length > 0 ? [`resolve the merge conflict (${merging.join(", ")})`] : []),
+    ...(ready.length > 0 ? [`start ${ready.join(", ")} as slots free up`] : []),
+  ];
+  const waiting = implementers.filter((t) => t.status === "pending").length - ready.length;
+  if (waiting > 0) parts.push(`${waiting} task(s) wait for their dependencies`);
+  return parts.length > 0 ? parts.join("; ") : "merge what finishes, then end the run";
+}
+
+/** A run as `orch list` shows it. */
+export interface RunListItem {
+  runId: string;
+  goal: string;
+  status: RunRecord["status"];
+  /** The journal says the run is being driven, but no live supervisor drives it. */
+  stale: boolean;
+  createdAt: string;
+  attempts: number;
+  maxAttempts: number;
+  progress: number;
+  branch: string;
+}
+
+/** The runs of the journal, newest first. */
+export async function listView(store: Store, options: { limit?: number } = {}, now = Date.now()): Promise<RunListItem[]> {
+  return (await store.listRuns(options)).map((r) => ({
+    runId: r.id,
+    goal: r.goal,
+    status: r.status,
+    stale: supervisorAlive(r, now) === false,
+    createdAt: new Date(r.createdAt).toISOString(),
+    attempts: r.attempts,
+    maxAttempts: r.limits.maxAttempts,
+    progress: r.progress,
+    branch: r.branch,
+  }));
+}
