@@ -1,5 +1,7 @@
 // Batches journal events: agent output is buffered and written many rows per transaction, while state
 // changes are written at once, after everything buffered before them, so the journal keeps their order.
+// The window is short (10 ms): a line reaches `orch logs -f` and the dashboard at once, and a burst of output
+// still fills whole batches (a batch also goes as soon as 2,000 lines wait).
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { toError } from "../core/errors.js";
 import type { Store } from "../store/store.js";
@@ -7,7 +9,7 @@ import type { Store } from "../store/store.js";
 export interface EventWriterOptions {
   /** Buffered events that trigger a write without waiting for the timer. */
   maxBatch?: number;
-  /** Longest time a buffered event waits. */
+  /** Longest time a buffered event waits (default 10 ms). */
   flushMs?: number;
 }
 
@@ -25,7 +27,7 @@ export class EventWriter {
     options: EventWriterOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 2_000;
-    this.flushMs = options.flushMs ?? 100;
+    this.flushMs = options.flushMs ?? 10;
   }
 
   /** Buffers an event; it is written within `flushMs` or as soon as a batch fills. */
