@@ -6,9 +6,8 @@ import type { NewEvent } from "../core/journal.js";
 import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
-import { gitOk } from "../git/exec.js";
 import { discardChanges, removeStaleIndexLock, resetWorktree } from "../git/worktree.js";
-import { abortMerge, revertMerge, startConflictedMerge } from "../git/merge.js";
+import { abortMerge, revertMerge, startConflictedMerge, tipOf } from "../git/merge.js";
 import { commitCleanMerge, mergeLeftAt, type LeftMerge } from "../git/clean-merge.js";
 import { mergeTree } from "../git/merge-check.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
@@ -37,7 +36,7 @@ export type Integration =
   | { kind: "interrupted" }
   | { kind: "failed"; reason: string };
 
-export const tipOf = async (worktree: string): Promise<string> => (await gitOk(["rev-parse", "HEAD"], worktree)).trim();
+export { tipOf };
 
 export interface IntegrateOptions {
   /** The task's success came from the journal: a supervisor that died after merging it may have left it merged. */

@@ -7,7 +7,7 @@ import type { AgentEvent } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
 import { parsePlanJson, type Plan } from "../core/plan.js";
 import { buildPlannerPrompt } from "../core/planner-prompt.js";
-import { gitOk } from "../git/exec.js";
+import { fileAt, trackedFiles } from "../git/compare.js";
 import { supervise } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
 
@@ -57,11 +57,11 @@ export async function makePlan(request: PlanRequest): Promise<PlanOutcome> {
 
 /** What the planner is told of the repository: its tracked files (the first few hundred) and its README's opening. */
 export async function repositorySummary(cwd: string): Promise<string> {
-  const files = (await gitOk(["ls-files"], cwd)).split("\n").filter((f) => f !== "");
+  const files = await trackedFiles(cwd);
   const listed = files.slice(0, LISTED_FILES).map((f) => `- ${f}`);
   if (files.length > LISTED_FILES) listed.push(`- … and ${files.length - LISTED_FILES} more files`);
   const readme = files.find((f) => /^readme(\.md|\.txt)?$/i.test(f));
-  const opening = readme === undefined ? "" : (await gitOk(["show", `HEAD:${readme}`], cwd).catch(() => "")).split("\n").slice(0, README_LINES).join("\n");
+  const opening = readme === undefined ? "" : ((await fileAt(cwd, "HEAD", readme)) ?? "").split("\n").slice(0, README_LINES).join("\n");
   return [`Files (${files.length}):`, ...listed, ...(opening !== "" ? ["", `${readme ?? "README"} begins:`, opening] : [])].join("\n");
 }
 

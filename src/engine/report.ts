@@ -9,7 +9,7 @@ import { firstLine } from "../core/text.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
-import { gitOk } from "../git/exec.js";
+import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
 
 export interface ReportData {
@@ -41,7 +41,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   let runTip: string | undefined;
   try {
     if (planned) {
-      runTip = (await gitOk(["rev-parse", run.branch], run.repoRoot)).trim();
+      runTip = await revParse(run.repoRoot, run.branch);
       if (runTip === run.baseSha) runTip = undefined;
     }
     const to = planned ? runTip : task?.commit;

@@ -14,8 +14,7 @@ import { TaskGraph } from "../core/dag.js";
 import type { NewEvent } from "../core/journal.js";
 import type { TaskStatus, TerminalTaskStatus } from "../core/task.js";
 import { fallbackIdentity } from "../git/commit.js";
-import { finishMerge } from "../git/merge.js";
-import { gitOk, UNATTENDED } from "../git/exec.js";
+import { catchUp, finishMerge } from "../git/merge.js";
 import { createWorktree, resetWorktree } from "../git/index.js";
 import type { RunRecord, TaskRecord } from "../store/store.js";
 import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
@@ -199,7 +198,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
    * does it again for a task sent back before, in case its predecessor died before it was done.
    */
   const sendBack = async (task: TaskRecord, restored: RestoredTask | undefined) => {
-    await gitOk([...ctx.identity, ...UNATTENDED, "merge", "--quiet", "--no-edit", "--no-gpg-sign", run.branch], task.worktree).catch(() => undefined);
+    await catchUp({ worktree: task.worktree, from: run.branch, identity: ctx.identity }).catch(() => false);
     startLoop(task, restored, undefined, [
       `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${reverts.reason(task.id) ?? "?"}. The run branch is now merged into this worktree; make the criteria pass with it.`,
     ]);

@@ -75,3 +75,20 @@ export async function commitsOn(options: { repo: RepoRoot; base: string; branch:
   }
   return commits;
 }
+
+/** The files git tracks in `cwd`'s worktree, as paths relative to its root. */
+export async function trackedFiles(cwd: string): Promise<string[]> {
+  return (await gitOk(["ls-files"], cwd)).split("\n").filter((f) => f !== "");
+}
+
+/** A file's text at `rev`, or undefined when it is not there. */
+export async function fileAt(cwd: string, rev: string, file: string): Promise<string | undefined> {
+  assertRevision(rev, "revision");
+  return gitOk(["show", `${rev}:${file}`], cwd).catch(() => undefined);
+}
+
+/** The commit `rev` names in the repository of `cwd`. */
+export async function revParse(cwd: string, rev: string): Promise<string> {
+  assertRevision(rev, "revision");
+  return (await gitOk(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], cwd)).trim();
+}

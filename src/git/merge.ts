@@ -87,6 +87,20 @@ export async function mergeInto(options: {
 }
 
 /**
+ * Brings `from` into the task branch checked out in `worktree` (a task sent back gets the run branch it must now
+ * pass on), unattended like every commit orch makes: no hook, no signing prompt, `identity` where the user has
+ * none. Merging what is already merged does nothing. Returns whether the merge went through; one that stops on a
+ * conflict is left for the agent, whose next attempt sees it.
+ */
+export async function catchUp(options: { worktree: string; from: string; identity: readonly string[] }): Promise<boolean> {
+  const result = await git([...options.identity, ...UNATTENDED, "merge", "--quiet", "--no-edit", "--no-gpg-sign", options.from], options.worktree);
+  return result.exitCode === 0;
+}
+
+/** The commit `HEAD` of `worktree` points at. */
+export const tipOf = (worktree: string): Promise<string> => headSha(worktree);
+
+/**
  * Starts merging `from` into the branch checked out in `worktree` and leaves the merge in progress, with
  * conflict markers in the files, for an integrator to resolve; then finishMerge or abortMerge. Returns the
  * conflicted paths (empty when the merge turned out clean; it still waits for finishMerge).
