@@ -20,8 +20,12 @@ import { timeSpawn } from "./support/spawn.js";
 // From dist-bench/bench/: the orch a user runs (`npm run build`), not dist-bench's.
 const ROOT = resolve(import.meta.dirname, "../..");
 const ORCH_MAIN = resolve(ROOT, "dist/cli/main.js");
-const TARGET_RATIO = 1.05;
-const TARGET_GAP_MS = 50;
+/** Real agent turns last minutes: tasks of 1–5 s are the figure; 0.3–2 s is a stress figure, where orch's own work per task shows. */
+const PROFILES = [
+  { range: "1-5", target: 1.03, tag: "" },
+  { range: "0.3-2", target: 1.06, tag: " (stress: 0.3–2 s tasks)" },
+] as const;
+const TARGET_GAP_MS = 20;
 const RUN_TIMEOUT_MS = 8 * 60_000;
 /** Bare `git worktree add` timings, the context of the gap. */
 const WORKTREE_SAMPLES = 5;
@@ -38,14 +42,13 @@ interface Settings {
   maxMs: number;
 }
 
-function settings(): Settings {
+function settings(range: string): Settings {
   const int = (name: string, fallback: number, min: number): number => {
     const raw = process.env[name];
     const value = raw === undefined || raw === "" ? fallback : Number(raw);
     if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${String(raw)}`);
     return value;
   };
-  const range = process.env.ORCH_BENCH_SCHEDULE_DURATIONS ?? "0.3-2";
   const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(range);
   const [minMs, maxMs] = [Number(match?.[1]) * 1000, Number(match?.[2]) * 1000];
   if (match === null || !(minMs <= maxMs)) throw new Error(`ORCH_BENCH_SCHEDULE_DURATIONS must be MIN-MAX in seconds (0.3-2), got ${range}`);
@@ -518,7 +521,14 @@ const row = (label: string, values: readonly number[], git?: { calls: number; ms
       `${((sum(git.map((g) => g.ms)) / Math.max(1, sum(values))) * 100).toFixed(0)}% of the step)`);
 
 export async function benchSchedule(): Promise<BenchResult> {
-  const s = settings();
+  const chosen = process.env.ORCH_BENCH_SCHEDULE_DURATIONS;
+  const profiles = chosen === undefined || chosen === "" ? PROFILES : [{ range: chosen, target: settings(chosen).minMs >= 1_000 ? 1.03 : 1.06, tag: ` (${chosen} s tasks)` }];
+  const results: BenchResult[] = [];
+  for (const profile of profiles) results.push(await scheduleProfile(settings(profile.range), profile.target, profile.tag));
+  return { name: "schedule", metrics: results.flatMap((r) => r.metrics), notes: results.flatMap((r) => r.notes) };
+}
+
+async function scheduleProfile(s: Settings, targetRatio: number, tag: string): Promise<BenchResult> {
   const repo = makeRepo("schedule");
   try {
     const git = (...args: string[]) => execFileSync("git", args, { cwd: repo.root, stdio: ["ignore", "ignore", "pipe"] });
@@ -652,16 +662,16 @@ export async function benchSchedule(): Promise<BenchResult> {
       metrics: [
         {
           bench: "schedule",
-          label: `makespan, ${s.tasks} tasks at concurrency ${s.concurrency}`,
+          label: `makespan, ${s.tasks} tasks at concurrency ${s.concurrency}${tag}`,
           figure: makespan / 1000,
           unit: "s",
           baselines: [baseline("max(critical path, work/N)", bound / 1000, "s", makespan / 1000), baseline("no-overhead schedule, orch's order", orchOrder / 1000, "s", makespan / 1000)],
-          target: `≤ ${TARGET_RATIO}x the bound`,
-          pass: makespan / bound <= TARGET_RATIO,
+          target: `≤ ${targetRatio}x the bound`,
+          pass: makespan / bound <= targetRatio,
         },
         {
           bench: "schedule",
-          label: `dependency finished → dependent started, slot free (median of ${freeGaps.length > 0 ? freeGaps.length : gaps.length})`,
+          label: `dependency finished → dependent started, slot free (median of ${freeGaps.length > 0 ? freeGaps.length : gaps.length})${tag}`,
           figure: gap,
           unit: "ms",
           baselines: [baseline("bare git worktree add", bareMs, "ms", gap)],
