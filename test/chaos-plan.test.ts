@@ -17,7 +17,8 @@ import { task } from "./support/plans.js";
 const SEED = Number(process.env.ORCH_CHAOS_SEED ?? 20261121);
 const KILLS = 12;
 
-// The run's criterion. It takes a moment, so that kills land in it; on the run branch it logs its verdict with the
+// The run's criterion (verified on every merge: it judges the run branch differently, by its name). It takes a
+// moment, so that kills land in it; on the run branch it logs its verdict with the
 // tree it judged (the files as they are, so that an integrator's merge, committed after its verify, is judged
 // too), written just before it exits; it fails while r's first work is there.
 const GATE = `import { execFileSync } from "node:child_process";
@@ -48,7 +49,7 @@ const Integrated = z.object({ merge: z.string() });
 
 describe("chaos in a planned run: the supervisor SIGKILLed in the middle of the merge queue", () => {
   it(`converges after ${KILLS} SIGKILLs (seed ${SEED}); every merge that counts was verified on the run branch`, { timeout: 240_000 }, async () => {
-    const box = sandboxes.orchRepo({ "gate.mjs": GATE, "CHANGELOG.md": "# Changelog\n" }, { TASK_SLEEP: "0.6" });
+    const box = sandboxes.orchRepo({ "gate.mjs": GATE, "CHANGELOG.md": "# Changelog\n", "orch.config.yaml": "integration:\n  verifyEveryMerge: true\n" }, { TASK_SLEEP: "0.6" });
     const plan = join(box.repo.root, "plan.json");
     writeFileSync(plan, JSON.stringify(PLAN));
     const started = await box.orch(["run", "nine tasks", "--verify", "node gate.mjs", "--plan-file", plan, "--concurrency", "3", "--agent-command", agent("chaos-task.sh"), "--max-attempts", "100", "--stall-attempts", "100", "--detach"]);

@@ -71,7 +71,8 @@ async function orchRun(box: OrchSandbox, args: readonly string[], expectedCode: 
   const result = await box.orch(["run", GOAL, "--verify", VERIFY, ...args, "--json"]);
   expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(expectedCode);
   const json = parseRunResult(result);
-  return { ...json, worktree: join(box.repo.dir, ".orch", "worktrees", json.runId, TASK) };
+  // The task's own branch and worktree (the run branch integrates the task's verified work).
+  return { ...json, runBranch: json.branch, branch: `orch/${json.runId}/${TASK}`, worktree: join(box.repo.dir, ".orch", "worktrees", json.runId, TASK) };
 }
 
 const succeededRun = (box: OrchSandbox) => orchRun(box, ["--agent-command", agent("fix-on-attempt.sh")], 0);
@@ -148,7 +149,7 @@ describe("orch gc", () => {
     const report = await box.orch(["report", run.runId]);
     expect(report.code, report.stderr).toBe(0);
     // …and does not send the user to the folder that is gone.
-    expect(report.stdout).toContain(`Look first: \`git diff main...${run.branch}\`. Its worktree was removed (\`orch gc\`); the branch holds the work.`);
+    expect(report.stdout).toContain(`Look first: \`git diff main...${run.runBranch}\`. The task's worktree was removed (\`orch gc\`); the branch holds the work.`);
     expect(report.stdout).not.toContain("git worktree remove");
 
     // Again: nothing left to do, nothing written.
@@ -234,7 +235,9 @@ describe("orch gc", () => {
     expect(existsSync(done.worktree)).toBe(false);
     expect(existsSync(waiting.worktree)).toBe(true);
     expect(existsSync(runningTree)).toBe(true);
-    expect(worktreeList(box).sort()).toEqual([box.repo.dir, runningTree, waiting.worktree].sort());
+    // Each unfinished run keeps its run branch's worktree too; the finished run's went as it ended.
+    const runBranchTree = (runId: string) => join(box.repo.dir, ".orch", "worktrees", runId, "_run");
+    expect(worktreeList(box).sort()).toEqual([box.repo.dir, runningTree, waiting.worktree, runBranchTree(running), runBranchTree(waiting.runId)].sort());
     expect(collected(box, waiting.runId)).toEqual([]);
     expect(collected(box, running)).toEqual([]);
 

@@ -12,6 +12,12 @@ import { FILES, PLAN, task } from "./support/plans.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-cli-plan-" });
 
+/**
+ * For criteria that judge the run branch differently from a task's worktree (these tests' gates look at the branch
+ * name): every merge is verified, even one whose tree its task was verified on.
+ */
+const VERIFY_EVERY_MERGE = "integration:\n  verifyEveryMerge: true\n";
+
 const ScheduleView = z.object({
   branch: z.string(),
   schedule: z
@@ -255,7 +261,7 @@ const marker = process.env.AGENT_OUT + "/verifying";
 if (!existsSync(marker)) { writeFileSync(marker, String(process.pid)); setInterval(() => {}, 1000); }
 else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.log("a's first try breaks the run branch"); process.exit(1); }
 `;
-    const box = sandboxes.orchRepo({ "gate.mjs": gate });
+    const box = sandboxes.orchRepo({ "gate.mjs": gate, "orch.config.yaml": VERIFY_EVERY_MERGE });
     const plan = { tasks: [task("a", []), task("b", ["a"])] };
     const agent = `mkdir -p out; echo "$ORCH_TASK_ID attempt $ORCH_ATTEMPT" | tee -a "$AGENT_OUT/log" > "out/$ORCH_TASK_ID.txt"`;
     const started = await box.orch(["run", "two tasks", "--verify", "node gate.mjs", "--plan-file", planFile(box, plan), "--agent-command", agent, "--detach"]);
@@ -336,7 +342,7 @@ const branch = execFileSync("git", ["rev-parse", "--abbrev-ref", "HEAD"], { enco
 const marker = process.env.AGENT_OUT + "/verifying";
 if (branch.endsWith("/_run") && existsSync("out/a.txt") && !existsSync(marker)) { writeFileSync(marker, ""); setInterval(() => {}, 1000); }
 `;
-    const box = sandboxes.orchRepo({ "gate.mjs": gate });
+    const box = sandboxes.orchRepo({ "gate.mjs": gate, "orch.config.yaml": VERIFY_EVERY_MERGE });
     const plan = { tasks: [task("a", []), task("b", ["a"])] };
     const agent = `mkdir -p out; echo "$ORCH_TASK_ID attempt $ORCH_ATTEMPT" | tee -a "$AGENT_OUT/log" > "out/$ORCH_TASK_ID.txt"`;
     const args = ["run", "two tasks", "--verify", "node gate.mjs", "--plan-file", planFile(box, plan), "--agent-command", agent, "--json"];

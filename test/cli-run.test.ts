@@ -68,7 +68,7 @@ const agentPid = (box: OrchSandbox, attempt: number): number => Number(read(join
 // ---- orch run --------------------------------------------------------------------------------------------
 
 describe("orch run with the command agent", () => {
-  it("converges on attempt 2: commit on the task branch, prompt on stdin and in ORCH_PROMPT, handoff, user's tree untouched", async () => {
+  it("converges on attempt 2: commit on the task branch, integrated into the run branch, prompt on stdin and in ORCH_PROMPT, handoff, user's tree untouched", async () => {
     const box = sandbox();
     const { repo } = box;
     const before = {
@@ -78,7 +78,7 @@ describe("orch run with the command agent", () => {
     };
 
     const { json } = await orchRun(box, ["--agent-command", agent("fix-on-attempt.sh")], 0);
-    expect(json).toMatchObject({ status: "succeeded", attempts: 2, branch: `orch/${json.runId}/${TASK}` });
+    expect(json).toMatchObject({ status: "succeeded", attempts: 2, branch: `orch/${json.runId}/_run` });
     expect(json.runId).toMatch(/^\d{6}-\d{4}-[0-9a-z]{4}$/);
     expect(json.report).toBe(join(repo.dir, ".orch", "reports", `${json.runId}.md`));
     expect(existsSync(json.report ?? "")).toBe(true);
@@ -100,9 +100,13 @@ describe("orch run with the command agent", () => {
     expect(handoff).toContain("not ok - sum(2, 3) returned -1, expected 5");
     expect(handoff).toContain("attempt 1: not sure yet; changed nothing");
 
-    // The verified commit: on the task branch, on top of the base, naming run, task and attempt.
-    expect(repo.git(["rev-parse", `${json.branch}^`])).toBe(before.head);
-    expect(repo.git(["log", "-1", "--format=%B", json.branch])).toContain(`Run ${json.runId}, task ${TASK}, attempt 2.`);
+    // The verified commit: on the task branch, on top of the base, naming run, task and attempt; the run branch
+    // integrates it with a merge of that very tree (not verified again: the run's criteria ran once per attempt).
+    const taskBranch = `orch/${json.runId}/${TASK}`;
+    expect(repo.git(["rev-parse", `${taskBranch}^`])).toBe(before.head);
+    expect(repo.git(["log", "-1", "--format=%B", taskBranch])).toContain(`Run ${json.runId}, task ${TASK}, attempt 2.`);
+    expect(repo.git(["rev-parse", `${json.branch}^1`, `${json.branch}^2`]).split("\n")).toEqual([before.head, repo.git(["rev-parse", taskBranch])]);
+    expect(repo.git(["rev-parse", `${json.branch}^{tree}`])).toBe(repo.git(["rev-parse", `${taskBranch}^{tree}`]));
     expect(repo.git(["show", `${json.branch}:sum.mjs`])).toContain("return a + b;");
 
     // .orch/ is excluded, and the user's branch, index and files are as they were.
@@ -113,6 +117,24 @@ describe("orch run with the command agent", () => {
       status: repo.git(["status", "--porcelain", "--untracked-files=all"]),
     }).toEqual(before);
     expect(read(join(repo.dir, "sum.mjs"))).toBe(BUGGY);
+  });
+
+  it("integrates a one-task run without verifying the same tree again, unless integration.verifyEveryMerge asks", async () => {
+    const box = sandbox();
+    // The criterion logs where it ran: the task's worktree, or the run branch's (…/_run).
+    const verify = `echo "$PWD" >> ${JSON.stringify(join(box.out, "verified"))}; test -f done.txt`;
+    const run = async () => {
+      const result = await box.orch(["run", "write done.txt", "--verify", verify, "--agent-command", "echo ok > done.txt", "--json"]);
+      expect(result.code, result.stderr).toBe(0);
+      return read(join(box.out, "verified")).trim().split("\n");
+    };
+    const once = await run();
+    expect(once).toHaveLength(1);
+    expect(once[0]).not.toMatch(/\/_run$/);
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "integration:\n  verifyEveryMerge: true\n");
+    const twice = (await run()).slice(1);
+    expect(twice).toHaveLength(2);
+    expect(twice[1]).toMatch(/\/_run$/);
   });
 
   it("--max-attempts 2 with an agent that never fixes it: exit 1, failed on the limit, a report of both attempts", async () => {
@@ -126,7 +148,7 @@ describe("orch run with the command agent", () => {
     expect(report).toContain("### Attempt 2");
     expect(report).not.toContain("### Attempt 3");
     expect(report).toMatch(/- \[ \] `node test\.mjs` — failed \(exit 1\)/);
-    expect(report).toContain("(no verified commit)");
+    expect(report).toContain("(nothing integrated)");
   });
 
   it("stall: an agent that changes nothing stops the run as stalled after --stall-attempts", async () => {
@@ -357,7 +379,7 @@ describe("status, list, logs and report", () => {
     const report = read(out);
     expect(report).toContain(`# orch run ${b}`);
     expect(report).toContain("**Outcome:** succeeded — all 1 criteria met on attempt 2");
-    expect(report).toContain(`| Branch to merge | \`orch/${b}/${TASK}\``);
+    expect(report).toContain(`| Branch to merge | \`orch/${b}/_run\``);
     expect(report).toContain("- [x] `node test.mjs` — passed");
     const printed = await box.orch(["report", a]);
     expect(printed.code).toBe(0);

@@ -87,6 +87,7 @@ export function buildRunRequest(cwd: string, root: string, goal: string, flags: 
     recovery: recoveryOf(flags.onLimit, config),
     source: "cli",
     gc: config.gc,
+    verifyEveryMerge: config.integration.verifyEveryMerge,
     ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(cwd, flags.planFile)) } : {}),
     ...(flags.planFile === undefined && wantsPlan(flags, goal) ? { planner: plannerOf(flags.planner, agent, config) } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),

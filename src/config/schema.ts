@@ -60,6 +60,10 @@ export const Config = z
       .object({ afterRun: z.boolean().default(false) })
       .strict()
       .prefault({}),
+    integration: z
+      .object({ verifyEveryMerge: z.boolean().default(false) })
+      .strict()
+      .prefault({}),
     agents: z
       .object({
         "claude-code": z
@@ -165,6 +169,12 @@ recovery:
 # as it ends (work left uncommitted is first committed on its task branch; branches always stay).
 gc:
   afterRun: false
+
+# A task's verified work is merged into the run branch, and the run's criteria run there again, unless the merge
+# is the very tree the task was verified on (it started from the run branch as it stands): that one passed already.
+# verifyEveryMerge: true verifies every merge, for criteria that depend on more than the files (the branch, say).
+integration:
+  verifyEveryMerge: false
 
 agents:
   claude-code:

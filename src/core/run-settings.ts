@@ -44,6 +44,8 @@ export const RunSettings = z.object({
   /** The agent that plans the run, when a planner makes the plan. */
   planner: Fallback.optional(),
   gc: GcSettings.catch({ afterRun: false }).default({ afterRun: false }),
+  /** Verify the run's criteria on the run branch even after a merge whose tree the task was verified on. */
+  verifyEveryMerge: z.boolean().catch(false).default(false),
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 /** What a caller hands in: defaults may be left out. */

@@ -1,5 +1,5 @@
 // Driving a run: the supervisor claims the run's lease, reconciles what a dead supervisor left, runs the loop
-// (one task's convergence, or a planned run's planner and scheduler) from where the journal stood, obeys stop,
+// (a planner first, if the run is to be planned; then the scheduler, for every run) from where the journal stood, obeys stop,
 // pause and abort requests and signals with a grace period, then writes the run's end and its report.
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
@@ -8,10 +8,11 @@ import { recoveryPolicy } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
-import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
+import type { Activity, TaskConclusion } from "./converge.js";
 import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
+import { removeWorktree } from "../git/index.js";
 import { integrationWorktree } from "./graph-run.js";
 import { reconcileMerges } from "./merge-queue.js";
 import { runPlanPhase } from "./plan-phase.js";
@@ -69,9 +70,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     throw new UsageError(`run ${run.id} is ${run.status}; only a pending run can be started`, { hint: `\`orch resume ${run.id}\` continues it` });
   }
   const tasks = await store.listTasks(run.id);
-  const [task] = tasks;
-  if (task === undefined) throw new Error(`run ${run.id} has no task`);
-  const planned = run.settings.plan;
+  if (tasks.length === 0) throw new Error(`run ${run.id} has no task`);
   const chain = chainOf(run);
   const paths = orchPaths(run.repoRoot);
   const log = deps.logger.child({ runId: run.id });
@@ -96,9 +95,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     const restored = new Map<string, RestoredTask>();
     const restore = (t: TaskRecord) => restoreTask(store, t, (agent, model) => linkIndex(chain, agent, model));
     if (fresh) {
+      // The tasks start as the scheduler reaches them.
       await writer.write({ type: "run.started", runId: run.id, data: supervisor });
-      // A planned run's tasks start as the scheduler reaches them.
-      if (!planned) await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
     } else {
       const from = run.status === "paused" ? "paused" : run.status === "waiting" ? "waiting" : "crashed";
       elapsedBefore = await drivenBefore(store, run, from, deps.now());
@@ -107,13 +105,12 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
         tasks,
         adapterFor: (agent) => chain.find((link) => link.adapter.name === agent)?.adapter,
       });
-      if (planned) reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id))));
+      reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id))));
       await writer.write({ type: "run.resumed", runId: run.id, data: { ...supervisor, from, reconciled } });
-      if (!planned && task.status === "pending") await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
       for (const line of reconciled) log.info("reconciled", { line });
       for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));
     }
-    return await driveLoop(deps, { ...options, run, task, planned, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
+    return await driveLoop(deps, { ...options, run, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
   } finally {
     await keeper.release();
   }
@@ -121,7 +118,6 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
 
 interface LoopInput extends DriveOptions {
   run: RunRecord;
-  task: TaskRecord;
   chain: ChainLink[];
   paths: OrchPaths;
   writer: EventWriter;
@@ -129,8 +125,6 @@ interface LoopInput extends DriveOptions {
   abort: AbortController;
   stop: AbortController;
   keeper: LeaseKeeper;
-  /** A planned run: its tasks go to the scheduler. */
-  planned: boolean;
   restored: ReadonlyMap<string, RestoredTask>;
   restore(task: TaskRecord): Promise<RestoredTask>;
   /** How long the run was driven before this supervisor took it: it counts against the time limit. */
@@ -139,7 +133,7 @@ interface LoopInput extends DriveOptions {
 
 async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResult> {
   const { store } = deps;
-  const { run, task, writer, log, abort, stop, keeper } = input;
+  const { run, writer, log, abort, stop, keeper } = input;
   const graceMs = run.limits.drainGraceMs ?? DRAIN_GRACE_MS;
   let graceTimer: NodeJS.Timeout | undefined;
   /** A stop or pause: no new attempt; the running one has the grace period to finish. An abort: now. */
@@ -182,22 +176,18 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
       deadline,
       ...(input.onActivity !== undefined ? { onActivity: input.onActivity } : {}),
     };
-    const planning = input.planned ? (await store.listTasks(run.id)).find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running")) : undefined;
-    const planned =
-      planning === undefined
-        ? undefined
-        : await runPlanPhase(deps, { ...common, task: planning, ...plannerOf(run), abort: abort.signal });
-    conclusion = planned !== undefined
-      ? planned
-      : input.planned
-      ? await driveGraph(deps, {
-          ...common,
-          concurrency: concurrencyOf(run),
-          integration: integrationWorktree(input.paths, run.id),
-          restored: input.restored,
-          restore: input.restore,
-        })
-      : await convergeTask(deps, { ...common, task: { ...task, status: "running" }, restored: input.restored.get(task.id) });
+    // A planner that has not finished plans first; its tasks then go to the scheduler with the rest.
+    const planning = (await store.listTasks(run.id)).find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running"));
+    const planned = planning === undefined ? undefined : await runPlanPhase(deps, { ...common, task: planning, ...plannerOf(run), abort: abort.signal });
+    conclusion =
+      planned ??
+      (await driveGraph(deps, {
+        ...common,
+        concurrency: concurrencyOf(run),
+        integration: integrationWorktree(input.paths, run.id),
+        restored: input.restored,
+        restore: input.restore,
+      }));
   } catch (error) {
     conclusion = { status: "failed", reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
     log.error("run failed inside orch", { error: error instanceof Error ? error.stack : String(error) });
@@ -221,30 +211,21 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     await writer.write({ type: "run.waiting", runId: run.id, data: { reason: conclusion.reason } });
   } else if (conclusion.status === "paused") {
     await writer.write({ type: "run.paused", runId: run.id, data: { reason: `${conclusion.reason}; \`orch resume ${run.id}\` continues it` } });
-  } else if (input.planned) {
+  } else {
     // The scheduler ended every task it reached; the run ends with them.
     await writer.write({ type: "run.finished", runId: run.id, data: { status: runStatusOf(conclusion), reason: conclusion.reason, report } });
-  } else {
-    const ended = conclusion;
-    await writer.write({
-      type: "task.finished",
-      runId: run.id,
-      taskId: task.id,
-      data: {
-        status: ended.status,
-        reason: ended.reason,
-        ...(ended.status === "succeeded" ? { commit: ended.commit } : {}),
-      },
-    });
-    await writer.write({
-      type: "run.finished",
-      runId: run.id,
-      data: { status: runStatusOf(ended), reason: ended.reason, report },
-    });
   }
   await writeReport(store, run.id, report);
   await writer.flush();
-  if (conclusion.status !== "waiting" && conclusion.status !== "paused" && run.settings.gc.afterRun) {
+  const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";
+  if (ended) {
+    // The run branch's worktree is orch's own place for merges: once the run has ended its branch is all there is
+    // to keep. One left unclean (a merge cut short) stays for a look, and for `orch gc`.
+    const integration = integrationWorktree(input.paths, run.id);
+    const removed = await removeWorktree({ repo: { root: run.repoRoot }, path: integration }).catch((error: unknown) => error);
+    if (removed instanceof Error) log.warn("the run branch's worktree was kept", { path: integration, why: removed.message });
+  }
+  if (ended && run.settings.gc.afterRun) {
     const collected = await collectRun(store, run.id, { by: "the run itself" });
     log.info("worktrees collected", { removed: collected.worktreesRemoved, wipCommits: collected.wipCommits });
   }

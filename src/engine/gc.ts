@@ -1,6 +1,7 @@
-// Garbage collection of finished runs: removes the task worktrees under `.orch/worktrees/<run>/` once their
-// branches are safe. Invariants: only a run that has ended (and whose process is done with it) is touched;
-// uncommitted work goes into a work-in-progress commit on the task's branch before its worktree goes; branches
+// Garbage collection of finished runs: removes the worktrees under `.orch/worktrees/<run>/` (each task's, and the
+// run branch's own) once their branches are safe. Invariants: only a run that has ended (and whose process is done with it) is touched;
+// uncommitted work goes into a work-in-progress commit on the task's branch before its worktree goes (never on
+// the run branch, which holds only verified work: its worktree is kept instead); branches
 // are never deleted; nothing outside orch's own worktrees (the user's checkout, worktrees orch did not make)
 // is touched, and git's own refusal to remove an unclean worktree is never overridden with --force.
 import { readFileSync } from "node:fs";
@@ -13,7 +14,8 @@ import { isTerminalRun } from "../core/run.js";
 import { commitAll, inspectRepo, removeWorktree, worktreeStatus } from "../git/index.js";
 import { parseProcStat, type ProcStat } from "../process/tree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
-import { orchPaths, worktreePath } from "./paths.js";
+import { integrationWorktree, RUN_BRANCH_TASK } from "./graph-run.js";
+import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
 
 /**
  * How long after its end a finished run may still have a live process working on it (writing the report):
@@ -184,8 +186,22 @@ function emptyCollection(run: RunRecord, skipped: string | null): RunCollection 
   return { runId: run.id, status: run.status, skipped, worktrees: [], worktreesRemoved: 0, wipCommits: 0, bytesFreed: 0 };
 }
 
+/** A worktree orch made for a run: each implementer task's own, and the run branch's (where the planner, the merges and the integrators work). */
+interface RunWorktree {
+  id: string;
+  worktree: string;
+  branch: string;
+  /** The run branch's: it holds only verified work, so nothing is ever committed on it here. */
+  runBranch: boolean;
+}
+
+function worktreesOf(run: RunRecord, tasks: readonly TaskRecord[], paths: OrchPaths): RunWorktree[] {
+  const own = tasks.filter((t) => t.role === "implementer").map((t) => ({ id: t.id, worktree: t.worktree, branch: t.branch, runBranch: false }));
+  return [...own, { id: RUN_BRANCH_TASK, worktree: integrationWorktree(paths, run.id), branch: run.branch, runBranch: true }];
+}
+
 async function hasWorktrees(store: Store, run: RunRecord): Promise<boolean> {
-  for (const task of await store.listTasks(run.id)) if (await exists(task.worktree)) return true;
+  for (const w of worktreesOf(run, await store.listTasks(run.id), orchPaths(run.repoRoot))) if (await exists(w.worktree)) return true;
   return false;
 }
 
@@ -195,7 +211,7 @@ async function collectWorktrees(store: Store, run: RunRecord, options: CollectOp
   const repo = await inspectRepo(options.repoRoot ?? run.repoRoot);
   const paths = orchPaths(repo.root);
   const collection = emptyCollection(run, null);
-  for (const task of await store.listTasks(run.id)) {
+  for (const task of worktreesOf(run, await store.listTasks(run.id), paths)) {
     const done = await collectWorktree({ repo, run, task, expected: worktreePath(paths, run.id, task.id), dryRun, by });
     if (done === undefined) continue;
     collection.worktrees.push(done);
@@ -237,7 +253,7 @@ async function collectWorktrees(store: Store, run: RunRecord, options: CollectOp
 interface WorktreeJob {
   repo: { root: string; commonDir: string };
   run: RunRecord;
-  task: TaskRecord;
+  task: RunWorktree;
   /** Where orch puts this task's worktree in this repository. */
   expected: string;
   dryRun: boolean;
@@ -275,6 +291,10 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
   try {
     uncommitted = (await worktreeStatus(path)).paths.sort();
     bytes = await diskUsage(path);
+    if (task.runBranch && uncommitted.length > 0) {
+      // Whatever is left there (a merge cut short) was never verified, and the run branch holds only verified work.
+      return entry("kept", `the run branch's worktree holds changes that were never verified (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", …" : ""}); look, then \`git worktree remove --force ${path}\``, { uncommitted, bytes });
+    }
     if (job.dryRun) return entry("would-remove", null, { uncommitted, bytes });
     if (uncommitted.length > 0) wipCommit = (await commitAll({ worktree: path, message: wipCommitMessage(run.id, task.id, job.by) })) ?? null;
     // Without force: git refuses a worktree that still holds anything uncommitted, which is the last guard.

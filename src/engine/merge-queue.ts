@@ -74,6 +74,11 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
         return { kind: "conflict", paths: check.clean ? [] : check.conflicts.map((c) => c.path) };
       }
       merge = made.merge;
+      // The merge is the very tree the task's criteria (the run's, and the task's own) passed on: not verified again.
+      if (made.sameTree && !run.settings.verifyEveryMerge) {
+        options.onMerge?.(merge);
+        return { kind: "integrated", merge };
+      }
     }
     options.onMerge?.(merge);
     const outcome = await verify({

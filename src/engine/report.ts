@@ -22,7 +22,7 @@ export interface ReportData {
   figures: RecoveryFigures;
   /** A planned run's scheduling figures; undefined for a run of one task. */
   schedule: (ScheduleFigures & { concurrency: number }) | undefined;
-  /** A planned run: the run branch's tip, when it moved past the base. */
+  /** The run branch's tip, when it moved past the base. */
   runTip: string | undefined;
   /** A run of one task: whether its worktree is still there (`orch gc` removes it, its branch stays). */
   worktreeKept: boolean;
@@ -37,14 +37,13 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   let diff: DiffStat | undefined;
   let uncommitted: string[] = [];
   const task = tasks[0];
-  const planned = run.settings.plan;
+  // A run of one task reads as that task's loop; a graph of several, with its tasks and schedule.
+  const planned = run.settings.plan || tasks.filter((t) => t.role !== "planner").length > 1;
   let runTip: string | undefined;
   try {
-    if (planned) {
-      runTip = await revParse(run.repoRoot, run.branch);
-      if (runTip === run.baseSha) runTip = undefined;
-    }
-    const to = planned ? runTip : task?.commit;
+    runTip = await revParse(run.repoRoot, run.branch);
+    if (runTip === run.baseSha) runTip = undefined;
+    const to = runTip;
     if (to !== undefined) diff = await diffStat({ repo: { root: run.repoRoot }, from: run.baseSha, to });
   } catch {
     diff = undefined;
@@ -70,13 +69,9 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push("| | |", "|---|---|");
   out.push(`| Repository | \`${run.repoRoot}\` |`);
   out.push(`| Base | \`${run.baseBranch}\` at \`${run.baseSha.slice(0, 12)}\` |`);
-  if (data.schedule !== undefined) {
-    out.push(`| ${run.status === "succeeded" ? "Branch to merge" : "Run branch"} | \`${run.branch}\`${data.runTip !== undefined ? ` (at \`${data.runTip.slice(0, 12)}\`)` : " (nothing integrated)"} |`);
-  } else if (task?.status === "succeeded" && task.commit !== undefined) {
-    out.push(`| Branch to merge | \`${task.branch}\` (commit \`${task.commit.slice(0, 12)}\`) |`);
-  } else {
-    out.push(`| Branch | \`${task?.branch ?? run.branch}\` (no verified commit) |`);
-  }
+  // Every run's work is integrated into its run branch; a run of one task names its task's verified commit too.
+  const verified = data.schedule === undefined && task?.status === "succeeded" && task.commit !== undefined ? `, task commit \`${task.commit.slice(0, 12)}\`` : "";
+  out.push(`| ${run.status === "succeeded" ? "Branch to merge" : "Run branch"} | \`${run.branch}\`${data.runTip !== undefined ? ` (at \`${data.runTip.slice(0, 12)}\`${verified})` : " (nothing integrated)"} |`);
   out.push(`| Agent | ${run.agent}${run.model ? ` (${run.model})` : ""}${run.fallbackModels.length > 0 ? `, fallback ${run.fallbackModels.join(", ")}` : ""} |`);
   out.push(`| Attempts | ${run.attempts} of at most ${run.limits.maxAttempts} |`);
   out.push(`| Time | ${formatDuration(elapsed)} of at most ${formatDuration(run.limits.maxMs)} |`);
@@ -146,11 +141,11 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
         : `The run branch \`${run.branch}\` holds the tasks that were integrated (each verified); the others are listed above with why they stopped.`,
     );
   } else if (task?.status === "succeeded") {
-    out.push(`Merge the verified work: \`git merge ${task.branch}\` (from \`${run.baseBranch}\`).`);
+    out.push(`Merge the verified work: \`git merge ${run.branch}\` (from \`${run.baseBranch}\`).`);
     out.push(
       data.worktreeKept
-        ? `Look first: \`git diff ${run.baseBranch}...${task.branch}\`. The worktree is \`${task.worktree}\`; remove it with \`git worktree remove ${task.worktree}\` (or \`orch gc\`).`
-        : `Look first: \`git diff ${run.baseBranch}...${task.branch}\`. Its worktree was removed (\`orch gc\`); the branch holds the work.`,
+        ? `Look first: \`git diff ${run.baseBranch}...${run.branch}\`. The task's worktree is \`${task.worktree}\`; \`orch gc\` removes it.`
+        : `Look first: \`git diff ${run.baseBranch}...${run.branch}\`. The task's worktree was removed (\`orch gc\`); the branch holds the work.`,
     );
   } else if (task !== undefined) {
     out.push(

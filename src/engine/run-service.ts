@@ -1,20 +1,20 @@
 // Starting a run: `planRun` checks everything a user can get wrong and writes nothing; `createRun` makes the
-// worktree (or, for a planned run, the run branch and its worktree) and journals the run and its tasks.
-// drive-run.ts then drives it. The CLI (foreground or detached) and later the server call these.
+// run branch and its worktree and journals the run and its tasks. Every run is a graph: a goal without a plan
+// is a graph of one task; a plan file gives the tasks; a planner makes them when the run starts. drive-run.ts
+// then drives it. The CLI (foreground or detached) and later the server call these.
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
-import type { Limits, NewEvent } from "../core/journal.js";
+import type { Limits } from "../core/journal.js";
 import type { TaskGraph } from "../core/dag.js";
 import type { Plan } from "../core/plan.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
 import { RunSettings, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
 import { slugify } from "../core/text.js";
-import { assertNewBranch, createWorktree, ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
+import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
 import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents } from "./graph-run.js";
-import { newRunId, taskBranch } from "./ids.js";
-import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
+import { newRunId } from "./ids.js";
 
 export interface RunRequest {
   cwd: string;
@@ -32,6 +32,8 @@ export interface RunRequest {
   recovery: RecoverySettings;
   /** `gc:` of orch.config.yaml: a run that ends collects its own worktrees. */
   gc?: { afterRun: boolean } | undefined;
+  /** `integration.verifyEveryMerge` of orch.config.yaml. */
+  verifyEveryMerge?: boolean | undefined;
   /** Who asks ("cli", a test…), kept with the run. */
   source?: string | undefined;
   /** A planned run's tasks (from --plan-file); without it the goal is one task, unless a planner makes the plan. */
@@ -75,30 +77,32 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
   if (request.plan !== undefined && request.planner !== undefined) {
     throw new UsageError("--plan asks an agent to plan the run, --plan-file gives the plan: choose one");
   }
-  if (request.plan !== undefined || request.planner !== undefined) {
-    if (request.planner !== undefined) createAdapter(request.planner.agent);
-    const graph = await checkGraphRun(repo, runId, request.plan);
-    return { request: { ...request, goal, criteria }, repo, base, runId, taskId: RUN_BRANCH_TASK, branch: runBranchOf(runId), adapter, graph };
+  if (request.planner !== undefined) {
+    createAdapter(request.planner.agent);
+    await checkGraphRun(repo, runId, undefined);
+    return { request: { ...request, goal, criteria }, repo, base, runId, taskId: RUN_BRANCH_TASK, branch: runBranchOf(runId), adapter };
   }
-  const taskId = slugify(goal, 32) || "task";
-  const branch = taskBranch(runId, taskId);
-  await assertNewBranch(repo, branch);
-  return { request: { ...request, goal, criteria }, repo, base, runId, taskId, branch, adapter };
+  // Every run is a graph: a goal without a plan is a graph of one task.
+  const plan = request.plan ?? singleTaskPlan(goal);
+  const graph = await checkGraphRun(repo, runId, plan);
+  return { request: { ...request, goal, criteria }, repo, base, runId, taskId: graph?.order[0]?.id ?? RUN_BRANCH_TASK, branch: runBranchOf(runId), adapter, graph };
 }
 
-/** Creates the task's worktree and journals the run and its task (status pending). */
+/** The one task of a run whose goal is not planned: the goal itself. */
+function singleTaskPlan(goal: string): Plan {
+  const id = slugify(goal, 32) || "task";
+  return { tasks: [{ id, title: goal, goal, acceptance: [], files: [], dependsOn: [], priority: 0, risk: "low", verify: [] }] };
+}
+
+/** Creates the run branch and its worktree, and journals the run and its tasks (status pending). */
 export async function createRun(store: Store, planned: PlannedRun): Promise<RunRecord> {
-  const paths = orchPaths(planned.repo.root);
   await ensureExcluded(planned.repo);
   const { request } = planned;
-  const isGraph = planned.graph !== undefined || request.planner !== undefined;
-  if (isGraph) await createRunBranch(planned.repo, planned.runId, planned.base.sha);
+  await createRunBranch(planned.repo, planned.runId, planned.base.sha);
   const tasks =
     planned.graph !== undefined
       ? taskEvents(planned.repo.root, planned.runId, request.criteria, planned.graph)
-      : request.planner !== undefined
-        ? [plannerTaskEvent(planned.repo.root, planned.runId, request.goal)]
-        : [await createSingleTask(planned, paths)];
+      : [plannerTaskEvent(planned.repo.root, planned.runId, request.goal)];
   await store.append([
     {
       type: "run.created",
@@ -122,10 +126,11 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
           permission: request.permission,
           recovery: request.recovery,
           fallbacks: request.fallbacks,
-          plan: isGraph,
+          plan: request.plan !== undefined || request.planner !== undefined,
           concurrency: request.concurrency ?? 1,
           ...(request.planner !== undefined ? { planner: request.planner } : {}),
           ...(request.gc !== undefined ? { gc: request.gc } : {}),
+          ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
         }),
       },
     },
@@ -134,12 +139,4 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
   const run = await store.getRun(planned.runId);
   if (run === undefined) throw new Error(`run ${planned.runId} vanished right after it was written`);
   return run;
-}
-
-/** The one task of an unplanned run: its worktree now, on the branch the user will merge. */
-async function createSingleTask(planned: PlannedRun, paths: OrchPaths): Promise<NewEvent> {
-  const worktree = worktreePath(paths, planned.runId, planned.taskId);
-  await createWorktree({ repo: planned.repo, path: worktree, branch: planned.branch, baseSha: planned.base.sha });
-  const goal = planned.request.goal;
-  return { type: "task.created", runId: planned.runId, taskId: planned.taskId, data: { title: goal, goal, criteria: planned.request.criteria, branch: planned.branch, worktree } };
 }

@@ -17,7 +17,8 @@ import { fallbackIdentity } from "../git/commit.js";
 import { catchUp, finishMerge } from "../git/merge.js";
 import { createWorktree, resetWorktree } from "../git/index.js";
 import type { RunRecord, TaskRecord } from "../store/store.js";
-import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
+import type { Activity, TaskConclusion } from "./converge.js";
+import { localTaskRunner, type TaskRunner } from "./task-runner.js";
 import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
@@ -43,6 +44,8 @@ export interface GraphContext extends Omit<MergeContext, "identity"> {
   /** A task's loop state as the journal holds it now (to send a task back after a reverted merge). */
   restore(task: TaskRecord): Promise<RestoredTask>;
   onActivity?: ((activity: Activity) => void) | undefined;
+  /** Who carries out a task's attempts (default: this process). */
+  runner?: TaskRunner | undefined;
 }
 
 export type GraphConclusion = TaskConclusion;
@@ -60,6 +63,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const tasks = new Map((await deps.store.listTasks(run.id)).map((t) => [t.id, t]));
   // The plan's graph: implementers only (integrators are made along the way and depend on the task they merge).
   const graph = new TaskGraph([...tasks.values()].filter((t) => t.role === "implementer").sort((a, b) => a.position - b.position));
+  /** A run of one task: it ends as its task does. */
+  const single = graph.tasks.length === 1;
   const status = new Map<string, TaskRecord["status"] | "integrating">([...tasks.values()].map((t) => [t.id, t.status]));
   const jobs = new Map<string, Promise<Job>>();
   const queue: TaskRecord[] = [];
@@ -76,11 +81,30 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   });
   /** Each task's verified commit, from its loop's conclusion, for the merge queue. */
   const commits = new Map<string, string>();
+  /** Why each task ended (or, for one in the merge queue, why its loop succeeded): a run of one task ends with it. */
+  const reasons = new Map<string, string>();
   // Among tasks of equal priority, the one with the longest chain of dependents first: it gates the most.
   const chain = graph.chainLengths();
   const byUrgency = (a: TaskRecord, b: TaskRecord) => b.priority - a.priority || (chain.get(b.id) ?? 0) - (chain.get(a.id) ?? 0) || a.position - b.position;
   const urgencyOrder = [...graph.tasks].sort(byUrgency);
   const urgencyRank = new Map(urgencyOrder.map((task, rank) => [task.id, rank]));
+  // Each task's attempts go through the runner: this process's convergence loop, unless the caller gives another.
+  const runner =
+    ctx.runner ??
+    localTaskRunner(deps, {
+      run,
+      chain: ctx.chain,
+      permission: ctx.permission,
+      recovery: ctx.recovery,
+      paths: ctx.paths,
+      writer,
+      abort: ctx.abort,
+      stop: ctx.stop,
+      stopRequested: ctx.stopRequested,
+      deadline: ctx.deadline,
+      identity: ctx.identity,
+      ...(ctx.onActivity !== undefined ? { onActivity: ctx.onActivity } : {}),
+    });
   /** Tasks in the merge queue that keep their slot until merged, for a dependent their merge makes ready. */
   const reserved = new Set<string>();
   const slotsTaken = () => [...jobs.keys()].filter((k) => k.startsWith("loop:")).length + reserved.size;
@@ -103,6 +127,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   /** A task's end as the scheduler keeps it, and its event for the journal (written by the caller, with others). */
   const ending = (task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): NewEvent => {
     status.set(task.id, final);
+    reasons.set(task.id, reason);
     ahead.drop(task.id);
     return { type: "task.finished", runId: run.id, taskId: task.id, data: { status: final, reason, ...(commit !== undefined ? { commit } : {}) } };
   };
@@ -117,24 +142,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
 
   const startLoop = (task: TaskRecord, restored: RestoredTask | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<void>) => {
     status.set(task.id, "running");
-    const loop = () => convergeTask(deps, {
-      run,
-      task: { ...task, status: "running" },
-      chain: ctx.chain,
-      permission: ctx.permission,
-      recovery: ctx.recovery,
-      paths: ctx.paths,
-      writer,
-      abort: ctx.abort,
-      stop: ctx.stop,
-      stopRequested: ctx.stopRequested,
-      deadline: ctx.deadline,
-      restored,
-      commit,
-      notes,
-      identity: ctx.identity,
-      ...(ctx.onActivity !== undefined ? { onActivity: ctx.onActivity } : {}),
-    });
+    const loop = () => runner.run({ task, restored, commit, notes });
     // Setting the task up is part of its job, so the loop below never waits on it.
     const job = (async (): Promise<Job> => {
       try {
@@ -259,19 +267,21 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         case "succeeded":
           status.set(task.id, "integrating");
           commits.set(task.id, conclusion.commit);
+          reasons.set(task.id, conclusion.reason);
           queue.push(task);
           if (keepsSlot(task)) reserved.add(task.id);
           break;
         case "waiting":
         case "paused":
-          // The task keeps its state; the run waits (or pauses) once what runs has finished.
+          // The task keeps its state; the run waits (or pauses) once what runs has finished. A run of one task
+          // says why in its task's words.
           status.set(task.id, "running");
-          halt ??= conclusion;
+          halt = single ? conclusion : (halt ?? conclusion);
           break;
         case "aborted":
         case "stopped":
           await finishTask(task, conclusion.status, conclusion.reason);
-          halt ??= conclusion;
+          halt = single ? conclusion : (halt ?? conclusion);
           break;
         default:
           await finishTask(task, conclusion.status, conclusion.reason);
@@ -338,7 +348,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   }
   // A worktree being made ahead is finished, so the run never ends with one half-made.
   await ahead.settled();
-  return conclude(run, tasks, status, halt, ctx.abort);
+  return conclude(run, tasks, status, reasons, halt, ctx.abort);
 }
 
 /** Statuses as the graph knows them: a task waiting in the merge queue is still running. */
@@ -348,15 +358,29 @@ function graphStatus(status: ReadonlyMap<string, string>): Map<string, TaskStatu
 
 
 /** How the run ends: every task succeeded; or why not, naming the tasks. */
-function conclude(run: RunRecord, tasks: ReadonlyMap<string, TaskRecord>, status: ReadonlyMap<string, string>, halt: TaskConclusion | undefined, abort: AbortSignal): GraphConclusion {
+function conclude(
+  run: RunRecord,
+  tasks: ReadonlyMap<string, TaskRecord>,
+  status: ReadonlyMap<string, string>,
+  reasons: ReadonlyMap<string, string>,
+  halt: TaskConclusion | undefined,
+  abort: AbortSignal,
+): GraphConclusion {
   if (halt !== undefined && (halt.status === "waiting" || halt.status === "paused")) return halt;
   const implementers = [...tasks.values()].filter((t) => t.role === "implementer");
   const succeeded = implementers.filter((t) => status.get(t.id) === "succeeded");
+  // A run of one task ends as its task did, and says why in the task's words.
+  const [only] = implementers.length === 1 ? implementers : [];
   if (succeeded.length === implementers.length) {
-    return { status: "succeeded", reason: `all ${implementers.length} tasks integrated into ${run.branch}; the run's criteria pass there`, commit: "" };
+    const reason = only !== undefined ? (reasons.get(only.id) ?? "its task succeeded") : `all ${implementers.length} tasks integrated into ${run.branch}; the run's criteria pass there`;
+    return { status: "succeeded", reason, commit: "" };
   }
   if (halt !== undefined) return halt;
   if (abort.aborted) return { status: "aborted", reason: "aborted" };
+  const onlyStatus = only === undefined ? undefined : status.get(only.id);
+  if (only !== undefined && (onlyStatus === "failed" || onlyStatus === "stalled" || onlyStatus === "blocked" || onlyStatus === "stopped" || onlyStatus === "aborted")) {
+    return { status: onlyStatus, reason: reasons.get(only.id) ?? onlyStatus };
+  }
   const others = implementers.filter((t) => status.get(t.id) !== "succeeded").map((t) => `${t.id} (${status.get(t.id) ?? "?"})`);
   return { status: "failed", reason: `${succeeded.length} of ${implementers.length} tasks integrated into ${run.branch}; not done: ${others.join(", ")}` };
 }

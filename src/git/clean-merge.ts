@@ -4,7 +4,8 @@
 // the tip the caller named, and a conflict leaves everything as it was.
 import { gitFailure, gitScript, UNATTENDED } from "./exec.js";
 
-export type CleanMerge = { clean: true; merge: string } | { clean: false };
+/** `sameTree`: the merge's tree is the task commit's own (the commit was made on top of the tip, or had it merged in). */
+export type CleanMerge = { clean: true; merge: string; sameTree: boolean } | { clean: false };
 
 /** Exit codes of the script beyond git's own: merge-tree found conflicts; the branch is not at the tip. */
 const CONFLICTS = 90;
@@ -19,7 +20,9 @@ status=$?
 [ "$(git rev-parse HEAD)" = "$tip" ] || exit ${MOVED}
 merge=$(git "$@" commit-tree --no-gpg-sign "$tree" -p "$tip" -p "$commit" -m "$message") || exit
 git "$@" reset --quiet --keep "$merge" || exit
-echo "$merge"`;
+echo "$merge"
+[ "$tree" = "$(git rev-parse "$commit^{tree}")" ] && echo same
+exit 0`;
 
 /**
  * Merges `commit` onto `tip`, the branch checked out in `worktree`, with a merge commit whose message is
@@ -33,7 +36,8 @@ export async function commitCleanMerge(options: { worktree: string; tip: string;
   if (result.exitCode === CONFLICTS) return { clean: false };
   if (result.exitCode === MOVED) throw new Error(`the branch checked out in ${worktree} is no longer at ${tip.slice(0, 12)}: something else moved it`);
   if (result.exitCode !== 0) throw gitFailure(["merge-tree", "--write-tree", tip, commit, "&&", "commit-tree", "&&", "reset", "--keep"], result);
-  return { clean: true, merge: result.stdout.trim() };
+  const [merge = "", same] = result.stdout.trim().split("\n");
+  return { clean: true, merge, sameTree: same === "same" };
 }
 
 /** What a merge queue that stopped part-way (its supervisor died) left of `commit`'s merge at the tip `tip`. */

@@ -58,7 +58,8 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   const current = attempts[attempts.length - 1];
   const alive = supervisorAlive(run, now);
   const orphans = orphansOf(run, attempts, alive);
-  const planned = run.settings.plan;
+  // A run of one task shows that task's loop; a graph of several, its tasks and schedule.
+  const planned = run.settings.plan || tasks.filter((t) => t.role !== "planner").length > 1;
   let doing: string | null = null;
   if (planned && alive !== false) {
     const live = attempts.filter((a) => a.status === "running" || a.status === "starting" || a.status === "verifying");
@@ -97,7 +98,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     attempts: run.attempts,
     maxAttempts: run.limits.maxAttempts,
     progress: run.progress,
-    branch: planned ? run.branch : (task?.branch ?? run.branch),
+    branch: run.branch,
     elapsedMs: run.startedAt === undefined ? 0 : (run.endedAt ?? now) - run.startedAt,
     maxMs: run.limits.maxMs,
     costUsd: run.costUsd,

@@ -10,6 +10,7 @@ import type { FailureKind } from "../../src/core/failure.js";
 import { processesMentioning } from "./cli.js";
 import {
   commitsOn,
+  taskBranchOf,
   eventData,
   expectUserCheckoutUntouched,
   FAILING_REPO,
@@ -143,10 +144,11 @@ async function expectFinished({ repo, result, out, journal }: OrchRun, attempts:
   expect(result.code, result.stderr).toBe(0);
   expect(out).toMatchObject({ status: "succeeded", attempts });
   expect(journal.run).toMatchObject({ status: "succeeded", attempts });
-  const commits = commitsOn(repo, out.branch);
+  const taskBranch = taskBranchOf(journal);
+  const commits = commitsOn(repo, taskBranch);
   expect(commits).toHaveLength(1);
   expect(repo.git(["show", `${out.branch}:src/sum.js`])).toBe(SUM.fixed.trimEnd());
-  expect(repo.git(["log", "-1", "--format=%B", out.branch])).toContain(`attempt ${attempts}.`);
+  expect(repo.git(["log", "-1", "--format=%B", taskBranch])).toContain(`attempt ${attempts}.`);
   expect(journal.tasks).toEqual([expect.objectContaining({ status: "succeeded", commit_sha: commits[0] })]);
   expectUserCheckoutUntouched(repo);
   expect(await processesMentioning(repo.root)).toEqual([]);

@@ -11,6 +11,7 @@ import {
   agentEvents,
   AttemptStartedData,
   commitsOn,
+  taskBranchOf,
   eventData,
   expectUserCheckoutUntouched,
   FAILING_REPO,
@@ -187,22 +188,23 @@ async function converge(cli: RealCli, sandboxes: Sandboxes, sideUsage: Scenarios
 
   // --json
   expect(out).toMatchObject({ status: "succeeded", attempts: 2 });
-  const branchMatch = /^orch\/([^/]+)\/([^/]+)$/.exec(out.branch);
-  expect(branchMatch?.[1]).toBe(out.runId);
-  const taskId = branchMatch?.[2] ?? "";
+  expect(out.branch).toBe(`orch/${out.runId}/_run`);
+  const taskBranch = taskBranchOf(journal);
+  const taskId = /^orch\/[^/]+\/([^/]+)$/.exec(taskBranch)?.[1] ?? "";
   expect(out.report).toBe(join(repo.dir, ".orch", "reports", `${out.runId}.md`));
 
-  // Git: one commit on the task branch with the right fix (orch committed it); the user's checkout as it was.
-  const commits = commitsOn(repo, out.branch);
+  // Git: one commit on the task branch with the right fix (orch committed it), integrated into the run branch; the
+  // user's checkout as it was.
+  const commits = commitsOn(repo, taskBranch);
   expect(commits).toHaveLength(1);
-  expect(repo.git(["log", "-1", "--format=%B", out.branch])).toContain(`Run ${out.runId}, task ${taskId}, attempt 2.`);
+  expect(repo.git(["log", "-1", "--format=%B", taskBranch])).toContain(`Run ${out.runId}, task ${taskId}, attempt 2.`);
   expect(repo.git(["show", `${out.branch}:src/sum.js`])).toBe(SUM.fixed.trimEnd());
   expectUserCheckoutUntouched(repo);
 
   // The journal.
   const worktree = join(repo.dir, ".orch", "worktrees", out.runId, taskId);
   expect(journal.run).toMatchObject({ status: "succeeded", attempts: 2 });
-  expect(journal.tasks).toEqual([expect.objectContaining({ id: taskId, status: "succeeded", branch: out.branch, worktree, commit_sha: commits[0] })]);
+  expect(journal.tasks).toEqual([expect.objectContaining({ id: taskId, status: "succeeded", branch: taskBranch, worktree, commit_sha: commits[0] })]);
   const [first, second] = journal.attempts;
   if (first === undefined || second === undefined || journal.attempts.length !== 2) throw new Error("two attempts expected");
   expect(journal.attempts.map((a) => [a.number, a.agent, a.status])).toEqual([
@@ -319,7 +321,7 @@ async function rateLimited(cli: RealCli, sandboxes: Sandboxes, retryAfterSeconds
   const [limited, retried] = [requestsFor(server, 0, 0)[0], requestsFor(server, 1, 1)[0]];
   expect((retried?.time ?? 0) - (limited?.time ?? 0)).toBeGreaterThanOrEqual(wait?.delayMs ?? Infinity);
 
-  expect(commitsOn(repo, out.branch)).toHaveLength(1);
+  expect(commitsOn(repo, taskBranchOf(run.journal))).toHaveLength(1);
   expectUserCheckoutUntouched(repo);
   return run;
 }

@@ -200,12 +200,20 @@ export function commitsOn(repo: TempRepo, branch: string): string[] {
   return out === "" ? [] : out.split("\n");
 }
 
+/** The branch of a one-task run's task, where its verified commit is (the run branch integrates it). */
+export function taskBranchOf(journal: Journal): string {
+  const [task, ...others] = journal.tasks;
+  if (task === undefined || others.length > 0) throw new Error(`expected one task, found ${journal.tasks.length}`);
+  return task.branch;
+}
+
 /** The one task worktree orch made: `<repo>/.orch/worktrees/<run>/<task>`. */
 export function worktreeOf(repo: TempRepo): string {
   const base = join(repo.dir, ".orch", "worktrees");
   const [run, ...otherRuns] = readdirSync(base);
   if (run === undefined || otherRuns.length > 0) throw new Error(`expected one run under ${base}`);
-  const [task, ...otherTasks] = readdirSync(join(base, run));
+  // The run branch's own worktree (`_run`) is where merges happen, not a task's.
+  const [task, ...otherTasks] = readdirSync(join(base, run)).filter((name) => name !== "_run");
   if (task === undefined || otherTasks.length > 0) throw new Error(`expected one task under ${join(base, run)}`);
   return join(base, run, task);
 }

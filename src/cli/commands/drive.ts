@@ -84,10 +84,11 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
     ctx.output.json(await runJson(store, runId));
   } else {
     ctx.output.out(`${final.status === "succeeded" ? "✔" : final.status === "paused" ? "‖" : "✖"} ${final.status}: ${final.reason ?? ""}`);
-    const [task] = await store.listTasks(runId);
+    const tasks = (await store.listTasks(runId)).filter((t) => t.role !== "planner");
+    const [only] = tasks.length === 1 ? tasks : [];
     if (final.status === "succeeded") ctx.output.out(`  branch to merge: ${final.branch}`);
-    else if (final.settings.plan) ctx.output.out(`  run branch (the tasks integrated so far): ${final.branch}`);
-    else if (task !== undefined) ctx.output.out(`  work in progress: ${task.worktree}`);
+    else if (only !== undefined) ctx.output.out(`  work in progress: ${only.worktree}`);
+    else ctx.output.out(`  run branch (the tasks integrated so far): ${final.branch}`);
     ctx.output.out(`  report: ${result.report}`);
   }
   return exitCodeForRun(final.status, result.interrupted);

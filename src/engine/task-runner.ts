@@ -1,0 +1,25 @@
+// The seam through which the scheduler hands a task's work (its attempts, their verification and its commit) to
+// whatever carries it out, and gets the task's conclusion back. Today that is this process: the convergence loop
+// of converge.ts. A worker on another machine (team mode) is another implementation of the same port; the
+// scheduler, the merge queue and the run's end do not change.
+import type { TaskRecord } from "../store/store.js";
+import { convergeTask, type TaskConclusion, type TaskContext } from "./converge.js";
+import type { EngineDeps } from "./deps.js";
+
+/** What a task's run needs beyond the run-wide context: the task, and what the journal held of it, if anything. */
+export type TaskWork = Pick<TaskContext, "task" | "restored" | "commit" | "notes">;
+
+/** The run-wide part of a task's context, the same for every task of the run. */
+export type RunContext = Omit<TaskContext, keyof TaskWork>;
+
+export interface TaskRunner {
+  /** Carries out the task's attempts until it concludes (or is stopped); never throws for the task's own failures. */
+  run(work: TaskWork): Promise<TaskConclusion>;
+}
+
+/** Runs every task in this process, with the run's context. */
+export function localTaskRunner(deps: EngineDeps, context: RunContext): TaskRunner {
+  return {
+    run: (work: TaskWork) => convergeTask(deps, { ...context, ...work, task: { ...work.task, status: "running" } satisfies TaskRecord }),
+  };
+}
