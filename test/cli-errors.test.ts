@@ -109,6 +109,7 @@ describe("orch run with bad arguments", () => {
     ["--script naming a missing file", run("fix it", "--verify", "node test.mjs", "--script", "no-such-script.yaml"), [/cannot read the script .*no-such-script\.yaml: ENOENT/, /pass an existing file to --script/]],
     ["both --agent-command and --script", run("fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--script", join(AGENTS, "costly-script.yaml")), [/--agent-command and --script choose different agents; pass one of them/]],
     ["an unknown option", run("fix it", ...ok, "--frobnicate"), [/unknown option '--frobnicate'/, /orch --help lists the commands/]],
+    ["a second goal that starts with a dash", run("fix it", "- and more", ...ok), [/unknown option '- and more'/, /a goal that starts with "-" goes last, after --: orch run \[options\] -- "- and more"/]],
     ["a missing goal argument", run("--verify", "node test.mjs", "--agent-command", AGENT), [/missing required argument 'goal'/, /orch --help lists the commands/]],
     ["an option without its value", run("fix it", "--agent-command", AGENT, "--verify"), [/option '--verify <cmd>' argument missing/]],
     ["an unknown command", ["frobnicate"], [/unknown command 'frobnicate'/, /orch --help lists the commands/]],

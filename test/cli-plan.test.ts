@@ -364,6 +364,19 @@ describe("when a run is planned", () => {
   });
 });
 
+describe("goals as people write them", () => {
+  it("a goal that starts with a dash is the goal, for run and for plan, wherever the options stand", { timeout: 60_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES, { PLAN_JSON: JSON.stringify(PLAN) });
+    const goal = "- bump the version\n- write the changelog";
+    const planned = await box.orch(["plan", goal, "--agent-command", agent("planner.sh"), "--json"]);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ tasks: PLAN.tasks.map((t) => ({ id: t.id })) });
+    const run = await box.orch(["run", "--verify", "true", goal, "--agent-command", "true", "--no-plan", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await box.status(parseRunResult(run).runId)).goal).toBe(goal);
+  });
+});
+
 describe("a supervisor that dies while the planner plans", () => {
   it("leaves a run the next one plans again: the hung planner is stopped, the plan is made once, every task runs once", { timeout: 90_000 }, async () => {
     const plan = { tasks: [task("a", [], { verify: [] }), task("b", ["a"], { verify: [] })] };

@@ -8,6 +8,7 @@ import { InvalidTransitionError } from "../core/run.js";
 import type { CliContext } from "./context.js";
 import type { PlanFlags } from "./commands/plan.js";
 import type { RunFlags } from "./commands/run.js";
+import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
 import { collect } from "./options.js";
 
@@ -159,12 +160,32 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--resume")
     .action(async (runId: string, flags: { resume?: boolean }) => set(await (await import("./commands/drive.js")).driveDetached(ctx, runId, flags.resume === true)));
 
+  const goal = withDashGoal(program, argv);
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(goal.args, { from: "user" });
     return code;
   } catch (error) {
+    if (error instanceof CommanderError && error.code === "commander.unknownOption" && goal.stray !== undefined) {
+      // commander has printed "unknown option"; the user most likely meant a goal.
+      const oneLine = goal.stray.replace(/\n/g, "\\n");
+      const shown = oneLine.length > 30 ? `${oneLine.slice(0, 29)}…` : oneLine;
+      ctx.output.err(`  a goal that starts with "-" goes last, after --: orch ${argv[0] ?? "run"} [options] -- "${shown}"`);
+    }
     return reportError(ctx, error);
   }
+}
+
+/** The commands whose one argument is a goal, which may start with a dash (a list: "- add docs\n- add tests"). */
+const GOAL_COMMANDS = new Set(["run", "plan"]);
+
+/** `argv` with a goal that starts with `-` moved after `--` (see dash-goal.ts). */
+function withDashGoal(program: Command, argv: readonly string[]): DashGoal {
+  const [name, ...rest] = argv;
+  const command = program.commands.find((c) => c.name() === name);
+  if (name === undefined || command === undefined || !GOAL_COMMANDS.has(name)) return { args: [...argv], stray: undefined };
+  const options = command.options.map((o) => ({ long: o.long, short: o.short, value: o.required ? ("required" as const) : o.optional ? ("optional" as const) : ("none" as const) }));
+  const found = findDashGoal(rest, options);
+  return { args: [name, ...found.args], stray: found.stray };
 }
 
 function reportError(ctx: CliContext, error: unknown): number {
