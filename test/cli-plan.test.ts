@@ -352,7 +352,7 @@ describe("when a run is planned", () => {
     const planned = await box.orch(["run", goal, "--verify", "node check.mjs", "--agent-command", agent("planner.sh"), "--json"]);
     expect(planned.code, planned.stderr).toBe(1);
     const out = parseRunResult(planned);
-    expect(out.reason).toMatch(/^the planner did not answer with a valid plan in 3 tries/);
+    expect(out.reason).toMatch(/^the planner did not answer with a valid plan in 3 tries.*\. `orch run --no-plan` runs the goal as one task, without a plan$/);
     expect(readJournal(box.repo, out.runId).tasks.map((t) => t.id)).toEqual(["plan"]);
     const single = await box.orch(["run", goal, "--verify", "true", "--agent-command", "true", "--no-plan", "--json"]);
     expect(single.code, single.stderr).toBe(0);

@@ -50,10 +50,13 @@ export async function makePlan(request: PlanRequest): Promise<PlanOutcome> {
   }
   return {
     ok: false,
-    reason: `the planner did not answer with a valid plan in ${PLANNER_TRIES} tries; the last answer's problems: ${errors.join("; ")}`,
+    reason: `the planner did not answer with a valid plan in ${PLANNER_TRIES} tries; the last answer's problems: ${errors.join("; ")}. ${NO_PLAN_HINT}`,
     waiting: false,
   };
 }
+
+/** How to go on without a plan: said whenever planning fails, since a goal that lists items is planned by default. */
+export const NO_PLAN_HINT = "`orch run --no-plan` runs the goal as one task, without a plan";
 
 /** What the planner is told of the repository: its tracked files (the first few hundred) and its README's opening. */
 export async function repositorySummary(cwd: string): Promise<string> {
