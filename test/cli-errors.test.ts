@@ -195,6 +195,17 @@ describe("a bad orch.config.yaml", () => {
   });
 });
 
+describe("a planner that cannot start", () => {
+  it("run on a list goal and plan name the missing binary and write nothing", async () => {
+    const box = newRepo();
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "agents:\n  claude-code:\n    bin: orch-no-such-claude\n");
+    const missing = [/^orch: the claude-code agent's binary `orch-no-such-claude` was not found; install it or choose another with --planner$/m, /`orch doctor` says how to install each agent CLI, set agents\.claude-code\.bin in orch\.config\.yaml, or pass --planner AGENT\[:MODEL\]/];
+    await expectRefused(box, ["run", "- fix sum\n- keep the test", "--verify", "node test.mjs"], missing);
+    await expectRefused(box, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--planner", "claude-code"], missing);
+    await expectRefused(box, ["plan", "fix it"], missing);
+  });
+});
+
 describe("commands on runs that do not exist or have ended", () => {
   it("status, logs and report in a repository without runs: exit 2, no .orch/ created", async () => {
     const box = newRepo();

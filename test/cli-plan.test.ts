@@ -434,4 +434,13 @@ describe("orch plan", () => {
     expect(result.stderr).toMatch(/^orch: the planner did not answer with a valid plan in 3 tries; the last answer's problems: /);
     expect((await box.orch(["plan", "  ", "--agent-command", agent("planner.sh")])).code).toBe(2);
   });
+
+  it("a planner whose binary is not there: said at once, naming the binary, no three tries", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    // A path relative to where the agent runs is not checked ahead; the spawn fails.
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "agents:\n  claude-code:\n    bin: ./no-such-dir/claude\n");
+    const result = await box.orch(["plan", "build the feature"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("orch: the claude-code agent's binary `./no-such-dir/claude` was not found; install it or choose another with --planner\n");
+  });
 });

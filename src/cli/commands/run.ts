@@ -20,6 +20,7 @@ import { createRun, planRun, type Fallback, type RunRequest } from "../../engine
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { assertPlannerStarts } from "../planner-check.js";
 import { duration, positiveInt, positiveNumber, size } from "../options.js";
 import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 
@@ -57,6 +58,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   const { config } = loadConfig(repo.root);
   const request = buildRequest(ctx, repo.root, goal, flags, config);
   const planned = await planRun(request);
+  if (request.planner !== undefined) assertPlannerStarts(request.planner, ctx.env, repo.root);
   if (flags.json !== true) {
     const status = await worktreeStatus(planned.repo.root);
     if (status.dirty) {
