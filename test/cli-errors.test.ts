@@ -193,6 +193,26 @@ describe("a bad orch.config.yaml", () => {
     writeFileSync(join(repo.dir, "orch.config.yaml"), content);
     await expectRefused(box, ["run", "fix it", "--agent-command", AGENT], patterns);
   });
+
+  it("four mistakes are one message that lists them all with their lines", async () => {
+    const box = newRepo();
+    const { repo } = box;
+    const config = ["agent: gpt", "verify:", "  - node test.mjs", "limits:", "  maxAtempts: 3", "  maxHours: three", "  stallTimeout: soon", ""].join("\n");
+    writeFileSync(join(repo.dir, "orch.config.yaml"), config);
+    const file = join(repo.dir, "orch.config.yaml");
+    const result = await expectRefused(box, ["run", "fix it", "--agent-command", AGENT], []);
+    expect(result.stderr).toBe(
+      [
+        `orch: ${file} has 4 problems:`,
+        `  ${file}:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"`,
+        `  ${file}:5: limits: unknown setting "maxAtempts"; did you mean "maxAttempts"?`,
+        `  ${file}:6: limits.maxHours: expected number, not "three"`,
+        `  ${file}:7: limits.stallTimeout: expected a duration such as 30s, 5m, 2h or 1h30m`,
+        "  see the commented defaults that `orch init` writes for every allowed setting",
+        "",
+      ].join("\n"),
+    );
+  });
 });
 
 describe("a planner that cannot start", () => {
