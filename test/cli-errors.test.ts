@@ -97,6 +97,7 @@ describe("orch run with bad arguments", () => {
     ["--max-attempts abc", run("fix it", ...ok, "--max-attempts", "abc"), [/--max-attempts must be a whole number above 0, not "abc"/]],
     ["--max-attempts 1.5", run("fix it", ...ok, "--max-attempts", "1.5"), [/--max-attempts must be a whole number above 0, not "1\.5"/]],
     ["--max-hours 0", run("fix it", ...ok, "--max-hours", "0"), [/--max-hours must be a number above 0, not "0"/]],
+    ["a bad --max-hours", run("fix it", ...ok, "--max-hours", "2x"), [/--max-hours must be a number of hours or a duration such as 90m or 2h, above 0, not "2x"/]],
     ["--stall-attempts none", run("fix it", ...ok, "--stall-attempts", "none"), [/--stall-attempts must be a whole number above 0, not "none"/]],
     ["a bad --interval", run("fix it", ...ok, "--interval", "5x"), [/--interval must be a duration such as 30s, 5m, 2h or 1h30m, not "5x"/]],
     ["a bad --stall-timeout", run("fix it", ...ok, "--stall-timeout", "soon"), [/--stall-timeout must be a duration such as 30s, 5m, 2h or 1h30m, not "soon"/]],

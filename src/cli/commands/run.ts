@@ -21,7 +21,7 @@ import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { assertPlannerStarts } from "../planner-check.js";
-import { duration, positiveInt, positiveNumber, size } from "../options.js";
+import { duration, hours, positiveInt, positiveNumber, size } from "../options.js";
 import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 
 export interface RunFlags {
@@ -82,10 +82,9 @@ export function buildRequest(ctx: CliContext, root: string, goal: string, flags:
   const agent = agentSettings(ctx, root, flags, config);
   const agentModel = configuredModel(config, agent.name);
   const fallbackModels = flags.fallbackModel ?? config.fallbackModels;
-  const maxHours = flags.maxHours === undefined ? config.limits.maxHours : positiveNumber("--max-hours", flags.maxHours);
   const limits: Limits = {
     maxAttempts: flags.maxAttempts === undefined ? config.limits.maxAttempts : positiveInt("--max-attempts", flags.maxAttempts),
-    maxMs: Math.round(maxHours * 3_600_000),
+    maxMs: flags.maxHours === undefined ? Math.round(config.limits.maxHours * 3_600_000) : hours("--max-hours", flags.maxHours),
     intervalMs: flags.interval === undefined ? configDuration(config.limits.interval) : durationOrZero("--interval", flags.interval),
     stallAttempts: flags.stallAttempts === undefined ? config.limits.stallAttempts : positiveInt("--stall-attempts", flags.stallAttempts),
     stallTimeoutMs: flags.stallTimeout === undefined ? configDuration(config.limits.stallTimeout) : duration("--stall-timeout", flags.stallTimeout),
