@@ -251,6 +251,7 @@ describe("commands on runs that do not exist or have ended", () => {
     await expectRefused(box, ["logs", "nope", "-f"], unknown);
     await expectRefused(box, ["report", "nope", "--out", join(repo.root, "report.md")], unknown);
     await expectRefused(box, ["logs", `${runId}/no-such-task`], [new RegExp(`run ${runId} has no task "no-such-task"`), /`orch status .*` lists its tasks/]);
+    await expectRefused(box, ["stop"], [/^orch: no run is live, so there is none to stop$/m, /name one: orch stop RUN \(`orch list` shows the runs\)/]);
     for (const mode of ["stop", "abort"]) {
       await expectRefused(box, [mode, runId], [
         new RegExp(`run ${runId} has already ended \\(failed\\)`),

@@ -112,10 +112,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     program
       .command(mode)
       .description(CONTROL[mode])
-      .argument("<run>", "run id or prefix")
+      .argument("[run]", "run id or prefix (default: the only live run)")
       .option("--wait <seconds>", "wait this long for the run to end")
       .option("--json", "print JSON")
-      .action(async (ref: string, flags: { json?: boolean; wait?: string }) => set(await (await import("./commands/control.js")).stopCommand(ctx, ref, mode, flags)));
+      .action(async (ref: string | undefined, flags: { json?: boolean; wait?: string }) => set(await (await import("./commands/control.js")).stopCommand(ctx, ref, mode, flags)));
   }
 
   program
