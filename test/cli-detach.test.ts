@@ -88,6 +88,34 @@ describe("orch run --detach", () => {
   });
 });
 
+describe("stop, pause and abort without a run named", () => {
+  it("act on the only live run and name it; with two live, list them and ask for one (exit 2); with none, say so", async () => {
+    const box = sandbox();
+    const first = await detach(box, ["--agent-command", agent("hang.sh")]);
+    const second = await detach(box, ["--agent-command", agent("hang.sh")]);
+
+    const two = await box.orch(["stop"]);
+    expect(two.code, two.stderr).toBe(2);
+    expect(two.stdout).toBe("");
+    expect(two.stderr).toMatch(/^orch: 2 runs are live; say which one to stop:$/m);
+    for (const runId of [first, second]) expect(two.stderr).toContain(`\n  ${runId}  running  ${GOAL}\n`);
+    expect(two.stderr).toMatch(/^ {2}orch stop RUN$/m);
+    expect((await box.status(first)).status).toBe("running");
+
+    const byId = await box.orch(["abort", second]);
+    expect(byId.code, byId.stderr).toBe(0);
+    const only = await box.orch(["abort"]);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.stderr).toBe(`orch: abort run ${first}, the only live run: ${GOAL}\n`);
+    expect(only.stdout).toContain(`Run ${first} aborted. Report: `);
+
+    const none = await box.orch(["pause"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^orch: no run is live, so there is none to pause\n {2}name one: orch pause RUN \(`orch list` shows the runs\)\n$/);
+    for (const runId of [first, second]) expect((await untilEnded(box, runId)).status).toBe("aborted");
+  });
+});
+
 describe("Ctrl-C on a foreground run", () => {
   it("SIGINT: exit 130, the agent stopped at once, the run paused; orch resume continues it in the foreground to success", async () => {
     const box = sandbox();

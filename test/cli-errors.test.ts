@@ -97,6 +97,7 @@ describe("orch run with bad arguments", () => {
     ["--max-attempts abc", run("fix it", ...ok, "--max-attempts", "abc"), [/--max-attempts must be a whole number above 0, not "abc"/]],
     ["--max-attempts 1.5", run("fix it", ...ok, "--max-attempts", "1.5"), [/--max-attempts must be a whole number above 0, not "1\.5"/]],
     ["--max-hours 0", run("fix it", ...ok, "--max-hours", "0"), [/--max-hours must be a number above 0, not "0"/]],
+    ["a bad --max-hours", run("fix it", ...ok, "--max-hours", "2x"), [/--max-hours must be a number of hours or a duration such as 90m or 2h, above 0, not "2x"/]],
     ["--stall-attempts none", run("fix it", ...ok, "--stall-attempts", "none"), [/--stall-attempts must be a whole number above 0, not "none"/]],
     ["a bad --interval", run("fix it", ...ok, "--interval", "5x"), [/--interval must be a duration such as 30s, 5m, 2h or 1h30m, not "5x"/]],
     ["a bad --stall-timeout", run("fix it", ...ok, "--stall-timeout", "soon"), [/--stall-timeout must be a duration such as 30s, 5m, 2h or 1h30m, not "soon"/]],
@@ -109,6 +110,7 @@ describe("orch run with bad arguments", () => {
     ["--script naming a missing file", run("fix it", "--verify", "node test.mjs", "--script", "no-such-script.yaml"), [/cannot read the script .*no-such-script\.yaml: ENOENT/, /pass an existing file to --script/]],
     ["both --agent-command and --script", run("fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--script", join(AGENTS, "costly-script.yaml")), [/--agent-command and --script choose different agents; pass one of them/]],
     ["an unknown option", run("fix it", ...ok, "--frobnicate"), [/unknown option '--frobnicate'/, /orch --help lists the commands/]],
+    ["a second goal that starts with a dash", run("fix it", "- and more", ...ok), [/unknown option '- and more'/, /a goal that starts with "-" goes last, after --: orch run \[options\] -- "- and more"/]],
     ["a missing goal argument", run("--verify", "node test.mjs", "--agent-command", AGENT), [/missing required argument 'goal'/, /orch --help lists the commands/]],
     ["an option without its value", run("fix it", "--agent-command", AGENT, "--verify"), [/option '--verify <cmd>' argument missing/]],
     ["an unknown command", ["frobnicate"], [/unknown command 'frobnicate'/, /orch --help lists the commands/]],
@@ -192,6 +194,37 @@ describe("a bad orch.config.yaml", () => {
     writeFileSync(join(repo.dir, "orch.config.yaml"), content);
     await expectRefused(box, ["run", "fix it", "--agent-command", AGENT], patterns);
   });
+
+  it("four mistakes are one message that lists them all with their lines", async () => {
+    const box = newRepo();
+    const { repo } = box;
+    const config = ["agent: gpt", "verify:", "  - node test.mjs", "limits:", "  maxAtempts: 3", "  maxHours: three", "  stallTimeout: soon", ""].join("\n");
+    writeFileSync(join(repo.dir, "orch.config.yaml"), config);
+    const file = join(repo.dir, "orch.config.yaml");
+    const result = await expectRefused(box, ["run", "fix it", "--agent-command", AGENT], []);
+    expect(result.stderr).toBe(
+      [
+        `orch: ${file} has 4 problems:`,
+        `  ${file}:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"`,
+        `  ${file}:5: limits: unknown setting "maxAtempts"; did you mean "maxAttempts"?`,
+        `  ${file}:6: limits.maxHours: expected number, not "three"`,
+        `  ${file}:7: limits.stallTimeout: expected a duration such as 30s, 5m, 2h or 1h30m`,
+        "  see the commented defaults that `orch init` writes for every allowed setting",
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("a planner that cannot start", () => {
+  it("run on a list goal and plan name the missing binary and write nothing", async () => {
+    const box = newRepo();
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "agents:\n  claude-code:\n    bin: orch-no-such-claude\n");
+    const missing = [/^orch: the claude-code agent's binary `orch-no-such-claude` was not found; install it or choose another with --planner$/m, /`orch doctor` says how to install each agent CLI, set agents\.claude-code\.bin in orch\.config\.yaml, or pass --planner AGENT\[:MODEL\]/];
+    await expectRefused(box, ["run", "- fix sum\n- keep the test", "--verify", "node test.mjs"], missing);
+    await expectRefused(box, ["run", "fix it", "--verify", "node test.mjs", "--agent-command", AGENT, "--planner", "claude-code"], missing);
+    await expectRefused(box, ["plan", "fix it"], missing);
+  });
 });
 
 describe("commands on runs that do not exist or have ended", () => {
@@ -218,6 +251,7 @@ describe("commands on runs that do not exist or have ended", () => {
     await expectRefused(box, ["logs", "nope", "-f"], unknown);
     await expectRefused(box, ["report", "nope", "--out", join(repo.root, "report.md")], unknown);
     await expectRefused(box, ["logs", `${runId}/no-such-task`], [new RegExp(`run ${runId} has no task "no-such-task"`), /`orch status .*` lists its tasks/]);
+    await expectRefused(box, ["stop"], [/^orch: no run is live, so there is none to stop$/m, /name one: orch stop RUN \(`orch list` shows the runs\)/]);
     for (const mode of ["stop", "abort"]) {
       await expectRefused(box, [mode, runId], [
         new RegExp(`run ${runId} has already ended \\(failed\\)`),

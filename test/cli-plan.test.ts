@@ -373,7 +373,7 @@ describe("when a run is planned", () => {
     const planned = await box.orch(["run", goal, "--verify", "node check.mjs", "--agent-command", agent("planner.sh"), "--json"]);
     expect(planned.code, planned.stderr).toBe(1);
     const out = parseRunResult(planned);
-    expect(out.reason).toMatch(/^the planner did not answer with a valid plan in 3 tries/);
+    expect(out.reason).toMatch(/^the planner did not answer with a valid plan in 3 tries.*\. `orch run --no-plan` runs the goal as one task, without a plan$/);
     expect(readJournal(box.repo, out.runId).tasks.map((t) => t.id)).toEqual(["plan"]);
     const single = await box.orch(["run", goal, "--verify", "true", "--agent-command", "true", "--no-plan", "--json"]);
     expect(single.code, single.stderr).toBe(0);
@@ -382,6 +382,19 @@ describe("when a run is planned", () => {
     // One line is one task.
     const line = await box.orch(["run", "bump the version and write the changelog", "--verify", "true", "--agent-command", "true", "--json"]);
     expect(readJournal(box.repo, parseRunResult(line).runId).tasks).toHaveLength(1);
+  });
+});
+
+describe("goals as people write them", () => {
+  it("a goal that starts with a dash is the goal, for run and for plan, wherever the options stand", { timeout: 60_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES, { PLAN_JSON: JSON.stringify(PLAN) });
+    const goal = "- bump the version\n- write the changelog";
+    const planned = await box.orch(["plan", goal, "--agent-command", agent("planner.sh"), "--json"]);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(JSON.parse(planned.stdout)).toMatchObject({ tasks: PLAN.tasks.map((t) => ({ id: t.id })) });
+    const run = await box.orch(["run", "--verify", "true", goal, "--agent-command", "true", "--no-plan", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await box.status(parseRunResult(run).runId)).goal).toBe(goal);
   });
 });
 
@@ -441,5 +454,14 @@ describe("orch plan", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^orch: the planner did not answer with a valid plan in 3 tries; the last answer's problems: /);
     expect((await box.orch(["plan", "  ", "--agent-command", agent("planner.sh")])).code).toBe(2);
+  });
+
+  it("a planner whose binary is not there: said at once, naming the binary, no three tries", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    // A path relative to where the agent runs is not checked ahead; the spawn fails.
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "agents:\n  claude-code:\n    bin: ./no-such-dir/claude\n");
+    const result = await box.orch(["plan", "build the feature"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("orch: the claude-code agent's binary `./no-such-dir/claude` was not found; install it or choose another with --planner\n");
   });
 });

@@ -151,6 +151,16 @@ describe("orch run with the command agent", () => {
     expect(report).toContain("(nothing integrated)");
   });
 
+  it("--max-hours takes hours (1.5) or a duration like every other (2h, 90m)", async () => {
+    const box = sandbox();
+    const LimitsData = z.object({ limits: z.object({ maxMs: z.number() }) });
+    for (const [value, ms] of [["2h", 7_200_000], ["90m", 5_400_000], ["1.5", 5_400_000]] as const) {
+      const { json } = await orchRun(box, ["--agent-command", "true", "--max-attempts", "1", "--max-hours", value], 1);
+      const created = (await journal(box, json.runId)).find((e) => e.type === "run.created");
+      expect(LimitsData.parse(created?.data).limits.maxMs).toBe(ms);
+    }
+  });
+
   it("stall: an agent that changes nothing stops the run as stalled after --stall-attempts", async () => {
     const box = sandbox({ FIX_ON_ATTEMPT: "99" });
     const { json } = await orchRun(

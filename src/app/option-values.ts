@@ -22,6 +22,14 @@ export function duration(flag: string, value: string): number {
   return ms;
 }
 
+/** Milliseconds, from hours as a bare number (3, 1.5) or a duration like any other (90m, 2h, 1h30m). */
+export function hours(flag: string, value: string): number {
+  if (/^\s*[-+]?(\d+\.?\d*|\.\d+)\s*$/.test(value)) return Math.round(positiveNumber(flag, value) * 3_600_000);
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new UsageError(`${flag} must be a number of hours or a duration such as 90m or 2h, above 0, not "${value}"`);
+  return ms;
+}
+
 /** Bytes, from a size such as 512m or 4g. */
 export function size(flag: string, value: string): number {
   const bytes = parseSize(value);

@@ -12,7 +12,7 @@ import { PERMISSIONS, type AgentSettings, type Fallback, type Permission } from 
 import { parseSize } from "../core/size.js";
 import type { RunRequest } from "../engine/run-service.js";
 import { loadPlanFile } from "../plan/load.js";
-import { duration, positiveInt, positiveNumber, size } from "./option-values.js";
+import { duration, hours, positiveInt, positiveNumber, size } from "./option-values.js";
 
 /** The options of a run as a user gives them: typed on the command line, or sent to the server. */
 export interface RunOptions {
@@ -48,10 +48,9 @@ export function buildRunRequest(cwd: string, root: string, goal: string, flags: 
   const agent = agentSettings(cwd, root, flags, config);
   const agentModel = configuredModel(config, agent.name);
   const fallbackModels = flags.fallbackModel ?? config.fallbackModels;
-  const maxHours = flags.maxHours === undefined ? config.limits.maxHours : positiveNumber("--max-hours", flags.maxHours);
   const limits: Limits = {
     maxAttempts: flags.maxAttempts === undefined ? config.limits.maxAttempts : positiveInt("--max-attempts", flags.maxAttempts),
-    maxMs: Math.round(maxHours * 3_600_000),
+    maxMs: flags.maxHours === undefined ? Math.round(config.limits.maxHours * 3_600_000) : hours("--max-hours", flags.maxHours),
     intervalMs: flags.interval === undefined ? configDuration(config.limits.interval) : durationOrZero("--interval", flags.interval),
     stallAttempts: flags.stallAttempts === undefined ? config.limits.stallAttempts : positiveInt("--stall-attempts", flags.stallAttempts),
     stallTimeoutMs: flags.stallTimeout === undefined ? configDuration(config.limits.stallTimeout) : duration("--stall-timeout", flags.stallTimeout),

@@ -1,13 +1,29 @@
 #!/usr/bin/env node
 // The `orch` executable: hands the arguments to the program and exits with its code.
 import { fileURLToPath } from "node:url";
-import { processOutput } from "./output.js";
+import { EXIT } from "./exit-codes.js";
+import { terminalOutput } from "./output.js";
 import { runCli } from "./program.js";
 
-const code = await runCli(process.argv.slice(2), {
+/**
+ * Commands that only read and print: once their reader has gone (`orch logs RUN -f | grep -m1 …`) nothing is
+ * left for them to do, so they end at once. Every other command carries on without printing: a foreground run
+ * drives to its end whatever happens to the terminal.
+ */
+const READERS = new Set(["logs", "status", "list", "report", "doctor"]);
+
+const argv = process.argv.slice(2);
+const output = terminalOutput({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  onStdoutClosed: () => {
+    if (READERS.has(argv[0] ?? "")) process.exit(EXIT.ok);
+  },
+});
+const code = await runCli(argv, {
   cwd: process.cwd(),
   env: process.env,
-  output: processOutput,
+  output,
   entry: fileURLToPath(import.meta.url),
 });
 process.exitCode = code;

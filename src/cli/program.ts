@@ -8,7 +8,9 @@ import { InvalidTransitionError } from "../core/run.js";
 import type { CliContext } from "./context.js";
 import type { PlanFlags } from "./commands/plan.js";
 import type { RunFlags } from "./commands/run.js";
+import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
+import { controlHelp, EXIT_CODES_HELP, LOGS_HELP, RUN_HELP } from "./help-text.js";
 import { collect } from "./options.js";
 
 const VERSION = "0.1.0";
@@ -27,7 +29,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       writeOut: (s) => ctx.output.out(s.trimEnd()),
       writeErr: (s) => ctx.output.err(s.trimEnd()),
     })
-    .showHelpAfterError("(orch --help lists the commands)");
+    .showHelpAfterError("(orch --help lists the commands)")
+    .addHelpText("after", `\n${EXIT_CODES_HELP}`);
 
   program
     .command("init")
@@ -40,15 +43,15 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .description("start a run: an agent works on the goal until every --verify command passes")
     .argument("<goal>", "what to achieve, in plain words")
     .option("--verify <cmd>", "a command that must exit 0 when the goal is met (repeatable)", collect)
-    .option("--agent <name>", AGENT_NAMES.join(", "))
+    .option("--agent <name>", `the agent: ${AGENT_NAMES.join(", ")} (default claude-code)`)
     .option("--agent-command <cmd>", "use the command agent with this shell command")
     .option("--script <file>", "use the scripted agent with this session file")
     .option("--permission <level>", "read-only, workspace-write (default) or full")
-    .option("--model <model>", "the model to ask the agent for")
-    .option("--fallback-model <model>", "a model to switch to when the first fails or stalls (repeatable)", collect)
+    .option("--model <model>", "the model to ask the agent for (default: the agent's own)")
+    .option("--fallback-model <[agent:]model>", "a model to switch to when the one before fails or stalls: MODEL of the run's agent, or AGENT:MODEL of another (codex:gpt-5.5; repeatable)", collect)
     .option("--base <branch>", "the branch to start from (default: the current branch)")
     .option("--max-attempts <n>", "agent runs before giving up (default 10)")
-    .option("--max-hours <h>", "wall-clock limit for the run (default 3)")
+    .option("--max-hours <h>", "wall-clock limit for the run: hours (1.5) or a duration (90m, 2h) (default 3)")
     .option("--budget-usd <x>", "stop when the agents' reported cost reaches this")
     .option("--budget-tokens <n>", "stop when the agents' tokens reach this")
     .option("--task-budget-usd <x>", "the same, for each task on its own")
@@ -58,14 +61,15 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--attempt-timeout <dur>", "longest single attempt (default 60m)")
     .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
     .option("--max-agent-memory <size>", "stop an agent whose process tree uses more memory than this, e.g. 4g (default: no cap)")
-    .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop")
+    .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop (default: wait on rate limits, fall back on quotas)")
     .option("--plan-file <file>", "run this plan (YAML or JSON: tasks with ids, goals, dependsOn …) instead of one task")
     .option("--plan", "let an agent split the goal into a graph of tasks first (the default for a goal that lists several items)")
     .option("--no-plan", "run the goal as one task, even if it lists several items")
-    .option("--planner <agent>", "the agent that plans: AGENT, AGENT:MODEL or MODEL (default: the run's agent); implies --plan")
+    .option("--planner <agent[:model]>", "the agent that plans: AGENT, AGENT:MODEL or MODEL (default: the run's agent); implies --plan")
     .option("--concurrency <n>", "how many tasks of a plan run at once (default 1)")
-    .option("--detach", "keep running after the terminal closes")
+    .option("--detach", "run in the background: a supervisor of its own, which outlives the terminal")
     .option("--json", "print one JSON object at the end")
+    .addHelpText("after", RUN_HELP)
     .action(async (goal: string, flags: RunFlags) => set(await (await import("./commands/run.js")).runCommand(ctx, goal, flags)));
 
   program
@@ -75,7 +79,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--verify <cmd>", "a command that tells when the goal is met (repeatable)", collect)
     .option("--agent <name>", "the agent that plans (default from orch.config.yaml)")
     .option("--agent-command <cmd>", "plan with the command agent running this shell command")
-    .option("--planner <agent>", "AGENT, AGENT:MODEL or MODEL")
+    .option("--planner <agent[:model]>", "AGENT, AGENT:MODEL or MODEL (default: the agent)")
     .option("--model <model>", "the planner's model")
     .option("--out <file>", "save the plan as a plan file (YAML, or JSON for .json) for orch run --plan-file")
     .option("--json", "print the plan as JSON")
@@ -84,7 +88,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   program
     .command("status")
     .description("where a run stands (default: the newest)")
-    .argument("[run]", "run id or prefix")
+    .argument("[run]", "run id or prefix, or latest (default: the newest)")
     .option("--json", "print JSON")
     .action(async (ref: string | undefined, flags: { json?: boolean }) => set(await (await import("./commands/status.js")).statusCommand(ctx, ref, flags)));
 
@@ -97,9 +101,10 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   program
     .command("logs")
     .description("the normalized transcript of a run, a task (RUN/TASK) or an attempt")
-    .argument("<ref>", "run id (or prefix, or latest), RUN/TASK, or an attempt id")
+    .argument("<ref>", "latest, a run id (or prefix), RUN/TASK, or an attempt id (RUN.TASK.N)")
     .option("-f, --follow", "keep printing until the run ends")
     .option("--json", "print JSON lines")
+    .addHelpText("after", LOGS_HELP)
     .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await (await import("./commands/logs.js")).logsCommand(ctx, ref, flags)));
 
   const CONTROL = {
@@ -111,10 +116,11 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     program
       .command(mode)
       .description(CONTROL[mode])
-      .argument("<run>", "run id or prefix")
+      .argument("[run]", "run id or prefix (default: the only live run)")
       .option("--wait <seconds>", "wait this long for the run to end")
       .option("--json", "print JSON")
-      .action(async (ref: string, flags: { json?: boolean; wait?: string }) => set(await (await import("./commands/control.js")).stopCommand(ctx, ref, mode, flags)));
+      .addHelpText("after", controlHelp(mode))
+      .action(async (ref: string | undefined, flags: { json?: boolean; wait?: string }) => set(await (await import("./commands/control.js")).stopCommand(ctx, ref, mode, flags)));
   }
 
   program
@@ -122,6 +128,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .description("continue a paused run, a run that waited for a human, or one whose process died, in the mode it was started in")
     .argument("<run>", "run id or prefix")
     .option("--json", "print one JSON object")
+    .addHelpText("after", `\n${EXIT_CODES_HELP}`)
     .action(async (ref: string, flags: { json?: boolean }) => set(await (await import("./commands/resume.js")).resumeCommand(ctx, ref, flags)));
 
   program
@@ -159,12 +166,32 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--resume")
     .action(async (runId: string, flags: { resume?: boolean }) => set(await (await import("./commands/drive.js")).driveDetached(ctx, runId, flags.resume === true)));
 
+  const goal = withDashGoal(program, argv);
   try {
-    await program.parseAsync([...argv], { from: "user" });
+    await program.parseAsync(goal.args, { from: "user" });
     return code;
   } catch (error) {
+    if (error instanceof CommanderError && error.code === "commander.unknownOption" && goal.stray !== undefined) {
+      // commander has printed "unknown option"; the user most likely meant a goal.
+      const oneLine = goal.stray.replace(/\n/g, "\\n");
+      const shown = oneLine.length > 30 ? `${oneLine.slice(0, 29)}…` : oneLine;
+      ctx.output.err(`  a goal that starts with "-" goes last, after --: orch ${argv[0] ?? "run"} [options] -- "${shown}"`);
+    }
     return reportError(ctx, error);
   }
+}
+
+/** The commands whose one argument is a goal, which may start with a dash (a list: "- add docs\n- add tests"). */
+const GOAL_COMMANDS = new Set(["run", "plan"]);
+
+/** `argv` with a goal that starts with `-` moved after `--` (see dash-goal.ts). */
+function withDashGoal(program: Command, argv: readonly string[]): DashGoal {
+  const [name, ...rest] = argv;
+  const command = program.commands.find((c) => c.name() === name);
+  if (name === undefined || command === undefined || !GOAL_COMMANDS.has(name)) return { args: [...argv], stray: undefined };
+  const options = command.options.map((o) => ({ long: o.long, short: o.short, value: o.required ? ("required" as const) : o.optional ? ("optional" as const) : ("none" as const) }));
+  const found = findDashGoal(rest, options);
+  return { args: [name, ...found.args], stray: found.stray };
 }
 
 function reportError(ctx: CliContext, error: unknown): number {

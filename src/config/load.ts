@@ -1,11 +1,13 @@
-// Reads orch.config.yaml and reports a bad value by its path in the file, its line, and what is allowed,
-// so that a typo never silently becomes a default.
+// Reads orch.config.yaml and reports every bad value at once, each by its path in the file, its line, and what
+// is allowed (the nearest known name for a typo), so that a typo never silently becomes a default.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LineCounter, isMap, isScalar, parseDocument } from "yaml";
-import type { z } from "zod";
+import { LineCounter, parseDocument } from "yaml";
+import { z } from "zod";
+import { didYouMean } from "../core/did-you-mean.js";
 import { UsageError } from "../core/errors.js";
 import { CONFIG_FILE, Config } from "./schema.js";
+import { lineOf } from "./yaml-line.js";
 
 export class ConfigError extends UsageError {
   override readonly name = "ConfigError";
@@ -36,23 +38,21 @@ export function parseConfig(text: string, source: string): Config {
     });
   }
   const raw: unknown = withoutNulls(doc.toJS() ?? {});
-  const parsed = Config.safeParse(raw);
+  const parsed = Config.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  if (issue === undefined) throw new ConfigError(`${source} is not a valid configuration`);
-  const path = issue.path.filter((p): p is string | number => typeof p === "string" || typeof p === "number");
-  const node = path.length === 0 ? doc.contents : doc.getIn(path, true);
-  // An unknown key is shown at its own line, not at the first line of the map that holds it.
-  const unknownKey = issue.code === "unrecognized_keys" ? issue.keys[0] : undefined;
-  const keyNode = isMap(node) ? node.items.find((pair) => isScalar(pair.key) && pair.key.value === unknownKey)?.key : undefined;
-  const at = keyNode ?? node;
-  const range = at !== null && typeof at === "object" && "range" in at && Array.isArray(at.range) ? at.range : undefined;
-  const offset = typeof range?.[0] === "number" ? range[0] : undefined;
-  const line = offset === undefined ? undefined : lineCounter.linePos(offset).line;
-  const where = path.length === 0 ? "the top level" : path.join(".");
-  throw new ConfigError(`${source}${line !== undefined ? `:${line}` : ""}: ${where}: ${describeIssue(issue)}`, {
-    hint: `see the commented defaults that \`orch init\` writes for every allowed setting`,
-  });
+  // Every problem at once, each at its own line, in the order of the file.
+  const problems = parsed.error.issues
+    .flatMap((issue) => {
+      const path = issue.path.filter((p): p is string | number => typeof p === "string" || typeof p === "number");
+      const where = path.length === 0 ? "the top level" : path.join(".");
+      // One line per unknown key, at the key itself.
+      const keys = issue.code === "unrecognized_keys" ? issue.keys : [undefined];
+      return keys.map((key) => ({ line: lineOf(doc, lineCounter, path, key), text: `${where}: ${key === undefined ? describeIssue(issue) : unknownKey(path, key)}` }));
+    })
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  const lines = problems.map((problem) => `${source}${problem.line !== undefined ? `:${problem.line}` : ""}: ${problem.text}`);
+  const message = lines.length === 1 ? (lines[0] ?? "") : `${source} has ${lines.length} problems:\n  ${lines.join("\n  ")}`;
+  throw new ConfigError(message, { hint: "see the commented defaults that `orch init` writes for every allowed setting" });
 }
 
 /**
@@ -69,13 +69,36 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "unrecognized_keys":
       return `unknown setting${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-    case "invalid_value":
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_value": {
+      const near = typeof issue.input === "string" ? didYouMean(issue.input, issue.values.filter((v) => typeof v === "string")) : "";
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}${near}`;
+    }
     case "invalid_type":
-      return `expected ${issue.expected}`;
+      return `expected ${issue.expected}${issue.input === undefined ? "" : `, not ${JSON.stringify(issue.input)}`}`;
     case "too_small":
       return issue.message.replace(/^Too small: /, "");
     default:
       return issue.message;
   }
+}
+
+/** An unknown setting, with the nearest known one when it looks like a typo. */
+function unknownKey(path: readonly (string | number)[], key: string): string {
+  const known = keysAt(path);
+  const near = didYouMean(key, known);
+  if (path.length === 1 && path[0] === "agents") return `unknown agent "${key}"${near || `; the agents are ${known.join(", ")}`}`;
+  return `unknown setting "${key}"${near}`;
+}
+
+/** The settings the schema allows in the map at `path`. */
+function keysAt(path: readonly (string | number)[]): string[] {
+  let schema: z.core.$ZodType | undefined = Config;
+  for (const part of path) schema = typeof part === "string" ? objectOf(schema)?.shape[part] : undefined;
+  return Object.keys(objectOf(schema)?.shape ?? {});
+}
+
+function objectOf(schema: z.core.$ZodType | undefined): z.ZodObject | undefined {
+  let at = schema;
+  while (at instanceof z.ZodPrefault || at instanceof z.ZodDefault || at instanceof z.ZodOptional) at = at.unwrap();
+  return at instanceof z.ZodObject ? at : undefined;
 }

@@ -16,8 +16,11 @@ export const PLANNER_TRIES = 3;
 const LISTED_FILES = 300;
 const README_LINES = 40;
 
-/** One planner turn: the agent's answer, or how it failed. */
-export type PlannerTurn = (prompt: string, attempt: number) => Promise<{ text: string | undefined; failure?: Failure | undefined }>;
+/**
+ * One planner turn: the agent's answer, or how it failed; `unstartable` says why the agent could not even be
+ * started (its binary is missing), which no further try can change.
+ */
+export type PlannerTurn = (prompt: string, attempt: number) => Promise<{ text: string | undefined; failure?: Failure | undefined; unstartable?: string | undefined }>;
 
 export type PlanOutcome = { ok: true; plan: Plan; tries: number } | { ok: false; reason: string; waiting: boolean };
 
@@ -38,6 +41,7 @@ export async function makePlan(request: PlanRequest): Promise<PlanOutcome> {
   for (let attempt = first; attempt < first + PLANNER_TRIES; attempt++) {
     const prompt = buildPlannerPrompt({ goal: request.goal, criteria: request.criteria, repository, attempt: attempt - first + 1, maxAttempts: PLANNER_TRIES, errors });
     const answer = await request.turn(prompt, attempt);
+    if (answer.unstartable !== undefined) return { ok: false, reason: answer.unstartable, waiting: false };
     if (answer.failure !== undefined) {
       // Missing credentials wait for a human; any other failure of the agent costs a try like a bad answer.
       if (answer.failure.kind === "auth_failed") return { ok: false, reason: `the planner agent was refused by its model API: ${answer.failure.detail}`, waiting: true };
@@ -50,9 +54,23 @@ export async function makePlan(request: PlanRequest): Promise<PlanOutcome> {
   }
   return {
     ok: false,
-    reason: `the planner did not answer with a valid plan in ${PLANNER_TRIES} tries; the last answer's problems: ${errors.join("; ")}`,
+    reason: `the planner did not answer with a valid plan in ${PLANNER_TRIES} tries; the last answer's problems: ${errors.join("; ")}. ${NO_PLAN_HINT}`,
     waiting: false,
   };
+}
+
+/** How to go on without a plan: said whenever planning fails, since a goal that lists items is planned by default. */
+export const NO_PLAN_HINT = "`orch run --no-plan` runs the goal as one task, without a plan";
+
+/** A planner whose executable is not there, in words that name what to install. */
+export function binaryNotFound(agent: string, file: string): string {
+  return `the ${agent} agent's binary \`${file}\` was not found; install it or choose another with --planner`;
+}
+
+/** Why an agent could not be started (spawn failed: no such file, not executable …). */
+function cannotStart(agent: string, file: string, error: Error | undefined): string {
+  const code = error !== undefined && "code" in error ? error.code : undefined;
+  return code === "ENOENT" ? binaryNotFound(agent, file) : `the ${agent} agent could not be started (\`${file}\`): ${error?.message ?? "unknown error"}`;
 }
 
 /** What the planner is told of the repository: its tracked files (the first few hundred) and its README's opening. */
@@ -90,6 +108,7 @@ export function bareTurn(deps: Pick<EngineDeps, "env" | "groups">, options: { ad
         }
       },
     });
+    if (exit.reason === "spawn_failed") return { text: undefined, unstartable: cannotStart(options.adapter.name, command.file, exit.error) };
     if (exit.reason !== "exited") return { text: undefined, failure: { kind: exit.reason === "hung" ? "hung" : exit.reason === "timeout" ? "timeout" : "crashed", detail: `the planner agent stopped: ${exit.reason}` } };
     const failure = options.adapter.classify({ exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, result, retries: [], endedAt: Date.now() });
     return { text: result?.text ?? last, failure };

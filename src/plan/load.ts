@@ -3,7 +3,8 @@
 // file, the line, the task and what to do, so that nothing is written for a plan orch cannot run.
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { LineCounter, isMap, isScalar, parseDocument, type Document } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
+import { lineOf } from "../config/yaml-line.js";
 import { UsageError } from "../core/errors.js";
 import { checkPlan, formatPath, type Plan, type PlanProblem } from "../core/plan.js";
 
@@ -76,7 +77,7 @@ export function parsePlanFile(text: string, source: string): Plan {
   }
   const checked = checkPlan(value);
   if (checked.ok) return checked.plan;
-  const problems = checked.problems.map((problem): LocatedProblem => ({ ...problem, line: lineOf(doc, lineCounter, problem) }));
+  const problems = checked.problems.map((problem): LocatedProblem => ({ ...problem, line: lineOf(doc, lineCounter, problem.path, problem.key) }));
   const lines = problems.map((problem) => {
     const where = `${source}${problem.line === undefined ? "" : `:${problem.line}`}`;
     const task = problem.kind === "shape" && problem.taskId !== undefined ? ` (task "${problem.taskId}")` : "";
@@ -85,24 +86,6 @@ export function parsePlanFile(text: string, source: string): Plan {
   const message = lines.length === 1 ? (lines[0] ?? "") : `plan file ${source} has ${lines.length} problems:\n  ${lines.join("\n  ")}`;
   const hint = [...new Set(problems.map((problem) => HINTS[problem.kind]))].join("; ");
   throw new PlanFileError(source, message, { hint, problems });
-}
-
-/**
- * The line of the node a problem points at; an unknown key at its own line, a missing one at the object
- * that lacks it (the nearest ancestor present in the file).
- */
-function lineOf(doc: Document, lineCounter: LineCounter, problem: PlanProblem): number | undefined {
-  const unknownKey = problem.key;
-  for (let length = problem.path.length; length >= 0; length--) {
-    const node: unknown = length === 0 ? doc.contents : doc.getIn(problem.path.slice(0, length), true);
-    if (node === undefined || node === null) continue;
-    const keyNode = unknownKey !== undefined && isMap(node) ? node.items.find((pair) => isScalar(pair.key) && pair.key.value === unknownKey)?.key : undefined;
-    const at: unknown = keyNode ?? node;
-    const range = typeof at === "object" && at !== null && "range" in at && Array.isArray(at.range) ? (at.range as unknown[]) : undefined;
-    const offset = range?.[0];
-    if (typeof offset === "number") return lineCounter.linePos(offset).line;
-  }
-  return undefined;
 }
 
 /** A key with nothing after it means "not set" (`before:` left blank), as in orch.config.yaml. */

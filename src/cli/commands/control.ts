@@ -6,15 +6,16 @@ import { isTerminalRun, type RunStatus, type StopMode } from "../../core/run.js"
 import { UsageError } from "../../core/errors.js";
 import { orchPaths, reportPath } from "../../engine/paths.js";
 import { writeReport } from "../../engine/report.js";
+import type { RunRecord, Store } from "../../store/store.js";
 import { withRepoStore } from "../../app/compose.js";
 import { resolveRun } from "../../read/runs.js";
-import { type CliContext } from "../context.js";
+import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 import { supervisorAlive } from "../../engine/lease.js";
 
-export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, flags: { json?: boolean; wait?: string }): Promise<number> {
+export async function stopCommand(ctx: CliContext, ref: string | undefined, mode: StopMode, flags: { json?: boolean; wait?: string }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
-    const run = await resolveRun(store, ref);
+    const run = ref === undefined ? await onlyLiveRun(ctx, store, mode) : await resolveRun(store, ref);
     if (isTerminalRun(run.status)) {
       throw new UsageError(`run ${run.id} has already ended (${run.status})`, { hint: `\`orch report ${run.id}\` shows how it ended` });
     }
@@ -72,4 +73,27 @@ export async function stopCommand(ctx: CliContext, ref: string, mode: StopMode, 
     }
     return EXIT.ok;
   });
+}
+
+/**
+ * Without a run named, the one run a supervisor drives now (or is about to: pending), said out loud; with none
+ * or several, a UsageError that lists them, since guessing could stop the wrong one.
+ */
+async function onlyLiveRun(ctx: CliContext, store: Store, mode: StopMode): Promise<RunRecord> {
+  const live = (await store.listRuns()).filter((run) => run.status === "pending" || supervisorAlive(run) === true);
+  const [only] = live;
+  if (only !== undefined && live.length === 1) {
+    ctx.output.err(`orch: ${mode} run ${only.id}, the only live run: ${firstLine(only.goal)}`);
+    return only;
+  }
+  if (only === undefined) {
+    throw new UsageError(`no run is live, so there is none to ${mode}`, { hint: `name one: orch ${mode} RUN (\`orch list\` shows the runs)` });
+  }
+  const rows = live.map((run) => `\n  ${run.id}  ${run.status}  ${firstLine(run.goal)}`).join("");
+  throw new UsageError(`${live.length} runs are live; say which one to ${mode}:${rows}`, { hint: `orch ${mode} RUN` });
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n")[0] ?? "";
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
 }

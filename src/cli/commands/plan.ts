@@ -12,6 +12,7 @@ import { makePlan, bareTurn } from "../../engine/planner.js";
 import { inspectRepo } from "../../git/index.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { CliContext } from "../context.js";
+import { assertPlannerStarts } from "../planner-check.js";
 import { EXIT } from "../exit-codes.js";
 import { agentSettings, configDuration, plannerOf, type RunOptions } from "../../app/run-request.js";
 
@@ -25,6 +26,7 @@ export async function planCommand(ctx: CliContext, goal: string, flags: PlanFlag
   const { config } = loadConfig(repo.root);
   const agent = agentSettings(ctx.cwd, repo.root, flags, config);
   const planner = plannerOf(flags.planner, agent, config);
+  assertPlannerStarts(planner, ctx.env, repo.root);
   const adapter = createAdapter(planner.agent);
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();

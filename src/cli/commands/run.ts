@@ -10,6 +10,7 @@ import { createRun, planRun } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { assertPlannerStarts } from "../planner-check.js";
 import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 
 export type RunFlags = RunOptions;
@@ -19,6 +20,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   const { config } = loadConfig(repo.root);
   const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config);
   const planned = await planRun(request);
+  if (request.planner !== undefined) assertPlannerStarts(request.planner, ctx.env, repo.root);
   if (flags.json !== true) {
     const status = await worktreeStatus(planned.repo.root);
     if (status.dirty) {

@@ -1,0 +1,46 @@
+// The help that commander's option list cannot carry: what the agent is given, exit codes, reference forms.
+// It says what README.md says; test/cli-help.test.ts holds the two together.
+
+export const EXIT_CODES_HELP = `Exit codes:
+  0    converged (with --detach: the run started)
+  1    ran but did not converge (a limit, a stall, stopped)
+  2    bad usage or config; nothing written
+  3    waiting for a human (credentials)
+  130  interrupted or paused; state kept, \`orch resume RUN\` continues`;
+
+export const RUN_HELP = `
+Defaults are orch's own unless orch.config.yaml sets them (\`orch init\` writes every setting, commented).
+Durations read like 30s, 5m, 2h or 1h30m; sizes like 512m or 4g.
+
+The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>, branch orch/<run>/<task>), never in
+your checkout. Every agent has ORCH_RUN_ID, ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and
+ORCH_MODEL when a model is chosen; the command agent (--agent-command) also gets the prompt on stdin and in
+ORCH_PROMPT.
+
+A goal that starts with "-" (a list) is read as the goal; should it be taken for an option, put it last,
+after --: orch run --verify "npm test" -- "- add docs".
+
+${EXIT_CODES_HELP}
+
+Examples:
+  orch run "make the failing tests pass" --verify "npm test"
+  orch run "fix the type errors" --verify "npx tsc --noEmit" --fallback-model codex:gpt-5.5 --detach
+  orch run $'- add auth\\n- add its docs' --verify "npm test" --planner claude-code:opus --concurrency 2`;
+
+export const LOGS_HELP = `
+What to show:
+  latest                      the newest run (also what \`orch status\` shows without a run)
+  RUN                         a run, by its id or a unique prefix of it (261207-0043 …)
+  RUN/TASK                    one task of a run (the task ids are in \`orch status RUN\`)
+  RUN.TASK.N                  one attempt: run id, task id and attempt number (261207-0043-tpjg.fix-tests.2)
+
+Examples:
+  orch logs latest -f         follow the newest run until it ends
+  orch logs 261207-0043-tpjg/api --json`;
+
+/** For stop, pause and abort: which run they act on without one named. */
+export function controlHelp(mode: string): string {
+  return `
+Without a run, ${mode} acts on the only live run (one a supervisor drives now) and names it; when several
+are live, it lists them and asks for one (exit 2).`;
+}

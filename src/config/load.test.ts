@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "./load.js";
+
+function problemsOf(text: string): ConfigError {
+  try {
+    parseConfig(text, "orch.config.yaml");
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("a bad orch.config.yaml", () => {
+  it("lists every problem at once, each at its line, in the order of the file, with the nearest name for a typo", () => {
+    const error = problemsOf(["agent: gpt", "verify:", "  - npm test", "limits:", "  maxAtempts: 3", "  maxHours: three", "  stallTimeout: soon", ""].join("\n"));
+    expect(error.message).toBe(
+      [
+        "orch.config.yaml has 4 problems:",
+        '  orch.config.yaml:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"',
+        '  orch.config.yaml:5: limits: unknown setting "maxAtempts"; did you mean "maxAttempts"?',
+        '  orch.config.yaml:6: limits.maxHours: expected number, not "three"',
+        "  orch.config.yaml:7: limits.stallTimeout: expected a duration such as 30s, 5m, 2h or 1h30m",
+      ].join("\n"),
+    );
+    expect(error.hint).toBe("see the commented defaults that `orch init` writes for every allowed setting");
+  });
+
+  it("names unknown keys one by one, an unknown agent with the agents there are", () => {
+    const error = problemsOf("verfy: []\nbsae: main\nagents:\n  codx: {}\n  claude: {}\n");
+    expect(error.message.split("\n").slice(1)).toEqual([
+      '  orch.config.yaml:1: the top level: unknown setting "verfy"; did you mean "verify"?',
+      '  orch.config.yaml:2: the top level: unknown setting "bsae"; did you mean "base"?',
+      '  orch.config.yaml:4: agents: unknown agent "codx"; did you mean "codex"?',
+      '  orch.config.yaml:5: agents: unknown agent "claude"; the agents are claude-code, command, scripted, opencode, gemini, codex',
+    ]);
+  });
+
+  it("one problem is one line; a good file parses", () => {
+    expect(problemsOf("agent: codx\n").message).toBe('orch.config.yaml:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"; did you mean "codex"?');
+    expect(parseConfig("agent: codex\nlimits:\n  maxHours: 2\n", "orch.config.yaml").limits.maxHours).toBe(2);
+  });
+});
