@@ -7,7 +7,7 @@ import { z } from "zod";
 import { didYouMean } from "../core/did-you-mean.js";
 import { UsageError } from "../core/errors.js";
 import { CONFIG_FILE, Config } from "./schema.js";
-import { lineOf } from "./yaml-line.js";
+import { lineOf } from "../core/yaml-line.js";
 
 export class ConfigError extends UsageError {
   override readonly name = "ConfigError";

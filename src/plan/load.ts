@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
-import { lineOf } from "../config/yaml-line.js";
+import { lineOf } from "../core/yaml-line.js";
 import { UsageError } from "../core/errors.js";
 import { checkPlan, formatPath, type Plan, type PlanProblem } from "../core/plan.js";
 
