@@ -3,11 +3,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { AGENT_SECRET_ENV } from "../../agents/secret-env.js";
 import { UsageError } from "../../core/errors.js";
+import { createRedactor } from "../../core/redact.js";
 import { interruptibleSleep, type EngineDeps } from "../../engine/deps.js";
 import { fileLogger } from "../../engine/logger.js";
 import { driverLogPath, orchPaths } from "../../engine/paths.js";
 import { driveRun } from "../../engine/drive-run.js";
+import { redactingStore } from "../../engine/redacting-store.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";
@@ -16,12 +19,16 @@ import { EXIT, exitCodeForRun } from "../exit-codes.js";
 import { StatusLine } from "../status-line.js";
 
 export function engineDeps(ctx: CliContext, store: Store, repoRoot: string, groups: ProcessGroups): EngineDeps {
+  // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
+  const env = { ...ctx.env };
+  // Its secrets are hidden in all the run writes, shows and sends; the journal gets them no other way.
+  const redactor = createRedactor(env, { extraNames: AGENT_SECRET_ENV });
   return {
-    store,
+    store: redactingStore(store, redactor),
     groups,
     logger: fileLogger(join(orchPaths(repoRoot).logs, "orch.jsonl")),
-    // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
-    env: { ...ctx.env },
+    env,
+    redactor,
     now: Date.now,
     random: Math.random,
     sleep: interruptibleSleep,

@@ -1,0 +1,24 @@
+// The journal as the engine writes it: every event redacted on its way in, through `append` and `ingest` alike,
+// so that no secret reaches a row or a projection (attempts.criteria, a task's reason), nor `orch logs`, `orch
+// status` or the report, which read them — whichever part of the engine wrote the event. Reads pass through.
+import type { Redactor } from "../core/redact.js";
+import type { Store } from "../store/store.js";
+
+export function redactingStore(store: Store, redactor: Redactor): Store {
+  return {
+    append: (events) => store.append(events.map((event) => redactor.redactDeep(event))),
+    ingest: (events) => store.ingest(events.map((event) => redactor.redactDeep(event))),
+    getRun: (id) => store.getRun(id),
+    findRuns: (prefix) => store.findRuns(prefix),
+    listRuns: (options) => store.listRuns(options),
+    listTasks: (runId) => store.listTasks(runId),
+    getTask: (runId, taskId) => store.getTask(runId, taskId),
+    listAttempts: (query) => store.listAttempts(query),
+    getAttempt: (id) => store.getAttempt(id),
+    readEvents: (query) => store.readEvents(query),
+    acquireLease: (runId, claim) => store.acquireLease(runId, claim),
+    renewLease: (runId, owner, until) => store.renewLease(runId, owner, until),
+    releaseLease: (runId, owner) => store.releaseLease(runId, owner),
+    close: () => store.close(),
+  };
+}
