@@ -2,7 +2,7 @@
 // user typed. Read-only commands never create `.orch/`.
 import { existsSync } from "node:fs";
 import { NotFoundError, UsageError } from "../core/errors.js";
-import { orchPaths, type OrchPaths } from "../engine/paths.js";
+import { ensureOrchDir, orchPaths, type OrchPaths } from "../engine/paths.js";
 import { inspectRepo, type RepoInfo } from "../git/index.js";
 import { openSqliteStore } from "../store/sqlite/open.js";
 import type { RunRecord, Store } from "../store/store.js";
@@ -28,6 +28,7 @@ export async function openRepoStore(cwd: string, options: { create: boolean }): 
   if (!options.create && !existsSync(paths.db)) {
     throw new NotFoundError(`no orch runs in ${repo.root} yet`, { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
   }
+  if (options.create) ensureOrchDir(paths);
   const store = await openSqliteStore({ path: paths.db });
   return { repo, paths, store };
 }

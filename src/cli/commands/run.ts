@@ -14,7 +14,7 @@ import { UsageError } from "../../core/errors.js";
 import type { Limits } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
 import { inspectRepo, worktreeStatus } from "../../git/index.js";
-import { orchPaths } from "../../engine/paths.js";
+import { ensureOrchDir, orchPaths } from "../../engine/paths.js";
 import { loadPlanFile } from "../../plan/load.js";
 import { createRun, planRun, type Fallback, type RunRequest } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
@@ -66,6 +66,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
 
   // Everything above only read; from here on the run exists.
   const paths = orchPaths(planned.repo.root);
+  ensureOrchDir(paths);
   const store = await openSqliteStore({ path: paths.db });
   try {
     const run = await createRun(store, planned);
