@@ -200,9 +200,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
       writer.push({ type: "attempt.spawned", ...ids, data: { pid, ...(startTime !== undefined ? { startTime } : {}) } });
       writer.flush().catch((error: unknown) => log.warn("could not journal the agent's start", { error: String(error) }));
     },
-    // Lines come from the redacted stream above; supervise's own splitter need hold no more than this.
-    onLine: () => undefined,
-    maxLineBytes: 1024,
+    // No onLine: the lines come from the redacted stream above.
   });
   stdout.end();
   spec.signal.removeEventListener("abort", onOuterAbort);
