@@ -20,7 +20,7 @@ describe("redactingStore", () => {
     const token = FAKE_ENV.GITHUB_TOKEN;
     await store.append([
       runCreated("r1"),
-      { type: "task.created", runId: "r1", taskId: "fix", data: { title: "fix", goal: "g", criteria: ["env"], branch: "b", worktree: "/wt" } },
+      { type: "task.created", runId: "r1", taskId: "fix", data: { title: "fix", goal: "g", criteria: ["psql postgres://u:hunter22@db -c 'select 1'"], branch: "b", worktree: "/wt" } },
       { type: "task.started", runId: "r1", taskId: "fix", data: {} },
       { type: "attempt.started", ...ids, data: { number: 1, agent: "command", transcript: "/t.jsonl" } },
     ]);
@@ -41,7 +41,8 @@ describe("redactingStore", () => {
     const [attempt] = await store.listAttempts({ runId: "r1" });
     expect(attempt?.criteria?.[0]?.outputTail).toBe("GITHUB_TOKEN=[redacted:GITHUB_TOKEN]\n");
     expect(attempt?.failure?.detail).toBe("`env` printed [redacted:GITHUB_TOKEN]");
-    // The run as the user asked for it is kept: nothing in it was a secret.
+    // The run and its tasks are kept as asked for: their commands are run from the journal.
     expect((await store.getRun("r1"))?.criteria).toEqual(["npm test"]);
+    expect((await store.getTask("r1", "fix"))?.criteria).toEqual(["psql postgres://u:hunter22@db -c 'select 1'"]);
   });
 });
