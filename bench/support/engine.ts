@@ -6,7 +6,10 @@ import { DEFAULT_PERMISSION } from "../../src/agents/permission.js";
 import type { Limits } from "../../src/core/journal.js";
 import { RecoverySettings } from "../../src/core/recovery-policy.js";
 import type { Activity } from "../../src/engine/converge.js";
+import { AGENT_SECRET_ENV } from "../../src/agents/secret-env.js";
+import { createRedactor } from "../../src/core/redact.js";
 import { interruptibleSleep, type EngineDeps } from "../../src/engine/deps.js";
+import { redactingStore } from "../../src/engine/redacting-store.js";
 import { fileLogger } from "../../src/engine/logger.js";
 import { orchPaths } from "../../src/engine/paths.js";
 import { driveRun } from "../../src/engine/drive-run.js";
@@ -67,11 +70,13 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
   try {
     const created = await createRun(store, planned);
     const setupMs = performance.now() - setupStart;
+    const redactor = createRedactor(process.env, { extraNames: AGENT_SECRET_ENV });
     const deps: EngineDeps = {
-      store,
+      store: redactingStore(store, redactor),
       groups,
       logger: fileLogger(join(paths.logs, "orch.jsonl")),
       env: process.env,
+      redactor,
       now: Date.now,
       random: Math.random,
       sleep: interruptibleSleep,

@@ -2,10 +2,13 @@
 // the engine's dependencies. The CLI, a detached supervisor and the server compose through here.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { AGENT_SECRET_ENV } from "../agents/secret-env.js";
 import { NotFoundError } from "../core/errors.js";
+import { createRedactor } from "../core/redact.js";
 import { interruptibleSleep, type EngineDeps } from "../engine/deps.js";
 import { fileLogger } from "../engine/logger.js";
-import { orchPaths, type OrchPaths } from "../engine/paths.js";
+import { ensureOrchDir, orchPaths, type OrchPaths } from "../engine/paths.js";
+import { redactingStore } from "../engine/redacting-store.js";
 import { inspectRepo, type RepoInfo } from "../git/index.js";
 import type { ProcessGroups } from "../process/groups.js";
 import { openSqliteStore } from "../store/sqlite/open.js";
@@ -23,6 +26,7 @@ export async function openRepoStore(cwd: string, options: { create: boolean }): 
   if (!options.create && !existsSync(paths.db)) {
     throw new NotFoundError(`no orch runs in ${repo.root} yet`, { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
   }
+  if (options.create) ensureOrchDir(paths);
   const store = await openSqliteStore({ path: paths.db });
   return { repo, paths, store };
 }
@@ -37,13 +41,17 @@ export async function withRepoStore<T>(cwd: string, create: boolean, fn: (rs: Re
 }
 
 /** What the engine needs to drive a run of `repoRoot`: the journal, process groups, a logger, the environment, time. */
-export function engineDeps(env: NodeJS.ProcessEnv, store: Store, repoRoot: string, groups: ProcessGroups): EngineDeps {
+export function engineDeps(processEnv: NodeJS.ProcessEnv, store: Store, repoRoot: string, groups: ProcessGroups): EngineDeps {
+  // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
+  const env = { ...processEnv };
+  // Its secrets are hidden in all the run writes, shows and sends; the journal gets them no other way.
+  const redactor = createRedactor(env, { extraNames: AGENT_SECRET_ENV });
   return {
-    store,
+    store: redactingStore(store, redactor),
     groups,
     logger: fileLogger(join(orchPaths(repoRoot).logs, "orch.jsonl")),
-    // A plain snapshot: agents and verify commands get it on every spawn, and copying process.env itself is slow.
-    env: { ...env },
+    env,
+    redactor,
     now: Date.now,
     random: Math.random,
     sleep: interruptibleSleep,

@@ -1,6 +1,7 @@
 // Runs one attempt: starts the agent in the task's worktree under supervision, streams its normalized
 // events into the journal and its raw output into the transcript file, enforces the stall timer, the
-// attempt timeout and the money/token budget, and classifies how it ended.
+// attempt timeout and the money/token budget, and classifies how it ended. What goes to the agent (its
+// prompt) and what comes from it (stdout, the stderr tail) passes the run's redactor first.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { AgentAdapter, AgentExit, AgentInvocation } from "../agents/agent.js";
@@ -14,6 +15,7 @@ import { processStartTime } from "../process/tree.js";
 import { supervise, type SupervisedExit } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
+import { RedactedStdout } from "./agent-stdout.js";
 import { interruptDetail } from "./interrupt.js";
 
 /**
@@ -84,7 +86,8 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   });
 
   const invocation: AgentInvocation = {
-    prompt: spec.prompt,
+    // The prompt goes to a model provider: the handoff in it quotes agent and verify output.
+    prompt: deps.redactor.redact(spec.prompt),
     cwd: spec.worktree,
     model: spec.model,
     resumeSessionId: spec.resumeSessionId,
@@ -130,6 +133,53 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     if (overBudget !== undefined) local.abort();
   };
 
+  const onLine = (line: string): void => {
+    for (const event of parser.parseLine(line)) {
+      switch (event.type) {
+        case "session.started":
+          sessionId = event.sessionId;
+          model = event.model ?? model;
+          break;
+        case "usage":
+          usage = event.usage;
+          costUsd = event.costUsd ?? costUsd;
+          checkBudget();
+          break;
+        case "result":
+          result = event;
+          if (!event.ok && looping === undefined) {
+            const key = event.reason ?? event.text ?? "error";
+            const seen = (failures.get(key) ?? 0) + 1;
+            failures.set(key, seen);
+            if (seen >= REPEATED_FAILURE_LIMIT) {
+              looping = event;
+              local.abort();
+            }
+          }
+          sessionId = event.sessionId ?? sessionId;
+          usage = event.usage ?? usage;
+          costUsd = event.costUsd ?? costUsd;
+          checkBudget();
+          break;
+        case "retry":
+          retries.push(event);
+          break;
+        case "tool.called":
+          actions.push(`${event.name} ${event.summary}`.trim());
+          break;
+        case "text":
+          lastText = event.text;
+          break;
+        default:
+          break;
+      }
+      writer.push({ type: "agent.emitted", ...ids, data: event });
+      spec.onEvent?.(event);
+    }
+  };
+  // Its output is redacted before the transcript or the parser sees a byte of it.
+  const stdout = new RedactedStdout(deps.redactor, (bytes) => transcript.write(bytes), onLine);
+
   const exit = await supervise({
     file: command.file,
     args: command.args,
@@ -141,7 +191,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
     signal: local.signal,
     groups: deps.groups,
     maxRssBytes: spec.maxRssBytes,
-    onStdout: (chunk) => transcript.write(chunk),
+    onStdout: (chunk) => stdout.push(chunk),
     stdoutBackpressure: () => transcript.waitForRoom(),
     onSpawn: (pid) => {
       log.info("agent started", { pid, agent: spec.adapter.name });
@@ -150,57 +200,17 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
       writer.push({ type: "attempt.spawned", ...ids, data: { pid, ...(startTime !== undefined ? { startTime } : {}) } });
       writer.flush().catch((error: unknown) => log.warn("could not journal the agent's start", { error: String(error) }));
     },
-    onLine: (line) => {
-      for (const event of parser.parseLine(line)) {
-        switch (event.type) {
-          case "session.started":
-            sessionId = event.sessionId;
-            model = event.model ?? model;
-            break;
-          case "usage":
-            usage = event.usage;
-            costUsd = event.costUsd ?? costUsd;
-            checkBudget();
-            break;
-          case "result":
-            result = event;
-            if (!event.ok && looping === undefined) {
-              const key = event.reason ?? event.text ?? "error";
-              const seen = (failures.get(key) ?? 0) + 1;
-              failures.set(key, seen);
-              if (seen >= REPEATED_FAILURE_LIMIT) {
-                looping = event;
-                local.abort();
-              }
-            }
-            sessionId = event.sessionId ?? sessionId;
-            usage = event.usage ?? usage;
-            costUsd = event.costUsd ?? costUsd;
-            checkBudget();
-            break;
-          case "retry":
-            retries.push(event);
-            break;
-          case "tool.called":
-            actions.push(`${event.name} ${event.summary}`.trim());
-            break;
-          case "text":
-            lastText = event.text;
-            break;
-          default:
-            break;
-        }
-        writer.push({ type: "agent.emitted", ...ids, data: event });
-        spec.onEvent?.(event);
-      }
-    },
+    // No onLine: the lines come from the redacted stream above.
   });
+  stdout.end();
   spec.signal.removeEventListener("abort", onOuterAbort);
   await transcript.end();
   if (transcript.error !== undefined) log.warn("transcript incomplete", { file: spec.transcript, error: transcript.error.message, droppedBytes: transcript.droppedBytes });
 
   const interrupted = exit.reason === "aborted" && overBudget === undefined && looping === undefined;
-  const agentExit: AgentExit = { exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, result, retries, endedAt: deps.now() };
+  // Redacted before it is read for a failure's detail (journaled, shown, handed to the next attempt).
+  const stderrTail = deps.redactor.redact(exit.stderrTail);
+  const agentExit: AgentExit = { exitCode: exit.exitCode, signal: exit.signal, stderrTail, result, retries, endedAt: deps.now() };
   const failure =
     looping !== undefined && exit.reason === "aborted"
       ? repeatedFailure(spec, looping, { ...agentExit, exitCode: null, signal: null, result: looping })
@@ -219,7 +229,7 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
       ...(usage !== undefined ? { usage } : {}),
       ...(costUsd !== undefined ? { costUsd } : {}),
       ...(failure !== undefined ? { failure } : {}),
-      ...(exit.stderrTail !== "" ? { stderrTail: exit.stderrTail.slice(-4_000) } : {}),
+      ...(stderrTail !== "" ? { stderrTail: stderrTail.slice(-4_000) } : {}),
       ...(exit.peakRssBytes > 0 ? { peakRssBytes: exit.peakRssBytes } : {}),
       ...(retries.length > 0 ? { apiRetries: retries.length, apiRetryWaitMs: Math.round(retries.reduce((sum, r) => sum + (r.delayMs ?? 0), 0)) } : {}),
     },

@@ -127,6 +127,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
             criteria: task.criteria,
             cwd: task.worktree,
             env: deps.env,
+            redactor: deps.redactor,
             owner: { runId: run.id, taskId: task.id },
             timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
             signal: ctx.abort,

@@ -1,6 +1,7 @@
 // What the engine needs from the outside world, passed explicitly: the journal, the process registry,
-// a logger, the clock and the environment agents inherit. Tests hand in their own.
+// a logger, the clock, the environment agents inherit and the redactor built from it. Tests hand in their own.
 import { setTimeout as sleepFor } from "node:timers/promises";
+import type { Redactor } from "../core/redact.js";
 import type { ProcessGroups } from "../process/groups.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "./logger.js";
@@ -11,6 +12,11 @@ export interface EngineDeps {
   logger: Logger;
   /** The environment agents and verify commands inherit. */
   env: NodeJS.ProcessEnv;
+  /**
+   * Built from `env`: hides its secrets in what agents and verify commands print before anything is written or
+   * sent on. `store` is expected to redact what is journaled with it (see redacting-store.ts).
+   */
+  redactor: Redactor;
   now(): number;
   random(): number;
   /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */

@@ -85,6 +85,7 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
       criteria: run.criteria,
       cwd: ctx.integration,
       env: deps.env,
+      redactor: deps.redactor,
       owner: { runId: run.id, taskId: task.id },
       timeoutMs: Math.max(1_000, Math.min(run.limits.attemptTimeoutMs, ctx.deadline - deps.now())),
       signal: ctx.abort,

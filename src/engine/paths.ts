@@ -1,4 +1,6 @@
-// Where everything of a repository lives: one `.orch/` at its root, excluded from git.
+// Where everything of a repository lives: one `.orch/` at its root, excluded from git, readable by its owner
+// alone (it holds agent transcripts, prompts and the journal).
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export interface OrchPaths {
@@ -26,3 +28,9 @@ export const worktreePath = (paths: OrchPaths, runId: string, taskId: string): s
 export const transcriptPath = (paths: OrchPaths, runId: string, attemptId: string): string => join(paths.logs, runId, `${attemptId}.jsonl`);
 export const reportPath = (paths: OrchPaths, runId: string): string => join(paths.reports, `${runId}.md`);
 export const driverLogPath = (paths: OrchPaths, runId: string): string => join(paths.logs, runId, "orch.log");
+
+/** Makes `.orch/` (mode 0700), or takes the group's and others' access away from one made before. */
+export function ensureOrchDir(paths: OrchPaths): void {
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  if ((statSync(paths.dir).mode & 0o077) !== 0) chmodSync(paths.dir, 0o700);
+}

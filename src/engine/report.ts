@@ -161,7 +161,8 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
 export async function writeReport(store: Store, runId: string, path: string): Promise<string> {
   const markdown = renderReport(await collectReport(store, runId));
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, markdown);
+  // It quotes failures and criteria output: for its owner's eyes, like the rest of .orch/.
+  writeFileSync(path, markdown, { mode: 0o600 });
   return markdown;
 }
 

@@ -1,6 +1,8 @@
 // Runs the acceptance criteria in a worktree: each verify command through the shell, bounded in time and
-// output, scored by its exit code and, where the output has them, by its test counts.
+// output, scored by its exit code and, where the output has them, by its test counts. The output is redacted
+// before its tail is cut, so that no cut leaves half a secret the redactor would not know.
 import type { CriterionResult } from "../core/journal.js";
+import type { Redactor } from "../core/redact.js";
 import { progressOf } from "../core/progress.js";
 import { criterionScore, parseTestCounts } from "../core/test-counts.js";
 import { runCommand } from "../process/run-command.js";
@@ -10,6 +12,8 @@ export interface VerifyOptions {
   criteria: readonly string[];
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /** Hides the secrets of `env` (and known credential shapes) in what the commands print. */
+  redactor: Redactor;
   timeoutMs: number;
   signal: AbortSignal;
   groups: ProcessGroups;
@@ -44,7 +48,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome> {
       groups: options.groups,
       outputLimitBytes: 256 * 1024,
     });
-    const output = run.spawnError !== undefined ? `could not start: ${run.spawnError.message}` : run.output;
+    const output = options.redactor.redact(run.spawnError !== undefined ? `could not start: ${run.spawnError.message}` : run.output);
     const tests = parseTestCounts(output);
     const passed = run.exitCode === 0 && !run.timedOut;
     results.push({

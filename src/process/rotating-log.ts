@@ -25,6 +25,8 @@ export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
  */
 export const DEFAULT_LOG_KEEP = 10;
 export const DEFAULT_LOG_HIGH_WATER_MARK = 1024 * 1024;
+/** The live file and every part are readable by their owner alone: an agent's output may quote anything. */
+const FILE_MODE = 0o600;
 /** Bytes taken from the queue for one file write. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const NEWLINE = 0x0a;
@@ -156,7 +158,7 @@ export class RotatingLog {
     const parts = await listParts(this.file);
     this.#lastPart = parts.at(-1) ?? 0;
     this.#oldestPart = parts[0] ?? 1;
-    this.#handle = await open(this.file, "a");
+    this.#handle = await open(this.file, "a", FILE_MODE);
     this.#size = (await this.#handle.stat()).size;
   }
 
@@ -190,7 +192,7 @@ export class RotatingLog {
     this.#lastPart += 1;
     const part = this.#lastPart;
     await rename(this.file, partPath(this.file, part));
-    this.#handle = await open(this.file, "a");
+    this.#handle = await open(this.file, "a", FILE_MODE);
     this.#size = 0;
     // Off the hot path: writing goes on while earlier parts are compressed, one at a time.
     this.#compressions = this.#compressions.then(() => this.#compress(part));
@@ -202,7 +204,7 @@ export class RotatingLog {
     const partial = `${compressed}.tmp`;
     try {
       if (this.#keep > 0) {
-        await pipeline(createReadStream(plain), createGzip(), createWriteStream(partial));
+        await pipeline(createReadStream(plain), createGzip(), createWriteStream(partial, { mode: FILE_MODE }));
         // Renamed only when complete: a reader never meets half a .gz.
         await rename(partial, compressed);
       }

@@ -46,15 +46,12 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdin: options.stdin,
-    onLine: () => {},
     onStdout: (chunk) => output.push(chunk),
     onStderr: (chunk) => output.push(chunk),
     timeoutMs: options.timeoutMs,
     signal: options.signal,
     killGraceMs: options.killGraceMs,
     groups: options.groups,
-    // Lines are not wanted here; a small cap keeps the splitter from buffering a long one.
-    maxLineBytes: 1024,
     stderrTailBytes: 0,
   });
   return {

@@ -20,8 +20,8 @@ export interface SuperviseOptions {
   /** Written to stdin, which is then closed (a child that exits without reading is fine); without it
    * stdin is /dev/null. */
   stdin?: string;
-  /** Each stdout line, without its newline. */
-  onLine(line: string): void;
+  /** Each stdout line, without its newline; without it stdout is not split into lines at all. */
+  onLine?(line: string): void;
   /** Raw stdout bytes, for the transcript file. */
   onStdout?(chunk: Buffer): void;
   /** Asked after each stdout chunk: a promise means the consumer is full, and stdout is not read again until
@@ -154,7 +154,7 @@ class Supervision {
   #sampling: Promise<void> | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
   #stallTimer: NodeJS.Timeout | undefined;
-  readonly #splitter: LineSplitter;
+  readonly #splitter: LineSplitter | undefined;
   readonly #killGraceMs: number;
 
   readonly #options: SuperviseOptions;
@@ -179,9 +179,9 @@ class Supervision {
     this.#stderr = stderr;
     this.#stderrTail = stderrTail;
     this.#killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
-    this.#splitter = new LineSplitter((line) => this.#call("onLine", () => options.onLine(line)), {
-      maxLineBytes: options.maxLineBytes,
-    });
+    const onLine = options.onLine;
+    this.#splitter =
+      onLine === undefined ? undefined : new LineSplitter((line) => this.#call("onLine", () => onLine(line)), { maxLineBytes: options.maxLineBytes });
   }
 
   async watch(): Promise<Outcome> {
@@ -203,7 +203,7 @@ class Supervision {
         this.#stallTimer?.refresh();
         if (options.onStdout !== undefined) this.#call("onStdout", () => options.onStdout?.(chunk));
         if (options.stdoutBackpressure !== undefined) this.#call("stdoutBackpressure", () => this.#hold(options.stdoutBackpressure?.()));
-        this.#splitter.push(chunk);
+        this.#splitter?.push(chunk);
       });
       stderr.on("data", (chunk: Buffer) => {
         if (this.#outputDone) return;
@@ -239,7 +239,7 @@ class Supervision {
       stdout.destroy();
       stderr.destroy();
       this.#outputDone = true;
-      this.#splitter.flush();
+      this.#splitter?.flush();
       if (this.#callbackError !== undefined) throw this.#callbackError;
       return { reason: this.#reason ?? "exited", exitCode, signal, peakRssBytes: this.#peakRss };
     } finally {

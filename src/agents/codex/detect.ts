@@ -6,12 +6,15 @@ import { join } from "node:path";
 import { checkAgentCli, type AgentCheck } from "../detect.js";
 import { codexHome } from "./rollout.js";
 
+/** The API keys the Codex CLI reads from its environment. */
+export const CODEX_CREDENTIAL_ENV: readonly string[] = ["OPENAI_API_KEY", "CODEX_API_KEY"];
+
 export async function checkCodex(env: NodeJS.ProcessEnv, bin = "codex"): Promise<AgentCheck> {
   const check = await checkAgentCli({
     agent: "codex",
     bin,
     env,
-    credentials: { env: ["OPENAI_API_KEY", "CODEX_API_KEY"], files: [".codex/auth.json"] },
+    credentials: { env: [...CODEX_CREDENTIAL_ENV], files: [".codex/auth.json"] },
     installHint: "install it: npm install -g @openai/codex",
     credentialsHint: "log in with `codex login` once, or set OPENAI_API_KEY",
     // With CODEX_HOME under a temp dir the CLI prints a warning before `codex-cli 0.169.0`.

@@ -1,10 +1,10 @@
 // `orch init`: writes orch.config.yaml with every setting commented and prepares `.orch/` (excluded from
 // git). It refuses to overwrite an existing file unless told to.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CONFIG_FILE, CONFIG_TEMPLATE } from "../../config/schema.js";
 import { UsageError } from "../../core/errors.js";
-import { orchPaths } from "../../engine/paths.js";
+import { ensureOrchDir, orchPaths } from "../../engine/paths.js";
 import { ensureExcluded, inspectRepo } from "../../git/index.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
@@ -16,7 +16,7 @@ export async function initCommand(ctx: CliContext, flags: { force?: boolean }): 
     throw new UsageError(`${file} already exists`, { hint: "edit it, or pass --force to replace it with the commented defaults" });
   }
   writeFileSync(file, CONFIG_TEMPLATE);
-  mkdirSync(orchPaths(repo.root).dir, { recursive: true });
+  ensureOrchDir(orchPaths(repo.root));
   await ensureExcluded(repo);
   ctx.output.out(`Wrote ${file} and created ${orchPaths(repo.root).dir}/ (excluded from git).`);
   ctx.output.out(`Next: orch run "<goal>" --verify "<command>"   (orch doctor checks your agent CLIs)`);

@@ -5,7 +5,7 @@ import { buildRunRequest, type RunOptions } from "../../app/run-request.js";
 import { loadConfig } from "../../config/load.js";
 import { isTerminalRun } from "../../core/run.js";
 import { inspectRepo, worktreeStatus } from "../../git/index.js";
-import { orchPaths } from "../../engine/paths.js";
+import { ensureOrchDir, orchPaths } from "../../engine/paths.js";
 import { createRun, planRun } from "../../engine/run-service.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
@@ -30,6 +30,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
 
   // Everything above only read; from here on the run exists.
   const paths = orchPaths(planned.repo.root);
+  ensureOrchDir(paths);
   const store = await openSqliteStore({ path: paths.db });
   try {
     const run = await createRun(store, planned);

@@ -1,0 +1,38 @@
+// An agent's stdout, redacted once as it arrives: the one stream that both the transcript file and the line
+// parser read, so no secret the agent prints reaches either (nor the journal, the screen or the next prompt,
+// which come from the parsed lines), however the output is chunked — a PEM key over many lines included.
+import { StringDecoder } from "node:string_decoder";
+import type { Redactor } from "../core/redact.js";
+import { RedactingStream } from "../core/redact-stream.js";
+import { LineSplitter } from "../process/line-splitter.js";
+
+export class RedactedStdout {
+  readonly #decoder = new StringDecoder("utf8");
+  readonly #stream: RedactingStream;
+  readonly #lines: LineSplitter;
+  readonly #onText: (bytes: Buffer) => void;
+
+  /** `onText` gets the redacted bytes (for the transcript), `onLine` each redacted line without its newline. */
+  constructor(redactor: Redactor, onText: (bytes: Buffer) => void, onLine: (line: string) => void) {
+    this.#stream = new RedactingStream(redactor);
+    this.#lines = new LineSplitter(onLine);
+    this.#onText = onText;
+  }
+
+  push(chunk: Buffer): void {
+    this.#emit(this.#stream.push(this.#decoder.write(chunk)));
+  }
+
+  /** The end of the output: what was held back goes out, and the last line if it had no newline. */
+  end(): void {
+    this.#emit(this.#stream.push(this.#decoder.end()) + this.#stream.end());
+    this.#lines.flush();
+  }
+
+  #emit(text: string): void {
+    if (text === "") return;
+    const bytes = Buffer.from(text, "utf8");
+    this.#onText(bytes);
+    this.#lines.push(bytes);
+  }
+}
