@@ -5,8 +5,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import BetterSqlite3 from "better-sqlite3";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import type { NewEvent } from "../src/core/journal.js";
 
 const require = createRequire(import.meta.url);
+/** The built store (`npm run build`), for the child processes of the tests below. */
+const BUILT_OPEN = pathToFileURL(join(import.meta.dirname, "../dist/store/sqlite/open.js")).href;
 import { openSqliteStore } from "../src/store/sqlite/open.js";
 import { describeStoreConformance, runCreated } from "./support/store-conformance.js";
 
@@ -59,4 +64,79 @@ describe("sqlite specifics", () => {
     expect((await a.readEvents({ runId: "r1" })).map((e) => e.type)).toEqual(["run.created", "run.noted", "run.started"]);
     await a.close();
   });
+
+  it("lets several processes open a new journal at the same moment: one migrates, the others wait and find it done", async () => {
+    // Six processes that have loaded the store and wait on stdin; each line sent to all of them at once is a
+    // new journal to open, so they race on creating the file, switching it to WAL and migrating it.
+    const children = Array.from({ length: 6 }, () => startOpener());
+    try {
+      await Promise.all(children.map((c) => c.ready));
+      for (let round = 0; round < 8; round++) {
+        const path = join(dir, `first-use-${round}`, "orch.db");
+        const opened = await Promise.all(children.map((c, i) => c.open(path, runCreated(`r${i}`))));
+        expect(opened, `round ${round}`).toEqual(children.map(() => "done"));
+        const raw = new BetterSqlite3(path, { readonly: true });
+        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph"]);
+        expect(raw.prepare("select count(*) from runs").pluck().get()).toBe(children.length);
+        raw.close();
+      }
+    } finally {
+      for (const c of children) c.end();
+    }
+    for (const c of children) expect(await c.exited).toEqual({ code: 0, stderr: "" });
+  });
 });
+
+interface Opener {
+  ready: Promise<void>;
+  /** Opens the journal at `path`, appends `event`, closes it: "done", or the first line of what went wrong. */
+  open(path: string, event: NewEvent): Promise<string>;
+  end(): void;
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** A child process with the built store loaded, opening a journal for each line it reads. */
+function startOpener(): Opener {
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const { openSqliteStore } = await import(${JSON.stringify(BUILT_OPEN)});
+       const { createInterface } = await import("node:readline");
+       console.log("ready");
+       for await (const line of createInterface({ input: process.stdin })) {
+         const { path, event } = JSON.parse(line);
+         try {
+           const store = await openSqliteStore({ path });
+           await store.append([event]);
+           await store.close();
+           console.log("done");
+         } catch (error) {
+           console.log(String(error).split("\\n")[0]);
+         }
+       }`,
+    ],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const waiting: ((line: string) => void)[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => waiting.shift()?.(line));
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+  return {
+    ready: next().then((line) => {
+      if (line !== "ready") throw new Error(`the child said ${line}`);
+    }),
+    open: (path, event) => {
+      const answer = next();
+      child.stdin.write(`${JSON.stringify({ path, event })}\n`);
+      return answer;
+    },
+    end: () => child.stdin.end(),
+    exited: new Promise((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (code) => resolve({ code, stderr }));
+    }),
+  };
+}

@@ -1,14 +1,15 @@
 // The SQLite journal: one file in WAL mode, shared by the foreground run, a detached run and every
 // `orch status`/`stop` reading or writing it. Writes open with BEGIN IMMEDIATE so that two processes
-// queue on the busy timeout instead of failing on a lock upgrade.
+// queue on the busy timeout instead of failing on a lock upgrade; so do the migrations (see migrate.ts), so
+// that processes opening a new journal at once leave one schema, migrated once.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql, type SqliteDatabase } from "kysely";
 import { KyselyStore } from "../kysely-store.js";
-import { migrateToLatest } from "../migrations/index.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
+import { migrateSqlite } from "./migrate.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -21,13 +22,14 @@ export interface SqliteStoreOptions {
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
   const raw = new BetterSqlite3(options.path);
+  // First: the switch to WAL of a new file takes a lock, and another process may be creating it too.
+  raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   raw.pragma("journal_mode = WAL");
   raw.pragma("synchronous = NORMAL");
   raw.pragma("foreign_keys = ON");
-  raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   try {
-    await migrateToLatest(db, "sqlite");
+    await migrateSqlite(raw, db);
   } catch (error) {
     await db.destroy();
     throw error;
