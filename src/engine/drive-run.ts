@@ -8,6 +8,7 @@ import { AgentSettings, createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
 import { recoveryPolicy, RecoverySettings } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
+import { StaleWriterError } from "../store/errors.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
 import { convergeTask, type Activity, type TaskConclusion } from "./converge.js";
@@ -94,7 +95,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     logger: log,
     onLost: () => abort.abort("lease-lost"),
   });
-  const writer = new EventWriter(store);
+  // Fenced: once another supervisor has taken the run over, this one's writes are refused and it stops.
+  const writer = new EventWriter(store, { fence: { runId: run.id, fence: claim.fence }, onStale: (error) => keeper.lose(error.message) });
 
   try {
     const fresh = run.status === "pending";
@@ -121,6 +123,10 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));
     }
     return await driveLoop(deps, { ...options, run, task, planned, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
+  } catch (error) {
+    // Taken over before the loop began or while it wrote the run's end: this supervisor stops writing.
+    if (!(error instanceof StaleWriterError)) throw error;
+    return { run: (await store.getRun(run.id)) ?? run, report: reportPath(paths, run.id), leaseLost: true };
   } finally {
     await keeper.release();
   }
