@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import type { NewEvent } from "../src/core/journal.js";
+import { JournalDamagedError } from "../src/store/errors.js";
 
 const require = createRequire(import.meta.url);
 /** The built store (`npm run build`), for the child processes of the tests below. */
@@ -63,6 +64,47 @@ describe("sqlite specifics", () => {
     expect((await a.getRun("r1"))?.status).toBe("running");
     expect((await a.readEvents({ runId: "r1" })).map((e) => e.type)).toEqual(["run.created", "run.noted", "run.started"]);
     await a.close();
+  });
+
+  it("a damaged file is a JournalDamagedError naming the file: at open, or at the first read or write that meets the damage", async () => {
+    const path = join(dir, "damaged", "orch.db");
+    const store = await openSqliteStore({ path });
+    await store.append([runCreated("r1"), runCreated("r2")]);
+    await store.close();
+    const sound = readFileSync(path);
+
+    const garbage = Buffer.from(sound);
+    garbage.write("not the header of a SQLite database file", 0);
+    writeFileSync(path, garbage);
+    const refused = openSqliteStore({ path });
+    await expect(refused).rejects.toBeInstanceOf(JournalDamagedError);
+    await expect(refused).rejects.toMatchObject({ file: path, problem: "damaged", detail: "file is not a database (SQLITE_NOTADB)" });
+    await expect(refused).rejects.toHaveProperty("cause.code", "SQLITE_NOTADB");
+
+    // One table's page overwritten: the journal opens, and the first query into that table says it is damaged.
+    const pageOf = (table: string): number => {
+      writeFileSync(path, sound);
+      const db = new BetterSqlite3(path, { readonly: true });
+      const page = Number(db.prepare("select rootpage from sqlite_master where name = ?").pluck().get(table));
+      const size = Number(db.pragma("page_size", { simple: true }));
+      db.close();
+      return (page - 1) * size;
+    };
+    for (const table of ["events", "runs"]) {
+      const broken = Buffer.from(sound);
+      broken.fill(0xa5, pageOf(table), pageOf(table) + 512);
+      writeFileSync(path, broken);
+      const opened = await openSqliteStore({ path });
+      try {
+        const read = table === "events" ? opened.readEvents({ runId: "r1" }) : opened.getRun("r1");
+        await expect(read).rejects.toMatchObject({ name: "JournalDamagedError", file: path, problem: "damaged" });
+        // A write meets it inside its transaction: the same error, not one from the rollback.
+        const write = opened.append([{ type: "run.started", runId: "r2", data: { pid: 1, host: "h", detached: false } }]);
+        await expect(write).rejects.toBeInstanceOf(JournalDamagedError);
+      } finally {
+        await opened.close();
+      }
+    }
   });
 
   it("lets several processes open a new journal at the same moment: one migrates, the others wait and find it done", async () => {

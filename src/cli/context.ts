@@ -1,10 +1,9 @@
 // What every command needs: where it runs, the repository's journal, and how to find a run by what the
 // user typed. Read-only commands never create `.orch/`.
-import { existsSync } from "node:fs";
 import { NotFoundError, UsageError } from "../core/errors.js";
 import { orchPaths, type OrchPaths } from "../engine/paths.js";
 import { inspectRepo, type RepoInfo } from "../git/index.js";
-import { openSqliteStore } from "../store/sqlite/open.js";
+import { openSqliteStore, sqliteJournalExists } from "../store/sqlite/open.js";
 import type { RunRecord, Store } from "../store/store.js";
 import type { Output } from "./output.js";
 
@@ -25,7 +24,7 @@ export interface RepoStore {
 export async function openRepoStore(cwd: string, options: { create: boolean }): Promise<RepoStore> {
   const repo = await inspectRepo(cwd);
   const paths = orchPaths(repo.root);
-  if (!options.create && !existsSync(paths.db)) {
+  if (!options.create && !sqliteJournalExists(paths.db)) {
     throw new NotFoundError(`no orch runs in ${repo.root} yet`, { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
   }
   const store = await openSqliteStore({ path: paths.db });

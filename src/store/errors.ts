@@ -31,3 +31,29 @@ export class StaleWriterError extends Error {
     this.current = current;
   }
 }
+
+/**
+ * "damaged": the file is there but is not a sound journal (corrupt pages, a truncated file, a header that is
+ * not SQLite's); "inaccessible": it cannot be opened or written at all (its directory is a file, no access,
+ * an I/O error).
+ */
+export type JournalProblem = "damaged" | "inaccessible";
+
+/** The journal cannot be used: raised where the store opens or reads it, with the file and what was found. */
+export class JournalDamagedError extends Error {
+  override readonly name = "JournalDamagedError";
+  readonly file: string;
+  readonly problem: JournalProblem;
+  /** What the database or the file system said, e.g. "database disk image is malformed". */
+  readonly detail: string;
+
+  constructor(file: string, problem: JournalProblem, detail: string, options: { cause?: unknown } = {}) {
+    super(
+      problem === "damaged" ? `the journal ${file} is damaged: ${detail}` : `the journal ${file} cannot be opened: ${detail}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.file = file;
+    this.problem = problem;
+    this.detail = detail;
+  }
+}
