@@ -44,6 +44,8 @@ export interface RunStatusView {
   tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string; role: string; dependsOn: string[]; integrated: string | null }[];
   /** A planned run's scheduling figures (null for a run of one task). */
   schedule: (ScheduleFigures & { concurrency: number }) | null;
+  /** What orch could not do for the run (a transcript it could not write …), oldest first. */
+  warnings: string[];
 }
 
 /** Agents of the run still running although no live supervisor watches them. */
@@ -129,8 +131,14 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
       integrated: t.integrated ?? null,
     })),
     schedule: planned ? { ...(await collectScheduleFigures(store, run, now)), concurrency: concurrencyOf(run) } : null,
+    warnings: (await store.readEvents({ runId: run.id, types: ["run.noted"] })).flatMap((e) =>
+      e.type === "run.noted" && e.data.level === "warning" ? [e.data.message] : [],
+    ),
   };
 }
+
+/** Warnings `orch status` prints, the newest; `--json` has them all. */
+const SHOWN_WARNINGS = 3;
 
 export async function statusCommand(ctx: CliContext, ref: string | undefined, flags: { json?: boolean }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
@@ -160,6 +168,8 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
         lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}`);
       }
     }
+    for (const warning of view.warnings.slice(-SHOWN_WARNINGS)) lines.push(`  warning   ${warning}`);
+    if (view.warnings.length > SHOWN_WARNINGS) lines.push(`            (${view.warnings.length - SHOWN_WARNINGS} earlier warning(s): \`orch logs ${view.runId}\`)`);
     if (view.report !== null) lines.push(`  report    ${view.report}`);
     ctx.output.out(lines.join("\n"));
     return EXIT.ok;
