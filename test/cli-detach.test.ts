@@ -116,6 +116,26 @@ describe("stop, pause and abort without a run named", () => {
   });
 });
 
+describe("first use from several processes", () => {
+  it("three orch run --detach started together in a repository without .orch/: every one starts and succeeds", async () => {
+    for (let round = 0; round < 3; round++) {
+      const box = sandbox({ FIX_ON_ATTEMPT: "1" });
+      const started = await Promise.all(
+        [1, 2, 3].map(() => box.orch(["run", GOAL, "--verify", VERIFY, "--agent-command", agent("fix-on-attempt.sh"), "--detach"])),
+      );
+      const runIds = started.map((result) => {
+        expect(result.code, `round ${round}: ${result.stderr}`).toBe(0);
+        expect(result.stderr).not.toMatch(/internal error|MigrationError|^\s+at /m);
+        const runId = /^Run (\S+) is running in the background/m.exec(result.stdout)?.[1];
+        if (runId === undefined) throw new Error(`no run id in:\n${result.stdout}`);
+        return runId;
+      });
+      expect(new Set(runIds).size).toBe(3);
+      for (const runId of runIds) expect(await untilEnded(box, runId)).toMatchObject({ status: "succeeded", attempts: 1 });
+    }
+  });
+});
+
 describe("Ctrl-C on a foreground run", () => {
   it("SIGINT: exit 130, the agent stopped at once, the run paused; orch resume continues it in the foreground to success", async () => {
     const box = sandbox();

@@ -1,9 +1,10 @@
 // The rotating transcript log on real files: rotation on line ends past the size, gzip parts in order, the
 // keep limit, end() flushing everything, bounded buffering under a fast producer (also through supervise, from
 // a real process), and readTranscript reading it all back.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
 import { readTranscript, RotatingLog } from "../src/process/rotating-log.js";
@@ -232,7 +233,41 @@ describe("RotatingLog", () => {
     expect(log.droppedBytes).toBe(4);
   });
 
+  it("tells of the first write failure at once, and only once, while the producer goes on", async () => {
+    const file = freshFile();
+    mkdirSync(dirname(file));
+    // Every write to /dev/full fails with ENOSPC, as on a full disk.
+    symlinkSync("/dev/full", file);
+    const told: Error[] = [];
+    const log = new RotatingLog(file, { onWriteError: (error) => told.push(error) });
+    log.write(Buffer.from("one\n"));
+    await waitUntil(() => told.length > 0);
+    expect(told[0]?.message).toMatch(/^ENOSPC/);
+    for (let i = 0; i < 10; i++) log.write(Buffer.from(`line ${i}\n`));
+    await log.end();
+    expect(told).toHaveLength(1);
+    expect(log.error).toBe(told[0]);
+    expect(log.droppedBytes).toBeGreaterThan(0);
+  });
+
+  it("a folder it cannot make is a write failure it tells of too", async () => {
+    const blocker = join(scratch, "also-not-a-directory");
+    writeFileSync(blocker, "");
+    const told: Error[] = [];
+    const log = new RotatingLog(join(blocker, "attempt.jsonl"), { onWriteError: (error) => told.push(error) });
+    await log.end();
+    expect(told.map((e) => "code" in e && e.code)).toEqual(["EEXIST"]);
+  });
+
   it("reads nothing for a log that does not exist", async () => {
     expect(await collect(join(scratch, "missing", "attempt.jsonl"))).toEqual([]);
   });
 });
+
+async function waitUntil(done: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error("timed out waiting");
+    await sleep(10);
+  }
+}

@@ -1,12 +1,18 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import BetterSqlite3 from "better-sqlite3";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import type { NewEvent } from "../src/core/journal.js";
+import { JournalDamagedError } from "../src/store/errors.js";
 
 const require = createRequire(import.meta.url);
+/** The built store (`npm run build`), for the child processes of the tests below. */
+const BUILT_OPEN = pathToFileURL(join(import.meta.dirname, "../dist/store/sqlite/open.js")).href;
 import { openSqliteStore } from "../src/store/sqlite/open.js";
 import { describeStoreConformance, runCreated } from "./support/store-conformance.js";
 
@@ -59,4 +65,120 @@ describe("sqlite specifics", () => {
     expect((await a.readEvents({ runId: "r1" })).map((e) => e.type)).toEqual(["run.created", "run.noted", "run.started"]);
     await a.close();
   });
+
+  it("a damaged file is a JournalDamagedError naming the file: at open, or at the first read or write that meets the damage", async () => {
+    const path = join(dir, "damaged", "orch.db");
+    const store = await openSqliteStore({ path });
+    await store.append([runCreated("r1"), runCreated("r2")]);
+    await store.close();
+    const sound = readFileSync(path);
+
+    const garbage = Buffer.from(sound);
+    garbage.write("not the header of a SQLite database file", 0);
+    writeFileSync(path, garbage);
+    const refused = openSqliteStore({ path });
+    await expect(refused).rejects.toBeInstanceOf(JournalDamagedError);
+    await expect(refused).rejects.toMatchObject({ file: path, problem: "damaged", detail: "file is not a database (SQLITE_NOTADB)" });
+    await expect(refused).rejects.toHaveProperty("cause.code", "SQLITE_NOTADB");
+
+    // One table's page overwritten: the journal opens, and the first query into that table says it is damaged.
+    const pageOf = (table: string): number => {
+      writeFileSync(path, sound);
+      const db = new BetterSqlite3(path, { readonly: true });
+      const page = Number(db.prepare("select rootpage from sqlite_master where name = ?").pluck().get(table));
+      const size = Number(db.pragma("page_size", { simple: true }));
+      db.close();
+      return (page - 1) * size;
+    };
+    for (const table of ["events", "runs"]) {
+      const broken = Buffer.from(sound);
+      broken.fill(0xa5, pageOf(table), pageOf(table) + 512);
+      writeFileSync(path, broken);
+      const opened = await openSqliteStore({ path });
+      try {
+        const read = table === "events" ? opened.readEvents({ runId: "r1" }) : opened.getRun("r1");
+        await expect(read).rejects.toMatchObject({ name: "JournalDamagedError", file: path, problem: "damaged" });
+        // A write meets it inside its transaction: the same error, not one from the rollback.
+        const write = opened.append([{ type: "run.started", runId: "r2", data: { pid: 1, host: "h", detached: false } }]);
+        await expect(write).rejects.toBeInstanceOf(JournalDamagedError);
+      } finally {
+        await opened.close();
+      }
+    }
+  });
+
+  it("lets several processes open a new journal at the same moment: one migrates, the others wait and find it done", async () => {
+    // Six processes that have loaded the store and wait on stdin; each line sent to all of them at once is a
+    // new journal to open, so they race on creating the file, switching it to WAL and migrating it.
+    const children = Array.from({ length: 6 }, () => startOpener());
+    try {
+      await Promise.all(children.map((c) => c.ready));
+      for (let round = 0; round < 8; round++) {
+        const path = join(dir, `first-use-${round}`, "orch.db");
+        const opened = await Promise.all(children.map((c, i) => c.open(path, runCreated(`r${i}`))));
+        expect(opened, `round ${round}`).toEqual(children.map(() => "done"));
+        const raw = new BetterSqlite3(path, { readonly: true });
+        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph"]);
+        expect(raw.prepare("select count(*) from runs").pluck().get()).toBe(children.length);
+        raw.close();
+      }
+    } finally {
+      for (const c of children) c.end();
+    }
+    for (const c of children) expect(await c.exited).toEqual({ code: 0, stderr: "" });
+  });
 });
+
+interface Opener {
+  ready: Promise<void>;
+  /** Opens the journal at `path`, appends `event`, closes it: "done", or the first line of what went wrong. */
+  open(path: string, event: NewEvent): Promise<string>;
+  end(): void;
+  exited: Promise<{ code: number | null; stderr: string }>;
+}
+
+/** A child process with the built store loaded, opening a journal for each line it reads. */
+function startOpener(): Opener {
+  const child = spawn(
+    process.execPath,
+    [
+      "--input-type=module",
+      "-e",
+      `const { openSqliteStore } = await import(${JSON.stringify(BUILT_OPEN)});
+       const { createInterface } = await import("node:readline");
+       console.log("ready");
+       for await (const line of createInterface({ input: process.stdin })) {
+         const { path, event } = JSON.parse(line);
+         try {
+           const store = await openSqliteStore({ path });
+           await store.append([event]);
+           await store.close();
+           console.log("done");
+         } catch (error) {
+           console.log(String(error).split("\\n")[0]);
+         }
+       }`,
+    ],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const waiting: ((line: string) => void)[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => waiting.shift()?.(line));
+  const next = () => new Promise<string>((resolve) => waiting.push(resolve));
+  return {
+    ready: next().then((line) => {
+      if (line !== "ready") throw new Error(`the child said ${line}`);
+    }),
+    open: (path, event) => {
+      const answer = next();
+      child.stdin.write(`${JSON.stringify({ path, event })}\n`);
+      return answer;
+    },
+    end: () => child.stdin.end(),
+    exited: new Promise((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (code) => resolve({ code, stderr }));
+    }),
+  };
+}

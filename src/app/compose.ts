@@ -1,6 +1,5 @@
 // The composition of orch's parts for one repository: its journal (read-only callers never create `.orch/`) and
 // the engine's dependencies. The CLI, a detached supervisor and the server compose through here.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { AGENT_SECRET_ENV } from "../agents/secret-env.js";
 import { NotFoundError } from "../core/errors.js";
@@ -11,7 +10,7 @@ import { ensureOrchDir, orchPaths, type OrchPaths } from "../engine/paths.js";
 import { redactingStore } from "../engine/redacting-store.js";
 import { inspectRepo, type RepoInfo } from "../git/index.js";
 import type { ProcessGroups } from "../process/groups.js";
-import { openSqliteStore } from "../store/sqlite/open.js";
+import { openSqliteStore, sqliteJournalExists } from "../store/sqlite/open.js";
 import type { Store } from "../store/store.js";
 
 export interface RepoStore {
@@ -23,7 +22,7 @@ export interface RepoStore {
 export async function openRepoStore(cwd: string, options: { create: boolean }): Promise<RepoStore> {
   const repo = await inspectRepo(cwd);
   const paths = orchPaths(repo.root);
-  if (!options.create && !existsSync(paths.db)) {
+  if (!options.create && !sqliteJournalExists(paths.db)) {
     throw new NotFoundError(`no orch runs in ${repo.root} yet`, { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
   }
   if (options.create) ensureOrchDir(paths);

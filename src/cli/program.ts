@@ -1,16 +1,19 @@
 // The command-line surface: commander parses, each command module does the work, and this file maps
-// every outcome to the exit codes of the contract (0 ok, 1 not converged, 2 bad usage, 3 waiting, 130).
+// every outcome to the exit codes of the contract (0 ok, 1 not converged, 2 bad usage, 3 waiting, 4 the journal
+// is damaged or cannot be opened, 130).
 // Command modules load when their command runs, so `orch status` does not pay for every agent adapter.
 import { Command, CommanderError, Option } from "commander";
 import { AGENT_NAMES } from "../agents/names.js";
 import { UsageError } from "../core/errors.js";
 import { InvalidTransitionError } from "../core/run.js";
+import { JournalDamagedError } from "../store/errors.js";
 import type { CliContext } from "./context.js";
 import type { PlanFlags } from "./commands/plan.js";
 import type { RunFlags } from "./commands/run.js";
 import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
 import { controlHelp, EXIT_CODES_HELP, LOGS_HELP, RUN_HELP } from "./help-text.js";
+import { journalAdvice } from "./journal-advice.js";
 import { collect } from "./options.js";
 
 const VERSION = "0.1.0";
@@ -150,8 +153,9 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
   program
     .command("doctor")
     .description("check git, the journal and each agent CLI")
+    .option("--repair", "move a damaged journal aside (kept, never deleted) so that a new one starts")
     .option("--json", "print JSON")
-    .action(async (flags: { json?: boolean }) => set(await (await import("./commands/doctor.js")).doctorCommand(ctx, flags)));
+    .action(async (flags: { json?: boolean; repair?: boolean }) => set(await (await import("./commands/doctor.js")).doctorCommand(ctx, flags)));
 
   program
     .command("demo")
@@ -209,6 +213,12 @@ function reportError(ctx: CliContext, error: unknown): number {
     ctx.output.err(`orch: ${error.message}`);
     return EXIT.usage;
   }
+  if (error instanceof JournalDamagedError) {
+    ctx.output.err(`orch: ${error.message}`);
+    ctx.output.err(`  ${journalAdvice(error)}${error.problem === "damaged" ? "" : " `orch doctor` checks it."}`);
+    return EXIT.journal;
+  }
   ctx.output.err(`orch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return EXIT.notConverged;
 }
+

@@ -198,8 +198,11 @@ const taskWaited = z.object({
   type: z.literal("task.waited"),
   data: z.object({ delayMs: z.number().nonnegative(), until: z.number(), reason: z.string() }),
 });
-/** A note for humans: a model switch, a stall warning, anything the report should show in its timeline. */
-const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string() }) });
+/**
+ * A note for humans: a model switch, a stall warning, anything the report should show in its timeline. A
+ * `warning` (something orch could not do, e.g. write a transcript) is also shown by `orch status`.
+ */
+const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string(), level: z.literal("warning").optional() }) });
 /**
  * `orch gc` (or the run itself, at its end) removed task worktrees of a finished run. Branches are kept; work
  * left uncommitted in a worktree went first into a work-in-progress commit on its branch (`wipCommit`).

@@ -2,8 +2,6 @@
 // events into the journal and its raw output into the transcript file, enforces the stall timer, the
 // attempt timeout and the money/token budget, and classifies how it ended. What goes to the agent (its
 // prompt) and what comes from it (stdout, the stderr tail) passes the run's redactor first.
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
 import type { AgentAdapter, AgentExit, AgentInvocation } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import { formatDuration } from "../core/duration.js";
@@ -100,8 +98,17 @@ export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: At
   };
   const command = spec.adapter.build(invocation);
   const parser = spec.adapter.createParser(invocation);
-  mkdirSync(dirname(spec.transcript), { recursive: true });
-  const transcript = new RotatingLog(spec.transcript, { maxBytes: spec.transcriptMaxBytes, keep: spec.transcriptKeep });
+  // A transcript that cannot be written (its folder cannot be made, the disk is full) does not stop the attempt:
+  // the agent's events still reach the journal, and the loss is journaled once as a warning `orch status` shows.
+  const transcript = new RotatingLog(spec.transcript, {
+    maxBytes: spec.transcriptMaxBytes,
+    keep: spec.transcriptKeep,
+    onWriteError: (error) => {
+      log.warn("transcript cannot be written", { file: spec.transcript, error: error.message });
+      const message = `attempt ${spec.number}: its transcript ${spec.transcript} cannot be written (${error.message}); the agent's raw output from here on is lost, its events are still journaled`;
+      writer.push({ type: "run.noted", ...ids, data: { message, level: "warning" } });
+    },
+  });
 
   // The attempt stops on the caller's signal or on its own budget, whichever comes first.
   const local = new AbortController();

@@ -6,6 +6,7 @@ import { createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
 import { recoveryPolicy } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
+import { StaleWriterError } from "../store/errors.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
 import type { Activity, TaskConclusion } from "./converge.js";
@@ -86,7 +87,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     logger: log,
     onLost: () => abort.abort("lease-lost"),
   });
-  const writer = new EventWriter(store);
+  // Fenced: once another supervisor has taken the run over, this one's writes are refused and it stops.
+  const writer = new EventWriter(store, { fence: { runId: run.id, fence: claim.fence }, onStale: (error) => keeper.lose(error.message) });
 
   try {
     const fresh = run.status === "pending";
@@ -111,6 +113,10 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));
     }
     return await driveLoop(deps, { ...options, run, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
+  } catch (error) {
+    // Taken over before the loop began or while it wrote the run's end: this supervisor stops writing.
+    if (!(error instanceof StaleWriterError)) throw error;
+    return { run: (await store.getRun(run.id)) ?? run, report: reportPath(paths, run.id), leaseLost: true };
   } finally {
     await keeper.release();
   }

@@ -2,8 +2,10 @@
 // changes are written at once, after everything buffered before them, so the journal keeps their order.
 // The window is short (10 ms): a line reaches `orch logs -f` and the dashboard at once, and a burst of output
 // still fills whole batches (a batch also goes as soon as 2,000 lines wait).
+// Under a lease fence, a write the store refuses (another supervisor took the run over) ends all writing.
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { toError } from "../core/errors.js";
+import { StaleWriterError, type WriteFence } from "../store/errors.js";
 import type { Store } from "../store/store.js";
 
 export interface EventWriterOptions {
@@ -11,6 +13,10 @@ export interface EventWriterOptions {
   maxBatch?: number;
   /** Longest time a buffered event waits (default 10 ms). */
   flushMs?: number;
+  /** Every write is checked against the run's lease fence (the supervisor's claim) in its transaction. */
+  fence?: WriteFence;
+  /** Called once when the store refuses a write because the fence moved on: the lease is lost. */
+  onStale?: (error: StaleWriterError) => void;
 }
 
 export class EventWriter {
@@ -20,6 +26,8 @@ export class EventWriter {
   private failure: Error | undefined;
   private readonly maxBatch: number;
   private readonly flushMs: number;
+  private readonly fence: WriteFence | undefined;
+  private readonly onStale: ((error: StaleWriterError) => void) | undefined;
   private written = 0;
 
   constructor(
@@ -28,6 +36,8 @@ export class EventWriter {
   ) {
     this.maxBatch = options.maxBatch ?? 2_000;
     this.flushMs = options.flushMs ?? 10;
+    this.fence = options.fence;
+    this.onStale = options.onStale;
   }
 
   /** Buffers an event; it is written within `flushMs` or as soon as a batch fills. */
@@ -77,12 +87,14 @@ export class EventWriter {
     const next = this.chain.then(async () => {
       this.throwIfFailed();
       try {
-        const stored = returning ? await this.store.append(events) : (await this.store.ingest(events), []);
+        const options = { fence: this.fence };
+        const stored = returning ? await this.store.append(events, options) : (await this.store.ingest(events, options), []);
         this.written += events.length;
         return stored;
       } catch (error) {
         // A failed batch poisons the writer: later writes would journal a history with a hole in it.
         this.failure ??= toError(error);
+        if (error instanceof StaleWriterError && this.failure === error) this.onStale?.(error);
         throw this.failure;
       }
     });

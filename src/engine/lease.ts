@@ -87,13 +87,16 @@ export function describeHolder(runId: string, holder: Lease | undefined, now: nu
 }
 
 /**
- * Renews a held lease every third of its time. A renewal that finds the lease taken means another supervisor
- * drives the run now: `onLost` is called once and this one must stop writing. `release` gives it up.
+ * Renews a held lease every third of its time. A renewal that finds the lease taken, or a write the journal
+ * refused under the lease's fence (`lose`), means another supervisor drives the run now: `onLost` is called
+ * once and this one must stop writing. `release` gives it up.
  */
 export class LeaseKeeper {
   readonly #timer: NodeJS.Timeout;
   #lost = false;
   #busy = false;
+  readonly #logger: Logger;
+  readonly #onLost: () => void;
 
   constructor(
     private readonly store: Store,
@@ -102,16 +105,15 @@ export class LeaseKeeper {
     options: { ttlMs?: number; now: () => number; logger: Logger; onLost(): void },
   ) {
     const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+    this.#logger = options.logger;
+    this.#onLost = options.onLost;
     this.#timer = setInterval(() => {
       if (this.#busy || this.#lost) return;
       this.#busy = true;
       store
         .renewLease(runId, owner, options.now() + ttlMs)
         .then((held) => {
-          if (held || this.#lost) return;
-          this.#lost = true;
-          options.logger.warn("lease lost: another supervisor drives this run now", { runId });
-          options.onLost();
+          if (!held) this.lose("a renewal found the lease taken");
         })
         // A journal that cannot be written for a moment is not a lost lease; the next tick tries again.
         .catch((error: unknown) => options.logger.warn("could not renew the lease", { error: String(error) }))
@@ -124,6 +126,14 @@ export class LeaseKeeper {
 
   get lost(): boolean {
     return this.#lost;
+  }
+
+  /** Another supervisor drives the run now (a renewal found the lease taken, or a fenced write was refused). */
+  lose(why: string): void {
+    if (this.#lost) return;
+    this.#lost = true;
+    this.#logger.warn("lease lost: another supervisor drives this run now", { runId: this.runId, why });
+    this.#onLost();
   }
 
   async release(): Promise<void> {

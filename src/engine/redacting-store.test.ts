@@ -3,6 +3,7 @@ import { FAKE_ENV } from "../../test/support/fake-secrets.js";
 import { runCreated } from "../../test/support/store-conformance.js";
 import { createRedactor } from "../core/redact.js";
 import { openSqliteStore } from "../store/sqlite/open.js";
+import { StaleWriterError } from "../store/errors.js";
 import type { Store } from "../store/store.js";
 import { redactingStore } from "./redacting-store.js";
 
@@ -44,5 +45,19 @@ describe("redactingStore", () => {
     // The run and its tasks are kept as asked for: their commands are run from the journal.
     expect((await store.getRun("r1"))?.criteria).toEqual(["npm test"]);
     expect((await store.getTask("r1", "fix"))?.criteria).toEqual(["psql postgres://u:hunter22@db -c 'select 1'"]);
+  });
+
+  it("passes the lease fence through: a stale supervisor's write is refused", async () => {
+    const inner = await openSqliteStore({ path: ":memory:" });
+    stores.push(inner);
+    const store = redactingStore(inner, createRedactor(FAKE_ENV));
+    await store.append([runCreated("r1")]);
+    const first = await store.acquireLease("r1", { owner: "a", until: 10_000, now: 1_000 });
+    if (!first.acquired) throw new Error("the first claim must win");
+    await store.acquireLease("r1", { owner: "b", until: 20_000, now: 2_000, replacing: "a" });
+    const note = { type: "run.noted" as const, runId: "r1", data: { message: "from a stale supervisor" } };
+    await expect(store.append([note], { fence: { runId: "r1", fence: first.fence } })).rejects.toThrow(StaleWriterError);
+    await expect(store.ingest([note], { fence: { runId: "r1", fence: first.fence } })).rejects.toThrow(StaleWriterError);
+    expect(await store.readEvents({ runId: "r1", types: ["run.noted"] })).toEqual([]);
   });
 });

@@ -10,8 +10,8 @@ import type { Store } from "../store/store.js";
 export function redactingStore(store: Store, redactor: Redactor): Store {
   const redact = (event: NewEvent): NewEvent => (event.type === "run.created" || event.type === "task.created" ? event : redactor.redactDeep(event));
   return {
-    append: (events) => store.append(events.map(redact)),
-    ingest: (events) => store.ingest(events.map(redact)),
+    append: (events, options) => store.append(events.map(redact), options),
+    ingest: (events, options) => store.ingest(events.map(redact), options),
     getRun: (id) => store.getRun(id),
     findRuns: (prefix) => store.findRuns(prefix),
     listRuns: (options) => store.listRuns(options),

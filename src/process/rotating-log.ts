@@ -38,6 +38,8 @@ export interface RotatingLogOptions {
   keep?: number;
   /** Buffered bytes at which write() returns false and waitForRoom() has something to wait for. */
   highWaterMark?: number;
+  /** Called once, at the first write failure (from then on bytes are dropped), so that it is not found only at end(). */
+  onWriteError?: (error: Error) => void;
 }
 
 export class RotatingLog {
@@ -61,9 +63,11 @@ export class RotatingLog {
   #compressError: Error | undefined;
   #dropped = 0;
   #ending: Promise<void> | undefined;
+  readonly #onWriteError: ((error: Error) => void) | undefined;
 
   constructor(file: string, options: RotatingLogOptions = {}) {
     this.file = file;
+    this.#onWriteError = options.onWriteError;
     this.#maxBytes = positiveInt("maxBytes", options.maxBytes ?? DEFAULT_LOG_MAX_BYTES);
     this.#keep = options.keep ?? DEFAULT_LOG_KEEP;
     if (!Number.isInteger(this.#keep) || this.#keep < 0) throw new RangeError(`keep must be a whole number, got ${this.#keep}`);
@@ -118,9 +122,7 @@ export class RotatingLog {
     while (this.#running) await this.#pumped;
     const handle = this.#handle;
     this.#handle = undefined;
-    await handle?.close().catch((error: unknown) => {
-      this.#writeError ??= toError(error);
-    });
+    await handle?.close().catch((error: unknown) => this.#recordWriteError(toError(error)));
     await this.#compressions;
   }
 
@@ -227,8 +229,18 @@ export class RotatingLog {
     }
   }
 
+  #recordWriteError(error: Error): void {
+    if (this.#writeError !== undefined) return;
+    this.#writeError = error;
+    try {
+      this.#onWriteError?.(error);
+    } catch {
+      // Whoever is told must not break the pump; `error` still holds the failure.
+    }
+  }
+
   #fail(error: Error): void {
-    this.#writeError ??= error;
+    this.#recordWriteError(error);
     this.#dropped += this.#buffered;
     this.#buffered = 0;
     this.#queue.length = 0;

@@ -37,6 +37,8 @@ export interface RunStatusView {
   /** Failures by kind, recovered vs escalated, time waited on limits, calls spent on retries. */
   figures: RecoveryFigures;
   report: string | null;
+  /** What orch could not do for the run (a transcript it could not write …), oldest first. */
+  warnings: string[];
   createdAt: string;
   tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string; role: string; dependsOn: string[]; integrated: string | null }[];
   /** A planned run's scheduling figures (null for a run of one task). */
@@ -113,6 +115,9 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     figures: await collectFigures(store, run.id),
     lastFailure: finished?.failure === undefined ? null : { kind: finished.failure.kind, detail: finished.failure.detail },
     report: run.report ?? null,
+    warnings: (await store.readEvents({ runId: run.id, types: ["run.noted"] })).flatMap((e) =>
+      e.type === "run.noted" && e.data.level === "warning" ? [e.data.message] : [],
+    ),
     createdAt: new Date(run.createdAt).toISOString(),
     tasks: tasks.map((t) => ({
       id: t.id,

@@ -5,7 +5,8 @@ import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { project } from "./projection.js";
 import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
 import type { Database, EventsTable } from "./schema.js";
-import type { AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
+import { StaleWriterError, type WriteFence } from "./errors.js";
+import type { AppendOptions, AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
 
 /** Runs `fn` inside one write transaction and returns its result; rolls back when it throws. */
 export type WriteTransaction = <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T>;
@@ -59,9 +60,10 @@ export class KyselyStore implements Store {
     for (const listener of this.listeners) listener();
   }
 
-  async append(events: readonly NewEvent[]): Promise<StoredEvent[]> {
+  async append(events: readonly NewEvent[], options: AppendOptions = {}): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
     return this.hooks.write(async (db) => {
+      await checkFence(db, options.fence);
       const times = events.map((e) => e.at ?? this.now());
       const seqs = await this.insertRows(db, events, times);
       await this.projectAll(db, events, times);
@@ -69,9 +71,10 @@ export class KyselyStore implements Store {
     }).finally(() => this.changed());
   }
 
-  async ingest(events: readonly NewEvent[]): Promise<void> {
+  async ingest(events: readonly NewEvent[], options: AppendOptions = {}): Promise<void> {
     if (events.length === 0) return;
     await this.hooks.write(async (db) => {
+      await checkFence(db, options.fence);
       const times = events.map((e) => e.at ?? this.now());
       await this.insertRows(db, events, times);
       await this.projectAll(db, events, times);
@@ -204,6 +207,17 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     await this.hooks.close();
   }
+}
+
+/**
+ * Refuses the write unless the run's lease fence is still the writer's. Inside the write transaction, so no
+ * takeover can come between the check and the rows (the takeover's fence increment is a write too).
+ */
+async function checkFence(db: Kysely<Database>, fence: WriteFence | undefined): Promise<void> {
+  if (fence === undefined) return;
+  const row = await db.selectFrom("runs").select("lease_fence").where("id", "=", fence.runId).executeTakeFirst();
+  const current = row === undefined ? undefined : Number(row.lease_fence);
+  if (current !== fence.fence) throw new StaleWriterError(fence, current);
 }
 
 function escapeLike(text: string): string {

@@ -8,6 +8,9 @@ import type { RunStatus, StopMode } from "../core/run.js";
 import type { RunSettings } from "../core/run-settings.js";
 import type { TaskStatus } from "../core/task.js";
 import type { AttemptStatus } from "../core/attempt.js";
+import type { WriteFence } from "./errors.js";
+
+export type { WriteFence };
 
 export interface RunRecord {
   id: string;
@@ -126,11 +129,20 @@ export interface EventQuery {
   descending?: boolean;
 }
 
+export interface AppendOptions {
+  /**
+   * Write only while the run's lease fence is still this one: checked in the append's own transaction, and
+   * a `StaleWriterError` (nothing written) when it moved on. Without it the append is not fenced (run
+   * creation, a CLI's stop request).
+   */
+  fence?: WriteFence | undefined;
+}
+
 export interface Store {
   /** Appends the events in order, in one transaction with the projections they change; all or nothing. */
-  append(events: readonly NewEvent[]): Promise<StoredEvent[]>;
+  append(events: readonly NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   /** The same as `append` without handing the events back: the path for high-volume agent output. */
-  ingest(events: readonly NewEvent[]): Promise<void>;
+  ingest(events: readonly NewEvent[], options?: AppendOptions): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** Runs whose id starts with `prefix`, newest first. */
   findRuns(prefix: string): Promise<RunRecord[]>;

@@ -244,6 +244,7 @@ export const StatusJson = z.object({
   lastResult: z.string().nullable().optional(),
   report: z.string().nullable().optional(),
   tasks: z.array(z.object({ id: z.string(), title: z.string(), status: z.string(), attempts: z.number().int(), branch: z.string() })),
+  warnings: z.array(z.string()),
   figures: z.object({
     failuresByKind: z.record(z.string(), z.number().int()),
     recovered: z.number().int(),

@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NewEvent } from "../../src/core/journal.js";
 import { InvalidTransitionError } from "../../src/core/run.js";
+import { StaleWriterError } from "../../src/store/errors.js";
 import type { Store } from "../../src/store/store.js";
 
 export function runCreated(runId: string, at = 1_000): NewEvent {
@@ -320,6 +321,39 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await store.releaseLease("r1", "c");
       expect((await store.getRun("r1"))?.lease).toBeUndefined();
       expect(await store.acquireLease("nope", { owner: "a", until: 1, now: 0 })).toEqual({ acquired: false, holder: undefined });
+    });
+
+    it("refuses a write under a lease fence that is no longer current, and writes nothing of it", async () => {
+      await store.append([runCreated("r1")]);
+      const first = await store.acquireLease("r1", { owner: "a", until: 10_000, now: 1_000 });
+      if (!first.acquired) throw new Error("the first claim must win");
+      const stale = { runId: "r1", fence: first.fence };
+      await store.append([{ type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: true } }], { fence: stale });
+      // Supervisor "b" finds "a" dead and takes the run over: "a"'s fence is stale from now on.
+      const second = await store.acquireLease("r1", { owner: "b", until: 20_000, now: 2_000, replacing: "a" });
+      if (!second.acquired) throw new Error("the takeover must win");
+      const current = { runId: "r1", fence: second.fence };
+      const before = await store.readEvents({ runId: "r1" });
+
+      const note = (message: string): NewEvent => ({ type: "run.noted", runId: "r1", data: { message } });
+      const refused = store.append([note("from a"), { type: "run.paused", runId: "r1", data: { reason: "a pauses" } }], { fence: stale });
+      await expect(refused).rejects.toBeInstanceOf(StaleWriterError);
+      await expect(refused).rejects.toMatchObject({ runId: "r1", fence: first.fence, current: second.fence });
+      await expect(store.ingest([note("output from a")], { fence: stale })).rejects.toBeInstanceOf(StaleWriterError);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(before);
+      expect((await store.getRun("r1"))?.status).toBe("running");
+
+      // The current holder writes; so does a writer without a fence (a CLI's stop request).
+      await store.append([note("from b")], { fence: current });
+      await store.ingest([note("output from b")], { fence: current });
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]);
+      expect((await store.readEvents({ runId: "r1", afterSeq: before.at(-1)?.seq ?? 0 })).map((e) => e.type)).toEqual([
+        "run.noted",
+        "run.noted",
+        "run.stop-requested",
+      ]);
+      // A fence for a run the journal does not have is refused too.
+      await expect(store.append([note("x")], { fence: { runId: "nope", fence: 1 } })).rejects.toMatchObject({ runId: "nope", current: undefined });
     });
 
     it("keeps an agent's process start time beside its pid", async () => {

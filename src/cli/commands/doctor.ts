@@ -1,5 +1,7 @@
-// `orch doctor`: is this machine ready — git, the journal, and each agent CLI (found, version,
-// credentials present). Exit 0 when git works and at least one agent CLI is ready, 2 otherwise.
+// `orch doctor`: is this machine ready — git, the journal (is it sound?), and each agent CLI (found, version,
+// credentials present). Exit 0 when git works, the journal is sound and at least one agent CLI is ready; 4 when
+// the journal is damaged or cannot be opened; 2 otherwise. `--repair` moves a damaged journal aside.
+import { basename } from "node:path";
 import { checkClaudeCode } from "../../agents/claude-code/detect.js";
 import { checkOpenCode } from "../../agents/opencode/detect.js";
 import type { AgentCheck } from "../../agents/detect.js";
@@ -9,10 +11,13 @@ import { loadConfig } from "../../config/load.js";
 import { Config } from "../../config/schema.js";
 import { orchPaths } from "../../engine/paths.js";
 import { inspectRepo } from "../../git/index.js";
+import { processesHolding } from "../../process/open-files.js";
 import { runCommand } from "../../process/run-command.js";
+import { checkSqliteJournal, moveJournalAside } from "../../store/sqlite/integrity.js";
 import { openSqliteStore } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
+import { journalAdvice } from "../journal-advice.js";
 
 interface Check {
   name: string;
@@ -21,7 +26,7 @@ interface Check {
   fix: string | undefined;
 }
 
-export async function doctorCommand(ctx: CliContext, flags: { json?: boolean }): Promise<number> {
+export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; repair?: boolean }): Promise<number> {
   const checks: Check[] = [];
   const git = await runCommand({ file: "git", args: ["--version"], cwd: ctx.cwd, env: ctx.env, timeoutMs: 10_000 });
   checks.push({
@@ -33,6 +38,7 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean }):
   checks.push({ name: "node", ok: true, detail: process.version, fix: undefined });
 
   let config = Config.parse({});
+  let journalBroken = false;
   try {
     const repo = await inspectRepo(ctx.cwd);
     checks.push({ name: "repository", ok: true, detail: `${repo.root} on ${repo.currentBranch ?? "a detached HEAD"}`, fix: undefined });
@@ -43,7 +49,9 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean }):
     } catch (error) {
       checks.push({ name: "config", ok: false, detail: error instanceof Error ? error.message : String(error), fix: "fix the file, or `orch init --force`" });
     }
-    checks.push({ name: "journal", ok: await sqliteWorks(), detail: `SQLite at ${orchPaths(repo.root).db}`, fix: undefined });
+    const journal = await journalCheck(orchPaths(repo.root).db, flags.repair === true);
+    checks.push(journal);
+    journalBroken = !journal.ok;
   } catch (error) {
     // Not being in a repository is no fault of the machine: doctor still checks the agents.
     checks.push({ name: "repository", ok: true, detail: `none here (${error instanceof Error ? error.message : String(error)}); runs need one`, fix: undefined });
@@ -73,7 +81,47 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean }):
     ctx.output.out(`  scripted     always available: --script FILE (see \`orch demo\`)`);
     if (!anyReady) ctx.output.err("orch: no agent CLI is ready; fix one of the above (the command and scripted agents still work)");
   }
+  if (journalBroken) return EXIT.journal;
   return ok ? EXIT.ok : EXIT.usage;
+}
+
+/** The journal's check: sound, missing (no run yet), or damaged with the fix; with `repair`, moved aside. */
+async function journalCheck(file: string, repair: boolean): Promise<Check> {
+  const health = checkSqliteJournal(file);
+  if (health.ok) {
+    const detail = health.exists ? `${file}: sound (SQLite quick_check)` : `none yet at ${file}; the first run creates it`;
+    return { name: "journal", ok: true, detail: repair ? `${detail}; nothing to repair` : detail, fix: undefined };
+  }
+  const { error } = health;
+  if (error.problem !== "damaged") return { name: "journal", ok: false, detail: error.message, fix: journalAdvice(error) };
+  if (!repair) {
+    return {
+      name: "journal",
+      ok: false,
+      detail: error.message,
+      fix: `\`orch doctor --repair\` moves it aside (kept as ${basename(file)}.damaged-<time>, nothing is deleted) and a new journal starts; stop any orch process of this repository first`,
+    };
+  }
+  // Moved from under a live supervisor, the journal would split: it writes on in the kept file, others in a new one.
+  const holders = await processesHolding([file, `${file}-wal`]);
+  if (holders.length > 0) {
+    return {
+      name: "journal",
+      ok: false,
+      detail: `${error.message}; not repaired: process ${holders.join(", ")} has it open`,
+      fix: `stop ${holders.length === 1 ? "that process" : "those processes"} (\`orch stop RUN\`, or kill ${holders.join(" ")}), then \`orch doctor --repair\` again`,
+    };
+  }
+  const aside = moveJournalAside(file, new Date());
+  return {
+    name: "journal",
+    ok: true,
+    detail:
+      `${error.message}; repaired: moved aside, kept at ${aside.kept}${aside.moved.length > 1 ? ` (with its ${aside.moved.slice(0, -1).map((m) => m.from.slice(file.length)).join(" and ")})` : ""}. ` +
+      "A new, empty journal starts with the next command; nothing was salvaged from the old one (open the kept file with sqlite3 to read what is left). " +
+      "The runs' branches and worktrees are as they were.",
+    fix: undefined,
+  };
 }
 
 async function sqliteWorks(): Promise<boolean> {

@@ -6,6 +6,7 @@ import { CONFIG_FILE, CONFIG_TEMPLATE } from "../../config/schema.js";
 import { UsageError } from "../../core/errors.js";
 import { ensureOrchDir, orchPaths } from "../../engine/paths.js";
 import { ensureExcluded, inspectRepo } from "../../git/index.js";
+import { sqliteJournalExists } from "../../store/sqlite/open.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -15,6 +16,8 @@ export async function initCommand(ctx: CliContext, flags: { force?: boolean }): 
   if (existsSync(file) && flags.force !== true) {
     throw new UsageError(`${file} already exists`, { hint: "edit it, or pass --force to replace it with the commented defaults" });
   }
+  // A `.orch` that is not a directory is refused before anything is written (JournalDamagedError, exit 4).
+  sqliteJournalExists(orchPaths(repo.root).db);
   writeFileSync(file, CONFIG_TEMPLATE);
   ensureOrchDir(orchPaths(repo.root));
   await ensureExcluded(repo);

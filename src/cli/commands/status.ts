@@ -10,6 +10,9 @@ import { listView, statusView, type RunListItem } from "../../read/status-view.j
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
+/** Warnings `orch status` prints, the newest; `--json` has them all. */
+const SHOWN_WARNINGS = 3;
+
 export async function statusCommand(ctx: CliContext, ref: string | undefined, flags: { json?: boolean }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
     const run = await resolveRun(store, ref);
@@ -38,6 +41,8 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
         lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}`);
       }
     }
+    for (const warning of view.warnings.slice(-SHOWN_WARNINGS)) lines.push(`  warning   ${warning}`);
+    if (view.warnings.length > SHOWN_WARNINGS) lines.push(`            (${view.warnings.length - SHOWN_WARNINGS} earlier warning(s): \`orch logs ${view.runId}\`)`);
     if (view.report !== null) lines.push(`  report    ${view.report}`);
     ctx.output.out(lines.join("\n"));
     return EXIT.ok;

@@ -16,6 +16,11 @@ function migrations(dialect: Dialect): Record<string, Migration> {
   };
 }
 
+/** The names of every migration, in the order they run. */
+export function migrationNames(dialect: Dialect): string[] {
+  return Object.keys(migrations(dialect));
+}
+
 class StaticProvider implements MigrationProvider {
   constructor(private readonly dialect: Dialect) {}
   async getMigrations(): Promise<Record<string, Migration>> {

@@ -1,15 +1,19 @@
 // The SQLite journal: one file in WAL mode, shared by the foreground run, a detached run and every
 // `orch status`/`stop` reading or writing it. Writes open with BEGIN IMMEDIATE so that two processes
-// queue on the busy timeout instead of failing on a lock upgrade.
-import { mkdirSync } from "node:fs";
+// queue on the busy timeout instead of failing on a lock upgrade; so do the migrations (see migrate.ts), so
+// that processes opening a new journal at once leave one schema, migrated once. A file that is not a sound
+// journal fails as a JournalDamagedError wherever it is met: at open, in a migration, in any query.
+import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, SqliteDialect, sql, type SqliteDatabase } from "kysely";
+import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from "kysely";
 import { KyselyStore } from "../kysely-store.js";
 import { watchDatabaseFile } from "./changes.js";
-import { migrateToLatest } from "../migrations/index.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
+import { JournalDamagedError } from "../errors.js";
+import { asJournalError } from "./journal-errors.js";
+import { migrateSqlite } from "./migrate.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:". */
@@ -20,21 +24,28 @@ export interface SqliteStoreOptions {
 }
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
-  if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
-  const raw = new BetterSqlite3(options.path);
-  raw.pragma("journal_mode = WAL");
-  raw.pragma("synchronous = NORMAL");
-  raw.pragma("foreign_keys = ON");
-  raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const file = options.path;
+  const guard = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (error) {
+      throw asJournalError(error, file);
+    }
+  };
+  const raw = guard(() => openRaw(options));
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, guard) }) });
   try {
-    await migrateToLatest(db, "sqlite");
+    await migrateSqlite(raw, db).catch((error: unknown) => {
+      throw asJournalError(error, file);
+    });
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  const insert = raw.prepare<[number, string, string | null, string | null, string, string]>(
-    "insert into events (at, run_id, task_id, attempt_id, type, data) values (?, ?, ?, ?, ?, ?)",
+  const insert = guard(() =>
+    raw.prepare<[number, string, string | null, string | null, string, string]>(
+      "insert into events (at, run_id, task_id, attempt_id, type, data) values (?, ?, ?, ?, ?, ?)",
+    ),
   );
   return new KyselyStore(db, {
     write: (fn) =>
@@ -45,28 +56,79 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
           await sql`commit`.execute(conn);
           return result;
         } catch (error) {
-          await sql`rollback`.execute(conn);
+          // SQLite may have rolled back already (an I/O error, a full disk): the first error is the one to tell.
+          if (raw.inTransaction) await sql`rollback`.execute(conn).catch(() => undefined);
           throw error;
         }
       }),
     // The same connection Kysely holds inside the transaction above (better-sqlite3 has exactly one).
     insertEvents: options.fastInsert === false ? undefined : (rows) =>
-      rows.map((r) => Number(insert.run(r.at, r.run_id, r.task_id, r.attempt_id, r.type, r.data).lastInsertRowid)),
+      guard(() => rows.map((r) => Number(insert.run(r.at, r.run_id, r.task_id, r.attempt_id, r.type, r.data).lastInsertRowid))),
     ...(options.path !== ":memory:" ? { watch: (listener: () => void) => watchDatabaseFile(options.path, listener) } : {}),
     close: () => db.destroy(),
   });
 }
 
+/**
+ * Whether a journal file is at `path`. Throws JournalDamagedError when something else is in the way (its
+ * directory is a file, say), so that a read-only command tells that apart from "no runs yet".
+ */
+export function sqliteJournalExists(path: string): boolean {
+  assertJournalDir(path);
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return false;
+    throw asJournalError(error, path);
+  }
+}
+
+function openRaw(options: SqliteStoreOptions): BetterSqlite3.Database {
+  if (options.path !== ":memory:") {
+    assertJournalDir(options.path);
+    mkdirSync(dirname(options.path), { recursive: true });
+  }
+  const raw = new BetterSqlite3(options.path);
+  try {
+    // First: the switch to WAL of a new file takes a lock, and another process may be creating it too.
+    raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    raw.pragma("journal_mode = WAL");
+    raw.pragma("synchronous = NORMAL");
+    raw.pragma("foreign_keys = ON");
+    return raw;
+  } catch (error) {
+    raw.close();
+    throw error;
+  }
+}
+
+/** The journal's directory (`.orch/`) must be a directory where it exists; a file of that name is named as such. */
+function assertJournalDir(path: string): void {
+  const dir = dirname(path);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch {
+    // Missing (made on open) or unreachable (the open says why).
+    return;
+  }
+  if (!isDirectory) throw new JournalDamagedError(path, "inaccessible", `${dir} is not a directory`);
+}
+
 /** Statements kept prepared, most recently used last; the journal's queries are a few dozen fixed shapes. */
 const STATEMENT_CACHE_SIZE = 128;
+
+type Guard = <T>(fn: () => T) => T;
 
 /**
  * Kysely prepares every statement anew, which costs more than running it; the same SQL text reuses one
  * prepared statement here. Safe because orch never iterates a statement lazily (no `stream()`), so a cached
- * statement is never in use twice at once.
+ * statement is never in use twice at once. Every call goes through `guard`, where a damaged file becomes a
+ * JournalDamagedError whichever query meets the damage first.
  */
-function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, BetterSqlite3.Statement>();
+function withStatementCache(raw: BetterSqlite3.Database, guard: Guard): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => {
       cache.clear();
@@ -75,7 +137,7 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
     prepare: (text: string) => {
       let statement = cache.get(text);
       if (statement === undefined) {
-        statement = raw.prepare(text);
+        statement = guarded(guard(() => raw.prepare(text)), guard);
         if (cache.size >= STATEMENT_CACHE_SIZE) {
           const oldest = cache.keys().next();
           if (oldest.done !== true) cache.delete(oldest.value);
@@ -86,5 +148,14 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
       cache.set(text, statement);
       return statement;
     },
+  };
+}
+
+function guarded(statement: BetterSqlite3.Statement, guard: Guard): SqliteStatement {
+  return {
+    reader: statement.reader,
+    all: (parameters) => guard(() => statement.all(parameters)),
+    run: (parameters) => guard(() => statement.run(parameters)),
+    iterate: (parameters) => guard(() => statement.iterate(parameters)),
   };
 }
