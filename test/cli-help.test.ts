@@ -45,9 +45,9 @@ describe("orch run --help", () => {
     expect(text).toMatch(/--fallback-model <\[agent:\]model> .*AGENT:MODEL/);
     expect(text).toMatch(/--planner <agent\[:model\]> the agent that plans: AGENT, AGENT:MODEL or MODEL/);
     expect(text).toMatch(/--max-hours <h> wall-clock limit for the run: hours \(1\.5\) or a duration \(90m, 2h\)/);
-    // README: "Exit codes: 0 converged, 1 ran but did not converge …, 2 bad usage or config …, 3 waiting …, 130 interrupted or paused"
+    // README: "Exit codes: 0 converged, 1 ran but did not converge …, 2 bad usage or config …, 3 waiting …, 4 the journal …, 130 interrupted or paused"
     const codes = [...(/Exit codes: ([^\n]+(?:\n[^\n]+)*)/.exec(README)?.[1] ?? "").matchAll(/(?:^|, )(\d+) /g)].map((m) => m[1]);
-    expect(codes).toEqual(["0", "1", "2", "3", "130"]);
+    expect(codes).toEqual(["0", "1", "2", "3", "4", "130"]);
     for (const code of codes) expect(text).toMatch(new RegExp(`Exit codes:.* ${code} `));
     for (const name of ["ORCH_PROMPT", "ORCH_RUN_ID", "ORCH_TASK_ID", "ORCH_ATTEMPT"]) expect(text).toContain(name);
     expect(text).toContain("The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>");

@@ -6,6 +6,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   1    ran but did not converge (a limit, a stall, stopped)
   2    bad usage or config; nothing written
   3    waiting for a human (credentials)
+  4    the journal (.orch/orch.db) is damaged or cannot be opened; the message says what to do
   130  interrupted or paused; state kept, \`orch resume RUN\` continues`;
 
 export const RUN_HELP = `

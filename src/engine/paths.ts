@@ -2,6 +2,7 @@
 // alone (it holds agent transcripts, prompts and the journal).
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { JournalDamagedError } from "../store/errors.js";
 
 export interface OrchPaths {
   root: string;
@@ -29,8 +30,13 @@ export const transcriptPath = (paths: OrchPaths, runId: string, attemptId: strin
 export const reportPath = (paths: OrchPaths, runId: string): string => join(paths.reports, `${runId}.md`);
 export const driverLogPath = (paths: OrchPaths, runId: string): string => join(paths.logs, runId, "orch.log");
 
-/** Makes `.orch/` (mode 0700), or takes the group's and others' access away from one made before. */
+/**
+ * Makes `.orch/` (mode 0700), or takes the group's and others' access away from one made before. Something else
+ * of that name (a file) is the journal's place made unusable: said as such, nothing touched.
+ */
 export function ensureOrchDir(paths: OrchPaths): void {
+  const found = statSync(paths.dir, { throwIfNoEntry: false });
+  if (found !== undefined && !found.isDirectory()) throw new JournalDamagedError(paths.db, "inaccessible", `${paths.dir} is not a directory`);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   if ((statSync(paths.dir).mode & 0o077) !== 0) chmodSync(paths.dir, 0o700);
 }
