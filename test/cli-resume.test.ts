@@ -148,7 +148,9 @@ describe("orch resume after the supervisor was killed", () => {
 
 describe("orch pause and orch resume", () => {
   it("pause lets the current attempt finish and pauses the run; resume continues it, detached as it started", async () => {
-    const box = sandbox({ AGENT_SLEEP: "1", FIX_ON_ATTEMPT: "2" });
+    // Three seconds per attempt, as for orch stop: time enough for `orch pause` (a CLI start on a busy machine) to
+    // arrive while attempt 1 runs. With one second it lost the race on a loaded machine and attempt 2 began.
+    const box = sandbox({ AGENT_SLEEP: "3", FIX_ON_ATTEMPT: "2" });
     const runId = await detach(box, ["--agent-command", agent("fix-on-attempt.sh")]);
     await agentPid(box, 1);
     const paused = await box.orch(["pause", runId, "--wait", "20"]);
