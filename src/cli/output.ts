@@ -1,8 +1,11 @@
 // The CLI's only way to the terminal: results on stdout, progress and errors on stderr. Keeping it in one
 // place lets tests capture it and keeps `--json` output free of anything else. A stream whose reader has gone
 // (`orch run … | head -1`: EPIPE; a closed terminal: EIO) is closed for good, quietly: output stops, the
-// command goes on, and no write error can ever end a run.
+// command goes on, and no write error can ever end a run. Text passes `escapeControls` on its way out: agent
+// output quoted by a command never steers the terminal (JSON, whose strings hold controls only as escapes
+// already, is unchanged by it).
 import type { Writable } from "node:stream";
+import { escapeControls } from "../core/terminal-text.js";
 
 export interface Output {
   out(text: string): void;
@@ -23,11 +26,11 @@ export interface TerminalStreams {
 export function terminalOutput(streams: TerminalStreams): Output {
   const out = guardedWriter(streams.stdout, streams.onStdoutClosed);
   const err = guardedWriter(streams.stderr);
-  const line = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
+  const line = (text: string) => escapeControls(text.endsWith("\n") ? text : `${text}\n`);
   return {
     out: (text) => out(line(text)),
     err: (text) => err(line(text)),
-    json: (value) => out(`${JSON.stringify(value, null, 2)}\n`),
+    json: (value) => out(escapeControls(`${JSON.stringify(value, null, 2)}\n`)),
     get errIsTTY() {
       return streams.stderr.isTTY === true;
     },

@@ -1,6 +1,7 @@
 // The live status line of a foreground run: attempt n/m, elapsed/limit, progress, and what the agent is
 // doing now. On a terminal it redraws one line in place; elsewhere it prints a line per milestone only.
 import { describeAgentEvent } from "../core/agent-event.js";
+import { escapeControls } from "../core/terminal-text.js";
 import { formatClock } from "../core/duration.js";
 import type { Activity } from "../engine/converge.js";
 import type { Output } from "./output.js";
@@ -73,7 +74,8 @@ export class StatusLine {
 
   private draw(): void {
     this.frame += 1;
-    process.stderr.write(`\r\u001b[2K${this.render()}`);
+    // Only the line's own controls reach the terminal: what an agent said is shown, never obeyed.
+    process.stderr.write(`\r\u001b[2K${escapeControls(this.render())}`);
     this.drawn = true;
   }
 

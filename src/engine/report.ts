@@ -3,6 +3,7 @@
 // alone, so `orch report` can rebuild it at any time.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { escapeControls } from "../core/terminal-text.js";
 import { formatDuration } from "../core/duration.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine } from "../core/text.js";
@@ -155,7 +156,8 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     );
   }
   out.push("");
-  return out.join("\n");
+  // It quotes agents and their commands: shown as text wherever it is read (`cat`, a pager), never obeyed.
+  return escapeControls(out.join("\n"));
 }
 
 export async function writeReport(store: Store, runId: string, path: string): Promise<string> {
