@@ -32,7 +32,8 @@ export const GcSettings = z.object({ afterRun: z.boolean().default(false) });
 export const RunSettings = z.object({
   /** Who made the run ("cli", a test…). */
   source: z.string().optional(),
-  agent: AgentSettings,
+  /** The run's agent; absent only in a run journaled without it, which can be shown but not driven. */
+  agent: AgentSettings.optional(),
   permission: Permission.catch(DEFAULT_PERMISSION).default(DEFAULT_PERMISSION),
   recovery: RecoverySettings.catch(() => RecoverySettings.parse({})).default(() => RecoverySettings.parse({})),
   /** The model chain after the run's own agent and model. */

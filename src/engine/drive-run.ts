@@ -3,6 +3,7 @@
 // pause and abort requests and signals with a grace period, then writes the run's end and its report.
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
+import type { AgentSettings } from "../core/run-settings.js";
 import { UsageError } from "../core/errors.js";
 import { recoveryPolicy } from "../core/recovery-policy.js";
 import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/run.js";
@@ -261,10 +262,18 @@ function linkIndex(chain: readonly ChainLink[], agent: string, model: string | u
   return Math.max(0, byAgent);
 }
 
+/** The agent settings the run was started with; a run journaled without them cannot be driven. */
+function agentOf(run: RunRecord): AgentSettings {
+  if (run.settings.agent !== undefined) return run.settings.agent;
+  throw new UsageError(`run ${run.id} was journaled without its agent's settings, so orch cannot start its agent again`, {
+    hint: `\`orch report ${run.id}\` shows what it did; start a new run for the rest`,
+  });
+}
+
 /** The run's agent and model, then its fallbacks (other models, or other agents). */
 function chainOf(run: RunRecord): ChainLink[] {
   return [
-    { adapter: createAdapter(run.settings.agent), model: run.model },
+    { adapter: createAdapter(agentOf(run)), model: run.model },
     ...run.settings.fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
   ];
 }
@@ -272,7 +281,7 @@ function chainOf(run: RunRecord): ChainLink[] {
 /** The agent and model that plan the run (`--planner`, or the run's own). */
 function plannerOf(run: RunRecord): { adapter: AgentAdapter; model: string | undefined } {
   const chosen = run.settings.planner;
-  return { adapter: createAdapter(chosen?.agent ?? run.settings.agent), model: chosen !== undefined ? chosen.model : run.model };
+  return { adapter: createAdapter(chosen?.agent ?? agentOf(run)), model: chosen !== undefined ? chosen.model : run.model };
 }
 
 /** The run's recovery settings as the loop uses them. */

@@ -37,6 +37,7 @@ const attemptStatus = z.enum(["starting", "running", "verifying", "succeeded", "
  */
 function settingsOf(config: Record<string, unknown>, fallbackModels: readonly string[]): RunSettings {
   const listed = config.fallbacks !== undefined || config.agent === undefined;
+  // (A run journaled without its agent's settings reads back without them: shown, never driven again.)
   return RunSettings.parse(listed ? config : { ...config, fallbacks: fallbackModels.map((model) => ({ agent: config.agent, model })) });
 }
 
