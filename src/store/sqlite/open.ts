@@ -35,7 +35,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
   const raw = guard(() => openRaw(options));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, guard) }) });
   try {
-    await migrateSqlite(raw, db).catch((error: unknown) => {
+    await whileBusy(() => migrateSqlite(raw, db)).catch((error: unknown) => {
       throw asJournalError(error, file);
     });
   } catch (error) {
@@ -93,7 +93,7 @@ function openRaw(options: SqliteStoreOptions): BetterSqlite3.Database {
   try {
     // First: the switch to WAL of a new file takes a lock, and another process may be creating it too.
     raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    raw.pragma("journal_mode = WAL");
+    whileBusySync(() => raw.pragma("journal_mode = WAL"));
     raw.pragma("synchronous = NORMAL");
     raw.pragma("foreign_keys = ON");
     return raw;
@@ -114,6 +114,45 @@ function assertJournalDir(path: string): void {
     return;
   }
   if (!isDirectory) throw new JournalDamagedError(path, "inaccessible", `${dir} is not a directory`);
+}
+
+/**
+ * SQLite answers "database is locked" at once, without its busy handler, where waiting could deadlock: two
+ * processes that both read a new file (still in rollback-journal mode) and then both want to switch it to WAL or
+ * migrate it. One of them has to let go and try again; these do, with a growing, jittered pause, for 10 s.
+ */
+const BUSY_RETRY_MS = 10_000;
+
+function isBusy(error: unknown): boolean {
+  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 4; at = at.cause, depth++) {
+    if ("code" in at && typeof at.code === "string" && at.code.startsWith("SQLITE_BUSY")) return true;
+  }
+  return false;
+}
+
+async function whileBusy<T>(fn: () => Promise<T>): Promise<T> {
+  const until = Date.now() + BUSY_RETRY_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > until) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause * (1 + Math.random())));
+    }
+  }
+}
+
+function whileBusySync<T>(fn: () => T): T {
+  const until = Date.now() + BUSY_RETRY_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      return fn();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() > until) throw error;
+      // Opening is synchronous here; a short blocking pause is all a first open costs.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause * (1 + Math.random()));
+    }
+  }
 }
 
 /** Statements kept prepared, most recently used last; the journal's queries are a few dozen fixed shapes. */
