@@ -5,6 +5,9 @@ import type { StopMode } from "../core/run.js";
 import type { Store } from "../store/store.js";
 import type { Logger } from "./logger.js";
 
+/** After a change notice, how long the watcher lets the journal settle before it reads the run's request. */
+const CHANGE_SETTLE_MS = 20;
+
 export interface StopWatcher {
   current(): StopMode | undefined;
   dispose(): void;
@@ -28,9 +31,8 @@ export function watchStopRequests(
     }
     busy = true;
     store
-      .getRun(runId)
-      .then((run) => {
-        const requested = run?.stopRequested;
+      .stopRequestOf(runId)
+      .then((requested) => {
         if (requested !== undefined && requested !== mode && !disposed) {
           mode = requested;
           options.onRequest(requested);
@@ -45,7 +47,15 @@ export function watchStopRequests(
         }
       });
   };
-  const stopWatching = store.onChange(check);
+  // The journal changes at every batch the run writes itself; one read per quiet spell of 20 ms is enough.
+  let pending: NodeJS.Timeout | undefined;
+  const soon = (): void => {
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      check();
+    }, CHANGE_SETTLE_MS);
+  };
+  const stopWatching = store.onChange(soon);
   const timer = setInterval(check, options.intervalMs ?? 500);
   timer.unref();
   return {
@@ -53,6 +63,7 @@ export function watchStopRequests(
     dispose: () => {
       disposed = true;
       clearInterval(timer);
+      clearTimeout(pending);
       stopWatching();
     },
   };

@@ -13,6 +13,7 @@ export function redactingStore(store: Store, redactor: Redactor): Store {
     append: (events, options) => store.append(events.map(redact), options),
     ingest: (events, options) => store.ingest(events.map(redact), options),
     getRun: (id) => store.getRun(id),
+    stopRequestOf: (runId) => store.stopRequestOf(runId),
     findRuns: (prefix) => store.findRuns(prefix),
     listRuns: (options) => store.listRuns(options),
     listTasks: (runId) => store.listTasks(runId),

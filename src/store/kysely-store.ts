@@ -1,7 +1,9 @@
 // The one query layer: every read and write of the journal, written once in Kysely for both SQLite and
 // Postgres. Dialects differ only in how a write transaction is opened (see `WriteTransaction`).
 import type { Kysely } from "kysely";
+import { z } from "zod";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
+import type { StopMode } from "../core/run.js";
 import { project } from "./projection.js";
 import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
 import type { Database, EventsTable } from "./schema.js";
@@ -27,6 +29,12 @@ export interface DialectHooks {
   watch?: (listener: () => void) => () => void;
   close(): Promise<void>;
 }
+
+/** A run's pending stop request as its column holds it. */
+const StopRequest = z
+  .enum(["stop", "pause", "abort"])
+  .nullable()
+  .transform((mode) => mode ?? undefined);
 
 /** Rows per INSERT: well under SQLite's variable limit (6 columns × 500). */
 const INSERT_CHUNK = 500;
@@ -111,6 +119,11 @@ export class KyselyStore implements Store {
   async getRun(id: string): Promise<RunRecord | undefined> {
     const row = await this.db.selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirst();
     return row === undefined ? undefined : parseRun(row);
+  }
+
+  async stopRequestOf(runId: string): Promise<StopMode | undefined> {
+    const row = await this.db.selectFrom("runs").select("stop_requested").where("id", "=", runId).executeTakeFirst();
+    return StopRequest.parse(row?.stop_requested ?? null);
   }
 
   async findRuns(prefix: string): Promise<RunRecord[]> {

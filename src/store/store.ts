@@ -144,6 +144,8 @@ export interface Store {
   /** The same as `append` without handing the events back: the path for high-volume agent output. */
   ingest(events: readonly NewEvent[], options?: AppendOptions): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
+  /** The run's pending stop, pause or abort request, read alone (the supervisor asks at every journal change). */
+  stopRequestOf(runId: string): Promise<StopMode | undefined>;
   /** Runs whose id starts with `prefix`, newest first. */
   findRuns(prefix: string): Promise<RunRecord[]>;
   listRuns(options?: { limit?: number }): Promise<RunRecord[]>;

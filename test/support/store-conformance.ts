@@ -205,8 +205,10 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     it("records stop and abort requests; abort wins over stop", async () => {
       await store.append([runCreated("r1"), { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: true } }]);
+      expect(await store.stopRequestOf("r1")).toBeUndefined();
       await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]);
       expect((await store.getRun("r1"))?.stopRequested).toBe("stop");
+      expect(await store.stopRequestOf("r1")).toBe("stop");
       await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "abort", by: "cli" } }]);
       await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]);
       const run = await store.getRun("r1");
@@ -214,6 +216,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(run?.detached).toBe(true);
       await store.append([{ type: "run.finished", runId: "r1", data: { status: "aborted", reason: "aborted by user" } }]);
       expect(await store.getRun("r1")).toMatchObject({ status: "aborted", stopRequested: undefined });
+      expect(await store.stopRequestOf("r1")).toBeUndefined();
+      expect(await store.stopRequestOf("no-such-run")).toBeUndefined();
       await expect(
         store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "stop", by: "cli" } }]),
       ).rejects.toBeInstanceOf(InvalidTransitionError);
