@@ -11,6 +11,8 @@ export class RedactedStdout {
   readonly #stream: RedactingStream;
   readonly #lines: LineSplitter;
   readonly #onText: (bytes: Buffer) => void;
+  /** A high surrogate the last piece ended on: its pair comes with the next piece, and neither is encoded alone. */
+  #carry = "";
 
   /** `onText` gets the redacted bytes (for the transcript), `onLine` each redacted line without its newline. */
   constructor(redactor: Redactor, onText: (bytes: Buffer) => void, onLine: (line: string) => void) {
@@ -25,11 +27,20 @@ export class RedactedStdout {
 
   /** The end of the output: what was held back goes out, and the last line if it had no newline. */
   end(): void {
-    this.#emit(this.#stream.push(this.#decoder.end()) + this.#stream.end());
+    this.#emit(this.#stream.push(this.#decoder.end()) + this.#stream.end(), true);
     this.#lines.flush();
   }
 
-  #emit(text: string): void {
+  #emit(piece: string, last = false): void {
+    let text = this.#carry + piece;
+    this.#carry = "";
+    // The redacting stream counts UTF-16 units, so a piece may end inside a character beyond the BMP (an emoji):
+    // encoded alone, each half would become U+FFFD.
+    const end = text.charCodeAt(text.length - 1);
+    if (!last && end >= 0xd800 && end <= 0xdbff) {
+      this.#carry = text.slice(-1);
+      text = text.slice(0, -1);
+    }
     if (text === "") return;
     const bytes = Buffer.from(text, "utf8");
     this.#onText(bytes);
