@@ -83,7 +83,9 @@ describe("chaos in a planned run: the supervisor SIGKILLed in the middle of the 
     expect(journal.events.filter((e) => e.type === "task.reverted")).toHaveLength(count("orch: revert the integration of task r"));
     // a and b both added to CHANGELOG.md side by side: an integrator kept both lines, and no marker.
     expect(box.repo.git(["show", `${branch}:CHANGELOG.md`]).split("\n").sort()).toEqual(["# Changelog", "- a", "- b"]);
-    expect(journal.tasks.filter((t) => t.id.includes("--merge") && t.status === "succeeded")).toHaveLength(1);
+    // Usually an integrator resolved their conflict; when a kill left b to start again from the run branch after a's
+    // merge, b's work already held a's line and there was nothing to resolve (seen once in eight runs).
+    expect(journal.tasks.filter((t) => t.id.includes("--merge") && t.status === "succeeded").length).toBeLessThanOrEqual(1);
 
     // The journal: gap-free, one resume per kill; nothing left running.
     expect(journal.events.map((e) => e.seq)).toEqual(journal.events.map((_, i) => i + 1));
