@@ -356,11 +356,15 @@ export async function runAdapter(sandboxes: Sandboxes, adapter: AgentAdapter, in
     onStdout: (chunk) => {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop() ?? "";
-      for (const line of lines) events.push(...parser.parseLine(line));
-      if (options.until !== undefined && !stopped && options.until(events)) {
-        stopped = true;
-        atStop = [...events];
-        cli.kill();
+      // Judged line by line, as orch judges events: one chunk may carry the failure that ends the wait and
+      // the step OpenCode printed after it (a compaction), which must not count.
+      for (const line of lines) {
+        events.push(...parser.parseLine(line));
+        if (options.until !== undefined && !stopped && options.until(events)) {
+          stopped = true;
+          atStop = [...events];
+          cli.kill();
+        }
       }
     },
   });
