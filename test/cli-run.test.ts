@@ -249,7 +249,7 @@ describe("orch run with the command agent", () => {
 
   it("after a hang the next attempt resumes the agent's session, so finished turns are not paid for twice", async () => {
     const box = sandbox();
-    const { json } = await orchRun(box, ["--script", join(AGENTS, "hang-then-fix-script.yaml"), "--stall-timeout", "1s"], 0);
+    const { json } = await orchRun(box, ["--script", join(AGENTS, "hang-then-fix-script.yaml"), "--stall-timeout", "3s"], 0);
     expect(json).toMatchObject({ status: "succeeded", attempts: 2 });
     const events = await journal(box, json.runId);
     expect([...exitFailures(events).values()]).toEqual(["hung", undefined]);

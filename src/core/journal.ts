@@ -150,6 +150,8 @@ const attemptStarted = z.object({
     model: z.string().optional(),
     transcript: z.string(),
     resumedSession: z.string().optional(),
+    /** The attempt's place in the task's chain of agents and models (absent in journals written before it). */
+    link: z.number().int().nonnegative().optional(),
   }),
 });
 /** `startTime`: the process's start time (from /proc), so that a later supervisor can tell it from a reused pid. */

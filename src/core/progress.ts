@@ -1,5 +1,6 @@
 // Progress of a task: the mean score of its criteria (1 for a passing command, passed/total for a failing
 // test run that printed counts), and stall detection over the sequence of attempts.
+import type { CriterionResult } from "./journal.js";
 
 export function progressOf(scores: readonly number[]): number {
   if (scores.length === 0) return 0;
@@ -28,4 +29,22 @@ export function attemptsWithoutRise(history: readonly number[]): number {
     }
   }
   return streak;
+}
+
+export interface VerifyOutcome {
+  results: CriterionResult[];
+  progress: number;
+  allPassed: boolean;
+  /** A criterion that could not run at all (not found, not executable): retrying the agent will not help. */
+  broken: CriterionResult | undefined;
+}
+
+/** The verdict on `criteria` from the results of running them (all of them, or as many as ran before an abort). */
+export function outcomeOf(criteria: readonly string[], results: CriterionResult[]): VerifyOutcome {
+  return {
+    results,
+    progress: progressOf(results.map((r) => r.score)),
+    allPassed: results.length === criteria.length && results.every((r) => r.passed),
+    broken: results.find((r) => !r.passed && (r.exitCode === 127 || r.exitCode === 126)),
+  };
 }

@@ -12,9 +12,9 @@ import { RotatingLog } from "../process/rotating-log.js";
 import { processStartTime } from "../process/tree.js";
 import { supervise, type SupervisedExit } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
-import type { EventWriter } from "./event-writer.js";
+import type { JournalWriter } from "./event-writer.js";
 import { RedactedStdout } from "./agent-stdout.js";
-import { interruptDetail } from "./interrupt.js";
+import { interruptDetail } from "../core/interrupt.js";
 
 /**
  * An agent that reports the same failure this many times in one attempt is looping on it (OpenCode retries a
@@ -28,6 +28,10 @@ export interface AttemptSpec {
   taskId: string;
   attemptId: string;
   number: number;
+  /** The attempt's place in the task's chain of agents and models, journaled with its start. */
+  link?: number | undefined;
+  /** Said in the journal with the attempt's start (why it runs on another model). */
+  note?: string | undefined;
   adapter: AgentAdapter;
   permission: Permission;
   grantedTools: readonly string[];
@@ -68,14 +72,17 @@ export interface AttemptResult {
   interrupted: boolean;
 }
 
-export async function runAttempt(deps: EngineDeps, writer: EventWriter, spec: AttemptSpec): Promise<AttemptResult> {
+export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: AttemptSpec): Promise<AttemptResult> {
   const ids = { runId: spec.runId, taskId: spec.taskId, attemptId: spec.attemptId };
   const log = deps.logger.child(ids);
-  await writer.write({
+  // A note that goes with the start (a switch of model) is written with it: a crash leaves both or neither.
+  const note = spec.note === undefined ? [] : [{ type: "run.noted" as const, runId: spec.runId, taskId: spec.taskId, data: { message: spec.note } }];
+  await writer.write(...note, {
     type: "attempt.started",
     ...ids,
     data: {
       number: spec.number,
+      ...(spec.link !== undefined ? { link: spec.link } : {}),
       agent: spec.adapter.name,
       ...(spec.model !== undefined ? { model: spec.model } : {}),
       transcript: spec.transcript,

@@ -10,8 +10,9 @@ import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/ru
 import { StaleWriterError } from "../store/errors.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
-import type { Activity, TaskConclusion } from "./converge.js";
+import { loopConfig, replayTask, type Activity, type TaskConclusion } from "./converge.js";
 import type { ChainLink } from "./model-chain.js";
+import type { TaskLoop } from "../core/task-loop.js";
 import type { EngineDeps } from "./deps.js";
 import { EventWriter } from "./event-writer.js";
 import { removeWorktree } from "../git/index.js";
@@ -25,7 +26,6 @@ import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
 import type { Logger } from "./logger.js";
 import { orchPaths, reportPath, type OrchPaths } from "./paths.js";
 import { reconcileRun } from "./reconcile.js";
-import { restoreTask, type RestoredTask } from "./restore.js";
 import { writeReport } from "./report.js";
 
 export interface DriveOptions {
@@ -95,8 +95,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     const fresh = run.status === "pending";
     const supervisor = { pid: me.pid, ...(me.startTime !== undefined ? { pidStartTime: me.startTime } : {}), host: me.host, detached: options.detached };
     let elapsedBefore = 0;
-    const restored = new Map<string, RestoredTask>();
-    const restore = (t: TaskRecord) => restoreTask(store, t, (agent, model) => linkIndex(chain, agent, model));
+    const restored = new Map<string, TaskLoop>();
+    const restore = (t: TaskRecord) => replayTask(store, loopConfig({ run, task: t, chain, permission: run.settings.permission, recovery: recoveryOf(run) }), t);
     if (fresh) {
       // The tasks start as the scheduler reaches them.
       await writer.write({ type: "run.started", runId: run.id, data: supervisor });
@@ -132,8 +132,10 @@ interface LoopInput extends DriveOptions {
   abort: AbortController;
   stop: AbortController;
   keeper: LeaseKeeper;
-  restored: ReadonlyMap<string, RestoredTask>;
-  restore(task: TaskRecord): Promise<RestoredTask>;
+  /** The loops of tasks that had started, replayed from the journal, when a supervisor takes the run over. */
+  restored: ReadonlyMap<string, TaskLoop>;
+  /** A task's loop as the journal holds it now. */
+  restore(task: TaskRecord): Promise<TaskLoop>;
   /** How long the run was driven before this supervisor took it: it counts against the time limit. */
   elapsedBefore: number;
 }
@@ -252,14 +254,6 @@ async function drivenBefore(store: Store, run: RunRecord, from: "paused" | "wait
   const stretchStart = resumed?.at ?? startedAt;
   const before = Math.max(0, stretchStart - startedAt);
   return stopped === undefined ? before : Math.max(0, stopped.at - stretchStart) + Math.min(before, run.limits.maxMs);
-}
-
-/** The chain link an attempt ran on: its agent and model, or its agent alone, or the first link. */
-function linkIndex(chain: readonly ChainLink[], agent: string, model: string | undefined): number {
-  const exact = chain.findIndex((link) => link.adapter.name === agent && (link.model === undefined || link.model === model));
-  if (exact >= 0) return exact;
-  const byAgent = chain.findIndex((link) => link.adapter.name === agent);
-  return Math.max(0, byAgent);
 }
 
 /** The agent settings the run was started with; a run journaled without them cannot be driven. */

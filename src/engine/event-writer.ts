@@ -19,7 +19,16 @@ export interface EventWriterOptions {
   onStale?: (error: StaleWriterError) => void;
 }
 
-export class EventWriter {
+/** What writes a loop's events: the journal's batching writer, or one that also folds what goes through it. */
+export interface JournalWriter {
+  /** Buffers an event (agent output); it reaches the journal within a few milliseconds. */
+  push(event: NewEvent): void;
+  /** Writes the buffer, then these events, and resolves when they are in the journal. */
+  write(...events: NewEvent[]): Promise<StoredEvent[]>;
+  flush(): Promise<void>;
+}
+
+export class EventWriter implements JournalWriter {
   private buffer: NewEvent[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;

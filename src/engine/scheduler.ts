@@ -22,9 +22,9 @@ import { localTaskRunner, type TaskRunner } from "./task-runner.js";
 import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
-import type { RestoredTask } from "./restore.js";
+import { successOf, type TaskLoop } from "../core/task-loop.js";
 import { Reverts, unsettledAtTip } from "./takeover.js";
-import { abortedConclusion } from "./interrupt.js";
+import { abortedConclusion } from "../core/interrupt.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
 import { concludeIntegrator, createIntegrator, integrate, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
@@ -40,9 +40,9 @@ export interface GraphContext extends Omit<MergeContext, "identity"> {
   stopRequested(): StopMode | undefined;
   concurrency: number;
   /** Restored loop state of tasks that had started, when a supervisor takes the run over. */
-  restored: ReadonlyMap<string, RestoredTask>;
-  /** A task's loop state as the journal holds it now (to send a task back after a reverted merge). */
-  restore(task: TaskRecord): Promise<RestoredTask>;
+  restored: ReadonlyMap<string, TaskLoop>;
+  /** A task's loop as the journal holds it now (to send a task back after a reverted merge). */
+  restore(task: TaskRecord): Promise<TaskLoop>;
   onActivity?: ((activity: Activity) => void) | undefined;
   /** Who carries out a task's attempts (default: this process). */
   runner?: TaskRunner | undefined;
@@ -140,9 +140,9 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (blocked.length > 0) await writer.write(...blocked.map((task) => ending(task, "blocked", `depends on task ${failed.id}, which did not succeed`)));
   };
 
-  const startLoop = (task: TaskRecord, restored: RestoredTask | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<void>) => {
+  const startLoop = (task: TaskRecord, state: TaskLoop | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<void>) => {
     status.set(task.id, "running");
-    const loop = () => runner.run({ task, restored, commit, notes });
+    const loop = () => runner.run({ task, state, commit, notes });
     // Setting the task up is part of its job, so the loop below never waits on it.
     const job = (async (): Promise<Job> => {
       try {
@@ -192,7 +192,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const startIntegration = (task: TaskRecord) => {
     integrating = true;
     status.set(task.id, "integrating");
-    const commit = commits.get(task.id) ?? ctx.restored.get(task.id)?.succeeded?.commit ?? "";
+    const commit = commits.get(task.id) ?? successOf(ctx.restored.get(task.id))?.commit ?? "";
     // Only a task whose success came from the journal can be merged already (its supervisor died after the merge).
     const options = { mayBeMerged: !commits.has(task.id), onMerge: (merge: string) => followMerge(task, merge) };
     const job = integrate(deps, ctx, task, runTip, commit, options).then((outcome): Job => ({ kind: "integration", task, outcome }));
@@ -205,9 +205,9 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
    * where the user has none. Merging the run branch in again is a no-op, so a supervisor taking the run over
    * does it again for a task sent back before, in case its predecessor died before it was done.
    */
-  const sendBack = async (task: TaskRecord, restored: RestoredTask | undefined) => {
+  const sendBack = async (task: TaskRecord, state: TaskLoop | undefined) => {
     await catchUp({ worktree: task.worktree, from: run.branch, identity: ctx.identity }).catch(() => false);
-    startLoop(task, restored, undefined, [
+    startLoop(task, state, undefined, [
       `Your earlier work on this task was merged into the run branch ${run.branch}, and the run's criteria failed there, so the merge was reverted: ${reverts.reason(task.id) ?? "?"}. The run branch is now merged into this worktree; make the criteria pass with it.`,
     ]);
   };
@@ -217,11 +217,12 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   for (const task of tasks.values()) {
     if (task.status !== "running" || task.role !== "implementer") continue;
     const restored = ctx.restored.get(task.id);
-    if (await reverts.stands(deps.store, task, restored)) {
+    // The fold says whether a journaled success still stands: one merged and reverted since is no success.
+    if (successOf(restored) !== undefined) {
       status.set(task.id, "integrating");
       queue.push(task);
-    } else if (reverts.reason(task.id) !== undefined) {
-      await sendBack(task, restored && { ...restored, succeeded: undefined });
+    } else if (restored?.sentBack !== undefined) {
+      await sendBack(task, restored);
     } else {
       startLoop(task, restored);
     }
@@ -230,7 +231,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   for (const task of graph.tasks) if (["failed", "blocked", "stalled"].includes(status.get(task.id) ?? "")) await blockDependents(task);
   // The merge the dead supervisor made last (and maybe had not verified, or had reverted but not journaled) is at the
   // run branch's tip: its task is settled first, before any other merge goes on top of it and is blamed for it.
-  let settleFirst = await unsettledAtTip(ctx.integration, runTip, queue, (task) => ctx.restored.get(task.id)?.succeeded?.commit);
+  let settleFirst = await unsettledAtTip(ctx.integration, runTip, queue, (task) => successOf(ctx.restored.get(task.id))?.commit);
 
   for (;;) {
     const requested = ctx.stopRequested();
@@ -318,7 +319,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           await blockDependents(task);
         } else {
           await writer.write(reverted);
-          await sendBack(task, { ...(await ctx.restore(task)), succeeded: undefined });
+          await sendBack(task, await ctx.restore(task));
         }
         break;
       }

@@ -1,23 +1,19 @@
 // What a supervisor taking a planned run over must know of the merge queue its dead predecessor left: each task's
 // reverts (counted from the journal, so a task is not given its reverts again, with the last one's reason for the
-// task sent back), whether a task's journaled success still stands or was reverted since, and which task's merge
-// sits at the run branch's tip unsettled (made and maybe not verified, or reverted but not journaled).
+// task sent back), and which task's merge sits at the run branch's tip unsettled (made and maybe not verified, or
+// reverted but not journaled). Whether a task's journaled success still stands is its loop's fold's to say.
 import { mergeLeftAt } from "../git/clean-merge.js";
 import type { Store, TaskRecord } from "../store/store.js";
-import type { RestoredTask } from "./restore.js";
 
 export class Reverts {
   private readonly counts = new Map<string, number>();
   private readonly reasons = new Map<string, string>();
-  /** The journal's seq of each task's last revert. */
-  private readonly last = new Map<string, number>();
 
   static async read(store: Store, runId: string): Promise<Reverts> {
     const reverts = new Reverts();
     for (const event of await store.readEvents({ runId, types: ["task.reverted"] })) {
       if (event.taskId === undefined || event.type !== "task.reverted") continue;
       reverts.add(event.taskId, event.data.reason);
-      reverts.last.set(event.taskId, event.seq);
     }
     return reverts;
   }
@@ -33,16 +29,6 @@ export class Reverts {
   /** Why the task's last merge was reverted, or undefined when none was. */
   reason(taskId: string): string | undefined {
     return this.reasons.get(taskId);
-  }
-
-  /**
-   * Whether the success the journal holds for a task still stands: one merged and reverted since is no success
-   * (its work left the run branch), and the task goes on as sent back.
-   */
-  async stands(store: Store, task: TaskRecord, restored: RestoredTask | undefined): Promise<boolean> {
-    if (restored?.succeeded === undefined) return false;
-    const [finished] = await store.readEvents({ attemptId: restored.succeeded.id, types: ["attempt.finished"] });
-    return finished !== undefined && finished.seq > (this.last.get(task.id) ?? 0);
   }
 }
 

@@ -7,7 +7,7 @@ import { convergeTask, type TaskConclusion, type TaskContext } from "./converge.
 import type { EngineDeps } from "./deps.js";
 
 /** What a task's run needs beyond the run-wide context: the task, and what the journal held of it, if anything. */
-export type TaskWork = Pick<TaskContext, "task" | "restored" | "commit" | "notes">;
+export type TaskWork = Pick<TaskContext, "task" | "state" | "commit" | "notes">;
 
 /** The run-wide part of a task's context, the same for every task of the run. */
 export type RunContext = Omit<TaskContext, keyof TaskWork>;

@@ -3,7 +3,8 @@
 // before its tail is cut, so that no cut leaves half a secret the redactor would not know.
 import type { CriterionResult } from "../core/journal.js";
 import type { Redactor } from "../core/redact.js";
-import { progressOf } from "../core/progress.js";
+import { outcomeOf, type VerifyOutcome } from "../core/progress.js";
+export type { VerifyOutcome } from "../core/progress.js";
 import { criterionScore, parseTestCounts } from "../core/test-counts.js";
 import { runCommand } from "../process/run-command.js";
 import type { ProcessGroups } from "../process/groups.js";
@@ -22,14 +23,6 @@ export interface VerifyOptions {
    * supervisor taking the run over finds and stops a verify its dead predecessor left running.
    */
   owner: { runId: string; taskId: string };
-}
-
-export interface VerifyOutcome {
-  results: CriterionResult[];
-  progress: number;
-  allPassed: boolean;
-  /** A criterion that could not run at all (not found, not executable): retrying the agent will not help. */
-  broken: CriterionResult | undefined;
 }
 
 /** Output kept per criterion in the journal; the handoff trims it further. */
@@ -63,14 +56,4 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome> {
     });
   }
   return outcomeOf(options.criteria, results);
-}
-
-/** The verdict on `criteria` from the results of running them (all of them, or as many as ran before an abort). */
-export function outcomeOf(criteria: readonly string[], results: CriterionResult[]): VerifyOutcome {
-  return {
-    results,
-    progress: progressOf(results.map((r) => r.score)),
-    allPassed: results.length === criteria.length && results.every((r) => r.passed),
-    broken: results.find((r) => !r.passed && (r.exitCode === 127 || r.exitCode === 126)),
-  };
 }

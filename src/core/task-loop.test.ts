@@ -1,0 +1,399 @@
+// The task loop's fold, alone: scenarios fed as events with the steps asserted, and a model-based test that drives
+// random loops (faults, fallbacks, stalls, denied tools, budgets, pacing, stop requests, aborts) with a scripted
+// interpreter, cuts each journal after every write, rebuilds the state from the prefix and lets `decide` go on: the
+// loop ends as the one never cut, with the same events, and a cut inside an attempt still ends cleanly.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { AgentEvent } from "./agent-event.js";
+import { DEFAULT_BREAKER } from "./circuit.js";
+import { FAILURE_KINDS, type Failure, type FailureKind } from "./failure.js";
+import type { CriterionResult, EventBody, Limits, StoredEvent } from "./journal.js";
+import { recoveryPolicy } from "./recovery-policy.js";
+import type { Permission } from "./run-settings.js";
+import { decide, evolve, replay, successOf, type LoopConfig, type LoopInput, type LoopStep, type TaskConclusion, type TaskLoop } from "./task-loop.js";
+
+const LIMITS: Limits = { maxAttempts: 5, maxMs: 3_600_000, intervalMs: 0, stallAttempts: 2, stallTimeoutMs: 60_000, attemptTimeoutMs: 600_000 };
+
+function configOf(over: Partial<LoopConfig> = {}): LoopConfig {
+  return {
+    criteria: ["npm test"],
+    limits: LIMITS,
+    labels: ["opus"],
+    breaker: DEFAULT_BREAKER,
+    policy: recoveryPolicy(),
+    permission: "workspace-write",
+    linkOf: () => 0,
+    ...over,
+  };
+}
+
+const INPUT: LoopInput = { now: 1_000, random: 0.5, deadline: Number.MAX_SAFE_INTEGER, stopRequested: undefined, aborted: undefined, runSpent: { usd: 0, tokens: 0 } };
+
+// ---- scenarios ---------------------------------------------------------------------------------------------------
+
+/** A tiny journal: events of one task, numbered and timed in order. */
+class Journal {
+  readonly events: StoredEvent[] = [];
+  add(body: EventBody, attempt?: number, at = 1_000 + this.events.length): this {
+    this.events.push({ ...body, seq: this.events.length + 1, at, runId: "r", taskId: "t", ...(attempt !== undefined ? { attemptId: `r.t.${attempt}` } : {}) } as StoredEvent);
+    return this;
+  }
+  started(n: number, link = 0, resumedSession?: string): this {
+    return this.add({ type: "attempt.started", data: { number: n, agent: "claude-code", model: "opus", transcript: "", link, ...(resumedSession ? { resumedSession } : {}) } }, n);
+  }
+  emitted(n: number, event: AgentEvent): this {
+    return this.add({ type: "agent.emitted", data: event }, n);
+  }
+  exited(n: number, failure?: Failure, reason: "exited" | "aborted" | "orphaned" = "exited"): this {
+    return this.add({ type: "attempt.exited", data: { exitCode: failure ? 1 : 0, signal: null, reason, durationMs: 10, ...(failure ? { failure } : {}) } }, n);
+  }
+  verified(n: number, passed: boolean[]): this {
+    const criteria = passed.map((p, i): CriterionResult => ({ command: `c${i}`, exitCode: p ? 0 : 1, passed: p, score: p ? 1 : 0, durationMs: 1, timedOut: false, outputTail: "" }));
+    return this.add({ type: "verify.completed", data: { criteria, progress: passed.filter(Boolean).length / Math.max(1, passed.length) } }, n);
+  }
+  finished(n: number, outcome: "succeeded" | "failed", failure?: Failure, progress = 0): this {
+    return this.add({ type: "attempt.finished", data: { outcome, progress, ...(failure ? { failure } : {}), ...(outcome === "succeeded" ? { commit: `c${n}` } : {}) } }, n);
+  }
+  state(config = configOf()): TaskLoop {
+    return replay(config, this.events);
+  }
+}
+
+describe("the task loop's fold, by scenario", () => {
+  it("starts the first attempt on the first link with no handoff, verifies a clean exit, commits when every criterion passes", () => {
+    const j = new Journal();
+    expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 1, link: 0, resumeSession: undefined, handoff: "" });
+    j.started(1).emitted(1, { type: "session.started", sessionId: "s1" }).exited(1);
+    expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "verify", attemptId: "r.t.1", number: 1 });
+    j.verified(1, [true]);
+    expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "commit", attemptId: "r.t.1", number: 1 });
+    j.finished(1, "succeeded");
+    expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "end", conclusion: { status: "succeeded", reason: "all 1 criteria met on attempt 1", commit: "c1" } });
+  });
+
+  it("a failed verification goes into the next attempt's handoff, which resumes the session on the same link", () => {
+    const j = new Journal().started(1).emitted(1, { type: "session.started", sessionId: "s1" }).emitted(1, { type: "tool.called", name: "Write", summary: "sum.js" }).exited(1).verified(1, [false]);
+    const fail = decide(configOf(), j.state(), INPUT);
+    expect(fail).toMatchObject({ kind: "fail-attempt", attemptId: "r.t.1", progress: 0, failure: { kind: "verify_failed", detail: "`c0` failed; progress 0%" } });
+    j.finished(1, "failed", { kind: "verify_failed", detail: "`c0` failed; progress 0%" });
+    const next = decide(configOf(), j.state(), INPUT);
+    expect(next).toMatchObject({ kind: "attempt", number: 2, resumeSession: "s1" });
+    expect(next.kind === "attempt" && next.handoff).toContain("Write sum.js");
+  });
+
+  it("a rate limit is backed off with a wait that is journaled; a supervisor taking over sleeps only what is left of it", () => {
+    const limited: Failure = { kind: "rate_limited", detail: "429" };
+    const j = new Journal().started(1).exited(1, limited).finished(1, "failed", limited);
+    const wait = decide(configOf(), j.state(), INPUT);
+    expect(wait).toMatchObject({ kind: "wait", reason: "rate_limited: 429" });
+    if (wait.kind !== "wait") return;
+    j.add({ type: "task.waited", data: { delayMs: wait.delayMs, until: wait.until, reason: wait.reason } });
+    expect(decide(configOf(), j.state(), { ...INPUT, now: wait.until - 10 })).toEqual({ kind: "sleep", until: wait.until });
+    expect(decide(configOf(), j.state(), { ...INPUT, now: wait.until })).toMatchObject({ kind: "attempt", number: 2 });
+    // A stop request ends the wait at once.
+    expect(decide(configOf(), j.state(), { ...INPUT, now: wait.until - 10, stopRequested: "stop" })).toEqual({
+      kind: "end",
+      conclusion: { status: "stopped", reason: "stopped on request after 1 attempt(s)" },
+    });
+  });
+
+  it("refused credentials wait for a human; the run's resumption lets the task try again", () => {
+    const refused: Failure = { kind: "auth_failed", detail: "401" };
+    const j = new Journal().started(1).exited(1, refused).finished(1, "failed", refused);
+    expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "end", conclusion: { status: "waiting", reason: "the claude-code agent was refused by its model API: 401" } });
+    j.add({ type: "run.resumed", data: { pid: 1, host: "h", detached: false, from: "waiting", reconciled: [] } });
+    expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 2 });
+  });
+
+  it("a stall moves the chain on with a note written once, then stalls for good on the last link", () => {
+    const config = configOf({ labels: ["opus", "sonnet"], limits: { ...LIMITS, stallAttempts: 1 } });
+    const failed: Failure = { kind: "verify_failed", detail: "x" };
+    const j = new Journal().started(1).exited(1).verified(1, [false]).finished(1, "failed", failed);
+    expect(decide(config, j.state(config), INPUT)).toEqual({ kind: "note", message: "no progress for 1 attempts; switching to model sonnet" });
+    j.add({ type: "run.noted", data: { message: "no progress for 1 attempts; switching to model sonnet" } });
+    expect(decide(config, j.state(config), INPUT)).toMatchObject({ kind: "attempt", number: 2, link: 1, resumeSession: undefined });
+    j.started(2, 1).exited(2).verified(2, [false]).finished(2, "failed", failed);
+    expect(decide(config, j.state(config), INPUT)).toMatchObject({ kind: "end", conclusion: { status: "stalled" } });
+  });
+
+  it("an attempt cut short by an abort ends as the abort says; taken over later, the loop simply goes on", () => {
+    const cut: Failure = { kind: "crashed", detail: "interrupted" };
+    const j = new Journal().started(1).exited(1, cut, "aborted");
+    const aborted = { ...INPUT, aborted: { reason: "interrupt" } };
+    expect(decide(configOf(), j.state(), aborted)).toMatchObject({ kind: "fail-attempt", failure: cut });
+    j.finished(1, "failed", cut);
+    expect(decide(configOf(), j.state(), aborted)).toEqual({ kind: "end", conclusion: { status: "paused", reason: "interrupted (Ctrl-C or a second termination signal)" } });
+    // No backoff and no verdict on the model: the next supervisor starts attempt 2 at once.
+    expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 2 });
+  });
+
+  it("a reverted success is no success: the loop goes on, told why", () => {
+    const j = new Journal().started(1).exited(1).verified(1, [true]).finished(1, "succeeded");
+    expect(successOf(j.state())?.commit).toBe("c1");
+    j.add({ type: "task.reverted", data: { merge: "m", revert: "v", reason: "the run's criteria failed" } });
+    expect(successOf(j.state())).toBeUndefined();
+    expect(j.state().sentBack).toBe("the run's criteria failed");
+    expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 2 });
+  });
+
+  it("tools denied twice below full permission block the task; at full they are granted once, then blocked if refused again", () => {
+    const denied = (n: number) => new Journal().emitted(n, { type: "result", ok: true, deniedTools: ["Bash"] });
+    const failed: Failure = { kind: "verify_failed", detail: "x" };
+    const j = new Journal().started(1);
+    j.events.push(...denied(1).events.map((e) => ({ ...e, seq: j.events.length + 1 })));
+    j.exited(1).verified(1, [false]).finished(1, "failed", failed).started(2);
+    j.events.push(...denied(2).events.map((e) => ({ ...e, seq: j.events.length + 1 })));
+    j.exited(2).verified(2, [false]).finished(2, "failed", failed);
+    expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "end", conclusion: { status: "blocked", reason: expect.stringContaining("keeps needing Bash") } });
+    const full = configOf({ permission: "full", limits: { ...LIMITS, stallAttempts: 5 } });
+    expect(j.state(full).granted).toEqual(["Bash"]);
+    // The grant is said in the journal before anything else happens.
+    const grant = "allowing Bash from the next attempt on: the agent was denied them and the permission level is full";
+    expect(decide(full, j.state(full), INPUT)).toEqual({ kind: "note", message: grant });
+    j.add({ type: "run.noted", data: { message: grant } });
+    expect(decide(full, j.state(full), INPUT)).toMatchObject({ kind: "end", conclusion: { status: "blocked", reason: expect.stringContaining("refused again although allowed") } });
+  });
+
+  it("a budget spent ends the task before another attempt, and the attempt limit before the time limit", () => {
+    const spent = new Journal().started(1).add({ type: "attempt.exited", data: { exitCode: 0, signal: null, reason: "exited", durationMs: 1, costUsd: 2 } }, 1).verified(1, [false]);
+    spent.finished(1, "failed", { kind: "verify_failed", detail: "x" });
+    const config = configOf({ limits: { ...LIMITS, taskBudgetUsd: 1 } });
+    expect(decide(config, spent.state(config), INPUT)).toEqual({ kind: "end", conclusion: { status: "failed", reason: "spent $2.00 of the task's $1.00 budget" } });
+    const one = configOf({ limits: { ...LIMITS, maxAttempts: 1 } });
+    expect(decide(one, spent.state(one), { ...INPUT, now: Number.MAX_SAFE_INTEGER })).toMatchObject({ kind: "end", conclusion: { reason: "reached the limit of 1 attempts; best progress 0%" } });
+  });
+});
+
+// ---- the model: random loops, driven by a scripted interpreter, cut after every write -----------------------------
+
+type AttemptScript =
+  | { end: "clean"; passes: boolean[]; actions: number; session: boolean; denied: string[]; costUsd: number }
+  | { end: "failure"; kind: FailureKind; resetInMs: number | undefined; actions: number; session: boolean };
+
+interface World {
+  config: LoopConfig;
+  /** Attempt n plays `attempts[(n - 1) % length]`. */
+  attempts: AttemptScript[];
+  /** A stop request (or an abort) arrives once the journal holds this many events. */
+  stopAfter: number | undefined;
+  stopMode: "stop" | "pause";
+  abortAfter: number | undefined;
+  abortReason: "interrupt" | "abort" | "deadline";
+}
+
+/** A run of the scripted interpreter: its journal, grouped by write (a cut falls between writes), and its end. */
+interface Driven {
+  writes: StoredEvent[][];
+  conclusion: TaskConclusion;
+  steps: LoopStep[];
+}
+
+const AGENT_KINDS = FAILURE_KINDS.filter((k) => k !== "verify_failed" && k !== "verify_error");
+const arbAttempt: fc.Arbitrary<AttemptScript> = fc.oneof(
+  fc.record({
+    end: fc.constant("clean" as const),
+    passes: fc.array(fc.boolean(), { minLength: 1, maxLength: 3 }),
+    actions: fc.nat(3),
+    session: fc.boolean(),
+    denied: fc.constantFrom<string[]>([], ["Bash"]),
+    costUsd: fc.constantFrom(0, 0.4),
+  }),
+  fc.record({
+    end: fc.constant("failure" as const),
+    kind: fc.constantFrom(...AGENT_KINDS),
+    resetInMs: fc.option(fc.nat(20_000), { nil: undefined }),
+    actions: fc.nat(2),
+    session: fc.boolean(),
+  }),
+);
+const arbWorld: fc.Arbitrary<World> = fc
+  .record({
+    attempts: fc.array(arbAttempt, { minLength: 1, maxLength: 6 }),
+    criteria: fc.integer({ min: 1, max: 3 }),
+    links: fc.integer({ min: 1, max: 3 }),
+    maxAttempts: fc.integer({ min: 1, max: 8 }),
+    stallAttempts: fc.integer({ min: 1, max: 3 }),
+    intervalMs: fc.constantFrom(0, 500),
+    taskBudgetUsd: fc.option(fc.constantFrom(0.5, 1), { nil: undefined }),
+    permission: fc.constantFrom<Permission>("read-only", "workspace-write", "full"),
+    overrides: fc.dictionary(fc.constantFrom("rate_limited", "overloaded", "crashed", "hung"), fc.constantFrom("retry", "fallback", "escalate") as fc.Arbitrary<"retry" | "fallback" | "escalate">),
+    stopAfter: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
+    stopMode: fc.constantFrom<"stop" | "pause">("stop", "pause"),
+    abortAfter: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
+    abortReason: fc.constantFrom<"interrupt" | "abort" | "deadline">("interrupt", "abort", "deadline"),
+  })
+  .map((w) => ({
+    config: configOf({
+      criteria: Array.from({ length: w.criteria }, (_, i) => `c${i}`),
+      labels: Array.from({ length: w.links }, (_, i) => `m${i}`),
+      limits: { ...LIMITS, maxAttempts: w.maxAttempts, stallAttempts: w.stallAttempts, intervalMs: w.intervalMs, taskBudgetUsd: w.taskBudgetUsd },
+      breaker: { failures: 2, cooldownMs: 5_000 },
+      policy: recoveryPolicy(w.overrides),
+      permission: w.permission,
+      linkOf: () => 0,
+    }),
+    attempts: w.attempts,
+    stopAfter: w.stopAfter,
+    stopMode: w.stopMode,
+    abortAfter: w.abortAfter,
+    abortReason: w.abortReason,
+  }));
+
+const STEP_BOUND = 400;
+
+/**
+ * Drives the loop from `writes` (a journal prefix, already folded into `state`) to its end, as the engine's
+ * interpreter would, with the world's agents and verify commands. Everything it does is a function of the journal:
+ * the clock goes on from the last event's time, the random draw is the journal's length hashed.
+ */
+function drive(world: World, prefix: readonly StoredEvent[][]): Driven {
+  const { config } = world;
+  const writes = prefix.map((w) => [...w]);
+  const all = () => writes.flat();
+  let state = replay(config, all());
+  let clock = all().at(-1)?.at ?? 0;
+  const steps: LoopStep[] = [];
+  const write = (...bodies: (EventBody & { attemptId?: string })[]) => {
+    const group = bodies.map((body, i): StoredEvent => ({ ...body, runId: "r", taskId: "t", seq: all().length + i + 1, at: (clock += 7) }) as StoredEvent);
+    writes.push(group);
+    for (const event of group) state = evolve(config, state, event);
+  };
+  for (let n = 0; n < STEP_BOUND; n++) {
+    const count = all().length;
+    const input: LoopInput = {
+      now: clock,
+      random: ((count * 2_654_435_761) % 1_000) / 1_000,
+      deadline: Number.MAX_SAFE_INTEGER,
+      stopRequested: world.stopAfter !== undefined && count >= world.stopAfter ? world.stopMode : undefined,
+      aborted: world.abortAfter !== undefined && count >= world.abortAfter ? { reason: world.abortReason } : undefined,
+      runSpent: { usd: state.spent.usd, tokens: state.spent.tokens },
+    };
+    const step = decide(config, state, input);
+    steps.push(step);
+    const before = state;
+    switch (step.kind) {
+      case "end":
+        return { writes, conclusion: step.conclusion, steps };
+      case "note":
+        write({ type: "run.noted", data: { message: step.message } });
+        break;
+      case "wait":
+        write({ type: "task.waited", data: { delayMs: step.delayMs, until: step.until, reason: step.reason } });
+        break;
+      case "sleep":
+        expect(step.until).toBeGreaterThan(clock);
+        clock = step.until;
+        continue;
+      case "attempt":
+        playAttempt(world, step, input, write, () => clock);
+        break;
+      case "verify": {
+        const script = scriptOf(world, step.number);
+        const passes = script.end === "clean" ? config.criteria.map((_, i) => script.passes[i % script.passes.length] ?? false) : [];
+        const criteria = passes.map((p, i): CriterionResult => ({ command: `c${i}`, exitCode: p ? 0 : 1, passed: p, score: p ? 1 : 0, durationMs: 1, timedOut: false, outputTail: "" }));
+        write({ type: "verify.completed", attemptId: step.attemptId, data: { criteria, progress: passes.filter(Boolean).length / passes.length } });
+        break;
+      }
+      case "commit":
+        write({ type: "attempt.finished", attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit: `commit-of-${step.attemptId}` } });
+        break;
+      case "fail-attempt":
+        write({ type: "attempt.finished", attemptId: step.attemptId, data: { outcome: "failed", progress: step.progress, failure: step.failure } });
+        break;
+    }
+    // Every step but a sleep journals something, which changes the state: no step is chosen twice for one event.
+    expect(state).not.toBe(before);
+  }
+  throw new Error(`the loop did not end within ${STEP_BOUND} steps`);
+}
+
+function scriptOf(world: World, number: number): AttemptScript {
+  const script = world.attempts[(number - 1) % world.attempts.length];
+  if (script === undefined) throw new Error("no attempt script");
+  return script;
+}
+
+/** One attempt's events, as the agent and runAttempt would journal them: the start (with a switch note), output, exit. */
+function playAttempt(world: World, step: Extract<LoopStep, { kind: "attempt" }>, input: LoopInput, write: (...bodies: (EventBody & { attemptId?: string })[]) => void, now: () => number) {
+  const attemptId = `r.t.${step.number}`;
+  const script = scriptOf(world, step.number);
+  const started: EventBody & { attemptId: string } = {
+    type: "attempt.started",
+    attemptId,
+    data: { number: step.number, agent: "agent", model: `m${step.link}`, transcript: "", link: step.link, ...(step.resumeSession ? { resumedSession: step.resumeSession } : {}) },
+  };
+  if (step.switched !== undefined) write({ type: "run.noted", data: { message: step.switched } }, started);
+  else write(started);
+  if (script.session) write({ type: "agent.emitted", attemptId, data: { type: "session.started", sessionId: `s${step.number}` } });
+  for (let i = 0; i < script.actions; i++) write({ type: "agent.emitted", attemptId, data: { type: "tool.called", name: "Bash", summary: `step ${i}` } });
+  if (input.aborted !== undefined) {
+    write({ type: "attempt.exited", attemptId, data: { exitCode: null, signal: "SIGTERM", reason: "aborted", durationMs: 5, failure: { kind: "crashed", detail: "stopped from outside" } } });
+    return;
+  }
+  if (script.end === "clean") {
+    write({ type: "agent.emitted", attemptId, data: { type: "result", ok: true, deniedTools: script.denied } });
+    write({ type: "attempt.exited", attemptId, data: { exitCode: 0, signal: null, reason: "exited", durationMs: 5, costUsd: script.costUsd } });
+    return;
+  }
+  const failure: Failure = { kind: script.kind, detail: `${script.kind} in attempt ${step.number}`, ...(script.resetInMs !== undefined ? { resetAt: now() + script.resetInMs } : {}) };
+  write({ type: "attempt.exited", attemptId, data: { exitCode: 1, signal: null, reason: "exited", durationMs: 5, failure } });
+}
+
+/** A supervisor that died inside an attempt: the takeover closes it as cut short, as reconcile does. */
+function closeOpenAttempt(config: LoopConfig, prefix: StoredEvent[][]): StoredEvent[][] {
+  const state = replay(config, prefix.flat());
+  if (state.phase.kind !== "running") return prefix;
+  const last = prefix.flat().at(-1);
+  const ids = { runId: "r", taskId: "t", attemptId: state.phase.attempt.id, at: (last?.at ?? 0) + 1 };
+  const failure: Failure = { kind: "crashed", detail: "the supervisor died while the agent worked" };
+  const seq = prefix.flat().length;
+  return [
+    ...prefix,
+    [
+      { type: "attempt.exited", ...ids, seq: seq + 1, data: { exitCode: null, signal: null, reason: "orphaned", durationMs: 1, failure } },
+      { type: "attempt.finished", ...ids, seq: seq + 2, data: { outcome: "failed", progress: 0, failure } },
+    ],
+  ];
+}
+
+const strip = (writes: readonly StoredEvent[][]) => writes.flat().map(({ seq: _seq, ...event }) => event);
+
+describe("the task loop's fold, cut after every write (model-based)", () => {
+  it("replayed from any prefix between steps, decide goes on to the same end with the same events", () => {
+    fc.assert(
+      fc.property(arbWorld, (world) => {
+        const whole = drive(world, []);
+        // One write per step ends a step's journal except an attempt's, which runs from its start to its exit.
+        for (let cut = 0; cut <= whole.writes.length; cut++) {
+          const prefix = whole.writes.slice(0, cut);
+          const open = replay(world.config, prefix.flat()).phase.kind === "running";
+          if (open) continue;
+          const resumed = drive(world, prefix);
+          expect(resumed.conclusion).toEqual(whole.conclusion);
+          expect(strip(resumed.writes)).toEqual(strip(whole.writes));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("cut inside an attempt and closed as a takeover closes it, the loop still ends, never repeating a step or an attempt number", () => {
+    fc.assert(
+      fc.property(arbWorld, (world) => {
+        const whole = drive(world, []);
+        for (let cut = 1; cut <= whole.writes.length; cut++) {
+          const prefix = whole.writes.slice(0, cut);
+          if (replay(world.config, prefix.flat()).phase.kind !== "running") continue;
+          const resumed = drive(world, closeOpenAttempt(world.config, prefix));
+          const numbers = resumed.writes.flat().flatMap((e) => (e.type === "attempt.started" ? [e.data.number] : []));
+          expect(new Set(numbers).size).toBe(numbers.length);
+          expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+          const finishes = resumed.writes.flat().filter((e) => e.type === "attempt.finished").map((e) => e.attemptId);
+          expect(new Set(finishes).size).toBe(finishes.length);
+          expect(numbers.length).toBeLessThanOrEqual(world.config.limits.maxAttempts);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
