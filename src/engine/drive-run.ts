@@ -107,8 +107,9 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
         run,
         tasks,
         adapterFor: (agent) => chain.find((link) => link.adapter.name === agent)?.adapter,
+        write: (...events) => writer.write(...events),
       });
-      reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id))));
+      reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id), (...events) => writer.write(...events))));
       await writer.write({ type: "run.resumed", runId: run.id, data: { ...supervisor, from, reconciled } });
       for (const line of reconciled) log.info("reconciled", { line });
       for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));

@@ -192,16 +192,14 @@ export async function concludeIntegrator(
  * task goes back to the merge queue), a revert it was making is undone, and an integrator task it was running
  * is ended, to be made anew.
  */
-export async function reconcileMerges(store: Store, run: RunRecord, integration: string): Promise<string[]> {
+export async function reconcileMerges(store: Store, run: RunRecord, integration: string, write: (...events: NewEvent[]) => Promise<unknown>): Promise<string[]> {
   const done: string[] = [];
   if (await removeStaleIndexLock(integration).catch(() => false)) done.push(`removed a stale git index.lock in ${integration} left by the crash`);
   if (await abortMerge({ worktree: integration }).catch(() => false)) done.push(`aborted a merge left in progress in ${integration}`);
   if (await discardChanges(integration).catch(() => false)) done.push(`discarded a change cut short in ${integration} (a revert the dead supervisor was making)`);
   for (const task of await store.listTasks(run.id)) {
     if (task.role !== "integrator" || task.status !== "running") continue;
-    await store.append([
-      { type: "task.finished", runId: run.id, taskId: task.id, data: { status: "stopped", reason: "the supervisor died during the merge; it is made again" } },
-    ]);
+    await write({ type: "task.finished", runId: run.id, taskId: task.id, data: { status: "stopped", reason: "the supervisor died during the merge; it is made again" } });
     done.push(`integrator task ${task.id} ended: the supervisor died during its merge`);
   }
   return done;

@@ -8,11 +8,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AgentAdapter } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
+import type { NewEvent } from "../core/journal.js";
 import { removeStaleIndexLock } from "../git/worktree.js";
 import { groupIsAlive, signalGroup } from "../process/groups.js";
 import { readTranscript } from "../process/rotating-log.js";
 import { listProcesses } from "../process/tree.js";
-import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+import type { AttemptRecord, RunRecord, TaskRecord } from "../store/store.js";
 import type { EngineDeps } from "./deps.js";
 
 /** How long a stopped orphan gets between SIGTERM and SIGKILL. */
@@ -22,6 +23,8 @@ export interface ReconcileInput {
   run: RunRecord;
   tasks: readonly TaskRecord[];
   adapterFor(agent: string): AgentAdapter | undefined;
+  /** Journals what was found, under the new supervisor's lease fence (refused once another took the run over). */
+  write(...events: NewEvent[]): Promise<unknown>;
 }
 
 /** Closes every open attempt of the run; returns one plain line per thing it did, for the journal. */
@@ -40,7 +43,7 @@ export async function reconcileRun(deps: EngineDeps, input: ReconcileInput): Pro
     if (task.status !== "running") continue;
     for (const attempt of await store.listAttempts({ runId: input.run.id, taskId: task.id })) {
       if (attempt.status === "starting") {
-        await closeAttempt(store, attempt, deps.now(), { kind: "crashed", detail: "orch stopped before the agent started" });
+        await closeAttempt(input.write, attempt, deps.now(), { kind: "crashed", detail: "orch stopped before the agent started" });
         done.push(`attempt ${attempt.id}: orch had stopped before the agent started; counted as crashed`);
       } else if (attempt.status === "running") {
         done.push(...(await reconcileRunning(deps, input, attempt)));
@@ -69,7 +72,7 @@ async function reconcileRunning(deps: EngineDeps, input: ReconcileInput, attempt
   };
   const ids = { runId: attempt.runId, taskId: attempt.taskId, attemptId: attempt.id };
   if (seen?.result?.ok === true) {
-    await deps.store.append([{ type: "attempt.exited", ...ids, at, data: base }]);
+    await input.write({ type: "attempt.exited", ...ids, at, data: base });
     done.push(`attempt ${attempt.id}: the agent had finished its turn (its transcript says so); verifying it`);
     return done;
   }
@@ -77,20 +80,20 @@ async function reconcileRunning(deps: EngineDeps, input: ReconcileInput, attempt
     (seen?.result !== undefined && adapter !== undefined
       ? adapter.classify({ exitCode: null, signal: null, stderrTail: "", result: seen.result, retries: [], endedAt: at })
       : undefined) ?? { kind: "crashed", detail: "the supervisor died while the agent worked; the attempt was cut short" };
-  await deps.store.append([
+  await input.write(
     { type: "attempt.exited", ...ids, at, data: { ...base, failure } },
     { type: "attempt.finished", ...ids, at, data: { outcome: "failed", progress: 0, failure } },
-  ]);
+  );
   done.push(`attempt ${attempt.id}: ended as ${failure.kind} (${failure.detail})`);
   return done;
 }
 
-async function closeAttempt(store: Store, attempt: AttemptRecord, at: number, failure: Failure): Promise<void> {
+async function closeAttempt(write: ReconcileInput["write"], attempt: AttemptRecord, at: number, failure: Failure): Promise<void> {
   const ids = { runId: attempt.runId, taskId: attempt.taskId, attemptId: attempt.id };
-  await store.append([
+  await write(
     { type: "attempt.exited", ...ids, at, data: { exitCode: null, signal: null, reason: "orphaned", durationMs: Math.max(0, at - attempt.startedAt), failure } },
     { type: "attempt.finished", ...ids, at, data: { outcome: "failed", progress: 0, failure } },
-  ]);
+  );
 }
 
 /**
