@@ -1,6 +1,7 @@
 // The run report: markdown at .orch/reports/<run>.md saying what was asked, what happened on every attempt
 // (agent, model, time, tokens, cost, failure, criteria) and what to merge. Built from the journal and git
 // alone, so `orch report` can rebuild it at any time.
+import { readsAsPlan } from "../core/plan.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { escapeControls } from "../core/terminal-text.js";
@@ -38,8 +39,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   let diff: DiffStat | undefined;
   let uncommitted: string[] = [];
   const task = tasks[0];
-  // A run of one task reads as that task's loop; a graph of several, with its tasks and schedule.
-  const planned = run.settings.plan || tasks.filter((t) => t.role !== "planner").length > 1;
+  const planned = readsAsPlan(run.settings.plan, tasks);
   let runTip: string | undefined;
   try {
     runTip = await revParse(run.repoRoot, run.branch);

@@ -1,5 +1,6 @@
 // A run's status view from the journal alone: where it stands, what runs now and what comes next, its figures and
 // tasks, and whether a live supervisor drives it. `orch status`, `orch list` and the server show the same view.
+import { readsAsPlan } from "../core/plan.js";
 import { hostname } from "node:os";
 import { describeAgentEvent } from "../core/agent-event.js";
 import { TaskGraph } from "../core/dag.js";
@@ -60,8 +61,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   const current = attempts[attempts.length - 1];
   const alive = supervisorAlive(run, now);
   const orphans = orphansOf(run, attempts, alive);
-  // A run of one task shows that task's loop; a graph of several, its tasks and schedule.
-  const planned = run.settings.plan || tasks.filter((t) => t.role !== "planner").length > 1;
+  const planned = readsAsPlan(run.settings.plan, tasks);
   let doing: string | null = null;
   if (planned && alive !== false) {
     const live = attempts.filter((a) => a.status === "running" || a.status === "starting" || a.status === "verifying");
