@@ -12,7 +12,7 @@ import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import type { StopMode } from "../core/run.js";
 import { TaskGraph } from "../core/dag.js";
 import type { NewEvent } from "../core/journal.js";
-import type { TaskStatus, TerminalTaskStatus } from "../core/task.js";
+import { isTerminalTask, type TaskStatus, type TerminalTaskStatus } from "../core/task.js";
 import { fallbackIdentity } from "../git/commit.js";
 import { catchUp, finishMerge } from "../git/merge.js";
 import { createWorktree, resetWorktree } from "../git/index.js";
@@ -55,6 +55,8 @@ const started = new Set<string>(["running", "integrating", "succeeded"]);
 
 type Job =
   | { kind: "loop"; task: TaskRecord; conclusion: TaskConclusion }
+  /** A task about to start found the run stopping: it stays pending and never started. */
+  | { kind: "unstarted"; task: TaskRecord }
   | { kind: "integration"; task: TaskRecord; outcome: Integration };
 
 export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): Promise<GraphConclusion> {
@@ -140,13 +142,14 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (blocked.length > 0) await writer.write(...blocked.map((task) => ending(task, "blocked", `depends on task ${failed.id}, which did not succeed`)));
   };
 
-  const startLoop = (task: TaskRecord, state: TaskLoop | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<void>) => {
+  /** `prepare` sets the task up and says whether it may start (false: the run is stopping). */
+  const startLoop = (task: TaskRecord, state: TaskLoop | undefined, commit?: (message: string) => Promise<string>, notes?: string[], prepare?: () => Promise<boolean>) => {
     status.set(task.id, "running");
     const loop = () => runner.run({ task, state, commit, notes });
     // Setting the task up is part of its job, so the loop below never waits on it.
     const job = (async (): Promise<Job> => {
       try {
-        await prepare?.();
+        if ((await prepare?.()) === false) return { kind: "unstarted", task };
       } catch (error) {
         return { kind: "loop", task, conclusion: { status: "failed", reason: `could not set the task up: ${error instanceof Error ? error.message : String(error)}` } };
       }
@@ -164,7 +167,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     const base = runTip;
     startLoop(task, undefined, undefined, undefined, async () => {
       await ahead.take(task, base);
+      // A stop, pause or abort asked for while the worktree was made: no task starts after it. Read from the
+      // journal, not only from the watcher, which hears a request a few milliseconds after it is written.
+      if (halt !== undefined || ctx.abort.aborted || (await deps.store.stopRequestOf(run.id)) !== undefined) return false;
       await writer.write({ type: "task.started", runId: run.id, taskId: task.id, data: {} });
+      return true;
     });
   };
 
@@ -254,7 +261,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     if (jobs.size === 0) break;
     const done = await Promise.race(jobs.values());
-    jobs.delete(`${done.kind}:${done.task.id}`);
+    jobs.delete(`${done.kind === "integration" ? "integration" : "loop"}:${done.task.id}`);
+    if (done.kind === "unstarted") {
+      status.set(done.task.id, "pending");
+      continue;
+    }
 
     if (done.kind === "loop") {
       const { task, conclusion } = done;
@@ -349,7 +360,26 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   }
   // A worktree being made ahead is finished, so the run never ends with one half-made.
   await ahead.settled();
-  return conclude(run, tasks, status, reasons, halt, ctx.abort);
+  const conclusion = conclude(run, tasks, status, reasons, halt, ctx.abort);
+  // A run that ends takes every task with it, each saying why; a run that pauses or waits keeps them as they are.
+  if (conclusion.status !== "waiting" && conclusion.status !== "paused" && ctx.abort.reason !== "lease-lost") {
+    const unfinished = [...tasks.values()].filter((task) => !isTerminalTask(graphStatus(status).get(task.id) ?? task.status));
+    const final: TerminalTaskStatus = conclusion.status === "aborted" ? "aborted" : "stopped";
+    const why = conclusion.status === "aborted" || conclusion.status === "stopped" ? `the run was ${conclusion.status}` : `the run ended (${conclusion.status}: ${conclusion.reason})`;
+    const endings = unfinished.map((task) =>
+      ending(
+        task,
+        final,
+        status.get(task.id) === "integrating"
+          ? `its work is committed on ${task.branch} but was not integrated: ${why}`
+          : status.get(task.id) === "pending"
+            ? `not started: ${why}`
+            : why,
+      ),
+    );
+    if (endings.length > 0) await writer.write(...endings);
+  }
+  return conclusion;
 }
 
 /** Statuses as the graph knows them: a task waiting in the merge queue is still running. */

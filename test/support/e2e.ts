@@ -252,7 +252,7 @@ const RunRow = z.object({
   tokens_out: z.number(),
   report: z.string().nullable(),
 });
-const TaskRow = z.object({ id: z.string(), status: z.string(), branch: z.string(), worktree: z.string(), commit_sha: z.string().nullable() });
+const TaskRow = z.object({ id: z.string(), status: z.string(), reason: z.string().nullable(), branch: z.string(), worktree: z.string(), commit_sha: z.string().nullable() });
 const AttemptRow = z.object({
   id: z.string(),
   number: z.number(),
