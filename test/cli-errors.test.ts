@@ -102,6 +102,7 @@ describe("orch run with bad arguments", () => {
     ["a bad --interval", run("fix it", ...ok, "--interval", "5x"), [/--interval must be a duration such as 30s, 5m, 2h or 1h30m, not "5x"/]],
     ["a bad --stall-timeout", run("fix it", ...ok, "--stall-timeout", "soon"), [/--stall-timeout must be a duration such as 30s, 5m, 2h or 1h30m, not "soon"/]],
     ["a bad --attempt-timeout", run("fix it", ...ok, "--attempt-timeout", "-1m"), [/--attempt-timeout must be a duration/]],
+    ["a bad --verify-timeout", run("fix it", ...ok, "--verify-timeout", "soon"), [/--verify-timeout must be a duration/]],
     ["--budget-usd -1", run("fix it", ...ok, "--budget-usd", "-1"), [/--budget-usd must be a number above 0, not "-1"/]],
     ["--budget-usd zero", run("fix it", ...ok, "--budget-usd", "0"), [/--budget-usd must be a number above 0, not "0"/]],
     ["a bad --max-agent-memory", run("fix it", ...ok, "--max-agent-memory", "lots"), [/--max-agent-memory must be a size such as 512m, 4g or 1\.5g, not "lots"/]],

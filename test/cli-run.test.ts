@@ -266,18 +266,33 @@ describe("orch run with the command agent", () => {
     expect((await box.status(json.runId)).figures).toMatchObject({ failuresByKind: { crashed: 1 }, recovered: 1, escalated: 0 });
   });
 
-  it("a verify command that hangs is stopped at the attempt timeout, counted as not met, and leaves nothing running", async () => {
+  it("a verify command that hangs is stopped at its own timeout, counted as not met, said live and in the report, and leaves nothing running", async () => {
     const box = sandbox();
     const { json, result } = await orchRun(
       box,
-      ["--agent-command", agent("fix-on-attempt.sh"), "--verify", "sleep 60", "--attempt-timeout", "2s", "--max-attempts", "1"],
+      ["--agent-command", agent("fix-on-attempt.sh"), "--verify", "sleep 60", "--verify-timeout", "2s", "--max-attempts", "1"],
       1,
     );
     expect(json).toMatchObject({ status: "failed", attempts: 1 });
     expect(result.ms).toBeLessThan(20_000);
+    expect(result.stderr).toContain("attempt 1: 0/2 criteria met, progress 0% (timed out: `sleep 60`)");
     const view = await box.status(json.runId);
     expect(view.lastResult).toMatch(/verify_failed: .*`sleep 60` failed/);
     expect(read(json.report ?? "")).toContain("- `sleep 60`: timed out");
+  });
+
+  it("while a verify command runs, status says the attempt is verifying and what its verdict leads to", async () => {
+    const box = sandbox();
+    const started = await box.orch(["run", GOAL, "--verify", "sleep 30", "--verify-timeout", "20s", "--agent-command", agent("fix-on-attempt.sh"), "--max-attempts", "1", "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running in the background/m.exec(started.stdout)?.[1] ?? "";
+    let view = await box.status(runId);
+    for (let i = 0; i < 200 && !/verifying/.test(view.now ?? ""); i++) view = await box.status(runId);
+    expect(view.now).toBe("attempt 1: verifying");
+    expect(view.next).toBe("the verdict on attempt 1: a commit if every criterion passes, else attempt 2");
+    expect((await box.orch(["abort", runId])).code).toBe(0);
+    for (let i = 0; i < 200 && view.status === "running"; i++) view = await box.status(runId);
+    expect(view.status).toBe("aborted");
   });
 
   it("--budget-usd ends the run as failed on the budget before the attempt limit (scripted agent reporting cost)", async () => {

@@ -33,6 +33,7 @@ export interface RunOptions {
   interval?: string;
   stallTimeout?: string;
   attemptTimeout?: string;
+  verifyTimeout?: string;
   stallAttempts?: string;
   maxAgentMemory?: string;
   onLimit?: string;
@@ -56,6 +57,8 @@ export function buildRunRequest(cwd: string, root: string, goal: string, flags: 
     stallTimeoutMs: flags.stallTimeout === undefined ? configDuration(config.limits.stallTimeout) : duration("--stall-timeout", flags.stallTimeout),
     attemptTimeoutMs:
       flags.attemptTimeout === undefined ? configDuration(config.limits.attemptTimeout) : duration("--attempt-timeout", flags.attemptTimeout),
+    verifyTimeoutMs:
+      flags.verifyTimeout === undefined ? configDuration(config.limits.verifyTimeout) : duration("--verify-timeout", flags.verifyTimeout),
     drainGraceMs: configDuration(config.limits.drainGrace),
     transcriptMaxMb: config.limits.transcriptMaxMb,
     transcriptKeep: config.limits.transcriptKeep,

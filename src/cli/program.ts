@@ -62,6 +62,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--interval <dur>", "pause between attempts, e.g. 30s (default 0)")
     .option("--stall-timeout <dur>", "no agent output for this long: the attempt is hung (default 10m)")
     .option("--attempt-timeout <dur>", "longest single attempt (default 60m)")
+    .option("--verify-timeout <dur>", "longest single verify command; longer fails as timed out (default 10m)")
     .option("--stall-attempts <n>", "attempts without progress before escalating (default 3)")
     .option("--max-agent-memory <size>", "stop an agent whose process tree uses more memory than this, e.g. 4g (default: no cap)")
     .option("--on-limit <choice>", "on a usage limit: wait for the reset, fallback to the next model, or stop (default: wait on rate limits, fall back on quotas)")

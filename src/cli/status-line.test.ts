@@ -20,12 +20,17 @@ describe("the live status line", () => {
     const output = capture(false);
     const line = new StatusLine(output, 10, 1_000, 3 * 3_600_000, () => now);
     line.update({ kind: "attempt", attempt: 2, maxAttempts: 10, model: "m" });
-    line.update({ kind: "verified", attempt: 2, progress: 0.5, passed: 1, total: 2 });
+    line.update({ kind: "verified", attempt: 2, progress: 0.5, passed: 1, total: 2, timedOut: [] });
     line.update({ kind: "agent", event: { type: "tool.called", name: "Bash", summary: "npm test", id: "t1" } });
     now += 65_000;
     expect(line.render()).toMatch(/^\S attempt 2\/10 · 1:05\/3:00:00 · 50% · Bash npm test$/);
+    line.update({ kind: "verified", attempt: 3, progress: 0, passed: 0, total: 1, timedOut: ["sleep 100000"] });
     // Off a terminal, milestones are printed as lines instead of redrawing.
-    expect(output.errors).toEqual(["orch: attempt 2/10 started", "orch: attempt 2: 1/2 criteria met, progress 50%"]);
+    expect(output.errors).toEqual([
+      "orch: attempt 2/10 started",
+      "orch: attempt 2: 1/2 criteria met, progress 50%",
+      "orch: attempt 3: 0/1 criteria met, progress 0% (timed out: `sleep 100000`)",
+    ]);
   });
 
   it("ignores usage and unreadable output, and cuts what does not fit the terminal", () => {

@@ -48,7 +48,10 @@ export class StatusLine {
       case "verified":
         this.progress = activity.progress;
         this.doing = `${activity.passed}/${activity.total} criteria met`;
-        this.milestone(`attempt ${activity.attempt}: ${activity.passed}/${activity.total} criteria met, progress ${Math.round(activity.progress * 100)}%`);
+        this.milestone(
+          `attempt ${activity.attempt}: ${activity.passed}/${activity.total} criteria met, progress ${Math.round(activity.progress * 100)}%` +
+            (activity.timedOut.length > 0 ? ` (timed out: ${activity.timedOut.map((c) => `\`${c}\``).join(", ")})` : ""),
+        );
         break;
       case "waiting":
         this.doing = `waiting until ${new Date(activity.until).toLocaleTimeString()} (${activity.reason})`;

@@ -36,6 +36,7 @@ export const Config = z
         stallAttempts: z.number().int().positive().default(3),
         stallTimeout: duration.default("10m"),
         attemptTimeout: duration.default("60m"),
+        verifyTimeout: duration.default("10m"),
         drainGrace: duration.default("30s"),
         agentMaxRss: size.optional(),
         transcriptMaxMb: z.number().positive().default(DEFAULT_LOG_MAX_BYTES / (1024 * 1024)),
@@ -144,6 +145,7 @@ limits:
   stallAttempts: 3       # attempts without rising progress before orch escalates
   stallTimeout: 10m      # no agent output for this long: the attempt is stopped as hung
   attemptTimeout: 60m    # longest single attempt
+  verifyTimeout: 10m     # longest single verify command; one that runs longer fails as timed out
   drainGrace: 30s        # after orch stop/pause or SIGTERM, how long the running attempt may go on
   # agentMaxRss: 4g      # stop an agent whose process tree (the CLI and all it started) uses more memory
   #                      # than this, as crashed; none by default (each attempt's peak is in the journal)

@@ -25,6 +25,8 @@ export const Limits = z.object({
   stallAttempts: z.number().int().positive(),
   stallTimeoutMs: z.number().positive(),
   attemptTimeoutMs: z.number().positive(),
+  /** Longest single verify command; absent in runs made before it, where the attempt timeout bounded verify. */
+  verifyTimeoutMs: z.number().positive().optional(),
   /** After a stop or pause request (or SIGTERM), how long a running attempt may go on before it is stopped. */
   drainGraceMs: z.number().nonnegative().optional(),
   /** The agent's process tree is stopped above this RSS; absent: no cap. */

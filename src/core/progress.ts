@@ -48,3 +48,8 @@ export function outcomeOf(criteria: readonly string[], results: CriterionResult[
     broken: results.find((r) => !r.passed && (r.exitCode === 127 || r.exitCode === 126)),
   };
 }
+
+/** How long one verify command may run: the run's verify timeout (its attempt timeout before there was one), within the time left. */
+export function verifyTimeoutMs(limits: { attemptTimeoutMs: number; verifyTimeoutMs?: number | undefined }, msLeft: number): number {
+  return Math.max(1_000, Math.min(limits.verifyTimeoutMs ?? limits.attemptTimeoutMs, msLeft));
+}

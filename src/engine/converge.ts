@@ -7,6 +7,7 @@ import type { AgentEvent } from "../core/agent-event.js";
 import type { BreakerOptions } from "../core/circuit.js";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import type { RecoveryPolicy } from "../core/recovery-policy.js";
+import { verifyTimeoutMs } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
 import type { StopMode } from "../core/run.js";
 import { decide, evolve, initialLoop, replay, type LoopConfig, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
@@ -28,7 +29,7 @@ export type Activity =
   | { kind: "attempt"; attempt: number; maxAttempts: number; model: string | undefined }
   | { kind: "agent"; event: AgentEvent }
   | { kind: "verifying"; attempt: number }
-  | { kind: "verified"; attempt: number; progress: number; passed: number; total: number }
+  | { kind: "verified"; attempt: number; progress: number; passed: number; total: number; timedOut: readonly string[] }
   | { kind: "waiting"; until: number; reason: string };
 
 export interface TaskContext {
@@ -165,13 +166,14 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
           env: deps.env,
           redactor: deps.redactor,
           owner: ids,
-          timeoutMs: Math.max(1_000, Math.min(run.limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+          timeoutMs: verifyTimeoutMs(run.limits, ctx.deadline - deps.now()),
           signal: ctx.abort,
           groups: deps.groups,
         });
         await writer.write({ type: "verify.completed", ...ids, attemptId: step.attemptId, data: { criteria: outcome.results, progress: outcome.progress } });
         const passed = outcome.results.filter((r) => r.passed).length;
-        ctx.onActivity?.({ kind: "verified", attempt: step.number, progress: outcome.progress, passed, total: task.criteria.length });
+        const timedOut = outcome.results.filter((r) => r.timedOut).map((r) => r.command);
+        ctx.onActivity?.({ kind: "verified", attempt: step.number, progress: outcome.progress, passed, total: task.criteria.length, timedOut });
         break;
       }
       case "commit": {

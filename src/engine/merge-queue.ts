@@ -3,6 +3,7 @@
 // integrator task a conflict turns into, its end, and the cleanup of a merge a dead supervisor left. The
 // scheduler calls them one at a time, so the run branch's worktree only ever holds one merge.
 import type { NewEvent } from "../core/journal.js";
+import { verifyTimeoutMs } from "../core/progress.js";
 import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
 import { shellQuote } from "../core/text.js";
@@ -87,7 +88,7 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
       env: deps.env,
       redactor: deps.redactor,
       owner: { runId: run.id, taskId: task.id },
-      timeoutMs: Math.max(1_000, Math.min(run.limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      timeoutMs: verifyTimeoutMs(run.limits, ctx.deadline - deps.now()),
       signal: ctx.abort,
       groups: deps.groups,
     });

@@ -90,6 +90,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   }
   else if (planned) next = graphNext(tasks);
   else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
+  else if (current?.status === "verifying") next = `the verdict on attempt ${current.number}: a commit if every criterion passes, else attempt ${current.number + 1}`;
   else if (doing !== null) next = "verify when the agent finishes";
   else next = run.status === "pending" ? "start" : `attempt ${run.attempts + 1}`;
   return {
