@@ -36,6 +36,14 @@ export async function createRunBranch(repo: RepoInfo, runId: string, baseSha: st
   await createWorktree({ repo, path: integrationWorktree(orchPaths(repo.root), runId), branch: runBranchOf(runId), baseSha });
 }
 
+/**
+ * Whether a run is a graph of several tasks (a plan was given or is being made), as opposed to a run of one task:
+ * where several tasks may speak at once, every line of output and every row of the report names its task.
+ */
+export function isPlannedRun(run: { settings: { plan: boolean } }, tasks: readonly { role: string }[]): boolean {
+  return run.settings.plan || tasks.filter((t) => t.role !== "planner").length > 1;
+}
+
 /** The planner's task: it works (read-only) in the run branch's worktree. */
 export function plannerTaskEvent(repoRoot: string, runId: string, goal: string): NewEvent {
   const paths = orchPaths(repoRoot);

@@ -12,6 +12,7 @@ import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
 import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
+import { isPlannedRun } from "./graph-run.js";
 
 export interface ReportData {
   run: RunRecord;
@@ -39,7 +40,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   let uncommitted: string[] = [];
   const task = tasks[0];
   // A run of one task reads as that task's loop; a graph of several, with its tasks and schedule.
-  const planned = run.settings.plan || tasks.filter((t) => t.role !== "planner").length > 1;
+  const planned = isPlannedRun(run, tasks);
   let runTip: string | undefined;
   try {
     runTip = await revParse(run.repoRoot, run.branch);
@@ -96,12 +97,17 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   if (attempts.length === 0) {
     out.push("No attempt was made.", "");
   } else {
-    out.push("| # | agent | model | duration | tokens in/out | cost | result | criteria met |", "|---|---|---|---|---|---|---|---|");
+    // A planned run's tasks each count their attempts from 1: the task column tells their rows apart.
+    const byTask = data.schedule !== undefined;
+    out.push(
+      `|${byTask ? " task |" : ""} # | agent | model | duration | tokens in/out | cost | result | criteria met |`,
+      `|${byTask ? "---|" : ""}---|---|---|---|---|---|---|---|`,
+    );
     for (const a of attempts) {
       const met = a.criteria === undefined ? "—" : `${a.criteria.filter((c) => c.passed).length}/${a.criteria.length}`;
       const result = a.status === "succeeded" ? "succeeded" : a.failure !== undefined ? a.failure.kind : a.status;
       out.push(
-        `| ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} |`,
+        `|${byTask ? ` \`${a.taskId}\` |` : ""} ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} |`,
       );
     }
     out.push("");
