@@ -39,7 +39,10 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
     case "run.collected": {
       const removed = event.data.worktrees.filter((w) => w.removed).length;
       const wip = event.data.worktrees.filter((w) => w.wipCommit !== undefined).length;
-      return line(`── ${removed} worktree(s) removed by ${event.data.by}${wip > 0 ? `; unverified work kept in ${wip} commit(s) on the task branch` : ""}`);
+      const branches = (event.data.branches ?? []).map((b) => `${b.name} (was ${b.sha.slice(0, 12)})`);
+      const deleted = branches.length > 0 ? `branches deleted: ${branches.join(", ")}` : "";
+      if (removed === 0 && wip === 0) return line(`── ${deleted} by ${event.data.by}`);
+      return line(`── ${removed} worktree(s) removed by ${event.data.by}${wip > 0 ? `; unverified work kept in ${wip} commit(s) on the task branch` : ""}${deleted !== "" ? `; ${deleted}` : ""}`);
     }
     case "run.finished":
       return line(`── run ${event.data.status}: ${event.data.reason}`);
