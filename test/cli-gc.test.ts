@@ -374,3 +374,88 @@ describe("orch gc", () => {
     expect(unknown.stderr).toMatch(/^orch: no orch runs in /);
   });
 });
+
+const DeletedBranches = z.object({ branches: z.array(z.object({ name: z.string(), sha: z.string(), unmerged: z.number() })).optional() });
+/** The branches `orch gc --branches` journaled as deleted for a run. */
+const deletedBranches = (box: OrchSandbox, runId: string) =>
+  events(box, runId)
+    .filter((e) => e.type === "run.collected")
+    .flatMap((e) => DeletedBranches.parse(e.data).branches ?? []);
+const orchBranches = (box: OrchSandbox) =>
+  box.repo
+    .git(["for-each-ref", "--format=%(refname:strip=2)", "refs/heads/orch/"])
+    .split("\n")
+    .filter((b) => b !== "");
+
+describe("orch gc --branches", () => {
+  it("deletes the branches of a merged run and of one that holds nothing; keeps unmerged work unless --force", { timeout: 60_000 }, async () => {
+    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
+    // A: succeeded, and the user merged its run branch. B: failed, its uncommitted work kept by gc on its task branch.
+    const merged = await succeededRun(box);
+    box.repo.git(["merge", "--no-edit", "--no-ff", merged.runBranch]);
+    const failed = await messyRun(box);
+    const all = [merged.runBranch, merged.branch, failed.runBranch, failed.branch].sort();
+    expect(orchBranches(box)).toEqual(all);
+
+    // A dry run says what would go and changes nothing.
+    const state = repoState(box);
+    const dry = await box.orch(["gc", "--branches", "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`would delete branch ${merged.branch} (at `);
+    expect(dry.stdout).toContain(`kept branch ${failed.branch}: 1 commit is on no other branch (not merged); \`orch gc ${failed.runId} --branches --force\` deletes it`);
+    expect(repoState(box)).toBe(state);
+
+    const result = await box.orch(["gc", "--branches"]);
+    expect(result.code, result.stderr).toBe(0);
+    const wip = sha(box, failed.branch);
+    expect(result.stdout).toContain(`deleted branch ${merged.runBranch} (at `);
+    expect(result.stdout).toContain(`deleted branch ${merged.branch} (at `);
+    // B's run branch never moved from its base: nothing of its own to lose.
+    expect(result.stdout).toContain(`deleted branch ${failed.runBranch} (at `);
+    expect(result.stdout).toContain(`kept branch ${failed.branch}: 1 commit is on no other branch (not merged)`);
+    expect(result.stdout).toMatch(/Deleted 3 branches\. Kept 1 branch with unmerged work \(--force deletes it\)\.\n$/);
+    expect(orchBranches(box)).toEqual([failed.branch]);
+    // The journal keeps where each deleted branch pointed.
+    const deletedA = deletedBranches(box, merged.runId);
+    expect(deletedA.map((b) => b.name).sort()).toEqual([merged.runBranch, merged.branch].sort());
+    expect(deletedA.find((b) => b.name === merged.branch)?.sha).toMatch(/^[0-9a-f]{40}$/);
+
+    // --force: the unmerged branch goes too, and how to bring it back is said.
+    const forced = await box.orch(["gc", failed.runId, "--branches", "--force"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain(`deleted branch ${failed.branch} (at ${wip.slice(0, 12)}, 1 unmerged commit: --force); \`git branch ${failed.branch} ${wip.slice(0, 12)}\``);
+    expect(orchBranches(box)).toEqual([]);
+    expect(deletedBranches(box, failed.runId).find((b) => b.name === failed.branch)).toEqual({ name: failed.branch, sha: wip, unmerged: 1 });
+    // The user's branch and checkout are as they were.
+    expect(box.repo.git(["status", "--porcelain", "--untracked-files=all"])).toBe("");
+  });
+
+  it("never deletes a branch checked out in a worktree, even with --force", { timeout: 60_000 }, async () => {
+    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
+    const run = await succeededRun(box);
+    await gc(box);
+    // The user looks at the run's work in a worktree of their own.
+    const look = join(box.repo.root, "look");
+    box.repo.git(["worktree", "add", look, run.runBranch]);
+    const result = await box.orch(["gc", "--branches", "--force"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`kept branch ${run.runBranch}: it is checked out in .*look`));
+    expect(orchBranches(box)).toEqual([run.runBranch]);
+  });
+
+  it("refuses bad input in plain words (exit 2), changing nothing", async () => {
+    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
+    const run = await succeededRun(box);
+    const state = repoState(box);
+    const force = await box.orch(["gc", "--force"]);
+    expect(force.code).toBe(2);
+    expect(force.stderr).toContain("orch: --force only applies to branches");
+    expect(force.stderr).toContain("add --branches");
+    const unknown = await box.orch(["gc", "991231-2359-zzzz", "--branches"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^orch: .*991231-2359-zzzz/);
+    expect(unknown.stdout).toBe("");
+    expect(repoState(box)).toBe(state);
+    expect(orchBranches(box)).toEqual([run.runBranch, run.branch].sort());
+  });
+});

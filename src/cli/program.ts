@@ -144,12 +144,14 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 
   program
     .command("gc")
-    .description("remove the worktrees of finished runs; uncommitted work is kept in a commit on its branch, branches stay")
+    .description("remove the worktrees of finished runs; uncommitted work is kept in a commit on its branch; branches stay unless --branches")
     .argument("[runs...]", "only these runs (id or prefix; default: every finished run)")
     .option("--dry-run", "say what would be removed and change nothing")
     .option("--older-than <dur>", "only runs that ended at least this long ago, e.g. 7d, 12h, 30m")
+    .option("--branches", "delete the runs' orch/<run>/* branches too, those whose work is merged (or that hold none)")
+    .option("--force", "with --branches: delete branches holding unmerged work as well")
     .option("--json", "print JSON")
-    .action(async (refs: string[], flags: { dryRun?: boolean; olderThan?: string; json?: boolean }) => set(await (await import("./commands/gc.js")).gcCommand(ctx, refs, flags)));
+    .action(async (refs: string[], flags: { dryRun?: boolean; olderThan?: string; branches?: boolean; force?: boolean; json?: boolean }) => set(await (await import("./commands/gc.js")).gcCommand(ctx, refs, flags)));
 
   program
     .command("doctor")

@@ -1,28 +1,47 @@
 // The live status line of a foreground run: attempt n/m, elapsed/limit, progress, and what the agent is
-// doing now. On a terminal it redraws one line in place; elsewhere it prints a line per milestone only.
-import { describeAgentEvent } from "../core/agent-event.js";
+// doing now. On a terminal it redraws one line in place; elsewhere (a pipe, a file, CI) it prints a line per
+// milestone and each of the agent's own lines, since nothing is redrawn there. In a planned run, tasks work side
+// by side: every line names its task, and the redrawn line shows the task that spoke last.
 import { escapeControls } from "../core/terminal-text.js";
+import { describeAgentEvent } from "../core/agent-event.js";
 import { formatClock } from "../core/duration.js";
-import type { Activity } from "../engine/converge.js";
+import type { TaskActivity } from "../engine/task-runner.js";
+import { agentLine } from "./agent-lines.js";
 import type { Output } from "./output.js";
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
+/** What one task's loop is at, as the line last heard. */
+interface TaskState {
+  attempt: number;
+  progress: number;
+  doing: string;
+}
+
+export interface StatusLineOptions {
+  maxAttempts: number;
+  startedAt: number;
+  limitMs: number;
+  /** The run has several tasks (a plan): each line names the task it is about. */
+  withTask: boolean;
+  now?: () => number;
+}
+
 export class StatusLine {
-  private attempt = 0;
-  private progress = 0;
-  private doing = "starting";
+  private readonly tasks = new Map<string, TaskState>();
+  /** The task that spoke last: the one the redrawn line shows. */
+  private current: string | undefined;
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
   private drawn = false;
+  private readonly now: () => number;
 
   constructor(
     private readonly output: Output,
-    private readonly maxAttempts: number,
-    private readonly startedAt: number,
-    private readonly limitMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: StatusLineOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
 
   start(): void {
     if (this.output.errIsTTY) {
@@ -31,41 +50,52 @@ export class StatusLine {
     }
   }
 
-  update(activity: Activity): void {
+  update(activity: TaskActivity): void {
+    const state = this.stateOf(activity.taskId);
     switch (activity.kind) {
       case "attempt":
-        this.attempt = activity.attempt;
-        this.doing = `starting the agent${activity.model ? ` (${activity.model})` : ""}`;
-        this.milestone(`attempt ${activity.attempt}/${activity.maxAttempts} started`);
+        state.attempt = activity.attempt;
+        state.doing = `starting the agent${activity.model ? ` (${activity.model})` : ""}`;
+        this.milestone(activity.taskId, `attempt ${activity.attempt}/${activity.maxAttempts} started`);
         break;
-      case "agent":
+      case "agent": {
         if (activity.event.type === "unknown" || activity.event.type === "usage") return;
-        this.doing = describeAgentEvent(activity.event).replace(/\s+/g, " ");
+        state.doing = describeAgentEvent(activity.event).replace(/\s+/g, " ");
+        // Off a terminal nothing is redrawn, so what the agent says is printed as it says it.
+        if (!this.output.errIsTTY) {
+          const text = agentLine(`orch: ${this.options.withTask ? activity.taskId : ""}#${state.attempt} `, activity.event);
+          if (text !== undefined) this.output.err(escapeControls(text));
+        }
         break;
+      }
       case "verifying":
-        this.doing = "verifying";
+        state.doing = "verifying";
         break;
       case "verified":
-        this.progress = activity.progress;
-        this.doing = `${activity.passed}/${activity.total} criteria met`;
+        state.progress = activity.progress;
+        state.doing = `${activity.passed}/${activity.total} criteria met`;
         this.milestone(
+          activity.taskId,
           `attempt ${activity.attempt}: ${activity.passed}/${activity.total} criteria met, progress ${Math.round(activity.progress * 100)}%` +
             (activity.timedOut.length > 0 ? ` (timed out: ${activity.timedOut.map((c) => `\`${c}\``).join(", ")})` : ""),
         );
         break;
       case "waiting":
-        this.doing = `waiting until ${new Date(activity.until).toLocaleTimeString()} (${activity.reason})`;
-        this.milestone(this.doing);
+        state.doing = `waiting until ${new Date(activity.until).toLocaleTimeString()} (${activity.reason})`;
+        this.milestone(activity.taskId, state.doing);
         break;
     }
+    this.current = activity.taskId;
   }
 
   /** The line as it is drawn now (also used by tests). */
   render(): string {
-    const elapsed = this.now() - this.startedAt;
-    const head = `${SPINNER[this.frame % SPINNER.length] ?? ""} attempt ${this.attempt}/${this.maxAttempts} · ${formatClock(elapsed)}/${formatClock(this.limitMs)} · ${Math.round(this.progress * 100)}% · `;
+    const state = (this.current === undefined ? undefined : this.tasks.get(this.current)) ?? { attempt: 0, progress: 0, doing: "starting" };
+    const elapsed = this.now() - this.options.startedAt;
+    const task = this.options.withTask && this.current !== undefined ? `${this.current} ` : "";
+    const head = `${SPINNER[this.frame % SPINNER.length] ?? ""} ${task}attempt ${state.attempt}/${this.options.maxAttempts} · ${formatClock(elapsed)}/${formatClock(this.options.limitMs)} · ${Math.round(state.progress * 100)}% · `;
     const room = Math.max(10, this.output.columns - head.length - 1);
-    const doing = this.doing.length > room ? `${this.doing.slice(0, room - 1)}…` : this.doing;
+    const doing = state.doing.length > room ? `${state.doing.slice(0, room - 1)}…` : state.doing;
     return `${head}${doing}`;
   }
 
@@ -73,6 +103,15 @@ export class StatusLine {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     this.clear();
+  }
+
+  private stateOf(taskId: string): TaskState {
+    let state = this.tasks.get(taskId);
+    if (state === undefined) {
+      state = { attempt: 0, progress: 0, doing: "starting" };
+      this.tasks.set(taskId, state);
+    }
+    return state;
   }
 
   private draw(): void {
@@ -87,12 +126,13 @@ export class StatusLine {
     this.drawn = false;
   }
 
-  private milestone(text: string): void {
+  private milestone(taskId: string, text: string): void {
+    const said = this.options.withTask ? `${taskId}: ${text}` : text;
     if (this.output.errIsTTY) {
       this.clear();
-      this.output.err(`  ${text}`);
+      this.output.err(`  ${said}`);
     } else {
-      this.output.err(`orch: ${text}`);
+      this.output.err(`orch: ${said}`);
     }
   }
 }

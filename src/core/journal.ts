@@ -225,6 +225,8 @@ const runCollected = z.object({
       }),
     ),
     bytesFreed: z.number().int().nonnegative(),
+    /** Branches deleted (`orch gc --branches`), with where each pointed: `git branch NAME SHA` brings one back. */
+    branches: z.array(z.object({ name: z.string(), sha: z.string(), unmerged: z.number().int().nonnegative() })).optional(),
     by: z.string(),
   }),
 });

@@ -10,7 +10,8 @@ import { isTerminalRun, type StopMode, type TerminalRunStatus } from "../core/ru
 import { StaleWriterError } from "../store/errors.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { watchStopRequests } from "./control.js";
-import { loopConfig, replayTask, type Activity, type TaskConclusion } from "./converge.js";
+import { loopConfig, replayTask, type TaskConclusion } from "./converge.js";
+import type { TaskActivity } from "./task-runner.js";
 import type { ChainLink } from "./model-chain.js";
 import type { TaskLoop } from "../core/task-loop.js";
 import type { EngineDeps } from "./deps.js";
@@ -37,7 +38,8 @@ export interface DriveOptions {
   interrupt: AbortSignal;
   /** Aborted on SIGTERM: a drain — no new attempt; the running one gets the grace period; the run stops with a report. */
   terminate?: AbortSignal;
-  onActivity?: (activity: Activity) => void;
+  /** What each task's loop is doing, as it happens (the foreground's live output). */
+  onActivity?: (activity: TaskActivity) => void;
   /** How long the supervisor's lease holds unless renewed (tests shorten it). */
   leaseTtlMs?: number;
 }

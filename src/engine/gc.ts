@@ -1,9 +1,9 @@
 // Garbage collection of finished runs: removes the worktrees under `.orch/worktrees/<run>/` (each task's, and the
 // run branch's own) once their branches are safe. Invariants: only a run that has ended (and whose process is done with it) is touched;
 // uncommitted work goes into a work-in-progress commit on the task's branch before its worktree goes (never on
-// the run branch, which holds only verified work: its worktree is kept instead); branches
-// are never deleted; nothing outside orch's own worktrees (the user's checkout, worktrees orch did not make)
-// is touched, and git's own refusal to remove an unclean worktree is never overridden with --force.
+// the run branch, which holds only verified work: its worktree is kept instead); branches are deleted only when
+// asked (`branches`, see gc-branches.ts), after the worktrees; nothing outside orch's own worktrees (the user's
+// checkout, worktrees orch did not make) is touched, and git's own refusal to remove an unclean worktree is never overridden with --force.
 import { readFileSync } from "node:fs";
 import { lstat, readdir, realpath, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -14,6 +14,7 @@ import { isTerminalRun } from "../core/run.js";
 import { commitAll, inspectRepo, removeWorktree, worktreeStatus } from "../git/index.js";
 import { parseProcStat, type ProcStat } from "../process/tree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
+import { keptUnmerged, pruneRunBranches, type BranchCollection } from "./gc-branches.js";
 import { integrationWorktree, RUN_BRANCH_TASK } from "./graph-run.js";
 import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
 
@@ -31,6 +32,8 @@ export interface CollectOptions {
   /** Who collects, for the journal: "orch gc (pid 123)", "the run itself". */
   by?: string;
   now?: number;
+  /** Delete the run's branches too, once its worktrees are gone; `force`: unmerged ones as well. */
+  branches?: { force: boolean } | undefined;
 }
 
 export interface GcOptions extends CollectOptions {
@@ -67,6 +70,9 @@ export interface RunCollection {
   worktreesRemoved: number;
   wipCommits: number;
   bytesFreed: number;
+  /** Its branches under `orch/<run>/`, when branches were asked for. */
+  branches: BranchCollection[];
+  branchesDeleted: number;
 }
 
 export interface GcResult {
@@ -78,6 +84,10 @@ export interface GcResult {
   worktreesRemoved: number;
   wipCommits: number;
   bytesFreed: number;
+  /** Branches deleted (or, in a dry run, that would be). */
+  branchesDeleted: number;
+  /** Branches kept because they hold unmerged work (`force` deletes them). */
+  branchesUnmerged: number;
 }
 
 /** Whether the process that drove a run may still be at work on it. */
@@ -165,7 +175,7 @@ export async function collectGarbage(store: Store, options: GcOptions): Promise<
   } else {
     runs.push(...(await store.listRuns({ limit: 1_000_000 })).reverse());
   }
-  const result: GcResult = { dryRun: options.dryRun === true, runs: [], skipped: [], worktreesRemoved: 0, wipCommits: 0, bytesFreed: 0 };
+  const result: GcResult = { dryRun: options.dryRun === true, runs: [], skipped: [], worktreesRemoved: 0, wipCommits: 0, bytesFreed: 0, branchesDeleted: 0, branchesUnmerged: 0 };
   for (const run of runs) {
     const verdict = judgeRun(run, { now, supervisor: supervisorOf(run), olderThanMs: options.olderThanMs });
     if (!verdict.collect) {
@@ -174,7 +184,9 @@ export async function collectGarbage(store: Store, options: GcOptions): Promise<
       continue;
     }
     const collected = await collectWorktrees(store, run, { ...options, now });
-    if (named || collected.worktrees.length > 0) result.runs.push(collected);
+    if (named || collected.worktrees.length > 0 || collected.branches.length > 0) result.runs.push(collected);
+    result.branchesDeleted += collected.branchesDeleted;
+    result.branchesUnmerged += collected.branches.filter(keptUnmerged).length;
     result.worktreesRemoved += collected.worktreesRemoved;
     result.wipCommits += collected.wipCommits;
     result.bytesFreed += collected.bytesFreed;
@@ -183,7 +195,7 @@ export async function collectGarbage(store: Store, options: GcOptions): Promise<
 }
 
 function emptyCollection(run: RunRecord, skipped: string | null): RunCollection {
-  return { runId: run.id, status: run.status, skipped, worktrees: [], worktreesRemoved: 0, wipCommits: 0, bytesFreed: 0 };
+  return { runId: run.id, status: run.status, skipped, worktrees: [], worktreesRemoved: 0, wipCommits: 0, bytesFreed: 0, branches: [], branchesDeleted: 0 };
 }
 
 /** A worktree orch made for a run: each implementer task's own, and the run branch's (where the planner, the merges and the integrators work). */
@@ -221,13 +233,23 @@ async function collectWorktrees(store: Store, run: RunRecord, options: CollectOp
       collection.bytesFreed += done.bytes;
     }
   }
+  if (options.branches !== undefined) {
+    // After the worktrees: git keeps a branch that a worktree still has checked out (and so does gc).
+    // A dry run changed nothing: it judges each branch as the real run would find it.
+    const going = collection.worktrees.filter((w) => w.action === "would-remove");
+    const freed = new Set(going.map((w) => w.branch));
+    const wip = new Set(going.filter((w) => w.uncommitted.length > 0).map((w) => w.branch));
+    collection.branches = await pruneRunBranches(repo, run.id, { dryRun, force: options.branches.force, freed, wip });
+    collection.branchesDeleted = collection.branches.filter((b) => b.action === "deleted" || b.action === "would-delete").length;
+  }
   if (dryRun) return collection;
   const acted = collection.worktrees.filter((w) => w.action === "removed" || w.wipCommit !== null);
   if (acted.some((w) => w.action === "removed")) {
     // The run's own folder goes too, but only when nothing else is left in it.
     await rmdir(join(paths.worktrees, run.id)).catch(() => undefined);
   }
-  if (acted.length > 0) {
+  const deleted = collection.branches.filter((b) => b.action === "deleted");
+  if (acted.length > 0 || deleted.length > 0) {
     await store.append([
       {
         type: "run.collected",
@@ -242,6 +264,7 @@ async function collectWorktrees(store: Store, run: RunRecord, options: CollectOp
             bytes: w.bytes,
           })),
           bytesFreed: collection.bytesFreed,
+          ...(deleted.length > 0 ? { branches: deleted.map((b) => ({ name: b.name, sha: b.sha, unmerged: b.unmerged })) } : {}),
           by,
         },
       },

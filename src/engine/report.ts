@@ -96,12 +96,17 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   if (attempts.length === 0) {
     out.push("No attempt was made.", "");
   } else {
-    out.push("| # | agent | model | duration | tokens in/out | cost | result | criteria met |", "|---|---|---|---|---|---|---|---|");
+    // A planned run's tasks each count their attempts from 1: the task column tells their rows apart.
+    const byTask = data.schedule !== undefined;
+    out.push(
+      `|${byTask ? " task |" : ""} # | agent | model | duration | tokens in/out | cost | result | criteria met |`,
+      `|${byTask ? "---|" : ""}---|---|---|---|---|---|---|---|`,
+    );
     for (const a of attempts) {
       const met = a.criteria === undefined ? "—" : `${a.criteria.filter((c) => c.passed).length}/${a.criteria.length}`;
       const result = a.status === "succeeded" ? "succeeded" : a.failure !== undefined ? a.failure.kind : a.status;
       out.push(
-        `| ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} |`,
+        `|${byTask ? ` \`${a.taskId}\` |` : ""} ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} |`,
       );
     }
     out.push("");

@@ -17,8 +17,8 @@ import { fallbackIdentity } from "../git/commit.js";
 import { catchUp, finishMerge } from "../git/merge.js";
 import { createWorktree, resetWorktree } from "../git/index.js";
 import type { RunRecord, TaskRecord } from "../store/store.js";
-import type { Activity, TaskConclusion } from "./converge.js";
-import { localTaskRunner, type TaskRunner } from "./task-runner.js";
+import type { TaskConclusion } from "./converge.js";
+import { localTaskRunner, type TaskActivity, type TaskRunner } from "./task-runner.js";
 import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
@@ -43,7 +43,7 @@ export interface GraphContext extends Omit<MergeContext, "identity"> {
   restored: ReadonlyMap<string, TaskLoop>;
   /** A task's loop as the journal holds it now (to send a task back after a reverted merge). */
   restore(task: TaskRecord): Promise<TaskLoop>;
-  onActivity?: ((activity: Activity) => void) | undefined;
+  onActivity?: ((activity: TaskActivity) => void) | undefined;
   /** Who carries out a task's attempts (default: this process). */
   runner?: TaskRunner | undefined;
 }

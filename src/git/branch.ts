@@ -1,7 +1,7 @@
 // Branch names and their existence. Invariant: a branch orch is about to create is checked here first,
 // so that a clash is a UsageError in plain words before anything is written.
 import { UsageError } from "../core/errors.js";
-import { git, gitFailure, gitOk } from "./exec.js";
+import { assertRevision, git, gitFailure, gitOk } from "./exec.js";
 import type { RepoInfo } from "./repo.js";
 
 type RepoRoot = Pick<RepoInfo, "root">;
@@ -75,4 +75,56 @@ function clashingBranch(name: string, branches: ReadonlySet<string>): string | u
 /** Deletes a local branch. Without `force`, git refuses a branch that is not merged. */
 export async function deleteBranch(repo: RepoRoot, name: string, options: { force?: boolean } = {}): Promise<void> {
   await gitOk(["branch", options.force === true ? "-D" : "-d", "--", name], repo.root);
+}
+
+export interface BranchTip {
+  readonly name: string;
+  readonly sha: string;
+}
+
+/** The local branches under `prefix/` (`orch/<run>`), with the commit each points at. */
+export async function branchesUnder(repo: RepoRoot, prefix: string): Promise<BranchTip[]> {
+  const listed = await gitOk(["for-each-ref", "--format=%(objectname) %(refname)", `refs/heads/${prefix}/`], repo.root);
+  return listed
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => {
+      const space = line.indexOf(" ");
+      return { sha: line.slice(0, space), name: line.slice(space + 1 + "refs/heads/".length) };
+    });
+}
+
+/**
+ * How many commits reachable from `sha` are on no local branch outside `outside/` (`orch`): 0 when every commit
+ * of it is also on a branch of the user's own (it was merged, or never held any work of its own).
+ */
+export async function commitsOnlyUnder(repo: RepoRoot, sha: string, outside: string): Promise<number> {
+  assertRevision(sha, "sha");
+  const counted = await gitOk(["rev-list", "--count", sha, "--not", `--exclude=${outside}/*`, "--branches"], repo.root);
+  return Number(counted.trim());
+}
+
+/** Every branch checked out in a worktree of the repository (the main one too), with that worktree's path. */
+export async function checkedOutBranches(repo: RepoRoot): Promise<Map<string, string>> {
+  const listed = await gitOk(["worktree", "list", "--porcelain"], repo.root);
+  const found = new Map<string, string>();
+  let path = "";
+  for (const line of listed.split("\n")) {
+    if (line.startsWith("worktree ")) path = line.slice("worktree ".length);
+    else if (line.startsWith("branch refs/heads/")) found.set(line.slice("branch refs/heads/".length), path);
+  }
+  return found;
+}
+
+/**
+ * Deletes branch `name` only if it still points at `sha` (one compare-and-delete in git): false when it moved or
+ * went meanwhile. The caller checks first that no worktree has it checked out (git does not, here).
+ */
+export async function deleteBranchAt(repo: RepoRoot, name: string, sha: string): Promise<boolean> {
+  assertRevision(sha, "sha");
+  const args = ["update-ref", "-d", `refs/heads/${name}`, sha];
+  const result = await git(args, repo.root);
+  if (result.exitCode === 0) return true;
+  if (/but expected|unable to resolve reference/.test(result.stderr)) return false;
+  throw gitFailure(args, result);
 }

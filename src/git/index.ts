@@ -3,7 +3,8 @@
 export { GitError } from "./exec.js";
 export { inspectRepo, resolveBase, listBranches } from "./repo.js";
 export type { RepoInfo, BaseRef } from "./repo.js";
-export { branchExists, assertNewBranch, assertNewBranches, deleteBranch } from "./branch.js";
+export { branchExists, assertNewBranch, assertNewBranches, deleteBranch, branchesUnder, commitsOnlyUnder, checkedOutBranches, deleteBranchAt } from "./branch.js";
+export type { BranchTip } from "./branch.js";
 export { ensureExcluded } from "./exclude.js";
 export { createWorktree, discardChanges, removeWorktree, resetWorktree, worktreeStatus } from "./worktree.js";
 export type { Worktree, WorktreeStatus, StatusEntry } from "./worktree.js";

@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { UsageError } from "../../core/errors.js";
 import { driverLogPath, orchPaths } from "../../engine/paths.js";
 import { driveRun } from "../../engine/drive-run.js";
+import { readsAsPlan } from "../../core/plan.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";
@@ -71,7 +72,8 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
   if (!json) ctx.output.err(`orch: ${resume ? "resuming " : ""}run ${run.id} on ${run.branch} — ${run.goal}`);
-  const status = new StatusLine(ctx.output, run.limits.maxAttempts, Date.now(), run.limits.maxMs);
+  const withTask = readsAsPlan(run.settings.plan, await store.listTasks(runId));
+  const status = new StatusLine(ctx.output, { maxAttempts: run.limits.maxAttempts, startedAt: Date.now(), limitMs: run.limits.maxMs, withTask });
   status.start();
   let result;
   try {

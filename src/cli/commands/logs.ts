@@ -1,23 +1,26 @@
 // `orch logs RUN|RUN/TASK|ATTEMPT [-f]`: the normalized transcript from the journal, with the loop's own
-// milestones between agent events; `-f` follows a live run until it ends.
-import { describeAgentEvent } from "../../core/agent-event.js";
+// milestones between agent events; `-f` follows a live run until it ends. In a planned run every line of a task
+// names it (`api#2`: task api, attempt 2), since tasks run side by side; `RUN/TASK` shows one task's lines only.
 import { formatDuration } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
+import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
 import { resolveTranscript } from "../../read/transcript.js";
 import { withRepoStore } from "../../app/compose.js";
+import { agentLine, attemptLabel } from "../agent-lines.js";
 import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
-export function formatEvent(event: StoredEvent): string | undefined {
+/** One journal event as lines of `orch logs`; `withTask`: the run has several tasks, so each line names its own. */
+export function formatEvent(event: StoredEvent, withTask = false): string | undefined {
   const time = new Date(event.at).toISOString().slice(11, 19);
-  const attempt = event.attemptId === undefined ? "" : ` #${event.attemptId.slice(event.attemptId.lastIndexOf(".") + 1)}`;
-  const line = (text: string) => `${time}${attempt} ${text}`;
+  const who = attemptLabel(event.taskId, event.attemptId, withTask);
+  const prefix = `${time}${who === "" ? "" : ` ${who}`} `;
+  const line = (text: string) => `${prefix}${text}`;
   switch (event.type) {
     case "agent.emitted":
-      if (event.data.type === "usage") return undefined;
-      return line(`${agentMark(event.data.type)} ${indent(shorten(describeAgentEvent(event.data), event.data.type === "text" ? 40 : 8))}`);
+      return agentLine(prefix, event.data);
     case "run.created":
       return line(`── run ${event.runId} created: ${event.data.goal}`);
     case "run.started":
@@ -36,7 +39,10 @@ export function formatEvent(event: StoredEvent): string | undefined {
     case "run.collected": {
       const removed = event.data.worktrees.filter((w) => w.removed).length;
       const wip = event.data.worktrees.filter((w) => w.wipCommit !== undefined).length;
-      return line(`── ${removed} worktree(s) removed by ${event.data.by}${wip > 0 ? `; unverified work kept in ${wip} commit(s) on the task branch` : ""}`);
+      const branches = (event.data.branches ?? []).map((b) => `${b.name} (was ${b.sha.slice(0, 12)})`);
+      const deleted = branches.length > 0 ? `branches deleted: ${branches.join(", ")}` : "";
+      if (removed === 0 && wip === 0) return line(`── ${deleted} by ${event.data.by}`);
+      return line(`── ${removed} worktree(s) removed by ${event.data.by}${wip > 0 ? `; unverified work kept in ${wip} commit(s) on the task branch` : ""}${deleted !== "" ? `; ${deleted}` : ""}`);
     }
     case "run.finished":
       return line(`── run ${event.data.status}: ${event.data.reason}`);
@@ -46,7 +52,8 @@ export function formatEvent(event: StoredEvent): string | undefined {
     case "task.started":
       return undefined;
     case "task.finished":
-      return line(`── task ${event.taskId ?? ""} ${event.data.status}: ${event.data.reason}`);
+      // It names its task in its words already.
+      return `${time} ── task ${event.taskId ?? ""} ${event.data.status}: ${event.data.reason}`;
     case "task.waited":
       return line(`── waiting ${formatDuration(event.data.delayMs)}: ${event.data.reason}`);
     case "attempt.started":
@@ -66,38 +73,16 @@ export function formatEvent(event: StoredEvent): string | undefined {
   }
 }
 
-/** Keeps the first `maxLines` lines of a long tool output; the transcript file has the rest. */
-function shorten(text: string, maxLines: number): string {
-  const lines = text.replace(/\s+$/, "").split("\n");
-  if (lines.length <= maxLines) return lines.join("\n");
-  return [...lines.slice(0, maxLines), `… ${lines.length - maxLines} more lines`].join("\n");
-}
-
-function indent(text: string): string {
-  return text.replace(/\n/g, "\n             ");
-}
-
-function agentMark(type: string): string {
-  switch (type) {
-    case "tool.called":
-      return "→";
-    case "tool.returned":
-      return "←";
-    case "text":
-      return "»";
-    default:
-      return "·";
-  }
-}
-
 export async function logsCommand(ctx: CliContext, ref: string, flags: { follow?: boolean; json?: boolean }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
     const target = await resolveTranscript(store, ref);
+    const run = await store.getRun(target.runId);
+    const withTask = run !== undefined && readsAsPlan(run.settings.plan, await store.listTasks(target.runId));
     const print = (events: readonly StoredEvent[]) => {
       for (const event of events) {
         if (flags.json === true) ctx.output.out(JSON.stringify(event));
         else {
-          const text = formatEvent(event);
+          const text = formatEvent(event, withTask);
           if (text !== undefined) ctx.output.out(text);
         }
       }
