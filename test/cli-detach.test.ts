@@ -157,6 +157,8 @@ describe("Ctrl-C on a foreground run", () => {
     expect(view.reason).toMatch(/^interrupted \(Ctrl-C.*`orch resume /);
     expect(view.lastResult).toMatch(/^attempt 1 failed \(crashed: interrupted/);
     expect(view.next).toBe(`nothing until \`orch resume ${json.runId}\``);
+    // Stopped by a person: no failure of the agent's, nothing recovered.
+    expect(view.figures).toMatchObject({ failuresByKind: {}, interrupted: 1, recovered: 0, escalated: 0 });
 
     // Started in the foreground, resumed in the foreground: the command runs the run to its end.
     const resumed = await box.orch(["resume", json.runId, "--json"]);

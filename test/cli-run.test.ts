@@ -226,7 +226,7 @@ describe("orch run with the command agent", () => {
     expect(second?.at ?? 0).toBeGreaterThanOrEqual(waited.at + delayMs - 20);
     // The figures say so: one rate limit, recovered without a human, the wait counted.
     const { figures } = await box.status(json.runId);
-    expect(figures).toEqual({ failuresByKind: { rate_limited: 1 }, recovered: 1, escalated: 0, recoveryRate: 1, waitedMs: delayMs, retryCalls: 1 });
+    expect(figures).toEqual({ failuresByKind: { rate_limited: 1 }, interrupted: 0, recovered: 1, escalated: 0, recoveryRate: 1, waitedMs: delayMs, retryCalls: 1 });
     expect(read(json.report ?? "")).toContain("Agent failures recovered without a human: 1 of 1 (100%).");
   });
 

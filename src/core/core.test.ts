@@ -225,8 +225,13 @@ describe("recovery figures", () => {
     // after its overload (auth_failed ended it), so both of b's count as escalated.
     expect(figures).toMatchObject({ recovered: 2, escalated: 2, recoveryRate: 0.5, waitedMs: 3_500, retryCalls: 3 + 2 });
     expect(describeFigures(figures, formatDuration)).toBe(
-      "rate_limited 1, verify_failed 1, hung 1, overloaded 1, auth_failed 1 · recovered 2 of 4 (50%) · waited 3s on limits · 5 retry calls",
+      "rate_limited 1, verify_failed 1, hung 1, overloaded 1, auth_failed 1 · recovered 2 of 4 (50%) · waited 3s on limits and backoff · 5 retry calls",
     );
+  });
+  it("counts an attempt stopped from outside as interrupted: no failure, nothing recovered or escalated", () => {
+    const figures = recoveryFigures([{ ...attempt("a", 1, "crashed"), interrupted: true }, attempt("a", 2)], []);
+    expect(figures).toMatchObject({ failuresByKind: {}, interrupted: 1, recovered: 0, escalated: 0, recoveryRate: null, retryCalls: 0 });
+    expect(describeFigures(figures, formatDuration)).toBe("no failures · 1 interrupted");
   });
   it("counts the waits a CLI made before its own retries", () => {
     const figures = recoveryFigures([{ taskId: "a", number: 1, failure: undefined, apiRetries: 2, apiRetryWaitMs: 3_000 }], [{ delayMs: 500, reason: "x" }]);

@@ -12,6 +12,8 @@ export interface AttemptFacts {
   apiRetries: number;
   /** How long the CLI waited before them, as it reported. */
   apiRetryWaitMs?: number;
+  /** Stopped from outside (Ctrl-C, `orch abort`, a drain's grace, the time limit): no failure of the agent's. */
+  interrupted?: boolean;
 }
 
 export interface WaitFacts {
@@ -20,7 +22,10 @@ export interface WaitFacts {
 }
 
 export interface RecoveryFigures {
+  /** Failures of the agent or of verification; attempts stopped from outside are `interrupted`, not failures. */
   failuresByKind: Partial<Record<FailureKind, number>>;
+  /** Attempts stopped from outside: a person's Ctrl-C or request, a drain, the time limit. */
+  interrupted: number;
   /** Agent failures (anything but a failed verification) after which a later attempt of the task got its work done
    * by the agent (it finished its turn, whatever verification then said). */
   recovered: number;
@@ -48,8 +53,13 @@ export function recoveryFigures(attempts: readonly AttemptFacts[], waits: readon
   let recovered = 0;
   let escalated = 0;
   let apiRetries = 0;
+  let interrupted = 0;
   for (const a of attempts) {
     apiRetries += a.apiRetries;
+    if (a.interrupted === true) {
+      interrupted += 1;
+      continue;
+    }
     if (a.failure === undefined) continue;
     failuresByKind[a.failure] = (failuresByKind[a.failure] ?? 0) + 1;
     if (a.failure === "verify_failed") continue;
@@ -60,6 +70,7 @@ export function recoveryFigures(attempts: readonly AttemptFacts[], waits: readon
   const waitedMs = cliWaitedMs + waits.filter((w) => w.reason !== PACING_REASON).reduce((sum, w) => sum + w.delayMs, 0);
   return {
     failuresByKind,
+    interrupted,
     recovered,
     escalated,
     recoveryRate: recovered + escalated === 0 ? null : recovered / (recovered + escalated),
@@ -74,8 +85,9 @@ export function describeFigures(f: RecoveryFigures, formatMs: (ms: number) => st
     .map(([kind, n]) => `${kind} ${n}`)
     .join(", ");
   const parts = [kinds === "" ? "no failures" : kinds];
+  if (f.interrupted > 0) parts.push(`${f.interrupted} interrupted`);
   if (f.recoveryRate !== null) parts.push(`recovered ${f.recovered} of ${f.recovered + f.escalated} (${Math.round(f.recoveryRate * 100)}%)`);
-  if (f.waitedMs > 0) parts.push(`waited ${formatMs(f.waitedMs)} on limits`);
+  if (f.waitedMs > 0) parts.push(`waited ${formatMs(f.waitedMs)} on limits and backoff`);
   if (f.retryCalls > 0) parts.push(`${f.retryCalls} retry call${f.retryCalls === 1 ? "" : "s"}`);
   return parts.join(" · ");
 }

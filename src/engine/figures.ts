@@ -1,5 +1,5 @@
-// Reads a run's recovery figures from the journal: the attempts' failures, the CLIs' own retries (journaled
-// with each attempt's exit) and the waits orch made. Only small event types are read, never agent output.
+// Reads a run's recovery figures from the journal: the attempts' failures (an attempt stopped from outside is
+// interrupted, not failed), the CLIs' own retries (journaled with each attempt's exit) and the waits orch made. Only small event types are read, never agent output.
 import { recoveryFigures, type AttemptFacts, type RecoveryFigures } from "../core/figures.js";
 import { scheduleFigures, type ScheduleFigures } from "../core/schedule-figures.js";
 import type { RunRecord, Store } from "../store/store.js";
@@ -19,6 +19,7 @@ export async function collectFigures(store: Store, runId: string): Promise<Recov
     taskId: a.taskId,
     number: a.number,
     failure: a.status === "failed" ? a.failure?.kind : undefined,
+    interrupted: a.exitReason === "aborted",
     apiRetries: retriesByAttempt.get(a.id)?.count ?? 0,
     apiRetryWaitMs: retriesByAttempt.get(a.id)?.waitMs ?? 0,
   }));

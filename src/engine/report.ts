@@ -193,8 +193,10 @@ function tasksSection(tasks: readonly TaskRecord[], schedule: ScheduleFigures & 
 
 function recoverySection(f: RecoveryFigures): string {
   const kinds = Object.entries(f.failuresByKind);
-  if (kinds.length === 0) return "No attempt failed.";
+  const interrupted = f.interrupted === 0 ? "" : ` ${f.interrupted} attempt${f.interrupted === 1 ? " was" : "s were"} interrupted from outside (Ctrl-C, a stop, an abort or the time limit); ${f.interrupted === 1 ? "it is" : "they are"} not counted as failures.`;
+  if (kinds.length === 0) return `No attempt failed.${interrupted}`;
   const lines = ["| failure | attempts |", "|---|---|", ...kinds.map(([kind, n]) => `| ${kind} | ${n} |`), ""];
+  if (interrupted !== "") lines.push(interrupted.trim(), "");
   if (f.recoveryRate === null) lines.push("Every failure was a failed verification: the loop's ordinary work, nothing to recover from.");
   else {
     lines.push(

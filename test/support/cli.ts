@@ -247,6 +247,7 @@ export const StatusJson = z.object({
   warnings: z.array(z.string()),
   figures: z.object({
     failuresByKind: z.record(z.string(), z.number().int()),
+    interrupted: z.number().int(),
     recovered: z.number().int(),
     escalated: z.number().int(),
     recoveryRate: z.number().nullable(),
