@@ -1,0 +1,116 @@
+// Processes found by the marks orch puts in the environment of what it starts (Linux: /proc/<pid>/environ), and
+// stopping them. A child that leaves its process group (`setsid nohup sleep 300 &`) is beyond a group signal,
+// but it keeps the environment it was started with, and so do its own children. Invariant: only a process whose
+// environment holds the exact mark is ever signalled, and a pid is killed only while its start time is the one
+// seen when it was found (never a process that reused the pid); where /proc is missing nothing is found.
+import { readFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { listProcesses, processStat, type ProcStat } from "./tree.js";
+
+/**
+ * The variable `supervise` gives every child, a value of its own per spawn: whatever carries it when the
+ * supervised call ends was started by that child and got away from its group.
+ */
+export const SPAWN_MARK = "ORCH_SPAWN_ID";
+
+/** A command line is cut to this many characters: enough to name it, not a place to store an argument list. */
+const COMMAND_CHARS = 300;
+const READ_BATCH = 64;
+const POLL_MS = 20;
+
+export interface MarkedProcess {
+  pid: number;
+  /** With the pid, names the process across pid reuse. */
+  startTime: string;
+  ppid: number;
+  pgrp: number;
+  /** Its command line, arguments joined by spaces, cut to 300 characters; raw (controls are not escaped). */
+  command: string;
+  /** The ORCH_* variables of its environment. */
+  marks: ReadonlyMap<string, string>;
+}
+
+/**
+ * Live processes (zombies and this process excluded) whose environment `matches`; they are given only their
+ * ORCH_* variables. A process another user owns cannot be read and is never found.
+ */
+export async function findMarked(matches: (marks: ReadonlyMap<string, string>) => boolean, all?: readonly ProcStat[]): Promise<MarkedProcess[]> {
+  const stats = (all ?? (await listProcesses())).filter((s) => s.pid !== process.pid && s.state !== "Z");
+  const found: MarkedProcess[] = [];
+  // In batches: one open file per process at once could exhaust descriptors on a busy machine.
+  for (let from = 0; from < stats.length; from += READ_BATCH) {
+    const batch = await Promise.all(
+      stats.slice(from, from + READ_BATCH).map(async (stat): Promise<MarkedProcess | undefined> => {
+        const marks = await orchMarks(stat.pid);
+        if (marks.size === 0 || !matches(marks)) return undefined;
+        return { pid: stat.pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, command: await commandLine(stat.pid, stat.comm), marks };
+      }),
+    );
+    for (const marked of batch) if (marked !== undefined) found.push(marked);
+  }
+  return found;
+}
+
+/**
+ * Stops every process whose environment has `name=value`: SIGTERM to each, then SIGKILL to those still there
+ * after `graceMs`. Returns what it found (and stopped or saw go), in pid order.
+ */
+export async function stopMarked(name: string, value: string, graceMs: number): Promise<MarkedProcess[]> {
+  const found = await findMarked((marks) => marks.get(name) === value);
+  if (found.length === 0) return [];
+  for (const p of found) signalSame(p, "SIGTERM");
+  const deadline = performance.now() + graceMs;
+  while (found.some(stillThere) && performance.now() < deadline) await sleep(POLL_MS);
+  for (const p of found.filter(stillThere)) signalSame(p, "SIGKILL");
+  // Its own children may have been started between the scan and the signals: one more pass, at once SIGKILL.
+  for (const late of await findMarked((marks) => marks.get(name) === value)) {
+    signalSame(late, "SIGKILL");
+    if (!found.some((p) => p.pid === late.pid)) found.push(late);
+  }
+  return found.sort((a, b) => a.pid - b.pid);
+}
+
+/** The ORCH_* variables of a process's environment; empty when it is gone or not ours to read. */
+async function orchMarks(pid: number): Promise<Map<string, string>> {
+  const marks = new Map<string, string>();
+  let environ: string;
+  try {
+    environ = await readFile(`/proc/${pid}/environ`, "latin1");
+  } catch {
+    return marks;
+  }
+  if (!environ.includes("ORCH_")) return marks;
+  for (const entry of environ.split("\0")) {
+    if (!entry.startsWith("ORCH_")) continue;
+    const eq = entry.indexOf("=");
+    if (eq > 0) marks.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return marks;
+}
+
+async function commandLine(pid: number, comm: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    text = "";
+  }
+  // A kernel thread, or a process that blanked its arguments: its executable's name is all there is.
+  const joined = text.replaceAll("\0", " ").trim() || `[${comm}]`;
+  return joined.length > COMMAND_CHARS ? `${joined.slice(0, COMMAND_CHARS - 1)}…` : joined;
+}
+
+/** Alive, not a zombie, and still the process that was found (same start time). */
+function stillThere(p: MarkedProcess): boolean {
+  const stat = processStat(p.pid);
+  return stat !== undefined && stat.state !== "Z" && stat.startTime === p.startTime;
+}
+
+function signalSame(p: MarkedProcess, signal: NodeJS.Signals): void {
+  if (!stillThere(p)) return;
+  try {
+    process.kill(p.pid, signal);
+  } catch {
+    // Gone since, or not ours to signal: nothing more to do for it.
+  }
+}
