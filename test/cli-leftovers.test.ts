@@ -23,6 +23,11 @@ const Leftover = z.object({ pid: z.number(), command: z.string(), runId: z.strin
 const StatusEscaped = z.object({ escaped: z.array(Leftover) });
 const Doctor = z.object({ checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string(), fix: z.string().nullable().optional() })) });
 
+/** Without the agent CLIs of node_modules/.bin on PATH: doctor would start each for its version (seconds apiece). */
+function withoutAgentClis(env: Record<string, string>): Record<string, string> {
+  return { ...env, PATH: (env["PATH"] ?? "").split(":").filter((dir) => !dir.endsWith("node_modules/.bin")).join(":") };
+}
+
 describe("processes that leave their group", () => {
   it("are stopped when the agent and the verify command end, and journaled as warnings", { timeout: 60_000 }, async () => {
     const box = sandboxes.orchRepo(FILES);
@@ -46,7 +51,7 @@ describe("processes that leave their group", () => {
     expect(status.warnings).toEqual(expect.arrayContaining([agentNote?.message, verifyNote?.message]));
   });
 
-  it("are named by status and doctor when one got away from a run that has ended", { timeout: 180_000 }, async () => {
+  it("are named by status and doctor when one got away from a run that has ended", { timeout: 60_000 }, async () => {
     const box = sandboxes.orchRepo(FILES);
     const ran = await box.orch(["run", "fix sum", "--verify", "node test.mjs", "--agent-command", fixtureAgent("leave-behind.sh"), "--json"]);
     expect(ran.code, ran.stderr).toBe(0);
@@ -71,7 +76,7 @@ describe("processes that leave their group", () => {
       expect(text.stdout).toContain(`escaped   pid ${escapee.pid} (attempt 1 of ${task}; its run has ended (succeeded)): escaped\\u001b[2J 300`);
       expect(text.stdout).toContain(`kill ${escapee.pid}`);
 
-      const doctor = await box.orch(["doctor", "--json"], { timeoutMs: 90_000 });
+      const doctor = await box.orch(["doctor", "--json"], { env: withoutAgentClis(box.env) });
       const check = parseJsonOutput(Doctor, doctor.stdout).checks.find((c) => c.name === "processes");
       expect(check).toMatchObject({ ok: false, fix: `stop it: kill ${escapee.pid}` });
       expect(check?.detail).toContain(`pid ${escapee.pid} (run ${runId}, attempt 1 of ${task}; its run has ended (succeeded)): escaped\\u001b[2J 300`);
@@ -80,7 +85,7 @@ describe("processes that leave their group", () => {
       escapee.kill();
       await escapee.done;
     }
-    const doctor = await box.orch(["doctor", "--json"], { timeoutMs: 90_000 });
+    const doctor = await box.orch(["doctor", "--json"], { env: withoutAgentClis(box.env) });
     expect(parseJsonOutput(Doctor, doctor.stdout).checks.find((c) => c.name === "processes")).toMatchObject({ ok: true });
   });
 });
