@@ -39,14 +39,13 @@ export function escapedNote(who: string, escaped: readonly EscapedProcess[]): st
 
 /** Processes of the journal's runs (or of `runId` alone) that should have ended and still run, in pid order. */
 export async function findLeftovers(store: Store, options: { runId?: string; now?: number } = {}): Promise<LeftoverProcess[]> {
-  const all = await listProcesses();
   const marked = await findMarked((marks) => {
     const runId = marks.get("ORCH_RUN_ID");
     if (runId === undefined || (options.runId !== undefined && runId !== options.runId)) return false;
     return marks.has("ORCH_ATTEMPT") || marks.get("ORCH_VERIFY") === "1";
-  }, all);
+  });
   if (marked.length === 0) return [];
-  const byPid = new Map(all.map((s) => [s.pid, s]));
+  const byPid = new Map((await listProcesses()).map((s) => [s.pid, s]));
   const runs = new Map<string, RunRecord | undefined>();
   const found: LeftoverProcess[] = [];
   for (const p of marked) {

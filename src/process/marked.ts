@@ -3,9 +3,9 @@
 // but it keeps the environment it was started with, and so do its own children. Invariant: only a process whose
 // environment holds the exact mark is ever signalled, and a pid is killed only while its start time is the one
 // seen when it was found (never a process that reused the pid); where /proc is missing nothing is found.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { listProcesses, processStat, type ProcStat } from "./tree.js";
+import { processStat } from "./tree.js";
 
 /**
  * The variable `supervise` gives every child, a value of its own per spawn: whatever carries it when the
@@ -34,16 +34,25 @@ export interface MarkedProcess {
  * Live processes (zombies and this process excluded) whose environment `matches`; they are given only their
  * ORCH_* variables. A process another user owns cannot be read and is never found.
  */
-export async function findMarked(matches: (marks: ReadonlyMap<string, string>) => boolean, all?: readonly ProcStat[]): Promise<MarkedProcess[]> {
-  const stats = (all ?? (await listProcesses())).filter((s) => s.pid !== process.pid && s.state !== "Z");
+export async function findMarked(matches: (marks: ReadonlyMap<string, string>) => boolean): Promise<MarkedProcess[]> {
+  let names: string[];
+  try {
+    names = await readdir("/proc");
+  } catch {
+    return [];
+  }
+  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => pid !== process.pid);
   const found: MarkedProcess[] = [];
+  // The environment first, for every process (one read each, no stat); the rest only for the few that match.
   // In batches: one open file per process at once could exhaust descriptors on a busy machine.
-  for (let from = 0; from < stats.length; from += READ_BATCH) {
+  for (let from = 0; from < pids.length; from += READ_BATCH) {
     const batch = await Promise.all(
-      stats.slice(from, from + READ_BATCH).map(async (stat): Promise<MarkedProcess | undefined> => {
-        const marks = await orchMarks(stat.pid);
+      pids.slice(from, from + READ_BATCH).map(async (pid): Promise<MarkedProcess | undefined> => {
+        const marks = await orchMarks(pid);
         if (marks.size === 0 || !matches(marks)) return undefined;
-        return { pid: stat.pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, command: await commandLine(stat.pid, stat.comm), marks };
+        const stat = processStat(pid);
+        if (stat === undefined || stat.state === "Z") return undefined;
+        return { pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, command: await commandLine(pid, stat.comm), marks };
       }),
     );
     for (const marked of batch) if (marked !== undefined) found.push(marked);
