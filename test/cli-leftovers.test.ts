@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { isRunning, waitFor, parseEventLines, parseJsonOutput, parseRunResult, processesMentioning } from "./support/cli.js";
+import { agentPid, detach, untilEnded } from "./support/detached.js";
 import { fixtureAgent, useSandboxes } from "./support/e2e.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-cli-leftovers-", graceMs: 3_000 });
@@ -87,5 +88,29 @@ describe("processes that leave their group", () => {
     }
     const doctor = await box.orch(["doctor", "--json"], { env: withoutAgentClis(box.env) });
     expect(parseJsonOutput(Doctor, doctor.stdout).checks.find((c) => c.name === "processes")).toMatchObject({ ok: true });
+  });
+
+  it("are named while the run goes on when they left its supervisor's tree; the agent is not", { timeout: 60_000 }, async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const { runId } = await detach(box, ["--agent-command", fixtureAgent("hang.sh")]);
+    const agent = await agentPid(box, 1);
+    const task = (await box.status(runId)).tasks[0]?.id ?? "";
+    // The ids a verify command of the live run has, on a process the supervisor did not start.
+    const stray = sandboxes.start("sleep", ["300"], { cwd: box.repo.dir, env: { ...box.env, ORCH_RUN_ID: runId, ORCH_TASK_ID: task, ORCH_VERIFY: "1" }, timeoutMs: 60_000 });
+    try {
+      await waitFor("the stray's exec", () => (readFileSync(`/proc/${stray.pid}/cmdline`, "utf8").startsWith("sleep") ? true : undefined));
+      const view = parseJsonOutput(StatusEscaped.extend({ status: z.string() }), (await box.orch(["status", runId, "--json"])).stdout);
+      expect(view.status).toBe("running");
+      expect(isRunning(agent)).toBe(true);
+      expect(view.escaped).toEqual([
+        { pid: stray.pid, command: "sleep 300", runId, taskId: task, attempt: null, verify: true, why: "it left the process tree of its run's supervisor" },
+      ]);
+    } finally {
+      stray.kill();
+      await stray.done;
+    }
+    const aborted = await box.orch(["abort", runId]);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    await untilEnded(box, runId);
   });
 });

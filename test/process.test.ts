@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ProcessGroups } from "../src/process/groups.js";
 import { runCommand } from "../src/process/run-command.js";
+import { pidsWith } from "../src/process/marked.js";
+import { waitFor } from "./support/cli.js";
 import { SuperviseCallbackError, supervise } from "../src/process/supervise.js";
 import type { SuperviseOptions, SupervisedExit } from "../src/process/supervise.js";
 import { parseProcStat, processRss, processTree, processTreeRss } from "../src/process/tree.js";
@@ -258,6 +260,23 @@ describe("supervise: the process group", () => {
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(false);
     expect(exit.escaped.map((p) => p.pid).sort()).toEqual([...pids].sort());
+  });
+
+  it("finds a mark only as a whole variable", async () => {
+    const mark = `t-${process.pid}-${Date.now()}`;
+    const start = (env: Record<string, string>) => spawn("sleep", ["300"], { detached: true, stdio: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+    const near = [start({ XORCH_SPAWN_ID: mark }), start({ ORCH_SPAWN_ID: `${mark}x` }), start({ OTHER: `ORCH_SPAWN_ID=${mark}x` })];
+    const marked = start({ FIRST: "1", ORCH_SPAWN_ID: mark, LAST: "1" });
+    const all = [...near, marked];
+    for (const child of all) tracked.add(child.pid ?? 0);
+    try {
+      await waitFor("the sleeps' exec", () => (all.every((c) => readFileSync(`/proc/${c.pid ?? 0}/cmdline`, "utf8").startsWith("sleep")) ? true : undefined));
+      expect(await pidsWith(`ORCH_SPAWN_ID=${mark}`)).toEqual([marked.pid]);
+    } finally {
+      const gone = all.map((c) => new Promise((resolve) => c.once("exit", resolve)));
+      for (const child of all) child.kill("SIGKILL");
+      await Promise.all(gone);
+    }
   });
 
   it("leaves alone a process that carries another spawn's mark", async () => {

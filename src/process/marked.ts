@@ -3,6 +3,7 @@
 // but it keeps the environment it was started with, and so do its own children. Invariant: only a process whose
 // environment holds the exact mark is ever signalled, and a pid is killed only while its start time is the one
 // seen when it was found (never a process that reused the pid); where /proc is missing nothing is found.
+import { closeSync, openSync, readdirSync, readSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { processStat } from "./tree.js";
@@ -65,18 +66,93 @@ export async function findMarked(matches: (marks: ReadonlyMap<string, string>) =
  * after `graceMs`. Returns what it found (and stopped or saw go), in pid order.
  */
 export async function stopMarked(name: string, value: string, graceMs: number): Promise<MarkedProcess[]> {
-  const found = await findMarked((marks) => marks.get(name) === value);
+  const found = await describe(await pidsWith(`${name}=${value}`));
   if (found.length === 0) return [];
   for (const p of found) signalSame(p, "SIGTERM");
   const deadline = performance.now() + graceMs;
   while (found.some(stillThere) && performance.now() < deadline) await sleep(POLL_MS);
   for (const p of found.filter(stillThere)) signalSame(p, "SIGKILL");
   // Its own children may have been started between the scan and the signals: one more pass, at once SIGKILL.
-  for (const late of await findMarked((marks) => marks.get(name) === value)) {
+  for (const late of await describe(await pidsWith(`${name}=${value}`))) {
     signalSame(late, "SIGKILL");
     if (!found.some((p) => p.pid === late.pid)) found.push(late);
   }
   return found.sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * The pids (this process excluded) whose environment holds the variable `entry` ("NAME=value") exactly. Every
+ * supervised call ends with this pass, so it is kept cheap: one open, read and close per process into one reused
+ * buffer, no stat and no promise per file (a quarter of the CPU of reading each with fs/promises).
+ */
+export async function pidsWith(entry: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = readdirSync("/proc");
+  } catch {
+    return [];
+  }
+  const needle = Buffer.from(`${entry}\0`, "latin1");
+  const found: number[] = [];
+  let read = 0;
+  for (const name of names) {
+    // Other work gets the event loop between batches: a busy machine has thousands of processes.
+    if (++read % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    const first = name.charCodeAt(0);
+    if (first < 48 || first > 57) continue;
+    const pid = Number(name);
+    if (pid === process.pid) continue;
+    const bytes = environBuffer.subarray(0, readEnviron(pid));
+    for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
+      // A whole variable: at the start, or right after the NUL that ends the one before.
+      if (at === 0 || bytes[at - 1] === 0) {
+        found.push(pid);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** Shared by every scan of this process; grown when an environment does not fit. */
+let environBuffer = Buffer.alloc(64 * 1024);
+
+/** Reads /proc/<pid>/environ into `environBuffer`; its length, 0 when unreadable or empty. */
+function readEnviron(pid: number): number {
+  let fd: number;
+  try {
+    fd = openSync(`/proc/${pid}/environ`, "r");
+  } catch {
+    return 0;
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === environBuffer.length) {
+        const bigger = Buffer.alloc(environBuffer.length * 2);
+        environBuffer.copy(bigger);
+        environBuffer = bigger;
+      }
+      const read = readSync(fd, environBuffer, length, environBuffer.length - length, null);
+      if (read === 0) return length;
+      length += read;
+    }
+  } catch {
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** What is known of each pid that still runs (zombies left out): start time, parents, command line and marks. */
+async function describe(pids: readonly number[]): Promise<MarkedProcess[]> {
+  const found: MarkedProcess[] = [];
+  for (const pid of pids) {
+    const stat = processStat(pid);
+    if (stat === undefined || stat.state === "Z") continue;
+    found.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, command: await commandLine(pid, stat.comm), marks: await orchMarks(pid) });
+  }
+  return found;
 }
 
 /** The ORCH_* variables of a process's environment; empty when it is gone or not ours to read. */
