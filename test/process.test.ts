@@ -1,5 +1,6 @@
 // Process supervision against real processes: tiny fixtures in test/fixtures/processes, run with this Node.
 // Every pid a test learns of is tracked, and afterEach fails the test if any of them is still running.
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ProcessGroups } from "../src/process/groups.js";
 import { runCommand } from "../src/process/run-command.js";
+import { pidsWith } from "../src/process/marked.js";
+import { waitFor } from "./support/cli.js";
 import { SuperviseCallbackError, supervise } from "../src/process/supervise.js";
 import type { SuperviseOptions, SupervisedExit } from "../src/process/supervise.js";
 import { parseProcStat, processRss, processTree, processTreeRss } from "../src/process/tree.js";
@@ -146,9 +149,10 @@ describe("supervise: stopping", () => {
   });
 
   it("does not call a child hung while it keeps printing", async () => {
-    const { exit, lines } = await run("forever.mjs", ["10", "100"], { stallTimeoutMs: 500 });
+    // It prints for about 3 s, twice the stall timeout, which is long enough for node to start on a busy machine.
+    const { exit, lines } = await run("forever.mjs", ["10", "300"], { stallTimeoutMs: 1_500 });
     expect(exit).toMatchObject({ reason: "exited", exitCode: 0 });
-    expect(lines).toHaveLength(100);
+    expect(lines).toHaveLength(300);
   });
 
   it("stops a child that prints forever at the wall-clock timeout", async () => {
@@ -229,13 +233,66 @@ describe("supervise: the process group", () => {
     expect(isRunning(grandchildOf(lines))).toBe(false);
   });
 
-  it("stops waiting for EOF when a process outside the group holds stdout", async () => {
+  it("stops a grandchild that left the group (setsid) holding stdout, and names it", async () => {
     const { exit, lines } = await run("grandchild.mjs", ["escape"], { drainTimeoutMs: 200 });
     expect(exit).toMatchObject({ reason: "exited", exitCode: 0 });
-    // It left the group with setsid, so it is beyond supervise's reach: tidy it up here.
+    // Beyond a group signal: found by the mark in its environment.
     const escapee = grandchildOf(lines);
-    process.kill(escapee, "SIGKILL");
-    tracked.delete(escapee);
+    expect(isRunning(escapee)).toBe(false);
+    expect(exit.escaped).toEqual([{ pid: escapee, command: expect.stringContaining("silent.mjs") as unknown }]);
+  });
+
+  it("stops what a shell left in a session of its own, and its children, with the shell's exit", async () => {
+    const pids: number[] = [];
+    const exit = await supervise({
+      file: "/bin/sh",
+      args: ["-c", "setsid sh -c 'sleep 300 & echo $$; echo $!; wait' & sleep 0.2; echo done"],
+      cwd: scratch,
+      env: process.env,
+      onLine: (line) => {
+        if (/^\d+$/.test(line)) {
+          pids.push(Number(line));
+          tracked.add(Number(line));
+        }
+      },
+      killGraceMs: 500,
+    });
+    expect(exit).toMatchObject({ reason: "exited", exitCode: 0 });
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isRunning(pid), `pid ${pid}`).toBe(false);
+    expect(exit.escaped.map((p) => p.pid).sort()).toEqual([...pids].sort());
+  });
+
+  it("finds a mark only as a whole variable", async () => {
+    const mark = `t-${process.pid}-${Date.now()}`;
+    const start = (env: Record<string, string>) => spawn("sleep", ["300"], { detached: true, stdio: "ignore", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+    const near = [start({ XORCH_SPAWN_ID: mark }), start({ ORCH_SPAWN_ID: `${mark}x` }), start({ OTHER: `ORCH_SPAWN_ID=${mark}x` })];
+    const marked = start({ FIRST: "1", ORCH_SPAWN_ID: mark, LAST: "1" });
+    const all = [...near, marked];
+    for (const child of all) tracked.add(child.pid ?? 0);
+    try {
+      await waitFor("the sleeps' exec", () => (all.every((c) => readFileSync(`/proc/${c.pid ?? 0}/cmdline`, "utf8").startsWith("sleep")) ? true : undefined));
+      expect(await pidsWith(`ORCH_SPAWN_ID=${mark}`)).toEqual([marked.pid]);
+    } finally {
+      const gone = all.map((c) => new Promise((resolve) => c.once("exit", resolve)));
+      for (const child of all) child.kill("SIGKILL");
+      await Promise.all(gone);
+    }
+  });
+
+  it("leaves alone a process that carries another spawn's mark", async () => {
+    const bystander = spawn("sleep", ["300"], { detached: true, stdio: "ignore", env: { ...process.env, ORCH_SPAWN_ID: "another-spawn" } });
+    const pid = bystander.pid ?? 0;
+    tracked.add(pid);
+    try {
+      const exit = await supervise({ file: "/bin/sh", args: ["-c", "true"], cwd: scratch, env: { ...process.env, ORCH_SPAWN_ID: "another-spawn" } });
+      expect(exit).toMatchObject({ reason: "exited", exitCode: 0, escaped: [] });
+      expect(isRunning(pid)).toBe(true);
+    } finally {
+      const gone = new Promise((resolve) => bystander.once("exit", resolve));
+      process.kill(pid, "SIGKILL");
+      await gone;
+    }
   });
 
   it("registers the group while it lives and forgets it after", async () => {

@@ -15,6 +15,7 @@ import type { EngineDeps } from "./deps.js";
 import type { JournalWriter } from "./event-writer.js";
 import { RedactedStdout } from "./agent-stdout.js";
 import { interruptDetail } from "../core/interrupt.js";
+import { escapedNote } from "./leftovers.js";
 
 /**
  * An agent that reports the same failure this many times in one attempt is looping on it (OpenCode retries a
@@ -217,6 +218,9 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
     // No onLine: the lines come from the redacted stream above.
   });
   stdout.end();
+  if (exit.escaped.length > 0) {
+    writer.push({ type: "run.noted", ...ids, data: { message: escapedNote(`attempt ${spec.number}'s agent`, exit.escaped), level: "warning" } });
+  }
   spec.signal.removeEventListener("abort", onOuterAbort);
   await transcript.end();
   if (transcript.error !== undefined) log.warn("transcript incomplete", { file: spec.transcript, error: transcript.error.message, droppedBytes: transcript.droppedBytes });

@@ -169,6 +169,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
           timeoutMs: verifyTimeoutMs(run.limits, ctx.deadline - deps.now()),
           signal: ctx.abort,
           groups: deps.groups,
+          note: (message) => writer.push({ type: "run.noted", ...ids, attemptId: step.attemptId, data: { message, level: "warning" } }),
         });
         await writer.write({ type: "verify.completed", ...ids, attemptId: step.attemptId, data: { criteria: outcome.results, progress: outcome.progress } });
         const passed = outcome.results.filter((r) => r.passed).length;

@@ -91,6 +91,7 @@ export async function integrate(deps: EngineDeps, ctx: MergeContext, task: TaskR
       timeoutMs: verifyTimeoutMs(run.limits, ctx.deadline - deps.now()),
       signal: ctx.abort,
       groups: deps.groups,
+      note: (message) => ctx.writer.push({ type: "run.noted", runId: run.id, taskId: task.id, data: { message: `merging task ${task.id}: ${message}`, level: "warning" } }),
     });
     if (outcome.allPassed) return { kind: "integrated", merge };
     if (ctx.abort.aborted) {

@@ -8,6 +8,7 @@ export type { VerifyOutcome } from "../core/progress.js";
 import { criterionScore, parseTestCounts } from "../core/test-counts.js";
 import { runCommand } from "../process/run-command.js";
 import type { ProcessGroups } from "../process/groups.js";
+import { escapedNote } from "./leftovers.js";
 
 export interface VerifyOptions {
   criteria: readonly string[];
@@ -23,6 +24,8 @@ export interface VerifyOptions {
    * supervisor taking the run over finds and stops a verify its dead predecessor left running.
    */
   owner: { runId: string; taskId: string };
+  /** Told (for the journal, as a warning) of processes a command left running outside its group, which were stopped. */
+  note?: (message: string) => void;
 }
 
 /** Output kept per criterion in the journal; the handoff trims it further. */
@@ -41,6 +44,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyOutcome> {
       groups: options.groups,
       outputLimitBytes: 256 * 1024,
     });
+    if (run.escaped.length > 0) options.note?.(escapedNote(`the verify command \`${command}\``, run.escaped));
     const output = options.redactor.redact(run.spawnError !== undefined ? `could not start: ${run.spawnError.message}` : run.output);
     const tests = parseTestCounts(output);
     const passed = run.exitCode === 0 && !run.timedOut;

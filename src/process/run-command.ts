@@ -3,7 +3,7 @@
 // the limit.
 import type { ProcessGroups } from "./groups.js";
 import { HeadTailBuffer } from "./head-tail-buffer.js";
-import { supervise } from "./supervise.js";
+import { supervise, type EscapedProcess } from "./supervise.js";
 
 export const DEFAULT_OUTPUT_LIMIT_BYTES = 1024 * 1024;
 
@@ -34,6 +34,8 @@ export interface CommandResult {
   aborted: boolean;
   /** The command could not be started at all (missing file, bad cwd). */
   spawnError?: Error;
+  /** What it left running outside its process group (setsid): stopped when it ended. */
+  escaped: EscapedProcess[];
 }
 
 export async function runCommand(options: RunCommandOptions): Promise<CommandResult> {
@@ -61,6 +63,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     durationMs: exit.durationMs,
     timedOut: exit.reason === "timeout",
     aborted: exit.reason === "aborted",
+    escaped: exit.escaped,
     ...(exit.reason === "spawn_failed" && exit.error !== undefined ? { spawnError: exit.error } : {}),
   };
 }

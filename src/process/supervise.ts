@@ -3,12 +3,14 @@
 // given up on after a short bound) and every timer and listener is released; the first stop reason wins.
 // Memory is watched by sampling the RSS of the child's group and descendants, one sample in flight at a time.
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { toError } from "../core/errors.js";
 import { groupIsAlive, signalGroup } from "./groups.js";
 import type { ProcessGroups } from "./groups.js";
 import { LineSplitter } from "./line-splitter.js";
+import { SPAWN_MARK, stopMarked } from "./marked.js";
 import { groupTreeRss } from "./rss.js";
 import { DEFAULT_TAIL_BYTES, TailBuffer } from "./tail-buffer.js";
 
@@ -51,6 +53,13 @@ export interface SuperviseOptions {
   drainTimeoutMs?: number;
 }
 
+/** A process the child started that left its group and was stopped when the child ended. */
+export interface EscapedProcess {
+  pid: number;
+  /** Its command line, cut to 300 characters, raw: escape its controls before showing it. */
+  command: string;
+}
+
 export type ExitReason = "exited" | "hung" | "timeout" | "aborted" | "memory" | "spawn_failed";
 
 export interface SupervisedExit {
@@ -62,6 +71,8 @@ export interface SupervisedExit {
   pid: number | undefined;
   /** The highest summed RSS sampled; 0 when the child ended before the first sample (or without /proc). */
   peakRssBytes: number;
+  /** Processes it started that had left its group (setsid) and were still running when it ended: stopped. */
+  escaped: EscapedProcess[];
   error?: Error;
 }
 
@@ -98,15 +109,18 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
     durationMs: performance.now() - startedAt,
     pid,
     peakRssBytes: 0,
+    escaped: [],
     ...(error === undefined ? {} : { error }),
   });
 
   if (options.signal?.aborted === true) return ended("aborted", undefined);
+  const mark = randomUUID();
   let child: ChildProcess;
   try {
     child = spawn(options.file, options.args, {
       cwd: options.cwd,
-      env: options.env,
+      // A mark of this spawn alone, inherited by all it starts: what carries it when the child ends got away.
+      env: { ...options.env, [SPAWN_MARK]: mark },
       // Its own process group, so that stopping it reaches everything it started.
       detached: true,
       stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
@@ -129,9 +143,9 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
     signalGroup(pid, "SIGKILL");
     return ended("spawn_failed", pid, new Error("spawned without stdout and stderr pipes"));
   }
-  const run = new Supervision(options, child, pid, stdout, stderr, stderrTail);
+  const run = new Supervision(options, child, pid, mark, stdout, stderr, stderrTail);
   const outcome = await run.watch();
-  return { ...ended(outcome.reason, pid), exitCode: outcome.exitCode, signal: outcome.signal, peakRssBytes: outcome.peakRssBytes };
+  return { ...ended(outcome.reason, pid), exitCode: outcome.exitCode, signal: outcome.signal, peakRssBytes: outcome.peakRssBytes, escaped: outcome.escaped };
 }
 
 interface Outcome {
@@ -139,6 +153,7 @@ interface Outcome {
   exitCode: number | null;
   signal: NodeJS.Signals | null;
   peakRssBytes: number;
+  escaped: EscapedProcess[];
 }
 
 /** The state of one live child; exists only between a successful spawn and the end of watch(). */
@@ -160,6 +175,7 @@ class Supervision {
   readonly #options: SuperviseOptions;
   readonly #child: ChildProcess;
   readonly #pid: number;
+  readonly #mark: string;
   readonly #stdout: Readable;
   readonly #stderr: Readable;
   readonly #stderrTail: TailBuffer;
@@ -168,6 +184,7 @@ class Supervision {
     options: SuperviseOptions,
     child: ChildProcess,
     pid: number,
+    mark: string,
     stdout: Readable,
     stderr: Readable,
     stderrTail: TailBuffer,
@@ -175,6 +192,7 @@ class Supervision {
     this.#options = options;
     this.#child = child;
     this.#pid = pid;
+    this.#mark = mark;
     this.#stdout = stdout;
     this.#stderr = stderr;
     this.#stderrTail = stderrTail;
@@ -234,6 +252,8 @@ class Supervision {
       // A sample already under way finishes (it cannot stop anything now); no new one starts.
       await this.#sampling;
       await this.#reapStrays();
+      // Before the drain: an escaped process holding stdout open would otherwise hold it for the whole bound.
+      const escaped = (await stopMarked(SPAWN_MARK, this.#mark, this.#killGraceMs)).map((p) => ({ pid: p.pid, command: p.command }));
       const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
       await Promise.race([Promise.all([stdoutClosed, stderrClosed]), this.#sleep(drainTimeoutMs)]);
       stdout.destroy();
@@ -241,7 +261,7 @@ class Supervision {
       this.#outputDone = true;
       this.#splitter?.flush();
       if (this.#callbackError !== undefined) throw this.#callbackError;
-      return { reason: this.#reason ?? "exited", exitCode, signal, peakRssBytes: this.#peakRss };
+      return { reason: this.#reason ?? "exited", exitCode, signal, peakRssBytes: this.#peakRss, escaped };
     } finally {
       this.#outputDone = true;
       for (const timer of this.#timers) clearTimeout(timer);

@@ -10,6 +10,7 @@ import { firstLine } from "../core/text.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine/figures.js";
 import type { ScheduleFigures } from "../core/schedule-figures.js";
 import { processLiveness, supervisorAlive } from "../engine/lease.js";
+import { findLeftovers, type LeftoverProcess } from "../engine/leftovers.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
 
 export interface RunStatusView {
@@ -31,6 +32,11 @@ export interface RunStatusView {
   stale: boolean;
   /** Agent processes still running with no live supervisor. */
   orphans: { attemptId: string; pid: number }[];
+  /**
+   * Processes on this machine carrying the run's ids although nothing of the run should run as them now: they
+   * outlived their attempt or verify command, or the run's supervisor (Linux; empty elsewhere).
+   */
+  escaped: LeftoverProcess[];
   now: string | null;
   next: string;
   lastResult: string | null;
@@ -110,6 +116,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
     processAlive: alive,
     stale: alive === false,
     orphans: orphans.map((a) => ({ attemptId: a.id, pid: a.pid ?? 0 })),
+    escaped: await findLeftovers(store, { runId: run.id, now }),
     now: doing,
     next,
     lastResult,

@@ -1,14 +1,18 @@
-// `orch doctor`: is this machine ready — git, the journal (is it sound?), and each agent CLI (found, version,
-// credentials present). Exit 0 when git works, the journal is sound and at least one agent CLI is ready; 4 when
-// the journal is damaged or cannot be opened; 2 otherwise. `--repair` moves a damaged journal aside.
+// `orch doctor`: is this machine ready — git, the journal (is it sound?), no process of orch's runs left running
+// after its attempt, verify command or run, and each agent CLI (found, version, credentials present). Exit 0 when
+// git works, the journal is sound, nothing got away and at least one agent CLI is ready; 4 when the journal is
+// damaged or cannot be opened; 2 otherwise. `--repair` moves a damaged journal aside.
+import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { checkClaudeCode } from "../../agents/claude-code/detect.js";
 import { checkOpenCode } from "../../agents/opencode/detect.js";
 import type { AgentCheck } from "../../agents/detect.js";
 import { checkGemini } from "../../agents/gemini/detect.js";
 import { checkCodex } from "../../agents/codex/detect.js";
+import { withRepoStore } from "../../app/compose.js";
 import { loadConfig } from "../../config/load.js";
 import { Config } from "../../config/schema.js";
+import { findLeftovers } from "../../engine/leftovers.js";
 import { orchPaths } from "../../engine/paths.js";
 import { inspectRepo } from "../../git/index.js";
 import { processesHolding } from "../../process/open-files.js";
@@ -52,6 +56,7 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
     const journal = await journalCheck(orchPaths(repo.root).db, flags.repair === true);
     checks.push(journal);
     journalBroken = !journal.ok;
+    if (journal.ok && existsSync(orchPaths(repo.root).db)) checks.push(await leftoversCheck(ctx.cwd));
   } catch (error) {
     // Not being in a repository is no fault of the machine: doctor still checks the agents.
     checks.push({ name: "repository", ok: true, detail: `none here (${error instanceof Error ? error.message : String(error)}); runs need one`, fix: undefined });
@@ -121,6 +126,27 @@ async function journalCheck(file: string, repair: boolean): Promise<Check> {
       "A new, empty journal starts with the next command; nothing was salvaged from the old one (open the kept file with sqlite3 to read what is left). " +
       "The runs' branches and worktrees are as they were.",
     fix: undefined,
+  };
+}
+
+/** Processes of this repository's runs that outlived their attempt, verify command or run (Linux). */
+async function leftoversCheck(cwd: string): Promise<Check> {
+  let found;
+  try {
+    found = await withRepoStore(cwd, false, ({ store }) => findLeftovers(store));
+  } catch (error) {
+    return { name: "processes", ok: true, detail: `not checked: ${error instanceof Error ? error.message : String(error)}`, fix: undefined };
+  }
+  if (found.length === 0) return { name: "processes", ok: true, detail: "none of orch's runs left a process running", fix: undefined };
+  const named = found.map((p) => {
+    const owner = p.attempt !== null ? `attempt ${p.attempt} of ${p.taskId ?? "?"}` : `a verify command of ${p.taskId ?? "?"}`;
+    return `pid ${p.pid} (run ${p.runId}, ${owner}; ${p.why}): ${p.command}`;
+  });
+  return {
+    name: "processes",
+    ok: false,
+    detail: `${found.length === 1 ? "1 process" : `${found.length} processes`} started by orch got away:\n    ${named.join("\n    ")}`,
+    fix: `stop ${found.length === 1 ? "it" : "them"}: kill ${found.map((p) => p.pid).join(" ")}`,
   };
 }
 

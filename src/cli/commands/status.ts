@@ -12,6 +12,8 @@ import { EXIT } from "../exit-codes.js";
 
 /** Warnings `orch status` prints, the newest; `--json` has them all. */
 const SHOWN_WARNINGS = 3;
+/** Escaped processes `orch status` names; `--json` has them all. */
+const SHOWN_ESCAPED = 5;
 
 export async function statusCommand(ctx: CliContext, ref: string | undefined, flags: { json?: boolean }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
@@ -41,6 +43,12 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
         lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}`);
       }
     }
+    for (const p of view.escaped.slice(0, SHOWN_ESCAPED)) {
+      const owner = p.attempt !== null ? `attempt ${p.attempt} of ${p.taskId ?? "?"}` : `a verify command of ${p.taskId ?? "?"}`;
+      lines.push(`  escaped   pid ${p.pid} (${owner}; ${p.why}): ${p.command}`);
+    }
+    if (view.escaped.length > SHOWN_ESCAPED) lines.push(`            (${view.escaped.length - SHOWN_ESCAPED} more: \`orch status ${view.runId} --json\`)`);
+    if (view.escaped.length > 0) lines.push(`            stop ${view.escaped.length === 1 ? "it" : "them"}: kill ${view.escaped.map((p) => p.pid).join(" ")}`);
     for (const warning of view.warnings.slice(-SHOWN_WARNINGS)) lines.push(`  warning   ${warning}`);
     if (view.warnings.length > SHOWN_WARNINGS) lines.push(`            (${view.warnings.length - SHOWN_WARNINGS} earlier warning(s): \`orch logs ${view.runId}\`)`);
     if (view.report !== null) lines.push(`  report    ${view.report}`);
