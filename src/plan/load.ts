@@ -55,6 +55,10 @@ export function parsePlanFile(text: string, source: string): Plan {
   if (text.trim() === "") {
     throw new PlanFileError(source, `plan file ${source} is empty`, { hint: `write the tasks to run; ${SHAPE_HINT}` });
   }
+  // Most big plans are written by programs, as JSON: JSON.parse reads them some fifty times faster than the YAML
+  // parser. Only a plan that passes is taken from it; any problem is found and located by the YAML path below.
+  const quick = quickPlan(text);
+  if (quick !== undefined) return quick;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
@@ -86,6 +90,20 @@ export function parsePlanFile(text: string, source: string): Plan {
   const message = lines.length === 1 ? (lines[0] ?? "") : `plan file ${source} has ${lines.length} problems:\n  ${lines.join("\n  ")}`;
   const hint = [...new Set(problems.map((problem) => HINTS[problem.kind]))].join("; ");
   throw new PlanFileError(source, message, { hint, problems });
+}
+
+/** The plan in `text` when it is JSON holding a valid plan; undefined for anything else, including YAML. */
+function quickPlan(text: string): Plan | undefined {
+  const start = text.trimStart()[0];
+  if (start !== "{") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const checked = checkPlan(withoutNulls(value));
+  return checked.ok ? checked.plan : undefined;
 }
 
 /** A key with nothing after it means "not set" (`before:` left blank), as in orch.config.yaml. */
