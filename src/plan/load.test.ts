@@ -61,6 +61,16 @@ describe("loadPlanFile", () => {
     expect(loadPlanFile(write(text, "json")).tasks[0]?.id).toBe("a");
   });
 
+  it("reads a valid JSON plan without the YAML parser, and still locates a problem in one", () => {
+    const good = { tasks: [{ id: "a", title: "A", goal: "g" }, { id: "b", title: "B", goal: "g", dependsOn: ["a"], before: null }] };
+    expect(loadPlanFile(write(JSON.stringify(good), "json")).tasks.map((t) => [t.id, t.dependsOn, t.before])).toEqual([
+      ["a", [], undefined],
+      ["b", ["a"], undefined],
+    ]);
+    const bad = write('{\n  "tasks": [\n    {"id": "a", "title": "A", "goal": "g"},\n    {"id": "b", "title": "B", "goal": "g", "dependsOn": ["c"]}\n  ]\n}\n', "json");
+    expect(failure(bad).message).toMatch(new RegExp(`^${escape(bad)}:4: tasks\\[1\\]\\.dependsOn\\[0\\]: task "b" depends on unknown task id "c"`));
+  });
+
   it("says a missing file or a directory is not a plan", () => {
     const missing = failure(join(dir, "nope.yaml"));
     expect(missing).toBeInstanceOf(UsageError);
