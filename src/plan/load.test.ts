@@ -69,6 +69,11 @@ describe("loadPlanFile", () => {
     ]);
     const bad = write('{\n  "tasks": [\n    {"id": "a", "title": "A", "goal": "g"},\n    {"id": "b", "title": "B", "goal": "g", "dependsOn": ["c"]}\n  ]\n}\n', "json");
     expect(failure(bad).message).toMatch(new RegExp(`^${escape(bad)}:4: tasks\\[1\\]\\.dependsOn\\[0\\]: task "b" depends on unknown task id "c"`));
+    // JSON.parse would keep the second id; the YAML parser refuses the pair, as it always did.
+    const twice = write('{"tasks": [{"id": "a", "title": "A", "goal": "{\\"id\\": 1}", "i\\u0064": "b"}]}', "json");
+    expect(failure(twice).message).toMatch(new RegExp(`^${escape(twice)}:1:\\d+: not valid JSON: Map keys must be unique`));
+    const nested = { tasks: [{ id: "a", title: "A", goal: "g", dependsOn: [] }, { id: "b", title: "A", goal: "g" }] };
+    expect(loadPlanFile(write(JSON.stringify(nested), "json")).tasks).toHaveLength(2);
   });
 
   it("says a missing file or a directory is not a plan", () => {

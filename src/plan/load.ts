@@ -102,9 +102,38 @@ function quickPlan(text: string): Plan | undefined {
   } catch {
     return undefined;
   }
+  // JSON.parse keeps the last of two equal keys where the YAML parser refuses them: leave those to it.
+  if (hasDuplicateKeys(text)) return undefined;
   const checked = checkPlan(withoutNulls(value));
   return checked.ok ? checked.plan : undefined;
 }
+
+/** Whether an object in `text`, which JSON.parse accepted, has a key twice. One pass; only keys are decoded. */
+function hasDuplicateKeys(text: string): boolean {
+  const objects: (Set<string> | undefined)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== QUOTE; i++) if (text.charCodeAt(i) === BACKSLASH) i++;
+      const keys = objects[objects.length - 1];
+      if (keys === undefined) continue;
+      let next = i + 1;
+      while (next < text.length && WHITESPACE.has(text.charCodeAt(next))) next++;
+      // In valid JSON only a key is followed by a colon.
+      if (text.charCodeAt(next) !== COLON) continue;
+      const key = String(JSON.parse(text.slice(start, i + 1)));
+      if (keys.has(key)) return true;
+      keys.add(key);
+    } else if (c === OPEN_BRACE) objects.push(new Set());
+    else if (c === OPEN_BRACKET) objects.push(undefined);
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) objects.pop();
+  }
+  return false;
+}
+
+const [QUOTE, BACKSLASH, COLON, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = ['"', "\\", ":", "{", "}", "[", "]"].map((c) => c.charCodeAt(0));
+const WHITESPACE = new Set([" ", "\t", "\n", "\r"].map((c) => c.charCodeAt(0)));
 
 /** A key with nothing after it means "not set" (`before:` left blank), as in orch.config.yaml. */
 function withoutNulls(value: unknown): unknown {
