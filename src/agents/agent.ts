@@ -6,6 +6,12 @@ import type { Permission } from "./permission.js";
 
 export interface AgentInvocation {
   prompt: string;
+  /**
+   * A file holding exactly `prompt` (mode 0600), written before the agent starts, when the caller could write
+   * one. The prompt never travels in one argument or environment string of unbounded size (Linux refuses a
+   * string over 128 KiB with E2BIG): adapters send it on stdin, and the command agent names this file too.
+   */
+  promptFile?: string | undefined;
   /** The task's worktree; the agent runs there. */
   cwd: string;
   model?: string | undefined;

@@ -15,8 +15,8 @@ Durations read like 30s, 5m, 2h or 1h30m; sizes like 512m or 4g.
 
 The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>, branch orch/<run>/<task>), never in
 your checkout. Every agent has ORCH_RUN_ID, ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and
-ORCH_MODEL when a model is chosen; the command agent (--agent-command) also gets the prompt on stdin and in
-ORCH_PROMPT.
+ORCH_MODEL when a model is chosen; the command agent (--agent-command) also gets the prompt on stdin, in the
+file ORCH_PROMPT_FILE names, and in ORCH_PROMPT when it is at most 64 KiB.
 
 A goal that starts with "-" (a list) is read as the goal; should it be taken for an option, put it last,
 after --: orch run --verify "npm test" -- "- add docs".

@@ -184,7 +184,7 @@ agents:
     # model: claude-sonnet-4-5
     # maxTurns: 50
   command:
-    # command: ./my-agent.sh   # gets the prompt on stdin and in ORCH_PROMPT
+    # command: ./my-agent.sh   # gets the prompt on stdin, in $ORCH_PROMPT_FILE, and in ORCH_PROMPT up to 64 KiB
   scripted:
     # script: demo-script.yaml
   opencode:

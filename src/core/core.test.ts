@@ -11,7 +11,7 @@ import { attemptsWithoutRise, isStalled, progressOf } from "./progress.js";
 import { buildPrompt } from "./prompt.js";
 import { InvalidTransitionError, transitionRun, type RunState } from "./run.js";
 import { transitionTask } from "./task.js";
-import { slugify, tailLines } from "./text.js";
+import { slugify, summarizeList, tailLines } from "./text.js";
 
 describe("run transitions", () => {
   const pending: RunState = { status: "pending" };
@@ -300,5 +300,17 @@ describe("budgets", () => {
   it("leaves the next attempt the tighter of the run's and the task's room", () => {
     expect(budgetLeft({ runUsd: 5, taskUsd: 2 }, spent({ runUsd: 4, taskUsd: 0.5 }))).toEqual({ usd: 1, tokens: undefined });
     expect(budgetLeft({ taskTokens: 1_000 }, spent({ taskTokens: 400 }))).toEqual({ usd: undefined, tokens: 600 });
+  });
+});
+
+describe("summarizeList", () => {
+  const ids = Array.from({ length: 9_995 }, (_, i) => `t${i}`);
+  it("names a few and counts the rest, with thousands separated", () => {
+    expect(summarizeList(ids, 5)).toBe("t0, t1, t2, t3, t4 and 9,990 more");
+    expect(summarizeList(ids, 0)).toBe("9,995 more");
+  });
+  it("names all when they fit, or when no bound is given (JSON)", () => {
+    expect(summarizeList(["a", "b"], 2)).toBe("a, b");
+    expect(summarizeList(ids).split(", ")).toHaveLength(9_995);
   });
 });

@@ -323,3 +323,17 @@ describe("TaskGraph properties", () => {
     );
   });
 });
+
+describe("TaskGraph.status of a big graph", () => {
+  it("names at most ten ids in its reason; the lists beside it are whole", () => {
+    const n = 1_000;
+    const tasks = [{ id: "root", dependsOn: [] }, ...Array.from({ length: n }, (_, i) => ({ id: `t${i}`, dependsOn: ["root"] }))];
+    const graph = new TaskGraph(tasks);
+    const stuck = graph.status(new Map([["root", "failed"]]));
+    expect(stuck).toMatchObject({ state: "stuck", reason: "no task can start: root (failed) blocks t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 and 990 more" });
+    if (stuck.state === "stuck") expect(stuck.waiting).toHaveLength(n);
+    const done = graph.status(new Map<string, "failed" | "blocked">([["root", "failed"], ...tasks.slice(1).map((t) => [t.id, "blocked"] as [string, "blocked"])]));
+    expect(done.state === "finished" && done.unsuccessful).toHaveLength(n + 1);
+    expect(done.state === "finished" && done.reason).toBe("0 of 1001 tasks succeeded; root failed, t0 blocked, t1 blocked, t2 blocked, t3 blocked, t4 blocked, t5 blocked, t6 blocked, t7 blocked, t8 blocked and 991 more");
+  });
+});

@@ -3,6 +3,7 @@
 // is ready, what a failure blocks, whether the run can go on, and the critical path. Pure; queries are O(V+E).
 import { cyclicComponents, Heap, shortestCycleThrough } from "./graph-algorithms.js";
 import type { TaskStatus, TerminalTaskStatus } from "./task.js";
+import { summarizeList } from "./text.js";
 
 export interface GraphTask {
   readonly id: string;
@@ -39,6 +40,8 @@ export class InvalidGraphError extends Error {
 }
 
 const MAX_LISTED_IDS = 30;
+/** Ids a status's reason names (it is journaled and shown); the lists beside it are whole. */
+const REASON_IDS = 10;
 
 /** Every problem that keeps `tasks` from being a graph orch can run, in plan order within each kind. */
 export function validateGraph(tasks: readonly GraphTask[]): GraphIssue[] {
@@ -158,7 +161,7 @@ export class TaskGraph<T extends GraphTask> {
       const reason =
         unsuccessful.length === 0
           ? `all ${all.length} tasks succeeded`
-          : `${succeeded.length} of ${all.length} tasks succeeded; ${unsuccessful.map((u) => `${u.id} ${u.status}`).join(", ")}`;
+          : `${succeeded.length} of ${all.length} tasks succeeded; ${summarizeList(unsuccessful.map((u) => `${u.id} ${u.status}`), REASON_IDS)}`;
       return { state: "finished", succeeded: ids(succeeded), unsuccessful, reason };
     }
     // Nothing runs and nothing is ready, so each pending task waits, through pending tasks, on one that did
@@ -183,8 +186,10 @@ export class TaskGraph<T extends GraphTask> {
         blocks.set(cause, blocked);
       }
     }
-    const parts = [...blocks].map(([cause, blocked]) => `${cause} (${status(this.index(cause))}) blocks ${blocked.join(", ")}`);
-    return { state: "stuck", waiting, reason: `no task can start: ${parts.join("; ")}` };
+    const parts = [...blocks].map(([cause, blocked]) => `${cause} (${status(this.index(cause))}) blocks ${summarizeList(blocked, REASON_IDS)}`);
+    const shown = parts.slice(0, REASON_IDS).join("; ");
+    const more = parts.length > REASON_IDS ? `; and ${parts.length - REASON_IDS} more failed task(s) block others` : "";
+    return { state: "stuck", waiting, reason: `no task can start: ${shown}${more}` };
   }
 
   /** The longest chain of dependent work: with unlimited workers, no schedule finishes sooner. */

@@ -46,6 +46,17 @@ export function firstLine(text: string, maxChars = 200): string {
   return line.length > maxChars ? `${line.slice(0, maxChars - 1)}…` : line;
 }
 
+/**
+ * `items` joined, naming at most `shown` of them: "a, b, c and 9,990 more". All of them when `shown` is
+ * undefined (for JSON, which is read by programs).
+ */
+export function summarizeList(items: readonly string[], shown?: number): string {
+  if (shown === undefined || items.length <= shown) return items.join(", ");
+  const named = items.slice(0, Math.max(0, shown));
+  const more = `${(items.length - named.length).toLocaleString("en-US")} more`;
+  return named.length === 0 ? more : `${named.join(", ")} and ${more}`;
+}
+
 /** One word for /bin/sh, single-quoted. */
 export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;

@@ -1,9 +1,13 @@
 // Runs one attempt: starts the agent in the task's worktree under supervision, streams its normalized
 // events into the journal and its raw output into the transcript file, enforces the stall timer, the
 // attempt timeout and the money/token budget, and classifies how it ended. What goes to the agent (its
-// prompt) and what comes from it (stdout, the stderr tail) passes the run's redactor first.
+// prompt) and what comes from it (stdout, the stderr tail) passes the run's redactor first. The prompt is also
+// written beside the transcript (0600), for agents that read it from a file (ORCH_PROMPT_FILE).
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { AgentAdapter, AgentExit, AgentInvocation } from "../agents/agent.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
+import { toError } from "../core/errors.js";
 import { formatDuration } from "../core/duration.js";
 import type { Failure } from "../core/failure.js";
 import type { Permission } from "../agents/permission.js";
@@ -91,9 +95,13 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
     },
   });
 
+  // The prompt goes to a model provider: the handoff in it quotes agent and verify output.
+  const prompt = deps.redactor.redact(spec.prompt);
   const invocation: AgentInvocation = {
-    // The prompt goes to a model provider: the handoff in it quotes agent and verify output.
-    prompt: deps.redactor.redact(spec.prompt),
+    prompt,
+    promptFile: await writePromptFile(promptPathOf(spec.transcript), prompt, (error) =>
+      log.warn("prompt file cannot be written", { file: promptPathOf(spec.transcript), error: error.message }),
+    ),
     cwd: spec.worktree,
     model: spec.model,
     resumeSessionId: spec.resumeSessionId,
@@ -254,6 +262,28 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
   });
   log.info("agent exited", { reason: exit.reason, exitCode: exit.exitCode, failure: failure?.kind });
   return { exit, failure, sessionId, model, usage, costUsd, finalText, actions, deniedTools: result?.deniedTools ?? [], interrupted };
+}
+
+/** Beside the attempt's transcript: `<attempt>.prompt.md` for `<attempt>.jsonl`. */
+export function promptPathOf(transcript: string): string {
+  return `${transcript.replace(/\.jsonl$/, "")}.prompt.md`;
+}
+
+/**
+ * Writes the prompt to `file`, readable by its owner alone, and returns the path; undefined when it cannot be
+ * written (the agent still gets the prompt on stdin).
+ */
+export async function writePromptFile(file: string, prompt: string, onError: (error: Error) => void): Promise<string | undefined> {
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, prompt, { mode: 0o600 });
+    // An earlier file of that name keeps its mode through writeFile.
+    await chmod(file, 0o600);
+    return file;
+  } catch (error) {
+    onError(toError(error));
+    return undefined;
+  }
 }
 
 /** The adapter's reading of the failure it kept reporting, said to have repeated. */

@@ -9,7 +9,7 @@ import type { NewEvent } from "../core/journal.js";
 import type { Plan } from "../core/plan.js";
 import { TaskGraph } from "../core/dag.js";
 import { assertNewBranch, assertNewBranches, createWorktree, type RepoInfo } from "../git/index.js";
-import { renderTaskFile, taskFileName } from "../plan/task-file.js";
+import { renderTaskFiles } from "../plan/task-file.js";
 import { taskBranch } from "./ids.js";
 import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
 
@@ -59,8 +59,10 @@ export function taskEvents(repoRoot: string, runId: string, criteria: readonly s
   const dir = taskFilesDir(paths, runId);
   mkdirSync(dir, { recursive: true });
   const order = graph.order;
+  const files = renderTaskFiles(order, runId);
   return order.map((task, index): NewEvent => {
-    writeFileSync(join(dir, taskFileName(index, task, order.length)), renderTaskFile(task, index, { order, runId }));
+    const file = files[index];
+    if (file !== undefined) writeFileSync(join(dir, file.name), file.text);
     return {
       type: "task.created",
       runId,

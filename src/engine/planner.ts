@@ -2,13 +2,17 @@
 // an answer that is not a valid plan (bad JSON, a wrong field, a cycle …) is sent back with the problems in
 // the prompt, up to PLANNER_TRIES times. How one turn runs is the caller's: journaled as attempts of the run's
 // planner task (`orch run --plan`), or a bare supervised process (`orch plan`, which writes nothing).
-import type { AgentAdapter } from "../agents/agent.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AgentAdapter, AgentInvocation } from "../agents/agent.js";
 import type { AgentEvent } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
 import { parsePlanJson, type Plan } from "../core/plan.js";
 import { buildPlannerPrompt } from "../core/planner-prompt.js";
 import { fileAt, trackedFiles } from "../git/compare.js";
 import { supervise } from "../process/supervise.js";
+import { writePromptFile } from "./attempt-runner.js";
 import type { EngineDeps } from "./deps.js";
 
 export const PLANNER_TRIES = 3;
@@ -83,34 +87,53 @@ export async function repositorySummary(cwd: string): Promise<string> {
   return [`Files (${files.length}):`, ...listed, ...(opening !== "" ? ["", `${readme ?? "README"} begins:`, opening] : [])].join("\n");
 }
 
+interface BareTurnOptions {
+  adapter: AgentAdapter;
+  model: string | undefined;
+  cwd: string;
+  timeoutMs: number;
+  stallTimeoutMs: number;
+  signal: AbortSignal;
+}
+
 /** A planner turn as a bare supervised process, read-only, journaling nothing (for `orch plan`). */
-export function bareTurn(deps: Pick<EngineDeps, "env" | "groups">, options: { adapter: AgentAdapter; model: string | undefined; cwd: string; timeoutMs: number; stallTimeoutMs: number; signal: AbortSignal }): PlannerTurn {
+export function bareTurn(deps: Pick<EngineDeps, "env" | "groups">, options: BareTurnOptions): PlannerTurn {
   return async (prompt, attempt) => {
-    const invocation = { prompt, cwd: options.cwd, model: options.model, runId: "plan", taskId: "plan", attempt, env: deps.env, permission: "read-only" as const };
-    const command = options.adapter.build(invocation);
-    const parser = options.adapter.createParser(invocation);
-    let result: Extract<AgentEvent, { type: "result" }> | undefined;
-    let last: string | undefined;
-    const exit = await supervise({
-      file: command.file,
-      args: command.args,
-      cwd: options.cwd,
-      env: command.env,
-      ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
-      stallTimeoutMs: options.stallTimeoutMs,
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
-      groups: deps.groups,
-      onLine: (line) => {
-        for (const event of parser.parseLine(line)) {
-          if (event.type === "result") result = event;
-          if (event.type === "text") last = event.text;
-        }
-      },
-    });
-    if (exit.reason === "spawn_failed") return { text: undefined, unstartable: cannotStart(options.adapter.name, command.file, exit.error) };
-    if (exit.reason !== "exited") return { text: undefined, failure: { kind: exit.reason === "hung" ? "hung" : exit.reason === "timeout" ? "timeout" : "crashed", detail: `the planner agent stopped: ${exit.reason}` } };
-    const failure = options.adapter.classify({ exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, result, retries: [], endedAt: Date.now() });
-    return { text: result?.text ?? last, failure };
+    // No run, so no transcript folder: the prompt's file lives in a folder of its own for this turn.
+    const dir = await mkdtemp(join(tmpdir(), "orch-plan-"));
+    try {
+      const promptFile = await writePromptFile(join(dir, "prompt.md"), prompt, () => {});
+      return await bareAttempt(deps, options, { prompt, promptFile, cwd: options.cwd, model: options.model, runId: "plan", taskId: "plan", attempt, env: deps.env, permission: "read-only" });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   };
+}
+
+async function bareAttempt(deps: Pick<EngineDeps, "env" | "groups">, options: BareTurnOptions, invocation: AgentInvocation): ReturnType<PlannerTurn> {
+  const command = options.adapter.build(invocation);
+  const parser = options.adapter.createParser(invocation);
+  let result: Extract<AgentEvent, { type: "result" }> | undefined;
+  let last: string | undefined;
+  const exit = await supervise({
+    file: command.file,
+    args: command.args,
+    cwd: options.cwd,
+    env: command.env,
+    ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
+    stallTimeoutMs: options.stallTimeoutMs,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    groups: deps.groups,
+    onLine: (line) => {
+      for (const event of parser.parseLine(line)) {
+        if (event.type === "result") result = event;
+        if (event.type === "text") last = event.text;
+      }
+    },
+  });
+  if (exit.reason === "spawn_failed") return { text: undefined, unstartable: cannotStart(options.adapter.name, command.file, exit.error) };
+  if (exit.reason !== "exited") return { text: undefined, failure: { kind: exit.reason === "hung" ? "hung" : exit.reason === "timeout" ? "timeout" : "crashed", detail: `the planner agent stopped: ${exit.reason}` } };
+  const failure = options.adapter.classify({ exitCode: exit.exitCode, signal: exit.signal, stderrTail: exit.stderrTail, result, retries: [], endedAt: Date.now() });
+  return { text: result?.text ?? last, failure };
 }

@@ -61,6 +61,21 @@ describe("loadPlanFile", () => {
     expect(loadPlanFile(write(text, "json")).tasks[0]?.id).toBe("a");
   });
 
+  it("reads a valid JSON plan without the YAML parser, and still locates a problem in one", () => {
+    const good = { tasks: [{ id: "a", title: "A", goal: "g" }, { id: "b", title: "B", goal: "g", dependsOn: ["a"], before: null }] };
+    expect(loadPlanFile(write(JSON.stringify(good), "json")).tasks.map((t) => [t.id, t.dependsOn, t.before])).toEqual([
+      ["a", [], undefined],
+      ["b", ["a"], undefined],
+    ]);
+    const bad = write('{\n  "tasks": [\n    {"id": "a", "title": "A", "goal": "g"},\n    {"id": "b", "title": "B", "goal": "g", "dependsOn": ["c"]}\n  ]\n}\n', "json");
+    expect(failure(bad).message).toMatch(new RegExp(`^${escape(bad)}:4: tasks\\[1\\]\\.dependsOn\\[0\\]: task "b" depends on unknown task id "c"`));
+    // JSON.parse would keep the second id; the YAML parser refuses the pair, as it always did.
+    const twice = write('{"tasks": [{"id": "a", "title": "A", "goal": "{\\"id\\": 1}", "i\\u0064": "b"}]}', "json");
+    expect(failure(twice).message).toMatch(new RegExp(`^${escape(twice)}:1:\\d+: not valid JSON: Map keys must be unique`));
+    const nested = { tasks: [{ id: "a", title: "A", goal: "g", dependsOn: [] }, { id: "b", title: "A", goal: "g" }] };
+    expect(loadPlanFile(write(JSON.stringify(nested), "json")).tasks).toHaveLength(2);
+  });
+
   it("says a missing file or a directory is not a plan", () => {
     const missing = failure(join(dir, "nope.yaml"));
     expect(missing).toBeInstanceOf(UsageError);

@@ -20,14 +20,49 @@ export function taskFileName(index: number, task: Pick<PlannedTask, "id" | "titl
   return `${String(index + 1).padStart(width, "0")}-${slugify(task.title) || task.id}.md`;
 }
 
-/** The markdown of the task at 0-based `index` of `context.order`. */
+/** What every task's file needs to know of the others, built once for the whole plan: O(tasks + dependencies). */
+export interface TaskFileIndex {
+  total: number;
+  /** File name and one-line title by task id. */
+  fileOf: ReadonlyMap<string, string>;
+  titleOf: ReadonlyMap<string, string>;
+  /** The tasks that depend on each task, in topological order. */
+  dependentsOf: ReadonlyMap<string, readonly string[]>;
+}
+
+export function taskFileIndex(order: readonly PlannedTask[]): TaskFileIndex {
+  const total = order.length;
+  const fileOf = new Map<string, string>();
+  const titleOf = new Map<string, string>();
+  const dependentsOf = new Map<string, string[]>();
+  order.forEach((task, i) => {
+    fileOf.set(task.id, taskFileName(i, task, total));
+    titleOf.set(task.id, oneLine(task.title));
+    for (const dependency of new Set(task.dependsOn)) {
+      const list = dependentsOf.get(dependency);
+      if (list === undefined) dependentsOf.set(dependency, [task.id]);
+      else list.push(task.id);
+    }
+  });
+  return { total, fileOf, titleOf, dependentsOf };
+}
+
+/** Every task's file, in topological order: its name and its markdown. Linear in the plan's size. */
+export function renderTaskFiles(order: readonly PlannedTask[], runId?: string): { name: string; text: string }[] {
+  const index = taskFileIndex(order);
+  return order.map((task, i) => ({ name: index.fileOf.get(task.id) ?? taskFileName(i, task, index.total), text: renderIndexed(task, i, index, runId) }));
+}
+
+/** The markdown of the task at 0-based `index` of `context.order` (one file; renderTaskFiles renders a plan). */
 export function renderTaskFile(task: PlannedTask, index: number, context: TaskFileContext): string {
-  const total = context.order.length;
-  const fileOf = new Map(context.order.map((t, i) => [t.id, taskFileName(i, t, total)]));
-  const titleOf = new Map(context.order.map((t) => [t.id, oneLine(t.title)]));
-  const number = taskFileName(index, task, total).split("-")[0] ?? String(index + 1);
+  return renderIndexed(task, index, taskFileIndex(context.order), context.runId);
+}
+
+function renderIndexed(task: PlannedTask, index: number, files: TaskFileIndex, runId: string | undefined): string {
+  const { fileOf, titleOf } = files;
+  const number = (fileOf.get(task.id) ?? taskFileName(index, task, files.total)).split("-")[0] ?? String(index + 1);
   const facts = [`Task ${code(task.id)}`, `priority ${task.priority}`, `risk ${task.risk}`];
-  if (context.runId !== undefined) facts.push(`run ${code(context.runId)}`);
+  if (runId !== undefined) facts.push(`run ${code(runId)}`);
 
   const out: string[] = [`# ${number}. ${oneLine(task.title)}`, facts.join(" · ")];
   const section = (heading: string, body: string | undefined): void => {
@@ -45,8 +80,7 @@ export function renderTaskFile(task: PlannedTask, index: number, context: TaskFi
   section("Files to touch", task.files.length === 0 ? "Not known in advance." : task.files.map((file) => `- ${code(file)}`).join("\n"));
   section("Test plan", task.testPlan);
   section("Depends on", task.dependsOn.length === 0 ? "Nothing: it can start at once." : task.dependsOn.map(link).join("\n"));
-  const dependents = context.order.filter((t) => t.dependsOn.includes(task.id)).map((t) => link(t.id));
-  section("Needed by", dependents.join("\n"));
+  section("Needed by", (files.dependentsOf.get(task.id) ?? []).map(link).join("\n"));
   if (task.verify.length > 0) {
     section("Verify", ["Besides the run's own verify commands:", "", ...task.verify.map((command) => `- ${code(command)}`)].join("\n"));
   }

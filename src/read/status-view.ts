@@ -6,7 +6,7 @@ import { describeAgentEvent } from "../core/agent-event.js";
 import { TaskGraph } from "../core/dag.js";
 import { isTerminalRun } from "../core/run.js";
 import type { RecoveryFigures } from "../core/figures.js";
-import { firstLine } from "../core/text.js";
+import { firstLine, summarizeList } from "../core/text.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine/figures.js";
 import type { ScheduleFigures } from "../core/schedule-figures.js";
 import { processLiveness, supervisorAlive } from "../engine/lease.js";
@@ -61,7 +61,15 @@ function orphansOf(run: RunRecord, attempts: readonly AttemptRecord[], alive: bo
   );
 }
 
-export async function statusView(store: Store, run: RunRecord, now = Date.now()): Promise<RunStatusView> {
+export interface StatusViewOptions {
+  /**
+   * How many ids the view's sentences (`now`, `next`) name before "… and 9,990 more": a terminal wants a few,
+   * JSON all of them (the default). The lists themselves (`tasks`, `orphans`, `warnings`) are always whole.
+   */
+  listed?: number | undefined;
+}
+
+export async function statusView(store: Store, run: RunRecord, now = Date.now(), options: StatusViewOptions = {}): Promise<RunStatusView> {
   const tasks = await store.listTasks(run.id);
   const attempts = await store.listAttempts({ runId: run.id });
   const current = attempts[attempts.length - 1];
@@ -71,7 +79,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   let doing: string | null = null;
   if (planned && alive !== false) {
     const live = attempts.filter((a) => a.status === "running" || a.status === "starting" || a.status === "verifying");
-    doing = live.length === 0 ? null : live.map((a) => `${a.taskId} (attempt ${a.number}${a.status === "verifying" ? ", verifying" : ""})`).join(", ");
+    doing = live.length === 0 ? null : summarizeList(live.map((a) => `${a.taskId} (attempt ${a.number}${a.status === "verifying" ? ", verifying" : ""})`), options.listed);
   } else if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
     const [last] = await store.readEvents({ attemptId: current.id, types: ["agent.emitted"], descending: true, limit: 1 });
     doing = `attempt ${current.number}: ${last?.type === "agent.emitted" ? firstLine(describeAgentEvent(last.data), 160) : "starting the agent"}`;
@@ -89,12 +97,12 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
   else if (run.status === "waiting") next = `waiting for a human: ${run.reason ?? ""}`;
   else if (run.status === "paused") next = `nothing until \`orch resume ${run.id}\``;
   else if (alive === false) {
-    const orphan = orphans.length === 0 ? "" : `; its agent ${orphans.map((a) => `pid ${a.pid ?? "?"} (attempt ${a.number})`).join(", ")} still runs unwatched`;
+    const orphan = orphans.length === 0 ? "" : `; its agent ${summarizeList(orphans.map((a) => `pid ${a.pid ?? "?"} (attempt ${a.number})`), options.listed)} still runs unwatched`;
     next = `its supervisor (pid ${run.pid ?? "?"}${run.host !== undefined && run.host !== hostname() ? ` on ${run.host}` : ""}) is gone${orphan}; \`orch resume ${run.id}\` continues the run`;
   } else if (run.stopRequested !== undefined) {
     next = run.stopRequested === "abort" ? "aborting" : run.stopRequested === "pause" ? "pausing after the current attempt" : "stopping after the current attempt";
   }
-  else if (planned) next = graphNext(tasks);
+  else if (planned) next = graphNext(tasks, options.listed);
   else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
   else if (current?.status === "verifying") next = `the verdict on attempt ${current.number}: a commit if every criterion passes, else attempt ${current.number + 1}`;
   else if (doing !== null) next = "verify when the agent finishes";
@@ -144,13 +152,13 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now())
 }
 
 /** What comes next in a planned run: its tasks whose loop is done and wait to be merged, those ready to start. */
-function graphNext(tasks: readonly TaskRecord[]): string {
+function graphNext(tasks: readonly TaskRecord[], listed: number | undefined): string {
   const implementers = tasks.filter((t) => t.role === "implementer");
   const ready = new TaskGraph(implementers).ready(new Map(implementers.map((t) => [t.id, t.status]))).map((t) => t.id);
   const merging = tasks.filter((t) => t.role === "integrator" && t.status === "running").map((t) => t.id);
   const parts = [
-    ...(merging.length > 0 ? [`resolve the merge conflict (${merging.join(", ")})`] : []),
-    ...(ready.length > 0 ? [`start ${ready.join(", ")} as slots free up`] : []),
+    ...(merging.length > 0 ? [`resolve the merge conflict (${summarizeList(merging, listed)})`] : []),
+    ...(ready.length > 0 ? [`start ${summarizeList(ready, listed)} as slots free up`] : []),
   ];
   const waiting = implementers.filter((t) => t.status === "pending").length - ready.length;
   if (waiting > 0) parts.push(`${waiting} task(s) wait for their dependencies`);

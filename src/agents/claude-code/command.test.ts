@@ -23,11 +23,11 @@ const BASE = [
 ];
 
 describe("claude-code build()", () => {
-  it("a new session: print mode, stream-json, root-safe permissions, prompt last after --", () => {
+  it("a new session: print mode, stream-json, root-safe permissions, the prompt on stdin", () => {
     const command = createClaudeCodeAdapter().build(invocation);
     expect(command.file).toBe("claude");
-    expect(command.args).toEqual([...BASE, "--", "Fix the failing tests in src/"]);
-    expect(command.stdin).toBeUndefined();
+    expect(command.args).toEqual(BASE);
+    expect(command.stdin).toBe("Fix the failing tests in src/");
     expect(command.args).not.toContain("--dangerously-skip-permissions");
     expect(DEFAULT_ALLOWED_TOOLS).toEqual(["Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite"]);
   });
@@ -58,14 +58,14 @@ describe("claude-code build()", () => {
       "40",
       "--fallback-model",
       "claude-haiku-4-5",
-      "--",
-      "Fix the failing tests in src/",
     ]);
+    expect(command.stdin).toBe("Fix the failing tests in src/");
   });
 
-  it("a prompt that looks like an option stays the prompt", () => {
+  it("a prompt that looks like an option stays the prompt: it is never an argument", () => {
     const command = createClaudeCodeAdapter().build({ ...invocation, prompt: "--help me\nplease" });
-    expect(command.args.slice(-2)).toEqual(["--", "--help me\nplease"]);
+    expect(command.args).toEqual(BASE);
+    expect(command.stdin).toBe("--help me\nplease");
   });
 
   it("the environment is the invocation's plus the ORCH_ variables, without touching the original", () => {

@@ -1,5 +1,6 @@
 // Builds the headless `claude` command line for one attempt: stream-json output, permissions that work as
-// root, the prompt as the last argument after `--` so that no prompt text can be read as an option.
+// root, the prompt on stdin (`-p` with no prompt argument reads it there), so that no prompt text can be read as
+// an option and no prompt is too long for the command line (Linux: 128 KiB an argument).
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
 import { runningAsRoot, type Permission } from "../permission.js";
@@ -61,15 +62,14 @@ export function permissionArgs(
 
 export function buildClaudeCommand(invocation: AgentInvocation, options: ClaudeCodeOptions = {}, asRoot = runningAsRoot()): AgentCommand {
   const args = ["-p", "--output-format", "stream-json", "--verbose"];
-  // `--allowedTools` takes a variadic value; the `--` before the prompt keeps it from swallowing the prompt.
   args.push(...permissionArgs(invocation.permission, options.allowedTools, asRoot, invocation.grantedTools));
   if (invocation.model !== undefined && invocation.model !== "") args.push("--model", invocation.model);
   if (invocation.resumeSessionId !== undefined && invocation.resumeSessionId !== "") {
     args.push("--resume", invocation.resumeSessionId);
   }
   if (options.maxTurns !== undefined) args.push("--max-turns", String(options.maxTurns));
-  args.push(...(options.extraArgs ?? []), "--", invocation.prompt);
-  return { file: options.bin ?? "claude", args, env: retryBoundEnv(orchEnv(invocation), options.retryBounds) };
+  args.push(...(options.extraArgs ?? []));
+  return { file: options.bin ?? "claude", args, env: retryBoundEnv(orchEnv(invocation), options.retryBounds), stdin: invocation.prompt };
 }
 
 /**

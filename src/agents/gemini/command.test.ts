@@ -11,11 +11,11 @@ const BASE = ["--output-format", "stream-json", "--skip-trust"];
 const WORKSPACE_WRITE = ["--approval-mode", "auto_edit", "--allowed-tools=run_shell_command"];
 
 describe("gemini build()", () => {
-  it("a new session: stream-json, the worktree trusted, edits and the shell approved, the prompt as one --prompt= argument", () => {
+  it("a new session: stream-json, the worktree trusted, edits and the shell approved, the prompt on stdin", () => {
     const command = createGeminiAdapter().build(invocation);
     expect(command.file).toBe("gemini");
-    expect(command.args).toEqual([...BASE, ...WORKSPACE_WRITE, "--prompt=Fix the failing tests in src/"]);
-    expect(command.stdin).toBeUndefined();
+    expect(command.args).toEqual([...BASE, ...WORKSPACE_WRITE]);
+    expect(command.stdin).toBe("Fix the failing tests in src/");
     expect(command.args).not.toContain("yolo");
   });
 
@@ -32,13 +32,13 @@ describe("gemini build()", () => {
       "1bfe90d4-a3c7",
       "--include-directories",
       "../shared",
-      "--prompt=Fix the failing tests in src/",
     ]);
   });
 
   it("a prompt that looks like an option stays the prompt, newlines and all", () => {
     const command = createGeminiAdapter().build({ ...invocation, prompt: "--help me\n-m x" });
-    expect(command.args.at(-1)).toBe("--prompt=--help me\n-m x");
+    expect(command.args).toEqual([...BASE, ...WORKSPACE_WRITE]);
+    expect(command.stdin).toBe("--help me\n-m x");
   });
 
   it("the environment is the invocation's plus the ORCH_ variables; the user's own settings decide where it talks and how often it retries (no per-run setting exists)", () => {
@@ -65,9 +65,9 @@ describe("gemini build()", () => {
 describe("gemini permissions (none needs a flag root is refused)", () => {
   const argsFor = (permission: AgentInvocation["permission"]) => createGeminiAdapter().build({ ...invocation, permission }).args;
   it("read-only: the default approval mode, which headless leaves with the tools that only look", () => {
-    expect(argsFor("read-only")).toEqual([...BASE, "--approval-mode", "default", "--prompt=Fix the failing tests in src/"]);
+    expect(argsFor("read-only")).toEqual([...BASE, "--approval-mode", "default"]);
   });
   it("full: yolo", () => {
-    expect(argsFor("full")).toEqual([...BASE, "--approval-mode", "yolo", "--prompt=Fix the failing tests in src/"]);
+    expect(argsFor("full")).toEqual([...BASE, "--approval-mode", "yolo"]);
   });
 });

@@ -1,5 +1,6 @@
 // Builds the headless `gemini` command line for one attempt: stream-json output, the worktree trusted for
-// this run, approval modes that work as root, and the prompt as `--prompt=<text>` so it is never an option.
+// this run, approval modes that work as root, and the prompt on stdin (headless when stdin is not a terminal;
+// up to 8 MB), so that it is never an option and never too long for the command line (Linux: 128 KiB an argument).
 import type { AgentCommand, AgentInvocation } from "../agent.js";
 import { orchEnv } from "../env.js";
 import type { Permission } from "../permission.js";
@@ -47,6 +48,6 @@ export function buildGeminiCommand(invocation: AgentInvocation, options: GeminiO
   if (invocation.resumeSessionId !== undefined && invocation.resumeSessionId !== "") {
     args.push("--resume", invocation.resumeSessionId);
   }
-  args.push(...(options.extraArgs ?? []), `--prompt=${invocation.prompt}`);
-  return { file: options.bin ?? "gemini", args, env: orchEnv(invocation) };
+  args.push(...(options.extraArgs ?? []));
+  return { file: options.bin ?? "gemini", args, env: orchEnv(invocation), stdin: invocation.prompt };
 }

@@ -1,12 +1,13 @@
 // `orch status` and `orch list`: where a run stands, from the journal alone, so they work for foreground
-// and detached runs alike, and notice a run whose process is gone.
+// and detached runs alike, and notice a run whose process is gone. On a terminal every line is bounded: long
+// texts are cut to a line, long lists name a few and count the rest; `--json` has everything.
 import { formatClock, formatDuration } from "../../core/duration.js";
 import { describeFigures } from "../../core/figures.js";
-import { firstLine } from "../../core/text.js";
+import { firstLine, summarizeList } from "../../core/text.js";
 import { describeSchedule } from "../../core/schedule-figures.js";
 import { withRepoStore } from "../../app/compose.js";
 import { resolveRun } from "../../read/runs.js";
-import { listView, statusView, type RunListItem } from "../../read/status-view.js";
+import { listView, statusView, type RunListItem, type RunStatusView } from "../../read/status-view.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -14,18 +15,24 @@ import { EXIT } from "../exit-codes.js";
 const SHOWN_WARNINGS = 3;
 /** Escaped processes `orch status` names; `--json` has them all. */
 const SHOWN_ESCAPED = 5;
+/** Ids a sentence names before "… and N more" (the tasks ready to start, a task's dependencies). */
+const LISTED_IDS = 5;
+/** Task lines a planned run's status shows; the rest are counted by status. */
+const SHOWN_TASKS = 20;
+/** The longest goal, reason or warning shown, in characters. */
+const TEXT_CHARS = 300;
 
 export async function statusCommand(ctx: CliContext, ref: string | undefined, flags: { json?: boolean }): Promise<number> {
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
     const run = await resolveRun(store, ref);
-    const view = await statusView(store, run);
     if (flags.json === true) {
-      ctx.output.json(view);
+      ctx.output.json(await statusView(store, run));
       return EXIT.ok;
     }
+    const view = await statusView(store, run, Date.now(), { listed: LISTED_IDS });
     const lines = [
-      `run ${view.runId}: ${view.status}${view.stale ? " — STALE: its supervisor is gone" : ""}${view.reason ? ` — ${view.reason}` : ""}`,
-      `  goal      ${view.goal}`,
+      `run ${view.runId}: ${view.status}${view.stale ? " — STALE: its supervisor is gone" : ""}${view.reason ? ` — ${bounded(view.reason)}` : ""}`,
+      `  goal      ${bounded(view.goal)}`,
       view.schedule !== null ? `  attempts  ${view.attempts} in all, at most ${view.maxAttempts} a task` : `  attempt   ${view.attempts}/${view.maxAttempts}`,
       `  elapsed   ${formatClock(view.elapsedMs)} of ${formatDuration(view.maxMs)}`,
       `  progress  ${Math.round(view.progress * 100)}%`,
@@ -38,23 +45,57 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
     ];
     if (view.schedule !== null) {
       lines.push(`  schedule  ${describeSchedule(view.schedule, view.schedule.concurrency, formatDuration)}`);
-      for (const t of view.tasks) {
-        const after = t.dependsOn.length > 0 ? ` after ${t.dependsOn.join(", ")}` : "";
+      const { shown, rest } = tasksToShow(view.tasks);
+      for (const t of shown) {
+        const after = t.dependsOn.length > 0 ? ` after ${summarizeList(t.dependsOn, LISTED_IDS)}` : "";
         lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}`);
       }
+      if (rest.length > 0) lines.push(`    … and ${rest.length.toLocaleString("en-US")} more task(s): ${countByStatus(rest)} (\`orch status ${view.runId} --json\` lists them all)`);
     }
     for (const p of view.escaped.slice(0, SHOWN_ESCAPED)) {
       const owner = p.attempt !== null ? `attempt ${p.attempt} of ${p.taskId ?? "?"}` : `a verify command of ${p.taskId ?? "?"}`;
-      lines.push(`  escaped   pid ${p.pid} (${owner}; ${p.why}): ${p.command}`);
+      lines.push(`  escaped   pid ${p.pid} (${owner}; ${p.why}): ${bounded(p.command)}`);
     }
     if (view.escaped.length > SHOWN_ESCAPED) lines.push(`            (${view.escaped.length - SHOWN_ESCAPED} more: \`orch status ${view.runId} --json\`)`);
     if (view.escaped.length > 0) lines.push(`            stop ${view.escaped.length === 1 ? "it" : "them"}: kill ${view.escaped.map((p) => p.pid).join(" ")}`);
-    for (const warning of view.warnings.slice(-SHOWN_WARNINGS)) lines.push(`  warning   ${warning}`);
+    for (const warning of view.warnings.slice(-SHOWN_WARNINGS)) lines.push(`  warning   ${bounded(warning)}`);
     if (view.warnings.length > SHOWN_WARNINGS) lines.push(`            (${view.warnings.length - SHOWN_WARNINGS} earlier warning(s): \`orch logs ${view.runId}\`)`);
     if (view.report !== null) lines.push(`  report    ${view.report}`);
     ctx.output.out(lines.join("\n"));
     return EXIT.ok;
   });
+}
+
+type TaskLine = RunStatusView["tasks"][number];
+
+/**
+ * At most SHOWN_TASKS of a run's tasks, in the run's order: those running first, then those that ended without
+ * success, then the rest from the top; `rest` is everything left out.
+ */
+function tasksToShow(tasks: readonly TaskLine[]): { shown: TaskLine[]; rest: TaskLine[] } {
+  if (tasks.length <= SHOWN_TASKS) return { shown: [...tasks], rest: [] };
+  const rank = (t: TaskLine): number => (t.status === "running" ? 0 : t.status === "succeeded" || t.status === "pending" ? 2 : 1);
+  const picked = new Set(
+    tasks
+      .map((t, index) => ({ index, rank: rank(t) }))
+      .sort((a, b) => a.rank - b.rank || a.index - b.index)
+      .slice(0, SHOWN_TASKS)
+      .map((p) => p.index),
+  );
+  return { shown: tasks.filter((_, i) => picked.has(i)), rest: tasks.filter((_, i) => !picked.has(i)) };
+}
+
+/** "9,000 pending, 980 succeeded": how many tasks are in each status, most first. */
+function countByStatus(tasks: readonly TaskLine[]): string {
+  const counts = new Map<string, number>();
+  for (const t of tasks) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([status, n]) => `${n.toLocaleString("en-US")} ${status}`).join(", ");
+}
+
+/** A text shown on one line of at most TEXT_CHARS characters, with "…" where anything was left out. */
+function bounded(text: string): string {
+  const line = firstLine(text, TEXT_CHARS);
+  return line.endsWith("…") || line === text.trim() ? line : `${line} …`;
 }
 
 export async function listCommand(ctx: CliContext, flags: { json?: boolean }): Promise<number> {
