@@ -61,7 +61,7 @@ describe("spawnFailure", () => {
     expect(spawnFailure("claude-code", "claude", true, "ENOENT")).toEqual({
       kind: "cannot_start",
       detail:
-        "the claude-code agent cannot start: `claude` is not on PATH: install it, or give its absolute path (`orch doctor` says how to install it; agents.claude-code.bin in orch.config.yaml names another)",
+        "the claude-code agent cannot start: `claude` is not on PATH: install it (`orch doctor` says how), or set agents.claude-code.bin in orch.config.yaml to where it is",
     });
     expect(spawnFailure("codex", "./bin/codex", true, "ENOENT")?.detail).toMatch(/`\.\/bin\/codex` is not in the task's worktree: the agent runs there/);
     expect(spawnFailure("codex", "/opt/codex", true, "EACCES")?.detail).toBe(

@@ -59,8 +59,12 @@ export function spawnFailure(agent: string, file: string, worktreeExists: boolea
       detail: `the task's worktree is gone, so the ${agent} agent cannot start in it: it was removed while the run went on; start the run again`,
     };
   }
-  const cli = agent !== "command" && agent !== "scripted" ? ` (\`orch doctor\` says how to install it; agents.${agent}.bin in orch.config.yaml names another)` : "";
-  if (code === "ENOENT") return { kind: "cannot_start", detail: `the ${agent} agent cannot start: ${say(notFound(file, "the agent"))}${cli}` };
+  const cli = agent !== "command" && agent !== "scripted";
+  if (code === "ENOENT" && cli && isBareName(file)) {
+    const fix = `install it (\`orch doctor\` says how), or set agents.${agent}.bin in orch.config.yaml to where it is`;
+    return { kind: "cannot_start", detail: `the ${agent} agent cannot start: ${notOnPath(file).problem}: ${fix}` };
+  }
+  if (code === "ENOENT") return { kind: "cannot_start", detail: `the ${agent} agent cannot start: ${say(notFound(file, "the agent"))}` };
   if (code === "EACCES") return { kind: "cannot_start", detail: `the ${agent} agent cannot start: ${say(notExecutable(file))}` };
   return undefined;
 }
