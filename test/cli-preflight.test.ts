@@ -91,7 +91,7 @@ describe("orch run refuses what cannot start, before anything is written", () =>
     expectRefused(box, result, [
       /3 problems/,
       /- the agent command `nonexistent-binary-xyz --go`: `nonexistent-binary-xyz` is not on PATH/,
-      /- the verify command `\.\/check\.sh`: `\.\/check\.sh` is not in the task's worktree \(there is no check\.sh in main\)/,
+      /- the verify command `\.\/check\.sh`: `\.\/check\.sh` is not in the task's worktree \(there is no check\.sh in main\)\n {4}fix: check the path, which is relative to the repository's root; .*; if the agent is to write it, pass --no-preflight$/m,
       /- the verify command `\.\/plain\.sh`: `\.\/plain\.sh` is not executable in main\n {4}fix: chmod \+x it, and commit that, or start it through its interpreter \(sh \.\/plain\.sh\)/,
     ]);
   });
@@ -122,7 +122,7 @@ describe("orch run refuses what cannot start, before anything is written", () =>
     const credentialsFix = await doctorFix();
     expect(credentialsFix).toBe("log in with `claude` once, or set ANTHROPIC_API_KEY");
     const keyless = await box.orch(["run", GOAL, "--verify", "node test.mjs"], { env });
-    expectRefused(box, keyless, [/^orch: this run cannot work as asked; a problem found before its first attempt:$/m, /- the claude-code agent \(the run's agent\): no credentials found/, new RegExp(`fix: ${escape(credentialsFix)}$`, "m")]);
+    expectRefused(box, keyless, [/^orch: this run cannot work as asked; a problem found before its first attempt:$/m, /- the claude-code agent \(the run's agent\): no credentials found/, new RegExp(`fix: ${escape(credentialsFix)} \\(set up another way orch does not see\\? pass --no-preflight\\)$`, "m")]);
   });
 
   it("never refuses what would work: committed relative scripts, builtins, shell syntax, an ignored build output", async () => {

@@ -41,6 +41,9 @@ export async function preflight(planned: PlannedRun, env: NodeJS.ProcessEnv): Pr
   for (const fallback of request.fallbacks) agents.push({ settings: fallback.agent, role: "a fallback", option: "--fallback-model" });
   if (request.planner !== undefined) agents.push({ settings: request.planner.agent, role: "the planner", option: "--planner" });
   const verify = [...request.criteria, ...(request.plan?.tasks.flatMap((task) => task.verify) ?? [])];
+  // In a planned run a task starts from the run branch as earlier tasks left it, so a script a verify command
+  // names by a relative path may be made by one of them: not judged.
+  const plannedRun = request.plan !== undefined || request.planner !== undefined;
 
   const problems: StartProblem[] = [];
   const seen = new Set<string>();
@@ -52,7 +55,7 @@ export async function preflight(planned: PlannedRun, env: NodeJS.ProcessEnv): Pr
     problems.push(found);
   };
   for (const agent of agents) for (const found of await agentProblems(agent, ctx)) add(found);
-  for (const command of new Set(verify.map((c) => c.trim()).filter((c) => c !== ""))) add(await verifyProblem(command, ctx));
+  for (const command of new Set(verify.map((c) => c.trim()).filter((c) => c !== ""))) add(await verifyProblem(command, ctx, plannedRun));
   return problems;
 }
 
@@ -97,15 +100,19 @@ async function agentProblems({ settings, role, option }: AgentRole, ctx: Preflig
           fix: `${check.fix ?? "install it"}; or set agents.${settings.name}.bin in orch.config.yaml, or choose another agent with ${option}`,
         });
       }
-      if (!check.credentials.present) problems.push({ problem: `${who}: no credentials found`, fix: check.credentialsFix });
+      // Looked for where `orch doctor` looks; a CLI set up some other way (a project's own config) may still work.
+      if (!check.credentials.present) {
+        problems.push({ problem: `${who}: no credentials found`, fix: `${check.credentialsFix} (set up another way orch does not see? pass --no-preflight)` });
+      }
       return problems;
     }
   }
 }
 
-async function verifyProblem(command: string, ctx: PreflightContext): Promise<StartProblem | undefined> {
+async function verifyProblem(command: string, ctx: PreflightContext, planned: boolean): Promise<StartProblem | undefined> {
   const word = commandExecutable(command);
   if (word === undefined) return undefined;
+  if (planned && !isBareName(word) && !isAbsolute(word)) return undefined;
   const found = await executableProblem(word, "the verify command", ctx, true);
   if (found === undefined) return undefined;
   return { problem: `the verify command \`${command}\`: ${found.problem}`, fix: found.fix };
@@ -153,7 +160,8 @@ async function executableProblem(word: string, runner: Runner, ctx: PreflightCon
       fix: fromRoot.startsWith("..") ? "give its absolute path" : `write it as ./${fromRoot}, or give its absolute path`,
     };
   }
-  return { problem: `${words.problem} (there is no ${path} in ${ctx.base.branch})`, fix: `check the path, which is relative to the repository's root; ${words.fix}` };
+  const agentWrites = runner === "the verify command" ? "; if the agent is to write it, pass --no-preflight" : "";
+  return { problem: `${words.problem} (there is no ${path} in ${ctx.base.branch})`, fix: `check the path, which is relative to the repository's root; ${words.fix}${agentWrites}` };
 }
 
 function isExecutableFile(path: string): boolean {
