@@ -15,11 +15,12 @@ Durations read like 30s, 5m, 2h or 1h30m; sizes like 512m or 4g.
 
 The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>, branch orch/<run>/<task>), never in
 your checkout. The worktree is a checkout of the base commit: a script named by a relative path
-(--agent-command ./fix.sh) must be committed, or named by its absolute path. Before anything is written, orch
-checks that the agents (binary, credentials, as \`orch doctor\` does) and each verify command's executable can
-start, and lists every problem (exit 2); --no-preflight skips that. Every agent has ORCH_RUN_ID, ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and
-ORCH_MODEL when a model is chosen; the command agent (--agent-command) also gets the prompt on stdin and in
-ORCH_PROMPT.
+(--agent-command ./fix.sh) must be committed, or named by its absolute path. Every agent has ORCH_RUN_ID,
+ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and ORCH_MODEL when a model is chosen; the command
+agent (--agent-command) also gets the prompt on stdin and in ORCH_PROMPT.
+
+Before anything is written, orch checks that the agents (binary, credentials, as \`orch doctor\` does) and each
+verify command's executable can start, and lists every problem (exit 2); --no-preflight skips that.
 
 A goal that starts with "-" (a list) is read as the goal; should it be taken for an option, put it last,
 after --: orch run --verify "npm test" -- "- add docs".
