@@ -9,6 +9,7 @@ import { graphOf } from "../src/engine/graph-run.js";
 import { loadPlanFile } from "../src/plan/load.js";
 import { renderTaskFiles } from "../src/plan/task-file.js";
 import { startProcess } from "../test/support/cli.js";
+import { seeded } from "./support/seeded.js";
 import { isMain, runBenchMain, say } from "./support/main.js";
 import { makeRepo } from "./support/repo.js";
 import { baseline, type BenchResult } from "./support/result.js";
@@ -21,17 +22,6 @@ const TARGET_S = 3;
 const TARGET_RATIO = 12;
 const RUN_TIMEOUT_MS = 5 * 60_000;
 const POLL_MS = 10;
-
-/** mulberry32, so that a seed names one plan on every machine. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A plan of `n` tasks, each (but the roots, one in fifty) depending on one or two of the 30 before it. */
 export function bigPlan(n: number, seed = 1): { tasks: unknown[] } {

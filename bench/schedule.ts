@@ -12,6 +12,7 @@ import { z } from "zod";
 import { TaskGraph } from "../src/core/dag.js";
 import type { PlanInput } from "../src/core/plan.js";
 import { startProcess } from "../test/support/cli.js";
+import { seeded } from "./support/seeded.js";
 import { isMain, runBenchMain, say } from "./support/main.js";
 import { makeRepo, shellQuote, type BenchRepo } from "./support/repo.js";
 import { baseline, type BenchResult } from "./support/result.js";
@@ -68,17 +69,6 @@ interface BenchTask {
   dependsOn: string[];
   /** What its agent sleeps. */
   sleepMs: number;
-}
-
-/** mulberry32: a small seeded generator, so that a seed names one graph on every machine. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**

@@ -15,6 +15,8 @@ export interface AgentCheck {
   ready: boolean;
   /** One line telling the user what to do when it is not ready. */
   fix: string | undefined;
+  /** What to do when its credentials are missing (its `fix` says install first when the binary is missing too). */
+  credentialsFix: string;
 }
 
 export interface CredentialSource {
@@ -58,22 +60,25 @@ export async function checkAgentCli(options: {
   credentialsHint: string;
   /** Picks the version out of `--version`'s output; its first line when not given. */
   parseVersion?: (output: string) => string | undefined;
+  /** Run `--version` (doctor does; a run's preflight does not, to start at once: found and credentials only). */
+  probeVersion?: boolean;
 }): Promise<AgentCheck> {
   const path = findExecutable(options.bin, options.env);
   const credentials = findCredentials(options.credentials, options.env);
+  const probe = options.probeVersion ?? true;
   let version: string | undefined;
-  if (path !== undefined) {
+  if (path !== undefined && probe) {
     const result = await runCommand({ file: path, args: ["--version"], cwd: process.cwd(), env: options.env, timeoutMs: 15_000 });
     if (result.exitCode === 0) version = options.parseVersion?.(result.output) ?? result.output.trim().split("\n")[0];
   }
   const found = path !== undefined;
-  const ready = found && version !== undefined && credentials.present;
+  const ready = found && (version !== undefined || !probe) && credentials.present;
   const fix = !found
     ? options.installHint
-    : version === undefined
+    : version === undefined && probe
       ? `\`${path} --version\` failed; reinstall it (${options.installHint})`
       : !credentials.present
         ? options.credentialsHint
         : undefined;
-  return { agent: options.agent, bin: options.bin, found, path, version, credentials, ready, fix };
+  return { agent: options.agent, bin: options.bin, found, path, version, credentials, ready, fix, credentialsFix: options.credentialsHint };
 }

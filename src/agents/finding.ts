@@ -5,6 +5,7 @@ import type { Failure, FailureKind } from "../core/failure.js";
 import type { AgentExit, ResultEvent } from "./agent.js";
 import { clipDetail } from "./classify-text.js";
 import { readResetTime } from "./reset-time.js";
+import { cliCannotStart } from "./start-failure.js";
 
 /** One CLI's readers of each kind of evidence; each says `undefined` when its evidence tells nothing. */
 export interface EvidenceReaders {
@@ -132,6 +133,11 @@ export function exitFallback(exit: Pick<AgentExit, "exitCode" | "signal">, lastL
   return exitedWithCode(exitCode, lastLine, words);
 }
 
+/** The shell's codes for a program that could not run (127 not found, 126 not executable): no retry mends them. */
+function cannotRun(exitCode: number | null): exitCode is 126 | 127 {
+  return exitCode === 126 || exitCode === 127;
+}
+
 /** `… was killed by SIGTERM`, with stderr's last line. */
 export function killedBy(signal: string, lastLine: string | undefined, words: Pick<ExitWords, "agent">): Failure {
   return { kind: "crashed", detail: `${words.agent} was killed by ${signal}${stderrNote(lastLine)}` };
@@ -140,6 +146,7 @@ export function killedBy(signal: string, lastLine: string | undefined, words: Pi
 /** `… exited with code 1: <stderr's last line>`, or, with nothing on stderr, what it did not print either. */
 export function exitedWithCode(exitCode: number | null, lastLine: string | undefined, words: Pick<ExitWords, "agent" | "silent">): Failure {
   const { agent } = words;
+  if (cannotRun(exitCode)) return cliCannotStart(agent, exitCode, lastLine);
   return {
     kind: "crashed",
     detail: lastLine === undefined ? `${agent} exited with code ${exitCode} ${words.silent}` : `${agent} exited with code ${exitCode}: ${clipDetail(lastLine)}`,

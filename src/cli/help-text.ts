@@ -4,7 +4,7 @@
 export const EXIT_CODES_HELP = `Exit codes:
   0    converged (with --detach: the run started)
   1    ran but did not converge (a limit, a stall, stopped)
-  2    bad usage or config; nothing written
+  2    bad usage or config, or an agent or verify command that cannot start; nothing written
   3    waiting for a human (credentials)
   4    the journal (.orch/orch.db) is damaged or cannot be opened; the message says what to do
   130  interrupted or paused; state kept, \`orch resume RUN\` continues`;
@@ -14,9 +14,14 @@ Defaults are orch's own unless orch.config.yaml sets them (\`orch init\` writes 
 Durations read like 30s, 5m, 2h or 1h30m; sizes like 512m or 4g.
 
 The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>, branch orch/<run>/<task>), never in
-your checkout. Every agent has ORCH_RUN_ID, ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and
-ORCH_MODEL when a model is chosen; the command agent (--agent-command) also gets the prompt on stdin, in the
-file ORCH_PROMPT_FILE names, and in ORCH_PROMPT when it is at most 64 KiB.
+your checkout. The worktree is a checkout of the base commit: a script named by a relative path
+(--agent-command ./fix.sh) must be committed, or named by its absolute path. Every agent has ORCH_RUN_ID,
+ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and ORCH_MODEL when a model is chosen; the command
+agent (--agent-command) also gets the prompt on stdin, in the file ORCH_PROMPT_FILE names, and in ORCH_PROMPT
+when it is at most 64 KiB.
+
+Before anything is written, orch checks that the agents (binary, credentials, as \`orch doctor\` does) and each
+verify command's executable can start, and lists every problem (exit 2); --no-preflight skips that.
 
 A goal that starts with "-" (a list) is read as the goal; should it be taken for an option, put it last,
 after --: orch run --verify "npm test" -- "- add docs".

@@ -154,7 +154,8 @@ limits:
 
 # What orch does about each kind of agent failure: retry (back off, or sleep until the reset the agent
 # reported), fallback (the next model in the chain), or escalate (stop the task and tell a human).
-# Missing credentials always wait for a human; a spent budget always stops.
+# Missing credentials always wait for a human; a spent budget always stops; an agent that cannot start (its
+# executable not found or not executable, exit 126/127 from a command agent) stops the task at once (cannot_start).
 recovery:
   onFailure:
     # rate_limited: retry        # a usage limit: retry = wait for the reset; fallback; escalate = stop

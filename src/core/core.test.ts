@@ -282,10 +282,13 @@ describe("recovery policy", () => {
     const defaults = recoveryPolicy();
     expect(defaults("rate_limited")).toBe("retry");
     expect(defaults("overloaded")).toBe("fallback");
-    const chosen = recoveryPolicy({ rate_limited: "escalate", auth_failed: "retry", verify_failed: "escalate" });
+    expect(defaults("cannot_start")).toBe("escalate");
+    const chosen = recoveryPolicy({ rate_limited: "escalate", auth_failed: "retry", verify_failed: "escalate", cannot_start: "retry" });
     expect(chosen("rate_limited")).toBe("escalate");
     expect(chosen("auth_failed")).toBe("escalate");
     expect(chosen("verify_failed")).toBe("retry");
+    // No retry mends a missing executable: it ends the task at once, whatever a run chose.
+    expect(chosen("cannot_start")).toBe("escalate");
   });
 });
 

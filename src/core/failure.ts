@@ -15,7 +15,8 @@ export type FailureKind =
   | "verify_failed"
   | "verify_error"
   | "budget_exceeded"
-  | "timeout";
+  | "timeout"
+  | "cannot_start";
 
 export const FAILURE_KINDS: readonly FailureKind[] = [
   "rate_limited",
@@ -31,6 +32,7 @@ export const FAILURE_KINDS: readonly FailureKind[] = [
   "verify_error",
   "budget_exceeded",
   "timeout",
+  "cannot_start",
 ];
 
 /** A failure with what is known about it: `resetAt` only where the CLI reported when a limit lifts. */
@@ -48,7 +50,9 @@ export type RecoveryTier = "retry" | "fallback" | "escalate";
 
 /**
  * Which tier a failure kind belongs to. `verify_failed` is the ordinary loop (another attempt with the
- * failure in the handoff), so it counts as retry; limits and missing credentials escalate at once.
+ * failure in the handoff), so it counts as retry; limits and missing credentials escalate at once, and so does
+ * an agent that cannot start at all (its executable missing or not executable, its worktree gone): no retry
+ * mends that, and ten of them with growing waits only hide the fix for minutes.
  */
 export function tierOf(kind: FailureKind): RecoveryTier {
   switch (kind) {
@@ -67,6 +71,7 @@ export function tierOf(kind: FailureKind): RecoveryTier {
     case "permission_denied":
     case "verify_error":
     case "budget_exceeded":
+    case "cannot_start":
       return "escalate";
     default:
       return assertNever(kind, "failure kind");
@@ -123,6 +128,7 @@ export function resumesAfter(kind: FailureKind): boolean {
     case "permission_denied":
     case "verify_failed":
     case "verify_error":
+    case "cannot_start":
       return false;
   }
 }

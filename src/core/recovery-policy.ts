@@ -7,8 +7,11 @@ import { tierOf, type FailureKind, type RecoveryTier } from "./failure.js";
 
 export type RecoveryPolicy = (kind: FailureKind) => RecoveryTier;
 
-/** Kinds whose handling is not a choice: the loop itself, missing credentials, a spent budget, a broken verify. */
-export const FIXED_KINDS: readonly FailureKind[] = ["verify_failed", "auth_failed", "budget_exceeded", "verify_error"];
+/**
+ * Kinds whose handling is not a choice: the loop itself, missing credentials, a spent budget, a broken verify, an
+ * agent that cannot start (no retry and no other model mends a missing executable).
+ */
+export const FIXED_KINDS: readonly FailureKind[] = ["verify_failed", "auth_failed", "budget_exceeded", "verify_error", "cannot_start"];
 
 export function recoveryPolicy(overrides: Partial<Record<FailureKind, RecoveryTier>> = {}): RecoveryPolicy {
   return (kind) => {

@@ -105,6 +105,13 @@ describe("the task loop's fold, by scenario", () => {
     expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 2 });
   });
 
+  it("an agent that cannot start blocks the task after one attempt, with no wait and no fallback, whatever the run chose", () => {
+    const missing: Failure = { kind: "cannot_start", detail: "`./fixer.sh` is not in the task's worktree: commit it" };
+    const j = new Journal().started(1).exited(1, missing).finished(1, "failed", missing);
+    const chain = configOf({ labels: ["opus", "sonnet"], policy: recoveryPolicy({ cannot_start: "retry", crashed: "retry" }) });
+    expect(decide(chain, j.state(chain), INPUT)).toEqual({ kind: "end", conclusion: { status: "blocked", reason: `cannot_start: ${missing.detail}` } });
+  });
+
   it("a stall moves the chain on with a note written once, then stalls for good on the last link", () => {
     const config = configOf({ labels: ["opus", "sonnet"], limits: { ...LIMITS, stallAttempts: 1 } });
     const failed: Failure = { kind: "verify_failed", detail: "x" };

@@ -3,9 +3,11 @@
 // attempt timeout and the money/token budget, and classifies how it ended. What goes to the agent (its
 // prompt) and what comes from it (stdout, the stderr tail) passes the run's redactor first. The prompt is also
 // written beside the transcript (0600), for agents that read it from a file (ORCH_PROMPT_FILE).
+import { existsSync } from "node:fs";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { AgentAdapter, AgentExit, AgentInvocation } from "../agents/agent.js";
+import { spawnFailure } from "../agents/start-failure.js";
 import type { AgentEvent, TokenUsage } from "../core/agent-event.js";
 import { toError } from "../core/errors.js";
 import { formatDuration } from "../core/duration.js";
@@ -240,7 +242,7 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
   const failure =
     looping !== undefined && exit.reason === "aborted"
       ? repeatedFailure(spec, looping, { ...agentExit, exitCode: null, signal: null, result: looping })
-      : classify(spec, exit, overBudget, agentExit);
+      : classify(spec, command.file, exit, overBudget, agentExit);
   const finalText = result?.text ?? lastText;
   await writer.write({
     type: "attempt.exited",
@@ -292,13 +294,16 @@ function repeatedFailure(spec: AttemptSpec, looping: Extract<AgentEvent, { type:
   return { ...failure, detail: `${failure.detail} (reported ${REPEATED_FAILURE_LIMIT} times in one attempt; the agent was stopped)` };
 }
 
-function classify(spec: AttemptSpec, exit: SupervisedExit, overBudget: string | undefined, agentExit: AgentExit): Failure | undefined {
+function classify(spec: AttemptSpec, file: string, exit: SupervisedExit, overBudget: string | undefined, agentExit: AgentExit): Failure | undefined {
   switch (exit.reason) {
     case "spawn_failed":
-      return {
-        kind: "crashed",
-        detail: `could not start the ${spec.adapter.name} agent: ${exit.error?.message ?? "unknown error"}`,
-      };
+      // A missing executable or worktree ends the task at once (cannot_start); anything else may pass.
+      return (
+        spawnFailure(spec.adapter.name, file, existsSync(spec.worktree), errorCode(exit.error)) ?? {
+          kind: "crashed",
+          detail: `could not start the ${spec.adapter.name} agent: ${exit.error?.message ?? "unknown error"}`,
+        }
+      );
     case "hung":
       return { kind: "hung", detail: `no output for ${formatDuration(spec.stallTimeoutMs)}; the agent was stopped` };
     case "timeout":
@@ -317,4 +322,10 @@ function classify(spec: AttemptSpec, exit: SupervisedExit, overBudget: string | 
 function memoryDetail(used: number, cap: number): string {
   const decimals = formatSize(used) === formatSize(cap) ? 2 : 1;
   return `its process tree used ${formatSize(used, decimals)}, over the ${formatSize(cap, decimals)} cap; the agent was stopped`;
+}
+
+/** The system's error code (ENOENT, EACCES…) of a failed spawn. */
+function errorCode(error: Error | undefined): string | undefined {
+  const code = error !== undefined && "code" in error ? error.code : undefined;
+  return typeof code === "string" ? code : undefined;
 }

@@ -9,6 +9,8 @@ export { ensureExcluded } from "./exclude.js";
 export { createWorktree, discardChanges, removeWorktree, resetWorktree, worktreeStatus } from "./worktree.js";
 export type { Worktree, WorktreeStatus, StatusEntry } from "./worktree.js";
 export { commitAll } from "./commit.js";
+export { treeEntryAt, isIgnored } from "./tree.js";
+export type { TreeEntryKind } from "./tree.js";
 export { diffStat, changedFiles, commitsOn } from "./compare.js";
 export type { DiffStat, CommitSummary } from "./compare.js";
 export { checkMerge } from "./merge-check.js";

@@ -215,9 +215,15 @@ describe("classify what no recording shows", () => {
       kind: "crashed",
       detail: "Claude Code exited with code 1: TypeError: x is not a function",
     });
+    expect(adapter.classify(exit({ exitCode: 2 }))).toEqual({ kind: "crashed", detail: "Claude Code exited with code 2 without a result line or any stderr" });
+    // 127 and 126 are the system's "cannot run": a missing interpreter, say. No retry mends that.
     expect(adapter.classify(exit({ exitCode: 127 }))).toEqual({
-      kind: "crashed",
-      detail: "Claude Code exited with code 127 without a result line or any stderr",
+      kind: "cannot_start",
+      detail: "Claude Code exited with code 127; a program it needs (its interpreter, say) was not found: reinstall it (`orch doctor` checks it)",
+    });
+    expect(adapter.classify(exit({ exitCode: 126, stderrTail: "/usr/bin/env: 'node': Permission denied\n" }))).toEqual({
+      kind: "cannot_start",
+      detail: "Claude Code exited with code 126: /usr/bin/env: 'node': Permission denied; a file it needs is not executable: reinstall it (`orch doctor` checks it)",
     });
   });
 });

@@ -11,10 +11,11 @@ export const CLAUDE_CODE_CREDENTIAL_ENV: readonly string[] = [
   "CLAUDE_CODE_USE_VERTEX",
 ];
 
-export function checkClaudeCode(env: NodeJS.ProcessEnv, bin = "claude"): Promise<AgentCheck> {
+export function checkClaudeCode(env: NodeJS.ProcessEnv, bin = "claude", probeVersion = true): Promise<AgentCheck> {
   return checkAgentCli({
     agent: "claude-code",
     bin,
+    probeVersion,
     env,
     credentials: {
       env: [...CLAUDE_CODE_CREDENTIAL_ENV],

@@ -9,10 +9,11 @@ import { codexHome } from "./rollout.js";
 /** The API keys the Codex CLI reads from its environment. */
 export const CODEX_CREDENTIAL_ENV: readonly string[] = ["OPENAI_API_KEY", "CODEX_API_KEY"];
 
-export async function checkCodex(env: NodeJS.ProcessEnv, bin = "codex"): Promise<AgentCheck> {
+export async function checkCodex(env: NodeJS.ProcessEnv, bin = "codex", probeVersion = true): Promise<AgentCheck> {
   const check = await checkAgentCli({
     agent: "codex",
     bin,
+    probeVersion,
     env,
     credentials: { env: [...CODEX_CREDENTIAL_ENV], files: [".codex/auth.json"] },
     installHint: "install it: npm install -g @openai/codex",
@@ -23,7 +24,7 @@ export async function checkCodex(env: NodeJS.ProcessEnv, bin = "codex"): Promise
   if (check.credentials.present) return check;
   const credentials = codexHomeCredentials(env);
   if (credentials === undefined) return check;
-  const ready = check.found && check.version !== undefined;
+  const ready = check.found && (check.version !== undefined || !probeVersion);
   return { ...check, credentials: { present: true, source: credentials }, ready, fix: ready ? undefined : check.fix };
 }
 

@@ -5,6 +5,7 @@
 import { clip } from "../../core/agent-event.js";
 import type { AgentAdapter, AgentCommand, AgentInvocation } from "../agent.js";
 import { classifyExit } from "../classify-text.js";
+import { commandCannotStart } from "../start-failure.js";
 import { orchEnv } from "../env.js";
 
 /** The largest prompt (UTF-8 bytes) also passed in ORCH_PROMPT; a larger one is in ORCH_PROMPT_FILE and on stdin only. */
@@ -25,6 +26,8 @@ export function createCommandAdapter(command: string): AgentAdapter {
     },
     classify(exit) {
       if (exit.exitCode === 0 && exit.signal === null) return undefined;
+      // The shell's "not found" (127) and "cannot execute" (126): no retry mends them, so they end the task at once.
+      if (exit.signal === null && (exit.exitCode === 127 || exit.exitCode === 126)) return commandCannotStart(command, exit.exitCode, exit.stderrTail);
       return classifyExit(exit.exitCode, exit.signal, exit.stderrTail);
     },
   };

@@ -11,11 +11,12 @@ export const GEMINI_CREDENTIAL_ENV: readonly string[] = [
   "GEMINI_CLI_USE_COMPUTE_ADC",
 ];
 
-export function checkGemini(env: NodeJS.ProcessEnv, bin = "gemini"): Promise<AgentCheck> {
+export function checkGemini(env: NodeJS.ProcessEnv, bin = "gemini", probeVersion = true): Promise<AgentCheck> {
   const geminiHome = env["GEMINI_CLI_HOME"];
   return checkAgentCli({
     agent: "gemini",
     bin,
+    probeVersion,
     // The credential files are looked up under HOME; the CLI itself looks under GEMINI_CLI_HOME when set.
     env: geminiHome !== undefined && geminiHome !== "" ? { ...env, HOME: geminiHome } : env,
     credentials: {

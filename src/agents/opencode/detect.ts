@@ -19,10 +19,11 @@ export const OPENCODE_CREDENTIAL_ENV: readonly string[] = [
   "OPENCODE_CONFIG",
 ];
 
-export function checkOpenCode(env: NodeJS.ProcessEnv, bin = "opencode"): Promise<AgentCheck> {
+export function checkOpenCode(env: NodeJS.ProcessEnv, bin = "opencode", probeVersion = true): Promise<AgentCheck> {
   return checkAgentCli({
     agent: "opencode",
     bin,
+    probeVersion,
     env,
     credentials: {
       env: [...OPENCODE_CREDENTIAL_ENV],

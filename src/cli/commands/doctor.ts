@@ -4,11 +4,8 @@
 // damaged or cannot be opened; 2 otherwise. `--repair` moves a damaged journal aside.
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
-import { checkClaudeCode } from "../../agents/claude-code/detect.js";
-import { checkOpenCode } from "../../agents/opencode/detect.js";
+import { checkAgent, CLI_AGENT_NAMES } from "../../agents/check.js";
 import type { AgentCheck } from "../../agents/detect.js";
-import { checkGemini } from "../../agents/gemini/detect.js";
-import { checkCodex } from "../../agents/codex/detect.js";
 import { withRepoStore } from "../../app/compose.js";
 import { loadConfig } from "../../config/load.js";
 import { Config } from "../../config/schema.js";
@@ -63,12 +60,8 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
     checks.push({ name: "journal", ok: await sqliteWorks(), detail: "SQLite (better-sqlite3) loads", fix: undefined });
   }
 
-  const agents: AgentCheck[] = await Promise.all([
-    checkClaudeCode(ctx.env, config.agents["claude-code"].bin),
-    checkCodex(ctx.env, config.agents.codex.bin),
-    checkGemini(ctx.env, config.agents.gemini.bin),
-    checkOpenCode(ctx.env, config.agents.opencode.bin),
-  ]);
+  // The same checks a run's preflight makes of its agents (src/app/preflight.ts), with `--version` run too.
+  const agents: AgentCheck[] = await Promise.all(CLI_AGENT_NAMES.map((name) => checkAgent(name, ctx.env, config.agents[name].bin)));
   const anyReady = agents.some((a) => a.ready);
   const ok = checks.every((c) => c.ok) && anyReady;
   if (flags.json === true) {

@@ -1,6 +1,8 @@
-// `orch run`: checks the request (exit 2 and nothing written when it is wrong), journals the run, then
-// drives it in the foreground with a live status line, or hands it to a detached process of its own.
+// `orch run`: checks the request, and that its agents and verify commands can start (exit 2 and nothing written
+// when not; `--no-preflight` skips the second), journals the run, then drives it in the foreground with a live
+// status line, or hands it to a detached process of its own.
 import { setTimeout as sleep } from "node:timers/promises";
+import { preflight, preflightError } from "../../app/preflight.js";
 import { buildRunRequest, type RunOptions } from "../../app/run-request.js";
 import { loadConfig } from "../../config/load.js";
 import { isTerminalRun } from "../../core/run.js";
@@ -13,7 +15,8 @@ import { EXIT } from "../exit-codes.js";
 import { assertPlannerStarts } from "../planner-check.js";
 import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 
-export type RunFlags = RunOptions;
+/** The run's options, and `--no-preflight` (preflight: false), which only the command line has. */
+export type RunFlags = RunOptions & { preflight?: boolean };
 
 export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags): Promise<number> {
   const repo = await inspectRepo(ctx.cwd);
@@ -21,6 +24,11 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config);
   const planned = await planRun(request);
   if (request.planner !== undefined) assertPlannerStarts(request.planner, ctx.env, repo.root);
+  // What cannot work fails now, every problem at once, rather than after attempts and waits.
+  if (flags.preflight !== false) {
+    const problems = await preflight(planned, ctx.env);
+    if (problems.length > 0) throw preflightError(problems);
+  }
   if (flags.json !== true) {
     const status = await worktreeStatus(planned.repo.root);
     if (status.dirty) {
