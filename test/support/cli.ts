@@ -156,6 +156,9 @@ export async function processesMentioning(marker: string): Promise<FoundProcess[
       readFile(`/proc/${stat.pid}/environ`, "utf8").catch(() => ""),
       readlink(`/proc/${stat.pid}/cwd`).catch(() => ""),
     ]);
+    // No command line and no environment: its memory is gone, it is in the last instant of its exit (only its
+    // working directory still names the sandbox). It can run no more code; the next look would not find it.
+    if (cmdline === "" && environ === "") continue;
     if (cmdline.includes(marker) || environ.includes(marker) || cwd.includes(marker)) {
       found.push({ pid: stat.pid, cmdline: cmdline.replaceAll("\0", " ").trim() });
     }
