@@ -27,7 +27,10 @@ import type { Sandbox } from "./support/repo.js";
 const CODEX = join(BIN, "codex");
 const RUN_TIMEOUT_MS = 25_000;
 
-const sandboxes = useSandboxes({ prefix: "orch-codex-server-" });
+// Codex starts a login shell at startup to snapshot the user's shell; when Codex fails fast (a 401, a 429) that shell
+// may finish a moment after it. It ends on its own: a grace lets it, anything still there after it fails the test.
+// (orch itself stops whatever an agent left when the agent ends: process/marked.ts.)
+const sandboxes = useSandboxes({ prefix: "orch-codex-server-", graceMs: 3_000 });
 
 // ---- exec --json lines, parsed rather than cast --------------------------------------------------------
 
