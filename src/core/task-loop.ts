@@ -12,7 +12,7 @@ import { formatDuration } from "./duration.js";
 import { PACING_REASON } from "./figures.js";
 import { buildHandoff, type AttemptSummary } from "./handoff.js";
 import { abortedConclusion, interruptDetail } from "./interrupt.js";
-import type { CriterionResult, Limits, StoredEvent } from "./journal.js";
+import type { CriterionResult, EventBody, Limits } from "./journal.js";
 import { labelOf, linkAnswered, linkFailed, moveOn, newChain, nextLink, startOn, type Chain } from "./model-chain.js";
 import { attemptsWithoutRise, outcomeOf } from "./progress.js";
 import type { RecoveryPolicy } from "./recovery-policy.js";
@@ -159,15 +159,18 @@ export function initialLoop(config: LoopConfig): TaskLoop {
   };
 }
 
+/** What the fold reads of a journal event: its body, its time, its task and attempt (a stored event, or one being written). */
+export type LoopEvent = EventBody & { at: number; taskId?: string | undefined; attemptId?: string | undefined };
+
 /** The task's loop after `events` (the task's journal, oldest first). */
-export function replay(config: LoopConfig, events: Iterable<StoredEvent>, from: TaskLoop = initialLoop(config)): TaskLoop {
+export function replay(config: LoopConfig, events: Iterable<LoopEvent>, from: TaskLoop = initialLoop(config)): TaskLoop {
   let state = from;
   for (const event of events) state = evolve(config, state, event);
   return state;
 }
 
 /** Folds one of the task's journal events into its loop. Total: an event that does not concern the loop leaves it as it is. */
-export function evolve(config: LoopConfig, state: TaskLoop, event: StoredEvent): TaskLoop {
+export function evolve(config: LoopConfig, state: TaskLoop, event: LoopEvent): TaskLoop {
   switch (event.type) {
     case "attempt.started": {
       const { data } = event;
@@ -270,7 +273,7 @@ function withAgentEvent(attempt: OpenAttempt, event: AgentEvent): OpenAttempt {
   }
 }
 
-function exited(config: LoopConfig, state: TaskLoop, event: Extract<StoredEvent, { type: "attempt.exited" }>): TaskLoop {
+function exited(config: LoopConfig, state: TaskLoop, event: Extract<LoopEvent, { type: "attempt.exited" }>): TaskLoop {
   if (state.phase.kind !== "running") return state;
   const { data } = event;
   const attempt: OpenAttempt = { ...state.phase.attempt, sessionId: data.sessionId ?? state.phase.attempt.sessionId, model: data.model ?? state.phase.attempt.model };
@@ -287,7 +290,7 @@ function exited(config: LoopConfig, state: TaskLoop, event: Extract<StoredEvent,
   return { ...base, consecutiveFailures: 0, chain: linkAnswered(state.chain), phase: { kind: "exited", attempt, failure: undefined, cut } };
 }
 
-function finished(config: LoopConfig, state: TaskLoop, event: Extract<StoredEvent, { type: "attempt.finished" }>): TaskLoop {
+function finished(config: LoopConfig, state: TaskLoop, event: Extract<LoopEvent, { type: "attempt.finished" }>): TaskLoop {
   const { phase } = state;
   if (phase.kind !== "exited" && phase.kind !== "verified") return state;
   const { attempt } = phase;

@@ -10,7 +10,7 @@ import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import { verifyTimeoutMs } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
 import type { StopMode } from "../core/run.js";
-import { decide, evolve, initialLoop, replay, type LoopConfig, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
+import { decide, evolve, initialLoop, replay, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
 import { commitAll } from "../git/commit.js";
 import { inspectRepo } from "../git/repo.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
@@ -197,10 +197,11 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
  * A writer that stamps each event with its time and hands it to `fold` before passing it on, so that the loop's
  * state follows what it journals, in the journal's order and with the journal's times.
  */
-function foldingWriter(inner: JournalWriter, now: () => number, fold: (event: StoredEvent) => void): JournalWriter {
-  const stamp = (event: NewEvent): NewEvent & { at: number } => {
-    const stamped = { ...event, at: event.at ?? now() };
-    fold({ ...stamped, seq: 0 });
+function foldingWriter(inner: JournalWriter, now: () => number, fold: (event: LoopEvent) => void): JournalWriter {
+  // The event is the writer's from here on: stamped in place, not copied (every agent line passes here).
+  const stamp = (event: NewEvent): NewEvent => {
+    const stamped = Object.assign(event, { at: event.at ?? now() });
+    fold(stamped);
     return stamped;
   };
   return {
