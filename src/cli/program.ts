@@ -15,8 +15,7 @@ import { EXIT } from "./exit-codes.js";
 import { controlHelp, EXIT_CODES_HELP, LOGS_HELP, RUN_HELP } from "./help-text.js";
 import { journalAdvice } from "./journal-advice.js";
 import { collect } from "./options.js";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let code: number = EXIT.ok;
