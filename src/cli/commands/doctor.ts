@@ -10,7 +10,7 @@ import { checkAgent, CLI_AGENT_NAMES } from "../../agents/check.js";
 import type { AgentCheck } from "../../agents/detect.js";
 import { withRepoStore } from "../../app/compose.js";
 import { loadConfig } from "../../config/load.js";
-import { Config } from "../../config/schema.js";
+import { configSchema } from "../../config/schema.js";
 import { findLeftovers } from "../../engine/leftovers.js";
 import { orchPaths } from "../../engine/paths.js";
 import { inspectRepo } from "../../git/index.js";
@@ -51,7 +51,7 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
   });
   checks.push({ name: "node", ok: true, detail: process.version, fix: undefined });
 
-  let config = Config.parse({});
+  let config = configSchema().parse({});
   try {
     const repo = await inspectRepo(ctx.cwd);
     checks.push({ name: "repository", ok: true, detail: `${repo.root} on ${repo.currentBranch ?? "a detached HEAD"}`, fix: undefined });
