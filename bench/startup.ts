@@ -25,7 +25,7 @@ interface Case {
   targetMs?: number;
 }
 
-const RUN_ARGS = ["run", "do nothing", "--agent-command", "true", "--verify", "true", "--no-preflight", "--json"] as const;
+const RUN_ARGS = ["run", "do nothing", "--agent-command", "true", "--verify", "true", "--json"] as const;
 
 const CASES: readonly Case[] = [
   { key: "node", label: "node -e 0", args: ["-e", "0"] },
