@@ -531,6 +531,8 @@ describe("orch demo", () => {
     expect(status.stdout).not.toMatch(/\$\d/);
     const report = await box.orch(["report", json.runId], { cwd: join(demo, "repo") });
     expect(report.stdout).toContain("| Cost | none: the scripted agent calls no model |");
+    // Its attempts state no tokens and no cost: none was reported.
+    expect(report.stdout).toMatch(/^\| 1 \| scripted \| scripted-demo \| [^|]+ \| — \| — \| verify_failed \| 0\/1 \| 50% \|$/m);
     expect(report.stdout).not.toMatch(/\$\d/);
   });
 });
