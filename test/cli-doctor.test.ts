@@ -64,3 +64,13 @@ describe("orch doctor", () => {
     expect(bad.stdout).toMatch(/^✖ config /m);
   });
 });
+
+describe("orch doctor --help", () => {
+  it("lists doctor's exit codes, as README does", async () => {
+    const box = sandboxes.dir();
+    const help = await runOrch(["doctor", "--help"], { cwd: box.work, env: { PATH: process.env["PATH"] ?? "" }, timeoutMs: 20_000 });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^ {2}3 {4}all else is well but no agent CLI is ready: only the command and scripted agents can run/m);
+    expect(help.stdout).toMatch(/^ {2}2 {4}orch\.config\.yaml is invalid$/m);
+  });
+});
