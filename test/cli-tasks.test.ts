@@ -66,6 +66,10 @@ describe("a planned run says which task spoke", () => {
     const rows = table.split("\n").filter((l) => /^\| `(alpha|beta)` \| 1 \|/.test(l));
     expect(rows).toHaveLength(2);
     expect(new Set(rows).size).toBe(2);
+    // A planned run's progress is its tasks' mean, and both the report and `orch status` say so.
+    expect(report).toContain("| Progress | 100% (the mean of its tasks'; each the share of the criteria passing; a failing test run counts its passing tests) |");
+    const status = await box.orch(["status", run.runId]);
+    expect(status.stdout).toMatch(/^ {2}progress {2}100% \(the mean of its tasks'; each the share of the criteria passing/m);
   });
 
   it("refuses a task or a run that does not exist, in plain words (exit 2)", { timeout: 90_000 }, async () => {

@@ -80,7 +80,7 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push(`| Time | ${formatDuration(elapsed)} of at most ${formatDuration(run.limits.maxMs)} |`);
   out.push(`| Tokens | ${run.tokensIn} in, ${run.tokensOut} out |`);
   out.push(`| Cost | ${describeCost(run.costUsd, run.agent)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
-  out.push(`| Progress | ${pct(run.progress)} (${PROGRESS_MEANS}) |`, "");
+  out.push(`| Progress | ${pct(run.progress)} (${data.schedule !== undefined ? `the mean of its tasks'; each the ${PROGRESS_MEANS}` : PROGRESS_MEANS}) |`, "");
 
   if (data.schedule !== undefined) out.push(...tasksSection(tasks, data.schedule));
 

@@ -37,7 +37,7 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       `  goal      ${bounded(view.goal)}`,
       view.schedule !== null ? `  attempts  ${view.attempts} in all, at most ${view.maxAttempts} a task` : `  attempt   ${view.attempts}/${view.maxAttempts}`,
       `  elapsed   ${formatDuration(view.elapsedMs)} of at most ${formatDuration(view.maxMs)}`,
-      `  progress  ${Math.round(view.progress * 100)}% (${PROGRESS_MEANS})`,
+      `  progress  ${Math.round(view.progress * 100)}% (${view.schedule !== null ? `the mean of its tasks'; each the ${PROGRESS_MEANS}` : PROGRESS_MEANS})`,
       `  cost      ${describeCost(view.costUsd, run.agent)} · tokens ${view.tokens.input} in / ${view.tokens.output} out`,
       `  last      ${view.lastResult ?? "—"}`,
       `  recovery  ${describeFigures(view.figures, formatDuration)}`,
