@@ -68,7 +68,8 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();
   try {
-    const created = await createRun(store, planned);
+    const { run: created, taskFiles } = await createRun(store, planned);
+    await taskFiles;
     const setupMs = performance.now() - setupStart;
     const redactor = createRedactor(process.env, { extraNames: AGENT_SECRET_ENV });
     const deps: EngineDeps = {

@@ -381,6 +381,18 @@ describe("the run graph's fold, cut after every write (model-based)", () => {
     );
   });
 
+  it("replay joins a plan's tasks in one step and ends where folding them one by one ends", () => {
+    const events = [
+      ...[{ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c", priority: 2 }].map(created),
+      started("a"),
+      succeeded("a", 1, "c-a"),
+      integratorCreated("a--merge", "a"),
+      created({ id: "late" }, 3),
+      finished("a--merge", "stopped"),
+    ];
+    expect(replay(events)).toEqual(events.reduce(evolve, emptyGraph));
+  });
+
   it("folds only the events it names; the rest leave the state as it is", () => {
     const graph = planOf({ id: "a" });
     expect(evolve(graph, { type: "run.noted", runId: RUN, taskId: "a", data: { message: "hi" } })).toBe(graph);

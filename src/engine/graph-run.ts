@@ -2,14 +2,14 @@
 // base commit and a worktree of it where merges happen; each task gets a branch `orch/<run>/<task>` and a
 // worktree, made when the task starts (from the run branch as it stands then), and a readable file
 // `.orch/runs/<run>/tasks/NN-slug.md`. Checking writes nothing; creating journals the run and every task.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import type { NewEvent } from "../core/journal.js";
 import type { Plan } from "../core/plan.js";
 import { TaskGraph } from "../core/dag.js";
 import { assertNewBranch, assertNewBranches, createWorktree, type RepoInfo } from "../git/index.js";
-import { renderTaskFiles } from "../plan/task-file.js";
+import { renderTaskFileAt, taskFileIndex } from "../plan/task-file.js";
 import { taskBranch } from "./ids.js";
 import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
 
@@ -50,19 +50,10 @@ export function plannerTaskEvent(repoRoot: string, runId: string, goal: string):
 /** The id of a run's planner task. */
 export const PLANNER_TASK = "plan";
 
-/**
- * Writes the task files and returns the `task.created` events of the plan's tasks, in dependency order,
- * numbered, for the caller to journal.
- */
+/** The `task.created` events of the plan's tasks, in dependency order, numbered, for the caller to journal. */
 export function taskEvents(repoRoot: string, runId: string, criteria: readonly string[], graph: TaskGraph<Plan["tasks"][number]>): NewEvent[] {
   const paths = orchPaths(repoRoot);
-  const dir = taskFilesDir(paths, runId);
-  mkdirSync(dir, { recursive: true });
-  const order = graph.order;
-  const files = renderTaskFiles(order, runId);
-  return order.map((task, index): NewEvent => {
-    const file = files[index];
-    if (file !== undefined) writeFileSync(join(dir, file.name), file.text);
+  return graph.order.map((task, index): NewEvent => {
     return {
       type: "task.created",
       runId,
@@ -88,6 +79,24 @@ export function taskEvents(repoRoot: string, runId: string, criteria: readonly s
       },
     };
   });
+}
+
+/** Task files rendered and written per batch: the event loop gets a turn between batches. */
+const FILE_BATCH = 250;
+
+/**
+ * Writes the readable task files of a plan, in batches that leave the event loop free in between, so that a big
+ * plan's run starts its first tasks while its files are written (10,000 files took 5 s of a 10 s start).
+ */
+export async function writeTaskFiles(repoRoot: string, runId: string, graph: TaskGraph<Plan["tasks"][number]>): Promise<void> {
+  const dir = taskFilesDir(orchPaths(repoRoot), runId);
+  await mkdir(dir, { recursive: true });
+  const order = graph.order;
+  const index = taskFileIndex(order);
+  for (let from = 0; from < order.length; from += FILE_BATCH) {
+    const batch = order.slice(from, from + FILE_BATCH).map((task, i) => renderTaskFileAt(task, from + i, index, runId));
+    await Promise.all(batch.map((file) => writeFile(join(dir, file.name), file.text)));
+  }
 }
 
 /** A plan's graph, or a UsageError saying what is wrong with it. */

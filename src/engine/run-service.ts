@@ -13,7 +13,7 @@ import { RunSettings, type AgentSettings, type Fallback, type Permission } from 
 import { slugify } from "../core/text.js";
 import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
-import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents } from "./graph-run.js";
+import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents, writeTaskFiles } from "./graph-run.js";
 import { newRunId } from "./ids.js";
 
 export interface RunRequest {
@@ -94,8 +94,18 @@ function singleTaskPlan(goal: string): Plan {
   return { tasks: [{ id, title: goal, goal, acceptance: [], files: [], dependsOn: [], priority: 0, risk: "low", verify: [] }] };
 }
 
+export interface CreatedRun {
+  run: RunRecord;
+  /**
+   * The readable task files, written in the background once the run is journaled so that a big plan's first
+   * tasks need not wait for them: resolves when they are written, with why not if they could not be (the run does
+   * not depend on them). Await it before the process exits.
+   */
+  taskFiles: Promise<string | undefined>;
+}
+
 /** Creates the run branch and its worktree, and journals the run and its tasks (status pending). */
-export async function createRun(store: Store, planned: PlannedRun): Promise<RunRecord> {
+export async function createRun(store: Store, planned: PlannedRun): Promise<CreatedRun> {
   await ensureExcluded(planned.repo);
   const { request } = planned;
   await createRunBranch(planned.repo, planned.runId, planned.base.sha);
@@ -138,5 +148,12 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
   ]);
   const run = await store.getRun(planned.runId);
   if (run === undefined) throw new Error(`run ${planned.runId} vanished right after it was written`);
-  return run;
+  const taskFiles =
+    planned.graph === undefined
+      ? Promise.resolve(undefined)
+      : writeTaskFiles(planned.repo.root, planned.runId, planned.graph).then(
+          () => undefined,
+          (error: unknown) => `the task files of run ${planned.runId} could not be written: ${error instanceof Error ? error.message : String(error)}`,
+        );
+  return { run, taskFiles };
 }
