@@ -1,8 +1,9 @@
 // Resource bounds of long runs, end to end through the built CLI with the `command` agent: an agent whose
 // process tree passes --max-agent-memory is stopped and classified `crashed` with the figures, and the run
 // recovers; a small transcriptMaxMb in orch.config.yaml rotates the attempt's transcript into gzip parts
-// that read back whole. afterEach fails a test that leaves a process running.
-import { readFileSync, writeFileSync } from "node:fs";
+// that read back whole; the journal stays within 1.5 bytes per byte of agent output. afterEach fails a test that
+// leaves a process running.
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -38,6 +39,7 @@ const ExitedData = z.object({
 });
 const CreatedData = z.object({ limits: z.object({ agentMaxRssBytes: z.number().optional(), transcriptMaxMb: z.number(), transcriptKeep: z.number() }) });
 const StartedData = z.object({ transcript: z.string() });
+const TextData = z.object({ type: z.literal("text"), text: z.string() });
 
 const ofType = <T>(events: readonly EventJson[], type: string, schema: z.ZodType<T>): T[] =>
   events.filter((event) => event.type === type).map((event) => schema.parse(event.data));
@@ -78,5 +80,24 @@ describe("orch run: resource bounds", () => {
     const first = readFileSync(`${transcript}.1.gz`);
     expect(first.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     expect(readFileSync(`${transcript}.5.gz`).length).toBeGreaterThan(0);
+  });
+
+  it("keeps the journal within 1.5 bytes per byte of agent output, and gives every line back", async () => {
+    const lines = 20_000;
+    const box = sandboxes.orchRepo(FILES, { AGENT_LINES: String(lines) });
+    const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", "--agent-command", agent("spew-fix.sh"), "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = parseRunResult(result);
+    const events = await journal(box, json.runId);
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const output = statSync(transcript).size;
+    expect(output).toBeGreaterThan(lines * 160);
+    const db = join(box.repo.dir, ".orch", "orch.db");
+    const journalBytes = statSync(db).size + (existsSync(`${db}-wal`) ? statSync(`${db}-wal`).size : 0);
+    expect(journalBytes / output).toBeLessThanOrEqual(1.5);
+    // Every line is an event of its own in `orch logs --json`, in order.
+    const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
+    expect(texts).toHaveLength(lines);
+    expect(texts[lines - 1]).toContain(`"seq":${lines - 1},`);
   });
 });

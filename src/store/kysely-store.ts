@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import type { StopMode } from "../core/run.js";
 import { project } from "./projection.js";
-import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
+import { packOutput } from "./packed-output.js";
+import { parseAttempt, parseEvents, parseRun, parseTask } from "./rows.js";
 import type { Database, EventsTable } from "./schema.js";
 import { StaleWriterError, type WriteFence } from "./errors.js";
 import type { AppendOptions, AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
@@ -84,20 +85,21 @@ export class KyselyStore implements Store {
     await this.hooks.write(async (db) => {
       await checkFence(db, options.fence);
       const times = events.map((e) => e.at ?? this.now());
-      await this.insertRows(db, events, times);
+      // Output is packed (several lines to a row, read back one event each); nothing hands its seqs back.
+      const packed = packOutput(events.map((event, i) => ({ event, at: times[i] ?? this.now() })));
+      await this.insertEventRows(db, packed.map(({ event, data, at }) => rowOf(event, data, at)));
       await this.projectAll(db, events, times);
     }).finally(() => this.changed());
   }
 
   private async insertRows(db: Kysely<Database>, events: readonly NewEvent[], times: readonly number[]): Promise<number[]> {
-    const rows: EventRow[] = events.map((e, i) => ({
-      at: times[i] ?? this.now(),
-      run_id: e.runId,
-      task_id: e.taskId ?? null,
-      attempt_id: e.attemptId ?? null,
-      type: e.type,
-      data: JSON.stringify(e.data),
-    }));
+    return this.insertEventRows(
+      db,
+      events.map((e, i) => rowOf(e, JSON.stringify(e.data), times[i] ?? this.now())),
+    );
+  }
+
+  private async insertEventRows(db: Kysely<Database>, rows: readonly EventRow[]): Promise<number[]> {
     if (this.hooks.insertEvents !== undefined) return this.hooks.insertEvents(rows);
     const seqs: number[] = [];
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
@@ -214,12 +216,20 @@ export class KyselyStore implements Store {
     q = q.orderBy("seq", query.descending === true ? "desc" : "asc");
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await q.execute();
-    return rows.map(parseEvent);
+    // A packed row is several events with one seq: newest first, its lines come last line first.
+    return rows.flatMap((row) => {
+      const events = parseEvents(row);
+      return query.descending === true && events.length > 1 ? events.reverse() : events;
+    });
   }
 
   async close(): Promise<void> {
     await this.hooks.close();
   }
+}
+
+function rowOf(event: NewEvent, data: string, at: number): EventRow {
+  return { at, run_id: event.runId, task_id: event.taskId ?? null, attempt_id: event.attemptId ?? null, type: event.type, data };
 }
 
 /**
