@@ -1,8 +1,8 @@
 // Resource bounds of long runs, end to end through the built CLI with the `command` agent: an agent whose
 // process tree passes --max-agent-memory is stopped and classified `crashed` with the figures, and the run
 // recovers; a small transcriptMaxMb in orch.config.yaml rotates the attempt's transcript into gzip parts
-// that read back whole; the journal stays within 1.5 bytes per byte of agent output. afterEach fails a test that
-// leaves a process running.
+// that read back whole; the journal stays within 1.5 bytes per byte of agent output; a line longer than 1 MiB is
+// cut there with a marker, in the transcript as in the journal. afterEach fails a test that leaves a process running.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -99,5 +99,25 @@ describe("orch run: resource bounds", () => {
     const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
     expect(texts).toHaveLength(lines);
     expect(texts[lines - 1]).toContain(`"seq":${lines - 1},`);
+  });
+
+  it("cuts a 20 MB line without a newline at 1 MiB, with a marker in the transcript and in the journal", async () => {
+    const box = sandboxes.orchRepo(FILES, { AGENT_LINES: "10", AGENT_LONG_MB: "20" });
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "limits:\n  transcriptMaxMb: 1\n");
+    const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", "--agent-command", agent("spew-fix.sh"), "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = parseRunResult(result);
+    const events = await journal(box, json.runId);
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const marker = `[orch: line cut at ${MB} bytes; ${19 * MB} more bytes dropped]`;
+    const lines: string[] = [];
+    for await (const line of readTranscript(transcript)) lines.push(line);
+    expect(lines).toHaveLength(11);
+    expect(lines[10]).toBe(`${"x".repeat(MB)} ${marker}`);
+    expect(statSync(transcript).size).toBeLessThan(MB + 4_096);
+    const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
+    expect(texts).toHaveLength(11);
+    expect(texts[10]).toMatch(/^x+\n… \[\d+ characters cut\] …\nx+ \[orch: line cut at/);
+    expect(texts[10]?.endsWith(marker)).toBe(true);
   });
 });
