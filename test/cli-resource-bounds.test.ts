@@ -101,6 +101,40 @@ describe("orch run: resource bounds", () => {
     expect(texts[lines - 1]).toContain(`"seq":${lines - 1},`);
   });
 
+  it("keeps in the journal as much agent output as the transcript keeps, and every state change", async () => {
+    const lines = 20_000;
+    const box = sandboxes.orchRepo(FILES, { AGENT_LINES: String(lines) });
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "limits:\n  transcriptMaxMb: 0.01\n  transcriptKeep: 2\n");
+    const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", "--agent-command", agent("spew-fix.sh"), "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = parseRunResult(result);
+    const events = await journal(box, json.runId);
+    expect(events.filter((e) => e.type !== "agent.emitted").map((e) => e.type)).toEqual([
+      "run.created",
+      "task.created",
+      "run.started",
+      "task.started",
+      "attempt.started",
+      "attempt.spawned",
+      "attempt.exited",
+      "verify.completed",
+      "attempt.finished",
+      "task.integrated",
+      "task.finished",
+      "run.finished",
+    ]);
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const kept: string[] = [];
+    for await (const line of readTranscript(transcript)) kept.push(line);
+    const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
+    // The newest lines, in order, through the last one; about as many as the transcript's live file and 2 parts hold.
+    const seqOf = (line: string | undefined) => Number(/"seq":(\d+),/.exec(line ?? "")?.[1]);
+    expect(texts.map(seqOf)).toEqual(Array.from({ length: texts.length }, (_, i) => lines - texts.length + i));
+    expect(kept.length).toBeLessThan(300);
+    expect(texts.length).toBeGreaterThan(kept.length / 2);
+    expect(texts.length).toBeLessThan(kept.length * 2);
+  });
+
   it("cuts a 20 MB line without a newline at 1 MiB, with a marker in the transcript and in the journal", async () => {
     const box = sandboxes.orchRepo(FILES, { AGENT_LINES: "10", AGENT_LONG_MB: "20" });
     writeFileSync(join(box.repo.dir, "orch.config.yaml"), "limits:\n  transcriptMaxMb: 1\n");

@@ -16,6 +16,7 @@ function recorder(): JournalWriter & { events: NewEvent[] } {
       return Promise.resolve(written.map((e, i) => ({ ...e, seq: i, at: e.at ?? 0 }) as StoredEvent));
     },
     flush: () => Promise.resolve(),
+    dropOutput: () => Promise.resolve(0),
   };
 }
 

@@ -228,6 +228,7 @@ export function foldingWriter(inner: JournalWriter, now: () => number, fold: (ev
       settle();
       return inner.flush();
     },
+    dropOutput: (attemptId, keepChars) => inner.dropOutput(attemptId, keepChars),
     settle,
   };
 }

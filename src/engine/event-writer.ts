@@ -26,6 +26,8 @@ export interface JournalWriter {
   /** Writes the buffer, then these events, and resolves when they are in the journal. */
   write(...events: NewEvent[]): Promise<StoredEvent[]>;
   flush(): Promise<void>;
+  /** After everything buffered is written: the attempt's oldest output beyond `keepChars` goes (`Store.dropOutput`). */
+  dropOutput(attemptId: string, keepChars: number): Promise<number>;
 }
 
 export class EventWriter implements JournalWriter {
@@ -68,6 +70,14 @@ export class EventWriter implements JournalWriter {
     this.enqueueFlush();
     await this.chain;
     this.throwIfFailed();
+  }
+
+  /** Never throws: output that stays longer than it should is no reason to stop an attempt. */
+  dropOutput(attemptId: string, keepChars: number): Promise<number> {
+    this.enqueueFlush();
+    const next = this.chain.then(() => (this.failure === undefined ? this.store.dropOutput(attemptId, keepChars) : 0)).catch(() => 0);
+    this.chain = next;
+    return next;
   }
 
   /** Events written so far. */

@@ -1,6 +1,6 @@
 // The one query layer: every read and write of the journal, written once in Kysely for both SQLite and
 // Postgres. Dialects differ only in how a write transaction is opened (see `WriteTransaction`).
-import type { Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import { z } from "zod";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import type { StopMode } from "../core/run.js";
@@ -89,6 +89,38 @@ export class KyselyStore implements Store {
       const packed = packOutput(events.map((event, i) => ({ event, at: times[i] ?? this.now() })));
       await this.insertEventRows(db, packed.map(({ event, data, at }) => rowOf(event, data, at)));
       await this.projectAll(db, events, times);
+    }).finally(() => this.changed());
+  }
+
+  async dropOutput(attemptId: string, keepChars: number): Promise<number> {
+    return this.hooks.write(async (db) => {
+      // A row goes when the output rows newer than it hold `keepChars` of data already: the newest one always stays.
+      const cut = await sql<{ seq: number | string }>`
+        select seq from (
+          select seq, coalesce(sum(length(data)) over (order by seq desc rows between unbounded preceding and 1 preceding), 0) as newer
+          from events where attempt_id = ${attemptId} and type = 'agent.emitted' and ${droppable(sql.ref("data"))}
+        ) output where newer >= ${keepChars} order by seq desc limit 1`.execute(db);
+      const seq = cut.rows[0]?.seq;
+      if (seq === undefined) return 0;
+      // The attempt's last words (its newest text) stay too: the task loop reads them, live and on replay alike.
+      const lastWords = await db
+        .selectFrom("events")
+        .select("seq")
+        .where("attempt_id", "=", attemptId)
+        .where("type", "=", "agent.emitted")
+        .where("data", "like", `${DROPPABLE_PREFIXES[0]}%`)
+        .orderBy("seq", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      const result = await db
+        .deleteFrom("events")
+        .where("attempt_id", "=", attemptId)
+        .where("type", "=", "agent.emitted")
+        .where("seq", "<=", Number(seq))
+        .where("seq", "!=", Number(lastWords?.seq ?? 0))
+        .where(droppable(sql.ref("data")))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
     }).finally(() => this.changed());
   }
 
@@ -226,6 +258,19 @@ export class KyselyStore implements Store {
   async close(): Promise<void> {
     await this.hooks.close();
   }
+}
+
+/**
+ * Agent output that may go with the transcripts' retention, by how its data begins (every agent event is written with
+ * its `type` first). A row of any other shape is kept: the test can only err towards keeping.
+ */
+const DROPPABLE_PREFIXES = ['{"type":"text",', '{"type":"unknown",', '{"type":"tool.returned",'];
+
+function droppable(data: RawBuilder<unknown>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${sql.join(
+    DROPPABLE_PREFIXES.map((prefix) => sql`${data} like ${`${prefix}%`}`),
+    sql` or `,
+  )})`;
 }
 
 function rowOf(event: NewEvent, data: string, at: number): EventRow {

@@ -151,6 +151,13 @@ export interface Store {
    * event each, with the row's seq and time.
    */
   ingest(events: readonly NewEvent[], options?: AppendOptions): Promise<void>;
+  /**
+   * The transcripts' retention, in the journal: deletes the attempt's oldest rows of agent output (text, unparsed
+   * lines, tool output) beyond its newest `keepChars` characters of them, and returns how many rows went. State
+   * changes and every agent event the task loop reads (session, tool calls, usage, result) are never deleted, nor is
+   * the attempt's newest output.
+   */
+  dropOutput(attemptId: string, keepChars: number): Promise<number>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** The run's pending stop, pause or abort request, read alone (the supervisor asks at every journal change). */
   stopRequestOf(runId: string): Promise<StopMode | undefined>;

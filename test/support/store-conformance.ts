@@ -312,6 +312,41 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(paged).toEqual([...texts, "last"]);
     });
 
+    it("drops an attempt's oldest output past what it keeps, never a state change, a tool call or its last words", async () => {
+      await store.append([runCreated("r1"), ...lifecycle("r1").slice(0, 5)]);
+      const ids = { runId: "r1", taskId: "fix", attemptId: "r1.fix.1" } as const;
+      const line = (i: number): NewEvent => ({ type: "agent.emitted", ...ids, data: { type: "text", text: `${i}`.padStart(100, ".") } });
+      const batches: NewEvent[][] = [
+        [{ type: "agent.emitted", ...ids, data: { type: "session.started", sessionId: "s-1" } }],
+        Array.from({ length: 100 }, (_, i) => line(i)),
+        [{ type: "agent.emitted", ...ids, data: { type: "tool.called", name: "Bash", summary: "ls" } }],
+        [{ type: "agent.emitted", ...ids, data: { type: "tool.returned", isError: false, output: "x".repeat(3_000) } }],
+        Array.from({ length: 100 }, (_, i) => line(100 + i)),
+        [{ type: "agent.emitted", ...ids, data: { type: "unknown", raw: "y".repeat(5_000) } }],
+        [{ type: "agent.emitted", runId: "r1", taskId: "fix", attemptId: "r1.fix.2", data: { type: "text", text: "another attempt" } }],
+      ];
+      for (const batch of batches) await store.ingest(batch);
+      const before = await store.readEvents({ runId: "r1" });
+      // Far more than the attempt printed: nothing goes.
+      expect(await store.dropOutput("r1.fix.1", 1_000_000)).toBe(0);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(before);
+
+      expect(await store.dropOutput("r1.fix.1", 6_000)).toBeGreaterThan(0);
+      const after = await store.readEvents({ runId: "r1" });
+      const kinds = after.map((e) => (e.type === "agent.emitted" ? e.data.type : e.type));
+      // State and what the loop reads stay, and so does the other attempt; the newest output stays.
+      expect(after.filter((e) => e.type !== "agent.emitted")).toEqual(before.filter((e) => e.type !== "agent.emitted"));
+      expect(kinds.filter((k) => k === "session.started" || k === "tool.called")).toEqual(["session.started", "tool.called"]);
+      expect(after.filter((e) => e.attemptId === "r1.fix.2")).toHaveLength(1);
+      expect(kinds.at(-2)).toBe("unknown");
+      const texts = after.flatMap((e) => (e.type === "agent.emitted" && e.data.type === "text" && e.attemptId === "r1.fix.1" ? [Number(e.data.text.replace(/^\.+/, ""))] : []));
+      // What stays of the text is its newest lines, in order, at least the last one (the attempt's last words).
+      expect(texts.at(-1)).toBe(199);
+      expect(texts).toEqual(Array.from({ length: texts.length }, (_, i) => 200 - texts.length + i));
+      expect(texts.length).toBeLessThan(200);
+      expect(kinds).not.toContain("tool.returned");
+    });
+
     it("pauses and resumes a run; a resume drops a pending pause but keeps a stop", async () => {
       await store.append([runCreated("r1"), { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: true } }]);
       await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "pause", by: "cli" } }]);
