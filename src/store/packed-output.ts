@@ -20,10 +20,10 @@ export interface TimedEvent {
   at: number;
 }
 
-/** What one row holds: the event that goes into it (packed or as written), and its time. */
+/** One row: the event that names it (the first of those packed), its data as stored, and its time. */
 export interface PackedRow {
   event: NewEvent;
-  /** The packed data, when several events share the row. */
+  /** The event's own data as JSON, or the packed lines' when several events share the row. */
   data: string;
   at: number;
 }
@@ -49,23 +49,29 @@ export function packOutput(events: readonly TimedEvent[]): PackedRow[] {
       continue;
     }
     const { kind, line } = found;
-    const fits =
-      pack !== undefined &&
-      pack.kind === kind &&
-      pack.first.event.attemptId === event.attemptId &&
-      pack.first.event.taskId === event.taskId &&
-      pack.first.event.runId === event.runId &&
-      pack.chars + line.length <= PACK_MAX_CHARS;
-    if (!fits) {
+    let current = pack;
+    if (current === undefined || !fitsIn(current, event, kind, line)) {
       close();
-      pack = { first: timed, kind, lines: [], chars: 0 };
+      current = { first: timed, kind, lines: [], chars: 0 };
+      pack = current;
     }
-    if (pack === undefined) continue; // never: made just above
-    pack.lines.push(line);
-    pack.chars += line.length;
+    current.lines.push(line);
+    current.chars += line.length;
   }
   close();
   return rows;
+}
+
+/** Whether `line` of `kind` may join the row being packed: the same attempt and kind, and room for its text. */
+function fitsIn(pack: { first: TimedEvent; kind: PackedKind; chars: number }, event: NewEvent, kind: PackedKind, line: string): boolean {
+  const first = pack.first.event;
+  return (
+    pack.kind === kind &&
+    first.runId === event.runId &&
+    first.taskId === event.taskId &&
+    first.attemptId === event.attemptId &&
+    pack.chars + line.length <= PACK_MAX_CHARS
+  );
 }
 
 /** The kind and line of a packable event (agent text, an unparsed line), or undefined. */
