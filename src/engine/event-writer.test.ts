@@ -90,3 +90,28 @@ describe("EventWriter under a lease fence", () => {
     expect((await store.readEvents({ runId: "r1" })).map((e) => e.type)).toEqual(["run.created", "run.noted"]);
   });
 });
+
+describe("EventWriter dropping old output", () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await openSqliteStore({ path: ":memory:" });
+    await store.append([created]);
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it("drops after the lines buffered before it are written, keeping the newest", async () => {
+    const writer = new EventWriter(store, { flushMs: 60_000 });
+    const ids = { runId: "r1", taskId: "t", attemptId: "r1.t.1" };
+    for (let i = 0; i < 1_000; i++) writer.push({ type: "agent.emitted", ...ids, data: { type: "text", text: `line ${i}`.padEnd(100, ".") } });
+    const dropped = writer.dropOutput("r1.t.1", 2_000);
+    for (let i = 1_000; i < 1_010; i++) writer.push({ type: "agent.emitted", ...ids, data: { type: "text", text: `line ${i}`.padEnd(100, ".") } });
+    expect(await dropped).toBeGreaterThan(0);
+    await writer.flush();
+    const texts = (await store.readEvents({ attemptId: "r1.t.1" })).flatMap((e) => (e.type === "agent.emitted" && e.data.type === "text" ? [e.data.text] : []));
+    expect(texts.length).toBeLessThan(100);
+    expect(texts.at(0)?.startsWith("line 9")).toBe(true);
+    expect(texts.at(-1)?.startsWith("line 1009")).toBe(true);
+  });
+});
