@@ -75,7 +75,7 @@ export class EventWriter implements JournalWriter {
   /** Never throws: output that stays longer than it should is no reason to stop an attempt. */
   dropOutput(attemptId: string, keepChars: number): Promise<number> {
     this.enqueueFlush();
-    const next = this.chain.then(() => (this.failure === undefined ? this.store.dropOutput(attemptId, keepChars) : 0)).catch(() => 0);
+    const next = this.chain.then(() => (this.failure === undefined ? this.store.dropOutput(attemptId, keepChars, { fence: this.fence }) : 0)).catch(() => 0);
     this.chain = next;
     return next;
   }

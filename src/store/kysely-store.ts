@@ -92,8 +92,9 @@ export class KyselyStore implements Store {
     }).finally(() => this.changed());
   }
 
-  async dropOutput(attemptId: string, keepChars: number): Promise<number> {
+  async dropOutput(attemptId: string, keepChars: number, options: AppendOptions = {}): Promise<number> {
     return this.hooks.write(async (db) => {
+      await checkFence(db, options.fence);
       // A row goes when the output rows newer than it hold `keepChars` of data already: the newest one always stays.
       const cut = await sql<{ seq: number | string }>`
         select seq from (

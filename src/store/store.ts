@@ -155,9 +155,9 @@ export interface Store {
    * The transcripts' retention, in the journal: deletes the attempt's oldest rows of agent output (text, unparsed
    * lines, tool output) beyond its newest `keepChars` characters of them, and returns how many rows went. State
    * changes and every agent event the task loop reads (session, tool calls, usage, result) are never deleted, nor is
-   * the attempt's newest output.
+   * the attempt's newest output. Under a fence, as `append`: a stale one deletes nothing (`StaleWriterError`).
    */
-  dropOutput(attemptId: string, keepChars: number): Promise<number>;
+  dropOutput(attemptId: string, keepChars: number, options?: AppendOptions): Promise<number>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** The run's pending stop, pause or abort request, read alone (the supervisor asks at every journal change). */
   stopRequestOf(runId: string): Promise<StopMode | undefined>;

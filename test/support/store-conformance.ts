@@ -345,6 +345,12 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(texts).toEqual(Array.from({ length: texts.length }, (_, i) => 200 - texts.length + i));
       expect(texts.length).toBeLessThan(200);
       expect(kinds).not.toContain("tool.returned");
+      // Under a fence that moved on, nothing goes.
+      const lease = await store.acquireLease("r1", { owner: "a", until: 10_000, now: 0 });
+      if (!lease.acquired) throw new Error("the lease was not free");
+      const kept = await store.readEvents({ runId: "r1" });
+      await expect(store.dropOutput("r1.fix.1", 0, { fence: { runId: "r1", fence: lease.fence - 1 } })).rejects.toBeInstanceOf(StaleWriterError);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(kept);
     });
 
     it("pauses and resumes a run; a resume drops a pending pause but keeps a stop", async () => {
