@@ -81,7 +81,7 @@ describe("processes that leave their group", () => {
       const check = parseJsonOutput(Doctor, doctor.stdout).checks.find((c) => c.name === "processes");
       expect(check).toMatchObject({ ok: false, fix: `stop it: kill ${escapee.pid}` });
       expect(check?.detail).toContain(`pid ${escapee.pid} (run ${runId}, attempt 1 of ${task}; its run has ended (succeeded)): escaped\\u001b[2J 300`);
-      expect(doctor.code).toBe(2);
+      expect(doctor.code).toBe(1);
     } finally {
       escapee.kill();
       await escapee.done;

@@ -203,17 +203,23 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
     }
   };
   // The journal keeps as much of the output as the transcript does (its live file and kept parts): each time the
-  // transcript passes another part's size, the attempt's output older than that in the journal goes.
+  // transcript passes another part's size, the attempt's output older than that in the journal goes, once what is
+  // buffered is written. A writer that failed (a lost lease) fails the flush, and nothing is dropped.
   const partBytes = spec.transcriptMaxBytes ?? DEFAULT_LOG_MAX_BYTES;
   const keptChars = partBytes * ((spec.transcriptKeep ?? DEFAULT_LOG_KEEP) + 1);
   let printed = 0;
   let nextPart = partBytes;
+  const dropOldOutput = () =>
+    writer
+      .flush()
+      .then(() => deps.store.dropOutput(spec.attemptId, keptChars))
+      .catch((error: unknown) => log.warn("old output could not leave the journal", { error: String(error) }));
   const toTranscript = (bytes: Buffer) => {
     transcript.write(bytes);
     printed += bytes.length;
     if (printed < nextPart) return;
     nextPart = (Math.floor(printed / partBytes) + 1) * partBytes;
-    if (printed > keptChars) void writer.dropOutput(spec.attemptId, keptChars);
+    if (printed > keptChars) void dropOldOutput();
   };
   // Its output is redacted before the transcript or the parser sees a byte of it.
   const stdout = new RedactedStdout(deps.redactor, toTranscript, onLine);

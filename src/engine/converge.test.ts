@@ -15,8 +15,11 @@ function recorder(): JournalWriter & { events: NewEvent[] } {
       events.push(...written);
       return Promise.resolve(written.map((e, i) => ({ ...e, seq: i, at: e.at ?? 0 }) as StoredEvent));
     },
+    writeUnlessStopped: (...written) => {
+      events.push(...written);
+      return Promise.resolve(undefined);
+    },
     flush: () => Promise.resolve(),
-    dropOutput: () => Promise.resolve(0),
   };
 }
 

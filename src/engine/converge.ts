@@ -210,8 +210,9 @@ export function foldingWriter(inner: JournalWriter, now: () => number, fold: (ev
     fold(event);
   };
   // The event is the writer's from here on: stamped in place, not copied (every agent line passes here).
+  const timed = (event: NewEvent) => Object.assign(event, { at: event.at ?? now() });
   const stamp = (event: NewEvent): NewEvent => {
-    const stamped = Object.assign(event, { at: event.at ?? now() });
+    const stamped = timed(event);
     if (held !== undefined && !supersededBy(held, stamped)) settle();
     if (isSupersedable(stamped)) held = stamped;
     else fold(stamped);
@@ -224,11 +225,19 @@ export function foldingWriter(inner: JournalWriter, now: () => number, fold: (ev
       settle();
       return inner.write(...stamped);
     },
+    writeUnlessStopped: async (...events) => {
+      // What was held back is in the writer's buffer, written first whatever happens to these: folded first.
+      settle();
+      // Folded only once written: a refused write leaves the loop as it was.
+      const stamped = events.map(timed);
+      const refused = await inner.writeUnlessStopped(...stamped);
+      if (refused === undefined) for (const event of stamped) fold(event);
+      return refused;
+    },
     flush: () => {
       settle();
       return inner.flush();
     },
-    dropOutput: (attemptId, keepChars) => inner.dropOutput(attemptId, keepChars),
     settle,
   };
 }

@@ -91,7 +91,7 @@ describe("EventWriter under a lease fence", () => {
   });
 });
 
-describe("EventWriter dropping old output", () => {
+describe("EventWriter and a stop request", () => {
   let store: Store;
   beforeEach(async () => {
     store = await openSqliteStore({ path: ":memory:" });
@@ -101,17 +101,16 @@ describe("EventWriter dropping old output", () => {
     await store.close();
   });
 
-  it("drops after the lines buffered before it are written, keeping the newest", async () => {
-    const writer = new EventWriter(store, { flushMs: 60_000 });
-    const ids = { runId: "r1", taskId: "t", attemptId: "r1.t.1" };
-    for (let i = 0; i < 1_000; i++) writer.push({ type: "agent.emitted", ...ids, data: { type: "text", text: `line ${i}`.padEnd(100, ".") } });
-    const dropped = writer.dropOutput("r1.t.1", 2_000);
-    for (let i = 1_000; i < 1_010; i++) writer.push({ type: "agent.emitted", ...ids, data: { type: "text", text: `line ${i}`.padEnd(100, ".") } });
-    expect(await dropped).toBeGreaterThan(0);
-    await writer.flush();
-    const texts = (await store.readEvents({ attemptId: "r1.t.1" })).flatMap((e) => (e.type === "agent.emitted" && e.data.type === "text" ? [e.data.text] : []));
-    expect(texts.length).toBeLessThan(100);
-    expect(texts.at(0)?.startsWith("line 9")).toBe(true);
-    expect(texts.at(-1)?.startsWith("line 1009")).toBe(true);
+  it("writes a start only while the run has no request; a refused start writes nothing and leaves the writer working", async () => {
+    const writer = new EventWriter(store);
+    writer.push(note("output before"));
+    expect(await writer.writeUnlessStopped(note("task starts"))).toBeUndefined();
+    await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "abort", by: "cli" } }]);
+    writer.push(note("output after the request"));
+    expect(await writer.writeUnlessStopped(note("another task starts"))).toBe("abort");
+    await writer.write(note("the task ends"));
+    const messages = (await store.readEvents({ runId: "r1" })).flatMap((e) => (e.type === "run.noted" ? [e.data.message] : []));
+    // The buffered output goes through either way: only the start is refused.
+    expect(messages).toEqual(["output before", "task starts", "output after the request", "the task ends"]);
   });
 });
