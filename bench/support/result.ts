@@ -3,7 +3,7 @@
 // so they are described by a zod schema and parsed, never cast, when read back.
 import { z } from "zod";
 
-export const Unit = z.enum(["ms", "s", "per_s", "bytes", "count", "percent"]);
+export const Unit = z.enum(["ms", "s", "per_s", "bytes", "count", "percent", "ratio"]);
 export type Unit = z.infer<typeof Unit>;
 
 export const Baseline = z.object({
@@ -53,6 +53,8 @@ export function formatValue(value: number, unit: Unit): string {
       return String(Math.round(value));
     case "percent":
       return `${value.toFixed(1)}%`;
+    case "ratio":
+      return value.toFixed(2);
   }
 }
 
