@@ -1,7 +1,7 @@
 // Runs one orch run of the `command` agent through the real engine, the way `orch run` does in the
 // foreground: planRun → createRun (real worktree, real SQLite journal under .orch/) → driveRun, with the same
 // dependencies the CLI hands in (file logger, process-group registry, real clock). Times each phase.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { DEFAULT_PERMISSION } from "../../src/agents/permission.js";
 import type { Limits } from "../../src/core/journal.js";
 import { RecoverySettings } from "../../src/core/recovery-policy.js";
@@ -62,6 +62,8 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
     limits: { ...BENCH_LIMITS, ...options.limits },
     recovery: RecoverySettings.parse({}),
     source: "bench",
+    // Beside the benchmark's repository, in its own temporary folder: never the user's cache.
+    worktrees: join(dirname(options.repoRoot), "worktrees"),
   });
   const paths = orchPaths(planned.repo.root);
   const store = await openSqliteStore({ path: paths.db });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TaskGraph } from "../core/dag.js";
 import { PlannedTask } from "../core/plan.js";
 import { taskEvents } from "./graph-run.js";
+import { orchPaths } from "./paths.js";
 
 const roots: string[] = [];
 afterEach(() => {
@@ -38,7 +39,7 @@ function readsFor(n: number): number {
   const plan = countedPlan(n);
   const graph = new TaskGraph(plan.tasks);
   const before = plan.reads();
-  const events = taskEvents(root, "r-1", ["true"], graph);
+  const events = taskEvents(orchPaths(root), "r-1", ["true"], graph);
   expect(events).toHaveLength(n);
   expect(readdirSync(join(root, ".orch", "runs", "r-1", "tasks"))).toHaveLength(n);
   return plan.reads() - before;

@@ -1,6 +1,7 @@
 // A planned run: several tasks with an order between them. The run gets its own branch `orch/<run>/_run` at the
 // base commit and a worktree of it where merges happen; each task gets a branch `orch/<run>/<task>` and a
-// worktree, made when the task starts (from the run branch as it stands then), and a readable file
+// worktree under the run's worktree folder (paths.ts), made when the task starts (from the run branch as it
+// stands then), and a readable file
 // `.orch/runs/<run>/tasks/NN-slug.md`. Checking writes nothing; creating journals the run and every task.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { TaskGraph } from "../core/dag.js";
 import { assertNewBranch, assertNewBranches, createWorktree, type RepoInfo } from "../git/index.js";
 import { renderTaskFiles } from "../plan/task-file.js";
 import { taskBranch } from "./ids.js";
-import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
+import { worktreePath, type OrchPaths } from "./paths.js";
 
 /** The id the run branch's own worktree and branch use; a task id never looks like it (no leading underscore). */
 export const RUN_BRANCH_TASK = "_run";
@@ -32,13 +33,12 @@ export async function checkGraphRun(repo: RepoInfo, runId: string, plan: Plan | 
 }
 
 /** The run branch at the base commit, and its worktree, where merges happen (and the planner reads). */
-export async function createRunBranch(repo: RepoInfo, runId: string, baseSha: string): Promise<void> {
-  await createWorktree({ repo, path: integrationWorktree(orchPaths(repo.root), runId), branch: runBranchOf(runId), baseSha });
+export async function createRunBranch(repo: RepoInfo, paths: OrchPaths, runId: string, baseSha: string): Promise<void> {
+  await createWorktree({ repo, path: integrationWorktree(paths, runId), branch: runBranchOf(runId), baseSha });
 }
 
 /** The planner's task: it works (read-only) in the run branch's worktree. */
-export function plannerTaskEvent(repoRoot: string, runId: string, goal: string): NewEvent {
-  const paths = orchPaths(repoRoot);
+export function plannerTaskEvent(paths: OrchPaths, runId: string, goal: string): NewEvent {
   return {
     type: "task.created",
     runId,
@@ -54,8 +54,7 @@ export const PLANNER_TASK = "plan";
  * Writes the task files and returns the `task.created` events of the plan's tasks, in dependency order,
  * numbered, for the caller to journal.
  */
-export function taskEvents(repoRoot: string, runId: string, criteria: readonly string[], graph: TaskGraph<Plan["tasks"][number]>): NewEvent[] {
-  const paths = orchPaths(repoRoot);
+export function taskEvents(paths: OrchPaths, runId: string, criteria: readonly string[], graph: TaskGraph<Plan["tasks"][number]>): NewEvent[] {
   const dir = taskFilesDir(paths, runId);
   mkdirSync(dir, { recursive: true });
   const order = graph.order;

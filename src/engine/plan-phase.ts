@@ -11,7 +11,7 @@ import type { EventWriter } from "./event-writer.js";
 import { graphOf, taskEvents } from "./graph-run.js";
 import { attemptId } from "./ids.js";
 import { tipOf } from "./merge-queue.js";
-import { transcriptPath, type OrchPaths } from "./paths.js";
+import { runPaths, transcriptPath, type OrchPaths } from "./paths.js";
 import { makePlan } from "./planner.js";
 
 export interface PlanPhaseContext {
@@ -76,6 +76,6 @@ export async function runPlanPhase(deps: EngineDeps, ctx: PlanPhaseContext): Pro
   const commit = await tipOf(task.worktree);
   // One write: a supervisor that dies here leaves either the plan and the planner's end, or neither (then the
   // next one plans again), never tasks made by a planner still running.
-  await writer.write(...taskEvents(run.repoRoot, run.id, run.criteria, graph), { type: "task.finished", ...ids, data: { status: "succeeded", reason, commit } });
+  await writer.write(...taskEvents(runPaths(run), run.id, run.criteria, graph), { type: "task.finished", ...ids, data: { status: "succeeded", reason, commit } });
   return undefined;
 }

@@ -2,6 +2,8 @@
 // run branch and its worktree and journals the run and its tasks. Every run is a graph: a goal without a plan
 // is a graph of one task; a plan file gives the tasks; a planner makes them when the run starts. drive-run.ts
 // then drives it. The CLI (foreground or detached) and later the server call these.
+import { statSync } from "node:fs";
+import { isAbsolute } from "node:path";
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
@@ -15,6 +17,7 @@ import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/
 import type { RunRecord, Store } from "../store/store.js";
 import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents } from "./graph-run.js";
 import { newRunId } from "./ids.js";
+import { ensureWorktreesDir, orchPaths } from "./paths.js";
 
 export interface RunRequest {
   cwd: string;
@@ -42,6 +45,8 @@ export interface RunRequest {
   planner?: Fallback | undefined;
   /** How many tasks of a planned run may run at once. */
   concurrency?: number | undefined;
+  /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
+  worktrees: string;
 }
 
 export { Fallback } from "../core/run-settings.js";
@@ -67,6 +72,11 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
     throw new UsageError("no verify command: orch needs at least one command that tells when the goal is met", {
       hint: 'add --verify "npm test" (or set verify: in orch.config.yaml)',
     });
+  }
+  if (!isAbsolute(request.worktrees)) throw new UsageError(`the worktree folder must be an absolute path, not "${request.worktrees}"`);
+  const found = statSync(request.worktrees, { throwIfNoEntry: false });
+  if (found !== undefined && !found.isDirectory()) {
+    throw new UsageError(`the worktree folder ${request.worktrees} is not a folder`, { hint: "move it aside, or choose another with ORCH_WORKTREES_DIR or worktrees.dir in orch.config.yaml" });
   }
   const repo = await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
@@ -98,11 +108,14 @@ function singleTaskPlan(goal: string): Plan {
 export async function createRun(store: Store, planned: PlannedRun): Promise<RunRecord> {
   await ensureExcluded(planned.repo);
   const { request } = planned;
-  await createRunBranch(planned.repo, planned.runId, planned.base.sha);
+  // The run records the folder's real path, the one git and the agents will see its worktrees at.
+  const worktrees = ensureWorktreesDir(request.worktrees);
+  const paths = orchPaths(planned.repo.root, worktrees);
+  await createRunBranch(planned.repo, paths, planned.runId, planned.base.sha);
   const tasks =
     planned.graph !== undefined
-      ? taskEvents(planned.repo.root, planned.runId, request.criteria, planned.graph)
-      : [plannerTaskEvent(planned.repo.root, planned.runId, request.goal)];
+      ? taskEvents(paths, planned.runId, request.criteria, planned.graph)
+      : [plannerTaskEvent(paths, planned.runId, request.goal)];
   await store.append([
     {
       type: "run.created",
@@ -131,6 +144,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
           ...(request.planner !== undefined ? { planner: request.planner } : {}),
           ...(request.gc !== undefined ? { gc: request.gc } : {}),
           ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
+          worktrees,
         }),
       },
     },
