@@ -1,7 +1,7 @@
 // Runs one orch run of the `command` agent through the real engine, the way `orch run` does in the
 // foreground: planRun → createRun (real worktree, real SQLite journal under .orch/) → driveRun, with the same
 // dependencies the CLI hands in (file logger, process-group registry, real clock). Times each phase.
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { DEFAULT_PERMISSION } from "../../src/agents/permission.js";
 import type { Limits } from "../../src/core/journal.js";
 import { RecoverySettings } from "../../src/core/recovery-policy.js";
@@ -11,7 +11,7 @@ import { createRedactor } from "../../src/core/redact.js";
 import { interruptibleSleep, type EngineDeps } from "../../src/engine/deps.js";
 import { redactingStore } from "../../src/engine/redacting-store.js";
 import { fileLogger } from "../../src/engine/logger.js";
-import { orchPaths } from "../../src/engine/paths.js";
+import { orchPaths, worktreesRoot } from "../../src/engine/paths.js";
 import { driveRun } from "../../src/engine/drive-run.js";
 import { createRun, planRun } from "../../src/engine/run-service.js";
 import { ProcessGroups } from "../../src/process/groups.js";
@@ -62,8 +62,8 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
     limits: { ...BENCH_LIMITS, ...options.limits },
     recovery: RecoverySettings.parse({}),
     source: "bench",
-    // Beside the benchmark's repository, in its own temporary folder: never the user's cache.
-    worktrees: join(dirname(options.repoRoot), "worktrees"),
+    // Where `orch run` would put them: makeRepo points ORCH_WORKTREES_DIR into the benchmark's own folder.
+    worktrees: worktreesRoot(options.repoRoot, process.env).dir,
   });
   const paths = orchPaths(planned.repo.root);
   const store = await openSqliteStore({ path: paths.db });

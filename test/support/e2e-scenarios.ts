@@ -202,7 +202,7 @@ async function converge(cli: RealCli, sandboxes: Sandboxes, sideUsage: Scenarios
   expectUserCheckoutUntouched(repo);
 
   // The journal.
-  const worktree = join(repo.dir, ".orch", "worktrees", out.runId, taskId);
+  const worktree = join(repo.runWorktrees, out.runId, taskId);
   expect(journal.run).toMatchObject({ status: "succeeded", attempts: 2 });
   expect(journal.tasks).toEqual([expect.objectContaining({ id: taskId, status: "succeeded", branch: taskBranch, worktree, commit_sha: commits[0] })]);
   const [first, second] = journal.attempts;
