@@ -116,11 +116,17 @@ describe("worktrees outside the working tree", () => {
     expect(doctor.stdout).toContain(`✔ worktrees    new runs: ${root} (the default)`);
   });
 
-  it("a relative ORCH_WORKTREES_DIR is refused before anything is written", async () => {
+  it("a relative ORCH_WORKTREES_DIR, or a file where the folder must go, is refused before anything is written", async () => {
     const box = sandboxes.orchRepo(FAILING_REPO);
-    const result = await box.orch(["run", "add a test", "--verify", VERIFY, "--agent-command", FIX_AGENT], { env: { ...box.env, ORCH_WORKTREES_DIR: "wt" } });
-    expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/^orch: ORCH_WORKTREES_DIR must be an absolute path, not "wt"/);
+    const attempt = (env: Record<string, string>) => box.orch(["run", "add a test", "--verify", VERIFY, "--agent-command", FIX_AGENT], { env: { ...box.env, ...env } });
+    const relative = await attempt({ ORCH_WORKTREES_DIR: "wt" });
+    expect(relative.code).toBe(2);
+    expect(relative.stderr).toMatch(/^orch: ORCH_WORKTREES_DIR must be an absolute path, not "wt"/);
+    const file = join(box.repo.root, "a-file");
+    writeFileSync(file, "");
+    const blocked = await attempt({ ORCH_WORKTREES_DIR: file });
+    expect(blocked.code).toBe(2);
+    expect(blocked.stderr).toContain(`orch: the worktree folder ${join(file, repoKey(box.repo.dir))} cannot be made: ${file} is not a folder`);
     expect(existsSync(join(box.repo.dir, ".orch"))).toBe(false);
     expect(existsSync(join(box.repo.dir, "wt"))).toBe(false);
     expect(box.repo.git(["branch", "--list", "orch/*"])).toBe("");
@@ -157,6 +163,10 @@ describe("a run made before worktrees moved out", () => {
     expect(existsSync(join(legacy, "_run"))).toBe(false);
     expect(existsSync(waiting.worktree)).toBe(true);
     expect(existsSync(box.repo.worktrees)).toBe(false);
+    const doctor = await box.orch(["doctor"]);
+    expect(doctor.stdout).toContain(
+      `✔ worktrees    new runs: ${box.repo.runWorktrees} (ORCH_WORKTREES_DIR); 1 run made before keeps its worktrees in ${join(box.repo.dir, ".orch", "worktrees")} (\`orch gc\` removes them once ended)`,
+    );
 
     const collected = await gc(box);
     expect(collected.runs[0]?.worktrees).toEqual([{ taskId: waiting.task, path: waiting.worktree, action: "removed" }]);

@@ -1,10 +1,11 @@
 // Garbage collection of finished runs: removes the worktrees in the run's worktree folder, `<folder>/<run>/` (each
 // task's, and the run branch's own; the folder is the one the run recorded, or `.orch/worktrees/` for a run made
-// before runs recorded it, see paths.ts) once their branches are safe. Invariants: only a run that has ended (and whose process is done with it) is touched;
-// uncommitted work goes into a work-in-progress commit on the task's branch before its worktree goes (never on
-// the run branch, which holds only verified work: its worktree is kept instead); branches are deleted only when
-// asked (`branches`, see gc-branches.ts), after the worktrees; nothing outside orch's own worktrees (the user's
-// checkout, worktrees orch did not make) is touched, and git's own refusal to remove an unclean worktree is never overridden with --force.
+// before runs recorded it, see paths.ts) once their branches are safe. Invariants: only a run that has ended (and
+// whose process is done with it) is touched; uncommitted work goes into a work-in-progress commit on the task's
+// branch before its worktree goes (never on the run branch, which holds only verified work: its worktree is kept
+// instead); branches are deleted only when asked (`branches`, see gc-branches.ts), after the worktrees; nothing
+// outside orch's own worktrees (the user's checkout, worktrees orch did not make) is touched, and git's own refusal
+// to remove an unclean worktree is never overridden with --force.
 import { readFileSync } from "node:fs";
 import { lstat, readdir, realpath, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";

@@ -1,9 +1,9 @@
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageError } from "../core/errors.js";
-import { ensureWorktreesDir, legacyWorktreesDir, orchPaths, repoKey, runPaths, worktreePath, worktreesRoot } from "./paths.js";
+import { checkWorktreesDir, ensureWorktreesDir, legacyWorktreesDir, orchPaths, repoKey, runPaths, worktreePath, worktreesRoot } from "./paths.js";
 
 const made: string[] = [];
 afterEach(() => {
@@ -69,5 +69,17 @@ describe("a run's paths", () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     writeFileSync(join(root, "file"), "");
     expect(() => ensureWorktreesDir(join(root, "file"))).toThrow(/is not a folder/);
+  });
+
+  it("are checked without writing anything: a file on the way, a folder not writable, a relative path", () => {
+    const root = scratch();
+    writeFileSync(join(root, "file"), "");
+    mkdirSync(join(root, "locked"), { mode: 0o500 });
+    expect(() => checkWorktreesDir(join(root, "new", "deep"))).not.toThrow();
+    expect(() => checkWorktreesDir(join(root, "file", "wt"))).toThrow(`the worktree folder ${join(root, "file", "wt")} cannot be made: ${join(root, "file")} is not a folder`);
+    expect(() => checkWorktreesDir("wt")).toThrow(/must be an absolute path/);
+    // root can write anywhere: the lock only binds everyone else.
+    if (process.getuid?.() !== 0) expect(() => checkWorktreesDir(join(root, "locked", "wt"))).toThrow(/is not writable by you/);
+    expect(existsSync(join(root, "new"))).toBe(false);
   });
 });

@@ -4,9 +4,9 @@
 // linter, a search) finds the runs' copies of the files. Each run records its worktree folder when it is made
 // (`RunSettings.worktrees`); a run made before that has its worktrees under `.orch/worktrees/`, and keeps them.
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, realpathSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants, mkdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { homedir } from "node:os";
-import { basename, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { JournalDamagedError } from "../store/errors.js";
 
@@ -99,11 +99,43 @@ export function worktreesRoot(repoRoot: string, env: Readonly<Record<string, str
 }
 
 /**
+ * Checks, writing nothing, that a run's worktree folder can be used: an absolute path, a folder or nothing yet, and
+ * the nearest folder that exists writable by this user. Each problem is a UsageError.
+ */
+export function checkWorktreesDir(dir: string): void {
+  const hint = `choose another with ${WORKTREES_ENV} or worktrees.dir in orch.config.yaml`;
+  if (!isAbsolute(dir)) throw new UsageError(`the worktree folder must be an absolute path, not "${dir}"`, { hint });
+  let at = dir;
+  let found = look(at);
+  while (found === undefined && dirname(at) !== at) {
+    at = dirname(at);
+    found = look(at);
+  }
+  if (found !== undefined && !found.isDirectory()) {
+    throw new UsageError(`the worktree folder ${dir} cannot be made: ${at} is not a folder`, { hint: `move it aside, or ${hint}` });
+  }
+  try {
+    accessSync(at, constants.W_OK | constants.X_OK);
+  } catch {
+    throw new UsageError(`the worktree folder ${dir} cannot be made: ${at} is not writable by you`, { hint });
+  }
+}
+
+/** What is at `path`; undefined when nothing is (a file on the way to it included: ENOTDIR). */
+function look(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Makes a run's worktree folder (mode 0700 for what is made: it holds the repository's files and the agents'
  * work) and returns its real path, the one the run records. Something else of that name is a UsageError.
  */
 export function ensureWorktreesDir(dir: string): string {
-  const found = statSync(dir, { throwIfNoEntry: false });
+  const found = look(dir);
   if (found !== undefined && !found.isDirectory()) {
     throw new UsageError(`the worktree folder ${dir} is not a folder`, { hint: `move it aside, or choose another with ${WORKTREES_ENV} or worktrees.dir in orch.config.yaml` });
   }

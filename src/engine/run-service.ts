@@ -2,8 +2,6 @@
 // run branch and its worktree and journals the run and its tasks. Every run is a graph: a goal without a plan
 // is a graph of one task; a plan file gives the tasks; a planner makes them when the run starts. drive-run.ts
 // then drives it. The CLI (foreground or detached) and later the server call these.
-import { statSync } from "node:fs";
-import { isAbsolute } from "node:path";
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
 import { UsageError } from "../core/errors.js";
@@ -17,7 +15,7 @@ import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/
 import type { RunRecord, Store } from "../store/store.js";
 import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents } from "./graph-run.js";
 import { newRunId } from "./ids.js";
-import { ensureWorktreesDir, orchPaths } from "./paths.js";
+import { checkWorktreesDir, ensureWorktreesDir, orchPaths } from "./paths.js";
 
 export interface RunRequest {
   cwd: string;
@@ -73,11 +71,7 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
       hint: 'add --verify "npm test" (or set verify: in orch.config.yaml)',
     });
   }
-  if (!isAbsolute(request.worktrees)) throw new UsageError(`the worktree folder must be an absolute path, not "${request.worktrees}"`);
-  const found = statSync(request.worktrees, { throwIfNoEntry: false });
-  if (found !== undefined && !found.isDirectory()) {
-    throw new UsageError(`the worktree folder ${request.worktrees} is not a folder`, { hint: "move it aside, or choose another with ORCH_WORKTREES_DIR or worktrees.dir in orch.config.yaml" });
-  }
+  checkWorktreesDir(request.worktrees);
   const repo = await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
   const adapter = createAdapter(request.agent);

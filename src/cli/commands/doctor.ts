@@ -1,8 +1,8 @@
 // `orch doctor`: is this machine ready — git, the journal (is it sound?), where new runs' worktrees go (outside the
-// checkout, or said when not), no process of orch's runs left running after its attempt, verify command or run, and
-// each agent CLI (found, version, credentials present). Exit 0 when
-// git works, the journal is sound, nothing got away and at least one agent CLI is ready; 4 when the journal is
-// damaged or cannot be opened; 2 otherwise. `--repair` moves a damaged journal aside.
+// checkout, or said when not), no process of orch's runs left running after its attempt, verify command or run,
+// and each agent CLI (found, version, credentials present). Exit 0 when git works, the journal is sound, nothing
+// got away and at least one agent CLI is ready; 4 when the journal is damaged or cannot be opened; 2 otherwise.
+// `--repair` moves a damaged journal aside.
 import { existsSync, readdirSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
 import { checkAgent, CLI_AGENT_NAMES } from "../../agents/check.js";
