@@ -326,7 +326,8 @@ function attribute(calls: readonly GitCall[], journal: Journal, runId: string, r
   const byCommit = new Map(journal.timelines.flatMap((t) => (t.commit === undefined ? [] : [[t.commit, t.task.id] as const])));
   const worktrees = join(worktreesRoot(root, process.env).dir, runId);
   const integration = join(worktrees, "_run");
-  const pattern = new RegExp(`(?:orch/${runId}/|worktrees/${runId}/)([a-z0-9][a-z0-9-]*)`, "g");
+  // A task's branch (`orch/<run>/<task>`) or its worktree (`<folder>/<run>/<task>`) names it.
+  const pattern = new RegExp(`/${runId}/([a-z0-9][a-z0-9-]*)`, "g");
   const named = (call: GitCall): string | undefined =>
     [...`${call.args.join(" ")} ${call.cwd ?? ""}`.matchAll(pattern)].map((m) => m[1]).find((id) => id !== undefined && byId.has(id));
 
