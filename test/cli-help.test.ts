@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
 import { runOrch } from "./support/cli.js";
 
 const README = readFileSync(resolve(import.meta.dirname, "../README.md"), "utf8");
@@ -67,5 +68,14 @@ describe("the help of the other commands", () => {
     }
     expect(await help("stop", "--help")).toContain("Without a run, stop acts on the only live run");
     expect(await help("--help")).toContain("130 interrupted or paused");
+  });
+});
+
+describe("orch --version", () => {
+  it("prints package.json's version, by its fast path (-V, --version) and through commander (with another option)", async () => {
+    const { version } = z.object({ version: z.string() }).parse(JSON.parse(readFileSync(resolve(import.meta.dirname, "../package.json"), "utf8")));
+    expect(await help("--version")).toBe(`${version} `);
+    expect(await help("-V")).toBe(`${version} `);
+    expect(await help("--version", "--help")).toContain(version);
   });
 });

@@ -47,7 +47,7 @@ describe("a closed output", () => {
     const run = await piped(box, [...RUN, "--json"], "", "head -c 0");
     expect(run.code).toBe(0);
     expect(run.stderr).not.toMatch(/EPIPE|^\s+at /m);
-    expect(run.stderr).toMatch(/^orch: attempt 1: 1\/1 criteria met, progress 100%$/m);
+    expect(run.stderr).toMatch(/^orch: attempt 1: criteria 1\/1 passed · progress 100%$/m);
     for (const args of [["logs", "latest"], ["logs", "latest", "-f"], ["status"], ["report"]]) {
       const logs = await piped(box, args, "", "head -c 0");
       expect({ args, code: logs.code, stderr: logs.stderr }).toEqual({ args, code: 0, stderr: "" });

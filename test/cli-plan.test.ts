@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isRunning, parseRunResult, processesMentioning, waitFor } from "./support/cli.js";
+import { isRunning, parseRunResult, leftoverProcesses, waitFor } from "./support/cli.js";
 import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox, type StatusView } from "./support/e2e.js";
 import { FILES, PLAN, task } from "./support/plans.js";
 
@@ -245,7 +245,7 @@ describe("a planned run and its supervisor's death", () => {
     // setup ran once: it had finished before the kill.
     const log = readFileSync(join(box.out, "log"), "utf8").split("\n").filter(Boolean);
     expect(log.filter((l) => l.startsWith("setup "))).toEqual(["setup attempt 1"]);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 
@@ -291,7 +291,7 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     expect(box.repo.git(["log", "-1", "--format=%b", `orch/${runId}/_run~2`])).toMatch(/^The run's criteria failed on the run branch after the merge: `node gate.mjs` exited 1: a's first try breaks the run branch/);
     expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a attempt 1", "a attempt 2", "b attempt 1"]);
     expect(box.repo.git(["show", `orch/${runId}/_run:out/a.txt`])).toBe("a attempt 2");
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 
@@ -329,7 +329,7 @@ esac`;
     expect(firstParents(box, branch).map((subject) => subject.replace(/task [ab] /, "task X "))).toEqual(["orch: integrate task X into the run", "orch: integrate task X into the run"]);
     expect(box.repo.git(["show", `${branch}:CHANGELOG.md`]).split("\n").sort()).toEqual(["# Changelog", "- a", "- b"]);
     expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n").sort()).toEqual(["a attempt 1", "b attempt 1"]);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 
@@ -426,7 +426,7 @@ fi`;
     expect(journal.attempts.filter((a) => a.id.includes(".plan.")).map((a) => a.status)).toEqual(["failed", "succeeded"]);
     expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a", "b"]);
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run", "orch: integrate task b into the run"]);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 

@@ -275,7 +275,7 @@ describe("orch run with the command agent", () => {
     );
     expect(json).toMatchObject({ status: "failed", attempts: 1 });
     expect(result.ms).toBeLessThan(20_000);
-    expect(result.stderr).toContain("attempt 1: 0/2 criteria met, progress 0% (timed out: `sleep 60`)");
+    expect(result.stderr).toContain("attempt 1: criteria 0/2 passed · progress 0% (timed out: `sleep 60`)");
     const view = await box.status(json.runId);
     expect(view.lastResult).toMatch(/verify_failed: .*`sleep 60` failed/);
     expect(read(json.report ?? "")).toContain("- `sleep 60`: timed out");
@@ -478,7 +478,7 @@ function findOnPath(name: string): string {
 }
 
 describe("orch doctor", () => {
-  it("with only git and node on PATH: exit 2, claude-code not found; with a `claude` and a key: exit 0, the key never printed", async () => {
+  it("with only git and node on PATH: exit 3 (only the command and scripted agents run), claude-code not found; with a `claude` and a key: exit 0, the key never printed", async () => {
     const box = sandbox();
     const bin = join(box.repo.root, "bin");
     mkdirSync(bin);
@@ -487,7 +487,7 @@ describe("orch doctor", () => {
     const env = { HOME: box.repo.home, PATH: bin, GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C", TMPDIR: box.repo.tmp };
 
     const bare = await box.orch(["doctor", "--json"], { env });
-    expect(bare.code, bare.stderr).toBe(2);
+    expect(bare.code, bare.stderr).toBe(3);
     const missing = parseJsonOutput(DoctorJson, bare.stdout);
     expect(missing.ok).toBe(false);
     expect(missing.checks.find((c) => c.name === "git")?.ok).toBe(true);
@@ -518,11 +518,22 @@ describe("orch doctor", () => {
 });
 
 describe("orch demo", () => {
-  it("converges its throw-away repository with the scripted agent in 2 attempts", async () => {
+  it("converges its throw-away repository with the scripted agent in 2 attempts, and claims no cost", async () => {
     const box = sandbox();
-    const result = await box.orch(["demo", "--json", "--dir", join(box.repo.root, "demo")], { cwd: box.repo.root });
+    const demo = join(box.repo.root, "demo");
+    const result = await box.orch(["demo", "--json", "--dir", demo], { cwd: box.repo.root });
     expect(result.code, result.stderr).toBe(0);
-    expect(parseRunResult(result)).toMatchObject({ status: "succeeded", attempts: 2 });
+    const json = parseRunResult(result);
+    expect(json).toMatchObject({ status: "succeeded", attempts: 2 });
+    // The scripted agent calls no model: no invented dollar figure in the status or the report.
+    const status = await box.orch(["status", json.runId], { cwd: join(demo, "repo") });
+    expect(status.stdout).toMatch(/^ {2}cost {6}none: the scripted agent calls no model · tokens 0 in \/ 0 out$/m);
+    expect(status.stdout).not.toMatch(/\$\d/);
+    const report = await box.orch(["report", json.runId], { cwd: join(demo, "repo") });
+    expect(report.stdout).toContain("| Cost | none: the scripted agent calls no model |");
+    // Its attempts state no tokens and no cost: none was reported.
+    expect(report.stdout).toMatch(/^\| 1 \| scripted \| scripted-demo \| [^|]+ \| — \| — \| verify_failed \| 0\/1 \| 50% \|$/m);
+    expect(report.stdout).not.toMatch(/\$\d/);
   });
 });
 

@@ -39,19 +39,19 @@ describe("a planned run says which task spoke", () => {
     for (const id of ["alpha", "beta"]) {
       expect(run.stderr).toContain(`orch: ${id}: attempt 1/10 started`);
       expect(run.stderr).toContain(`orch: ${id}#1 » ${id}: wrote out/${id}.txt`);
-      expect(run.stderr).toContain(`orch: ${id}: attempt 1: 2/2 criteria met, progress 100%`);
+      expect(run.stderr).toContain(`orch: ${id}: attempt 1: criteria 2/2 passed · progress 100%`);
     }
     expect(run.stderr).not.toMatch(/^orch: attempt 1\/10 started$/m);
 
     // `orch logs RUN`: every line of an attempt names its task and attempt; the two starts are told apart.
     const all = await logs(box, run.runId);
     const started = all.filter((l) => l.includes("── attempt 1 started"));
-    expect(started.map((l) => l.slice(9, l.indexOf(" ──")))).toEqual(expect.arrayContaining(["alpha#1", "beta#1"]));
+    expect(started.map((l) => l.slice("2026-12-07 12:00:04Z ".length, l.indexOf(" ──")))).toEqual(expect.arrayContaining(["alpha#1", "beta#1"]));
     expect(started).toHaveLength(2);
     const ofAttempts = all.filter((l) => /── (attempt|agent exited)|[»✔✖] /.test(l) && !l.includes("── task "));
     expect(ofAttempts.length).toBeGreaterThanOrEqual(10);
-    for (const line of ofAttempts) expect(line, line).toMatch(/^\d\d:\d\d:\d\d (alpha|beta)#1 /);
-    expect(all.some((l) => /^\d\d:\d\d:\d\d #1 /.test(l))).toBe(false);
+    for (const line of ofAttempts) expect(line, line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ (alpha|beta)#1 /);
+    expect(all.some((l) => /^\S+ \S+Z #1 /.test(l))).toBe(false);
 
     // `orch logs RUN/TASK`: that task's lines only.
     const beta = await logs(box, `${run.runId}/beta`);
@@ -66,6 +66,10 @@ describe("a planned run says which task spoke", () => {
     const rows = table.split("\n").filter((l) => /^\| `(alpha|beta)` \| 1 \|/.test(l));
     expect(rows).toHaveLength(2);
     expect(new Set(rows).size).toBe(2);
+    // A planned run's progress is its tasks' mean, and both the report and `orch status` say so.
+    expect(report).toContain("| Progress | 100% (the mean of its tasks'; each the share of the criteria passing; a failing test run counts its passing tests) |");
+    const status = await box.orch(["status", run.runId]);
+    expect(status.stdout).toMatch(/^ {2}progress {2}100% \(the mean of its tasks'; each the share of the criteria passing/m);
   });
 
   it("refuses a task or a run that does not exist, in plain words (exit 2)", { timeout: 90_000 }, async () => {
@@ -88,6 +92,6 @@ describe("a run of one task in the foreground, off a terminal", () => {
     expect(result.stderr).toContain("orch: attempt 1/10 started");
     expect(result.stderr).toContain("orch: #1 » make-alpha: wrote out/make-alpha.txt");
     const lines = await logs(box, "latest");
-    expect(lines.some((l) => /^\d\d:\d\d:\d\d #1 ── attempt 1 started/.test(l))).toBe(true);
+    expect(lines.some((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ #1 ── attempt 1 started/.test(l))).toBe(true);
   });
 });

@@ -34,8 +34,9 @@ export const BenchResult = z.object({
 });
 export type BenchResult = z.infer<typeof BenchResult>;
 
+/** A baseline of zero or below (a latency within two processes' clock skew) has no ratio: it prints as n/a. */
 export function baseline(label: string, value: number, unit: Unit, figure: number): Baseline {
-  return { label, value, unit, ratio: value === 0 ? Number.POSITIVE_INFINITY : figure / value };
+  return { label, value, unit, ratio: value <= 0 ? Number.POSITIVE_INFINITY : figure / value };
 }
 
 export function formatValue(value: number, unit: Unit): string {

@@ -52,3 +52,14 @@ export function controlHelp(mode: string): string {
 Without a run, ${mode} acts on the only live run (one a supervisor drives now) and names it; when several
 are live, it lists them and asks for one (exit 2).`;
 }
+
+export const DOCTOR_HELP = `
+Not being in a repository is a warning (⚠): runs need one, and the other checks still run.
+
+Exit codes:
+  0    all is well and at least one agent CLI is ready
+  1    a check failed (git, a process that got away from a run)
+  2    orch.config.yaml is invalid
+  3    all else is well but no agent CLI is ready: only the command and scripted agents can run until you
+       install one or give it credentials
+  4    the journal (.orch/orch.db) is damaged or cannot be opened`;

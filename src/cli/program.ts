@@ -12,11 +12,10 @@ import type { PlanFlags } from "./commands/plan.js";
 import type { RunFlags } from "./commands/run.js";
 import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
-import { controlHelp, EXIT_CODES_HELP, LOGS_HELP, RUN_HELP } from "./help-text.js";
+import { controlHelp, DOCTOR_HELP, EXIT_CODES_HELP, LOGS_HELP, RUN_HELP } from "./help-text.js";
 import { journalAdvice } from "./journal-advice.js";
 import { collect } from "./options.js";
-
-const VERSION = "0.1.0";
+import { VERSION } from "./version.js";
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   let code: number = EXIT.ok;
@@ -159,6 +158,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .description("check git, the journal and each agent CLI")
     .option("--repair", "move a damaged journal aside (kept, never deleted) so that a new one starts")
     .option("--json", "print JSON")
+    .addHelpText("after", DOCTOR_HELP)
     .action(async (flags: { json?: boolean; repair?: boolean }) => set(await (await import("./commands/doctor.js")).doctorCommand(ctx, flags)));
 
   program

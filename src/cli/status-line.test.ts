@@ -25,9 +25,9 @@ describe("the live status line", () => {
     line.update({ taskId: "t", kind: "verified", attempt: 2, progress: 0.5, passed: 1, total: 2, timedOut: [] });
     line.update({ taskId: "t", kind: "agent", event: { type: "tool.called", name: "Bash", summary: "npm test", id: "t1" } });
     now += 65_000;
-    expect(line.render()).toMatch(/^\S attempt 2\/10 · 1:05\/3:00:00 · 50% · Bash npm test$/);
+    expect(line.render()).toMatch(/^\S attempt 2\/10 · 1m 05s of 3h 00m · progress 50% · Bash npm test$/);
     // On a terminal, milestones are printed above the line; the agent's lines are only drawn on it.
-    expect(output.errors).toEqual(["  attempt 2/10 started", "  attempt 2: 1/2 criteria met, progress 50%"]);
+    expect(output.errors).toEqual(["  attempt 2/10 started", "  attempt 2: criteria 1/2 passed · progress 50%"]);
   });
 
   it("off a terminal, prints milestones and the agent's own lines, controls shown as text", () => {
@@ -42,7 +42,7 @@ describe("the live status line", () => {
       "orch: attempt 1/10 started",
       "orch: #1 » looking at sum.js\\u001b[2J",
       "orch: #1 → Bash npm test",
-      "orch: attempt 1: 1/1 criteria met, progress 100% (timed out: `sleep 9`)",
+      "orch: attempt 1: criteria 1/1 passed · progress 100% (timed out: `sleep 9`)",
     ]);
   });
 
@@ -57,9 +57,9 @@ describe("the live status line", () => {
       "orch: api: attempt 1/10 started",
       "orch: ui: attempt 1/10 started",
       "orch: ui#1 » ui: wrote it\n             and checked",
-      "orch: api: attempt 1: 1/2 criteria met, progress 50%",
+      "orch: api: attempt 1: criteria 1/2 passed · progress 50%",
     ]);
-    expect(line.render()).toMatch(/^\S api attempt 1\/10 · 0:00\/1:00 · 50% · 1\/2 criteria met$/);
+    expect(line.render()).toMatch(/^\S api attempt 1\/10 · 0s of 1m 00s · progress 50% · criteria 1\/2 passed$/);
   });
 
   it("ignores usage and unreadable output, and cuts what does not fit the terminal", () => {
@@ -80,7 +80,14 @@ describe("the live status line", () => {
     const output = capture(false);
     const line = new StatusLine(output, one(3, 60_000, () => 0));
     line.update({ taskId: "t", kind: "waiting", until: Date.UTC(2026, 10, 21, 8, 0, 0), reason: "rate_limited: 429" });
-    expect(line.render()).toMatch(/waiting until .* \(rate_limited: 429\)$/);
-    expect(output.errors[0]).toMatch(/^orch: waiting until .* \(rate_limited: 429\)$/);
+    expect(line.render()).toContain("waiting until 2026-11-21 08:00");
+    expect(output.errors[0]).toBe("orch: waiting until 2026-11-21 08:00:00Z (rate_limited: 429)");
+  });
+
+  it("says what each number of a verdict is, and why progress is off the plain share of criteria", () => {
+    const output = capture(false);
+    const line = new StatusLine(output, one(3, 60_000, () => 0));
+    line.update({ taskId: "t", kind: "verified", attempt: 1, progress: 0.5, passed: 0, total: 1, timedOut: [] });
+    expect(output.errors).toEqual(["orch: attempt 1: criteria 0/1 passed · progress 50%, counting the tests that pass in failing criteria"]);
   });
 });

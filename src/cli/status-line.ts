@@ -1,10 +1,11 @@
-// The live status line of a foreground run: attempt n/m, elapsed/limit, progress, and what the agent is
+// The live status line of a foreground run: attempt n/m, elapsed of the limit, progress, and what the agent is
 // doing now. On a terminal it redraws one line in place; elsewhere (a pipe, a file, CI) it prints a line per
 // milestone and each of the agent's own lines, since nothing is redrawn there. In a planned run, tasks work side
 // by side: every line names its task, and the redrawn line shows the task that spoke last.
 import { escapeControls } from "../core/terminal-text.js";
 import { describeAgentEvent } from "../core/agent-event.js";
-import { formatClock } from "../core/duration.js";
+import { formatDuration, formatTimestamp } from "../core/duration.js";
+import { describeVerdict } from "../core/progress.js";
 import type { TaskActivity } from "../engine/task-runner.js";
 import { agentLine } from "./agent-lines.js";
 import type { Output } from "./output.js";
@@ -73,15 +74,15 @@ export class StatusLine {
         break;
       case "verified":
         state.progress = activity.progress;
-        state.doing = `${activity.passed}/${activity.total} criteria met`;
+        state.doing = `criteria ${activity.passed}/${activity.total} passed`;
         this.milestone(
           activity.taskId,
-          `attempt ${activity.attempt}: ${activity.passed}/${activity.total} criteria met, progress ${Math.round(activity.progress * 100)}%` +
+          `attempt ${activity.attempt}: ${describeVerdict(activity.passed, activity.total, activity.progress)}` +
             (activity.timedOut.length > 0 ? ` (timed out: ${activity.timedOut.map((c) => `\`${c}\``).join(", ")})` : ""),
         );
         break;
       case "waiting":
-        state.doing = `waiting until ${new Date(activity.until).toLocaleTimeString()} (${activity.reason})`;
+        state.doing = `waiting until ${formatTimestamp(activity.until)} (${activity.reason})`;
         this.milestone(activity.taskId, state.doing);
         break;
     }
@@ -93,7 +94,7 @@ export class StatusLine {
     const state = (this.current === undefined ? undefined : this.tasks.get(this.current)) ?? { attempt: 0, progress: 0, doing: "starting" };
     const elapsed = this.now() - this.options.startedAt;
     const task = this.options.withTask && this.current !== undefined ? `${this.current} ` : "";
-    const head = `${SPINNER[this.frame % SPINNER.length] ?? ""} ${task}attempt ${state.attempt}/${this.options.maxAttempts} · ${formatClock(elapsed)}/${formatClock(this.options.limitMs)} · ${Math.round(state.progress * 100)}% · `;
+    const head = `${SPINNER[this.frame % SPINNER.length] ?? ""} ${task}attempt ${state.attempt}/${this.options.maxAttempts} · ${elapsed < 1_000 ? "0s" : formatDuration(elapsed)} of ${formatDuration(this.options.limitMs)} · progress ${Math.round(state.progress * 100)}% · `;
     const room = Math.max(10, this.output.columns - head.length - 1);
     const doing = state.doing.length > room ? `${state.doing.slice(0, room - 1)}…` : state.doing;
     return `${head}${doing}`;

@@ -6,7 +6,7 @@ import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { didYouMean } from "../core/did-you-mean.js";
 import { UsageError } from "../core/errors.js";
-import { CONFIG_FILE, Config } from "./schema.js";
+import { CONFIG_FILE, configSchema, type Config } from "./schema.js";
 import { lineOf } from "../core/yaml-line.js";
 
 export class ConfigError extends UsageError {
@@ -20,7 +20,7 @@ export function loadConfig(repoRoot: string): { config: Config; path: string | u
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    if (error instanceof Error && "code" in error && error.code === "ENOENT") return { config: Config.parse({}), path: undefined };
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return { config: configSchema().parse({}), path: undefined };
     throw new ConfigError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return { config: parseConfig(text, path), path };
@@ -38,7 +38,7 @@ export function parseConfig(text: string, source: string): Config {
     });
   }
   const raw: unknown = withoutNulls(doc.toJS() ?? {});
-  const parsed = Config.safeParse(raw, { reportInput: true });
+  const parsed = configSchema().safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   // Every problem at once, each at its own line, in the order of the file.
   const problems = parsed.error.issues
@@ -92,7 +92,7 @@ function unknownKey(path: readonly (string | number)[], key: string): string {
 
 /** The settings the schema allows in the map at `path`. */
 function keysAt(path: readonly (string | number)[]): string[] {
-  let schema: z.core.$ZodType | undefined = Config;
+  let schema: z.core.$ZodType | undefined = configSchema();
   for (const part of path) schema = typeof part === "string" ? objectOf(schema)?.shape[part] : undefined;
   return Object.keys(objectOf(schema)?.shape ?? {});
 }

@@ -1,5 +1,6 @@
 // orch.config.yaml: the settings a repository keeps for its runs. Parsed with zod; every value has a
-// default, so an empty file (or none) is a valid configuration.
+// default, so an empty file (or none) is a valid configuration. The schema is built on first use, not when the
+// module loads: a command that never reads the config (`orch init`, which only writes the template) skips it.
 import { z } from "zod";
 import { DEFAULT_PERMISSION, PERMISSIONS } from "../agents/permission.js";
 import { AGENT_NAMES } from "../agents/names.js";
@@ -9,109 +10,119 @@ import { OnFailure } from "../core/recovery-policy.js";
 import { parseSize } from "../core/size.js";
 import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES } from "../process/rotating-log.js";
 
-const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
-  message: "expected a duration such as 30s, 5m, 2h or 1h30m",
-});
-const size = z.string().refine((s) => parseSize(s) !== undefined, {
-  message: "expected a size such as 512m, 4g or 1.5g",
-});
+function buildConfigSchema() {
+  const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+    message: "expected a duration such as 30s, 5m, 2h or 1h30m",
+  });
+  const size = z.string().refine((s) => parseSize(s) !== undefined, {
+    message: "expected a size such as 512m, 4g or 1.5g",
+  });
+  return z
+    .object({
+      agent: z.enum(AGENT_NAMES).default("claude-code"),
+      permission: z.enum(PERMISSIONS).default(DEFAULT_PERMISSION),
+      model: z.string().min(1).optional(),
+      fallbackModels: z.array(z.string().min(1)).default([]),
+      verify: z.array(z.string().min(1)).default([]),
+      base: z.string().min(1).optional(),
+      limits: z
+        .object({
+          maxAttempts: z.number().int().positive().default(10),
+          maxHours: z.number().positive().default(3),
+          budgetUsd: z.number().positive().optional(),
+          budgetTokens: z.number().int().positive().optional(),
+          taskBudgetUsd: z.number().positive().optional(),
+          taskBudgetTokens: z.number().int().positive().optional(),
+          interval: duration.default("0s"),
+          stallAttempts: z.number().int().positive().default(3),
+          stallTimeout: duration.default("10m"),
+          attemptTimeout: duration.default("60m"),
+          verifyTimeout: duration.default("10m"),
+          drainGrace: duration.default("30s"),
+          agentMaxRss: size.optional(),
+          transcriptMaxMb: z.number().positive().default(DEFAULT_LOG_MAX_BYTES / (1024 * 1024)),
+          transcriptKeep: z.number().int().nonnegative().default(DEFAULT_LOG_KEEP),
+        })
+        .strict()
+        .prefault({}),
+      recovery: z
+        .object({
+          onFailure: OnFailure.prefault({}),
+          circuitBreaker: z
+            .object({
+              failures: z.number().int().positive().default(DEFAULT_BREAKER.failures),
+              cooldown: duration.default("10m"),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+      gc: z
+        .object({ afterRun: z.boolean().default(false) })
+        .strict()
+        .prefault({}),
+      integration: z
+        .object({ verifyEveryMerge: z.boolean().default(false) })
+        .strict()
+        .prefault({}),
+      worktrees: z
+        .object({ dir: z.string().min(1).optional() })
+        .strict()
+        .prefault({}),
+      agents: z
+        .object({
+          "claude-code": z
+            .object({
+              bin: z.string().min(1).default("claude"),
+              model: z.string().min(1).optional(),
+              maxTurns: z.number().int().positive().optional(),
+              extraArgs: z.array(z.string()).optional(),
+            })
+            .strict()
+            .prefault({}),
+          command: z.object({ command: z.string().min(1).optional() }).strict().prefault({}),
+          scripted: z.object({ script: z.string().min(1).optional() }).strict().prefault({}),
+          opencode: z
+            .object({
+              bin: z.string().min(1).default("opencode"),
+              model: z.string().min(1).optional(),
+              extraArgs: z.array(z.string()).optional(),
+            })
+            .strict()
+            .prefault({}),
+          gemini: z
+            .object({
+              bin: z.string().min(1).default("gemini"),
+              model: z.string().min(1).optional(),
+              extraArgs: z.array(z.string()).optional(),
+            })
+            .strict()
+            .prefault({}),
+          codex: z
+            .object({
+              bin: z.string().min(1).default("codex"),
+              model: z.string().min(1).optional(),
+              extraArgs: z.array(z.string()).optional(),
+            })
+            .strict()
+            .prefault({}),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .strict();
+}
 
-export const Config = z
-  .object({
-    agent: z.enum(AGENT_NAMES).default("claude-code"),
-    permission: z.enum(PERMISSIONS).default(DEFAULT_PERMISSION),
-    model: z.string().min(1).optional(),
-    fallbackModels: z.array(z.string().min(1)).default([]),
-    verify: z.array(z.string().min(1)).default([]),
-    base: z.string().min(1).optional(),
-    limits: z
-      .object({
-        maxAttempts: z.number().int().positive().default(10),
-        maxHours: z.number().positive().default(3),
-        budgetUsd: z.number().positive().optional(),
-        budgetTokens: z.number().int().positive().optional(),
-        taskBudgetUsd: z.number().positive().optional(),
-        taskBudgetTokens: z.number().int().positive().optional(),
-        interval: duration.default("0s"),
-        stallAttempts: z.number().int().positive().default(3),
-        stallTimeout: duration.default("10m"),
-        attemptTimeout: duration.default("60m"),
-        verifyTimeout: duration.default("10m"),
-        drainGrace: duration.default("30s"),
-        agentMaxRss: size.optional(),
-        transcriptMaxMb: z.number().positive().default(DEFAULT_LOG_MAX_BYTES / (1024 * 1024)),
-        transcriptKeep: z.number().int().nonnegative().default(DEFAULT_LOG_KEEP),
-      })
-      .strict()
-      .prefault({}),
-    recovery: z
-      .object({
-        onFailure: OnFailure.prefault({}),
-        circuitBreaker: z
-          .object({
-            failures: z.number().int().positive().default(DEFAULT_BREAKER.failures),
-            cooldown: duration.default("10m"),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-    gc: z
-      .object({ afterRun: z.boolean().default(false) })
-      .strict()
-      .prefault({}),
-    integration: z
-      .object({ verifyEveryMerge: z.boolean().default(false) })
-      .strict()
-      .prefault({}),
-    worktrees: z
-      .object({ dir: z.string().min(1).optional() })
-      .strict()
-      .prefault({}),
-    agents: z
-      .object({
-        "claude-code": z
-          .object({
-            bin: z.string().min(1).default("claude"),
-            model: z.string().min(1).optional(),
-            maxTurns: z.number().int().positive().optional(),
-            extraArgs: z.array(z.string()).optional(),
-          })
-          .strict()
-          .prefault({}),
-        command: z.object({ command: z.string().min(1).optional() }).strict().prefault({}),
-        scripted: z.object({ script: z.string().min(1).optional() }).strict().prefault({}),
-        opencode: z
-          .object({
-            bin: z.string().min(1).default("opencode"),
-            model: z.string().min(1).optional(),
-            extraArgs: z.array(z.string()).optional(),
-          })
-          .strict()
-          .prefault({}),
-        gemini: z
-          .object({
-            bin: z.string().min(1).default("gemini"),
-            model: z.string().min(1).optional(),
-            extraArgs: z.array(z.string()).optional(),
-          })
-          .strict()
-          .prefault({}),
-        codex: z
-          .object({
-            bin: z.string().min(1).default("codex"),
-            model: z.string().min(1).optional(),
-            extraArgs: z.array(z.string()).optional(),
-          })
-          .strict()
-          .prefault({}),
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
-export type Config = z.infer<typeof Config>;
+let built: ReturnType<typeof buildConfigSchema> | undefined;
+
+/** The schema of orch.config.yaml, built once, on first use. */
+export function configSchema(): ReturnType<typeof buildConfigSchema> {
+  built ??= buildConfigSchema();
+  return built;
+}
+
+export type Config = z.infer<ReturnType<typeof buildConfigSchema>>;
 
 export const CONFIG_FILE = "orch.config.yaml";
 

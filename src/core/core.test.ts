@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { transitionAttempt, type AttemptState } from "./attempt.js";
-import { formatClock, formatDuration, parseDuration } from "./duration.js";
+import { formatDuration, formatTimestamp, parseDuration } from "./duration.js";
 import { backoffDelay, retryDelay, tierOf, FAILURE_KINDS, type FailureKind } from "./failure.js";
 import { describeFigures, PACING_REASON, recoveryFigures } from "./figures.js";
 import { allows, atStart, CLOSED, countsAgainstModel, recordFailure, recordSuccess } from "./circuit.js";
@@ -118,8 +118,8 @@ describe("durations", () => {
     expect(formatDuration(350)).toBe("350ms");
     expect(formatDuration(65_000)).toBe("1m 05s");
     expect(formatDuration(3_723_000)).toBe("1h 02m");
-    expect(formatClock(65_000)).toBe("1:05");
-    expect(formatClock(3_723_000)).toBe("1:02:03");
+    expect(formatTimestamp(Date.UTC(2026, 11, 7, 0, 0, 4))).toBe("2026-12-07 00:00:04Z");
+    expect(formatTimestamp(Date.UTC(2026, 11, 7, 13, 5, 59, 999), { zone: false })).toBe("2026-12-07 13:05:59");
   });
 });
 

@@ -1,4 +1,5 @@
-// Durations as users type them (`30s`, `5m`, `2h`, `1h30m`, `7d`, `250ms`) and as orch prints them.
+// Durations as users type them (`30s`, `5m`, `2h`, `1h30m`, `7d`, `250ms`) and as orch prints them, and the
+// one format of clock times orch prints.
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
@@ -36,12 +37,12 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-/** `0:42`, `12:05`, `1:02:03`: a clock for the status line. */
-export function formatClock(ms: number): string {
-  const seconds = Math.max(0, Math.floor(ms / 1_000));
-  const h = Math.floor(seconds / 3_600);
-  const m = Math.floor((seconds % 3_600) / 60);
-  const s = seconds % 60;
-  const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
-  return `${h > 0 ? `${h}:` : ""}${mm}:${String(s).padStart(2, "0")}`;
+/**
+ * A clock time as orch prints it everywhere (status, list, logs, the live line): `2026-12-07 12:00:04Z`, in
+ * UTC, the same on every machine and sortable as text. `zone: false` leaves out the `Z` for a column whose
+ * header names the zone once (`CREATED (UTC)`).
+ */
+export function formatTimestamp(ms: number, options: { zone?: boolean } = {}): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${options.zone === false ? "" : "Z"}`;
 }

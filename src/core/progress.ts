@@ -8,6 +8,21 @@ export function progressOf(scores: readonly number[]): number {
   return sum / scores.length;
 }
 
+/** What a progress figure is, for a user reading one next to a count of criteria. */
+export const PROGRESS_MEANS = "share of the criteria passing; a failing test run counts its passing tests";
+
+/**
+ * One verdict in words that say what each number is: `criteria 1/2 passed · progress 50%`, and, where the test
+ * counts of a failing criterion moved the figure off the plain share, `criteria 0/1 passed · progress 50%,
+ * counting the tests that pass in failing criteria`.
+ */
+export function describeVerdict(passed: number, total: number, progress: number): string {
+  const pct = `${Math.round(progress * 100)}%`;
+  const plain = total === 0 ? 0 : passed / total;
+  const byTests = Math.abs(plain - progress) > 1e-9 ? ", counting the tests that pass in failing criteria" : "";
+  return `criteria ${passed}/${total} passed · progress ${pct}${byTests}`;
+}
+
 /**
  * True when each of the last `stallAttempts` attempts failed to raise progress above the best figure
  * reached before it (the figure before the first attempt is 0). Progress lost and regained is no rise.

@@ -199,14 +199,22 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
  */
 function foldingWriter(inner: JournalWriter, now: () => number, fold: (event: LoopEvent) => void): JournalWriter {
   // The event is the writer's from here on: stamped in place, not copied (every agent line passes here).
+  const timed = (event: NewEvent) => Object.assign(event, { at: event.at ?? now() });
   const stamp = (event: NewEvent): NewEvent => {
-    const stamped = Object.assign(event, { at: event.at ?? now() });
+    const stamped = timed(event);
     fold(stamped);
     return stamped;
   };
   return {
     push: (event) => inner.push(stamp(event)),
     write: (...events) => inner.write(...events.map(stamp)),
+    writeUnlessStopped: async (...events) => {
+      // Folded only once written: a refused write leaves the loop as it was.
+      const stamped = events.map(timed);
+      const refused = await inner.writeUnlessStopped(...stamped);
+      if (refused === undefined) for (const event of stamped) fold(event);
+      return refused;
+    },
     flush: () => inner.flush(),
   };
 }

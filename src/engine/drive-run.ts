@@ -97,6 +97,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     const fresh = run.status === "pending";
     const supervisor = { pid: me.pid, ...(me.startTime !== undefined ? { pidStartTime: me.startTime } : {}), host: me.host, detached: options.detached };
     let elapsedBefore = 0;
+    let current = tasks;
     const restored = new Map<string, TaskLoop>();
     const restore = (t: TaskRecord) => replayTask(store, loopConfig({ run, task: t, chain, permission: run.settings.permission, recovery: recoveryOf(run) }), t);
     if (fresh) {
@@ -114,9 +115,10 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id), (...events) => writer.write(...events))));
       await writer.write({ type: "run.resumed", runId: run.id, data: { ...supervisor, from, reconciled } });
       for (const line of reconciled) log.info("reconciled", { line });
-      for (const t of await store.listTasks(run.id)) if (t.status === "running") restored.set(t.id, await restore(t));
+      current = await store.listTasks(run.id);
+      for (const t of current) if (t.status === "running") restored.set(t.id, await restore(t));
     }
-    return await driveLoop(deps, { ...options, run, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
+    return await driveLoop(deps, { ...options, run, tasks: current, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
   } catch (error) {
     // Taken over before the loop began or while it wrote the run's end: this supervisor stops writing.
     if (!(error instanceof StaleWriterError)) throw error;
@@ -128,6 +130,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
 
 interface LoopInput extends DriveOptions {
   run: RunRecord;
+  /** The run's tasks as the journal holds them once a dead supervisor's leftovers are reconciled. */
+  tasks: readonly TaskRecord[];
   chain: ChainLink[];
   paths: OrchPaths;
   writer: EventWriter;
@@ -189,12 +193,13 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
       ...(input.onActivity !== undefined ? { onActivity: input.onActivity } : {}),
     };
     // A planner that has not finished plans first; its tasks then go to the scheduler with the rest.
-    const planning = (await store.listTasks(run.id)).find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running"));
+    const planning = input.tasks.find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running"));
     const planned = planning === undefined ? undefined : await runPlanPhase(deps, { ...common, task: planning, ...plannerOf(run), abort: abort.signal });
     conclusion =
       planned ??
       (await driveGraph(deps, {
         ...common,
+        tasks: planning === undefined ? input.tasks : await store.listTasks(run.id),
         concurrency: concurrencyOf(run),
         integration: integrationWorktree(input.paths, run.id),
         restored: input.restored,

@@ -90,3 +90,27 @@ describe("EventWriter under a lease fence", () => {
     expect((await store.readEvents({ runId: "r1" })).map((e) => e.type)).toEqual(["run.created", "run.noted"]);
   });
 });
+
+describe("EventWriter and a stop request", () => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await openSqliteStore({ path: ":memory:" });
+    await store.append([created]);
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it("writes a start only while the run has no request; a refused start writes nothing and leaves the writer working", async () => {
+    const writer = new EventWriter(store);
+    writer.push(note("output before"));
+    expect(await writer.writeUnlessStopped(note("task starts"))).toBeUndefined();
+    await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "abort", by: "cli" } }]);
+    writer.push(note("output after the request"));
+    expect(await writer.writeUnlessStopped(note("another task starts"))).toBe("abort");
+    await writer.write(note("the task ends"));
+    const messages = (await store.readEvents({ runId: "r1" })).flatMap((e) => (e.type === "run.noted" ? [e.data.message] : []));
+    // The buffered output goes through either way: only the start is refused.
+    expect(messages).toEqual(["output before", "task starts", "output after the request", "the task ends"]);
+  });
+});

@@ -5,7 +5,8 @@
 // Under a lease fence, a write the store refuses (another supervisor took the run over) ends all writing.
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { toError } from "../core/errors.js";
-import { StaleWriterError, type WriteFence } from "../store/errors.js";
+import type { StopMode } from "../core/run.js";
+import { StaleWriterError, StopRequestedError, type WriteFence } from "../store/errors.js";
 import type { Store } from "../store/store.js";
 
 export interface EventWriterOptions {
@@ -25,6 +26,11 @@ export interface JournalWriter {
   push(event: NewEvent): void;
   /** Writes the buffer, then these events, and resolves when they are in the journal. */
   write(...events: NewEvent[]): Promise<StoredEvent[]>;
+  /**
+   * Writes the buffer, then these events unless the run has a stop, pause or abort request by then (checked in the
+   * write's transaction); returns the request when it wrote nothing.
+   */
+  writeUnlessStopped(...events: NewEvent[]): Promise<StopMode | undefined>;
   flush(): Promise<void>;
 }
 
@@ -64,6 +70,17 @@ export class EventWriter implements JournalWriter {
     return stored;
   }
 
+  async writeUnlessStopped(...events: NewEvent[]): Promise<StopMode | undefined> {
+    this.enqueueFlush();
+    try {
+      await this.enqueue(events, true, true);
+      return undefined;
+    } catch (error) {
+      if (error instanceof StopRequestedError) return error.mode;
+      throw error;
+    }
+  }
+
   async flush(): Promise<void> {
     this.enqueueFlush();
     await this.chain;
@@ -92,15 +109,17 @@ export class EventWriter implements JournalWriter {
   }
 
   /** Buffered output is ingested (nothing handed back); state changes are appended and returned. */
-  private enqueue(events: NewEvent[], returning = true): Promise<StoredEvent[]> {
+  private enqueue(events: NewEvent[], returning = true, unlessStopRequested = false): Promise<StoredEvent[]> {
     const next = this.chain.then(async () => {
       this.throwIfFailed();
       try {
-        const options = { fence: this.fence };
+        const options = { fence: this.fence, unlessStopRequested };
         const stored = returning ? await this.store.append(events, options) : (await this.store.ingest(events, options), []);
         this.written += events.length;
         return stored;
       } catch (error) {
+        // A write refused for a stop request wrote nothing and is no failure of the journal.
+        if (error instanceof StopRequestedError) throw error;
         // A failed batch poisons the writer: later writes would journal a history with a hole in it.
         this.failure ??= toError(error);
         if (error instanceof StaleWriterError && this.failure === error) this.onStale?.(error);

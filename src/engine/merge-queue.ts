@@ -3,6 +3,7 @@
 // integrator task a conflict turns into, its end, and the cleanup of a merge a dead supervisor left. The
 // scheduler calls them one at a time, so the run branch's worktree only ever holds one merge.
 import type { NewEvent } from "../core/journal.js";
+import type { StopMode } from "../core/run.js";
 import { verifyTimeoutMs } from "../core/progress.js";
 import type { TerminalTaskStatus } from "../core/task.js";
 import { isTerminalTask } from "../core/task.js";
@@ -14,7 +15,7 @@ import { mergeTree } from "../git/merge-check.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import type { TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
-import type { EventWriter } from "./event-writer.js";
+import type { JournalWriter } from "./event-writer.js";
 import { verify } from "./verify.js";
 
 /** What the merge queue needs of the run it integrates into. */
@@ -22,7 +23,7 @@ export interface MergeContext {
   run: RunRecord;
   /** The run branch's own worktree, where merges happen. */
   integration: string;
-  writer: EventWriter;
+  writer: JournalWriter;
   deadline: number;
   abort: AbortSignal;
   /** `-c user.name=… -c user.email=…` where the user's git config has none (see git/commit.ts). */
@@ -123,7 +124,13 @@ function revertReason(message: string): string {
  * The integrator task for a conflicting merge: it works in the run branch's worktree with the merge in progress
  * (conflict markers in the files); its criteria are the run's, plus that no conflict marker is left.
  */
-export async function createIntegrator(deps: EngineDeps, ctx: MergeContext, tasks: ReadonlyMap<string, TaskRecord>, task: TaskRecord, paths: string[]): Promise<TaskRecord> {
+export async function createIntegrator(
+  deps: EngineDeps,
+  ctx: MergeContext,
+  tasks: ReadonlyMap<string, TaskRecord>,
+  task: TaskRecord,
+  paths: string[],
+): Promise<TaskRecord | { refused: StopMode }> {
   const { run } = ctx;
   const conflicted = await startConflictedMerge({ worktree: ctx.integration, from: task.branch });
   const files = conflicted.length > 0 ? conflicted : paths;
@@ -140,53 +147,57 @@ export async function createIntegrator(deps: EngineDeps, ctx: MergeContext, task
   ].join("\n");
   const markerCheck = `! git grep -n -E '^(<<<<<<<|>>>>>>>)( |$)' -- ${files.map((f) => shellQuote(f)).join(" ")}`;
   const criteria = [markerCheck, ...run.criteria];
-  await ctx.writer.write({
-    type: "task.created",
-    runId: run.id,
-    taskId: id,
-    data: { title: `merge ${task.id} into the run branch`, goal, criteria, branch: run.branch, worktree: ctx.integration, role: "integrator", dependsOn: [task.id], priority: task.priority, risk: task.risk },
-  });
-  await ctx.writer.write({ type: "task.started", runId: run.id, taskId: id, data: {} });
+  // Made and started in one write, unless a stop was asked for: the graph never holds an integrator not under way,
+  // and none starts after a request (the merge is taken back; the task stays in the queue).
+  const refused = await ctx.writer.writeUnlessStopped(
+    {
+      type: "task.created",
+      runId: run.id,
+      taskId: id,
+      data: { title: `merge ${task.id} into the run branch`, goal, criteria, branch: run.branch, worktree: ctx.integration, role: "integrator", dependsOn: [task.id], priority: task.priority, risk: task.risk },
+    },
+    { type: "task.started", runId: run.id, taskId: id, data: {} },
+  );
+  if (refused !== undefined) {
+    await abortMerge({ worktree: ctx.integration });
+    return { refused };
+  }
   const created = await deps.store.getTask(run.id, id);
   if (created === undefined) throw new Error(`integrator task ${id} vanished`);
   return created;
 }
 
-export interface Bookkeeping {
-  /** Marks the task ended and returns its `task.finished` event, for the caller to write. */
-  ending(task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): NewEvent;
-  finishTask(task: TaskRecord, final: TerminalTaskStatus, reason: string, commit?: string): Promise<void>;
-  blockDependents(failed: TaskRecord): Promise<void>;
-  status: Map<string, string>;
-}
-
-/** The integrator's end decides the merged task's: integrated with the merge it made, or blocked. */
-export async function concludeIntegrator(
+/**
+ * The integrator's end decides the merged task's, in one write: integrated with the merge it made, or blocked. A
+ * supervisor dying before it leaves both tasks as they were (then the next one finds the merge at the run branch's
+ * tip and verifies it, or makes it again).
+ */
+export async function integratorEnd(
   ctx: MergeContext,
   tasks: ReadonlyMap<string, TaskRecord>,
   integrator: TaskRecord,
   conclusion: TaskConclusion,
-  book: Bookkeeping,
-  commits: ReadonlyMap<string, string>,
-): Promise<void> {
+  commitOf: (merged: TaskRecord) => string | undefined,
+): Promise<NewEvent[]> {
   const merged = tasks.get(integrator.dependsOn[0] ?? "");
   if (merged === undefined) throw new Error(`integrator ${integrator.id} names no task`);
+  const end = (task: TaskRecord, status: TerminalTaskStatus, reason: string, commit?: string): NewEvent => ({
+    type: "task.finished",
+    runId: ctx.run.id,
+    taskId: task.id,
+    data: { status, reason, ...(commit !== undefined ? { commit } : {}) },
+  });
   if (conclusion.status === "succeeded") {
-    const commit = commits.get(merged.id) ?? (await tipOf(merged.worktree));
-    // One write: a supervisor dying here leaves both tasks ended and the merge counted, or neither (then the next one
-    // finds the merge at the run branch's tip and verifies it).
-    await ctx.writer.write(
-      book.ending(integrator, "succeeded", conclusion.reason, conclusion.commit),
+    const commit = commitOf(merged) ?? (await tipOf(merged.worktree));
+    return [
+      end(integrator, "succeeded", conclusion.reason, conclusion.commit),
       { type: "task.integrated", runId: ctx.run.id, taskId: merged.id, data: { merge: conclusion.commit, integrator: integrator.id } },
-      book.ending(merged, "succeeded", `integrated into ${ctx.run.branch} by ${integrator.id} after a conflict`, commit),
-    );
-    return;
+      end(merged, "succeeded", `integrated into ${ctx.run.branch} by ${integrator.id} after a conflict`, commit),
+    ];
   }
   await abortMerge({ worktree: ctx.integration }).catch(() => undefined);
   const final: TerminalTaskStatus = isTerminalTask(conclusion.status as TaskRecord["status"]) ? (conclusion.status as TerminalTaskStatus) : "blocked";
-  await book.finishTask(integrator, final, conclusion.reason);
-  await book.finishTask(merged, "blocked", `its merge into ${ctx.run.branch} conflicted and the integrator did not resolve it: ${conclusion.reason}`);
-  await book.blockDependents(merged);
+  return [end(integrator, final, conclusion.reason), end(merged, "blocked", `its merge into ${ctx.run.branch} conflicted and the integrator did not resolve it: ${conclusion.reason}`)];
 }
 
 /**
@@ -205,6 +216,19 @@ export async function reconcileMerges(store: Store, run: RunRecord, integration:
     done.push(`integrator task ${task.id} ended: the supervisor died during its merge`);
   }
   return done;
+}
+
+/**
+ * After a crash, of the tasks back in the merge queue, the one whose merge the dead supervisor made last, at `tip`: it must be
+ * settled first, before another merge goes on top of it and is blamed for what it broke.
+ */
+export async function unsettledAtTip(integration: string, tip: string, queued: readonly TaskRecord[], commitOf: (task: TaskRecord) => string | undefined): Promise<TaskRecord | undefined> {
+  for (const task of queued) {
+    const commit = commitOf(task);
+    const left = commit === undefined ? undefined : await mergeLeftAt(integration, tip, commit).catch(() => undefined);
+    if (left?.kind === "merged" || left?.kind === "reverted") return task;
+  }
+  return undefined;
 }
 
 const firstLine = (text: string) => (text.trim().split("\n")[0] ?? "").slice(0, 72);

@@ -5,7 +5,9 @@ import { readsAsPlan } from "../core/plan.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { escapeControls } from "../core/terminal-text.js";
+import { describeCost, money } from "../core/cost-text.js";
 import { formatDuration } from "../core/duration.js";
+import { PROGRESS_MEANS } from "../core/progress.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine } from "../core/text.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
@@ -77,8 +79,8 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push(`| Attempts | ${run.attempts} of at most ${run.limits.maxAttempts} |`);
   out.push(`| Time | ${formatDuration(elapsed)} of at most ${formatDuration(run.limits.maxMs)} |`);
   out.push(`| Tokens | ${run.tokensIn} in, ${run.tokensOut} out |`);
-  out.push(`| Cost | ${money(run.costUsd)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
-  out.push(`| Progress | ${pct(run.progress)} |`, "");
+  out.push(`| Cost | ${describeCost(run.costUsd, run.agent)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
+  out.push(`| Progress | ${pct(run.progress)} (${data.schedule !== undefined ? `the mean of its tasks'; each the ${PROGRESS_MEANS}` : PROGRESS_MEANS}) |`, "");
 
   if (data.schedule !== undefined) out.push(...tasksSection(tasks, data.schedule));
 
@@ -99,14 +101,14 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     // A planned run's tasks each count their attempts from 1: the task column tells their rows apart.
     const byTask = data.schedule !== undefined;
     out.push(
-      `|${byTask ? " task |" : ""} # | agent | model | duration | tokens in/out | cost | result | criteria met |`,
-      `|${byTask ? "---|" : ""}---|---|---|---|---|---|---|---|`,
+      `|${byTask ? " task |" : ""} # | agent | model | duration | tokens in/out | cost | result | criteria passed | progress |`,
+      `|${byTask ? "---|" : ""}---|---|---|---|---|---|---|---|---|`,
     );
     for (const a of attempts) {
       const met = a.criteria === undefined ? "—" : `${a.criteria.filter((c) => c.passed).length}/${a.criteria.length}`;
       const result = a.status === "succeeded" ? "succeeded" : a.failure !== undefined ? a.failure.kind : a.status;
       out.push(
-        `|${byTask ? ` \`${a.taskId}\` |` : ""} ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} |`,
+        `|${byTask ? ` \`${a.taskId}\` |` : ""} ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} | ${a.progress === undefined ? "—" : pct(a.progress)} |`,
       );
     }
     out.push("");
@@ -207,5 +209,4 @@ function recoverySection(f: RecoveryFigures): string {
   return lines.join("\n");
 }
 
-const money = (usd: number) => `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
 const pct = (p: number) => `${Math.round(p * 100)}%`;

@@ -3,6 +3,7 @@
 import { readsAsPlan } from "../core/plan.js";
 import { hostname } from "node:os";
 import { describeAgentEvent } from "../core/agent-event.js";
+import { formatTimestamp } from "../core/duration.js";
 import { TaskGraph } from "../core/dag.js";
 import { isTerminalRun } from "../core/run.js";
 import type { RecoveryFigures } from "../core/figures.js";
@@ -103,7 +104,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
     next = run.stopRequested === "abort" ? "aborting" : run.stopRequested === "pause" ? "pausing after the current attempt" : "stopping after the current attempt";
   }
   else if (planned) next = graphNext(tasks, options.listed);
-  else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${new Date(task.waitingUntil).toLocaleTimeString()} (${task.waitingReason ?? "waiting"})`;
+  else if (task?.waitingUntil !== undefined && task.waitingUntil > now) next = `attempt ${run.attempts + 1} at ${formatTimestamp(task.waitingUntil)} (${task.waitingReason ?? "waiting"})`;
   else if (current?.status === "verifying") next = `the verdict on attempt ${current.number}: a commit if every criterion passes, else attempt ${current.number + 1}`;
   else if (doing !== null) next = "verify when the agent finishes";
   else next = run.status === "pending" ? "start" : `attempt ${run.attempts + 1}`;

@@ -1,5 +1,6 @@
 // The typed failures of the journal port, the same for every backend: a write refused because its writer no
 // longer holds the run's lease, and a journal that cannot be read or opened at all.
+import type { StopMode } from "../core/run.js";
 
 /** Whose writes a store takes: only a writer whose fence is still the run's current lease fence. */
 export interface WriteFence {
@@ -29,6 +30,17 @@ export class StaleWriterError extends Error {
     this.runId = fence.runId;
     this.fence = fence.fence;
     this.current = current;
+  }
+}
+
+/** An append refused inside its transaction because the run has a stop, pause or abort request: nothing was written. */
+export class StopRequestedError extends Error {
+  override readonly name = "StopRequestedError";
+  constructor(
+    readonly runId: string,
+    readonly mode: StopMode,
+  ) {
+    super(`run ${runId} has a ${mode} request; the write was refused`);
   }
 }
 

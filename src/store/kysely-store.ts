@@ -7,7 +7,7 @@ import type { StopMode } from "../core/run.js";
 import { project } from "./projection.js";
 import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
 import type { Database, EventsTable } from "./schema.js";
-import { StaleWriterError, type WriteFence } from "./errors.js";
+import { StaleWriterError, StopRequestedError, type WriteFence } from "./errors.js";
 import type { AppendOptions, AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
 
 /** Runs `fn` inside one write transaction and returns its result; rolls back when it throws. */
@@ -72,6 +72,7 @@ export class KyselyStore implements Store {
     if (events.length === 0) return [];
     return this.hooks.write(async (db) => {
       await checkFence(db, options.fence);
+      if (options.unlessStopRequested === true) await checkNoStopRequest(db, events);
       const times = events.map((e) => e.at ?? this.now());
       const seqs = await this.insertRows(db, events, times);
       await this.projectAll(db, events, times);
@@ -231,6 +232,15 @@ async function checkFence(db: Kysely<Database>, fence: WriteFence | undefined): 
   const row = await db.selectFrom("runs").select("lease_fence").where("id", "=", fence.runId).executeTakeFirst();
   const current = row === undefined ? undefined : Number(row.lease_fence);
   if (current !== fence.fence) throw new StaleWriterError(fence, current);
+}
+
+/** Refuses the write when the run of its events has a stop, pause or abort request; inside the write transaction. */
+async function checkNoStopRequest(db: Kysely<Database>, events: readonly NewEvent[]): Promise<void> {
+  for (const runId of new Set(events.map((e) => e.runId))) {
+    const row = await db.selectFrom("runs").select("stop_requested").where("id", "=", runId).executeTakeFirst();
+    const mode = StopRequest.parse(row?.stop_requested ?? null);
+    if (mode !== undefined) throw new StopRequestedError(runId, mode);
+  }
 }
 
 function escapeLike(text: string): string {

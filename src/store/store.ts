@@ -136,6 +136,12 @@ export interface AppendOptions {
    * creation, a CLI's stop request).
    */
   fence?: WriteFence | undefined;
+  /**
+   * Write only while the run has no stop, pause or abort request: checked in the append's own transaction, and a
+   * `StopRequestedError` (nothing written) when it has one. For what must never happen after a request (a task's
+   * start), where a read before the write would leave a gap a request can fall into.
+   */
+  unlessStopRequested?: boolean | undefined;
 }
 
 export interface Store {

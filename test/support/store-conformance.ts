@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NewEvent } from "../../src/core/journal.js";
 import { InvalidTransitionError } from "../../src/core/run.js";
-import { StaleWriterError } from "../../src/store/errors.js";
+import { StaleWriterError, StopRequestedError } from "../../src/store/errors.js";
 import type { Store } from "../../src/store/store.js";
 
 export function runCreated(runId: string, at = 1_000): NewEvent {
@@ -358,6 +358,22 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       ]);
       // A fence for a run the journal does not have is refused too.
       await expect(store.append([note("x")], { fence: { runId: "nope", fence: 1 } })).rejects.toMatchObject({ runId: "nope", current: undefined });
+    });
+
+    it("refuses a write meant only for a run with no stop request once one is in, and writes nothing of it", async () => {
+      await store.append([runCreated("r1")]);
+      const start: NewEvent = { type: "run.noted", runId: "r1", data: { message: "a task would start here" } };
+      // No request yet: the write goes through.
+      expect(await store.append([start], { unlessStopRequested: true })).toHaveLength(1);
+      await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "pause", by: "cli" } }]);
+      const before = await store.readEvents({ runId: "r1" });
+      const refused = store.append([start, { type: "run.noted", runId: "r1", data: { message: "and another" } }], { unlessStopRequested: true });
+      await expect(refused).rejects.toBeInstanceOf(StopRequestedError);
+      await expect(refused).rejects.toMatchObject({ runId: "r1", mode: "pause" });
+      expect(await store.readEvents({ runId: "r1" })).toEqual(before);
+      // Any other write goes on.
+      await store.append([start]);
+      expect(await store.readEvents({ runId: "r1" })).toHaveLength(before.length + 1);
     });
 
     it("keeps an agent's process start time beside its pid", async () => {

@@ -64,15 +64,19 @@ async function main(): Promise<number> {
       process.stdout.write(`${step.emit}\n`);
     }
   }
-  const usage = entry.usage ?? { inputTokens: 0, outputTokens: 0 };
   if (entry.stderr !== undefined) process.stderr.write(`${entry.stderr}\n`);
-  emit({ type: "usage", usage, ...(entry.costUsd !== undefined ? { costUsd: entry.costUsd } : {}) });
+  // No model is called: tokens and a cost are reported only where the script states them (to test budgets),
+  // never made up.
+  const { usage, costUsd } = entry;
+  if (usage !== undefined || costUsd !== undefined) {
+    emit({ type: "usage", usage: usage ?? { inputTokens: 0, outputTokens: 0 }, ...(costUsd !== undefined ? { costUsd } : {}) });
+  }
   emit({
     type: "result",
     ok: entry.exit === 0,
     sessionId,
-    usage,
-    ...(entry.costUsd !== undefined ? { costUsd: entry.costUsd } : {}),
+    ...(usage !== undefined ? { usage } : {}),
+    ...(costUsd !== undefined ? { costUsd } : {}),
     ...(entry.result !== undefined ? { text: entry.result } : {}),
     turns: entry.steps.length,
     reason: entry.exit === 0 ? "success" : "error",

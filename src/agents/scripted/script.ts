@@ -25,6 +25,7 @@ const Attempt = z
     /** The final message of the session. */
     result: z.string().optional(),
     usage: z.object({ inputTokens: z.number().int().nonnegative(), outputTokens: z.number().int().nonnegative() }).strict().optional(),
+    /** A cost to report as if a model had been paid (for testing budgets); without it the agent reports none. */
     costUsd: z.number().nonnegative().optional(),
     /** Exit code of the scripted process (default 0); stderr gets `stderr` first. */
     exit: z.number().int().min(0).max(255).default(0),

@@ -51,7 +51,10 @@ test("sumAll adds a list", () => {
 });
 `;
 
-/** The scripted session: YAML, the same format `--script` takes, written beside the demo repository. */
+/**
+ * The scripted session: YAML, the same format `--script` takes, written beside the demo repository. It calls no
+ * model, so it states no tokens and no cost: the demo's report shows none rather than an invented figure.
+ */
 export function demoScript(): string {
   const block = (text: string) => text.replace(/^/gm, "            ").trimEnd();
   return `# A scripted agent session for orch's demo: one entry per attempt.
@@ -66,8 +69,6 @@ ${block(HALF_FIXED)}
       - run: node --test
       - say: "sum is fixed."
     result: "Fixed sum: it subtracted instead of adding."
-    usage: { inputTokens: 1800, outputTokens: 240 }
-    costUsd: 0.0123
   - steps:
       - say: "sumAll still fails: it starts counting from 1. Starting from 0."
       - write:
@@ -77,8 +78,6 @@ ${block(FIXED)}
       - run: node --test
       - say: "Both tests pass."
     result: "Fixed sumAll's starting value; both tests pass."
-    usage: { inputTokens: 2600, outputTokens: 310 }
-    costUsd: 0.0171
 `;
 }
 

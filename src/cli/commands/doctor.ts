@@ -1,15 +1,17 @@
 // `orch doctor`: is this machine ready — git, the journal (is it sound?), where new runs' worktrees go (outside the
 // checkout, or said when not), no process of orch's runs left running after its attempt, verify command or run,
-// and each agent CLI (found, version, credentials present). Exit 0 when git works, the journal is sound, nothing
-// got away and at least one agent CLI is ready; 4 when the journal is damaged or cannot be opened; 2 otherwise.
-// `--repair` moves a damaged journal aside.
+// and each agent CLI (found, version, credentials present). Exit codes (see DOCTOR_EXIT): 0 all is well and an
+// agent CLI is ready; 4 the journal is damaged or cannot be opened; 2 the config is invalid; 1 another check failed
+// (git, a process that got away, a worktree folder that cannot be used); 3 all else is well but no agent CLI is
+// ready, so only the command and scripted agents run until a human installs one or gives it credentials.
+// Not being in a repository is a warning, not a failure. `--repair` moves a damaged journal aside.
 import { existsSync, readdirSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
 import { checkAgent, CLI_AGENT_NAMES } from "../../agents/check.js";
 import type { AgentCheck } from "../../agents/detect.js";
 import { withRepoStore } from "../../app/compose.js";
 import { loadConfig } from "../../config/load.js";
-import { Config } from "../../config/schema.js";
+import { configSchema } from "../../config/schema.js";
 import { findLeftovers } from "../../engine/leftovers.js";
 import { legacyWorktreesDir, orchPaths, worktreesRoot, WORKTREES_ENV } from "../../engine/paths.js";
 import { inspectRepo } from "../../git/index.js";
@@ -24,8 +26,19 @@ import { journalAdvice } from "../journal-advice.js";
 interface Check {
   name: string;
   ok: boolean;
+  /** Not a fault, but worth a look (no repository here): shown with ⚠, and `ok` stays true. */
+  warning?: true;
   detail: string;
   fix: string | undefined;
+}
+
+/** The exit code of `orch doctor`, the worst finding first. */
+export function doctorExit(checks: readonly Check[], anyAgentReady: boolean): number {
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.some((c) => c.name === "journal")) return EXIT.journal;
+  if (failed.some((c) => c.name === "config")) return EXIT.usage;
+  if (failed.length > 0) return EXIT.notConverged;
+  return anyAgentReady ? EXIT.ok : EXIT.waiting;
 }
 
 export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; repair?: boolean }): Promise<number> {
@@ -39,8 +52,7 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
   });
   checks.push({ name: "node", ok: true, detail: process.version, fix: undefined });
 
-  let config = Config.parse({});
-  let journalBroken = false;
+  let config = configSchema().parse({});
   try {
     const repo = await inspectRepo(ctx.cwd);
     checks.push({ name: "repository", ok: true, detail: `${repo.root} on ${repo.currentBranch ?? "a detached HEAD"}`, fix: undefined });
@@ -54,11 +66,16 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
     checks.push(worktreesCheck(repo.root, ctx.env, config.worktrees.dir));
     const journal = await journalCheck(orchPaths(repo.root).db, flags.repair === true);
     checks.push(journal);
-    journalBroken = !journal.ok;
     if (journal.ok && existsSync(orchPaths(repo.root).db)) checks.push(await leftoversCheck(ctx.cwd));
   } catch (error) {
     // Not being in a repository is no fault of the machine: doctor still checks the agents.
-    checks.push({ name: "repository", ok: true, detail: `none here (${error instanceof Error ? error.message : String(error)}); runs need one`, fix: undefined });
+    checks.push({
+      name: "repository",
+      ok: true,
+      warning: true,
+      detail: `none here (${error instanceof Error ? error.message : String(error)})`,
+      fix: "runs need one: cd into a git repository (or `git init`)",
+    });
     checks.push({ name: "journal", ok: await sqliteWorks(), detail: "SQLite (better-sqlite3) loads", fix: undefined });
   }
 
@@ -69,8 +86,8 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
   if (flags.json === true) {
     ctx.output.json({ ok, checks, agents });
   } else {
-    const mark = (good: boolean) => (good ? "✔" : "✖");
-    for (const c of checks) ctx.output.out(`${mark(c.ok)} ${c.name.padEnd(12)} ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`);
+    const mark = (good: boolean, warning = false) => (!good ? "✖" : warning ? "⚠" : "✔");
+    for (const c of checks) ctx.output.out(`${mark(c.ok, c.warning === true)} ${c.name.padEnd(12)} ${c.detail}${c.fix ? `\n    fix: ${c.fix}` : ""}`);
     for (const a of agents) {
       const detail = !a.found
         ? "not found"
@@ -81,8 +98,7 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
     ctx.output.out(`  scripted     always available: --script FILE (see \`orch demo\`)`);
     if (!anyReady) ctx.output.err("orch: no agent CLI is ready; fix one of the above (the command and scripted agents still work)");
   }
-  if (journalBroken) return EXIT.journal;
-  return ok ? EXIT.ok : EXIT.usage;
+  return doctorExit(checks, anyReady);
 }
 
 const SOURCES = { env: WORKTREES_ENV, config: "worktrees.dir of orch.config.yaml", cache: "the default" } as const;

@@ -1,7 +1,7 @@
 // `orch logs RUN|RUN/TASK|ATTEMPT [-f]`: the normalized transcript from the journal, with the loop's own
 // milestones between agent events; `-f` follows a live run until it ends. In a planned run every line of a task
 // names it (`api#2`: task api, attempt 2), since tasks run side by side; `RUN/TASK` shows one task's lines only.
-import { formatDuration } from "../../core/duration.js";
+import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
 import { readsAsPlan } from "../../core/plan.js";
@@ -14,7 +14,7 @@ import { EXIT } from "../exit-codes.js";
 
 /** One journal event as lines of `orch logs`; `withTask`: the run has several tasks, so each line names its own. */
 export function formatEvent(event: StoredEvent, withTask = false): string | undefined {
-  const time = new Date(event.at).toISOString().slice(11, 19);
+  const time = formatTimestamp(event.at);
   const who = attemptLabel(event.taskId, event.attemptId, withTask);
   const prefix = `${time}${who === "" ? "" : ` ${who}`} `;
   const line = (text: string) => `${prefix}${text}`;
@@ -33,7 +33,7 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
       return line(`── run paused: ${event.data.reason}`);
     case "run.resumed": {
       const after = event.data.from === "crashed" ? "after its supervisor died" : `after it was ${event.data.from}`;
-      const found = event.data.reconciled.map((r) => `\n         · ${r}`).join("");
+      const found = event.data.reconciled.map((r) => `\n${" ".repeat(time.length + 1)}· ${r}`).join("");
       return line(`── run resumed ${after} (pid ${event.data.pid}${event.data.detached ? ", detached" : ""})${found}`);
     }
     case "run.collected": {

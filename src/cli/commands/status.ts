@@ -1,7 +1,9 @@
 // `orch status` and `orch list`: where a run stands, from the journal alone, so they work for foreground
 // and detached runs alike, and notice a run whose process is gone. On a terminal every line is bounded: long
 // texts are cut to a line, long lists name a few and count the rest; `--json` has everything.
-import { formatClock, formatDuration } from "../../core/duration.js";
+import { describeCost } from "../../core/cost-text.js";
+import { formatDuration, formatTimestamp } from "../../core/duration.js";
+import { PROGRESS_MEANS } from "../../core/progress.js";
 import { describeFigures } from "../../core/figures.js";
 import { firstLine, summarizeList } from "../../core/text.js";
 import { describeSchedule } from "../../core/schedule-figures.js";
@@ -34,9 +36,9 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       `run ${view.runId}: ${view.status}${view.stale ? " — STALE: its supervisor is gone" : ""}${view.reason ? ` — ${bounded(view.reason)}` : ""}`,
       `  goal      ${bounded(view.goal)}`,
       view.schedule !== null ? `  attempts  ${view.attempts} in all, at most ${view.maxAttempts} a task` : `  attempt   ${view.attempts}/${view.maxAttempts}`,
-      `  elapsed   ${formatClock(view.elapsedMs)} of ${formatDuration(view.maxMs)}`,
-      `  progress  ${Math.round(view.progress * 100)}%`,
-      `  cost      $${view.costUsd.toFixed(4)} · tokens ${view.tokens.input} in / ${view.tokens.output} out`,
+      `  elapsed   ${formatDuration(view.elapsedMs)} of at most ${formatDuration(view.maxMs)}`,
+      `  progress  ${Math.round(view.progress * 100)}% (${view.schedule !== null ? `the mean of its tasks'; each the ${PROGRESS_MEANS}` : PROGRESS_MEANS})`,
+      `  cost      ${describeCost(view.costUsd, run.agent)} · tokens ${view.tokens.input} in / ${view.tokens.output} out`,
       `  last      ${view.lastResult ?? "—"}`,
       `  recovery  ${describeFigures(view.figures, formatDuration)}`,
       `  now       ${view.now ?? "—"}`,
@@ -116,7 +118,7 @@ export async function listCommand(ctx: CliContext, flags: { json?: boolean }): P
     return EXIT.ok;
   }
   // A run the journal calls running whose supervisor is gone says so: it runs no more until resumed.
-  const rows = runs.map((r) => [r.runId, r.stale ? `${r.status} (stale: supervisor gone)` : r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.maxAttempts}`, r.createdAt.slice(0, 16).replace("T", " "), firstLine(r.goal, 60)]);
+  const rows = runs.map((r) => [r.runId, r.stale ? `${r.status} (stale: supervisor gone)` : r.status, `${Math.round(r.progress * 100)}%`, `${r.attempts}/${r.maxAttempts}`, formatTimestamp(Date.parse(r.createdAt), { zone: false }), firstLine(r.goal, 60)]);
   const header = ["RUN", "STATUS", "PROGRESS", "ATTEMPTS", "CREATED (UTC)", "GOAL"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? "").length)));
   const fmt = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
