@@ -316,7 +316,7 @@ esac`;
     const integratorPid = Number(await waitFor("the integrator to start", () => (existsSync(marker) ? readFileSync(marker, "utf8").trim() || undefined : undefined), 60_000));
     await killSupervisor((await box.status(runId)).pid);
     // The run branch's worktree holds the merge in progress, conflict markers and all.
-    const integration = join(box.repo.dir, ".orch", "worktrees", runId, "_run");
+    const integration = join(box.repo.runWorktrees, runId, "_run");
     expect(readFileSync(join(integration, "CHANGELOG.md"), "utf8")).toContain("<<<<<<<");
 
     const ended = await resumeToEnd(box, runId);

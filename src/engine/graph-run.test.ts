@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TaskGraph } from "../core/dag.js";
 import { PlannedTask } from "../core/plan.js";
 import { taskEvents, writeTaskFiles } from "./graph-run.js";
+import { orchPaths } from "./paths.js";
 
 const roots: string[] = [];
 afterEach(() => {
@@ -38,8 +39,8 @@ async function readsFor(n: number): Promise<number> {
   const plan = countedPlan(n);
   const graph = new TaskGraph(plan.tasks);
   const before = plan.reads();
-  const events = taskEvents(root, "r-1", ["true"], graph);
-  await writeTaskFiles(root, "r-1", graph);
+  const events = taskEvents(orchPaths(root), "r-1", ["true"], graph);
+  await writeTaskFiles(orchPaths(root), "r-1", graph);
   expect(events).toHaveLength(n);
   expect(readdirSync(join(root, ".orch", "runs", "r-1", "tasks"))).toHaveLength(n);
   return plan.reads() - before;

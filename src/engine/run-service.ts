@@ -15,6 +15,7 @@ import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/
 import type { RunRecord, Store } from "../store/store.js";
 import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents, writeTaskFiles } from "./graph-run.js";
 import { newRunId } from "./ids.js";
+import { checkWorktreesDir, ensureWorktreesDir, orchPaths } from "./paths.js";
 
 export interface RunRequest {
   cwd: string;
@@ -42,6 +43,8 @@ export interface RunRequest {
   planner?: Fallback | undefined;
   /** How many tasks of a planned run may run at once. */
   concurrency?: number | undefined;
+  /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
+  worktrees: string;
 }
 
 export { Fallback } from "../core/run-settings.js";
@@ -68,6 +71,7 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
       hint: 'add --verify "npm test" (or set verify: in orch.config.yaml)',
     });
   }
+  checkWorktreesDir(request.worktrees);
   const repo = await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
   const adapter = createAdapter(request.agent);
@@ -108,11 +112,14 @@ export interface CreatedRun {
 export async function createRun(store: Store, planned: PlannedRun): Promise<CreatedRun> {
   await ensureExcluded(planned.repo);
   const { request } = planned;
-  await createRunBranch(planned.repo, planned.runId, planned.base.sha);
+  // The run records the folder's real path, the one git and the agents will see its worktrees at.
+  const worktrees = ensureWorktreesDir(request.worktrees);
+  const paths = orchPaths(planned.repo.root, worktrees);
+  await createRunBranch(planned.repo, paths, planned.runId, planned.base.sha);
   const tasks =
     planned.graph !== undefined
-      ? taskEvents(planned.repo.root, planned.runId, request.criteria, planned.graph)
-      : [plannerTaskEvent(planned.repo.root, planned.runId, request.goal)];
+      ? taskEvents(paths, planned.runId, request.criteria, planned.graph)
+      : [plannerTaskEvent(paths, planned.runId, request.goal)];
   await store.append([
     {
       type: "run.created",
@@ -141,6 +148,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
           ...(request.planner !== undefined ? { planner: request.planner } : {}),
           ...(request.gc !== undefined ? { gc: request.gc } : {}),
           ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
+          worktrees,
         }),
       },
     },
@@ -151,7 +159,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
   const taskFiles =
     planned.graph === undefined
       ? Promise.resolve(undefined)
-      : writeTaskFiles(planned.repo.root, planned.runId, planned.graph).then(
+      : writeTaskFiles(paths, planned.runId, planned.graph).then(
           () => undefined,
           (error: unknown) => `the task files of run ${planned.runId} could not be written: ${error instanceof Error ? error.message : String(error)}`,
         );

@@ -26,6 +26,7 @@ import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
+import { linkDependencies } from "./dependencies.js";
 import { createIntegrator, integrate, integratorEnd, tipOf, unsettledAtTip, type Integration, type MergeContext } from "./merge-queue.js";
 
 export interface GraphContext extends Omit<MergeContext, "identity"> {
@@ -100,7 +101,10 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   // Every branch of the plan was checked free when the run was made; a worktree made ahead belongs to a task that
   // has not started, so moving it to a newer tip is a reset.
   const ahead = new WorktreesAhead<TaskRecord>({
-    make: (task, base) => createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true }),
+    make: async (task, base) => {
+      await createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true });
+      await linkDependencies(run.repoRoot, task.worktree);
+    },
     move: (task, to) => resetWorktree(task.worktree, to),
   });
   const urgency = urgencyOrder(graph);

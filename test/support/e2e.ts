@@ -208,9 +208,9 @@ export function taskBranchOf(journal: Journal): string {
   return task.branch;
 }
 
-/** The one task worktree orch made: `<repo>/.orch/worktrees/<run>/<task>`. */
+/** The one task worktree orch made: `<ORCH_WORKTREES_DIR>/<repo key>/<run>/<task>`. */
 export function worktreeOf(repo: TempRepo): string {
-  const base = join(repo.dir, ".orch", "worktrees");
+  const base = repo.runWorktrees;
   const [run, ...otherRuns] = readdirSync(base);
   if (run === undefined || otherRuns.length > 0) throw new Error(`expected one run under ${base}`);
   // The run branch's own worktree (`_run`) is where merges happen, not a task's.

@@ -21,7 +21,7 @@ export type RunFlags = RunOptions & { preflight?: boolean };
 export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags): Promise<number> {
   const repo = await inspectRepo(ctx.cwd);
   const { config } = loadConfig(repo.root);
-  const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config);
+  const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env);
   const planned = await planRun(request);
   if (request.planner !== undefined) assertPlannerStarts(request.planner, ctx.env, repo.root);
   // What cannot work fails now, every problem at once, rather than after attempts and waits.
