@@ -273,6 +273,7 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     // a's merge is on the run branch, not verified.
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run"]);
     expect(isRunning(gatePid)).toBe(true);
+    const firstMerge = box.repo.git(["rev-parse", `orch/${runId}/_run`]);
 
     const ended = await resumeToEnd(box, runId);
     expect(ended.status, ended.reason ?? "").toBe("succeeded");
@@ -282,6 +283,9 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     const reverted = journal.events.filter((e) => e.type === "task.reverted");
     expect(reverted).toHaveLength(1);
     expect(JSON.stringify(reverted[0]?.data)).toContain("a's first try breaks the run branch");
+    // The takeover found a's unverified merge at the tip and journaled it before settling it.
+    const found = journal.events.filter((e) => e.type === "task.merge-found");
+    expect(found.map((e) => [e.data, e.seq < (reverted[0]?.seq ?? 0)])).toEqual([[{ merge: firstMerge, reverted: false }, true]]);
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual([
       "orch: integrate task a into the run",
       "orch: revert the integration of task a",

@@ -27,7 +27,7 @@ import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
 import { linkDependencies } from "./dependencies.js";
-import { createIntegrator, integrate, integratorEnd, tipOf, unsettledAtTip, type Integration, type MergeContext } from "./merge-queue.js";
+import { createIntegrator, integrate, integratorEnd, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
 export interface GraphContext extends Omit<MergeContext, "identity"> {
   chain: ChainLink[];
@@ -232,11 +232,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     halt = single ? conclusion : (halt ?? conclusion);
   };
 
-  // The merge the dead supervisor made last (and maybe had not verified, or had reverted but not journaled) is at the
-  // run branch's tip: its task is settled first, before any other merge goes on top of it and is blamed for it.
-  const queued = graph.plan.filter((_, i) => graph.nodes[i]?.phase.kind === "queued");
-  let settleFirst = (await unsettledAtTip(ctx.integration, runTip, queued.map((t) => taskOf(t.id)), commitOf))?.id;
-
   for (;;) {
     const requested = ctx.stopRequested();
     if (halt === undefined && requested !== undefined && requested !== "abort") halt = haltFor(requested);
@@ -247,7 +242,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       concurrency: ctx.concurrency,
       halt,
       aborted: ctx.abort.aborted,
-      settleFirst,
       runBranch: run.branch,
     });
     const [first] = steps;
@@ -276,7 +270,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           start(taskOf(step.taskId));
           break;
         case "integrate":
-          if (step.taskId === settleFirst) settleFirst = undefined;
           startIntegration(step);
           break;
         case "wait":
