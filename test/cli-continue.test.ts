@@ -84,4 +84,32 @@ describe("orch resume RUN --max-attempts N", () => {
     expect(again.stderr).toContain(`run ${runId} succeeded; there is nothing to continue`);
     expect(written(box, runId)).toEqual(after);
   });
+
+  it("orch diff shows a task's work so far, uncommitted too, and the run's branch against its base", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const runId = await failedRun(box);
+    const taskId = readJournal(box.repo, runId).tasks[0]?.id ?? "";
+
+    // Failed: nothing committed, the worktree holds what the attempts wrote (a new file).
+    const work = await box.orch(["diff", `${runId}/${taskId}`]);
+    expect(work.code, work.stderr).toBe(0);
+    expect(work.stdout).toContain("diff --git a/notes.txt b/notes.txt");
+    expect(work.stdout).toContain("+tried 1\n+tried 2");
+    expect(work.stdout).not.toContain("\u001b[");
+    const empty = await box.orch(["diff", runId]);
+    expect([empty.code, empty.stdout]).toEqual([0, ""]);
+
+    const resumed = await box.orch(["resume", runId, "--max-attempts", "3", "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const run = await box.orch(["diff", runId, "--stat"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/done\.txt +\| 1 \+\n notes\.txt \| 3 \+\+\+\n 2 files changed, 4 insertions\(\+\)/);
+    const task = await box.orch(["diff", `${runId}/${taskId}`]);
+    expect(task.stdout).toContain("+++ b/done.txt");
+
+    const unknownTask = await box.orch(["diff", `${runId}/nope`]);
+    expect([unknownTask.code, unknownTask.stderr]).toEqual([2, expect.stringContaining(`run ${runId} has no task "nope"`)]);
+    const unknownRun = await box.orch(["diff", "999999-0000-zzzz"]);
+    expect([unknownRun.code, unknownRun.stderr]).toEqual([2, expect.stringContaining('no run "999999-0000-zzzz"')]);
+  });
 });

@@ -111,6 +111,13 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .addHelpText("after", LOGS_HELP)
     .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await (await import("./commands/logs.js")).logsCommand(ctx, ref, flags)));
 
+  program
+    .command("diff")
+    .description("the work so far: a task's changes since it started (uncommitted ones too), or a run's branch against its base")
+    .argument("<ref>", "a run id (or prefix), or RUN/TASK")
+    .option("--stat", "only the files changed and their line counts")
+    .action(async (ref: string, flags: { stat?: boolean }) => set(await (await import("./commands/diff.js")).diffCommand(ctx, ref, flags)));
+
   const CONTROL = {
     stop: "finish the current attempt (within a grace period), then stop with a report",
     pause: "finish the current attempt (within a grace period), then pause; `orch resume` continues",
