@@ -44,8 +44,13 @@ describe("orch resume RUN --max-attempts N", () => {
     expect(journal.run.status).toBe("succeeded");
     expect(journal.tasks.map((t) => t.status)).toEqual(["succeeded"]);
 
-    // Attempt 3 was given the handoff of attempts 1 and 2, under the new limit.
+    // Attempt 2 was told what attempt 1 changed: its diff stat and its hunk.
     const taskId = journal.tasks[0]?.id ?? "";
+    const second = readFileSync(join(box.repo.dir, ".orch", "logs", runId, `${runId}.${taskId}.2.prompt.md`), "utf8");
+    expect(second).toContain("What it changed (the worktree against its last commit; the changes are still there):\n```\n notes.txt | 1 +\n 1 file changed, 1 insertion(+)\n```");
+    expect(second).toContain("```diff\ndiff --git a/notes.txt b/notes.txt");
+    expect(second).toContain("+tried 1");
+    // Attempt 3 was given the handoff of attempts 1 and 2, under the new limit.
     const third = readFileSync(join(box.repo.dir, ".orch", "logs", runId, `${runId}.${taskId}.3.prompt.md`), "utf8");
     expect(third).toContain("# Earlier attempts (this is attempt 3 of at most 4)");
     expect(third).toContain("Earlier attempts on this task: 2.");
@@ -111,5 +116,19 @@ describe("orch resume RUN --max-attempts N", () => {
     expect([unknownTask.code, unknownTask.stderr]).toEqual([2, expect.stringContaining(`run ${runId} has no task "nope"`)]);
     const unknownRun = await box.orch(["diff", "999999-0000-zzzz"]);
     expect([unknownRun.code, unknownRun.stderr]).toEqual([2, expect.stringContaining('no run "999999-0000-zzzz"')]);
+  });
+
+  it("a failed attempt's changes reach the next prompt redacted, like everything else", async () => {
+    const secret = "s3cr3t-value-that-must-not-leak-0123456789";
+    const box = sandboxes.orchRepo(FILES, { SERVICE_API_KEY: secret });
+    const result = await box.orch(["run", "never done", "--verify", VERIFY, "--agent-command", 'echo "token=$SERVICE_API_KEY" > config.txt', "--max-attempts", "2", "--json"]);
+    expect(result.code, result.stderr).toBe(1);
+    const { runId } = parseRunResult(result);
+    const taskId = readJournal(box.repo, runId).tasks[0]?.id ?? "";
+    const second = readFileSync(join(box.repo.dir, ".orch", "logs", runId, `${runId}.${taskId}.2.prompt.md`), "utf8");
+    expect(second).toContain(" config.txt | 1 +");
+    expect(second).toContain("+token=");
+    expect(second).not.toContain(secret);
+    expect(JSON.stringify(readJournal(box.repo, runId).events)).not.toContain(secret);
   });
 });

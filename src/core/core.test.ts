@@ -197,6 +197,14 @@ describe("handoff", () => {
     expect(text).toContain("Tools it was refused (not allowed in this run; do the work without them): WebFetch, WebSearch");
     expect(buildHandoff([failing(1, "out")])).not.toContain("refused");
   });
+  it("shows what the newest failed attempt changed, after its verify output, and only for it", () => {
+    const changes = { stat: " src/sum.js | 2 +-\n 1 file changed", hunks: "diff --git a/src/sum.js b/src/sum.js\n@@ -1 +1 @@\n-a\n+b" };
+    const text = buildHandoff([{ ...failing(1, "one"), changes: { stat: " old.js | 1 +", hunks: "" } }, { ...failing(2, "expected 3, got 2"), changes }]);
+    expect(text).toContain("What it changed (the worktree against its last commit; the changes are still there):\n```\n src/sum.js | 2 +-\n 1 file changed\n```");
+    expect(text).toContain("The most relevant hunks:\n```diff\ndiff --git a/src/sum.js b/src/sum.js");
+    expect(text.indexOf("expected 3, got 2")).toBeLessThan(text.indexOf("What it changed"));
+    expect(text).not.toContain("old.js");
+  });
   it("stays bounded however long the output and history", () => {
     const huge = Array.from({ length: 5_000 }, (_, i) => `line ${i} ${"x".repeat(50)}`).join("\n");
     const history = Array.from({ length: 40 }, (_, i) => failing(i + 1, huge));

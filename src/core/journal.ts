@@ -195,6 +195,8 @@ const attemptFinished = z.object({
     progress: z.number().min(0).max(1),
     failure: FailureSchema.optional(),
     commit: z.string().optional(),
+    /** A failed attempt: what its worktree holds changed against its last commit, bounded (core/diff-excerpt.ts). */
+    changes: z.object({ stat: z.string(), hunks: z.string() }).optional(),
   }),
 });
 /** The loop waits before the next attempt (backoff, a reported reset time, or `--interval`). */

@@ -318,6 +318,7 @@ function finished(config: LoopConfig, state: TaskLoop, event: Extract<LoopEvent,
     actions: [...attempt.actions],
     deniedTools: attempt.result?.deniedTools ?? [],
     progress: phase.kind === "verified" ? phase.progress : 0,
+    changes: data.changes,
   };
   const after = { ...state, summaries: [...state.summaries, summary] };
   if (phase.kind === "verified") {
