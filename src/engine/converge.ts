@@ -13,7 +13,7 @@ import type { StopMode } from "../core/run.js";
 import { decide, evolve, initialLoop, replay, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
 import { attemptChanges, type AttemptChanges } from "../core/diff-excerpt.js";
 import { commitAll } from "../git/commit.js";
-import { workDiff } from "../git/compare.js";
+import { worktreeChanges } from "../git/compare.js";
 import { inspectRepo } from "../git/repo.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { runAttempt } from "./attempt-runner.js";
@@ -204,8 +204,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
 async function changesOf(worktree: string, state: TaskLoop): Promise<AttemptChanges | undefined> {
   const failing = state.phase.kind === "verified" ? state.phase.results.filter((r) => !r.passed).map((r) => r.outputTail).join("\n") : "";
   try {
-    const stat = await workDiff({ cwd: worktree, base: "HEAD", stat: true });
-    return stat.trim() === "" ? undefined : attemptChanges(stat, await workDiff({ cwd: worktree, base: "HEAD" }), failing);
+    const { stat, diff } = await worktreeChanges(worktree);
+    return attemptChanges(stat, diff, failing);
   } catch {
     return undefined;
   }

@@ -124,6 +124,27 @@ export async function workDiff(options: WorkDiffOptions): Promise<string> {
   return result.stdout;
 }
 
+const WORKTREE_CHANGES = `tmp=$(mktemp) || exit 1
+trap 'rm -f "$tmp"' EXIT
+cp "$(git rev-parse --git-path index)" "$tmp" 2>/dev/null || rm -f "$tmp"
+GIT_INDEX_FILE="$tmp" git add -A -- . >/dev/null || exit 1
+GIT_INDEX_FILE="$tmp" git diff --cached --no-ext-diff --no-color --stat HEAD -- || exit 1
+printf '\\0'
+GIT_INDEX_FILE="$tmp" git diff --cached --no-ext-diff --no-color HEAD --`;
+
+/**
+ * What a worktree holds changed against its HEAD, new files included: the stat and the diff, both empty when
+ * nothing changed. Cheap when nothing did (one `git status`, the common case of an attempt that changed nothing);
+ * otherwise one launch, through a throw-away index.
+ */
+export async function worktreeChanges(cwd: string): Promise<{ stat: string; diff: string }> {
+  if ((await gitOk(["status", "--porcelain", "-z", "--untracked-files=all"], cwd)) === "") return { stat: "", diff: "" };
+  const result = await gitScript(WORKTREE_CHANGES, [], cwd);
+  if (result.exitCode !== 0) throw gitFailure(["diff", "HEAD", "(worktree changes)"], result);
+  const cut = result.stdout.indexOf("\0");
+  return cut < 0 ? { stat: result.stdout, diff: "" } : { stat: result.stdout.slice(0, cut), diff: result.stdout.slice(cut + 1) };
+}
+
 /** The commit where `a` and `b` last met. */
 export async function mergeBase(cwd: string, a: string, b: string): Promise<string> {
   assertRevision(a, "a");
