@@ -1,7 +1,7 @@
 // More attempts for a run that ended on its limit: `orch resume RUN --max-attempts N` journals the new limits,
 // reopens the task and goes on with the next attempt number and the same handoff; bad inputs are refused with
 // exit 2 and nothing written. The command agent and real git throughout.
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRunResult } from "./support/cli.js";
@@ -130,5 +130,29 @@ describe("orch resume RUN --max-attempts N", () => {
     expect(second).toContain("+token=");
     expect(second).not.toContain(secret);
     expect(JSON.stringify(readJournal(box.repo, runId).events)).not.toContain(secret);
+  });
+
+  it("a planned run: the task that failed on its limit goes on, the task blocked behind it starts after it", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const plan = join(box.repo.dir, "..", "tasks.yaml");
+    writeFileSync(plan, "tasks:\n  - id: a\n    title: write a\n    goal: write a.txt\n    verify: [\"test -f a.txt\"]\n  - id: b\n    title: write b\n    goal: write b.txt\n    dependsOn: [a]\n    verify: [\"test -f b.txt\"]\n");
+    const agentCommand = 'if [ "$ORCH_TASK_ID" = a ] && [ "$ORCH_ATTEMPT" -ge 3 ]; then echo a > a.txt; fi; if [ "$ORCH_TASK_ID" = b ]; then echo b > b.txt; fi';
+    const failed = await box.orch(["run", "two files", "--plan-file", plan, "--verify", "true", "--agent-command", agentCommand, "--max-attempts", "2", "--json"]);
+    expect(failed.code, failed.stderr).toBe(1);
+    const { runId } = parseRunResult(failed);
+    expect(readJournal(box.repo, runId).tasks.map((t) => [t.id, t.status])).toEqual([["a", "failed"], ["b", "blocked"]]);
+
+    const resumed = await box.orch(["resume", runId, "--max-attempts", "4", "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunResult(resumed)).toMatchObject({ status: "succeeded" });
+    const journal = readJournal(box.repo, runId);
+    expect(journal.tasks.map((t) => [t.id, t.status])).toEqual([["a", "succeeded"], ["b", "succeeded"]]);
+    expect(journal.attempts.map((a) => a.id.slice(runId.length + 1))).toEqual(expect.arrayContaining(["a.1", "a.2", "a.3", "b.1"]));
+    expect(journal.attempts).toHaveLength(4);
+
+    // Each task's diff is its own work; the run's is both.
+    expect((await box.orch(["diff", `${runId}/a`, "--stat"])).stdout).toMatch(/^ a\.txt \| 1 \+\n 1 file changed/);
+    expect((await box.orch(["diff", `${runId}/b`, "--stat"])).stdout).toMatch(/^ b\.txt \| 1 \+\n 1 file changed/);
+    expect((await box.orch(["diff", runId, "--stat"])).stdout).toContain("2 files changed, 2 insertions(+)");
   });
 });
