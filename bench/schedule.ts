@@ -14,6 +14,7 @@ import type { PlanInput } from "../src/core/plan.js";
 import { startProcess } from "../test/support/cli.js";
 import { seeded } from "./support/seeded.js";
 import { isMain, runBenchMain, say } from "./support/main.js";
+import { worktreesRoot } from "../src/engine/paths.js";
 import { makeRepo, shellQuote, type BenchRepo } from "./support/repo.js";
 import { baseline, type BenchResult } from "./support/result.js";
 import { timeSpawn } from "./support/spawn.js";
@@ -323,9 +324,10 @@ interface Attributed {
 function attribute(calls: readonly GitCall[], journal: Journal, runId: string, root: string) {
   const byId = new Map(journal.timelines.map((t) => [t.task.id, t]));
   const byCommit = new Map(journal.timelines.flatMap((t) => (t.commit === undefined ? [] : [[t.commit, t.task.id] as const])));
-  const worktrees = join(root, ".orch", "worktrees", runId);
+  const worktrees = join(worktreesRoot(root, process.env).dir, runId);
   const integration = join(worktrees, "_run");
-  const pattern = new RegExp(`(?:orch/${runId}/|worktrees/${runId}/)([a-z0-9][a-z0-9-]*)`, "g");
+  // A task's branch (`orch/<run>/<task>`) or its worktree (`<folder>/<run>/<task>`) names it.
+  const pattern = new RegExp(`/${runId}/([a-z0-9][a-z0-9-]*)`, "g");
   const named = (call: GitCall): string | undefined =>
     [...`${call.args.join(" ")} ${call.cwd ?? ""}`.matchAll(pattern)].map((m) => m[1]).find((id) => id !== undefined && byId.has(id));
 

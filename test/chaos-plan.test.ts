@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { processesMentioning } from "./support/cli.js";
+import { leftoverProcesses } from "./support/cli.js";
 import { killAndResume, runEnd, seeded } from "./support/chaos.js";
 import { fixtureAgent as agent, readJournal, useSandboxes } from "./support/e2e.js";
 import { task } from "./support/plans.js";
@@ -90,6 +90,6 @@ describe("chaos in a planned run: the supervisor SIGKILLed in the middle of the 
     // The journal: gap-free, one resume per kill; nothing left running.
     expect(journal.events.map((e) => e.seq)).toEqual(journal.events.map((_, i) => i + 1));
     expect(journal.events.filter((e) => e.type === "run.resumed")).toHaveLength(kills);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@ import Database from "better-sqlite3";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { processesMentioning } from "./support/cli.js";
+import { leftoverProcesses } from "./support/cli.js";
 import { killAndResume, runEnd, seeded } from "./support/chaos.js";
 import { fixtureAgent as agent, useSandboxes } from "./support/e2e.js";
 
@@ -82,6 +82,6 @@ describe("chaos: the supervisor SIGKILLed again and again", () => {
     expect(events.filter((e) => e.type === "run.finished")).toHaveLength(1);
 
     // Nothing left running: no supervisor, no agent.
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });

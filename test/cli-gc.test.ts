@@ -72,7 +72,7 @@ async function orchRun(box: OrchSandbox, args: readonly string[], expectedCode: 
   expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(expectedCode);
   const json = parseRunResult(result);
   // The task's own branch and worktree (the run branch integrates the task's verified work).
-  return { ...json, runBranch: json.branch, branch: `orch/${json.runId}/${TASK}`, worktree: join(box.repo.dir, ".orch", "worktrees", json.runId, TASK) };
+  return { ...json, runBranch: json.branch, branch: `orch/${json.runId}/${TASK}`, worktree: join(box.repo.runWorktrees, json.runId, TASK) };
 }
 
 const succeededRun = (box: OrchSandbox) => orchRun(box, ["--agent-command", agent("fix-on-attempt.sh")], 0);
@@ -84,15 +84,15 @@ async function gc(box: OrchSandbox, args: readonly string[] = []) {
   return parseJsonOutput(GcJson, result.stdout);
 }
 
-/** Every file of the repository (git's own included) by path and content; the journal and the logs aside. */
+/** Every file of the repository (git's own included) and of its runs' worktrees by path and content; the journal and the logs aside. */
 function repoState(box: OrchSandbox): string {
   const hash = createHash("sha256");
   const walk = (dir: string) => {
     for (const name of readdirSync(dir).sort()) {
       const full = join(dir, name);
-      const rel = relative(box.repo.dir, full);
+      const rel = relative(box.repo.root, full);
       // The journal and orch's own logs are written by whatever runs; what gc wrote is read from the journal.
-      if (rel.startsWith(join(".orch", "orch.db")) || rel === join(".orch", "logs")) continue;
+      if (rel.startsWith(join("repo", ".orch", "orch.db")) || rel === join("repo", ".orch", "logs")) continue;
       const info = lstatSync(full);
       hash.update(`${rel}\0${info.mode}\0`);
       if (info.isSymbolicLink()) hash.update(readlinkSync(full));
@@ -101,6 +101,7 @@ function repoState(box: OrchSandbox): string {
     }
   };
   walk(box.repo.dir);
+  if (existsSync(box.repo.worktrees)) walk(box.repo.worktrees);
   return hash.digest("hex");
 }
 
@@ -135,7 +136,7 @@ describe("orch gc", () => {
 
     // The worktree and its run folder are gone, git no longer lists it, the branch is where it was.
     expect(existsSync(run.worktree)).toBe(false);
-    expect(existsSync(join(box.repo.dir, ".orch", "worktrees", run.runId))).toBe(false);
+    expect(existsSync(join(box.repo.runWorktrees, run.runId))).toBe(false);
     expect(worktreeList(box)).toEqual([box.repo.dir]);
     expect(sha(box, run.branch)).toBe(tip);
     expect(box.repo.git(["show", `${run.branch}:sum.mjs`])).toContain("return a + b;");
@@ -174,7 +175,7 @@ describe("orch gc", () => {
     expect(result.code, result.stderr).toBe(0);
     const wip = sha(box, run.branch);
     expect(result.stdout).toContain(`Run ${run.runId} (failed):`);
-    expect(result.stdout).toContain(`committed 3 uncommitted files (README.md, notes.txt, sum.mjs) as work in progress ${wip.slice(0, 12)} on ${run.branch}, then removed .orch/worktrees/${run.runId}/${TASK}`);
+    expect(result.stdout).toContain(`committed 3 uncommitted files (README.md, notes.txt, sum.mjs) as work in progress ${wip.slice(0, 12)} on ${run.branch}, then removed ${run.worktree}`);
     expect(result.stdout).toMatch(/Removed 1 worktree, freed \d+ B, made 1 work-in-progress commit\. Every branch stays\.\n$/);
 
     // One commit on top of the base, named for what it is, holding the changed, new and deleted files and
@@ -209,7 +210,7 @@ describe("orch gc", () => {
     const running = /^Run (\S+) is running/m.exec(detached.stdout)?.[1] ?? "";
     await waitFor("the hanging agent to start", () => (existsSync(join(box.out, "pid.1")) ? true : undefined));
     expect((await box.status(running)).status).toBe("running");
-    const runningTree = join(box.repo.dir, ".orch", "worktrees", running, TASK);
+    const runningTree = join(box.repo.runWorktrees, running, TASK);
 
     // Pointed at an unfinished run: exit 2, plain words, and not even the finished run is touched.
     const state = repoState(box);
@@ -236,7 +237,7 @@ describe("orch gc", () => {
     expect(existsSync(waiting.worktree)).toBe(true);
     expect(existsSync(runningTree)).toBe(true);
     // Each unfinished run keeps its run branch's worktree too; the finished run's went as it ended.
-    const runBranchTree = (runId: string) => join(box.repo.dir, ".orch", "worktrees", runId, "_run");
+    const runBranchTree = (runId: string) => join(box.repo.runWorktrees, runId, "_run");
     expect(worktreeList(box).sort()).toEqual([box.repo.dir, runningTree, waiting.worktree, runBranchTree(running), runBranchTree(waiting.runId)].sort());
     expect(collected(box, waiting.runId)).toEqual([]);
     expect(collected(box, running)).toEqual([]);
@@ -259,7 +260,7 @@ describe("orch gc", () => {
     // Someone took the first worktree over for their own branch and work…
     box.repo.git(["checkout", "-q", "-b", "mine"], switched.worktree);
     writeFileSync(join(switched.worktree, "mine.txt"), "my own work\n");
-    // …and put a plain folder where the second one was: git would find the user's checkout above it.
+    // …and put a plain folder where the second one was (outside the checkout: no repository above it at all).
     box.repo.git(["worktree", "remove", "--force", replaced.worktree]);
     mkdirSync(replaced.worktree, { recursive: true });
     writeFileSync(join(replaced.worktree, "stray.txt"), "not a worktree\n");
@@ -272,7 +273,7 @@ describe("orch gc", () => {
       ["kept", "it is not a git worktree of this repository", null],
     ]);
     const text = await box.orch(["gc"]);
-    expect(text.stdout).toContain(`kept .orch/worktrees/${switched.runId}/${TASK}: it has branch mine checked out, not orch's ${switched.branch}`);
+    expect(text.stdout).toContain(`kept ${switched.worktree}: it has branch mine checked out, not orch's ${switched.branch}`);
     expect(text.stdout.trimEnd().split("\n").at(-1)).toBe("Nothing was removed.");
 
     expect(readFileSync(join(switched.worktree, "mine.txt"), "utf8")).toBe("my own work\n");
@@ -307,8 +308,8 @@ describe("orch gc", () => {
     const text = await box.orch(["gc", "--dry-run"]);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain("Dry run: nothing is changed.");
-    expect(text.stdout).toContain(`would remove .orch/worktrees/${good.runId}/${TASK}`);
-    expect(text.stdout).toContain(`would commit 3 uncommitted files (README.md, notes.txt, sum.mjs) as work in progress on ${messy.branch}, then remove .orch/worktrees/${messy.runId}/${TASK}`);
+    expect(text.stdout).toContain(`would remove ${good.worktree}`);
+    expect(text.stdout).toContain(`would commit 3 uncommitted files (README.md, notes.txt, sum.mjs) as work in progress on ${messy.branch}, then remove ${messy.worktree}`);
     expect(text.stdout).toMatch(/Would remove 2 worktrees \(\d+ B\), would make 1 work-in-progress commit\. Every branch stays\.\n$/);
     const json = await gc(box, ["--dry-run"]);
     expect(json).toMatchObject({ dryRun: true, worktreesRemoved: 2, wipCommits: 1 });

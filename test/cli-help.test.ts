@@ -51,8 +51,9 @@ describe("orch run --help", () => {
     expect(codes).toEqual(["0", "1", "2", "3", "4", "130"]);
     for (const code of codes) expect(text).toMatch(new RegExp(`Exit codes:.* ${code} `));
     for (const name of ["ORCH_PROMPT", "ORCH_RUN_ID", "ORCH_TASK_ID", "ORCH_ATTEMPT"]) expect(text).toContain(name);
-    expect(text).toContain("The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>");
-    expect(README).toContain("Every agent, the command agent too, runs in the task's own\nworktree (`.orch/worktrees/<run>/<task>`)");
+    expect(text).toContain("The agent runs in the task's own worktree (<worktrees>/<run>/<task>");
+    expect(text).toContain("ORCH_WORKTREES_DIR/<repo>");
+    expect(README).toContain("Every agent, the command agent too, runs in the task's own\nworktree (`<worktrees>/<run>/<task>`, see [Where worktrees live](#where-worktrees-live))");
   });
 });
 

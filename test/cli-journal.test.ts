@@ -140,9 +140,9 @@ describe("a .orch that cannot be opened", () => {
     writeFileSync(dir, "not a directory\n");
     const said: Said = {
       line: `the journal ${esc(dir)}/orch\\.db cannot be opened: ${esc(dir)} is not a directory`,
-      advice: new RegExp(`orch keeps its journal, logs and worktrees in the directory ${esc(dir)}: make it a directory orch can read and write`),
+      advice: new RegExp(`orch keeps its journal, logs and reports in the directory ${esc(dir)}: make it a directory orch can read and write`),
     };
-    await expectEveryCommandRefuses(box, said, /orch keeps its journal, logs and worktrees in the directory/);
+    await expectEveryCommandRefuses(box, said, /orch keeps its journal, logs and reports in the directory/);
     const init = await box.orch(["init"]);
     expectJournalError(init, "init", said);
     expect(readdirSync(box.repo.dir).sort()).toEqual([".git", ".orch", ...Object.keys(FILES)].sort());

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isRunning, waitFor, parseEventLines, parseJsonOutput, parseRunResult, processesMentioning } from "./support/cli.js";
+import { isRunning, waitFor, parseEventLines, parseJsonOutput, parseRunResult, leftoverProcesses } from "./support/cli.js";
 import { agentPid, detach, untilEnded } from "./support/detached.js";
 import { fixtureAgent, useSandboxes } from "./support/e2e.js";
 
@@ -39,7 +39,7 @@ describe("processes that leave their group", () => {
     const verifyEscapee = Number(readFileSync(join(box.out, "verify-escapee"), "utf8"));
     expect(isRunning(agentEscapee), "the agent's sleep 300").toBe(false);
     expect(isRunning(verifyEscapee), "the verify command's sleep 300").toBe(false);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
 
     const logs = await box.orch(["logs", runId, "--json"]);
     expect(logs.code, logs.stderr).toBe(0);

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isRunning, parseRunResult, processesMentioning, waitFor } from "./support/cli.js";
+import { isRunning, parseRunResult, leftoverProcesses, waitFor } from "./support/cli.js";
 import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox, type StatusView } from "./support/e2e.js";
 import { FILES, PLAN, task } from "./support/plans.js";
 
@@ -245,7 +245,7 @@ describe("a planned run and its supervisor's death", () => {
     // setup ran once: it had finished before the kill.
     const log = readFileSync(join(box.out, "log"), "utf8").split("\n").filter(Boolean);
     expect(log.filter((l) => l.startsWith("setup "))).toEqual(["setup attempt 1"]);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 
@@ -273,6 +273,7 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     // a's merge is on the run branch, not verified.
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run"]);
     expect(isRunning(gatePid)).toBe(true);
+    const firstMerge = box.repo.git(["rev-parse", `orch/${runId}/_run`]);
 
     const ended = await resumeToEnd(box, runId);
     expect(ended.status, ended.reason ?? "").toBe("succeeded");
@@ -282,6 +283,9 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     const reverted = journal.events.filter((e) => e.type === "task.reverted");
     expect(reverted).toHaveLength(1);
     expect(JSON.stringify(reverted[0]?.data)).toContain("a's first try breaks the run branch");
+    // The takeover found a's unverified merge at the tip and journaled it before settling it.
+    const found = journal.events.filter((e) => e.type === "task.merge-found");
+    expect(found.map((e) => [e.data, e.seq < (reverted[0]?.seq ?? 0)])).toEqual([[{ merge: firstMerge, reverted: false }, true]]);
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual([
       "orch: integrate task a into the run",
       "orch: revert the integration of task a",
@@ -291,7 +295,7 @@ else if (readFileSync("out/a.txt", "utf8").trim() === "a attempt 1") { console.l
     expect(box.repo.git(["log", "-1", "--format=%b", `orch/${runId}/_run~2`])).toMatch(/^The run's criteria failed on the run branch after the merge: `node gate.mjs` exited 1: a's first try breaks the run branch/);
     expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a attempt 1", "a attempt 2", "b attempt 1"]);
     expect(box.repo.git(["show", `orch/${runId}/_run:out/a.txt`])).toBe("a attempt 2");
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 
@@ -316,7 +320,7 @@ esac`;
     const integratorPid = Number(await waitFor("the integrator to start", () => (existsSync(marker) ? readFileSync(marker, "utf8").trim() || undefined : undefined), 60_000));
     await killSupervisor((await box.status(runId)).pid);
     // The run branch's worktree holds the merge in progress, conflict markers and all.
-    const integration = join(box.repo.dir, ".orch", "worktrees", runId, "_run");
+    const integration = join(box.repo.runWorktrees, runId, "_run");
     expect(readFileSync(join(integration, "CHANGELOG.md"), "utf8")).toContain("<<<<<<<");
 
     const ended = await resumeToEnd(box, runId);
@@ -329,7 +333,7 @@ esac`;
     expect(firstParents(box, branch).map((subject) => subject.replace(/task [ab] /, "task X "))).toEqual(["orch: integrate task X into the run", "orch: integrate task X into the run"]);
     expect(box.repo.git(["show", `${branch}:CHANGELOG.md`]).split("\n").sort()).toEqual(["# Changelog", "- a", "- b"]);
     expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n").sort()).toEqual(["a attempt 1", "b attempt 1"]);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 
@@ -426,7 +430,7 @@ fi`;
     expect(journal.attempts.filter((a) => a.id.includes(".plan.")).map((a) => a.status)).toEqual(["failed", "succeeded"]);
     expect(readFileSync(join(box.out, "log"), "utf8").trim().split("\n")).toEqual(["a", "b"]);
     expect(firstParents(box, `orch/${runId}/_run`)).toEqual(["orch: integrate task a into the run", "orch: integrate task b into the run"]);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 });
 

@@ -1,8 +1,9 @@
 // Resource bounds of long runs, end to end through the built CLI with the `command` agent: an agent whose
 // process tree passes --max-agent-memory is stopped and classified `crashed` with the figures, and the run
 // recovers; a small transcriptMaxMb in orch.config.yaml rotates the attempt's transcript into gzip parts
-// that read back whole. afterEach fails a test that leaves a process running.
-import { readFileSync, writeFileSync } from "node:fs";
+// that read back whole; the journal stays within 1.5 bytes per byte of agent output; a line longer than 1 MiB is
+// cut there with a marker, in the transcript as in the journal. afterEach fails a test that leaves a process running.
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -38,6 +39,7 @@ const ExitedData = z.object({
 });
 const CreatedData = z.object({ limits: z.object({ agentMaxRssBytes: z.number().optional(), transcriptMaxMb: z.number(), transcriptKeep: z.number() }) });
 const StartedData = z.object({ transcript: z.string() });
+const TextData = z.object({ type: z.literal("text"), text: z.string() });
 
 const ofType = <T>(events: readonly EventJson[], type: string, schema: z.ZodType<T>): T[] =>
   events.filter((event) => event.type === type).map((event) => schema.parse(event.data));
@@ -78,5 +80,78 @@ describe("orch run: resource bounds", () => {
     const first = readFileSync(`${transcript}.1.gz`);
     expect(first.subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
     expect(readFileSync(`${transcript}.5.gz`).length).toBeGreaterThan(0);
+  });
+
+  it("keeps the journal within 1.5 bytes per byte of agent output, and gives every line back", async () => {
+    const lines = 20_000;
+    const box = sandboxes.orchRepo(FILES, { AGENT_LINES: String(lines) });
+    const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", "--agent-command", agent("spew-fix.sh"), "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = parseRunResult(result);
+    const events = await journal(box, json.runId);
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const output = statSync(transcript).size;
+    expect(output).toBeGreaterThan(lines * 160);
+    const db = join(box.repo.dir, ".orch", "orch.db");
+    const journalBytes = statSync(db).size + (existsSync(`${db}-wal`) ? statSync(`${db}-wal`).size : 0);
+    expect(journalBytes / output).toBeLessThanOrEqual(1.5);
+    // Every line is an event of its own in `orch logs --json`, in order.
+    const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
+    expect(texts).toHaveLength(lines);
+    expect(texts[lines - 1]).toContain(`"seq":${lines - 1},`);
+  });
+
+  it("keeps in the journal as much agent output as the transcript keeps, and every state change", async () => {
+    const lines = 20_000;
+    const box = sandboxes.orchRepo(FILES, { AGENT_LINES: String(lines) });
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "limits:\n  transcriptMaxMb: 0.01\n  transcriptKeep: 2\n");
+    const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", "--agent-command", agent("spew-fix.sh"), "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = parseRunResult(result);
+    const events = await journal(box, json.runId);
+    expect(events.filter((e) => e.type !== "agent.emitted").map((e) => e.type)).toEqual([
+      "run.created",
+      "task.created",
+      "run.started",
+      "task.started",
+      "attempt.started",
+      "attempt.spawned",
+      "attempt.exited",
+      "verify.completed",
+      "attempt.finished",
+      "task.integrated",
+      "task.finished",
+      "run.finished",
+    ]);
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const kept: string[] = [];
+    for await (const line of readTranscript(transcript)) kept.push(line);
+    const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
+    // The newest lines, in order, through the last one; about as many as the transcript's live file and 2 parts hold.
+    const seqOf = (line: string | undefined) => Number(/"seq":(\d+),/.exec(line ?? "")?.[1]);
+    expect(texts.map(seqOf)).toEqual(Array.from({ length: texts.length }, (_, i) => lines - texts.length + i));
+    expect(kept.length).toBeLessThan(300);
+    expect(texts.length).toBeGreaterThan(kept.length / 2);
+    expect(texts.length).toBeLessThan(kept.length * 2);
+  });
+
+  it("cuts a 20 MB line without a newline at 1 MiB, with a marker in the transcript and in the journal", async () => {
+    const box = sandboxes.orchRepo(FILES, { AGENT_LINES: "10", AGENT_LONG_MB: "20" });
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "limits:\n  transcriptMaxMb: 1\n");
+    const result = await box.orch(["run", GOAL, "--verify", "node test.mjs", "--agent-command", agent("spew-fix.sh"), "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const json = parseRunResult(result);
+    const events = await journal(box, json.runId);
+    const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
+    const marker = `[orch: line cut at ${MB} bytes; ${19 * MB} more bytes dropped]`;
+    const lines: string[] = [];
+    for await (const line of readTranscript(transcript)) lines.push(line);
+    expect(lines).toHaveLength(11);
+    expect(lines[10]).toBe(`${"x".repeat(MB)} ${marker}`);
+    expect(statSync(transcript).size).toBeLessThan(MB + 4_096);
+    const texts = events.flatMap((e) => (e.type === "agent.emitted" ? [TextData.parse(e.data).text] : []));
+    expect(texts).toHaveLength(11);
+    expect(texts[10]).toMatch(/^x+\n… \[\d+ characters cut\] …\nx+ \[orch: line cut at/);
+    expect(texts[10]?.endsWith(marker)).toBe(true);
   });
 });

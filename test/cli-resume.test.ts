@@ -75,7 +75,7 @@ describe("orch resume after the supervisor was killed", () => {
     const runId = await detach(box, ["--agent-command", agent("hang-once.sh")]);
     await agentPid(box, 1);
     const view = await box.status(runId);
-    const worktree = join(box.repo.dir, ".orch", "worktrees", runId, view.tasks[0]?.id ?? "");
+    const worktree = join(box.repo.runWorktrees, runId, view.tasks[0]?.id ?? "");
     process.kill(view.pid ?? 0, "SIGKILL");
     await untilGone("the supervisor", view.pid ?? 0);
     // What a supervisor killed in the middle of `git add`/`git commit` leaves behind.

@@ -84,7 +84,7 @@ describe("orch run with the command agent", () => {
     expect(existsSync(json.report ?? "")).toBe(true);
 
     // What the agent was given, attempt by attempt.
-    const worktree = join(repo.dir, ".orch", "worktrees", json.runId, TASK);
+    const worktree = join(repo.runWorktrees, json.runId, TASK);
     for (const n of [1, 2]) {
       const stdin = read(join(box.out, `stdin.${n}`));
       expect(stdin).toContain(GOAL);

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { runEnd, runStatus } from "./support/chaos.js";
-import { processesMentioning } from "./support/cli.js";
+import { leftoverProcesses } from "./support/cli.js";
 import { fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 import { task } from "./support/plans.js";
 
@@ -52,7 +52,7 @@ describe("stop means stopped", () => {
     expect([...statuses].every((s) => s === "succeeded" || s === "aborted")).toBe(true);
     expect(journal.tasks.filter((t) => t.status === "aborted").length).toBeGreaterThan(0);
     expect(journal.tasks.some((t) => t.status === "aborted" && /^not started: the run was aborted$/.test(t.reason ?? ""))).toBe(true);
-    expect(await processesMentioning(box.repo.root)).toEqual([]);
+    expect(await leftoverProcesses(box.repo.root)).toEqual([]);
   });
 
   it("orch stop: what runs finishes and is merged, the rest is stopped with a reason; none starts after the request", { timeout: 120_000 }, async () => {

@@ -23,6 +23,7 @@ async function plannedRun(boxes: Sandboxes, script: Script) {
     AGENT_OUT: out,
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CEILING_DIRECTORIES: repo.root,
+    ORCH_WORKTREES_DIR: repo.worktrees,
   };
   const args = ["run", "build the feature", "--verify", "node check.mjs", "--plan", "--planner", "claude-code", "--agent-command", agent("plan-task.sh"), "--concurrency", "2", "--json"];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 120_000 });

@@ -269,7 +269,7 @@ describe("scripted Responses server × real Codex CLI", () => {
  */
 async function inLinkedWorktree(permission: Permission, script: Script, prompt: string) {
   const repo = sandboxes.repo(FAILING_REPO);
-  const worktree = join(repo.dir, ".orch", "worktrees", "run-1", "task-1");
+  const worktree = join(repo.runWorktrees, "run-1", "task-1");
   repo.git(["worktree", "add", "--quiet", "-b", "orch/run-1/task-1", worktree]);
   expect(readFileSync(join(worktree, ".git"), "utf8")).toBe(`gitdir: ${join(repo.dir, ".git", "worktrees", "task-1")}\n`);
   const server = await serve(script);

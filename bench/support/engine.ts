@@ -11,7 +11,7 @@ import { createRedactor } from "../../src/core/redact.js";
 import { interruptibleSleep, type EngineDeps } from "../../src/engine/deps.js";
 import { redactingStore } from "../../src/engine/redacting-store.js";
 import { fileLogger } from "../../src/engine/logger.js";
-import { orchPaths } from "../../src/engine/paths.js";
+import { orchPaths, worktreesRoot } from "../../src/engine/paths.js";
 import { driveRun } from "../../src/engine/drive-run.js";
 import { createRun, planRun } from "../../src/engine/run-service.js";
 import { ProcessGroups } from "../../src/process/groups.js";
@@ -62,13 +62,16 @@ export async function runThroughEngine(options: EngineRunOptions): Promise<Engin
     limits: { ...BENCH_LIMITS, ...options.limits },
     recovery: RecoverySettings.parse({}),
     source: "bench",
+    // Where `orch run` would put them: makeRepo points ORCH_WORKTREES_DIR into the benchmark's own folder.
+    worktrees: worktreesRoot(options.repoRoot, process.env).dir,
   });
   const paths = orchPaths(planned.repo.root);
   const store = await openSqliteStore({ path: paths.db });
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();
   try {
-    const created = await createRun(store, planned);
+    const { run: created, taskFiles } = await createRun(store, planned);
+    await taskFiles;
     const setupMs = performance.now() - setupStart;
     const redactor = createRedactor(process.env, { extraNames: AGENT_SECRET_ENV });
     const deps: EngineDeps = {

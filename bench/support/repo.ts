@@ -19,6 +19,9 @@ export function isolateGit(tmp: string): void {
   mkdirSync(home, { recursive: true });
   process.env.HOME = home;
   process.env.XDG_CONFIG_HOME = join(home, ".config");
+  // The runs' worktrees go beside the repository, in the benchmark's own folder: never the user's cache.
+  process.env.XDG_CACHE_HOME = join(home, ".cache");
+  process.env.ORCH_WORKTREES_DIR = join(tmp, "worktrees");
   process.env.GIT_CONFIG_NOSYSTEM = "1";
   process.env.GIT_CEILING_DIRECTORIES = tmp;
   process.env.GIT_AUTHOR_NAME = "orch bench";

@@ -3,7 +3,7 @@
 // so they are described by a zod schema and parsed, never cast, when read back.
 import { z } from "zod";
 
-export const Unit = z.enum(["ms", "s", "per_s", "bytes", "count", "percent"]);
+export const Unit = z.enum(["ms", "s", "per_s", "bytes", "count", "percent", "ratio"]);
 export type Unit = z.infer<typeof Unit>;
 
 export const Baseline = z.object({
@@ -34,8 +34,9 @@ export const BenchResult = z.object({
 });
 export type BenchResult = z.infer<typeof BenchResult>;
 
+/** A baseline of zero or below (a latency within two processes' clock skew) has no ratio: it prints as n/a. */
 export function baseline(label: string, value: number, unit: Unit, figure: number): Baseline {
-  return { label, value, unit, ratio: value === 0 ? Number.POSITIVE_INFINITY : figure / value };
+  return { label, value, unit, ratio: value <= 0 ? Number.POSITIVE_INFINITY : figure / value };
 }
 
 export function formatValue(value: number, unit: Unit): string {
@@ -52,6 +53,8 @@ export function formatValue(value: number, unit: Unit): string {
       return String(Math.round(value));
     case "percent":
       return `${value.toFixed(1)}%`;
+    case "ratio":
+      return value.toFixed(2);
   }
 }
 

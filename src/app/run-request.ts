@@ -10,6 +10,7 @@ import type { Limits } from "../core/journal.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
 import { PERMISSIONS, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
 import { parseSize } from "../core/size.js";
+import { worktreesRoot } from "../engine/paths.js";
 import type { RunRequest } from "../engine/run-service.js";
 import { loadPlanFile } from "../plan/load.js";
 import { duration, hours, positiveInt, positiveNumber, size } from "./option-values.js";
@@ -45,7 +46,15 @@ export interface RunOptions {
   json?: boolean;
 }
 
-export function buildRunRequest(cwd: string, root: string, goal: string, flags: RunOptions, config: Config): RunRequest {
+/** `env`: the environment the user runs orch in (ORCH_WORKTREES_DIR, XDG_CACHE_HOME and HOME choose the worktree folder). */
+export function buildRunRequest(
+  cwd: string,
+  root: string,
+  goal: string,
+  flags: RunOptions,
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+): RunRequest {
   const agent = agentSettings(cwd, root, flags, config);
   const agentModel = configuredModel(config, agent.name);
   const fallbackModels = flags.fallbackModel ?? config.fallbackModels;
@@ -90,6 +99,7 @@ export function buildRunRequest(cwd: string, root: string, goal: string, flags: 
     source: "cli",
     gc: config.gc,
     verifyEveryMerge: config.integration.verifyEveryMerge,
+    worktrees: worktreesRoot(root, env, config.worktrees.dir).dir,
     ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(cwd, flags.planFile)) } : {}),
     ...(flags.planFile === undefined && wantsPlan(flags, goal) ? { planner: plannerOf(flags.planner, agent, config) } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),

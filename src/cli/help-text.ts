@@ -13,12 +13,14 @@ export const RUN_HELP = `
 Defaults are orch's own unless orch.config.yaml sets them (\`orch init\` writes every setting, commented).
 Durations read like 30s, 5m, 2h or 1h30m; sizes like 512m or 4g.
 
-The agent runs in the task's own worktree (.orch/worktrees/<run>/<task>, branch orch/<run>/<task>), never in
-your checkout. The worktree is a checkout of the base commit: a script named by a relative path
-(--agent-command ./fix.sh) must be committed, or named by its absolute path. Every agent has ORCH_RUN_ID,
-ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in its environment, and ORCH_MODEL when a model is chosen; the command
-agent (--agent-command) also gets the prompt on stdin, in the file ORCH_PROMPT_FILE names, and in ORCH_PROMPT
-when it is at most 64 KiB.
+The agent runs in the task's own worktree (<worktrees>/<run>/<task>, branch orch/<run>/<task>), never in your
+checkout. <worktrees> is outside the checkout, so your own tools never walk it: ORCH_WORKTREES_DIR/<repo>, else
+worktrees.dir of orch.config.yaml, else ~/.cache/orch/worktrees/<repo> ($XDG_CACHE_HOME when set), where <repo>
+is the repository's folder name and a hash of its path; \`orch status RUN --json\` shows each task's. The
+worktree is a checkout of the base commit: a script named by a relative path (--agent-command ./fix.sh) must be
+committed, or named by its absolute path. Every agent has ORCH_RUN_ID, ORCH_TASK_ID and ORCH_ATTEMPT (1, 2 …) in
+its environment, and ORCH_MODEL when a model is chosen; the command agent (--agent-command) also gets the prompt
+on stdin, in the file ORCH_PROMPT_FILE names, and in ORCH_PROMPT when it is at most 64 KiB.
 
 Before anything is written, orch checks that the agents (binary, credentials, as \`orch doctor\` does) and each
 verify command's executable can start, and lists every problem (exit 2); --no-preflight skips that.

@@ -13,5 +13,5 @@ export function journalAdvice(error: JournalDamagedError): string {
       "the runs' branches and worktrees stay as they are."
     );
   }
-  return `orch keeps its journal, logs and worktrees in the directory ${dir}: make it a directory orch can read and write (move a file of that name aside), then try again.`;
+  return `orch keeps its journal, logs and reports in the directory ${dir}: make it a directory orch can read and write (move a file of that name aside), then try again.`;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "./load.js";
+import { CONFIG_TEMPLATE } from "./schema.js";
 
 function problemsOf(text: string): ConfigError {
   try {
@@ -39,5 +40,13 @@ describe("a bad orch.config.yaml", () => {
   it("one problem is one line; a good file parses", () => {
     expect(problemsOf("agent: codx\n").message).toBe('orch.config.yaml:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"; did you mean "codex"?');
     expect(parseConfig("agent: codex\nlimits:\n  maxHours: 2\n", "orch.config.yaml").limits.maxHours).toBe(2);
+  });
+
+  it("worktrees.dir: a folder for the runs' worktrees, or none (the default outside the checkout)", () => {
+    expect(parseConfig("worktrees:\n  dir: ../wt\n", "orch.config.yaml").worktrees).toEqual({ dir: "../wt" });
+    expect(parseConfig("worktrees:\n", "orch.config.yaml").worktrees).toEqual({});
+    expect(parseConfig(CONFIG_TEMPLATE, "orch.config.yaml").worktrees).toEqual({});
+    expect(problemsOf("worktrees:\n  dri: ../wt\n").message).toBe('orch.config.yaml:2: worktrees: unknown setting "dri"; did you mean "dir"?');
+    expect(problemsOf('worktrees:\n  dir: ""\n').message).toMatch(/^orch\.config\.yaml:2: worktrees\.dir: /);
   });
 });

@@ -66,6 +66,10 @@ function buildConfigSchema() {
         .object({ verifyEveryMerge: z.boolean().default(false) })
         .strict()
         .prefault({}),
+      worktrees: z
+        .object({ dir: z.string().min(1).optional() })
+        .strict()
+        .prefault({}),
       agents: z
         .object({
           "claude-code": z
@@ -179,10 +183,18 @@ recovery:
     failures: 3          # unhealthy failures in a row that take a model out of the chain
     cooldown: 10m        # before one probe attempt tries it again
 
-# Worktrees of finished runs (.orch/worktrees/) are removed by "orch gc"; with afterRun, by the run itself
-# as it ends (work left uncommitted is first committed on its task branch; branches always stay).
+# Worktrees of finished runs are removed by "orch gc"; with afterRun, by the run itself as it ends (work left
+# uncommitted is first committed on its task branch; branches always stay).
 gc:
   afterRun: false
+
+# Where runs keep their worktrees (one folder per run, one worktree per task). By default outside the working tree,
+# so that your own test runners and tools never walk them: $XDG_CACHE_HOME/orch/worktrees/<repo>-<hash>/ (or
+# ~/.cache/...). dir: a folder of your choice, relative to the repository (this one folder, no <repo> below it).
+# The environment variable ORCH_WORKTREES_DIR overrides both (each repository gets its own folder below it).
+# A run keeps the folder it was started with; runs made before orch kept worktrees outside have them in .orch/worktrees/.
+worktrees:
+  # dir: ../my-repo-worktrees
 
 # A task's verified work is merged into the run branch, and the run's criteria run there again, unless the merge
 # is the very tree the task was verified on (it started from the run branch as it stands): that one passed already.

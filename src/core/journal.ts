@@ -138,6 +138,14 @@ const taskReverted = z.object({
   type: z.literal("task.reverted"),
   data: z.object({ merge: z.string(), revert: z.string(), reason: z.string() }),
 });
+/**
+ * Found on takeover: the task's merge (or the merge and its revert) is at the run branch's tip, made by a supervisor
+ * that died before it journaled the outcome. The graph settles it before any other merge goes on top of it.
+ */
+const taskMergeFound = z.object({
+  type: z.literal("task.merge-found"),
+  data: z.object({ merge: z.string(), reverted: z.boolean() }),
+});
 const taskStarted = z.object({ type: z.literal("task.started"), data: z.object({}) });
 const taskFinished = z.object({
   type: z.literal("task.finished"),
@@ -269,6 +277,7 @@ export const EventBody = z.discriminatedUnion("type", [
   taskIntegrated,
   taskReverted,
   taskReopened,
+  taskMergeFound,
   attemptStarted,
   attemptSpawned,
   agentEmitted,

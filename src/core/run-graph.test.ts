@@ -44,7 +44,6 @@ const input = (over: Partial<GraphInput> = {}): GraphInput => ({
   concurrency: 2,
   halt: undefined,
   aborted: false,
-  settleFirst: undefined,
   runBranch: BRANCH,
   ...over,
 });
@@ -154,7 +153,11 @@ describe("the run graph's fold, by scenario", () => {
   it("the merge a dead supervisor left at the run branch's tip is settled before any more urgent one", () => {
     const graph = replay([started("a"), succeeded("a", 1, "c-a"), started("b"), succeeded("b", 1, "c-b")], planOf({ id: "a", priority: 9 }, { id: "b" }));
     expect(kinds(decide(graph, input()))).toEqual(["integrate a"]);
-    expect(kinds(decide(graph, input({ settleFirst: "b" })))).toEqual(["integrate b"]);
+    const found = evolve(graph, { type: "task.merge-found", runId: RUN, taskId: "b", data: { merge: "m-b", reverted: false } });
+    expect(kinds(decide(found, input()))).toEqual(["integrate b"]);
+    // Settled once its outcome is journaled; a finding for a task not in the queue changes nothing.
+    expect(evolve(evolve(found, integratedAs("b", "m-b")), finished("b", "succeeded")).settle).toBeUndefined();
+    expect(evolve(graph, { type: "task.merge-found", runId: RUN, taskId: "nobody", data: { merge: "m", reverted: false } })).toBe(graph);
   });
 });
 
@@ -250,7 +253,7 @@ function drive(world: World, prefix: readonly NewEvent[][]): Drive {
       if (session === 0 && world.pauseAt !== undefined && decisions === world.pauseAt && halt === undefined) halt = { status: "paused", reason: "paused on request" };
       decisions++;
       const busy = new Set(jobs.filter((j) => j.kind === "loop").map((j) => j.id));
-      const steps = decide(graph, { busy, merging, parked, concurrency: world.concurrency, halt, aborted: false, settleFirst: undefined, runBranch: BRANCH });
+      const steps = decide(graph, { busy, merging, parked, concurrency: world.concurrency, halt, aborted: false, runBranch: BRANCH });
       if (writes.length !== folded) {
         seen = new Set();
         folded = writes.length;
@@ -394,6 +397,18 @@ describe("the run graph's fold, cut after every write (model-based)", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it("replay joins a plan's tasks in one step and ends where folding them one by one ends", () => {
+    const events = [
+      ...[{ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c", priority: 2 }].map(created),
+      started("a"),
+      succeeded("a", 1, "c-a"),
+      integratorCreated("a--merge", "a"),
+      created({ id: "late" }, 3),
+      finished("a--merge", "stopped"),
+    ];
+    expect(replay(events)).toEqual(events.reduce(evolve, emptyGraph));
   });
 
   it("folds only the events it names; the rest leave the state as it is", () => {

@@ -4,7 +4,8 @@
 // the run). Both are pure. The scheduler (engine/scheduler.ts) carries the steps out and journals what happened,
 // which is folded again; a supervisor taking a run over folds the same journal, so live driving and takeover
 // share one algorithm. What only the interpreter knows (which loops and merge it has under way, a loop that
-// halted the run, a stop request, the merge a dead supervisor left at the run branch's tip) is `decide`'s input.
+// halted the run, a stop request) is `decide`'s input; what a takeover learns from git (a merge a dead supervisor
+// left at the run branch's tip) enters as an event, `task.merge-found`.
 import { TaskGraph } from "./dag.js";
 import type { NewEvent } from "./journal.js";
 import type { TaskConclusion } from "./task-loop.js";
@@ -57,12 +58,14 @@ export interface RunGraph {
   readonly plan: readonly PlanTask[];
   readonly nodes: readonly GraphNode[];
   readonly integrators: ReadonlyMap<string, IntegratorNode>;
+  /** The queued task whose merge a dead supervisor left at the run branch's tip: it is settled before any other. */
+  readonly settle: string | undefined;
 }
 
-export const emptyGraph: RunGraph = { plan: [], nodes: [], integrators: new Map() };
+export const emptyGraph: RunGraph = { plan: [], nodes: [], integrators: new Map(), settle: undefined };
 
 /** The events the graph folds; every other event leaves it as it is. */
-export const GRAPH_EVENT_TYPES = ["task.created", "task.started", "attempt.finished", "task.integrated", "task.reverted", "task.finished", "task.reopened"] as const;
+export const GRAPH_EVENT_TYPES = ["task.created", "task.started", "attempt.finished", "task.merge-found", "task.integrated", "task.reverted", "task.finished", "task.reopened"] as const;
 
 // ---- the plan's structure, built once per plan ---------------------------------------------------------------------
 
@@ -108,7 +111,11 @@ const fresh: GraphNode = { phase: { kind: "pending" }, reverts: 0, lastRevert: u
 export function evolve(state: RunGraph, event: NewEvent): RunGraph {
   const taskId = event.taskId;
   if (taskId === undefined) return state;
+  // The merge left at the tip is settled once its outcome is journaled.
+  if (state.settle === taskId && (event.type === "task.integrated" || event.type === "task.reverted" || event.type === "task.finished")) state = { ...state, settle: undefined };
   switch (event.type) {
+    case "task.merge-found":
+      return phaseOf(state, taskId).kind === "queued" ? { ...state, settle: taskId } : state;
     case "task.created": {
       const { data } = event;
       if (data.role === "integrator") {
@@ -119,8 +126,7 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
         return { ...withNode(state, merged, next), integrators };
       }
       if (data.role === "planner") return state;
-      const task: PlanTask = { id: taskId, dependsOn: data.dependsOn ?? [], priority: data.priority ?? 0, position: data.position ?? state.plan.length, criteria: data.criteria.length, branch: data.branch };
-      return { ...state, plan: [...state.plan, task], nodes: [...state.nodes, fresh] };
+      return { ...state, plan: [...state.plan, planTaskOf(event, state.plan.length)], nodes: [...state.nodes, fresh] };
     }
     case "task.started": {
       const node = nodeOf(state, taskId);
@@ -169,10 +175,32 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
   }
 }
 
-/** Folds events in order. */
+function planTaskOf(event: Extract<NewEvent, { type: "task.created" }>, at: number): PlanTask {
+  const { data } = event;
+  return { id: event.taskId ?? "", dependsOn: data.dependsOn ?? [], priority: data.priority ?? 0, position: data.position ?? at, criteria: data.criteria.length, branch: data.branch };
+}
+
+/**
+ * Folds events in order: the same as `evolve` one by one, except that the plan's tasks, journaled together when the
+ * run is made (10,000 of them in a big plan), join the plan in one step instead of one copy of the plan each.
+ */
 export function replay(events: Iterable<NewEvent>, from: RunGraph = emptyGraph): RunGraph {
   let state = from;
-  for (const event of events) state = evolve(state, event);
+  let plan: PlanTask[] = [];
+  const join = () => {
+    if (plan.length === 0) return;
+    state = { ...state, plan: [...state.plan, ...plan], nodes: [...state.nodes, ...plan.map(() => fresh)] };
+    plan = [];
+  };
+  for (const event of events) {
+    if (event.type === "task.created" && event.taskId !== undefined && event.data.role !== "integrator" && event.data.role !== "planner") {
+      plan.push(planTaskOf(event, state.plan.length + plan.length));
+      continue;
+    }
+    join();
+    state = evolve(state, event);
+  }
+  join();
   return state;
 }
 
@@ -239,8 +267,6 @@ export interface GraphInput {
   readonly halt: TaskConclusion | undefined;
   /** The run is aborted: nothing new starts, not even a merge. */
   readonly aborted: boolean;
-  /** The task whose merge a dead supervisor left at the run branch's tip: it is settled before any other. */
-  readonly settleFirst: string | undefined;
   /** The run branch, as the run's end names it. */
   readonly runBranch: string;
 }
@@ -285,7 +311,7 @@ export function decide(state: RunGraph, input: GraphInput): GraphStep[] {
   const resolving = [...state.integrators.values()].some((integrator) => !integrator.ended);
   if (input.merging === undefined && !resolving && !input.aborted) {
     const queued = byUrgency.filter((i) => state.nodes[i]?.phase.kind === "queued");
-    const settle = input.settleFirst === undefined ? undefined : structureOf(state.plan).index.get(input.settleFirst);
+    const settle = state.settle === undefined ? undefined : structureOf(state.plan).index.get(state.settle);
     const next = settle !== undefined && queued.includes(settle) ? settle : queued[0];
     const phase = next === undefined ? undefined : state.nodes[next]?.phase;
     if (next !== undefined && phase?.kind === "queued") steps.push({ kind: "integrate", taskId: state.plan[next]?.id ?? "", commit: phase.commit });

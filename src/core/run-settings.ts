@@ -1,5 +1,5 @@
 // What a run was started with, beyond its goal, criteria and limits: the agent and its fallbacks, the permission
-// level, recovery, planning and concurrency, gc. One schema, parsed once when a run is read (store/rows.ts), so
+// level, recovery, planning and concurrency, gc, where its worktrees are. One schema, parsed once when a run is read (store/rows.ts), so
 // that nothing downstream re-parses a loose record with defaults of its own.
 import { z } from "zod";
 import { RecoverySettings } from "./recovery-policy.js";
@@ -47,6 +47,11 @@ export const RunSettings = z.object({
   gc: GcSettings.catch({ afterRun: false }).default({ afterRun: false }),
   /** Verify the run's criteria on the run branch even after a merge whose tree the task was verified on. */
   verifyEveryMerge: z.boolean().catch(false).default(false),
+  /**
+   * The folder the run's worktrees are in (`<worktrees>/<run>/<task>`), recorded when the run is made. Absent in a
+   * run made before it was recorded: that run's worktrees are under `.orch/worktrees/` of its repository.
+   */
+  worktrees: z.string().min(1).optional(),
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 /** What a caller hands in: defaults may be left out. */

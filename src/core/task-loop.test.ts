@@ -11,7 +11,7 @@ import { buildHandoff } from "./handoff.js";
 import type { CriterionResult, EventBody, Limits, StoredEvent } from "./journal.js";
 import { recoveryPolicy } from "./recovery-policy.js";
 import type { Permission } from "./run-settings.js";
-import { decide, evolve, replay, successOf, type LoopConfig, type LoopInput, type LoopStep, type TaskConclusion, type TaskLoop } from "./task-loop.js";
+import { decide, evolve, initialLoop, replay, successOf, supersededBy, type LoopConfig, type LoopInput, type LoopStep, type TaskConclusion, type TaskLoop } from "./task-loop.js";
 
 const LIMITS: Limits = { maxAttempts: 5, maxMs: 3_600_000, intervalMs: 0, stallAttempts: 2, stallTimeoutMs: 60_000, attemptTimeoutMs: 600_000 };
 
@@ -184,6 +184,29 @@ describe("the task loop's fold, by scenario", () => {
     expect(decide(config, spent.state(config), INPUT)).toEqual({ kind: "end", conclusion: { status: "failed", reason: "spent $2.00 of the task's $1.00 budget" } });
     const one = configOf({ limits: { ...LIMITS, maxAttempts: 1 } });
     expect(decide(one, spent.state(one), { ...INPUT, now: Number.MAX_SAFE_INTEGER })).toMatchObject({ kind: "end", conclusion: { reason: "reached the limit of 1 attempts; best progress 0%" } });
+  });
+});
+
+describe("agent text lines superseding each other", () => {
+  const text = (t: string) => ({ type: "agent.emitted" as const, at: 1, taskId: "t", attemptId: "r.t.1", data: { type: "text" as const, text: t } });
+  it("of a run of text lines only the last one matters: folding it alone gives the same state as folding them all", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string(), { minLength: 1, maxLength: 20 }), fc.boolean(), (lines, running) => {
+        const config = configOf();
+        const start = running ? new Journal().started(1).emitted(1, { type: "tool.called", name: "Bash", summary: "ls" }).state() : initialLoop(config);
+        const events = lines.map(text);
+        for (const [i, later] of events.slice(1).entries()) expect(supersededBy(events[i] ?? later, later)).toBe(true);
+        expect(replay(config, [events.at(-1) ?? text("")], start)).toEqual(replay(config, events, start));
+      }),
+    );
+  });
+
+  it("nothing else supersedes or is superseded: tool calls, results, another attempt's text", () => {
+    const tool = { type: "agent.emitted" as const, at: 1, taskId: "t", attemptId: "r.t.1", data: { type: "tool.called" as const, name: "Bash", summary: "ls" } };
+    expect(supersededBy(text("a"), tool)).toBe(false);
+    expect(supersededBy(tool, text("a"))).toBe(false);
+    expect(supersededBy(text("a"), { ...text("b"), attemptId: "r.t.2" })).toBe(false);
+    expect(supersededBy(text("a"), { type: "attempt.exited", at: 1, taskId: "t", attemptId: "r.t.1", data: { exitCode: 0, signal: null, reason: "exited", durationMs: 1 } })).toBe(false);
   });
 });
 

@@ -189,6 +189,7 @@ export function evolve(config: LoopConfig, state: TaskLoop, event: LoopEvent): T
       return { ...state, attempts: Math.max(state.attempts, data.number), chain: startOn(state.chain, link, event.at), phase: { kind: "running", attempt } };
     }
     case "agent.emitted": {
+      // Agent text only moves the attempt's last words: of a run of text lines, the last one decides (`supersededBy`).
       if (state.phase.kind !== "running") return state;
       const attempt = withAgentEvent(state.phase.attempt, event.data);
       return attempt === state.phase.attempt ? state : { ...state, phase: { kind: "running", attempt } };
@@ -219,6 +220,23 @@ export function evolve(config: LoopConfig, state: TaskLoop, event: LoopEvent): T
     default:
       return state;
   }
+}
+
+/**
+ * Whether folding `later` right after `earlier` leaves the same state as folding `later` alone: true for two agent
+ * text lines, each of which only replaces the attempt's last words. An interpreter may then fold only the last
+ * line of a run of them (agent output is the hot path: one line, one new state otherwise), and a replay of the
+ * journal, which folds every line, still reaches the same state.
+ */
+export function supersededBy(earlier: LoopEvent, later: LoopEvent): boolean {
+  return (
+    earlier.type === "agent.emitted" &&
+    later.type === "agent.emitted" &&
+    earlier.data.type === "text" &&
+    later.data.type === "text" &&
+    earlier.taskId === later.taskId &&
+    earlier.attemptId === later.attemptId
+  );
 }
 
 /** The one step to carry out next. */

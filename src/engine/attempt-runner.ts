@@ -14,7 +14,7 @@ import { formatDuration } from "../core/duration.js";
 import type { Failure } from "../core/failure.js";
 import type { Permission } from "../agents/permission.js";
 import { formatSize } from "../core/size.js";
-import { RotatingLog } from "../process/rotating-log.js";
+import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES, RotatingLog } from "../process/rotating-log.js";
 import { processStartTime } from "../process/tree.js";
 import { supervise, type SupervisedExit } from "../process/supervise.js";
 import type { EngineDeps } from "./deps.js";
@@ -202,8 +202,27 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
       spec.onEvent?.(event);
     }
   };
+  // The journal keeps as much of the output as the transcript does (its live file and kept parts): each time the
+  // transcript passes another part's size, the attempt's output older than that in the journal goes, once what is
+  // buffered is written. A writer that failed (a lost lease) fails the flush, and nothing is dropped.
+  const partBytes = spec.transcriptMaxBytes ?? DEFAULT_LOG_MAX_BYTES;
+  const keptChars = partBytes * ((spec.transcriptKeep ?? DEFAULT_LOG_KEEP) + 1);
+  let printed = 0;
+  let nextPart = partBytes;
+  const dropOldOutput = () =>
+    writer
+      .flush()
+      .then(() => deps.store.dropOutput(spec.attemptId, keptChars))
+      .catch((error: unknown) => log.warn("old output could not leave the journal", { error: String(error) }));
+  const toTranscript = (bytes: Buffer) => {
+    transcript.write(bytes);
+    printed += bytes.length;
+    if (printed < nextPart) return;
+    nextPart = (Math.floor(printed / partBytes) + 1) * partBytes;
+    if (printed > keptChars) void dropOldOutput();
+  };
   // Its output is redacted before the transcript or the parser sees a byte of it.
-  const stdout = new RedactedStdout(deps.redactor, (bytes) => transcript.write(bytes), onLine);
+  const stdout = new RedactedStdout(deps.redactor, toTranscript, onLine);
 
   const exit = await supervise({
     file: command.file,

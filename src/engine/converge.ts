@@ -10,7 +10,7 @@ import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import { verifyTimeoutMs } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
 import type { StopMode } from "../core/run.js";
-import { decide, evolve, initialLoop, replay, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
+import { decide, evolve, initialLoop, replay, supersededBy, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
 import { attemptChanges, type AttemptChanges } from "../core/diff-excerpt.js";
 import { commitAll } from "../git/commit.js";
 import { worktreeChanges } from "../git/compare.js";
@@ -97,6 +97,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
   });
 
   for (;;) {
+    writer.settle();
     const step = decide(config, state, {
       now: deps.now(),
       random: deps.random(),
@@ -213,29 +214,54 @@ async function changesOf(worktree: string, state: TaskLoop): Promise<AttemptChan
 
 /**
  * A writer that stamps each event with its time and hands it to `fold` before passing it on, so that the loop's
- * state follows what it journals, in the journal's order and with the journal's times.
+ * state follows what it journals, in the journal's order and with the journal's times. An event that the next
+ * one supersedes (`supersededBy`: agent text, line after line) is held back and folded only if nothing supersedes
+ * it, before any other event and whenever `settle` is called: the state is the same as if every line had been
+ * folded, without a new state per line. The loop calls `settle` before it reads its state.
  */
-function foldingWriter(inner: JournalWriter, now: () => number, fold: (event: LoopEvent) => void): JournalWriter {
+export function foldingWriter(inner: JournalWriter, now: () => number, fold: (event: LoopEvent) => void): JournalWriter & { settle(): void } {
+  let held: LoopEvent | undefined;
+  const settle = () => {
+    if (held === undefined) return;
+    const event = held;
+    held = undefined;
+    fold(event);
+  };
   // The event is the writer's from here on: stamped in place, not copied (every agent line passes here).
   const timed = (event: NewEvent) => Object.assign(event, { at: event.at ?? now() });
   const stamp = (event: NewEvent): NewEvent => {
     const stamped = timed(event);
-    fold(stamped);
+    if (held !== undefined && !supersededBy(held, stamped)) settle();
+    if (isSupersedable(stamped)) held = stamped;
+    else fold(stamped);
     return stamped;
   };
   return {
     push: (event) => inner.push(stamp(event)),
-    write: (...events) => inner.write(...events.map(stamp)),
+    write: (...events) => {
+      const stamped = events.map(stamp);
+      settle();
+      return inner.write(...stamped);
+    },
     writeUnlessStopped: async (...events) => {
+      // What was held back is in the writer's buffer, written first whatever happens to these: folded first.
+      settle();
       // Folded only once written: a refused write leaves the loop as it was.
       const stamped = events.map(timed);
       const refused = await inner.writeUnlessStopped(...stamped);
       if (refused === undefined) for (const event of stamped) fold(event);
       return refused;
     },
-    flush: () => inner.flush(),
+    flush: () => {
+      settle();
+      return inner.flush();
+    },
+    settle,
   };
 }
+
+/** Whether a later event may supersede this one (checked against itself: the kind of event, not its content). */
+const isSupersedable = (event: LoopEvent): boolean => supersededBy(event, event);
 
 /** Two runs of events, each in journal order, as one. */
 function merged(a: readonly StoredEvent[], b: readonly StoredEvent[]): StoredEvent[] {

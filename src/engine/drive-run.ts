@@ -25,7 +25,7 @@ import { concurrencyOf } from "./figures.js";
 import { collectRun } from "./gc.js";
 import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
 import type { Logger } from "./logger.js";
-import { orchPaths, reportPath, type OrchPaths } from "./paths.js";
+import { reportPath, runPaths, type OrchPaths } from "./paths.js";
 import { reconcileRun } from "./reconcile.js";
 import { writeReport } from "./report.js";
 
@@ -76,7 +76,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const tasks = await store.listTasks(run.id);
   if (tasks.length === 0) throw new Error(`run ${run.id} has no task`);
   const chain = chainOf(run);
-  const paths = orchPaths(run.repoRoot);
+  const paths = runPaths(run);
   const log = deps.logger.child({ runId: run.id });
 
   const me = currentSupervisor();

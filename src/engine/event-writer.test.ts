@@ -40,15 +40,17 @@ function recordingLogger(lines: string[]): Logger {
   return logger;
 }
 
+// Every test gets a fresh in-memory journal holding the run.
+let store: Store;
+beforeEach(async () => {
+  store = await openSqliteStore({ path: ":memory:" });
+  await store.append([created]);
+});
+afterEach(async () => {
+  await store.close();
+});
+
 describe("EventWriter under a lease fence", () => {
-  let store: Store;
-  beforeEach(async () => {
-    store = await openSqliteStore({ path: ":memory:" });
-    await store.append([created]);
-  });
-  afterEach(async () => {
-    await store.close();
-  });
 
   it("writes while its fence is current; after a takeover every write is refused, nothing is written, and the lease is lost once", async () => {
     const claim = await claimRun(store, "r1", a, 1_000, 10_000);
@@ -92,14 +94,6 @@ describe("EventWriter under a lease fence", () => {
 });
 
 describe("EventWriter and a stop request", () => {
-  let store: Store;
-  beforeEach(async () => {
-    store = await openSqliteStore({ path: ":memory:" });
-    await store.append([created]);
-  });
-  afterEach(async () => {
-    await store.close();
-  });
 
   it("writes a start only while the run has no request; a refused start writes nothing and leaves the writer working", async () => {
     const writer = new EventWriter(store);

@@ -8,8 +8,9 @@ import { isTerminalRun } from "../core/run.js";
 import type { RunRecord, Store } from "../store/store.js";
 import { restoreWorktree } from "../git/index.js";
 import { drivenBefore } from "./drive-run.js";
+import { linkDependencies } from "./dependencies.js";
 import { integrationWorktree } from "./graph-run.js";
-import { orchPaths } from "./paths.js";
+import { runPaths } from "./paths.js";
 
 export async function extendRun(store: Store, run: RunRecord, asked: Partial<ExtendLimits>, by: string, now: number): Promise<void> {
   const tasks = await store.listTasks(run.id);
@@ -21,11 +22,15 @@ export async function extendRun(store: Store, run: RunRecord, asked: Partial<Ext
   }
   // The run's end removed the run branch's worktree (and `orch gc` may have removed task worktrees): the run goes
   // on in them, so they are made again on their branches, before the journal says the run goes on.
+  // Made again, a worktree gets the checkout's dependencies linked as a new one does.
   const repo = { root: run.repoRoot };
-  await restoreWorktree({ repo, path: integrationWorktree(orchPaths(run.repoRoot), run.id), branch: run.branch });
+  const restore = async (path: string, branch: string) => {
+    if (await restoreWorktree({ repo, path, branch })) await linkDependencies(run.repoRoot, path);
+  };
+  await restore(integrationWorktree(runPaths(run), run.id), run.branch);
   for (const r of extension.reopen) {
     const task = tasks.find((t) => t.id === r.taskId);
-    if (task !== undefined && r.to === "running") await restoreWorktree({ repo, path: task.worktree, branch: task.branch });
+    if (task !== undefined && r.to === "running") await restore(task.worktree, task.branch);
   }
   const previous = { maxAttempts: run.limits.maxAttempts, maxMs: run.limits.maxMs };
   const events: NewEvent[] = [

@@ -1,9 +1,11 @@
-// Garbage collection of finished runs: removes the worktrees under `.orch/worktrees/<run>/` (each task's, and the
-// run branch's own) once their branches are safe. Invariants: only a run that has ended (and whose process is done with it) is touched;
-// uncommitted work goes into a work-in-progress commit on the task's branch before its worktree goes (never on
-// the run branch, which holds only verified work: its worktree is kept instead); branches are deleted only when
-// asked (`branches`, see gc-branches.ts), after the worktrees; nothing outside orch's own worktrees (the user's
-// checkout, worktrees orch did not make) is touched, and git's own refusal to remove an unclean worktree is never overridden with --force.
+// Garbage collection of finished runs: removes the worktrees in the run's worktree folder, `<folder>/<run>/` (each
+// task's, and the run branch's own; the folder is the one the run recorded, or `.orch/worktrees/` for a run made
+// before runs recorded it, see paths.ts) once their branches are safe. Invariants: only a run that has ended (and
+// whose process is done with it) is touched; uncommitted work goes into a work-in-progress commit on the task's
+// branch before its worktree goes (never on the run branch, which holds only verified work: its worktree is kept
+// instead); branches are deleted only when asked (`branches`, see gc-branches.ts), after the worktrees; nothing
+// outside orch's own worktrees (the user's checkout, worktrees orch did not make) is touched, and git's own refusal
+// to remove an unclean worktree is never overridden with --force.
 import { readFileSync } from "node:fs";
 import { lstat, readdir, realpath, rmdir } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -16,7 +18,7 @@ import { parseProcStat, type ProcStat } from "../process/tree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { keptUnmerged, pruneRunBranches, type BranchCollection } from "./gc-branches.js";
 import { integrationWorktree, RUN_BRANCH_TASK } from "./graph-run.js";
-import { orchPaths, worktreePath, type OrchPaths } from "./paths.js";
+import { orchPaths, runPaths, worktreePath, type OrchPaths } from "./paths.js";
 
 /**
  * How long after its end a finished run may still have a live process working on it (writing the report):
@@ -213,7 +215,7 @@ function worktreesOf(run: RunRecord, tasks: readonly TaskRecord[], paths: OrchPa
 }
 
 async function hasWorktrees(store: Store, run: RunRecord): Promise<boolean> {
-  for (const w of worktreesOf(run, await store.listTasks(run.id), orchPaths(run.repoRoot))) if (await exists(w.worktree)) return true;
+  for (const w of worktreesOf(run, await store.listTasks(run.id), runPaths(run))) if (await exists(w.worktree)) return true;
   return false;
 }
 
@@ -221,7 +223,8 @@ async function collectWorktrees(store: Store, run: RunRecord, options: CollectOp
   const dryRun = options.dryRun === true;
   const by = options.by ?? `orch gc (pid ${process.pid})`;
   const repo = await inspectRepo(options.repoRoot ?? run.repoRoot);
-  const paths = orchPaths(repo.root);
+  // The folder the run recorded; a run made before that has its worktrees in this repository's `.orch/worktrees/`.
+  const paths = orchPaths(repo.root, run.settings.worktrees);
   const collection = emptyCollection(run, null);
   for (const task of worktreesOf(run, await store.listTasks(run.id), paths)) {
     const done = await collectWorktree({ repo, run, task, expected: worktreePath(paths, run.id, task.id), dryRun, by });
@@ -340,7 +343,10 @@ async function ownWorktree(path: string, commonDir: string, branch: string): Pro
     }
     return undefined;
   } catch (error) {
-    return `git cannot read it as a worktree: ${toError(error).message.split("\n", 1)[0] ?? ""}`;
+    const message = toError(error).message.split("\n", 1)[0] ?? "";
+    // Outside the checkout, a plain folder has no repository above it at all.
+    if (/is not a git repository/.test(message)) return "it is not a git worktree of this repository";
+    return `git cannot read it as a worktree: ${message}`;
   }
 }
 

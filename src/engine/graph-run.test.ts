@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { TaskGraph } from "../core/dag.js";
 import { PlannedTask } from "../core/plan.js";
-import { taskEvents } from "./graph-run.js";
+import { taskEvents, writeTaskFiles } from "./graph-run.js";
+import { orchPaths } from "./paths.js";
 
 const roots: string[] = [];
 afterEach(() => {
@@ -32,23 +33,24 @@ function countedPlan(n: number): { tasks: PlannedTask[]; reads: () => number } {
 }
 
 /** The reads of task fields that journaling a plan's tasks and writing their files costs. */
-function readsFor(n: number): number {
+async function readsFor(n: number): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), "orch-graph-run-"));
   roots.push(root);
   const plan = countedPlan(n);
   const graph = new TaskGraph(plan.tasks);
   const before = plan.reads();
-  const events = taskEvents(root, "r-1", ["true"], graph);
+  const events = taskEvents(orchPaths(root), "r-1", ["true"], graph);
+  await writeTaskFiles(orchPaths(root), "r-1", graph);
   expect(events).toHaveLength(n);
   expect(readdirSync(join(root, ".orch", "runs", "r-1", "tasks"))).toHaveLength(n);
   return plan.reads() - before;
 }
 
-describe("taskEvents", () => {
+describe("taskEvents and writeTaskFiles", () => {
   // 84 s to start a plan of 10,000 tasks came from every task's file looking at every other task.
-  it("does work linear in the plan: twice the tasks, twice the reads, not four times", () => {
-    const small = readsFor(400);
-    const large = readsFor(800);
+  it("do work linear in the plan: twice the tasks, twice the reads, not four times", async () => {
+    const small = await readsFor(400);
+    const large = await readsFor(800);
     expect(large / small).toBeLessThan(2.2);
     expect(large).toBeLessThan(800 * 60);
   });

@@ -2,7 +2,9 @@
 // `git merge-tree` first, verified on the run branch after, reverted if that breaks the run's criteria), the
 // integrator task a conflict turns into, its end, and the cleanup of a merge a dead supervisor left. The
 // scheduler calls them one at a time, so the run branch's worktree only ever holds one merge.
+import { existsSync } from "node:fs";
 import type { NewEvent } from "../core/journal.js";
+import { GRAPH_EVENT_TYPES, phaseOf, replay as replayGraph } from "../core/run-graph.js";
 import type { StopMode } from "../core/run.js";
 import { verifyTimeoutMs } from "../core/progress.js";
 import type { TerminalTaskStatus } from "../core/task.js";
@@ -203,7 +205,9 @@ export async function integratorEnd(
 /**
  * After a crash: a merge the dead supervisor left in progress in the run branch's worktree is aborted (its
  * task goes back to the merge queue), a revert it was making is undone, and an integrator task it was running
- * is ended, to be made anew.
+ * is ended, to be made anew. A merge it made (and maybe had not verified), or made and reverted, without
+ * journaling the outcome is at the run branch's tip: that is journaled as `task.merge-found`, and the graph
+ * settles it before any other merge goes on top of it and is blamed for what it broke.
  */
 export async function reconcileMerges(store: Store, run: RunRecord, integration: string, write: (...events: NewEvent[]) => Promise<unknown>): Promise<string[]> {
   const done: string[] = [];
@@ -215,18 +219,26 @@ export async function reconcileMerges(store: Store, run: RunRecord, integration:
     await write({ type: "task.finished", runId: run.id, taskId: task.id, data: { status: "stopped", reason: "the supervisor died during the merge; it is made again" } });
     done.push(`integrator task ${task.id} ended: the supervisor died during its merge`);
   }
+  const found = await mergeAtTip(store, run, integration);
+  if (found !== undefined) {
+    await write(found);
+    done.push(`task ${found.taskId ?? "?"}'s merge ${found.data.merge.slice(0, 12)} found at the run branch's tip${found.data.reverted ? ", reverted" : ""}, not journaled: it is settled first`);
+  }
   return done;
 }
 
-/**
- * After a crash, of the tasks back in the merge queue, the one whose merge the dead supervisor made last, at `tip`: it must be
- * settled first, before another merge goes on top of it and is blamed for what it broke.
- */
-export async function unsettledAtTip(integration: string, tip: string, queued: readonly TaskRecord[], commitOf: (task: TaskRecord) => string | undefined): Promise<TaskRecord | undefined> {
-  for (const task of queued) {
-    const commit = commitOf(task);
-    const left = commit === undefined ? undefined : await mergeLeftAt(integration, tip, commit).catch(() => undefined);
-    if (left?.kind === "merged" || left?.kind === "reverted") return task;
+/** Of the tasks in the merge queue, the one whose merge (or merge and revert) is at the run branch's tip. */
+async function mergeAtTip(store: Store, run: RunRecord, integration: string): Promise<Extract<NewEvent, { type: "task.merge-found" }> | undefined> {
+  if (!existsSync(integration)) return undefined;
+  const graph = replayGraph(await store.readEvents({ runId: run.id, types: [...GRAPH_EVENT_TYPES] }));
+  const tip = await tipOf(integration);
+  for (const task of graph.plan) {
+    const phase = phaseOf(graph, task.id);
+    if (phase.kind !== "queued") continue;
+    const left = await mergeLeftAt(integration, tip, phase.commit).catch(() => undefined);
+    if (left?.kind === "merged" || left?.kind === "reverted") {
+      return { type: "task.merge-found", runId: run.id, taskId: task.id, data: { merge: left.merge, reverted: left.kind === "reverted" } };
+    }
   }
   return undefined;
 }

@@ -8,10 +8,10 @@ import { runAttempt } from "./attempt-runner.js";
 import type { TaskConclusion } from "./converge.js";
 import type { EngineDeps } from "./deps.js";
 import type { EventWriter } from "./event-writer.js";
-import { graphOf, taskEvents } from "./graph-run.js";
+import { graphOf, taskEvents, writeTaskFiles } from "./graph-run.js";
 import { attemptId } from "./ids.js";
 import { tipOf } from "./merge-queue.js";
-import { transcriptPath, type OrchPaths } from "./paths.js";
+import { runPaths, transcriptPath, type OrchPaths } from "./paths.js";
 import { makePlan } from "./planner.js";
 
 export interface PlanPhaseContext {
@@ -76,6 +76,11 @@ export async function runPlanPhase(deps: EngineDeps, ctx: PlanPhaseContext): Pro
   const commit = await tipOf(task.worktree);
   // One write: a supervisor that dies here leaves either the plan and the planner's end, or neither (then the
   // next one plans again), never tasks made by a planner still running.
-  await writer.write(...taskEvents(run.repoRoot, run.id, run.criteria, graph), { type: "task.finished", ...ids, data: { status: "succeeded", reason, commit } });
+  const paths = runPaths(run);
+  await writer.write(...taskEvents(paths, run.id, run.criteria, graph), { type: "task.finished", ...ids, data: { status: "succeeded", reason, commit } });
+  // The readable copies of the plan's tasks; the run does not depend on them.
+  await writeTaskFiles(paths, run.id, graph).catch((error: unknown) =>
+    writer.write({ type: "run.noted", runId: run.id, data: { level: "warning", message: `the task files could not be written: ${error instanceof Error ? error.message : String(error)}` } }),
+  );
   return undefined;
 }

@@ -12,6 +12,7 @@ export function redactingStore(store: Store, redactor: Redactor): Store {
   return {
     append: (events, options) => store.append(events.map(redact), options),
     ingest: (events, options) => store.ingest(events.map(redact), options),
+    dropOutput: (attemptId, keepChars, options) => store.dropOutput(attemptId, keepChars, options),
     getRun: (id) => store.getRun(id),
     stopRequestOf: (runId) => store.stopRequestOf(runId),
     findRuns: (prefix) => store.findRuns(prefix),

@@ -13,8 +13,9 @@ import { RunSettings, type AgentSettings, type Fallback, type Permission } from 
 import { slugify } from "../core/text.js";
 import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
-import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents } from "./graph-run.js";
+import { checkGraphRun, createRunBranch, plannerTaskEvent, RUN_BRANCH_TASK, runBranchOf, taskEvents, writeTaskFiles } from "./graph-run.js";
 import { newRunId } from "./ids.js";
+import { checkWorktreesDir, ensureWorktreesDir, orchPaths } from "./paths.js";
 
 export interface RunRequest {
   cwd: string;
@@ -42,6 +43,8 @@ export interface RunRequest {
   planner?: Fallback | undefined;
   /** How many tasks of a planned run may run at once. */
   concurrency?: number | undefined;
+  /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
+  worktrees: string;
 }
 
 export { Fallback } from "../core/run-settings.js";
@@ -68,6 +71,7 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
       hint: 'add --verify "npm test" (or set verify: in orch.config.yaml)',
     });
   }
+  checkWorktreesDir(request.worktrees);
   const repo = await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
   const adapter = createAdapter(request.agent);
@@ -94,15 +98,28 @@ function singleTaskPlan(goal: string): Plan {
   return { tasks: [{ id, title: goal, goal, acceptance: [], files: [], dependsOn: [], priority: 0, risk: "low", verify: [] }] };
 }
 
+export interface CreatedRun {
+  run: RunRecord;
+  /**
+   * The readable task files, written in the background once the run is journaled so that a big plan's first
+   * tasks need not wait for them: resolves when they are written, with why not if they could not be (the run does
+   * not depend on them). Await it before the process exits.
+   */
+  taskFiles: Promise<string | undefined>;
+}
+
 /** Creates the run branch and its worktree, and journals the run and its tasks (status pending). */
-export async function createRun(store: Store, planned: PlannedRun): Promise<RunRecord> {
+export async function createRun(store: Store, planned: PlannedRun): Promise<CreatedRun> {
   await ensureExcluded(planned.repo);
   const { request } = planned;
-  await createRunBranch(planned.repo, planned.runId, planned.base.sha);
+  // The run records the folder's real path, the one git and the agents will see its worktrees at.
+  const worktrees = ensureWorktreesDir(request.worktrees);
+  const paths = orchPaths(planned.repo.root, worktrees);
+  await createRunBranch(planned.repo, paths, planned.runId, planned.base.sha);
   const tasks =
     planned.graph !== undefined
-      ? taskEvents(planned.repo.root, planned.runId, request.criteria, planned.graph)
-      : [plannerTaskEvent(planned.repo.root, planned.runId, request.goal)];
+      ? taskEvents(paths, planned.runId, request.criteria, planned.graph)
+      : [plannerTaskEvent(paths, planned.runId, request.goal)];
   await store.append([
     {
       type: "run.created",
@@ -131,6 +148,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
           ...(request.planner !== undefined ? { planner: request.planner } : {}),
           ...(request.gc !== undefined ? { gc: request.gc } : {}),
           ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
+          worktrees,
         }),
       },
     },
@@ -138,5 +156,12 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<RunR
   ]);
   const run = await store.getRun(planned.runId);
   if (run === undefined) throw new Error(`run ${planned.runId} vanished right after it was written`);
-  return run;
+  const taskFiles =
+    planned.graph === undefined
+      ? Promise.resolve(undefined)
+      : writeTaskFiles(paths, planned.runId, planned.graph).then(
+          () => undefined,
+          (error: unknown) => `the task files of run ${planned.runId} could not be written: ${error instanceof Error ? error.message : String(error)}`,
+        );
+  return { run, taskFiles };
 }

@@ -26,7 +26,8 @@ import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
-import { createIntegrator, integrate, integratorEnd, tipOf, unsettledAtTip, type Integration, type MergeContext } from "./merge-queue.js";
+import { linkDependencies } from "./dependencies.js";
+import { createIntegrator, integrate, integratorEnd, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
 export interface GraphContext extends Omit<MergeContext, "identity"> {
   chain: ChainLink[];
@@ -100,7 +101,10 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   // Every branch of the plan was checked free when the run was made; a worktree made ahead belongs to a task that
   // has not started, so moving it to a newer tip is a reset.
   const ahead = new WorktreesAhead<TaskRecord>({
-    make: (task, base) => createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true }),
+    make: async (task, base) => {
+      await createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true });
+      await linkDependencies(run.repoRoot, task.worktree);
+    },
     move: (task, to) => resetWorktree(task.worktree, to),
   });
   const urgency = urgencyOrder(graph);
@@ -228,11 +232,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     halt = single ? conclusion : (halt ?? conclusion);
   };
 
-  // The merge the dead supervisor made last (and maybe had not verified, or had reverted but not journaled) is at the
-  // run branch's tip: its task is settled first, before any other merge goes on top of it and is blamed for it.
-  const queued = graph.plan.filter((_, i) => graph.nodes[i]?.phase.kind === "queued");
-  let settleFirst = (await unsettledAtTip(ctx.integration, runTip, queued.map((t) => taskOf(t.id)), commitOf))?.id;
-
   for (;;) {
     const requested = ctx.stopRequested();
     if (halt === undefined && requested !== undefined && requested !== "abort") halt = haltFor(requested);
@@ -243,7 +242,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       concurrency: ctx.concurrency,
       halt,
       aborted: ctx.abort.aborted,
-      settleFirst,
       runBranch: run.branch,
     });
     const [first] = steps;
@@ -272,7 +270,6 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
           start(taskOf(step.taskId));
           break;
         case "integrate":
-          if (step.taskId === settleFirst) settleFirst = undefined;
           startIntegration(step);
           break;
         case "wait":

@@ -30,7 +30,8 @@ export function localTaskRunner(deps: EngineDeps, context: RunContext): TaskRunn
         ...rest,
         ...work,
         task: { ...work.task, status: "running" } satisfies TaskRecord,
-        ...(onActivity !== undefined ? { onActivity: (activity: Activity) => onActivity({ ...activity, taskId }) } : {}),
+        // The loop hands over a fresh object each time (one per agent line): tagged in place, not copied.
+        ...(onActivity !== undefined ? { onActivity: (activity: Activity) => onActivity(Object.assign(activity, { taskId })) } : {}),
       });
     },
   };

@@ -50,7 +50,12 @@ export function taskFileIndex(order: readonly PlannedTask[]): TaskFileIndex {
 /** Every task's file, in topological order: its name and its markdown. Linear in the plan's size. */
 export function renderTaskFiles(order: readonly PlannedTask[], runId?: string): { name: string; text: string }[] {
   const index = taskFileIndex(order);
-  return order.map((task, i) => ({ name: index.fileOf.get(task.id) ?? taskFileName(i, task, index.total), text: renderIndexed(task, i, index, runId) }));
+  return order.map((task, i) => renderTaskFileAt(task, i, index, runId));
+}
+
+/** The file of the task at 0-based `index` of the plan's order, given the plan's index: its name and markdown. */
+export function renderTaskFileAt(task: PlannedTask, index: number, files: TaskFileIndex, runId?: string): { name: string; text: string } {
+  return { name: files.fileOf.get(task.id) ?? taskFileName(index, task, files.total), text: renderIndexed(task, index, files, runId) };
 }
 
 /** The markdown of the task at 0-based `index` of `context.order` (one file; renderTaskFiles renders a plan). */

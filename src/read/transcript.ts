@@ -48,5 +48,6 @@ export async function readTranscriptPage(store: Store, query: EventQuery, afterS
   const size = Math.max(1, Math.min(limit, MAX_PAGE));
   const events = await store.readEvents({ ...query, afterSeq, limit: size });
   const last = events[events.length - 1];
-  return { events, nextSeq: last?.seq ?? afterSeq, more: events.length === size };
+  // The limit counts rows; a row of packed agent output is several events, so a full page may hold more.
+  return { events, nextSeq: last?.seq ?? afterSeq, more: events.length >= size };
 }

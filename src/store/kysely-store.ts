@@ -1,11 +1,12 @@
 // The one query layer: every read and write of the journal, written once in Kysely for both SQLite and
 // Postgres. Dialects differ only in how a write transaction is opened (see `WriteTransaction`).
-import type { Kysely } from "kysely";
+import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import { z } from "zod";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import type { StopMode } from "../core/run.js";
 import { project } from "./projection.js";
-import { parseAttempt, parseEvent, parseRun, parseTask } from "./rows.js";
+import { packOutput } from "./packed-output.js";
+import { parseAttempt, parseEvents, parseRun, parseTask } from "./rows.js";
 import type { Database, EventsTable } from "./schema.js";
 import { StaleWriterError, StopRequestedError, type WriteFence } from "./errors.js";
 import type { AppendOptions, AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
@@ -85,20 +86,54 @@ export class KyselyStore implements Store {
     await this.hooks.write(async (db) => {
       await checkFence(db, options.fence);
       const times = events.map((e) => e.at ?? this.now());
-      await this.insertRows(db, events, times);
+      // Output is packed (several lines to a row, read back one event each); nothing hands its seqs back.
+      const packed = packOutput(events.map((event, i) => ({ event, at: times[i] ?? this.now() })));
+      await this.insertEventRows(db, packed.map(({ event, data, at }) => rowOf(event, data, at)));
       await this.projectAll(db, events, times);
     }).finally(() => this.changed());
   }
 
+  async dropOutput(attemptId: string, keepChars: number, options: AppendOptions = {}): Promise<number> {
+    return this.hooks.write(async (db) => {
+      await checkFence(db, options.fence);
+      // A row goes when the output rows newer than it hold `keepChars` of data already: the newest one always stays.
+      const cut = await sql<{ seq: number | string }>`
+        select seq from (
+          select seq, coalesce(sum(length(data)) over (order by seq desc rows between unbounded preceding and 1 preceding), 0) as newer
+          from events where attempt_id = ${attemptId} and type = 'agent.emitted' and ${droppable(sql.ref("data"))}
+        ) output where newer >= ${keepChars} order by seq desc limit 1`.execute(db);
+      const seq = cut.rows[0]?.seq;
+      if (seq === undefined) return 0;
+      // The attempt's last words (its newest text) stay too: the task loop reads them, live and on replay alike.
+      const lastWords = await db
+        .selectFrom("events")
+        .select("seq")
+        .where("attempt_id", "=", attemptId)
+        .where("type", "=", "agent.emitted")
+        .where("data", "like", `${DROPPABLE_PREFIXES[0]}%`)
+        .orderBy("seq", "desc")
+        .limit(1)
+        .executeTakeFirst();
+      const result = await db
+        .deleteFrom("events")
+        .where("attempt_id", "=", attemptId)
+        .where("type", "=", "agent.emitted")
+        .where("seq", "<=", Number(seq))
+        .where("seq", "!=", Number(lastWords?.seq ?? 0))
+        .where(droppable(sql.ref("data")))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    }).finally(() => this.changed());
+  }
+
   private async insertRows(db: Kysely<Database>, events: readonly NewEvent[], times: readonly number[]): Promise<number[]> {
-    const rows: EventRow[] = events.map((e, i) => ({
-      at: times[i] ?? this.now(),
-      run_id: e.runId,
-      task_id: e.taskId ?? null,
-      attempt_id: e.attemptId ?? null,
-      type: e.type,
-      data: JSON.stringify(e.data),
-    }));
+    return this.insertEventRows(
+      db,
+      events.map((e, i) => rowOf(e, JSON.stringify(e.data), times[i] ?? this.now())),
+    );
+  }
+
+  private async insertEventRows(db: Kysely<Database>, rows: readonly EventRow[]): Promise<number[]> {
     if (this.hooks.insertEvents !== undefined) return this.hooks.insertEvents(rows);
     const seqs: number[] = [];
     for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
@@ -215,12 +250,33 @@ export class KyselyStore implements Store {
     q = q.orderBy("seq", query.descending === true ? "desc" : "asc");
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await q.execute();
-    return rows.map(parseEvent);
+    // A packed row is several events with one seq: newest first, its lines come last line first.
+    return rows.flatMap((row) => {
+      const events = parseEvents(row);
+      return query.descending === true && events.length > 1 ? events.reverse() : events;
+    });
   }
 
   async close(): Promise<void> {
     await this.hooks.close();
   }
+}
+
+/**
+ * Agent output that may go with the transcripts' retention, by how its data begins (every agent event is written with
+ * its `type` first). A row of any other shape is kept: the test can only err towards keeping.
+ */
+const DROPPABLE_PREFIXES = ['{"type":"text",', '{"type":"unknown",', '{"type":"tool.returned",'];
+
+function droppable(data: RawBuilder<unknown>): RawBuilder<SqlBool> {
+  return sql<SqlBool>`(${sql.join(
+    DROPPABLE_PREFIXES.map((prefix) => sql`${data} like ${`${prefix}%`}`),
+    sql` or `,
+  )})`;
+}
+
+function rowOf(event: NewEvent, data: string, at: number): EventRow {
+  return { at, run_id: event.runId, task_id: event.taskId ?? null, attempt_id: event.attemptId ?? null, type: event.type, data };
 }
 
 /**

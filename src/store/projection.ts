@@ -166,6 +166,9 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
         .execute();
       return;
     }
+    case "task.merge-found":
+      // Only the run's graph folds it (core/run-graph.ts).
+      return;
     case "task.started":
     case "task.finished": {
       const taskId = requireId(event.taskId, event.type, "taskId");

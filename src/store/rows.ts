@@ -4,6 +4,7 @@ import { z } from "zod";
 import { TokenUsage } from "../core/agent-event.js";
 import { CriterionResult, EventBody, FailureSchema, Limits, Risk, TaskRole, TaskSpec, type StoredEvent } from "../core/journal.js";
 import { RunSettings } from "../core/run-settings.js";
+import { unpackOutput } from "./packed-output.js";
 import type { AttemptRecord, RunRecord, TaskRecord } from "./store.js";
 
 const num = z.coerce.number();
@@ -236,8 +237,12 @@ export const parseRun = (row: unknown): RunRecord => RunRow.parse(row);
 export const parseTask = (row: unknown): TaskRecord => TaskRow.parse(row);
 export const parseAttempt = (row: unknown): AttemptRecord => AttemptRow.parse(row);
 
-export function parseEvent(row: unknown): StoredEvent {
+/** The events a row holds, in journal order: one, or each line of packed agent output (`packed-output.ts`) with the row's seq and time. */
+export function parseEvents(row: unknown): StoredEvent[] {
   const r = EventRow.parse(row);
-  const body = EventBody.parse({ type: r.type, data: JSON.parse(r.data) });
-  return { ...body, seq: r.seq, at: r.at, runId: r.run_id, taskId: r.task_id, attemptId: r.attempt_id };
+  const data: unknown = JSON.parse(r.data);
+  const packed = unpackOutput(r.type, data);
+  const ids = { seq: r.seq, at: r.at, runId: r.run_id, taskId: r.task_id, attemptId: r.attempt_id };
+  if (packed !== undefined) return packed.map((event) => ({ type: "agent.emitted" as const, data: event, ...ids }));
+  return [{ ...EventBody.parse({ type: r.type, data }), ...ids }];
 }

@@ -124,6 +124,10 @@ export interface EventQuery {
   attemptId?: string;
   afterSeq?: number;
   types?: EventType[];
+  /**
+   * Rows, not events: agent output packed into one row (`packed-output.ts`) comes back as its several events, all
+   * with the row's seq, so a page may hold more events than this, never a part of a row.
+   */
   limit?: number;
   /** Newest first instead of oldest first. */
   descending?: boolean;
@@ -147,8 +151,19 @@ export interface AppendOptions {
 export interface Store {
   /** Appends the events in order, in one transaction with the projections they change; all or nothing. */
   append(events: readonly NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
-  /** The same as `append` without handing the events back: the path for high-volume agent output. */
+  /**
+   * The same as `append` without handing the events back: the path for high-volume agent output. Consecutive agent
+   * text (or unparsed) lines of one attempt may share a row (`packed-output.ts`); `readEvents` gives them back one
+   * event each, with the row's seq and time.
+   */
   ingest(events: readonly NewEvent[], options?: AppendOptions): Promise<void>;
+  /**
+   * The transcripts' retention, in the journal: deletes the attempt's oldest rows of agent output (text, unparsed
+   * lines, tool output) beyond its newest `keepChars` characters of them, and returns how many rows went. State
+   * changes and every agent event the task loop reads (session, tool calls, usage, result) are never deleted, nor is
+   * the attempt's newest output. Under a fence, as `append`: a stale one deletes nothing (`StaleWriterError`).
+   */
+  dropOutput(attemptId: string, keepChars: number, options?: AppendOptions): Promise<number>;
   getRun(id: string): Promise<RunRecord | undefined>;
   /** The run's pending stop, pause or abort request, read alone (the supervisor asks at every journal change). */
   stopRequestOf(runId: string): Promise<StopMode | undefined>;

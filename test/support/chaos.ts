@@ -44,8 +44,11 @@ export async function killAndResume(box: OrchSandbox, runId: string, options: { 
     expect(view.processAlive, `the supervisor before kill ${kills + 1}`).toBe(true);
     const pid = view.pid ?? 0;
     process.kill(pid, "SIGKILL");
-    kills += 1;
     await waitFor(`the killed supervisor (pid ${pid}) to be gone`, () => (isRunning(pid) ? undefined : true), 5_000);
+    // The kill can land after the supervisor journaled the run's end (it still writes the report and cleans up
+    // before it exits): then there is nothing to resume, and it was no kill in the middle of the run.
+    if (TERMINAL.has((await runStatus(box, runId)).status)) break;
+    kills += 1;
     const resumed = await box.orch(["resume", runId]);
     expect(resumed.code, `resume after kill ${kills}: ${resumed.stderr}`).toBe(0);
   }

@@ -152,7 +152,7 @@ export function describeRealCli(cli: RealCli, scenarios: Scenarios): void {
 /** `orch run GOAL --verify "node --test" --agent <cli> --json ...extra` in (by default) a fresh failing repository. */
 export async function orchRun(cli: RealCli, sandboxes: Sandboxes, script: Script, extra: readonly string[], repo = sandboxes.repo(FAILING_REPO)): Promise<OrchRun> {
   const server = await sandboxes.server(script, cli.protocols);
-  const env = { ...cli.env({ url: server.url, repo, path: PATH_WITH_BIN }), GIT_CONFIG_NOSYSTEM: "1", GIT_CEILING_DIRECTORIES: repo.root };
+  const env = { ...cli.env({ url: server.url, repo, path: PATH_WITH_BIN }), GIT_CONFIG_NOSYSTEM: "1", GIT_CEILING_DIRECTORIES: repo.root, ORCH_WORKTREES_DIR: repo.worktrees };
   const args = ["run", GOAL, "--verify", "node --test", "--agent", cli.agent, ...(cli.args ?? []), "--json", ...extra];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: cli.orchTimeoutMs });
   const out = parseRunResult(result);
@@ -202,7 +202,7 @@ async function converge(cli: RealCli, sandboxes: Sandboxes, sideUsage: Scenarios
   expectUserCheckoutUntouched(repo);
 
   // The journal.
-  const worktree = join(repo.dir, ".orch", "worktrees", out.runId, taskId);
+  const worktree = join(repo.runWorktrees, out.runId, taskId);
   expect(journal.run).toMatchObject({ status: "succeeded", attempts: 2 });
   expect(journal.tasks).toEqual([expect.objectContaining({ id: taskId, status: "succeeded", branch: taskBranch, worktree, commit_sha: commits[0] })]);
   const [first, second] = journal.attempts;

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { AgentAdapter, AgentCommand, AgentExit, AgentInvocation } from "../../src/agents/agent.js";
 import { AgentEvent } from "../../src/core/agent-event.js";
 import type { Failure } from "../../src/core/failure.js";
+import { unpackOutput } from "../../src/store/packed-output.js";
 import {
   leftoverProcesses,
   parseJsonOutput,
@@ -207,9 +208,9 @@ export function taskBranchOf(journal: Journal): string {
   return task.branch;
 }
 
-/** The one task worktree orch made: `<repo>/.orch/worktrees/<run>/<task>`. */
+/** The one task worktree orch made: `<ORCH_WORKTREES_DIR>/<repo key>/<run>/<task>`. */
 export function worktreeOf(repo: TempRepo): string {
-  const base = join(repo.dir, ".orch", "worktrees");
+  const base = repo.runWorktrees;
   const [run, ...otherRuns] = readdirSync(base);
   if (run === undefined || otherRuns.length > 0) throw new Error(`expected one run under ${base}`);
   // The run branch's own worktree (`_run`) is where merges happen, not a task's.
@@ -304,7 +305,8 @@ export function eventData<T extends z.ZodType>(journal: Journal, type: string, s
 
 /** The normalized agent events orch journaled for one attempt, in order. */
 export function agentEvents(journal: Journal, attemptId: string): AgentEvent[] {
-  return journal.events.filter((e) => e.type === "agent.emitted" && e.attempt_id === attemptId).map((e) => AgentEvent.parse(e.data));
+  // A row may hold several lines of agent output (src/store/packed-output.ts): one event each.
+  return journal.events.filter((e) => e.type === "agent.emitted" && e.attempt_id === attemptId).flatMap((e) => unpackOutput(e.type, e.data) ?? [AgentEvent.parse(e.data)]);
 }
 
 /** The events of one type, narrowed. */

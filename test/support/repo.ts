@@ -1,10 +1,12 @@
 // Throw-away directories for integration and end-to-end tests: a sandbox holding its own HOME (with a git
 // identity) and TMPDIR, so neither the developer's git configuration nor their home directory plays any part,
-// and optionally a git repository with one commit. Everything lives under `root`; `remove()` deletes it.
+// and optionally a git repository with one commit, whose runs keep their worktrees in the sandbox too (beside
+// the repository, never in the developer's cache). Everything lives under `root`; `remove()` deletes it.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { repoKey } from "../../src/engine/paths.js";
 
 export interface Sandbox {
   /** The sandbox: everything below is inside it (real path, no symlinks). */
@@ -24,8 +26,13 @@ export interface TempRepo extends Sandbox {
   /** The sha of that commit. */
   headSha: string;
   /** The environment git (and anything that runs git) should get: process.env without git's variables,
-   * HOME and XDG_CONFIG_HOME pointed at `home`, no system config, no discovery above `root`. */
+   * HOME, XDG_CONFIG_HOME and XDG_CACHE_HOME pointed at `home`, no system config, no discovery above `root`,
+   * and ORCH_WORKTREES_DIR at `worktrees`. */
   gitEnv: Record<string, string>;
+  /** ORCH_WORKTREES_DIR of `gitEnv`: beside the repository, inside the sandbox. */
+  worktrees: string;
+  /** Where orch puts this repository's runs' worktrees under `gitEnv` (`worktrees/<repo key>`): `<it>/<run>/<task>`. */
+  runWorktrees: string;
   /** Runs git in `dir` (or `cwd`) with `gitEnv`; returns stdout without its trailing newline. Throws on failure. */
   git(args: readonly string[], cwd?: string): string;
 }
@@ -66,6 +73,7 @@ export function makeTempRepo(options: TempRepoOptions): TempRepo {
   const dir = join(root, "repo");
   mkdirSync(dir);
   const branch = options.branch ?? "main";
+  const worktrees = join(root, "worktrees");
 
   const gitEnv: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
@@ -74,6 +82,8 @@ export function makeTempRepo(options: TempRepoOptions): TempRepo {
   Object.assign(gitEnv, {
     HOME: home,
     XDG_CONFIG_HOME: join(home, ".config"),
+    XDG_CACHE_HOME: join(home, ".cache"),
+    ORCH_WORKTREES_DIR: worktrees,
     TMPDIR: tmp,
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CEILING_DIRECTORIES: root,
@@ -96,5 +106,5 @@ export function makeTempRepo(options: TempRepoOptions): TempRepo {
     sandbox.remove();
     throw error;
   }
-  return { ...sandbox, dir, branch, headSha: git(["rev-parse", "HEAD"]), gitEnv, git };
+  return { ...sandbox, dir, branch, headSha: git(["rev-parse", "HEAD"]), gitEnv, worktrees, runWorktrees: join(worktrees, repoKey(dir)), git };
 }

@@ -299,6 +299,82 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       await expect(store.ingest([{ type: "task.started", runId: "r1", taskId: "fix", data: {} }])).rejects.toBeInstanceOf(InvalidTransitionError);
     });
 
+    it("gives ingested agent lines back one event each, in order, however many share a row, and newest first in reverse", async () => {
+      await store.append([runCreated("r1"), ...lifecycle("r1").slice(0, 5)]);
+      const ids = { runId: "r1", taskId: "fix", attemptId: "r1.fix.1" } as const;
+      const texts = Array.from({ length: 300 }, (_, i) => `line ${i} ${"x".repeat(i % 50)} "quoted" \\ é 🙂`);
+      const output: NewEvent[] = [
+        ...texts.slice(0, 150).map((text): NewEvent => ({ type: "agent.emitted", ...ids, data: { type: "text", text } })),
+        { type: "agent.emitted", ...ids, data: { type: "unknown", raw: "{not json" } },
+        { type: "agent.emitted", ...ids, data: { type: "unknown", raw: "{nor this" } },
+        { type: "agent.emitted", ...ids, data: { type: "tool.called", name: "Bash", summary: "ls" } },
+        ...texts.slice(150).map((text): NewEvent => ({ type: "agent.emitted", ...ids, data: { type: "text", text } })),
+        { type: "agent.emitted", runId: "r1", taskId: "fix", attemptId: "r1.fix.2", data: { type: "text", text: "another attempt's" } },
+        { type: "agent.emitted", ...ids, data: { type: "text", text: "last" } },
+      ];
+      await store.ingest(output);
+      const back = await store.readEvents({ runId: "r1", types: ["agent.emitted"] });
+      expect(back.map((e) => (e.type === "agent.emitted" ? e.data : undefined))).toEqual(output.map((e) => (e.type === "agent.emitted" ? e.data : undefined)));
+      expect(back.map((e) => e.attemptId)).toEqual(output.map((e) => e.attemptId));
+      // Sequence numbers never go back; lines that share a row share its number.
+      const seqs = back.map((e) => e.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      const newest = await store.readEvents({ attemptId: "r1.fix.1", types: ["agent.emitted"], descending: true, limit: 1 });
+      expect(newest.map((e) => (e.type === "agent.emitted" && e.data.type === "text" ? e.data.text : "")).at(0)).toBe("last");
+      const newestText = await store.readEvents({ attemptId: "r1.fix.1", afterSeq: seqs[154] ?? 0, descending: true });
+      expect(newestText.at(-1)?.seq).toBeGreaterThan(seqs[154] ?? 0);
+      // Paged by sequence number, every line comes once.
+      const paged: string[] = [];
+      for (let after = 0; ; ) {
+        const page = await store.readEvents({ attemptId: "r1.fix.1", types: ["agent.emitted"], afterSeq: after, limit: 3 });
+        if (page.length === 0) break;
+        for (const e of page) if (e.type === "agent.emitted" && e.data.type === "text") paged.push(e.data.text);
+        after = page.at(-1)?.seq ?? after;
+      }
+      expect(paged).toEqual([...texts, "last"]);
+    });
+
+    it("drops an attempt's oldest output past what it keeps, never a state change, a tool call or its last words", async () => {
+      await store.append([runCreated("r1"), ...lifecycle("r1").slice(0, 5)]);
+      const ids = { runId: "r1", taskId: "fix", attemptId: "r1.fix.1" } as const;
+      const line = (i: number): NewEvent => ({ type: "agent.emitted", ...ids, data: { type: "text", text: `${i}`.padStart(100, ".") } });
+      const batches: NewEvent[][] = [
+        [{ type: "agent.emitted", ...ids, data: { type: "session.started", sessionId: "s-1" } }],
+        Array.from({ length: 100 }, (_, i) => line(i)),
+        [{ type: "agent.emitted", ...ids, data: { type: "tool.called", name: "Bash", summary: "ls" } }],
+        [{ type: "agent.emitted", ...ids, data: { type: "tool.returned", isError: false, output: "x".repeat(3_000) } }],
+        Array.from({ length: 100 }, (_, i) => line(100 + i)),
+        [{ type: "agent.emitted", ...ids, data: { type: "unknown", raw: "y".repeat(5_000) } }],
+        [{ type: "agent.emitted", runId: "r1", taskId: "fix", attemptId: "r1.fix.2", data: { type: "text", text: "another attempt" } }],
+      ];
+      for (const batch of batches) await store.ingest(batch);
+      const before = await store.readEvents({ runId: "r1" });
+      // Far more than the attempt printed: nothing goes.
+      expect(await store.dropOutput("r1.fix.1", 1_000_000)).toBe(0);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(before);
+
+      expect(await store.dropOutput("r1.fix.1", 6_000)).toBeGreaterThan(0);
+      const after = await store.readEvents({ runId: "r1" });
+      const kinds = after.map((e) => (e.type === "agent.emitted" ? e.data.type : e.type));
+      // State and what the loop reads stay, and so does the other attempt; the newest output stays.
+      expect(after.filter((e) => e.type !== "agent.emitted")).toEqual(before.filter((e) => e.type !== "agent.emitted"));
+      expect(kinds.filter((k) => k === "session.started" || k === "tool.called")).toEqual(["session.started", "tool.called"]);
+      expect(after.filter((e) => e.attemptId === "r1.fix.2")).toHaveLength(1);
+      expect(kinds.at(-2)).toBe("unknown");
+      const texts = after.flatMap((e) => (e.type === "agent.emitted" && e.data.type === "text" && e.attemptId === "r1.fix.1" ? [Number(e.data.text.replace(/^\.+/, ""))] : []));
+      // What stays of the text is its newest lines, in order, at least the last one (the attempt's last words).
+      expect(texts.at(-1)).toBe(199);
+      expect(texts).toEqual(Array.from({ length: texts.length }, (_, i) => 200 - texts.length + i));
+      expect(texts.length).toBeLessThan(200);
+      expect(kinds).not.toContain("tool.returned");
+      // Under a fence that moved on, nothing goes.
+      const lease = await store.acquireLease("r1", { owner: "a", until: 10_000, now: 0 });
+      if (!lease.acquired) throw new Error("the lease was not free");
+      const kept = await store.readEvents({ runId: "r1" });
+      await expect(store.dropOutput("r1.fix.1", 0, { fence: { runId: "r1", fence: lease.fence - 1 } })).rejects.toBeInstanceOf(StaleWriterError);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(kept);
+    });
+
     it("pauses and resumes a run; a resume drops a pending pause but keeps a stop", async () => {
       await store.append([runCreated("r1"), { type: "run.started", runId: "r1", data: { pid: 1, host: "h", detached: true } }]);
       await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "pause", by: "cli" } }]);

@@ -1,18 +1,19 @@
-// `orch doctor`: is this machine ready — git, the journal (is it sound?), no process of orch's runs left running
-// after its attempt, verify command or run, and each agent CLI (found, version, credentials present). Exit codes
-// (see DOCTOR_EXIT): 0 all is well and an agent CLI is ready; 4 the journal is damaged or cannot be opened; 2 the
-// config is invalid; 1 another check failed (git, a process that got away); 3 all else is well but no agent CLI
-// is ready, so only the command and scripted agents run until a human installs one or gives it credentials.
+// `orch doctor`: is this machine ready — git, the journal (is it sound?), where new runs' worktrees go (outside the
+// checkout, or said when not), no process of orch's runs left running after its attempt, verify command or run,
+// and each agent CLI (found, version, credentials present). Exit codes (see DOCTOR_EXIT): 0 all is well and an
+// agent CLI is ready; 4 the journal is damaged or cannot be opened; 2 the config is invalid; 1 another check failed
+// (git, a process that got away, a worktree folder that cannot be used); 3 all else is well but no agent CLI is
+// ready, so only the command and scripted agents run until a human installs one or gives it credentials.
 // Not being in a repository is a warning, not a failure. `--repair` moves a damaged journal aside.
-import { existsSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { basename, relative, sep } from "node:path";
 import { checkAgent, CLI_AGENT_NAMES } from "../../agents/check.js";
 import type { AgentCheck } from "../../agents/detect.js";
 import { withRepoStore } from "../../app/compose.js";
 import { loadConfig } from "../../config/load.js";
 import { configSchema } from "../../config/schema.js";
 import { findLeftovers } from "../../engine/leftovers.js";
-import { orchPaths } from "../../engine/paths.js";
+import { legacyWorktreesDir, orchPaths, worktreesRoot, WORKTREES_ENV } from "../../engine/paths.js";
 import { inspectRepo } from "../../git/index.js";
 import { processesHolding } from "../../process/open-files.js";
 import { runCommand } from "../../process/run-command.js";
@@ -62,6 +63,7 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
     } catch (error) {
       checks.push({ name: "config", ok: false, detail: error instanceof Error ? error.message : String(error), fix: "fix the file, or `orch init --force`" });
     }
+    checks.push(worktreesCheck(repo.root, ctx.env, config.worktrees.dir));
     const journal = await journalCheck(orchPaths(repo.root).db, flags.repair === true);
     checks.push(journal);
     if (journal.ok && existsSync(orchPaths(repo.root).db)) checks.push(await leftoversCheck(ctx.cwd));
@@ -97,6 +99,33 @@ export async function doctorCommand(ctx: CliContext, flags: { json?: boolean; re
     if (!anyReady) ctx.output.err("orch: no agent CLI is ready; fix one of the above (the command and scripted agents still work)");
   }
   return doctorExit(checks, anyReady);
+}
+
+const SOURCES = { env: WORKTREES_ENV, config: "worktrees.dir of orch.config.yaml", cache: "the default" } as const;
+
+/** Where the next run's worktrees go and what chose it; a folder inside the checkout, and worktrees of runs made before (in `.orch/worktrees/`), said. */
+function worktreesCheck(root: string, env: NodeJS.ProcessEnv, configured: string | undefined): Check {
+  let where;
+  try {
+    where = worktreesRoot(root, env, configured);
+  } catch (error) {
+    return { name: "worktrees", ok: false, detail: error instanceof Error ? error.message : String(error), fix: `set ${WORKTREES_ENV} to an absolute path, or unset it` };
+  }
+  const notes: string[] = [];
+  const inside = relative(root, where.dir);
+  if (inside === "" || (!inside.startsWith("..") && !inside.startsWith(sep))) {
+    notes.push("inside the checkout: tools that walk it (node --test, pytest, linters) will find the runs' copies of your files");
+  }
+  let legacy = 0;
+  try {
+    legacy = readdirSync(legacyWorktreesDir(root), { withFileTypes: true }).filter((e) => e.isDirectory()).length;
+  } catch {
+    // None there (or not a folder): no run of this repository was made before.
+  }
+  if (legacy > 0 && where.dir !== legacyWorktreesDir(root)) {
+    notes.push(`${legacy === 1 ? "1 run" : `${legacy} runs`} made before keep${legacy === 1 ? "s its" : " their"} worktrees in ${legacyWorktreesDir(root)} (\`orch gc\` removes them once ended)`);
+  }
+  return { name: "worktrees", ok: true, detail: [`new runs: ${where.dir} (${SOURCES[where.source]})`, ...notes].join("; "), fix: undefined };
 }
 
 /** The journal's check: sound, missing (no run yet), or damaged with the fix; with `repair`, moved aside. */

@@ -1,5 +1,6 @@
 // `orch gc [RUN...] [--dry-run] [--older-than DUR] [--branches [--force]] [--json]`: removes the worktrees of
-// finished runs, their uncommitted work first kept in a work-in-progress commit on the task branch; branches stay
+// finished runs (in the folder each run recorded, or `.orch/worktrees/` for a run made before), their uncommitted
+// work first kept in a work-in-progress commit on the task branch; branches stay
 // unless `--branches` asks for them, and then one holding unmerged work stays unless `--force` says otherwise.
 // Everything the user can get wrong (a bad duration, an unknown or unfinished run) is refused before any write.
 import { parseDuration } from "../../core/duration.js";

@@ -21,7 +21,7 @@ export type RunFlags = RunOptions & { preflight?: boolean };
 export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags): Promise<number> {
   const repo = await inspectRepo(ctx.cwd);
   const { config } = loadConfig(repo.root);
-  const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config);
+  const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env);
   const planned = await planRun(request);
   if (request.planner !== undefined) assertPlannerStarts(request.planner, ctx.env, repo.root);
   // What cannot work fails now, every problem at once, rather than after attempts and waits.
@@ -41,9 +41,14 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   ensureOrchDir(paths);
   const store = await openSqliteStore({ path: paths.db });
   try {
-    const run = await createRun(store, planned);
-    if (flags.detach === true) return await detach(ctx, run.id, run.repoRoot, flags.json === true, store);
-    return await driveInForeground(ctx, store, run.id, flags.json === true);
+    const { run, taskFiles } = await createRun(store, planned);
+    try {
+      if (flags.detach === true) return await detach(ctx, run.id, run.repoRoot, flags.json === true, store);
+      return await driveInForeground(ctx, store, run.id, flags.json === true);
+    } finally {
+      const problem = await taskFiles;
+      if (problem !== undefined) ctx.output.err(`orch: warning: ${problem}`);
+    }
   } finally {
     await store.close();
   }
