@@ -46,6 +46,17 @@ Examples:
   orch logs latest -f         follow the newest run until it ends
   orch logs 261207-0043-tpjg/api --json`;
 
+export const RESUME_HELP = `More attempts or time: with --max-attempts N or --max-hours H, resume first journals the new limits.
+A run that failed or was stopped on a limit is reopened: each task that ended on it goes on from its journal,
+with the same handoff, its attempts counted on (a task that used 2 goes on with attempt 3). It refuses (exit 2,
+nothing written) a run that succeeded, stalled or was aborted, a task that ended for a reason more attempts
+cannot mend (it names the task), and a limit not above what was used.
+
+Examples:
+  orch resume 261207-0043              continue a paused run, or one whose process died
+  orch resume 261207-0043 --max-attempts 6 --max-hours 2
+                                       continue a run that failed on its limit of attempts`;
+
 /** For stop, pause and abort: which run they act on without one named. */
 export function controlHelp(mode: string): string {
   return `

@@ -12,7 +12,7 @@ import type { PlanFlags } from "./commands/plan.js";
 import type { RunFlags } from "./commands/run.js";
 import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
-import { controlHelp, DOCTOR_HELP, EXIT_CODES_HELP, LOGS_HELP, RUN_HELP } from "./help-text.js";
+import { controlHelp, DOCTOR_HELP, EXIT_CODES_HELP, LOGS_HELP, RESUME_HELP, RUN_HELP } from "./help-text.js";
 import { journalAdvice } from "./journal-advice.js";
 import { collect } from "./options.js";
 import { VERSION } from "./version.js";
@@ -111,6 +111,13 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .addHelpText("after", LOGS_HELP)
     .action(async (ref: string, flags: { follow?: boolean; json?: boolean }) => set(await (await import("./commands/logs.js")).logsCommand(ctx, ref, flags)));
 
+  program
+    .command("diff")
+    .description("the work so far: a task's changes since it started (uncommitted ones too), or a run's branch against its base")
+    .argument("<ref>", "a run id (or prefix), or RUN/TASK")
+    .option("--stat", "only the files changed and their line counts")
+    .action(async (ref: string, flags: { stat?: boolean }) => set(await (await import("./commands/diff.js")).diffCommand(ctx, ref, flags)));
+
   const CONTROL = {
     stop: "finish the current attempt (within a grace period), then stop with a report",
     pause: "finish the current attempt (within a grace period), then pause; `orch resume` continues",
@@ -129,11 +136,13 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
 
   program
     .command("resume")
-    .description("continue a paused run, a run that waited for a human, or one whose process died, in the mode it was started in")
+    .description("continue a paused run, a run that waited for a human, or one whose process died, in the mode it was started in; with new limits, also a run that failed or stopped on one")
     .argument("<run>", "run id or prefix")
+    .option("--max-attempts <n>", "new attempt limit per task: reopens tasks that ended on the limit; must be above the attempts they used")
+    .option("--max-hours <h>", "new wall-clock limit for the run: hours (1.5) or a duration (90m, 2h); must be above the time driven")
     .option("--json", "print one JSON object")
-    .addHelpText("after", `\n${EXIT_CODES_HELP}`)
-    .action(async (ref: string, flags: { json?: boolean }) => set(await (await import("./commands/resume.js")).resumeCommand(ctx, ref, flags)));
+    .addHelpText("after", `\n${RESUME_HELP}\n\n${EXIT_CODES_HELP}`)
+    .action(async (ref: string, flags: { json?: boolean; maxAttempts?: string; maxHours?: string }) => set(await (await import("./commands/resume.js")).resumeCommand(ctx, ref, flags)));
 
   program
     .command("report")

@@ -42,6 +42,32 @@ describe("run transitions", () => {
   });
 });
 
+describe("reopening with new limits", () => {
+  const ended = (status: "failed" | "stopped" | "succeeded" | "aborted" | "stalled"): RunState => ({ status, startedAt: 5, endedAt: 9, reason: "x" });
+  it("reopens a run that failed or was stopped as paused, keeping its start; a live run only takes the limits", () => {
+    expect(transitionRun(ended("failed"), { type: "run.extended", at: 10, reason: "more" })).toEqual({ status: "paused", startedAt: 5, reason: "more" });
+    expect(transitionRun(ended("stopped"), { type: "run.extended", at: 10, reason: "more" })).toMatchObject({ status: "paused" });
+    const paused: RunState = { status: "paused", startedAt: 1, reason: "p" };
+    expect(transitionRun(paused, { type: "run.extended", at: 10, reason: "more" })).toBe(paused);
+  });
+  it("refuses to reopen a run that succeeded, stalled or was aborted", () => {
+    for (const status of ["succeeded", "stalled", "aborted"] as const) {
+      expect(() => transitionRun(ended(status), { type: "run.extended", at: 10, reason: "more" })).toThrow(/cannot take run.extended/);
+    }
+  });
+  it("reopens an ended task that did not succeed: running if it had started, pending if asked", () => {
+    const failed = transitionTask({ status: "running", startedAt: 3 }, { type: "task.finished", at: 4, status: "failed", reason: "limit" });
+    expect(transitionTask(failed, { type: "task.reopened", at: 5, to: "running" })).toEqual({ status: "running", startedAt: 3 });
+    const blocked = transitionTask({ status: "pending" }, { type: "task.finished", at: 4, status: "blocked", reason: "dep" });
+    expect(transitionTask(blocked, { type: "task.reopened", at: 5, to: "pending" })).toEqual({ status: "pending" });
+    expect(() => transitionTask(blocked, { type: "task.reopened", at: 5, to: "running" })).toThrow(InvalidTransitionError);
+    const running = transitionTask({ status: "pending" }, { type: "task.started", at: 1 });
+    expect(() => transitionTask(running, { type: "task.reopened", at: 5, to: "running" })).toThrow(InvalidTransitionError);
+    const done = transitionTask(running, { type: "task.finished", at: 2, status: "succeeded", reason: "ok", commit: "abc" });
+    expect(() => transitionTask(done, { type: "task.reopened", at: 5, to: "running" })).toThrow(/cannot take task.reopened while succeeded/);
+  });
+});
+
 describe("task transitions", () => {
   it("needs a commit to succeed and a start to have run", () => {
     const running = transitionTask({ status: "pending" }, { type: "task.started", at: 1 });
@@ -170,6 +196,14 @@ describe("handoff", () => {
     const text = buildHandoff([{ ...failing(1, "out"), deniedTools: ["WebFetch", "WebSearch"] }]);
     expect(text).toContain("Tools it was refused (not allowed in this run; do the work without them): WebFetch, WebSearch");
     expect(buildHandoff([failing(1, "out")])).not.toContain("refused");
+  });
+  it("shows what the newest failed attempt changed, after its verify output, and only for it", () => {
+    const changes = { stat: " src/sum.js | 2 +-\n 1 file changed", hunks: "diff --git a/src/sum.js b/src/sum.js\n@@ -1 +1 @@\n-a\n+b" };
+    const text = buildHandoff([{ ...failing(1, "one"), changes: { stat: " old.js | 1 +", hunks: "" } }, { ...failing(2, "expected 3, got 2"), changes }]);
+    expect(text).toContain("What it changed (the worktree against its last commit; the changes are still there):\n```\n src/sum.js | 2 +-\n 1 file changed\n```");
+    expect(text).toContain("The most relevant hunks:\n```diff\ndiff --git a/src/sum.js b/src/sum.js");
+    expect(text.indexOf("expected 3, got 2")).toBeLessThan(text.indexOf("What it changed"));
+    expect(text).not.toContain("old.js");
   });
   it("stays bounded however long the output and history", () => {
     const huge = Array.from({ length: 5_000 }, (_, i) => `line ${i} ${"x".repeat(50)}`).join("\n");

@@ -1,6 +1,7 @@
 // The handoff: what a fresh attempt needs to know about the ones before it — what was tried, how it ended,
 // and the verify output that failed — trimmed so the newest failure is shown in full and older attempts
 // shrink to a line, keeping the prompt bounded however many attempts came before.
+import type { AttemptChanges } from "./diff-excerpt.js";
 import type { Failure } from "./failure.js";
 import type { CriterionResult } from "./journal.js";
 import { firstLine, tailLines } from "./text.js";
@@ -19,6 +20,8 @@ export interface AttemptSummary {
   /** Tools the CLI refused the agent (not allowed at the run's permission level). */
   deniedTools?: readonly string[] | undefined;
   progress: number;
+  /** What it left changed in the worktree (a failed attempt): a diff stat and the most relevant hunks, bounded. */
+  changes?: AttemptChanges | undefined;
 }
 
 export interface HandoffLimits {
@@ -64,6 +67,11 @@ export function buildHandoff(attempts: readonly AttemptSummary[], limits: Handof
             `${c.tests ? ` (${c.tests.passed} passed, ${c.tests.failed} failed of ${c.tests.total})` : ""}. Its output:`,
         );
         lines.push("```", tailLines(c.outputTail, limits.outputLines, limits.outputChars), "```");
+      }
+      // After the verify output, so that the handoff's hard cap cuts these first.
+      if (attempt.changes !== undefined) {
+        lines.push("What it changed (the worktree against its last commit; the changes are still there):", "```", attempt.changes.stat, "```");
+        if (attempt.changes.hunks !== "") lines.push("The most relevant hunks:", "```diff", attempt.changes.hunks, "```");
       }
     }
     parts.push(lines.join("\n"));

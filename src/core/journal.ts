@@ -203,6 +203,8 @@ const attemptFinished = z.object({
     progress: z.number().min(0).max(1),
     failure: FailureSchema.optional(),
     commit: z.string().optional(),
+    /** A failed attempt: what its worktree holds changed against its last commit, bounded (core/diff-excerpt.ts). */
+    changes: z.object({ stat: z.string(), hunks: z.string() }).optional(),
   }),
 });
 /** The loop waits before the next attempt (backoff, a reported reset time, or `--interval`). */
@@ -214,6 +216,24 @@ const taskWaited = z.object({
  * A note for humans: a model switch, a stall warning, anything the report should show in its timeline. A
  * `warning` (something orch could not do, e.g. write a transcript) is also shown by `orch status`.
  */
+/**
+ * New limits for a run (`orch resume RUN --max-attempts N --max-hours H`), with the ones they replace. A run that
+ * ended failed or stopped is reopened (paused) by it; its tasks that ended on a limit come with `task.reopened`.
+ */
+const runExtended = z.object({
+  type: z.literal("run.extended"),
+  data: z.object({
+    maxAttempts: z.number().int().positive(),
+    maxMs: z.number().positive(),
+    previous: z.object({ maxAttempts: z.number().int().positive(), maxMs: z.number().positive() }),
+    by: z.string(),
+  }),
+});
+/** A task that ended on a limit goes on under new limits: its loop folds on from its journal, the same handoff. */
+const taskReopened = z.object({
+  type: z.literal("task.reopened"),
+  data: z.object({ to: z.enum(["running", "pending"]), reason: z.string() }),
+});
 const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string(), level: z.literal("warning").optional() }) });
 /**
  * `orch gc` (or the run itself, at its end) removed task worktrees of a finished run. Branches are kept; work
@@ -249,12 +269,14 @@ export const EventBody = z.discriminatedUnion("type", [
   runFinished,
   runNoted,
   runCollected,
+  runExtended,
   taskCreated,
   taskStarted,
   taskFinished,
   taskWaited,
   taskIntegrated,
   taskReverted,
+  taskReopened,
   taskMergeFound,
   attemptStarted,
   attemptSpawned,

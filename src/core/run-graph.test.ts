@@ -80,6 +80,21 @@ describe("the run graph's fold, by scenario", () => {
     expect(decide(failed, input())).toMatchObject([{ kind: "end", conclusion: { status: "failed", reason: "reached the limit of 2 attempts" } }]);
   });
 
+  it("a task reopened with new limits runs on, and its blocked dependents wait for it again", () => {
+    const reopened = (id: string, to: "running" | "pending"): NewEvent => ({ type: "task.reopened", runId: RUN, taskId: id, data: { to, reason: "reached the limit of 2 attempts" } });
+    const plan = planOf({ id: "a" }, { id: "b", dependsOn: ["a"] });
+    const ended = replay([started("a"), finished("a", "failed", "reached the limit of 2 attempts"), finished("b", "blocked", "depends on task a, which did not succeed")], plan);
+    expect(decide(ended, input())).toMatchObject([{ kind: "end", conclusion: { status: "failed" } }]);
+    const again = replay([reopened("a", "running"), reopened("b", "pending")], ended);
+    expect(phaseOf(again, "a")).toEqual({ kind: "running", sentBack: undefined });
+    expect(phaseOf(again, "b")).toEqual({ kind: "pending" });
+    expect(kinds(decide(again, input()))).toEqual(["run a"]);
+    const done = replay([succeeded("a", 3, "c3"), integratedAs("a", "m"), finished("a", "succeeded")], again);
+    expect(kinds(decide(done, input()))).toEqual(["start b"]);
+    // A task that succeeded is not reopened.
+    expect(evolve(done, reopened("a", "running"))).toBe(done);
+  });
+
   it("a failed task blocks exactly its dependents, directly or not, naming it; the rest goes on", () => {
     const graph = replay([started("a"), finished("a", "failed")], planOf({ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c", dependsOn: ["b"] }, { id: "d" }));
     expect(decide(graph, input())).toEqual([

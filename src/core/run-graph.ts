@@ -65,7 +65,7 @@ export interface RunGraph {
 export const emptyGraph: RunGraph = { plan: [], nodes: [], integrators: new Map(), settle: undefined };
 
 /** The events the graph folds; every other event leaves it as it is. */
-export const GRAPH_EVENT_TYPES = ["task.created", "task.started", "attempt.finished", "task.merge-found", "task.integrated", "task.reverted", "task.finished"] as const;
+export const GRAPH_EVENT_TYPES = ["task.created", "task.started", "attempt.finished", "task.merge-found", "task.integrated", "task.reverted", "task.finished", "task.reopened"] as const;
 
 // ---- the plan's structure, built once per plan ---------------------------------------------------------------------
 
@@ -163,6 +163,12 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
       }
       const node = nodeOf(state, taskId);
       return node === undefined ? state : withNode(state, taskId, { ...node, phase: { kind: "ended", status: event.data.status, reason: event.data.reason } });
+    }
+    case "task.reopened": {
+      // New limits (`orch resume RUN --max-attempts N`): a task that ended on a limit runs on; one never started waits again.
+      const node = nodeOf(state, taskId);
+      if (node?.phase.kind !== "ended" || node.phase.status === "succeeded") return state;
+      return withNode(state, taskId, { ...node, phase: event.data.to === "running" ? { kind: "running", sentBack: undefined } : { kind: "pending" } });
     }
     default:
       return state;

@@ -24,7 +24,15 @@ export type RunEvent =
   | { type: "run.paused"; at: number; reason: string }
   /** A supervisor takes the run over: after a pause, a wait for a human, or the death of the one before. */
   | { type: "run.resumed"; at: number }
-  | { type: "run.finished"; at: number; status: TerminalRunStatus; reason: string };
+  | { type: "run.finished"; at: number; status: TerminalRunStatus; reason: string }
+  /**
+   * New limits (`orch resume RUN --max-attempts N`): a run that ended failed or stopped on a limit is reopened as
+   * paused, to be driven again; a live or paused run only takes the new limits.
+   */
+  | { type: "run.extended"; at: number; reason: string };
+
+/** Ended runs that new limits can reopen: a run that succeeded, stalled or was aborted stays ended. */
+export const REOPENABLE_RUN_STATUSES: readonly TerminalRunStatus[] = ["failed", "stopped"];
 
 export class InvalidTransitionError extends Error {
   override readonly name = "InvalidTransitionError";
@@ -45,6 +53,11 @@ export function transitionRun(state: RunState, event: RunEvent): RunState {
   const refuse = (): never => {
     throw new InvalidTransitionError("run", state.status, event.type);
   };
+  if (event.type === "run.extended") {
+    if (!isTerminalRun(state.status)) return state;
+    if (!(REOPENABLE_RUN_STATUSES as readonly string[]).includes(state.status) || !("startedAt" in state) || state.startedAt === undefined) return refuse();
+    return { status: "paused", startedAt: state.startedAt, reason: event.reason };
+  }
   if (isTerminalRun(state.status)) return refuse();
   switch (event.type) {
     case "run.started":

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { AgentEvent } from "./agent-event.js";
 import { DEFAULT_BREAKER } from "./circuit.js";
 import { FAILURE_KINDS, type Failure, type FailureKind } from "./failure.js";
+import { buildHandoff } from "./handoff.js";
 import type { CriterionResult, EventBody, Limits, StoredEvent } from "./journal.js";
 import { recoveryPolicy } from "./recovery-policy.js";
 import type { Permission } from "./run-settings.js";
@@ -132,6 +133,21 @@ describe("the task loop's fold, by scenario", () => {
     expect(decide(configOf(), j.state(), aborted)).toEqual({ kind: "end", conclusion: { status: "paused", reason: "interrupted (Ctrl-C or a second termination signal)" } });
     // No backoff and no verdict on the model: the next supervisor starts attempt 2 at once.
     expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 2 });
+  });
+
+  it("reopened with new limits, a task that ended on its attempt limit goes on with the next attempt and the same handoff", () => {
+    const limited = configOf({ limits: { ...LIMITS, maxAttempts: 2, stallAttempts: 5 } });
+    const failure: Failure = { kind: "verify_failed", detail: "`c0` failed; progress 0%" };
+    const changes = { stat: " sum.js | 1 +", hunks: "diff --git a/sum.js b/sum.js" };
+    const j = new Journal().started(1).exited(1).verified(1, [false]).finished(1, "failed", failure).started(2).exited(2).verified(2, [false]);
+    j.add({ type: "attempt.finished", data: { outcome: "failed", progress: 0, failure, changes } }, 2);
+    expect(decide(limited, j.state(limited), INPUT)).toMatchObject({ kind: "end", conclusion: { status: "failed", reason: "reached the limit of 2 attempts; best progress 0%" } });
+    j.add({ type: "task.finished", data: { status: "failed", reason: "reached the limit of 2 attempts; best progress 0%" } });
+    const handoffBefore = buildHandoff(j.state(limited).summaries);
+    expect(handoffBefore).toContain("sum.js | 1 +");
+    j.add({ type: "task.reopened", data: { to: "running", reason: "reached the limit of 2 attempts; best progress 0%" } });
+    const more = configOf({ limits: { ...LIMITS, maxAttempts: 4, stallAttempts: 5 } });
+    expect(decide(more, j.state(more), INPUT)).toMatchObject({ kind: "attempt", number: 3, handoff: handoffBefore });
   });
 
   it("a reverted success is no success: the loop goes on, told why", () => {

@@ -214,6 +214,9 @@ export function evolve(config: LoopConfig, state: TaskLoop, event: LoopEvent): T
       return { ...state, phase: { kind: "ready" }, success: undefined, sentBack: event.data.reason };
     case "task.finished":
       return { ...state, phase: { kind: "ended", conclusion: concluded(event.data.status, event.data.reason, event.data.commit) } };
+    case "task.reopened":
+      // New limits: the loop goes on from its journal, its attempts counted on and its handoff kept.
+      return state.phase.kind === "ended" ? { ...state, phase: { kind: "ready" } } : state;
     default:
       return state;
   }
@@ -333,6 +336,7 @@ function finished(config: LoopConfig, state: TaskLoop, event: Extract<LoopEvent,
     actions: [...attempt.actions],
     deniedTools: attempt.result?.deniedTools ?? [],
     progress: phase.kind === "verified" ? phase.progress : 0,
+    changes: data.changes,
   };
   const after = { ...state, summaries: [...state.summaries, summary] };
   if (phase.kind === "verified") {

@@ -15,7 +15,9 @@ export type TaskState =
 
 export type TaskEvent =
   | { type: "task.started"; at: number }
-  | { type: "task.finished"; at: number; status: TerminalTaskStatus; reason: string; commit?: string | undefined };
+  | { type: "task.finished"; at: number; status: TerminalTaskStatus; reason: string; commit?: string | undefined }
+  /** A task that ended without success goes on (new limits): `running` if it had started, else `pending`. */
+  | { type: "task.reopened"; at: number; to: "running" | "pending" };
 
 export function isTerminalTask(status: TaskStatus): status is TerminalTaskStatus {
   return (TERMINAL_TASK_STATUSES as readonly string[]).includes(status);
@@ -40,6 +42,10 @@ export function transitionTask(state: TaskState, event: TaskEvent): TaskState {
         ? { status: event.status, endedAt: event.at, reason: event.reason }
         : { status: event.status, startedAt, endedAt: event.at, reason: event.reason };
     }
+    case "task.reopened":
+      if (state.status === "pending" || state.status === "running" || state.status === "succeeded") return refuse();
+      if (event.to === "pending") return { status: "pending" };
+      return state.startedAt === undefined ? refuse() : { status: "running", startedAt: state.startedAt };
     default:
       return assertNever(event, "task event");
   }

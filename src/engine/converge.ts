@@ -11,7 +11,9 @@ import { verifyTimeoutMs } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
 import type { StopMode } from "../core/run.js";
 import { decide, evolve, initialLoop, replay, supersededBy, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
+import { attemptChanges, type AttemptChanges } from "../core/diff-excerpt.js";
 import { commitAll } from "../git/commit.js";
+import { worktreeChanges } from "../git/compare.js";
 import { inspectRepo } from "../git/repo.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { runAttempt } from "./attempt-runner.js";
@@ -187,10 +189,26 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit } });
         break;
       }
-      case "fail-attempt":
-        await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "failed", progress: step.progress, failure: step.failure } });
+      case "fail-attempt": {
+        const changes = ctx.abort.aborted ? undefined : await changesOf(task.worktree, state);
+        await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "failed", progress: step.progress, failure: step.failure, ...(changes !== undefined ? { changes } : {}) } });
         break;
+      }
     }
+  }
+}
+
+/**
+ * What a failed attempt left changed in its worktree, for the handoff: the diff stat and the hunks most relevant to
+ * the failing verify output, bounded. Nothing when git cannot tell (a worktree gone): the handoff does without.
+ */
+async function changesOf(worktree: string, state: TaskLoop): Promise<AttemptChanges | undefined> {
+  const failing = state.phase.kind === "verified" ? state.phase.results.filter((r) => !r.passed).map((r) => r.outputTail).join("\n") : "";
+  try {
+    const { stat, diff } = await worktreeChanges(worktree);
+    return attemptChanges(stat, diff, failing);
+  } catch {
+    return undefined;
   }
 }
 

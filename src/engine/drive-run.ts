@@ -252,11 +252,14 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   return { run: final, report, leaseLost: false };
 }
 
-/** How long the run was driven before it paused or began to wait; after a crash, all the time since it started. */
-async function drivenBefore(store: Store, run: RunRecord, from: "paused" | "waiting" | "crashed", now: number): Promise<number> {
+/**
+ * How long the run was driven before it paused or began to wait; after a crash, all the time since it started. A
+ * run reopened with new limits (`run.extended`) is paused, and its stretch ended at its `run.finished`.
+ */
+export async function drivenBefore(store: Store, run: RunRecord, from: "paused" | "waiting" | "crashed", now: number): Promise<number> {
   const startedAt = run.startedAt ?? run.createdAt;
   if (from === "crashed") return Math.max(0, now - startedAt);
-  const [stopped] = await store.readEvents({ runId: run.id, types: from === "paused" ? ["run.paused"] : ["run.waiting"], descending: true, limit: 1 });
+  const [stopped] = await store.readEvents({ runId: run.id, types: from === "paused" ? ["run.paused", "run.finished"] : ["run.waiting"], descending: true, limit: 1 });
   const [resumed] = await store.readEvents({ runId: run.id, types: ["run.resumed", "run.started"], descending: true, limit: 1 });
   // Time driven = the last stretch (from the last start or resume to the stop) plus what came before it.
   const stretchStart = resumed?.at ?? startedAt;

@@ -6,13 +6,13 @@ export type { RepoInfo, BaseRef } from "./repo.js";
 export { branchExists, assertNewBranch, assertNewBranches, deleteBranch, branchesUnder, commitsOnlyUnder, checkedOutBranches, deleteBranchAt } from "./branch.js";
 export type { BranchTip } from "./branch.js";
 export { ensureExcluded } from "./exclude.js";
-export { createWorktree, discardChanges, removeWorktree, resetWorktree, worktreeStatus } from "./worktree.js";
+export { createWorktree, discardChanges, removeWorktree, resetWorktree, restoreWorktree, worktreeStatus } from "./worktree.js";
 export type { Worktree, WorktreeStatus, StatusEntry } from "./worktree.js";
 export { commitAll } from "./commit.js";
 export { treeEntryAt, isIgnored } from "./tree.js";
 export type { TreeEntryKind } from "./tree.js";
-export { diffStat, changedFiles, commitsOn } from "./compare.js";
-export type { DiffStat, CommitSummary } from "./compare.js";
+export { diffStat, changedFiles, commitsOn, mergeBase, workDiff } from "./compare.js";
+export type { DiffStat, CommitSummary, WorkDiffOptions } from "./compare.js";
 export { checkMerge } from "./merge-check.js";
 export type { MergeCheck, MergeConflict, MergeMessage, ConflictKind } from "./merge-check.js";
 export {

@@ -64,6 +64,20 @@ export async function createWorktree(options: {
 }
 
 /**
+ * A worktree at `path` on the existing `branch`, made again where it is gone (a run's end removed it; a run
+ * reopened with new limits goes on there). One still there is left as it is. Returns whether it was made.
+ */
+export async function restoreWorktree(options: { repo: RepoRoot; path: string; branch: string }): Promise<boolean> {
+  const target = path.resolve(options.repo.root, options.path);
+  if (existsSync(target)) return false;
+  assertRevision(options.branch, "branch");
+  // The removed worktree's metadata may linger (a folder deleted by hand): prune it so that the branch is free.
+  await gitOk(["worktree", "prune"], options.repo.root);
+  await gitOk(["worktree", "add", "--quiet", target, options.branch], options.repo.root);
+  return true;
+}
+
+/**
  * Moves a worktree's branch, index and files to `sha` (`git reset --hard`): only for a worktree that holds nothing
  * of anyone's to lose (one made ahead of its task, the run branch's own between merges). Untracked files stay;
  * hooks do not run.

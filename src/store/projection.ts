@@ -94,6 +94,19 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
         .execute();
       return;
     }
+    case "run.extended": {
+      const run = await loadRun(db, event.runId);
+      const { maxAttempts, maxMs } = event.data;
+      const next = transitionRun(runState(run), { type: "run.extended", at, reason: `reopened with new limits (${maxAttempts} attempts)` });
+      // A run that only took new limits keeps its status, and its reason with it.
+      const columns = next.status === run.status ? {} : runColumns(next);
+      await db
+        .updateTable("runs")
+        .set({ ...columns, limits: JSON.stringify({ ...run.limits, maxAttempts, maxMs }) })
+        .where("id", "=", event.runId)
+        .execute();
+      return;
+    }
     case "run.noted":
     // Worktrees removed after the run ended: the journal keeps what was removed; no projection changes.
     case "run.collected":
@@ -139,6 +152,18 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
     case "task.reverted": {
       const taskId = requireId(event.taskId, event.type, "taskId");
       await db.updateTable("tasks").set({ integrated_sha: null }).where("run_id", "=", event.runId).where("id", "=", taskId).execute();
+      return;
+    }
+    case "task.reopened": {
+      const taskId = requireId(event.taskId, event.type, "taskId");
+      const task = await loadTask(db, event.runId, taskId);
+      const next = transitionTask(taskState(task), { type: "task.reopened", at, to: event.data.to });
+      await db
+        .updateTable("tasks")
+        .set({ ...taskColumns(next), ...(next.status === "pending" ? { started_at: null } : {}), commit_sha: null, waiting_until: null, waiting_reason: null })
+        .where("run_id", "=", event.runId)
+        .where("id", "=", taskId)
+        .execute();
       return;
     }
     case "task.merge-found":

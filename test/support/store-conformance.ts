@@ -174,6 +174,28 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(attempt).toMatchObject({ status: "failed", failure: { kind: "rate_limited", detail: "429", resetAt: 5_000 }, progress: 0 });
     });
 
+    it("reopens a run that failed on a limit with new limits, and its task; a succeeded task stays ended", async () => {
+      const started = lifecycle("r1").slice(0, 3);
+      await store.append([runCreated("r1"), ...started]);
+      await store.append([
+        { type: "task.finished", runId: "r1", taskId: "fix", data: { status: "failed", reason: "reached the limit of 3 attempts" } },
+        { type: "run.finished", runId: "r1", data: { status: "failed", reason: "reached the limit of 3 attempts" } },
+      ]);
+      await store.append([
+        { type: "run.extended", runId: "r1", data: { maxAttempts: 5, maxMs: 7_200_000, previous: { maxAttempts: 3, maxMs: 3_600_000 }, by: "test" } },
+        { type: "task.reopened", runId: "r1", taskId: "fix", data: { to: "running", reason: "reached the limit of 3 attempts" } },
+      ]);
+      const run = await store.getRun("r1");
+      expect(run).toMatchObject({ status: "paused", startedAt: 2_000, endedAt: undefined, limits: { maxAttempts: 5, maxMs: 7_200_000, budgetUsd: 5 } });
+      expect(await store.getTask("r1", "fix")).toMatchObject({ status: "running", startedAt: 2_002, endedAt: undefined, reason: undefined });
+      // A paused run only takes the limits.
+      await store.append([{ type: "run.extended", runId: "r1", data: { maxAttempts: 6, maxMs: 7_200_000, previous: { maxAttempts: 5, maxMs: 7_200_000 }, by: "test" } }]);
+      expect(await store.getRun("r1")).toMatchObject({ status: "paused", limits: { maxAttempts: 6 } });
+      const before = await store.readEvents({ runId: "r1" });
+      await expect(store.append([{ type: "task.reopened", runId: "r1", taskId: "fix", data: { to: "running", reason: "x" } }])).rejects.toBeInstanceOf(InvalidTransitionError);
+      expect(await store.readEvents({ runId: "r1" })).toEqual(before);
+    });
+
     it("rejects an invalid transition and writes nothing of that batch", async () => {
       await store.append([runCreated("r1")]);
       const before = await store.readEvents({ runId: "r1" });

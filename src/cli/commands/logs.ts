@@ -48,6 +48,12 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
       return line(`── run ${event.data.status}: ${event.data.reason}`);
     case "run.noted":
       return line(`── ${event.data.message}`);
+    case "run.extended": {
+      const { maxAttempts, maxMs, previous, by } = event.data;
+      return line(`── limits extended by ${by}: ${previous.maxAttempts} → ${maxAttempts} attempts, ${formatDuration(previous.maxMs)} → ${formatDuration(maxMs)}`);
+    }
+    case "task.reopened":
+      return `${time} ── task ${event.taskId ?? ""} reopened (${event.data.to}): it had ended with "${event.data.reason}"`;
     case "task.created":
     case "task.started":
       return undefined;

@@ -1,11 +1,15 @@
 // `orch resume RUN`: continues a paused run, a run that waited for a human, or a run whose supervisor died,
 // in the mode it was started in: a detached run gets a new detached supervisor and the command returns; a
 // foreground run is driven here. A run that a live supervisor drives is left alone, and the command says so.
+// With `--max-attempts N` or `--max-hours H` it first journals the new limits, which also reopens a run that
+// failed or was stopped on a limit (engine/extend-run.ts); each task's loop then goes on from its journal.
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UsageError } from "../../core/errors.js";
-import { isTerminalRun } from "../../core/run.js";
+import { isTerminalRun, REOPENABLE_RUN_STATUSES } from "../../core/run.js";
 import { assertNotEnded } from "../../engine/drive-run.js";
+import { extendRun } from "../../engine/extend-run.js";
+import { hours, positiveInt } from "../../app/option-values.js";
 import { describeHolder, parseOwner, supervisorAlive } from "../../engine/lease.js";
 import { openRepoStore } from "../../app/compose.js";
 import { resolveRun } from "../../read/runs.js";
@@ -16,13 +20,36 @@ import { driveInForeground, runJson, spawnSupervisor } from "./drive.js";
 /** How long `orch resume` waits for a detached supervisor to take the run. */
 const TAKEOVER_WAIT_MS = 15_000;
 
-export async function resumeCommand(ctx: CliContext, ref: string, flags: { json?: boolean }): Promise<number> {
+export interface ResumeFlags {
+  json?: boolean;
+  maxAttempts?: string;
+  maxHours?: string;
+}
+
+export async function resumeCommand(ctx: CliContext, ref: string, flags: ResumeFlags): Promise<number> {
+  // Bad values are refused before the journal is opened.
+  const asked = {
+    ...(flags.maxAttempts !== undefined ? { maxAttempts: positiveInt("--max-attempts", flags.maxAttempts) } : {}),
+    ...(flags.maxHours !== undefined ? { maxMs: hours("--max-hours", flags.maxHours) } : {}),
+  };
+  const extend = flags.maxAttempts !== undefined || flags.maxHours !== undefined;
   const { store, repo } = await openRepoStore(ctx.cwd, { create: false });
   try {
-    const run = await resolveRun(store, ref);
-    assertNotEnded(run);
+    let run = await resolveRun(store, ref);
+    if (!extend && isTerminalRun(run.status) && REOPENABLE_RUN_STATUSES.includes(run.status)) {
+      throw new UsageError(`run ${run.id} has already ended (${run.status}: ${run.reason ?? "no reason given"})`, {
+        hint: `\`orch resume ${run.id} --max-attempts N\` (or --max-hours H) continues it with new limits, if it ended on one`,
+      });
+    }
+    if (!extend) assertNotEnded(run);
     if (supervisorAlive(run) === true) {
       throw new UsageError(describeHolder(run.id, run.lease, Date.now()), { hint: `\`orch status ${run.id}\` shows what it is doing` });
+    }
+    if (extend) {
+      await extendRun(store, run, asked, `orch resume (pid ${process.pid})`, Date.now());
+      const reopened = await store.getRun(run.id);
+      if (reopened === undefined) throw new Error(`run ${run.id} vanished`);
+      run = reopened;
     }
     if (!run.detached) return await driveInForeground(ctx, store, run.id, flags.json === true, true);
 
