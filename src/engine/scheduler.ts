@@ -26,6 +26,7 @@ import type { ChainLink } from "./model-chain.js";
 import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
+import { IntegratedWorktrees } from "./gc-integrated.js";
 import { createIntegrator, integrate, integratorEnd, tipOf, unsettledAtTip, type Integration, type MergeContext } from "./merge-queue.js";
 
 export interface GraphContext extends Omit<MergeContext, "identity"> {
@@ -103,6 +104,16 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     make: (task, base) => createWorktree({ repo: { root: run.repoRoot }, path: task.worktree, branch: task.branch, baseSha: base, branchChecked: true }),
     move: (task, to) => resetWorktree(task.worktree, to),
   });
+  // A task's worktree goes once its work is integrated, in the background: the run keeps on disk only the worktrees
+  // of tasks under way, made ahead, failed or waiting.
+  const integratedWorktrees = new IntegratedWorktrees({
+    run,
+    journal: (event) => writer.push(event),
+    onKept: (kept) => deps.logger.warn("an integrated task's worktree was kept for orch gc", { taskId: kept.taskId, path: kept.path, why: kept.reason }),
+  });
+  const collectIntegrated = (events: readonly NewEvent[]) => {
+    for (const event of events) if (event.type === "task.integrated" && event.taskId !== undefined) integratedWorktrees.remove(taskOf(event.taskId));
+  };
   const urgency = urgencyOrder(graph);
   const urgencyRank = new Map(urgency.map((id, rank) => [id, rank]));
   // Each task's attempts go through the runner: this process's convergence loop, unless the caller gives another.
@@ -128,6 +139,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (task === undefined) throw new Error(`task ${id} of run ${run.id} is not in its journal`);
     return task;
   };
+  // Integrated tasks whose worktrees a supervisor before this one had not removed yet (it died, or predates this).
+  graph.plan.forEach((t, i) => {
+    const phase = graph.nodes[i]?.phase;
+    if (phase?.kind === "ended" && phase.status === "succeeded" && existsSync(taskOf(t.id).worktree)) integratedWorktrees.remove(taskOf(t.id));
+  });
   const ended = (ending: TaskEnding): NewEvent => {
     ahead.drop(ending.taskId);
     return { type: "task.finished", runId: run.id, taskId: ending.taskId, data: { status: ending.status, reason: ending.reason } };
@@ -250,6 +266,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (first?.kind === "end") {
       // A worktree being made ahead is finished, so the run never ends with one half-made.
       await ahead.settled();
+      await integratedWorktrees.settled();
       // A run that ends takes every task with it, each saying why; a run that pauses or waits keeps them as they
       // are; a supervisor that lost the run writes nothing more.
       if (first.endings.length > 0 && ctx.abort.reason !== "lease-lost") await writer.write(...first.endings.map(ended));
@@ -298,8 +315,10 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     const { task, conclusion } = done;
     if (task.role === "integrator") {
-      await writer.write(...(await integratorEnd(ctx, tasks, task, conclusion, (merged) => commitOf(merged))));
+      const ending = await integratorEnd(ctx, tasks, task, conclusion, (merged) => commitOf(merged));
+      await writer.write(...ending);
       runTip = await tipOf(ctx.integration);
+      collectIntegrated(ending);
       return;
     }
     switch (conclusion.status) {
@@ -339,6 +358,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
             data: { status: "succeeded", reason: `integrated into ${run.branch} as ${outcome.merge.slice(0, 12)}; the run's criteria pass there`, commit },
           },
         );
+        integratedWorktrees.remove(task);
         return;
       }
       case "reverted":
