@@ -2,9 +2,9 @@
 // of 4 s at concurrency 4, about ten minutes). Every second the supervisor's resident memory (/proc/PID/status)
 // and open descriptors (/proc/PID/fd) and the task worktrees on disk (`git worktree list`, less the main checkout
 // and the run branch's) are sampled. Targets: memory after warm-up grows by at most 10 MB, descriptors stay
-// flat, worktrees on disk peak at the concurrency plus those made ahead (at most one per slot) plus the one being
-// merged and the one being removed, and the makespan
-// stays within 3% of its bound (the agents' measured work / concurrency). ORCH_BENCH_SOAK_TASKS,
+// flat, worktrees on disk peak at the slots' plus one spare per slot (made ahead, or integrated and not yet
+// removed) plus two waiting to be merged, and the makespan stays within 3% of its bound (the agents' measured
+// work / concurrency). ORCH_BENCH_SOAK_TASKS,
 // ORCH_BENCH_SOAK_SECONDS and ORCH_BENCH_SOAK_CONCURRENCY make a quick run.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -71,7 +71,8 @@ function fdsOf(pid: number): number | undefined {
 
 /** Task worktrees git knows: every one but the main checkout and the run branch's (`orch/<run>/_run`). */
 function taskWorktrees(root: string): number {
-  const out = execFileSync("git", ["worktree", "list", "--porcelain"], { cwd: root, encoding: "utf8" });
+  // git fails (and says so) when it lists a worktree being added that moment: the sample is skipped, quietly.
+  const out = execFileSync("git", ["worktree", "list", "--porcelain"], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const blocks = out.split("\n\n").filter((b) => b.trim() !== "");
   return blocks.filter((b) => /^branch refs\/heads\/orch\/[^/]+\/(?!_run$)[^\n]+$/m.test(b)).length;
 }
@@ -180,7 +181,7 @@ export async function benchSoak(): Promise<BenchResult> {
     const fdsEnd = median(late.map((x) => x.fds));
     const counts = samples.map((x) => x.worktrees).filter((n) => Number.isFinite(n));
     const peak = Math.max(...counts);
-    // Each slot's task, and one made ahead per slot; besides them, the task being merged and the one being removed.
+    // Each slot's task and one spare per slot (made ahead, or being removed); besides them, two in the merge queue.
     const bounded = 2 * s.concurrency + 2;
     const leftAfter = taskWorktrees(repo.root);
 

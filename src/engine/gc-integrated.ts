@@ -29,16 +29,23 @@ export class IntegratedWorktrees {
   private readonly asked = new Set<string>();
   private repo: Promise<{ root: string; commonDir: string } | undefined> | undefined;
   private readonly by: string;
+  private waiting = 0;
 
   constructor(private readonly options: IntegratedWorktreesOptions) {
     this.by = options.by ?? `the run itself (pid ${process.pid})`;
+  }
+
+  /** Removals asked for and not done yet: worktrees still on disk that no task needs. */
+  get pending(): number {
+    return this.waiting;
   }
 
   /** The task's work is integrated: its worktree goes, after those asked for before it. */
   remove(task: Pick<TaskRecord, "id" | "worktree" | "branch" | "role">): void {
     if (task.role !== "implementer" || this.asked.has(task.id)) return;
     this.asked.add(task.id);
-    this.chain = this.chain.then(() => this.removeNow(task));
+    this.waiting += 1;
+    this.chain = this.chain.then(() => this.removeNow(task)).finally(() => (this.waiting -= 1));
   }
 
   /** Resolves once every removal asked for so far is done (or has failed). */

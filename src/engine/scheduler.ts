@@ -227,7 +227,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const lookAhead = () => {
     if (halt !== undefined || ctx.abort.aborted) return;
     for (const id of urgency) {
-      if (ahead.size >= ctx.concurrency) break;
+      // Worktrees waiting to be removed count against those made ahead: the disk holds at most one spare per slot.
+      if (ahead.size + integratedWorktrees.pending >= ctx.concurrency) break;
       if (ahead.has(id) || jobs.has(id) || !nextUp(graph, id)) continue;
       const task = taskOf(id);
       if (!existsSync(task.worktree)) ahead.make(task, runTip, urgencyRank.get(id));
