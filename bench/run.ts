@@ -10,11 +10,11 @@ import { toError } from "../src/core/errors.js";
 import { RESULT_ENV, say } from "./support/main.js";
 import { BenchResult, formatTable, type Metric } from "./support/result.js";
 
-const BENCHES = ["overhead", "ingest", "redact", "recovery", "resume", "schedule", "follow", "plan-load", "startup"] as const;
+const BENCHES = ["overhead", "ingest", "redact", "recovery", "resume", "schedule", "follow", "plan-load", "startup", "soak"] as const;
 type Bench = (typeof BENCHES)[number];
 /** A benchmark still running after this long is killed and counted as broken. `recovery` runs a real CLI
  * about 130 times and waits on each fault as orch would (about 3½ minutes on two cores); `schedule` runs a
- * 200-task plan (1–2 minutes). */
+ * 200-task plan (1–2 minutes); `soak` a 600-task plan of 4 s tasks at concurrency 4 (about 10½ minutes). */
 const BENCH_TIMEOUT_MS: Record<Bench, number> = {
   overhead: 5 * 60_000,
   ingest: 5 * 60_000,
@@ -25,6 +25,7 @@ const BENCH_TIMEOUT_MS: Record<Bench, number> = {
   follow: 3 * 60_000,
   "plan-load": 5 * 60_000,
   startup: 5 * 60_000,
+  soak: 20 * 60_000,
 };
 
 function runOne(name: Bench, out: string): Promise<number | null> {

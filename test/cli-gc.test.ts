@@ -15,7 +15,6 @@ const TASK = "make-the-failing-test-pass";
 const VERIFY = "node test.mjs";
 const BUGGY = "export function sum(a, b) {\n  return a - b;\n}\n";
 const WRONG = "export function sum(a, b) {\n  return a * b;\n}\n";
-const FIXED = "export function sum(a, b) {\n  return a + b;\n}\n";
 const FILES = {
   "sum.mjs": BUGGY,
   "test.mjs": 'import { sum } from "./sum.mjs";\nconst got = sum(2, 3);\nif (got !== 5) {\n  console.log(`not ok - sum(2, 3) returned ${got}`);\n  process.exit(1);\n}\n',
@@ -24,8 +23,6 @@ const FILES = {
 };
 /** An agent that leaves work behind without fixing anything: a changed, a new, a deleted and an ignored file. */
 const MESSY_AGENT = `printf '${WRONG.replaceAll("\n", "\\n")}' > sum.mjs; echo "what I tried" > notes.txt; rm README.md; echo noise > debug.log; echo done`;
-/** An agent that fixes sum.mjs on its first attempt and records nothing. */
-const FIXING_AGENT = `printf '${FIXED.replaceAll("\n", "\\n")}' > sum.mjs`;
 /** An agent the model API refuses (HTTP 401): the run waits for a human. */
 const REFUSED_AGENT = "echo 'API Error: 401 Unauthorized' >&2; exit 1";
 
@@ -77,6 +74,8 @@ async function orchRun(box: OrchSandbox, args: readonly string[], expectedCode: 
 
 const succeededRun = (box: OrchSandbox) => orchRun(box, ["--agent-command", agent("fix-on-attempt.sh")], 0);
 const messyRun = (box: OrchSandbox) => orchRun(box, ["--agent-command", MESSY_AGENT, "--max-attempts", "1"], 1);
+/** A failed run whose agent changed nothing: its worktree is left clean. */
+const cleanFailedRun = (box: OrchSandbox) => orchRun(box, ["--agent-command", "echo nothing to do", "--max-attempts", "1"], 1);
 
 async function gc(box: OrchSandbox, args: readonly string[] = []) {
   const result = await box.orch(["gc", ...args, "--json"]);
@@ -119,41 +118,35 @@ const worktreeList = (box: OrchSandbox) =>
     .map((line) => line.slice("worktree ".length));
 
 describe("orch gc", () => {
-  it("removes a succeeded run's worktree and keeps its branch; a second gc does nothing", async () => {
+  it("has nothing to collect after a succeeded run: its task's worktree went as its work was integrated; the branch stays", async () => {
     const box = sandbox({ FIX_ON_ATTEMPT: "1" });
     const run = await succeededRun(box);
-    const tip = sha(box, run.branch);
-    expect(existsSync(run.worktree)).toBe(true);
     const user = { head: sha(box, "HEAD"), status: box.repo.git(["status", "--porcelain", "--untracked-files=all"]) };
 
-    const result = await gc(box);
-    expect(result).toMatchObject({ dryRun: false, worktreesRemoved: 1, wipCommits: 0, skipped: [] });
-    expect(result.runs).toHaveLength(1);
-    expect(result.runs[0]?.worktrees).toEqual([
-      { taskId: TASK, path: run.worktree, branch: run.branch, action: "removed", reason: null, uncommitted: [], wipCommit: null, bytes: expect.any(Number) },
-    ]);
-    expect(result.bytesFreed).toBeGreaterThan(0);
-
-    // The worktree and its run folder are gone, git no longer lists it, the branch is where it was.
+    // The worktree is gone (its run's folder holds nothing), git no longer lists it, the branch holds the work.
     expect(existsSync(run.worktree)).toBe(false);
-    expect(existsSync(join(box.repo.runWorktrees, run.runId))).toBe(false);
+    const folder = join(box.repo.runWorktrees, run.runId);
+    expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
     expect(worktreeList(box)).toEqual([box.repo.dir]);
-    expect(sha(box, run.branch)).toBe(tip);
     expect(box.repo.git(["show", `${run.branch}:sum.mjs`])).toContain("return a + b;");
-    expect({ head: sha(box, "HEAD"), status: box.repo.git(["status", "--porcelain", "--untracked-files=all"]) }).toEqual(user);
-
-    expect(collected(box, run.runId)).toEqual([
-      { worktrees: [{ taskId: TASK, path: run.worktree, branch: run.branch, removed: true, bytes: result.bytesFreed }], bytesFreed: result.bytesFreed, by: expect.stringMatching(/^orch gc \(pid \d+\)$/) },
-    ]);
-    // What reads the run still works without its worktree.
+    // Journaled as gc journals its own, by the run itself.
+    const [only, ...more] = collected(box, run.runId);
+    expect(more).toEqual([]);
+    expect(only).toEqual({
+      worktrees: [{ taskId: TASK, path: run.worktree, branch: run.branch, removed: true, bytes: expect.any(Number) }],
+      bytesFreed: only?.worktrees[0]?.bytes,
+      by: expect.stringMatching(/^the run itself \(pid \d+\)$/),
+    });
+    expect(only?.bytesFreed).toBeGreaterThan(0);
+    // What reads the run still works without its worktree…
     expect((await box.status(run.runId)).status).toBe("succeeded");
     const report = await box.orch(["report", run.runId]);
     expect(report.code, report.stderr).toBe(0);
     // …and does not send the user to the folder that is gone.
-    expect(report.stdout).toContain(`Look first: \`git diff main...${run.runBranch}\`. The task's worktree was removed (\`orch gc\`); the branch holds the work.`);
+    expect(report.stdout).toContain(`Look first: \`git diff main...${run.runBranch}\`. The task's worktree was removed once its work was integrated; the branch holds the work.`);
     expect(report.stdout).not.toContain("git worktree remove");
 
-    // Again: nothing left to do, nothing written.
+    // gc: nothing left to do, nothing written.
     const before = { state: repoState(box), events: events(box, run.runId).length };
     const again = await box.orch(["gc"]);
     expect(again.code, again.stderr).toBe(0);
@@ -162,6 +155,27 @@ describe("orch gc", () => {
     const named = await gc(box, [run.runId]);
     expect(named.runs).toEqual([{ runId: run.runId, status: "succeeded", skipped: null, worktrees: [], worktreesRemoved: 0, wipCommits: 0, bytesFreed: 0 }]);
     expect({ state: repoState(box), events: events(box, run.runId).length }).toEqual(before);
+    expect({ head: sha(box, "HEAD"), status: box.repo.git(["status", "--porcelain", "--untracked-files=all"]) }).toEqual(user);
+  });
+
+  it("removes a failed run's clean worktree and keeps its branch", async () => {
+    const box = sandbox();
+    const run = await cleanFailedRun(box);
+    const tip = sha(box, run.branch);
+    expect(existsSync(run.worktree)).toBe(true);
+    const result = await gc(box);
+    expect(result).toMatchObject({ dryRun: false, worktreesRemoved: 1, wipCommits: 0, skipped: [] });
+    expect(result.runs[0]?.worktrees).toEqual([
+      { taskId: TASK, path: run.worktree, branch: run.branch, action: "removed", reason: null, uncommitted: [], wipCommit: null, bytes: expect.any(Number) },
+    ]);
+    expect(result.bytesFreed).toBeGreaterThan(0);
+    expect(existsSync(run.worktree)).toBe(false);
+    expect(existsSync(join(box.repo.dir, ".orch", "worktrees", run.runId))).toBe(false);
+    expect(worktreeList(box)).toEqual([box.repo.dir]);
+    expect(sha(box, run.branch)).toBe(tip);
+    expect(collected(box, run.runId)).toEqual([
+      { worktrees: [{ taskId: TASK, path: run.worktree, branch: run.branch, removed: true, bytes: result.bytesFreed }], bytesFreed: result.bytesFreed, by: expect.stringMatching(/^orch gc \(pid \d+\)$/) },
+    ]);
   });
 
   it("commits a failed run's uncommitted work on its branch, exactly that work, then removes the worktree", async () => {
@@ -202,7 +216,7 @@ describe("orch gc", () => {
 
   it("leaves running and waiting runs alone, and refuses to be pointed at them without changing anything", async () => {
     const box = sandbox();
-    const done = await orchRun(box, ["--agent-command", FIXING_AGENT], 0);
+    const done = await cleanFailedRun(box);
     const waiting = await orchRun(box, ["--agent-command", REFUSED_AGENT], 3);
     expect(waiting.status).toBe("waiting");
     const detached = await box.orch(["run", GOAL, "--verify", VERIFY, "--agent-command", agent("hang.sh"), "--detach"]);
@@ -253,9 +267,9 @@ describe("orch gc", () => {
   });
 
   it("keeps what orch did not make: a worktree switched to another branch, a plain folder in a worktree's place", async () => {
-    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
-    const switched = await succeededRun(box);
-    const replaced = await succeededRun(box);
+    const box = sandbox();
+    const switched = await cleanFailedRun(box);
+    const replaced = await cleanFailedRun(box);
     const tips = { switched: sha(box, switched.branch), replaced: sha(box, replaced.branch) };
     // Someone took the first worktree over for their own branch and work…
     box.repo.git(["checkout", "-q", "-b", "mine"], switched.worktree);
@@ -300,8 +314,8 @@ describe("orch gc", () => {
   });
 
   it("--dry-run says what would happen and changes nothing", async () => {
-    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
-    const good = await succeededRun(box);
+    const box = sandbox();
+    const good = await cleanFailedRun(box);
     const messy = await messyRun(box);
     const before = { state: repoState(box), good: events(box, good.runId).length, messy: events(box, messy.runId).length };
 
@@ -324,10 +338,10 @@ describe("orch gc", () => {
   });
 
   it("--older-than collects only runs that ended at least that long ago", async () => {
-    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
-    const old = await succeededRun(box);
+    const box = sandbox();
+    const old = await cleanFailedRun(box);
     await sleep(5_000);
-    const recent = await succeededRun(box);
+    const recent = await cleanFailedRun(box);
 
     const result = await gc(box, ["--older-than", "3s"]);
     expect(result.runs.map((r) => r.runId)).toEqual([old.runId]);
@@ -337,7 +351,7 @@ describe("orch gc", () => {
 
     const week = await box.orch(["gc", "--older-than", "7d"]);
     expect(week.code, week.stderr).toBe(0);
-    expect(week.stdout).toMatch(new RegExp(`^Left alone: run ${recent.runId} \\(succeeded\\): it ended \\d+(ms|s) ago, less than 7d 00h\\.\nNothing was removed\\.\n$`));
+    expect(week.stdout).toMatch(new RegExp(`^Left alone: run ${recent.runId} \\(failed\\): it ended \\d+(ms|s) ago, less than 7d 00h\\.\nNothing was removed\\.\n$`));
     expect(existsSync(recent.worktree)).toBe(true);
 
     expect((await gc(box)).runs.map((r) => r.runId)).toEqual([recent.runId]);
@@ -345,8 +359,8 @@ describe("orch gc", () => {
   });
 
   it("bad input: exit 2 in plain words, nothing written", async () => {
-    const box = sandbox({ FIX_ON_ATTEMPT: "1" });
-    const run = await succeededRun(box);
+    const box = sandbox();
+    const run = await cleanFailedRun(box);
     const before = { state: repoState(box), events: events(box, run.runId).length };
     const cases: [string[], RegExp][] = [
       [["nope"], /^orch: no run "nope"\n {2}`orch list` shows the runs of this repository\n$/],

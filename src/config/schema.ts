@@ -183,8 +183,9 @@ recovery:
     failures: 3          # unhealthy failures in a row that take a model out of the chain
     cooldown: 10m        # before one probe attempt tries it again
 
-# Worktrees of finished runs are removed by "orch gc"; with afterRun, by the run itself as it ends (work left
-# uncommitted is first committed on its task branch; branches always stay).
+# A task's worktree goes as soon as its work is integrated (its branch keeps it). Those of tasks that failed,
+# stopped or were blocked stay for a look, until "orch gc"; with afterRun, the run removes them itself as it
+# ends (work left uncommitted is first committed on its task branch; branches always stay).
 gc:
   afterRun: false
 

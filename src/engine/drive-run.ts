@@ -1,6 +1,8 @@
 // Driving a run: the supervisor claims the run's lease, reconciles what a dead supervisor left, runs the loop
 // (a planner first, if the run is to be planned; then the scheduler, for every run) from where the journal stood, obeys stop,
 // pause and abort requests and signals with a grace period, then writes the run's end and its report.
+import { rmdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
 import type { AgentSettings } from "../core/run-settings.js";
@@ -241,6 +243,8 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     const integration = integrationWorktree(input.paths, run.id);
     const removed = await removeWorktree({ repo: { root: run.repoRoot }, path: integration }).catch((error: unknown) => error);
     if (removed instanceof Error) log.warn("the run branch's worktree was kept", { path: integration, why: removed.message });
+    // The run's folder of worktrees goes too once nothing is left in it (its integrated tasks' went as they merged).
+    else await rmdir(dirname(integration)).catch(() => undefined);
   }
   if (ended && run.settings.gc.afterRun) {
     const collected = await collectRun(store, run.id, { by: "the run itself" });

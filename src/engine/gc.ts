@@ -12,6 +12,7 @@ import { hostname } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { formatDuration } from "../core/duration.js";
 import { NotFoundError, toError, UsageError } from "../core/errors.js";
+import type { NewEvent } from "../core/journal.js";
 import { isTerminalRun } from "../core/run.js";
 import { commitAll, inspectRepo, removeWorktree, worktreeStatus } from "../git/index.js";
 import { parseProcStat, type ProcStat } from "../process/tree.js";
@@ -119,11 +120,11 @@ export function judgeRun(
 }
 
 /** The message of the commit that keeps a worktree's uncommitted work on its branch. */
-export function wipCommitMessage(runId: string, taskId: string, by: string): string {
+export function wipCommitMessage(runId: string, taskId: string, by: string, why = "The run had ended and left these changes uncommitted in its worktree."): string {
   return [
     `orch gc: work in progress of run ${runId}, task ${taskId} (not verified)`,
     "",
-    `The run had ended and left these changes uncommitted in its worktree. ${by} committed them here,`,
+    `${why} ${by} committed them here,`,
     "as they were, before removing the worktree, so that nothing is lost. They were not verified.",
   ].join("\n");
 }
@@ -252,28 +253,45 @@ async function collectWorktrees(store: Store, run: RunRecord, options: CollectOp
     await rmdir(join(paths.worktrees, run.id)).catch(() => undefined);
   }
   const deleted = collection.branches.filter((b) => b.action === "deleted");
-  if (acted.length > 0 || deleted.length > 0) {
-    await store.append([
-      {
-        type: "run.collected",
-        runId: run.id,
-        data: {
-          worktrees: acted.map((w) => ({
-            taskId: w.taskId,
-            path: w.path,
-            branch: w.branch,
-            removed: w.action === "removed",
-            ...(w.wipCommit !== null ? { wipCommit: w.wipCommit } : {}),
-            bytes: w.bytes,
-          })),
-          bytesFreed: collection.bytesFreed,
-          ...(deleted.length > 0 ? { branches: deleted.map((b) => ({ name: b.name, sha: b.sha, unmerged: b.unmerged })) } : {}),
-          by,
-        },
-      },
-    ]);
-  }
+  if (acted.length > 0 || deleted.length > 0) await store.append([collectedEvent(run.id, acted, deleted, by)]);
   return collection;
+}
+
+/** The journal's record of worktrees removed (or made safe with a work-in-progress commit) and branches deleted. */
+export function collectedEvent(runId: string, acted: readonly WorktreeCollection[], deleted: readonly BranchCollection[], by: string): NewEvent {
+  return {
+    type: "run.collected",
+    runId,
+    data: {
+      worktrees: acted.map((w) => ({
+        taskId: w.taskId,
+        path: w.path,
+        branch: w.branch,
+        removed: w.action === "removed",
+        ...(w.wipCommit !== null ? { wipCommit: w.wipCommit } : {}),
+        bytes: w.bytes,
+      })),
+      bytesFreed: acted.reduce((sum, w) => sum + (w.action === "removed" ? w.bytes : 0), 0),
+      ...(deleted.length > 0 ? { branches: deleted.map((b) => ({ name: b.name, sha: b.sha, unmerged: b.unmerged })) } : {}),
+      by,
+    },
+  };
+}
+
+/**
+ * The worktree of one task of a run that goes on, once its work is integrated (its branch holds it): checked to
+ * be orch's own and removed, as gc would, any work left uncommitted there first committed on its branch.
+ * Undefined when it is gone already.
+ */
+export async function collectTaskWorktree(
+  repo: { root: string; commonDir: string },
+  run: RunRecord,
+  task: Pick<TaskRecord, "id" | "worktree" | "branch">,
+  by: string,
+): Promise<WorktreeCollection | undefined> {
+  const expected = worktreePath(orchPaths(repo.root), run.id, task.id);
+  const wipMessage = wipCommitMessage(run.id, task.id, by, "Its work was integrated into the run branch, and these changes were left uncommitted in its worktree.");
+  return collectWorktree({ repo, run, task: { id: task.id, worktree: task.worktree, branch: task.branch, runBranch: false }, expected, dryRun: false, by, wipMessage });
 }
 
 interface WorktreeJob {
@@ -284,6 +302,8 @@ interface WorktreeJob {
   expected: string;
   dryRun: boolean;
   by: string;
+  /** The work-in-progress commit's message; default: gc's, after the run ended. */
+  wipMessage?: string;
 }
 
 /** One task's worktree: checked to be orch's own, made safe, removed. Undefined when there is none left. */
@@ -322,7 +342,7 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
       return entry("kept", `the run branch's worktree holds changes that were never verified (${uncommitted.slice(0, 3).join(", ")}${uncommitted.length > 3 ? ", …" : ""}); look, then \`git worktree remove --force ${path}\``, { uncommitted, bytes });
     }
     if (job.dryRun) return entry("would-remove", null, { uncommitted, bytes });
-    if (uncommitted.length > 0) wipCommit = (await commitAll({ worktree: path, message: wipCommitMessage(run.id, task.id, job.by) })) ?? null;
+    if (uncommitted.length > 0) wipCommit = (await commitAll({ worktree: path, message: job.wipMessage ?? wipCommitMessage(run.id, task.id, job.by) })) ?? null;
     // Without force: git refuses a worktree that still holds anything uncommitted, which is the last guard.
     await removeWorktree({ repo, path });
     return entry("removed", null, { uncommitted, wipCommit, bytes });

@@ -153,7 +153,7 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     out.push(
       data.worktreeKept
         ? `Look first: \`git diff ${run.baseBranch}...${run.branch}\`. The task's worktree is \`${task.worktree}\`; \`orch gc\` removes it.`
-        : `Look first: \`git diff ${run.baseBranch}...${run.branch}\`. The task's worktree was removed (\`orch gc\`); the branch holds the work.`,
+        : `Look first: \`git diff ${run.baseBranch}...${run.branch}\`. The task's worktree was removed once its work was integrated; the branch holds the work.`,
     );
   } else if (task !== undefined) {
     out.push(

@@ -27,6 +27,7 @@ import type { EngineDeps } from "./deps.js";
 import type { OrchPaths } from "./paths.js";
 import { WorktreesAhead } from "./worktrees-ahead.js";
 import { linkDependencies } from "./dependencies.js";
+import { IntegratedWorktrees } from "./gc-integrated.js";
 import { createIntegrator, integrate, integratorEnd, tipOf, type Integration, type MergeContext } from "./merge-queue.js";
 
 export interface GraphContext extends Omit<MergeContext, "identity"> {
@@ -107,6 +108,16 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     },
     move: (task, to) => resetWorktree(task.worktree, to),
   });
+  // A task's worktree goes once its work is integrated, in the background: the run keeps on disk only the worktrees
+  // of tasks under way, made ahead, failed or waiting.
+  const integratedWorktrees = new IntegratedWorktrees({
+    run,
+    journal: (event) => writer.push(event),
+    onKept: (kept) => deps.logger.warn("an integrated task's worktree was kept for orch gc", { taskId: kept.taskId, path: kept.path, why: kept.reason }),
+  });
+  const collectIntegrated = (events: readonly NewEvent[]) => {
+    for (const event of events) if (event.type === "task.integrated" && event.taskId !== undefined) integratedWorktrees.remove(taskOf(event.taskId));
+  };
   const urgency = urgencyOrder(graph);
   const urgencyRank = new Map(urgency.map((id, rank) => [id, rank]));
   // Each task's attempts go through the runner: this process's convergence loop, unless the caller gives another.
@@ -132,6 +143,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (task === undefined) throw new Error(`task ${id} of run ${run.id} is not in its journal`);
     return task;
   };
+  // Integrated tasks whose worktrees a supervisor before this one had not removed yet (it died, or predates this).
+  graph.plan.forEach((t, i) => {
+    const phase = graph.nodes[i]?.phase;
+    if (phase?.kind === "ended" && phase.status === "succeeded" && existsSync(taskOf(t.id).worktree)) integratedWorktrees.remove(taskOf(t.id));
+  });
   const ended = (ending: TaskEnding): NewEvent => {
     ahead.drop(ending.taskId);
     return { type: "task.finished", runId: run.id, taskId: ending.taskId, data: { status: ending.status, reason: ending.reason } };
@@ -215,7 +231,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const lookAhead = () => {
     if (halt !== undefined || ctx.abort.aborted) return;
     for (const id of urgency) {
-      if (ahead.size >= ctx.concurrency) break;
+      // Worktrees waiting to be removed count against those made ahead: the disk holds at most one spare per slot.
+      if (ahead.size + integratedWorktrees.pending >= ctx.concurrency) break;
       if (ahead.has(id) || jobs.has(id) || !nextUp(graph, id)) continue;
       const task = taskOf(id);
       if (!existsSync(task.worktree)) ahead.make(task, runTip, urgencyRank.get(id));
@@ -248,6 +265,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (first?.kind === "end") {
       // A worktree being made ahead is finished, so the run never ends with one half-made.
       await ahead.settled();
+      await integratedWorktrees.settled();
       // A run that ends takes every task with it, each saying why; a run that pauses or waits keeps them as they
       // are; a supervisor that lost the run writes nothing more.
       if (first.endings.length > 0 && ctx.abort.reason !== "lease-lost") await writer.write(...first.endings.map(ended));
@@ -295,8 +313,10 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     const { task, conclusion } = done;
     if (task.role === "integrator") {
-      await writer.write(...(await integratorEnd(ctx, tasks, task, conclusion, (merged) => commitOf(merged))));
+      const ending = await integratorEnd(ctx, tasks, task, conclusion, (merged) => commitOf(merged));
+      await writer.write(...ending);
       runTip = await tipOf(ctx.integration);
+      collectIntegrated(ending);
       return;
     }
     switch (conclusion.status) {
@@ -336,6 +356,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
             data: { status: "succeeded", reason: `integrated into ${run.branch} as ${outcome.merge.slice(0, 12)}; the run's criteria pass there`, commit },
           },
         );
+        integratedWorktrees.remove(task);
         return;
       }
       case "reverted":
