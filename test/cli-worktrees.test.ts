@@ -105,12 +105,12 @@ describe("worktrees outside the working tree", () => {
     const done = await run(box, FIX_AGENT, 0, env);
     const root = join(box.repo.home, ".cache", "orch", "worktrees", repoKey(box.repo.dir));
     expect(done.worktree).toBe(join(root, done.runId, done.task));
-    expect(existsSync(done.worktree)).toBe(true);
+    // It went there, and went away again once its work was integrated: the folder is all that is left.
+    expect(existsSync(done.worktree)).toBe(false);
     expect(statSync(root).mode & 0o777).toBe(0o700);
     // The run records the folder: a later ORCH_WORKTREES_DIR moves the next runs, not this one.
     expect(recordedConfig(box, done.runId)).toMatchObject({ worktrees: root });
-    expect(await gc(box)).toMatchObject({ worktreesRemoved: 1 });
-    expect(existsSync(done.worktree)).toBe(false);
+    expect(await gc(box)).toMatchObject({ worktreesRemoved: 0 });
 
     const doctor = await box.orch(["doctor"], { env });
     expect(doctor.stdout).toContain(`✔ worktrees    new runs: ${root} (the default)`);
@@ -150,7 +150,7 @@ describe("the checkout's installed dependencies, seen from a worktree outside it
 });
 
 describe("a run made before worktrees moved out", () => {
-  it("resumes in .orch/worktrees, ends there, and gc collects it there; nothing is moved", async () => {
+  it("resumes in .orch/worktrees and ends there: its worktrees go from there as it integrates and ends; nothing is moved", async () => {
     // A run that waits for a human (the model API refused its key) until `go` exists, then fixes the bug.
     const box = sandboxes.orchRepo({ ...FAILING_REPO, "orch.config.yaml": "worktrees:\n  dir: .orch/worktrees\n" });
     const go = join(box.out, "go");
@@ -175,18 +175,14 @@ describe("a run made before worktrees moved out", () => {
     expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
     expect(parseRunResult(resumed).status).toBe("succeeded");
     expect(readFileSync(join(box.out, "cwd"), "utf8").trim()).toBe(waiting.worktree);
-    // The run branch's worktree, where the merge happened, went at the run's end; the task's stays for gc.
+    // The task's worktree went as its work was integrated, the run branch's at the run's end, and the run's folder
+    // with them: all at the old place, nothing made at the new one.
+    expect(existsSync(waiting.worktree)).toBe(false);
     expect(existsSync(join(legacy, "_run"))).toBe(false);
-    expect(existsSync(waiting.worktree)).toBe(true);
-    expect(existsSync(box.repo.worktrees)).toBe(false);
-    const doctor = await box.orch(["doctor"]);
-    expect(doctor.stdout).toContain(
-      `✔ worktrees    new runs: ${box.repo.runWorktrees} (ORCH_WORKTREES_DIR); 1 run made before keeps its worktrees in ${join(box.repo.dir, ".orch", "worktrees")} (\`orch gc\` removes them once ended)`,
-    );
-
-    const collected = await gc(box);
-    expect(collected.runs[0]?.worktrees).toEqual([{ taskId: waiting.task, path: waiting.worktree, action: "removed" }]);
     expect(existsSync(legacy)).toBe(false);
+    const doctor = await box.orch(["doctor"]);
+    expect(doctor.stdout).toContain(`✔ worktrees    new runs: ${box.repo.runWorktrees} (ORCH_WORKTREES_DIR)`);
+    expect((await gc(box)).worktreesRemoved).toBe(0);
     expect(existsSync(box.repo.worktrees)).toBe(false);
   });
 });

@@ -289,7 +289,7 @@ export async function collectTaskWorktree(
   task: Pick<TaskRecord, "id" | "worktree" | "branch">,
   by: string,
 ): Promise<WorktreeCollection | undefined> {
-  const expected = worktreePath(orchPaths(repo.root), run.id, task.id);
+  const expected = worktreePath(runPaths(run), run.id, task.id);
   const wipMessage = wipCommitMessage(run.id, task.id, by, "Its work was integrated into the run branch, and these changes were left uncommitted in its worktree.");
   return collectWorktree({ repo, run, task: { id: task.id, worktree: task.worktree, branch: task.branch, runBranch: false }, expected, dryRun: false, by, wipMessage });
 }
