@@ -12,6 +12,7 @@ import { z } from "zod";
 import { TaskGraph } from "../src/core/dag.js";
 import type { PlanInput } from "../src/core/plan.js";
 import { startProcess } from "../test/support/cli.js";
+import { envNumber } from "./support/env-number.js";
 import { seeded } from "./support/seeded.js";
 import { isMain, runBenchMain, say } from "./support/main.js";
 import { worktreesRoot } from "../src/engine/paths.js";
@@ -45,19 +46,13 @@ interface Settings {
 }
 
 function settings(range: string): Settings {
-  const int = (name: string, fallback: number, min: number): number => {
-    const raw = process.env[name];
-    const value = raw === undefined || raw === "" ? fallback : Number(raw);
-    if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${String(raw)}`);
-    return value;
-  };
   const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(range);
   const [minMs, maxMs] = [Number(match?.[1]) * 1000, Number(match?.[2]) * 1000];
   if (match === null || !(minMs <= maxMs)) throw new Error(`ORCH_BENCH_SCHEDULE_DURATIONS must be MIN-MAX in seconds (0.3-2), got ${range}`);
   return {
-    tasks: int("ORCH_BENCH_SCHEDULE_TASKS", 200, 2),
-    seed: int("ORCH_BENCH_SCHEDULE_SEED", 1, 0),
-    concurrency: int("ORCH_BENCH_SCHEDULE_CONCURRENCY", 8, 1),
+    tasks: envNumber("ORCH_BENCH_SCHEDULE_TASKS", 200, 2),
+    seed: envNumber("ORCH_BENCH_SCHEDULE_SEED", 1, 0),
+    concurrency: envNumber("ORCH_BENCH_SCHEDULE_CONCURRENCY", 8, 1),
     minMs,
     maxMs,
   };

@@ -16,6 +16,7 @@ import { startProcess } from "../test/support/cli.js";
 import { isMain, runBenchMain, say } from "./support/main.js";
 import { makeRepo, type BenchRepo } from "./support/repo.js";
 import { baseline, type BenchResult } from "./support/result.js";
+import { envNumber } from "./support/env-number.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const ORCH_MAIN = resolve(ROOT, "dist/cli/main.js");
@@ -35,13 +36,11 @@ interface Settings {
 }
 
 function settings(): Settings {
-  const num = (name: string, fallback: number, min: number, integer: boolean): number => {
-    const raw = process.env[name];
-    const value = raw === undefined || raw === "" ? fallback : Number(raw);
-    if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) throw new Error(`${name} must be a ${integer ? "whole " : ""}number ≥ ${min}, got ${String(raw)}`);
-    return value;
+  return {
+    tasks: envNumber("ORCH_BENCH_SOAK_TASKS", 600, 2),
+    seconds: envNumber("ORCH_BENCH_SOAK_SECONDS", 4, 0.1, false),
+    concurrency: envNumber("ORCH_BENCH_SOAK_CONCURRENCY", 4, 1),
   };
-  return { tasks: num("ORCH_BENCH_SOAK_TASKS", 600, 2, true), seconds: num("ORCH_BENCH_SOAK_SECONDS", 4, 0.1, false), concurrency: num("ORCH_BENCH_SOAK_CONCURRENCY", 4, 1, true) };
 }
 
 interface Sample {
