@@ -122,6 +122,8 @@ describe("orch run: resource bounds", () => {
       "attempt.finished",
       "task.integrated",
       "task.finished",
+      // The task's worktree, removed once its work was integrated.
+      "run.collected",
       "run.finished",
     ]);
     const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
