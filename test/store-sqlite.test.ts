@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import BetterSqlite3 from "better-sqlite3";
 import { spawn } from "node:child_process";
@@ -14,6 +14,8 @@ const require = createRequire(import.meta.url);
 /** The built store (`npm run build`), for the child processes of the tests below. */
 const BUILT_OPEN = pathToFileURL(join(import.meta.dirname, "../dist/store/sqlite/open.js")).href;
 import { openSqliteStore } from "../src/store/sqlite/open.js";
+import { Kysely, SqliteDialect } from "kysely";
+import { migrateTo } from "../src/store/migrations/index.js";
 import { describeStoreConformance, runCreated } from "./support/store-conformance.js";
 
 const dir = mkdtempSync(join(tmpdir(), "orch-store-"));
@@ -35,8 +37,41 @@ describe("sqlite specifics", () => {
     await b.close();
     const raw = new BetterSqlite3(path, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("select name from orch_migrations order by name").all()).toEqual([{ name: "0001_initial" }, { name: "0002_leases" }, { name: "0003_task_graph" }]);
+    expect(raw.prepare("select name from orch_migrations order by name").all()).toEqual([{ name: "0001_initial" }, { name: "0002_leases" }, { name: "0003_task_graph" }, { name: "0004_reviews" }]);
     raw.close();
+  });
+
+  it("migrates a journal an older orch left: its attempts stay, and a reviewer's attempt may share an implementer's number", async () => {
+    const path = join(dir, "old", "orch.db");
+    mkdirSync(dirname(path), { recursive: true });
+    const raw = new BetterSqlite3(path);
+    const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
+    await migrateTo(old, "sqlite", "0003_task_graph");
+    // Rows as 0003 holds them: every column that must have a value gets one of its type.
+    const insert = (table: string, values: Record<string, unknown>) => {
+      const required = (raw.prepare(`select name, type from pragma_table_info('${table}') where "notnull" = 1 and dflt_value is null`).all() as { name: string; type: string }[]).filter((c) => !(c.name in values));
+      const row = { ...values, ...Object.fromEntries(required.map((c) => [c.name, /int|real/i.test(c.type) ? 0 : "x"])) };
+      raw.prepare(`insert into ${table} (${Object.keys(row).join(", ")}) values (${Object.keys(row).map(() => "?").join(", ")})`).run(...Object.values(row));
+    };
+    insert("runs", { id: "r-old" });
+    insert("tasks", { run_id: "r-old", id: "t" });
+    insert("attempts", { id: "r-old.t.1", run_id: "r-old", task_id: "t", number: 1, agent: "command", status: "succeeded", transcript: "x", started_at: 1 });
+    await old.destroy();
+
+    const store = await openSqliteStore({ path });
+    expect((await store.listAttempts({ runId: "r-old" })).map((a) => [a.id, a.role, a.number])).toEqual([["r-old.t.1", "implementer", 1]]);
+    await store.append([
+      { type: "attempt.started", runId: "r-old", taskId: "t", attemptId: "r-old.t.r1", data: { number: 1, agent: "codex", transcript: "y", role: "reviewer", reviews: "abc" } },
+    ]);
+    expect((await store.listAttempts({ runId: "r-old" })).map((a) => [a.id, a.role, a.number])).toEqual([
+      ["r-old.t.1", "implementer", 1],
+      ["r-old.t.r1", "reviewer", 1],
+    ]);
+    // Two attempts of one role still cannot share a number.
+    await expect(
+      store.append([{ type: "attempt.started", runId: "r-old", taskId: "t", attemptId: "r-old.t.r1b", data: { number: 1, agent: "codex", transcript: "z", role: "reviewer", reviews: "abc" } }]),
+    ).rejects.toThrow(/UNIQUE/);
+    await store.close();
   });
 
   it("waits for another process's write lock instead of failing", async () => {
@@ -118,7 +153,7 @@ describe("sqlite specifics", () => {
         const opened = await Promise.all(children.map((c, i) => c.open(path, runCreated(`r${i}`))));
         expect(opened, `round ${round}`).toEqual(children.map(() => "done"));
         const raw = new BetterSqlite3(path, { readonly: true });
-        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph"]);
+        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph", "0004_reviews"]);
         expect(raw.prepare("select count(*) from runs").pluck().get()).toBe(children.length);
         raw.close();
       }

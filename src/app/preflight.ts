@@ -39,6 +39,7 @@ export async function preflight(planned: PlannedRun, env: NodeJS.ProcessEnv): Pr
   const ctx: PreflightContext = { root: planned.repo.root, cwd: request.cwd, base: planned.base, env };
   const agents: AgentRole[] = [{ settings: request.agent, role: "the run's agent", option: "--agent" }];
   for (const fallback of request.fallbacks) agents.push({ settings: fallback.agent, role: "a fallback", option: "--fallback-model" });
+  if (request.review?.on === true) agents.push({ settings: request.review.reviewer.agent, role: "the reviewer", option: "--reviewer" });
   if (request.planner !== undefined) agents.push({ settings: request.planner.agent, role: "the planner", option: "--planner" });
   const verify = [...request.criteria, ...(request.plan?.tasks.flatMap((task) => task.verify) ?? [])];
   // In a planned run a task starts from the run branch as earlier tasks left it, so a script a verify command

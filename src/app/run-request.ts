@@ -8,7 +8,7 @@ import { parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
 import type { Limits } from "../core/journal.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
-import { PERMISSIONS, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
+import { PERMISSIONS, type AgentSettings, type Fallback, type Permission, type ReviewSettings } from "../core/run-settings.js";
 import { parseSize } from "../core/size.js";
 import { worktreesRoot } from "../engine/paths.js";
 import type { RunRequest } from "../engine/run-service.js";
@@ -41,6 +41,9 @@ export interface RunOptions {
   planFile?: string;
   plan?: boolean;
   planner?: string;
+  /** `--reviewer AGENT[:MODEL]`; `review: false` is `--no-review`. */
+  reviewer?: string;
+  review?: boolean;
   concurrency?: string;
   detach?: boolean;
   json?: boolean;
@@ -93,6 +96,7 @@ export function buildRunRequest(
     model: flags.model ?? config.model ?? agentModel,
     fallbackModels,
     fallbacks: fallbackModels.map((text) => parseFallback(text, agent, config)),
+    review: reviewOf(flags, agent, flags.model ?? config.model ?? agentModel, config),
     base: flags.base ?? config.base,
     limits,
     recovery: recoveryOf(flags.onLimit, config),
@@ -193,6 +197,41 @@ export function plannerOf(text: string | undefined, primary: AgentSettings, conf
   if (named === undefined) return parseFallback(text, primary, config);
   const model = configuredModel(config, named);
   return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
+}
+
+/**
+ * Who reviews each task's verified commit: `--reviewer` (AGENT, AGENT:MODEL or a MODEL of the run's agent) over the
+ * config's `review.reviewer`; or why nobody does (`--no-review`, `review.enabled: false`, no reviewer named). A
+ * reviewer is never the implementer: the run's own agent and model is refused.
+ */
+function reviewOf(flags: RunOptions, agent: AgentSettings, model: string | undefined, config: Config): ReviewSettings {
+  if (flags.review === false) {
+    if (flags.reviewer !== undefined) throw new UsageError("--reviewer and --no-review contradict each other; pass one of them");
+    return { on: false, why: "reviews were turned off (--no-review)" };
+  }
+  const text = flags.reviewer ?? (config.review.enabled ? config.review.reviewer : undefined);
+  if (text === undefined) {
+    return {
+      on: false,
+      why: config.review.enabled
+        ? "no reviewer was named (--reviewer AGENT[:MODEL], or review.reviewer in orch.config.yaml)"
+        : "reviews are turned off in orch.config.yaml (review.enabled: false)",
+    };
+  }
+  const option = flags.reviewer !== undefined ? "--reviewer" : "review.reviewer in orch.config.yaml";
+  const named = CLI_AGENTS.find((name) => name === text.trim() || text.startsWith(`${name}:`));
+  if (named === undefined && (agent.name === "command" || agent.name === "scripted")) {
+    throw new UsageError(`${option} must name an agent CLI (${CLI_AGENTS.join(", ")}), optionally with a model: "${text}" is a model of the ${agent.name} agent, which cannot review`, {
+      hint: "pass --reviewer claude-code, --reviewer codex:MODEL …",
+    });
+  }
+  const reviewer = plannerOf(text, agent, config);
+  if (reviewer.agent.name === agent.name && (reviewer.model ?? configuredModel(config, agent.name)) === model) {
+    throw new UsageError(`${option} names the implementer itself (${agent.name}${model !== undefined ? `:${model}` : ", its default model"}); a reviewer must be another model or another agent`, {
+      hint: "pass --reviewer MODEL (another model of the same agent) or --reviewer AGENT[:MODEL]",
+    });
+  }
+  return { on: true, reviewer, maxRounds: config.review.maxRounds };
 }
 
 /** The per-agent default model from orch.config.yaml (`agents.<name>.model`), for the CLI agents. */

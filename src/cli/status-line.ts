@@ -72,6 +72,10 @@ export class StatusLine {
       case "verifying":
         state.doing = "verifying";
         break;
+      case "reviewing":
+        state.doing = `in review by ${activity.agent}${activity.model !== undefined ? `:${activity.model}` : ""}`;
+        this.milestone(activity.taskId, `review round ${activity.round} started (${activity.agent}${activity.model !== undefined ? `:${activity.model}` : ""})`);
+        break;
       case "verified":
         state.progress = activity.progress;
         state.doing = `criteria ${activity.passed}/${activity.total} passed`;

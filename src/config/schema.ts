@@ -66,6 +66,14 @@ function buildConfigSchema() {
         .object({ verifyEveryMerge: z.boolean().default(false) })
         .strict()
         .prefault({}),
+      review: z
+        .object({
+          enabled: z.boolean().default(true),
+          reviewer: z.string().trim().min(1).optional(),
+          maxRounds: z.number().int().positive().default(3),
+        })
+        .strict()
+        .prefault({}),
       worktrees: z
         .object({ dir: z.string().min(1).optional() })
         .strict()
@@ -202,6 +210,16 @@ worktrees:
 # verifyEveryMerge: true verifies every merge, for criteria that depend on more than the files (the branch, say).
 integration:
   verifyEveryMerge: false
+
+# A reviewer of another model judges each task's verified commit before it is merged: it reads the task, its
+# criteria and their output and the commit's diff, and approves or asks for changes with findings (P0–P3). Changes
+# go back to the implementer with the findings; from round 2 only P0–P1 findings block; after maxRounds the task is
+# blocked. The reviewer is AGENT, AGENT:MODEL or a MODEL of the run's agent, never the implementer's own model.
+# --reviewer overrides it; --no-review (or enabled: false) turns reviews off.
+review:
+  enabled: true
+  # reviewer: codex:gpt-5
+  maxRounds: 3
 
 agents:
   claude-code:

@@ -22,6 +22,8 @@ export interface AttemptSummary {
   progress: number;
   /** What it left changed in the worktree (a failed attempt): a diff stat and the most relevant hunks, bounded. */
   changes?: AttemptChanges | undefined;
+  /** Its work passed the criteria and a reviewer asked for changes: what the reviewer said (core/review.ts). */
+  review?: string | undefined;
 }
 
 export interface HandoffLimits {
@@ -57,6 +59,7 @@ export function buildHandoff(attempts: readonly AttemptSummary[], limits: Handof
       lines.push(...shown.map((a) => `  - ${firstLine(a, 160)}`));
     }
     if (attempt.finalText) lines.push(`Its last words: ${firstLine(attempt.finalText, 300)}`);
+    if (attempt.review !== undefined) lines.push(attempt.review);
     if (attempt.deniedTools !== undefined && attempt.deniedTools.length > 0) {
       lines.push(`Tools it was refused (not allowed in this run; do the work without them): ${attempt.deniedTools.join(", ")}`);
     }
@@ -84,7 +87,7 @@ function outcome(a: AttemptSummary): string {
   const met = a.criteria.filter((c) => c.passed).length;
   const criteria = a.criteria.length > 0 ? `; criteria met ${met}/${a.criteria.length}` : "";
   const progress = `progress ${Math.round(a.progress * 100)}%`;
-  if (a.failure === undefined) return `all criteria met (${progress})`;
+  if (a.failure === undefined) return a.review !== undefined ? `all criteria met; the reviewer asked for changes (${progress})` : `all criteria met (${progress})`;
   const what = a.failure.kind === "verify_failed" ? "finished, but verification failed" : `${a.failure.kind}: ${firstLine(a.failure.detail, 200)}`;
   return `${what} (${progress}${criteria})`;
 }

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { AgentEvent, TokenUsage } from "./agent-event.js";
 import { FAILURE_KINDS, type FailureKind } from "./failure.js";
+import { ReviewRecord } from "./review.js";
 import { TERMINAL_RUN_STATUSES } from "./run.js";
 import { TERMINAL_TASK_STATUSES } from "./task.js";
 
@@ -162,6 +163,9 @@ const attemptStarted = z.object({
     resumedSession: z.string().optional(),
     /** The attempt's place in the task's chain of agents and models (absent in journals written before it). */
     link: z.number().int().nonnegative().optional(),
+    /** A reviewer's attempt, and the commit it reviews (absent: the task's implementer). */
+    role: z.literal("reviewer").optional(),
+    reviews: z.string().optional(),
   }),
 });
 /** `startTime`: the process's start time (from /proc), so that a later supervisor can tell it from a reused pid. */
@@ -205,6 +209,10 @@ const attemptFinished = z.object({
     commit: z.string().optional(),
     /** A failed attempt: what its worktree holds changed against its last commit, bounded (core/diff-excerpt.ts). */
     changes: z.object({ stat: z.string(), hunks: z.string() }).optional(),
+    /** An implementer's success that a reviewer must approve before its commit may be merged. */
+    awaitsReview: z.boolean().optional(),
+    /** A reviewer's attempt that answered: its verdict on the commit it judged. */
+    review: ReviewRecord.optional(),
   }),
 });
 /** The loop waits before the next attempt (backoff, a reported reset time, or `--interval`). */

@@ -3,6 +3,7 @@
 // path (`tasks[2].dependsOn[0]`), fit to paste back into the planner's prompt. Pure.
 import { z } from "zod";
 import { validateGraph, type GraphIssue } from "./dag.js";
+import { extractJson } from "./json-answer.js";
 
 export const TASK_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 export const MAX_TASK_ID_LENGTH = 40;
@@ -105,7 +106,7 @@ function graphProblems(tasks: readonly { id: string; dependsOn: readonly string[
  * block that parses, else the first balanced top-level `{...}`.
  */
 export function parsePlanJson(text: string): PlanParse {
-  const found = extractJson(text);
+  const found = extractJson(text, '{"tasks": [...]}');
   if (!found.ok) return { ok: false, errors: [found.error] };
   const checked = checkPlan(found.value);
   if (checked.ok) return checked;
@@ -137,61 +138,6 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     default:
       return issue.message;
   }
-}
-
-type Extracted = { ok: true; value: unknown } | { ok: false; error: string };
-
-function extractJson(text: string): Extracted {
-  const whole = tryJson(text.trim());
-  if (whole.ok) return whole;
-  const fences = [...text.matchAll(/```[ \t]*([A-Za-z]*)[^\n]*\n([\s\S]*?)```/g)];
-  const labelled = fences.filter((m) => /^jsonc?$/i.test(m[1] ?? "")).concat(fences.filter((m) => (m[1] ?? "") === ""));
-  let firstError: string | undefined;
-  for (const fence of labelled) {
-    const parsed = tryJson((fence[2] ?? "").trim());
-    if (parsed.ok) return parsed;
-    firstError ??= parsed.error;
-  }
-  const object = firstObject(text);
-  if (object !== undefined) {
-    const parsed = tryJson(object);
-    if (parsed.ok) return parsed;
-    firstError ??= parsed.error;
-  }
-  return {
-    ok: false,
-    error:
-      firstError === undefined
-        ? 'the answer holds no JSON object; reply with one JSON object {"tasks": [...]} in a ```json block'
-        : `the JSON in the answer does not parse (${firstError}); reply with one valid JSON object {"tasks": [...]}`,
-  };
-}
-
-function tryJson(text: string): Extracted {
-  if (text === "") return { ok: false, error: "empty" };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** The first `{` and the `}` that closes it, skipping braces inside JSON strings. */
-function firstObject(text: string): string | undefined {
-  const start = text.indexOf("{");
-  if (start < 0) return undefined;
-  let depth = 0;
-  let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const char = text[i];
-    if (inString) {
-      if (char === "\\") i++;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === "{") depth++;
-    else if (char === "}" && --depth === 0) return text.slice(start, i + 1);
-  }
-  return text.slice(start);
 }
 
 function taskIdAt(value: unknown, path: PlanPath): string | undefined {

@@ -73,6 +73,25 @@ describe("the run graph's fold, by scenario", () => {
     expect(end).toMatchObject({ kind: "end", conclusion: { status: "succeeded" }, endings: [] });
   });
 
+  it("a success a reviewer must approve waits in its slot; only an approval of its commit puts it in the merge queue", () => {
+    let graph = planOf({ id: "a" }, { id: "b", dependsOn: ["a"] });
+    const awaiting: NewEvent = { type: "attempt.finished", runId: RUN, taskId: "a", attemptId: `${RUN}.a.1`, data: { outcome: "succeeded", progress: 1, commit: "c-a", awaitsReview: true } };
+    graph = replay([started("a"), awaiting], graph);
+    expect(phaseOf(graph, "a")).toMatchObject({ kind: "running" });
+    expect(kinds(decide(graph, input({ busy: new Set(["a"]) })))).toEqual(["wait"]);
+    const review = (approved: boolean): NewEvent => ({
+      type: "attempt.finished",
+      runId: RUN,
+      taskId: "a",
+      attemptId: `${RUN}.a.r1`,
+      data: { outcome: "succeeded", progress: 1, commit: "c-a", review: { commit: "c-a", round: 1, attempt: 1, verdict: approved ? "approve" : "request_changes", summary: "", findings: [], approved } },
+    });
+    expect(phaseOf(replay([review(false)], graph), "a")).toMatchObject({ kind: "running" });
+    graph = replay([review(true)], graph);
+    expect(phaseOf(graph, "a")).toMatchObject({ kind: "queued", commit: "c-a" });
+    expect(graph.nodes[0]?.succeededWith).toBe("all 1 criteria met on attempt 1; approved by the reviewer");
+  });
+
   it("a run of one task ends in its task's words", () => {
     const graph = replay([started("only"), succeeded("only", 3, "c"), integratedAs("only", "m"), finished("only", "succeeded")], planOf({ id: "only" }));
     expect(decide(graph, input())).toEqual([{ kind: "end", conclusion: { status: "succeeded", reason: "all 1 criteria met on attempt 3", commit: "" }, endings: [] }]);

@@ -135,10 +135,13 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
     case "attempt.finished": {
       const node = nodeOf(state, taskId);
       if (node === undefined || node.phase.kind !== "running" || event.data.outcome !== "succeeded") return state;
-      const commit = event.data.commit ?? "";
-      const number = Number(event.attemptId?.slice(event.attemptId.lastIndexOf(".") + 1));
+      // A success a reviewer must approve first is not yet the task's: the approval is (core/task-loop.ts).
+      const { review } = event.data;
+      if (event.data.awaitsReview === true || (review !== undefined && !review.approved)) return state;
+      const commit = review?.commit ?? event.data.commit ?? "";
+      const number = review?.attempt ?? Number(event.attemptId?.slice(event.attemptId.lastIndexOf(".") + 1));
       const task = state.plan[structureOf(state.plan).index.get(taskId) ?? -1];
-      const succeededWith = `all ${task?.criteria ?? 0} criteria met on attempt ${Number.isFinite(number) ? number : "?"}`;
+      const succeededWith = `all ${task?.criteria ?? 0} criteria met on attempt ${Number.isFinite(number) ? number : "?"}${review !== undefined ? "; approved by the reviewer" : ""}`;
       return withNode(state, taskId, { ...node, succeededWith, phase: { kind: "queued", commit, keepsSlot: keepsSlot(state, taskId) } });
     }
     case "task.reverted": {

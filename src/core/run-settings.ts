@@ -27,6 +27,16 @@ export const DEFAULT_PERMISSION: Permission = "workspace-write";
 export const Fallback = z.object({ agent: AgentSettings, model: z.string().optional() });
 export type Fallback = z.infer<typeof Fallback>;
 
+/**
+ * Whether a reviewer judges each task's verified commit before it is merged: who (never the implementer's own agent
+ * and model) and for how many rounds; or why the run's tasks go unreviewed, for its status and report.
+ */
+export const ReviewSettings = z.discriminatedUnion("on", [
+  z.object({ on: z.literal(true), reviewer: Fallback, maxRounds: z.number().int().positive().default(3) }),
+  z.object({ on: z.literal(false), why: z.string() }),
+]);
+export type ReviewSettings = z.infer<typeof ReviewSettings>;
+
 export const GcSettings = z.object({ afterRun: z.boolean().default(false) });
 
 export const RunSettings = z.object({
@@ -47,6 +57,8 @@ export const RunSettings = z.object({
   gc: GcSettings.catch({ afterRun: false }).default({ afterRun: false }),
   /** Verify the run's criteria on the run branch even after a merge whose tree the task was verified on. */
   verifyEveryMerge: z.boolean().catch(false).default(false),
+  /** Absent in a run made before orch reviewed: its tasks were not reviewed. */
+  review: ReviewSettings.optional(),
   /**
    * The folder the run's worktrees are in (`<worktrees>/<run>/<task>`), recorded when the run is made. Absent in a
    * run made before it was recorded: that run's worktrees are under `.orch/worktrees/` of its repository.

@@ -67,7 +67,7 @@ describe("the task loop's fold, by scenario", () => {
     j.started(1).emitted(1, { type: "session.started", sessionId: "s1" }).exited(1);
     expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "verify", attemptId: "r.t.1", number: 1 });
     j.verified(1, [true]);
-    expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "commit", attemptId: "r.t.1", number: 1 });
+    expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "commit", attemptId: "r.t.1", number: 1, review: false });
     j.finished(1, "succeeded");
     expect(decide(configOf(), j.state(), INPUT)).toEqual({ kind: "end", conclusion: { status: "succeeded", reason: "all 1 criteria met on attempt 1", commit: "c1" } });
   });
@@ -216,10 +216,18 @@ type AttemptScript =
   | { end: "clean"; passes: boolean[]; actions: number; session: boolean; denied: string[]; costUsd: number }
   | { end: "failure"; kind: FailureKind; resetInMs: number | undefined; actions: number; session: boolean };
 
+/** What a reviewer's attempt does: answers with a verdict, answers with no verdict, or fails as an agent fails. */
+type ReviewScript =
+  | { end: "answer"; verdict: "approve" | "request_changes"; severities: ("P0" | "P1" | "P2" | "P3")[] }
+  | { end: "garbage" }
+  | { end: "failure"; kind: FailureKind };
+
 interface World {
   config: LoopConfig;
   /** Attempt n plays `attempts[(n - 1) % length]`. */
   attempts: AttemptScript[];
+  /** Reviewer attempt n plays `reviews[(n - 1) % length]` (when the config has reviews). */
+  reviews: ReviewScript[];
   /** A stop request (or an abort) arrives once the journal holds this many events. */
   stopAfter: number | undefined;
   stopMode: "stop" | "pause";
@@ -252,9 +260,16 @@ const arbAttempt: fc.Arbitrary<AttemptScript> = fc.oneof(
     session: fc.boolean(),
   }),
 );
+const arbReview: fc.Arbitrary<ReviewScript> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ end: fc.constant("answer" as const), verdict: fc.constantFrom<"approve" | "request_changes">("approve", "request_changes"), severities: fc.array(fc.constantFrom<"P0" | "P1" | "P2" | "P3">("P0", "P1", "P2", "P3"), { maxLength: 3 }) }) },
+  { weight: 1, arbitrary: fc.constant({ end: "garbage" as const }) },
+  { weight: 1, arbitrary: fc.record({ end: fc.constant("failure" as const), kind: fc.constantFrom<FailureKind>("crashed", "hung", "rate_limited", "timeout") }) },
+);
 const arbWorld: fc.Arbitrary<World> = fc
   .record({
     attempts: fc.array(arbAttempt, { minLength: 1, maxLength: 6 }),
+    reviews: fc.array(arbReview, { minLength: 1, maxLength: 5 }),
+    reviewRounds: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
     criteria: fc.integer({ min: 1, max: 3 }),
     links: fc.integer({ min: 1, max: 3 }),
     maxAttempts: fc.integer({ min: 1, max: 8 }),
@@ -277,8 +292,10 @@ const arbWorld: fc.Arbitrary<World> = fc
       policy: recoveryPolicy(w.overrides),
       permission: w.permission,
       linkOf: () => 0,
+      review: w.reviewRounds !== undefined ? { maxRounds: w.reviewRounds } : undefined,
     }),
     attempts: w.attempts,
+    reviews: w.reviews,
     stopAfter: w.stopAfter,
     stopMode: w.stopMode,
     abortAfter: w.abortAfter,
@@ -341,7 +358,13 @@ function drive(world: World, prefix: readonly StoredEvent[][]): Driven {
         break;
       }
       case "commit":
-        write({ type: "attempt.finished", attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit: `commit-of-${step.attemptId}` } });
+        write({ type: "attempt.finished", attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit: `commit-of-${step.attemptId}`, ...(step.review ? { awaitsReview: true } : {}) } });
+        break;
+      case "review":
+        playReview(world, step, input, write);
+        break;
+      case "judge":
+        write({ type: "attempt.finished", attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit: step.record.commit, review: step.record } });
         break;
       case "fail-attempt":
         write({ type: "attempt.finished", attemptId: step.attemptId, data: { outcome: "failed", progress: step.progress, failure: step.failure } });
@@ -383,6 +406,26 @@ function playAttempt(world: World, step: Extract<LoopStep, { kind: "attempt" }>,
   }
   const failure: Failure = { kind: script.kind, detail: `${script.kind} in attempt ${step.number}`, ...(script.resetInMs !== undefined ? { resetAt: now() + script.resetInMs } : {}) };
   write({ type: "attempt.exited", attemptId, data: { exitCode: 1, signal: null, reason: "exited", durationMs: 5, failure } });
+}
+
+/** A reviewer's attempt, as runAttempt journals it: the start (role and commit), its answer as text, the exit. */
+function playReview(world: World, step: Extract<LoopStep, { kind: "review" }>, input: LoopInput, write: (...bodies: (EventBody & { attemptId?: string })[]) => void) {
+  const attemptId = `r.t.r${step.number}`;
+  const script = world.reviews[(step.number - 1) % world.reviews.length];
+  if (script === undefined) throw new Error("no review script");
+  write({ type: "attempt.started", attemptId, data: { number: step.number, agent: "reviewer", model: "other", transcript: "", role: "reviewer", reviews: step.due.commit } });
+  if (input.aborted !== undefined) {
+    write({ type: "attempt.exited", attemptId, data: { exitCode: null, signal: "SIGTERM", reason: "aborted", durationMs: 5, failure: { kind: "crashed", detail: "stopped from outside" } } });
+    return;
+  }
+  if (script.end === "failure") {
+    write({ type: "attempt.exited", attemptId, data: { exitCode: 1, signal: null, reason: "exited", durationMs: 5, failure: { kind: script.kind, detail: `${script.kind} in review ${step.number}` } } });
+    return;
+  }
+  const findings = script.end === "answer" ? script.severities.map((severity, i) => ({ file: `f${i}.ts`, startLine: i + 1, severity, confidence: 0.5, what: "w", why: "y" })) : [];
+  const text = script.end === "answer" ? `Reviewed.\n\`\`\`json\n${JSON.stringify({ verdict: script.verdict, summary: "s", findings })}\n\`\`\`` : "Looks fine to me!";
+  write({ type: "agent.emitted", attemptId, data: { type: "text", text } });
+  write({ type: "attempt.exited", attemptId, data: { exitCode: 0, signal: null, reason: "exited", durationMs: 5 } });
 }
 
 /** A supervisor that died inside an attempt: the takeover closes it as cut short, as reconcile does. */
@@ -431,7 +474,7 @@ describe("the task loop's fold, cut after every write (model-based)", () => {
           const prefix = whole.writes.slice(0, cut);
           if (replay(world.config, prefix.flat()).phase.kind !== "running") continue;
           const resumed = drive(world, closeOpenAttempt(world.config, prefix));
-          const numbers = resumed.writes.flat().flatMap((e) => (e.type === "attempt.started" ? [e.data.number] : []));
+          const numbers = resumed.writes.flat().flatMap((e) => (e.type === "attempt.started" && e.data.role === undefined ? [e.data.number] : []));
           expect(new Set(numbers).size).toBe(numbers.length);
           expect(numbers).toEqual(numbers.map((_, i) => i + 1));
           const finishes = resumed.writes.flat().filter((e) => e.type === "attempt.finished").map((e) => e.attemptId);
@@ -441,5 +484,78 @@ describe("the task loop's fold, cut after every write (model-based)", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("reviews in the task loop's fold (model-based)", () => {
+  const reviewed = arbWorld.filter((w) => w.config.review !== undefined);
+
+  it("a task with reviews succeeds only on an approval that parsed, of the very commit it ends with; never in more rounds than allowed", () => {
+    fc.assert(
+      fc.property(reviewed, (world) => {
+        const { writes, conclusion } = drive(world, []);
+        const events = writes.flat();
+        const verdicts = events.flatMap((e) => (e.type === "attempt.finished" && e.data.review !== undefined ? [e.data.review] : []));
+        for (const record of verdicts) expect(record.round).toBeLessThanOrEqual(world.config.review?.maxRounds ?? 0);
+        // A reviewer's success always carries its verdict: a review that gave none is a failed attempt.
+        const reviewerIds = new Set(events.flatMap((e) => (e.type === "attempt.started" && e.data.role === "reviewer" ? [e.attemptId] : [])));
+        for (const e of events) if (e.type === "attempt.finished" && reviewerIds.has(e.attemptId) && e.data.outcome === "succeeded") expect(e.data.review).toBeDefined();
+        if (conclusion.status !== "succeeded") return;
+        const last = verdicts.at(-1);
+        expect(last?.approved).toBe(true);
+        expect(last?.commit).toBe(conclusion.commit);
+        // The commit approved is the one the reviewer was started on.
+        const started = events.filter((e) => e.type === "attempt.started" && e.data.role === "reviewer").at(-1);
+        expect(started?.type === "attempt.started" && started.data.reviews).toBe(conclusion.commit);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("changes requested go back to the implementer with the findings in the handoff; from round 2 only P0–P1 block", () => {
+    const config = configOf({ review: { maxRounds: 3 } });
+    const j = new Journal().started(1).exited(1).verified(1, [true]);
+    j.add({ type: "attempt.finished", data: { outcome: "succeeded", progress: 1, commit: "c1", awaitsReview: true } }, 1);
+    expect(decide(config, j.state(config), INPUT)).toMatchObject({ kind: "review", number: 1, due: { commit: "c1", attempt: 1, round: 1 }, earlier: [] });
+    const review = (n: number, text: string) => {
+      j.events.push({ type: "attempt.started", data: { number: n, agent: "codex", model: "gpt", transcript: "", role: "reviewer", reviews: "c1" }, seq: j.events.length + 1, at: 2_000 + n, runId: "r", taskId: "t", attemptId: `r.t.r${n}` } as StoredEvent);
+      j.events.push({ type: "agent.emitted", data: { type: "text", text }, seq: j.events.length + 1, at: 2_000 + n, runId: "r", taskId: "t", attemptId: `r.t.r${n}` } as StoredEvent);
+      j.events.push({ type: "attempt.exited", data: { exitCode: 0, signal: null, reason: "exited", durationMs: 1 }, seq: j.events.length + 1, at: 2_000 + n, runId: "r", taskId: "t", attemptId: `r.t.r${n}` } as StoredEvent);
+    };
+    const finding = (severity: string) => ({ file: "src/sum.js", startLine: 3, endLine: 4, severity, confidence: 0.9, what: "adds wrong", why: "off by one" });
+    review(1, JSON.stringify({ verdict: "request_changes", summary: "one bug", findings: [finding("P1")] }));
+    const judged = decide(config, j.state(config), INPUT);
+    expect(judged).toMatchObject({ kind: "judge", attemptId: "r.t.r1", record: { commit: "c1", round: 1, approved: false } });
+    if (judged.kind !== "judge") return;
+    j.add({ type: "attempt.finished", data: { outcome: "succeeded", progress: 1, commit: "c1", review: judged.record } }, undefined);
+    j.events[j.events.length - 1] = { ...j.events[j.events.length - 1], attemptId: "r.t.r1" } as StoredEvent;
+    const next = decide(config, j.state(config), INPUT);
+    expect(next).toMatchObject({ kind: "attempt", number: 2 });
+    expect(next.kind === "attempt" && next.handoff).toContain("P1 src/sum.js:3-4 (confidence 0.9): adds wrong — off by one");
+    // Round 2: a P2 alone does not block; the commit is approved.
+    j.started(2).exited(2).verified(2, [true]);
+    j.add({ type: "attempt.finished", data: { outcome: "succeeded", progress: 1, commit: "c2", awaitsReview: true } }, 2);
+    const second = decide(config, j.state(config), INPUT);
+    expect(second).toMatchObject({ kind: "review", number: 2, due: { commit: "c2", round: 2 }, earlier: [{ severity: "P1" }] });
+  });
+
+  it("an answer that is no verdict fails the review; three in a row escalate the task, and no approval ever comes of them", () => {
+    const config = configOf({ review: { maxRounds: 3 } });
+    const j = new Journal().started(1).exited(1).verified(1, [true]);
+    j.add({ type: "attempt.finished", data: { outcome: "succeeded", progress: 1, commit: "c1", awaitsReview: true } }, 1);
+    let at = 5_000;
+    for (let n = 1; n <= 3; n++) {
+      const id = `r.t.r${n}`;
+      const push = (body: EventBody) => j.events.push({ ...body, seq: j.events.length + 1, at: (at += 10), runId: "r", taskId: "t", attemptId: id } as StoredEvent);
+      push({ type: "attempt.started", data: { number: n, agent: "codex", transcript: "", role: "reviewer", reviews: "c1" } });
+      push({ type: "agent.emitted", data: { type: "text", text: "LGTM" } });
+      push({ type: "attempt.exited", data: { exitCode: 0, signal: null, reason: "exited", durationMs: 1 } });
+      const step = decide(config, j.state(config), { ...INPUT, now: at });
+      expect(step).toMatchObject({ kind: "fail-attempt", failure: { kind: "bad_output" } });
+      if (step.kind !== "fail-attempt") return;
+      push({ type: "attempt.finished", data: { outcome: "failed", progress: 0, failure: step.failure } });
+    }
+    expect(decide(config, j.state(config), { ...INPUT, now: Number.MAX_SAFE_INTEGER })).toMatchObject({ kind: "end", conclusion: { status: "blocked", reason: expect.stringContaining("the review of c1 failed 3 times") } });
+    expect(successOf(j.state(config))).toBeUndefined();
   });
 });

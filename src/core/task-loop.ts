@@ -18,6 +18,7 @@ import { attemptsWithoutRise, outcomeOf } from "./progress.js";
 import type { RecoveryPolicy } from "./recovery-policy.js";
 import type { StopMode } from "./run.js";
 import type { Permission } from "./run-settings.js";
+import { blockingFindings, describeFinding, parseReview, reviewHandoff, reviewRecord, type ReviewFinding, type ReviewRecord } from "./review.js";
 
 /** How a task's loop ends. */
 export type TaskConclusion =
@@ -39,7 +40,23 @@ export interface LoopConfig {
   readonly permission: Permission;
   /** The chain link of an attempt journaled without one (journals written before links were journaled). */
   readonly linkOf: (agent: string, model: string | undefined) => number;
+  /** A reviewer judges every verified commit before it may be merged; absent: the task is not reviewed. */
+  readonly review?: { readonly maxRounds: number } | undefined;
 }
+
+/** A review the task needs: of this commit, made by this attempt of the implementer, whose criteria gave these results. */
+export interface ReviewDue {
+  readonly commit: string;
+  readonly attempt: number;
+  /** Who made it. */
+  readonly agent: string;
+  readonly model: string | undefined;
+  readonly round: number;
+  readonly results: readonly CriterionResult[];
+}
+
+/** A reviewer's attempt that failed is tried again this many times in all, then the task escalates. */
+export const MAX_REVIEW_TRIES = 3;
 
 /** The attempt under way, as its events tell it. */
 export interface OpenAttempt {
@@ -53,6 +70,8 @@ export interface OpenAttempt {
   readonly actions: readonly string[];
   readonly lastText: string | undefined;
   readonly result: Extract<AgentEvent, { type: "result" }> | undefined;
+  /** A reviewer's attempt: the review it makes. */
+  readonly review?: ReviewDue | undefined;
 }
 
 export type LoopPhase =
@@ -70,6 +89,8 @@ export type LoopPhase =
   /** A verified attempt failed and the run paces its attempts (`--interval`). */
   | { readonly kind: "pacing" }
   | { readonly kind: "waiting"; readonly until: number; readonly reason: string }
+  /** The criteria passed and the work is committed: a reviewer judges the commit next (not before `notBefore`). */
+  | { readonly kind: "reviewing"; readonly due: ReviewDue; readonly notBefore: number }
   | { readonly kind: "ended"; readonly conclusion: TaskConclusion };
 
 export interface TaskLoop {
@@ -100,6 +121,12 @@ export interface TaskLoop {
   readonly success: { readonly attemptId: string; readonly number: number; readonly commit: string } | undefined;
   /** Why the task's merge was last reverted, when it was sent back. */
   readonly sentBack: string | undefined;
+  /** Reviewer attempts journaled so far (the next one is `reviews + 1`). */
+  readonly reviews: number;
+  /** Reviewer attempts in a row that gave no verdict on the commit under review. */
+  readonly reviewFailures: number;
+  /** The last review that gave a verdict. */
+  readonly lastReview: ReviewRecord | undefined;
 }
 
 /** What the interpreter knows besides the journal: the clock, a random draw for jitter, and the requests. */
@@ -129,8 +156,19 @@ export type LoopStep =
       readonly budgetLeft: { readonly usd: number | undefined; readonly tokens: number | undefined };
     }
   | { readonly kind: "verify"; readonly attemptId: string; readonly number: number }
-  /** Every criterion passed: commit the work and end the attempt as succeeded. */
-  | { readonly kind: "commit"; readonly attemptId: string; readonly number: number }
+  /** Every criterion passed: commit the work and end the attempt as succeeded (a reviewer then judges it, when `review`). */
+  | { readonly kind: "commit"; readonly attemptId: string; readonly number: number; readonly review: boolean }
+  /** Start a reviewer's attempt on the commit due for review. */
+  | {
+      readonly kind: "review";
+      readonly number: number;
+      readonly due: ReviewDue;
+      /** The findings that blocked the round before, for a later round's prompt. */
+      readonly earlier: readonly ReviewFinding[];
+      readonly budgetLeft: { readonly usd: number | undefined; readonly tokens: number | undefined };
+    }
+  /** The reviewer answered: journal its verdict, closing its attempt. */
+  | { readonly kind: "judge"; readonly attemptId: string; readonly record: ReviewRecord }
   | { readonly kind: "fail-attempt"; readonly attemptId: string; readonly progress: number; readonly failure: Failure }
   | { readonly kind: "note"; readonly message: string }
   /** Journal a wait until `until`, then sleep. */
@@ -156,6 +194,9 @@ export function initialLoop(config: LoopConfig): TaskLoop {
     notes: [],
     success: undefined,
     sentBack: undefined,
+    reviews: 0,
+    reviewFailures: 0,
+    lastReview: undefined,
   };
 }
 
@@ -174,6 +215,7 @@ export function evolve(config: LoopConfig, state: TaskLoop, event: LoopEvent): T
   switch (event.type) {
     case "attempt.started": {
       const { data } = event;
+      if (data.role === "reviewer") return reviewStarted(state, event);
       const link = data.link ?? config.linkOf(data.agent, data.model);
       const attempt: OpenAttempt = {
         id: event.attemptId ?? "",
@@ -195,13 +237,13 @@ export function evolve(config: LoopConfig, state: TaskLoop, event: LoopEvent): T
       return attempt === state.phase.attempt ? state : { ...state, phase: { kind: "running", attempt } };
     }
     case "attempt.exited":
-      return exited(config, state, event);
+      return state.phase.kind === "running" && state.phase.attempt.review !== undefined ? reviewExited(state, event) : exited(config, state, event);
     case "verify.completed": {
       if (state.phase.kind !== "exited" || state.phase.failure !== undefined) return state;
       return { ...state, phase: { kind: "verified", attempt: state.phase.attempt, results: event.data.criteria, progress: event.data.progress } };
     }
     case "attempt.finished":
-      return finished(config, state, event);
+      return state.phase.kind === "exited" && state.phase.attempt.review !== undefined ? reviewFinished(config, state, state.phase.attempt.review, event) : finished(config, state, event);
     case "task.waited":
       return { ...state, phase: { kind: "waiting", until: event.data.until, reason: event.data.reason } };
     case "run.noted":
@@ -252,7 +294,10 @@ export function decide(config: LoopConfig, state: TaskLoop, input: LoopInput): L
       throw new Error(`attempt ${phase.attempt.id} is still open in the journal; the loop cannot go on before it is closed`);
     case "exited":
       if (phase.failure !== undefined) return { kind: "fail-attempt", attemptId: phase.attempt.id, progress: 0, failure: phase.failure };
+      if (phase.attempt.review !== undefined) return judge(phase.attempt, phase.attempt.review);
       return { kind: "verify", attemptId: phase.attempt.id, number: phase.attempt.number };
+    case "reviewing":
+      return review(config, state, phase, input);
     case "verified":
       return verdict(config, phase, input);
     case "backoff": {
@@ -318,6 +363,10 @@ function finished(config: LoopConfig, state: TaskLoop, event: Extract<LoopEvent,
   const { data } = event;
   if (data.outcome === "succeeded") {
     const commit = data.commit ?? "";
+    if (data.awaitsReview === true && phase.kind === "verified") {
+      const due: ReviewDue = { commit, attempt: attempt.number, agent: attempt.agent, model: attempt.model, round: roundsOf(state) + 1, results: phase.results };
+      return { ...state, reviewFailures: 0, sentBack: undefined, phase: { kind: "reviewing", due, notBefore: 0 } };
+    }
     return {
       ...state,
       success: { attemptId: attempt.id, number: attempt.number, commit },
@@ -441,7 +490,110 @@ function concluded(status: Exclude<TaskConclusion["status"], "waiting" | "paused
   return status === "succeeded" ? { status, reason, commit: commit ?? "" } : { status, reason };
 }
 
+/** Review rounds that gave a verdict so far. */
+const roundsOf = (state: TaskLoop): number => state.lastReview?.round ?? 0;
+
+function reviewStarted(state: TaskLoop, event: Extract<LoopEvent, { type: "attempt.started" }>): TaskLoop {
+  if (state.phase.kind !== "reviewing") return state;
+  const { data } = event;
+  const attempt: OpenAttempt = {
+    id: event.attemptId ?? "",
+    number: data.number,
+    agent: data.agent,
+    model: data.model,
+    link: data.link ?? 0,
+    sessionId: undefined,
+    actions: [],
+    lastText: undefined,
+    result: undefined,
+    review: state.phase.due,
+  };
+  return { ...state, reviews: Math.max(state.reviews, data.number), phase: { kind: "running", attempt } };
+}
+
+/** A reviewer's agent exited: its cost is the task's; its failures are no verdict on the implementer's models. */
+function reviewExited(state: TaskLoop, event: Extract<LoopEvent, { type: "attempt.exited" }>): TaskLoop {
+  if (state.phase.kind !== "running") return state;
+  const { data } = event;
+  const tokens = data.usage === undefined ? 0 : data.usage.inputTokens + data.usage.outputTokens;
+  const spent = { usd: state.spent.usd + (data.costUsd ?? 0), tokens: state.spent.tokens + tokens };
+  const cut = data.reason === "aborted" || data.reason === "orphaned";
+  const attempt = { ...state.phase.attempt, model: data.model ?? state.phase.attempt.model };
+  return { ...state, spent, phase: { kind: "exited", attempt, failure: data.failure, cut } };
+}
+
+/**
+ * A reviewer's attempt closed. An approval of the commit under review ends the task with it; changes requested go
+ * back to the implementer with the findings, until the rounds run out; a review that gave no verdict is tried again
+ * (after a backoff, unless it was cut short from outside), and escalates when it keeps failing.
+ */
+function reviewFinished(config: LoopConfig, state: TaskLoop, due: ReviewDue, event: Extract<LoopEvent, { type: "attempt.finished" }>): TaskLoop {
+  if (state.phase.kind !== "exited") return state;
+  const { data } = event;
+  const record = data.review;
+  if (data.outcome === "succeeded" && record !== undefined && record.commit === due.commit) {
+    const after = { ...state, lastReview: record, reviewFailures: 0 };
+    if (record.approved) {
+      const by = `${state.phase.attempt.agent}${state.phase.attempt.model !== undefined ? `:${state.phase.attempt.model}` : ""}`;
+      return {
+        ...after,
+        success: { attemptId: state.phase.attempt.id, number: due.attempt, commit: due.commit },
+        phase: {
+          kind: "ended",
+          conclusion: { status: "succeeded", reason: `all ${config.criteria.length} criteria met on attempt ${due.attempt}; approved by the reviewer (${by})`, commit: due.commit },
+        },
+      };
+    }
+    const blocking = blockingFindings(record, record.round).findings;
+    const maxRounds = config.review?.maxRounds ?? 1;
+    if (record.round >= maxRounds) {
+      const first = blocking[0];
+      const what = first !== undefined ? `; first: ${describeFinding(first)}` : record.summary.trim() !== "" ? `: ${record.summary.trim()}` : "";
+      return ended(after, { status: "blocked", reason: `the reviewer still asks for changes after ${record.round} round(s) of review${what}` });
+    }
+    const summary: AttemptSummary = {
+      number: due.attempt,
+      agent: due.agent,
+      model: due.model,
+      criteria: [...due.results],
+      actions: [],
+      progress: 1,
+      review: reviewHandoff(record),
+    };
+    return { ...after, summaries: [...state.summaries, summary], previousSession: undefined, phase: { kind: "ready" } };
+  }
+  const failure: Failure = data.failure ?? { kind: "bad_output", detail: "the reviewer's attempt ended without a verdict" };
+  if (state.phase.cut) return { ...state, phase: { kind: "reviewing", due, notBefore: event.at } };
+  const failures = state.reviewFailures + 1;
+  if (failures >= MAX_REVIEW_TRIES) {
+    return ended({ ...state, reviewFailures: failures }, { status: "blocked", reason: `the review of ${due.commit.slice(0, 12)} failed ${failures} times; last: ${failure.kind}: ${failure.detail}` });
+  }
+  const delay = Math.max(0, retryDelay(failure, failures, event.at, 0.5));
+  return { ...state, reviewFailures: failures, phase: { kind: "reviewing", due, notBefore: event.at + delay } };
+}
+
 // ---- decide's parts ----------------------------------------------------------------------------------------------
+
+/** A commit is due for review: start the reviewer when nothing stops the task first. */
+function review(config: LoopConfig, state: TaskLoop, phase: Extract<LoopPhase, { kind: "reviewing" }>, input: LoopInput): LoopStep {
+  if (input.aborted !== undefined) return { kind: "end", conclusion: abortedConclusion(input.aborted.reason) };
+  if (input.stopRequested === "stop") return { kind: "end", conclusion: { status: "stopped", reason: `stopped on request before the review of ${phase.due.commit.slice(0, 12)}` } };
+  if (input.stopRequested === "pause") return { kind: "end", conclusion: { status: "paused", reason: `paused on request before the review of ${phase.due.commit.slice(0, 12)}` } };
+  if (input.now >= input.deadline) return { kind: "end", conclusion: { status: "failed", reason: `reached the time limit before the review of ${phase.due.commit.slice(0, 12)}` } };
+  const { budgets, spent } = spending(config, state, input);
+  const overBudget = spentBudget(budgets, spent);
+  if (overBudget !== undefined) return { kind: "end", conclusion: { status: "failed", reason: overBudget } };
+  if (input.now < phase.notBefore) return { kind: "sleep", until: phase.notBefore };
+  const earlier = state.lastReview !== undefined && !state.lastReview.approved ? blockingFindings(state.lastReview, state.lastReview.round).findings : [];
+  return { kind: "review", number: state.reviews + 1, due: phase.due, earlier, budgetLeft: budgetLeft(budgets, spent) };
+}
+
+/** The reviewer finished its turn: its last words are its verdict, or the review failed. */
+function judge(attempt: OpenAttempt, due: ReviewDue): LoopStep {
+  const parsed = parseReview(attempt.result?.text ?? attempt.lastText);
+  if (!parsed.ok) return { kind: "fail-attempt", attemptId: attempt.id, progress: 0, failure: { kind: "bad_output", detail: parsed.error } };
+  return { kind: "judge", attemptId: attempt.id, record: reviewRecord(parsed.answer, due) };
+}
 
 function interrupted(input: LoopInput): boolean {
   return input.aborted !== undefined || (input.stopRequested !== undefined && input.stopRequested !== "abort");
@@ -454,7 +606,7 @@ function verdict(config: LoopConfig, phase: Extract<LoopPhase, { kind: "verified
     return { kind: "fail-attempt", attemptId: attempt.id, progress: phase.progress, failure: { kind: "crashed", detail: interruptDetail(input.aborted.reason) } };
   }
   const outcome = outcomeOf(config.criteria, [...phase.results]);
-  if (outcome.allPassed) return { kind: "commit", attemptId: attempt.id, number: attempt.number };
+  if (outcome.allPassed) return { kind: "commit", attemptId: attempt.id, number: attempt.number, review: config.review !== undefined };
   const failing = outcome.results.filter((r) => !r.passed).map((r) => `\`${r.command}\``);
   const failure: Failure = outcome.broken
     ? { kind: "verify_error", detail: `the verify command \`${outcome.broken.command}\` cannot run (exit ${outcome.broken.exitCode})` }
@@ -475,8 +627,7 @@ function next(config: LoopConfig, state: TaskLoop, input: LoopInput): LoopStep {
   if (input.now >= input.deadline) {
     return { kind: "end", conclusion: { status: "failed", reason: `reached the time limit of ${formatDuration(limits.maxMs)}; best progress ${percent(best)}` } };
   }
-  const budgets: Budgets = { runUsd: limits.budgetUsd, runTokens: limits.budgetTokens, taskUsd: limits.taskBudgetUsd, taskTokens: limits.taskBudgetTokens };
-  const spent = { runUsd: input.runSpent.usd, runTokens: input.runSpent.tokens, taskUsd: state.spent.usd, taskTokens: state.spent.tokens };
+  const { budgets, spent } = spending(config, state, input);
   const overBudget = spentBudget(budgets, spent);
   if (overBudget !== undefined) return { kind: "end", conclusion: { status: "failed", reason: overBudget } };
 
@@ -493,6 +644,14 @@ function next(config: LoopConfig, state: TaskLoop, input: LoopInput): LoopStep {
     handoff: buildHandoff(state.summaries),
     budgetLeft: budgetLeft(budgets, spent),
   };
+}
+
+/** The run's and the task's budgets, and what each has spent. */
+function spending(config: LoopConfig, state: TaskLoop, input: LoopInput) {
+  const { limits } = config;
+  const budgets: Budgets = { runUsd: limits.budgetUsd, runTokens: limits.budgetTokens, taskUsd: limits.taskBudgetUsd, taskTokens: limits.taskBudgetTokens };
+  const spent = { runUsd: input.runSpent.usd, runTokens: input.runSpent.tokens, taskUsd: state.spent.usd, taskTokens: state.spent.tokens };
+  return { budgets, spent };
 }
 
 const percent = (p: number) => `${Math.round(p * 100)}%`;

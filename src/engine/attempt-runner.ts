@@ -39,6 +39,8 @@ export interface AttemptSpec {
   link?: number | undefined;
   /** Said in the journal with the attempt's start (why it runs on another model). */
   note?: string | undefined;
+  /** A reviewer's attempt, reviewing this commit (the task's implementer otherwise). */
+  reviews?: string | undefined;
   adapter: AgentAdapter;
   permission: Permission;
   grantedTools: readonly string[];
@@ -94,6 +96,7 @@ export async function runAttempt(deps: EngineDeps, writer: JournalWriter, spec: 
       ...(spec.model !== undefined ? { model: spec.model } : {}),
       transcript: spec.transcript,
       ...(spec.resumeSessionId !== undefined ? { resumedSession: spec.resumeSessionId } : {}),
+      ...(spec.reviews !== undefined ? { role: "reviewer" as const, reviews: spec.reviews } : {}),
     },
   });
 

@@ -9,17 +9,20 @@ import type { NewEvent, StoredEvent } from "../core/journal.js";
 import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import { verifyTimeoutMs } from "../core/progress.js";
 import { buildPrompt } from "../core/prompt.js";
+import { reviewPrompt } from "../core/review.js";
 import type { StopMode } from "../core/run.js";
 import { decide, evolve, initialLoop, replay, supersededBy, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
 import { attemptChanges, type AttemptChanges } from "../core/diff-excerpt.js";
 import { commitAll } from "../git/commit.js";
 import { worktreeChanges } from "../git/compare.js";
 import { inspectRepo } from "../git/repo.js";
+import { resetWorktree } from "../git/worktree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { runAttempt } from "./attempt-runner.js";
 import type { EngineDeps } from "./deps.js";
 import type { JournalWriter } from "./event-writer.js";
-import { attemptId } from "./ids.js";
+import { attemptId, reviewAttemptId } from "./ids.js";
+import { changeUnderReview } from "./review.js";
 import { chainLabels, linkIndex, type ChainLink } from "./model-chain.js";
 import { transcriptPath, type OrchPaths } from "./paths.js";
 import { verify } from "./verify.js";
@@ -31,6 +34,7 @@ export type Activity =
   | { kind: "attempt"; attempt: number; maxAttempts: number; model: string | undefined }
   | { kind: "agent"; event: AgentEvent }
   | { kind: "verifying"; attempt: number }
+  | { kind: "reviewing"; round: number; agent: string; model: string | undefined }
   | { kind: "verified"; attempt: number; progress: number; passed: number; total: number; timedOut: readonly string[] }
   | { kind: "waiting"; until: number; reason: string };
 
@@ -40,6 +44,8 @@ export interface TaskContext {
   permission: Permission;
   /** The run's agent and model first, then its fallbacks (other models, or other agents). */
   chain: ChainLink[];
+  /** Who reviews the task's verified commits, when the run has reviews (core/review.ts). */
+  reviewer?: ChainLink | undefined;
   paths: OrchPaths;
   writer: JournalWriter;
   /** Aborting stops the running agent at once; `reason` says why ("abort", "interrupt", "deadline"). */
@@ -63,6 +69,7 @@ export interface TaskContext {
 
 /** The fold's view of a run and one of its tasks. */
 export function loopConfig(ctx: Pick<TaskContext, "run" | "task" | "chain" | "permission" | "recovery">): LoopConfig {
+  const { review } = ctx.run.settings;
   return {
     criteria: ctx.task.criteria,
     limits: ctx.run.limits,
@@ -71,6 +78,8 @@ export function loopConfig(ctx: Pick<TaskContext, "run" | "task" | "chain" | "pe
     policy: ctx.recovery.policy,
     permission: ctx.permission,
     linkOf: (agent, model) => linkIndex(ctx.chain, agent, model),
+    // An integrator's commit is a merge of work that was reviewed on its own: it is not reviewed again.
+    review: review?.on === true && ctx.task.role !== "integrator" ? { maxRounds: review.maxRounds } : undefined,
   };
 }
 
@@ -95,6 +104,24 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     usd: run.costUsd + state.spent.usd - spentAtStart.usd,
     tokens: run.tokensIn + run.tokensOut + state.spent.tokens - spentAtStart.tokens,
   });
+
+  /** What bounds an agent's attempt (implementer or reviewer): its transcript, its time, memory and budget. */
+  const boundsOf = (id: string) => (budget: { usd: number | undefined; tokens: number | undefined }) => {
+    const limits = run.limits;
+    return {
+      worktree: task.worktree,
+      transcript: transcriptPath(ctx.paths, run.id, id),
+      stallTimeoutMs: limits.stallTimeoutMs,
+      timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
+      maxRssBytes: limits.agentMaxRssBytes,
+      transcriptMaxBytes: limits.transcriptMaxMb === undefined ? undefined : Math.max(1, Math.round(limits.transcriptMaxMb * 1024 * 1024)),
+      transcriptKeep: limits.transcriptKeep,
+      budgetUsdLeft: budget.usd,
+      budgetTokensLeft: budget.tokens,
+      signal: ctx.abort,
+      onEvent: (event: AgentEvent) => ctx.onActivity?.({ kind: "agent", event }),
+    };
+  };
 
   for (;;) {
     writer.settle();
@@ -125,6 +152,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         if (link === undefined) throw new Error(`no agent at position ${step.link} of the chain`);
         const id = attemptId(run.id, task.id, step.number);
         const limits = run.limits;
+        const attemptBounds = boundsOf(id);
         const prompt = buildPrompt({
           goal: task.goal,
           spec: task.spec === undefined ? undefined : { title: task.title, ...task.spec },
@@ -147,17 +175,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
           model: link.model,
           prompt,
           resumeSessionId: step.resumeSession,
-          worktree: task.worktree,
-          transcript: transcriptPath(ctx.paths, run.id, id),
-          stallTimeoutMs: limits.stallTimeoutMs,
-          timeoutMs: Math.max(1_000, Math.min(limits.attemptTimeoutMs, ctx.deadline - deps.now())),
-          maxRssBytes: limits.agentMaxRssBytes,
-          transcriptMaxBytes: limits.transcriptMaxMb === undefined ? undefined : Math.max(1, Math.round(limits.transcriptMaxMb * 1024 * 1024)),
-          transcriptKeep: limits.transcriptKeep,
-          budgetUsdLeft: step.budgetLeft.usd,
-          budgetTokensLeft: step.budgetLeft.tokens,
-          signal: ctx.abort,
-          onEvent: (event) => ctx.onActivity?.({ kind: "agent", event }),
+          ...attemptBounds(step.budgetLeft),
         });
         break;
       }
@@ -186,11 +204,58 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
           ctx.commit !== undefined
             ? await ctx.commit(message)
             : ((await commitAll({ worktree: task.worktree, message, identity: ctx.identity })) ?? (await inspectRepo(task.worktree)).headSha);
-        await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit } });
+        const awaitsReview = step.review ? { awaitsReview: true } : {};
+        await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit, ...awaitsReview } });
         break;
       }
+      case "review": {
+        const reviewer = ctx.reviewer;
+        if (reviewer === undefined) throw new Error(`task ${task.id} has a commit due for review, but the run has no reviewer`);
+        const id = reviewAttemptId(run.id, task.id, step.number);
+        const attemptBounds = boundsOf(id);
+        const change = await changeUnderReview(task.worktree, run.branch, step.due.commit);
+        const prompt = reviewPrompt({
+          goal: task.goal,
+          title: task.spec !== undefined ? task.title : undefined,
+          criteria: task.criteria,
+          acceptance: task.spec?.acceptance,
+          commit: step.due.commit,
+          round: step.due.round,
+          stat: change.stat,
+          diff: change.diff,
+          results: step.due.results,
+          earlier: step.earlier,
+        });
+        ctx.onActivity?.({ kind: "reviewing", round: step.due.round, agent: reviewer.adapter.name, model: reviewer.model });
+        await runAttempt(deps, writer, {
+          ...ids,
+          attemptId: id,
+          number: step.number,
+          reviews: step.due.commit,
+          adapter: reviewer.adapter,
+          // The reviewer reads; whatever it would change is not the work under review.
+          permission: "read-only",
+          grantedTools: [],
+          model: reviewer.model,
+          prompt,
+          resumeSessionId: undefined,
+          ...attemptBounds(step.budgetLeft),
+        });
+        // Whatever a reviewer left in the worktree goes: the next attempt starts from the commit it judged.
+        await resetWorktree(task.worktree, step.due.commit).catch(() => undefined);
+        break;
+      }
+      case "judge":
+        await writer.write({
+          type: "attempt.finished",
+          ...ids,
+          attemptId: step.attemptId,
+          data: { outcome: "succeeded", progress: 1, commit: step.record.commit, review: step.record },
+        });
+        break;
       case "fail-attempt": {
-        const changes = ctx.abort.aborted ? undefined : await changesOf(task.worktree, state);
+        const reviewing = state.phase.kind === "exited" && state.phase.attempt.review !== undefined;
+        const changes = ctx.abort.aborted || reviewing ? undefined : await changesOf(task.worktree, state);
         await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "failed", progress: step.progress, failure: step.failure, ...(changes !== undefined ? { changes } : {}) } });
         break;
       }

@@ -78,6 +78,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   const tasks = await store.listTasks(run.id);
   if (tasks.length === 0) throw new Error(`run ${run.id} has no task`);
   const chain = chainOf(run);
+  const reviewer = reviewerOf(run);
   const paths = runPaths(run);
   const log = deps.logger.child({ runId: run.id });
 
@@ -111,7 +112,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       const reconciled = await reconcileRun(deps, {
         run,
         tasks,
-        adapterFor: (agent) => chain.find((link) => link.adapter.name === agent)?.adapter,
+        adapterFor: (agent) => [...chain, ...(reviewer !== undefined ? [reviewer] : [])].find((link) => link.adapter.name === agent)?.adapter,
         write: (...events) => writer.write(...events),
       });
       reconciled.push(...(await reconcileMerges(store, run, integrationWorktree(paths, run.id), (...events) => writer.write(...events))));
@@ -184,6 +185,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     const common = {
       run: { ...run, startedAt },
       chain: input.chain,
+      reviewer: reviewerOf(run),
       permission: run.settings.permission,
       recovery: recoveryOf(run),
       paths: input.paths,
@@ -285,6 +287,12 @@ function chainOf(run: RunRecord): ChainLink[] {
     { adapter: createAdapter(agentOf(run)), model: run.model },
     ...run.settings.fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
   ];
+}
+
+/** Who reviews each task's verified commit, when the run has reviews. */
+function reviewerOf(run: RunRecord): ChainLink | undefined {
+  const review = run.settings.review;
+  return review?.on === true ? { adapter: createAdapter(review.reviewer.agent), model: review.reviewer.model } : undefined;
 }
 
 /** The agent and model that plan the run (`--planner`, or the run's own). */

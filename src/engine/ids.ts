@@ -12,4 +12,6 @@ export function newRunId(now: Date = new Date()): string {
 }
 
 export const attemptId = (runId: string, taskId: string, n: number): string => `${runId}.${taskId}.${n}`;
+/** A reviewer's attempts are `r1`, `r2` … of their task (`261121-0638-k3f9.fix-tests.r1`). */
+export const reviewAttemptId = (runId: string, taskId: string, n: number): string => `${runId}.${taskId}.r${n}`;
 export const taskBranch = (runId: string, taskId: string): string => `orch/${runId}/${taskId}`;

@@ -15,6 +15,8 @@ import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
 import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
+import { describeFinding } from "../core/review.js";
+import { attemptName, describeReviewer } from "../read/reviews.js";
 
 export interface ReportData {
   run: RunRecord;
@@ -77,6 +79,7 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push(`| ${run.status === "succeeded" ? "Branch to merge" : "Run branch"} | \`${run.branch}\`${data.runTip !== undefined ? ` (at \`${data.runTip.slice(0, 12)}\`${verified})` : " (nothing integrated)"} |`);
   out.push(`| Agent | ${run.agent}${run.model ? ` (${run.model})` : ""}${run.fallbackModels.length > 0 ? `, fallback ${run.fallbackModels.join(", ")}` : ""} |`);
   out.push(`| Attempts | ${run.attempts} of at most ${run.limits.maxAttempts} |`);
+  out.push(`| Review | ${describeReviewer(run.settings)} |`);
   out.push(`| Time | ${formatDuration(elapsed)} of at most ${formatDuration(run.limits.maxMs)} |`);
   out.push(`| Tokens | ${run.tokensIn} in, ${run.tokensOut} out |`);
   out.push(`| Cost | ${describeCost(run.costUsd, run.agent)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
@@ -106,14 +109,22 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     );
     for (const a of attempts) {
       const met = a.criteria === undefined ? "—" : `${a.criteria.filter((c) => c.passed).length}/${a.criteria.length}`;
-      const result = a.status === "succeeded" ? "succeeded" : a.failure !== undefined ? a.failure.kind : a.status;
+      const result =
+        a.review !== undefined ? (a.review.approved ? "approved" : "changes requested") : a.status === "succeeded" ? "succeeded" : a.failure !== undefined ? a.failure.kind : a.status;
       out.push(
-        `|${byTask ? ` \`${a.taskId}\` |` : ""} ${a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} | ${a.progress === undefined ? "—" : pct(a.progress)} |`,
+        `|${byTask ? ` \`${a.taskId}\` |` : ""} ${a.role === "reviewer" ? `r${a.number}` : a.number} | ${a.agent} | ${a.model ?? "default"} | ${a.durationMs === undefined ? "—" : formatDuration(a.durationMs)} | ${a.usage ? `${a.usage.inputTokens}/${a.usage.outputTokens}` : "—"} | ${a.costUsd === undefined ? "—" : money(a.costUsd)} | ${result} | ${met} | ${a.progress === undefined ? "—" : pct(a.progress)} |`,
       );
     }
     out.push("");
     for (const a of attempts) {
-      out.push(data.schedule !== undefined ? `### Task ${a.taskId}, attempt ${a.number}` : `### Attempt ${a.number}`, "");
+      const name = attemptName(a);
+      out.push(data.schedule !== undefined ? `### Task ${a.taskId}, ${name}` : `### ${name[0]?.toUpperCase() ?? ""}${name.slice(1)}`, "");
+      if (a.review !== undefined) {
+        const r = a.review;
+        out.push(`- Reviewed commit \`${r.commit.slice(0, 12)}\` (attempt ${r.attempt}, round ${r.round}): **${r.approved ? "approved" : "changes requested"}** (verdict ${r.verdict})`);
+        if (r.summary.trim() !== "") out.push(`- Summary: ${firstLine(r.summary, 400)}`);
+        for (const f of r.findings) out.push(`- Finding: ${describeFinding(f)}`);
+      }
       if (a.failure !== undefined) out.push(`- Failure: **${a.failure.kind}** — ${firstLine(a.failure.detail, 400)}`);
       if (a.exitCode !== undefined || a.signal !== undefined) out.push(`- Agent exit: ${a.signal ? `signal ${a.signal}` : `code ${a.exitCode}`}${a.exitReason && a.exitReason !== "exited" ? ` (${a.exitReason})` : ""}`);
       if (a.sessionId !== undefined) out.push(`- Session: \`${a.sessionId}\``);

@@ -9,7 +9,7 @@ import type { Limits } from "../core/journal.js";
 import type { TaskGraph } from "../core/dag.js";
 import type { Plan } from "../core/plan.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
-import { RunSettings, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
+import { RunSettings, type AgentSettings, type Fallback, type Permission, type ReviewSettings } from "../core/run-settings.js";
 import { slugify } from "../core/text.js";
 import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
@@ -43,6 +43,8 @@ export interface RunRequest {
   planner?: Fallback | undefined;
   /** How many tasks of a planned run may run at once. */
   concurrency?: number | undefined;
+  /** Who reviews each task's verified commit, or why nobody does (absent: nobody, as for a run made in code). */
+  review?: ReviewSettings | undefined;
   /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
   worktrees: string;
 }
@@ -77,6 +79,7 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
   const adapter = createAdapter(request.agent);
   // Every fallback agent is checked now too, so that a bad one fails before anything is written.
   for (const fallback of request.fallbacks) createAdapter(fallback.agent);
+  if (request.review?.on === true) createAdapter(request.review.reviewer.agent);
   const runId = newRunId(now);
   if (request.plan !== undefined && request.planner !== undefined) {
     throw new UsageError("--plan asks an agent to plan the run, --plan-file gives the plan: choose one");
@@ -148,6 +151,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
           ...(request.planner !== undefined ? { planner: request.planner } : {}),
           ...(request.gc !== undefined ? { gc: request.gc } : {}),
           ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
+          ...(request.review !== undefined ? { review: request.review } : {}),
           worktrees,
         }),
       },

@@ -32,6 +32,7 @@ import { createIntegrator, integrate, integratorEnd, tipOf, type Integration, ty
 
 export interface GraphContext extends Omit<MergeContext, "identity"> {
   chain: ChainLink[];
+  reviewer?: ChainLink | undefined;
   permission: Permission;
   recovery: { policy: RecoveryPolicy; breaker: BreakerOptions };
   paths: OrchPaths;
@@ -126,6 +127,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     localTaskRunner(deps, {
       run,
       chain: ctx.chain,
+      reviewer: ctx.reviewer,
       permission: ctx.permission,
       recovery: ctx.recovery,
       paths: ctx.paths,

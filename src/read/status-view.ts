@@ -13,6 +13,7 @@ import type { ScheduleFigures } from "../core/schedule-figures.js";
 import { processLiveness, supervisorAlive } from "../engine/lease.js";
 import { findLeftovers, type LeftoverProcess } from "../engine/leftovers.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+import { attemptName, describeReviewer, taskReview } from "./reviews.js";
 
 export interface RunStatusView {
   runId: string;
@@ -48,7 +49,22 @@ export interface RunStatusView {
   /** What orch could not do for the run (a transcript it could not write …), oldest first. */
   warnings: string[];
   createdAt: string;
-  tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string; role: string; dependsOn: string[]; integrated: string | null }[];
+  /** Who reviews the run's tasks, or why nobody does. */
+  reviewer: string;
+  tasks: {
+    id: string;
+    title: string;
+    status: string;
+    attempts: number;
+    branch: string;
+    progress: number;
+    worktree: string;
+    role: string;
+    dependsOn: string[];
+    integrated: string | null;
+    /** Where its review stands (null: none yet). */
+    review: string | null;
+  }[];
   /** A planned run's scheduling figures (null for a run of one task). */
   schedule: (ScheduleFigures & { concurrency: number }) | null;
 }
@@ -80,10 +96,10 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
   let doing: string | null = null;
   if (planned && alive !== false) {
     const live = attempts.filter((a) => a.status === "running" || a.status === "starting" || a.status === "verifying");
-    doing = live.length === 0 ? null : summarizeList(live.map((a) => `${a.taskId} (attempt ${a.number}${a.status === "verifying" ? ", verifying" : ""})`), options.listed);
+    doing = live.length === 0 ? null : summarizeList(live.map((a) => `${a.taskId} (${attemptName(a)}${a.status === "verifying" ? ", verifying" : ""})`), options.listed);
   } else if (current !== undefined && (current.status === "running" || current.status === "starting") && alive !== false) {
     const [last] = await store.readEvents({ attemptId: current.id, types: ["agent.emitted"], descending: true, limit: 1 });
-    doing = `attempt ${current.number}: ${last?.type === "agent.emitted" ? firstLine(describeAgentEvent(last.data), 160) : "starting the agent"}`;
+    doing = `${attemptName(current)}: ${last?.type === "agent.emitted" ? firstLine(describeAgentEvent(last.data), 160) : "starting the agent"}`;
   } else if (current?.status === "verifying" && alive !== false) {
     doing = `attempt ${current.number}: verifying`;
   }
@@ -91,7 +107,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
   const lastResult =
     finished === undefined
       ? null
-      : `attempt ${finished.number} ${finished.status === "succeeded" ? "succeeded" : `failed (${finished.failure?.kind ?? "unknown"}: ${firstLine(finished.failure?.detail ?? "", 160)})`}`;
+      : `${attemptName(finished)} ${finished.status === "succeeded" ? (finished.review !== undefined ? (finished.review.approved ? "approved the work" : "asked for changes") : "succeeded") : `failed (${finished.failure?.kind ?? "unknown"}: ${firstLine(finished.failure?.detail ?? "", 160)})`}`;
   const task = tasks[0];
   let next: string;
   if (isTerminalRun(run.status)) next = "nothing: the run has ended";
@@ -136,6 +152,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
       e.type === "run.noted" && e.data.level === "warning" ? [e.data.message] : [],
     ),
     createdAt: new Date(run.createdAt).toISOString(),
+    reviewer: describeReviewer(run.settings),
     tasks: tasks.map((t) => ({
       id: t.id,
       title: t.title,
@@ -147,6 +164,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
       role: t.role,
       dependsOn: t.dependsOn,
       integrated: t.integrated ?? null,
+      review: taskReview(attempts.filter((a) => a.taskId === t.id)),
     })),
     schedule: planned ? { ...(await collectScheduleFigures(store, run, now)), concurrency: concurrencyOf(run) } : null,
   };

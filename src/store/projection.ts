@@ -226,8 +226,12 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
           cost_usd: null,
           criteria: null,
           commit_sha: null,
+          role: event.data.role ?? "implementer",
+          review: null,
         })
         .execute();
+      // A reviewer's attempt is not one of the task's attempts (its limit counts the implementer's).
+      if (event.data.role === "reviewer") return;
       await db
         .updateTable("tasks")
         .set((eb) => ({ attempts: eb("attempts", "+", 1), waiting_until: null, waiting_reason: null }))
@@ -326,6 +330,7 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
           progress: d.progress,
           failure: next.status === "failed" ? JSON.stringify(next.failure) : null,
           commit_sha: d.commit ?? null,
+          review: d.review !== undefined ? JSON.stringify(d.review) : null,
         })
         .where("id", "=", attempt.id)
         .execute();

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { TokenUsage } from "../core/agent-event.js";
 import { CriterionResult, EventBody, FailureSchema, Limits, Risk, TaskRole, TaskSpec, type StoredEvent } from "../core/journal.js";
+import { ReviewRecord } from "../core/review.js";
 import { RunSettings } from "../core/run-settings.js";
 import { unpackOutput } from "./packed-output.js";
 import type { AttemptRecord, RunRecord, TaskRecord } from "./store.js";
@@ -194,6 +195,8 @@ const AttemptRow = z
     cost_usd: optNum,
     criteria: optJson(z.array(CriterionResult)),
     commit_sha: optStr,
+    role: z.enum(["implementer", "reviewer"]).catch("implementer").default("implementer"),
+    review: optJson(ReviewRecord),
   })
   .transform(
     (r): AttemptRecord => ({
@@ -220,6 +223,8 @@ const AttemptRow = z
       costUsd: r.cost_usd,
       criteria: r.criteria,
       commit: r.commit_sha,
+      role: r.role,
+      review: r.review,
     }),
   );
 

@@ -87,6 +87,10 @@ export interface AttemptsTable {
   cost_usd: number | null;
   criteria: string | null;
   commit_sha: string | null;
+  /** "implementer" or "reviewer". */
+  role: string;
+  /** A reviewer's verdict (JSON of core/review.ts's ReviewRecord). */
+  review: string | null;
 }
 
 export interface EventsTable {

@@ -3,6 +3,7 @@
 // checks both.
 import type { TokenUsage } from "../core/agent-event.js";
 import type { Failure } from "../core/failure.js";
+import type { ReviewRecord } from "../core/review.js";
 import type { CriterionResult, EventType, Limits, NewEvent, StoredEvent, TaskRole, TaskSpec } from "../core/journal.js";
 import type { RunStatus, StopMode } from "../core/run.js";
 import type { RunSettings } from "../core/run-settings.js";
@@ -98,6 +99,10 @@ export interface AttemptRecord {
   costUsd: number | undefined;
   criteria: CriterionResult[] | undefined;
   commit: string | undefined;
+  /** Whose attempt: the task's implementer, or a reviewer of a commit it made. */
+  role: "implementer" | "reviewer";
+  /** A reviewer's attempt that answered: its verdict on the commit it judged. */
+  review: ReviewRecord | undefined;
 }
 
 /** Who drives a run, until when, and how many takeovers the run has seen. */

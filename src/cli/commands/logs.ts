@@ -4,6 +4,8 @@
 import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
+import { describeFinding } from "../../core/review.js";
+import { firstLine } from "../../core/text.js";
 import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
 import { resolveTranscript } from "../../read/transcript.js";
@@ -63,7 +65,11 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
     case "task.waited":
       return line(`── waiting ${formatDuration(event.data.delayMs)}: ${event.data.reason}`);
     case "attempt.started":
-      return line(`── attempt ${event.data.number} started (${event.data.agent}${event.data.model ? `, ${event.data.model}` : ""})`);
+      return line(
+        event.data.role === "reviewer"
+          ? `── review ${event.data.number} of ${(event.data.reviews ?? "").slice(0, 12)} started (${event.data.agent}${event.data.model ? `, ${event.data.model}` : ""})`
+          : `── attempt ${event.data.number} started (${event.data.agent}${event.data.model ? `, ${event.data.model}` : ""})`,
+      );
     case "attempt.spawned":
       return undefined;
     case "attempt.exited":
@@ -75,6 +81,12 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
         .map((c) => line(`${c.passed ? "✔ pass" : "✖ FAIL"} \`${c.command}\`${c.tests ? ` (${c.tests.passed}/${c.tests.total} tests)` : ""}`))
         .join("\n");
     case "attempt.finished":
+      if (event.data.review !== undefined) {
+        const r = event.data.review;
+        const findings = r.findings.map((f) => `\n${line(`   ${describeFinding(f)}`)}`).join("");
+        return `${line(`── review of ${r.commit.slice(0, 12)} (round ${r.round}): ${r.approved ? "approved" : "changes requested"}${r.summary.trim() !== "" ? ` — ${firstLine(r.summary, 200)}` : ""}`)}${findings}`;
+      }
+      if (event.data.awaitsReview === true) return line(`── attempt succeeded, commit ${(event.data.commit ?? "").slice(0, 12)}; it goes to review`);
       return line(`── attempt ${event.data.outcome}, progress ${Math.round(event.data.progress * 100)}%${event.data.commit ? `, commit ${event.data.commit.slice(0, 12)}` : ""}`);
   }
 }

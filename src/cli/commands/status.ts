@@ -44,13 +44,14 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       `  now       ${view.now ?? "—"}`,
       `  next      ${view.next}`,
       `  branch    ${view.branch}`,
+      `  review    ${bounded(view.schedule === null && view.tasks[0]?.review != null ? view.tasks[0].review : view.reviewer)}`,
     ];
     if (view.schedule !== null) {
       lines.push(`  schedule  ${describeSchedule(view.schedule, view.schedule.concurrency, formatDuration)}`);
       const { shown, rest } = tasksToShow(view.tasks);
       for (const t of shown) {
         const after = t.dependsOn.length > 0 ? ` after ${summarizeList(t.dependsOn, LISTED_IDS)}` : "";
-        lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}`);
+        lines.push(`    ${t.status.padEnd(9)} ${t.id}${t.role !== "implementer" ? ` (${t.role})` : ""} · ${t.attempts} attempt(s)${after}${t.integrated !== null ? ` · merged ${t.integrated.slice(0, 12)}` : ""}${t.review !== null ? ` · ${bounded(t.review)}` : ""}`);
       }
       if (rest.length > 0) lines.push(`    … and ${rest.length.toLocaleString("en-US")} more task(s): ${countByStatus(rest)} (\`orch status ${view.runId} --json\` lists them all)`);
     }

@@ -4,6 +4,7 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from "k
 import { initial } from "./0001_initial.js";
 import { leases } from "./0002_leases.js";
 import { taskGraph } from "./0003_task_graph.js";
+import { reviews } from "./0004_reviews.js";
 import type { Dialect } from "./dialect.js";
 
 export type { Dialect };
@@ -13,6 +14,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     "0001_initial": initial(dialect),
     "0002_leases": leases(dialect),
     "0003_task_graph": taskGraph(),
+    "0004_reviews": reviews(dialect),
   };
 }
 
@@ -33,13 +35,22 @@ export class MigrationError extends Error {
 }
 
 export async function migrateToLatest<DB>(db: Kysely<DB>, dialect: Dialect): Promise<void> {
+  await migrate(db, dialect, undefined);
+}
+
+/** Migrates up to and including `target` only: a journal as an older orch left it (for tests of the migrations). */
+export async function migrateTo<DB>(db: Kysely<DB>, dialect: Dialect, target: string): Promise<void> {
+  await migrate(db, dialect, target);
+}
+
+async function migrate<DB>(db: Kysely<DB>, dialect: Dialect, target: string | undefined): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: new StaticProvider(dialect),
     migrationTableName: "orch_migrations",
     migrationLockTableName: "orch_migrations_lock",
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (target === undefined ? migrator.migrateToLatest() : migrator.migrateTo(target));
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     throw new MigrationError(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, {

@@ -1,0 +1,16 @@
+// What a reviewer is shown of a task's work: the change its commit makes against where the task's branch and the
+// run branch last met (the work a merge would bring), as a stat and a diff bounded for a prompt.
+import { mergeBase, workDiff } from "../git/compare.js";
+
+/** A diff longer than this is cut in the prompt, saying so (the reviewer can read the files in the worktree). */
+export const REVIEW_DIFF_MAX_CHARS = 60_000;
+
+export async function changeUnderReview(worktree: string, runBranch: string, commit: string): Promise<{ stat: string; diff: string }> {
+  const base = await mergeBase(worktree, runBranch, commit).catch(() => `${commit}^`);
+  const [stat, diff] = await Promise.all([workDiff({ cwd: worktree, base, to: commit, stat: true }), workDiff({ cwd: worktree, base, to: commit })]);
+  const cut = diff.length > REVIEW_DIFF_MAX_CHARS;
+  return {
+    stat: stat.trimEnd(),
+    diff: cut ? `${diff.slice(0, REVIEW_DIFF_MAX_CHARS)}\n[… the diff is cut at ${REVIEW_DIFF_MAX_CHARS} characters; read the rest in the worktree: git diff ${base.slice(0, 12)} ${commit.slice(0, 12)}]` : diff.trimEnd(),
+  };
+}
