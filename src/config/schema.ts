@@ -259,6 +259,17 @@ worktrees:
 integration:
   verifyEveryMerge: false
 
+# The risk of a task's change: the highest level of the rules that fire on its files, its size and the commands its
+# agent ran, never below the plan's own level for the task. \`orch risk --rules\` lists the rules in force; here a
+# default's level changes (ci: medium), a default is turned off (migrations: off), or a rule is added with paths
+# (globs), command (a regular expression) or lines/files (a size).
+risk:
+  rules:
+    # ci: medium
+    # migrations: off
+    # large: { lines: 300 }
+    # payments: { level: high, paths: ["src/payments/**"], about: money moves here }
+
 agents:
   claude-code:
     bin: claude          # the Claude Code executable
