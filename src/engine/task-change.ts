@@ -2,6 +2,7 @@
 // the files between them, and the shell commands its agent ran in every attempt. Read-only; the input of the
 // risk rules (core/risk.ts) for one task of a run.
 import type { AgentEvent } from "../core/agent-event.js";
+import { NotFoundError } from "../core/errors.js";
 import type { ChangedFile } from "../core/risk.js";
 import { shellCommandOf } from "../agents/shell-call.js";
 import { changeBetween, mergeBase, revParse } from "../git/index.js";
@@ -21,8 +22,9 @@ export interface TaskChange {
 
 /** The task's committed work against where it started (its worktree's uncommitted files are not part of it). */
 export async function taskChange(run: RunRecord, task: TaskRecord): Promise<TaskChange> {
+  const to = task.commit ?? (await revParse(run.repoRoot, task.branch).catch(() => ""));
+  if (to === "") throw new NotFoundError(`task ${task.id} has no work to judge: its branch ${task.branch} is not there (yet)`, { hint: `\`orch status ${run.id}\` says where the task is` });
   const from = await taskBase(run, task);
-  const to = task.commit ?? (await revParse(run.repoRoot, task.branch));
   return { from, to, files: await changeBetween(run.repoRoot, from, to) };
 }
 
