@@ -54,6 +54,8 @@ describe("a bad orch.config.yaml", () => {
     const good = parseConfig("risk:\n  rules:\n    ci: medium\n    migrations: off\n    payments:\n      level: high\n      paths: [src/payments/**]\n", "orch.config.yaml");
     expect(good.risk.rules).toEqual({ ci: { level: "medium" }, migrations: { level: "off" }, payments: { level: "high", paths: ["src/payments/**"] } });
     expect(parseConfig(CONFIG_TEMPLATE, "orch.config.yaml").risk.rules).toEqual({});
+    expect(problemsOf("risk:\n  rule: {}\n").message).toBe('orch.config.yaml:2: risk: unknown setting "rule"; did you mean "rules"?');
+    expect(problemsOf("risk:\n  rules:\n    ci:\n      levle: low\n").message).toBe('orch.config.yaml:4: risk.rules.ci: unknown setting "levle"; did you mean "level"?');
     const text = ["agent: codx", "risk:", "  rules:", "    ci: urgent", "    mine:", "      level: high", "      paths: [docs/**, /etc/passwd]", "    tf:", "      level: hihg", "      command: '(('", "    dockerfile: { level: high, lines: 3, paths: [a] }", ""].join("\n");
     expect(problemsOf(text).message.split("\n").slice(1)).toEqual([
       '  orch.config.yaml:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"; did you mean "codex"?',
