@@ -81,7 +81,7 @@ describe("orch risk RUN/TASK", () => {
     const rules = await box.orch(["risk", "--rules"]);
     expect(rules.code, rules.stderr).toBe(0);
     expect(rules.stdout).toContain("  medium  ci: CI configuration — .github/workflows/**");
-    expect(rules.stdout).toContain("  low     docs: the rule \"docs\" — *.md");
+    expect(rules.stdout).toContain("  low     docs: your rule \"docs\" — *.md");
     expect(rules.stdout).toContain("turned off: chmod-world");
   });
 

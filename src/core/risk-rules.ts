@@ -200,8 +200,14 @@ export function rulesInForce(settings: Readonly<Record<string, RuleSetting>>): {
     if (added !== undefined) rules.push(added);
   }
   for (const rule of rules) {
-    if (rule.kind === "paths") rule.paths.forEach((glob, index) => globProblem(glob) !== undefined && problem([rule.id, "paths", index], globProblem(glob) ?? ""));
-    if (rule.kind === "matches" && patternProblem(rule.pattern) !== undefined) problem([rule.id, "command"], patternProblem(rule.pattern) ?? "");
+    if (rule.kind === "paths") {
+      rule.paths.forEach((glob, index) => {
+        const wrong = globProblem(glob);
+        if (wrong !== undefined) problem([rule.id, "paths", index], wrong);
+      });
+    }
+    const wrong = rule.kind === "matches" ? patternProblem(rule.pattern) : undefined;
+    if (wrong !== undefined) problem([rule.id, "command"], wrong);
   }
   return { rules, problems };
 }
@@ -234,7 +240,7 @@ function newRule(id: string, setting: RuleSetting, report: Report): RiskRule | u
     report("level", `the rule "${id}" needs a level: low, medium or high`);
     return undefined;
   }
-  const base = { id, level: setting.level, about: setting.about ?? `the rule "${id}"` };
+  const base = { id, level: setting.level, about: setting.about ?? `your rule "${id}"` };
   if (setting.paths !== undefined) return { ...base, kind: "paths", paths: setting.paths };
   if (setting.command !== undefined) return { ...base, kind: "matches", pattern: setting.command };
   return { ...base, kind: "size", lines: setting.lines, files: setting.files };
