@@ -69,6 +69,16 @@ describe("the help of the other commands", () => {
     expect(await help("stop", "--help")).toContain("Without a run, stop acts on the only live run");
     expect(await help("--help")).toContain("130 interrupted or paused");
   });
+
+  it("risk: the forms README's command list gives, the rules it names, and where they change", async () => {
+    const risk = await help("risk", "--help");
+    expect(README).toContain("orch risk RUN/TASK | --diff A..B | --rules [--json]");
+    expect(risk).toContain("Usage: orch risk [options] [ref]");
+    for (const shown of ["--diff <range>", "A..B", "A...B", "--rules", "--json", "RUN/TASK", "risk.rules in orch.config.yaml", "never below the level its plan gives it"]) {
+      expect(risk).toContain(shown);
+    }
+    for (const rule of ["`ci`", "`deleted`", "`push`, `publish`, `pipe-to-shell`, `rm-outside`, `sudo`", "`chmod-world`"]) expect(README).toContain(rule);
+  });
 });
 
 describe("orch --version", () => {

@@ -21,6 +21,7 @@ import { UsageError } from "../src/core/errors.js";
 import {
   assertNewBranches,
   branchExists,
+  changeBetween,
   changedFiles,
   commitAll,
   commitsOn,
@@ -525,6 +526,28 @@ describe("comparing a task branch with its base", () => {
     expect(await commitsOn({ repo, base: "main", branch: TASK_BRANCH })).toEqual([
       { sha: second, subject: "second change" },
       { sha: first, subject: "first change" },
+    ]);
+  });
+});
+
+describe("changeBetween", () => {
+  it("lists each file with its status and line counts: added, modified, deleted, renamed, binary, odd names", async () => {
+    const dir = makeRepo();
+    write(path.join(dir, "src", "old.txt"), "w\nx\ny\nz\nv\n");
+    sh(dir, "mv", "src/old.txt", "src/moved.txt");
+    write(path.join(dir, "src", "a.txt"), "one\n");
+    write(path.join(dir, "tab\tand\nnewline.md"), "x\n");
+    writeFileSync(path.join(dir, "logo.bin"), Buffer.from([0, 1, 2, 0, 255]));
+    sh(dir, "rm", "-q", "README.md");
+    sh(dir, "add", "-A");
+    sh(dir, "commit", "-q", "-m", "change");
+    const files = await changeBetween(dir, "HEAD~1", "HEAD");
+    expect(files).toEqual([
+      { path: "README.md", status: "deleted", added: 0, removed: 1 },
+      { path: "logo.bin", status: "added", added: undefined, removed: undefined },
+      { path: "src/a.txt", status: "modified", added: 0, removed: 2 },
+      { path: "src/moved.txt", from: "src/old.txt", status: "renamed", added: 1, removed: 0 },
+      { path: "tab\tand\nnewline.md", status: "added", added: 1, removed: 0 },
     ]);
   });
 });

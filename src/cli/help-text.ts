@@ -74,3 +74,13 @@ Exit codes:
   3    all else is well but no agent CLI is ready: only the command and scripted agents can run until you
        install one or give it credentials
   4    the journal (.orch/orch.db) is damaged or cannot be opened`;
+
+export const RISK_HELP = `
+A task's level is the highest of the rules that fire on its committed change (paths, deleted files, size) and on
+the shell commands its agent ran (a push, a publish, curl | sh, rm -r outside the worktree, sudo, chmod 777), and
+never below the level its plan gives it. risk.rules in orch.config.yaml changes a rule's level, turns it off
+(ci: off) or adds one; \`orch risk --rules\` lists the rules in force.
+
+Examples:
+  orch risk 261207-0043-tpjg/api      a task of a run
+  orch risk --diff main..HEAD --json  any range of commits (no agent commands)`;

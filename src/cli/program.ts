@@ -9,10 +9,11 @@ import { InvalidTransitionError } from "../core/run.js";
 import { JournalDamagedError } from "../store/errors.js";
 import type { CliContext } from "./context.js";
 import type { PlanFlags } from "./commands/plan.js";
+import type { RiskFlags } from "./commands/risk.js";
 import type { RunFlags } from "./commands/run.js";
 import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
-import { controlHelp, DOCTOR_HELP, EXIT_CODES_HELP, LOGS_HELP, RESUME_HELP, RUN_HELP } from "./help-text.js";
+import { controlHelp, DOCTOR_HELP, EXIT_CODES_HELP, LOGS_HELP, RESUME_HELP, RISK_HELP, RUN_HELP } from "./help-text.js";
 import { journalAdvice } from "./journal-advice.js";
 import { collect } from "./options.js";
 import { VERSION } from "./version.js";
@@ -119,6 +120,16 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .argument("<ref>", "a run id (or prefix), or RUN/TASK")
     .option("--stat", "only the files changed and their line counts")
     .action(async (ref: string, flags: { stat?: boolean }) => set(await (await import("./commands/diff.js")).diffCommand(ctx, ref, flags)));
+
+  program
+    .command("risk")
+    .description("the risk level of a task's change and every rule that fired, with its evidence; or the rules in force")
+    .argument("[ref]", "RUN/TASK: a task of a run (its committed work and its agent's commands)")
+    .option("--diff <range>", "judge a range of commits instead: A..B, or A...B (from where B left A)")
+    .option("--rules", "list the rules in force (defaults changed by risk.rules in orch.config.yaml)")
+    .option("--json", "print JSON")
+    .addHelpText("after", RISK_HELP)
+    .action(async (ref: string | undefined, flags: RiskFlags) => set(await (await import("./commands/risk.js")).riskCommand(ctx, ref, flags)));
 
   const CONTROL = {
     stop: "finish the current attempt (within a grace period), then stop with a report",

@@ -49,4 +49,21 @@ describe("a bad orch.config.yaml", () => {
     expect(problemsOf("worktrees:\n  dri: ../wt\n").message).toBe('orch.config.yaml:2: worktrees: unknown setting "dri"; did you mean "dir"?');
     expect(problemsOf('worktrees:\n  dir: ""\n').message).toMatch(/^orch\.config\.yaml:2: worktrees\.dir: /);
   });
+
+  it("risk.rules: a level alone or settings; every bad level, glob and pattern at its line, with the rest of the file", () => {
+    const good = parseConfig("risk:\n  rules:\n    ci: medium\n    migrations: off\n    payments:\n      level: high\n      paths: [src/payments/**]\n", "orch.config.yaml");
+    expect(good.risk.rules).toEqual({ ci: { level: "medium" }, migrations: { level: "off" }, payments: { level: "high", paths: ["src/payments/**"] } });
+    expect(parseConfig(CONFIG_TEMPLATE, "orch.config.yaml").risk.rules).toEqual({});
+    expect(problemsOf("risk:\n  rule: {}\n").message).toBe('orch.config.yaml:2: risk: unknown setting "rule"; did you mean "rules"?');
+    expect(problemsOf("risk:\n  rules:\n    ci:\n      levle: low\n").message).toBe('orch.config.yaml:4: risk.rules.ci: unknown setting "levle"; did you mean "level"?');
+    const text = ["agent: codx", "risk:", "  rules:", "    ci: urgent", "    mine:", "      level: high", "      paths: [docs/**, /etc/passwd]", "    tf:", "      level: hihg", "      command: '(('", "    dockerfile: { level: high, lines: 3, paths: [a] }", ""].join("\n");
+    expect(problemsOf(text).message.split("\n").slice(1)).toEqual([
+      '  orch.config.yaml:1: agent: must be one of "claude-code", "codex", "gemini", "opencode", "command", "scripted"; did you mean "codex"?',
+      '  orch.config.yaml:4: risk.rules.ci.level: must be one of "low", "medium", "high", "off"',
+      '  orch.config.yaml:7: risk.rules.mine.paths.1: "/etc/passwd" is absolute; paths are relative to the repository\'s root (write "etc/passwd")',
+      '  orch.config.yaml:9: risk.rules.tf.level: must be one of "low", "medium", "high", "off"; did you mean "high"?',
+      '  orch.config.yaml:10: risk.rules.tf.command: "((" is not a regular expression: /((/: Unterminated group',
+      '  orch.config.yaml:11: risk.rules.dockerfile: the rule "dockerfile" is not a default rule; give it exactly one of paths (globs), command (a regular expression) or lines/files (a size), not several',
+    ]);
+  });
 });

@@ -93,12 +93,25 @@ function unknownKey(path: readonly (string | number)[], key: string): string {
 /** The settings the schema allows in the map at `path`. */
 function keysAt(path: readonly (string | number)[]): string[] {
   let schema: z.core.$ZodType | undefined = configSchema();
-  for (const part of path) schema = typeof part === "string" ? objectOf(schema)?.shape[part] : undefined;
+  for (const part of path) {
+    const record = unwrapped(schema);
+    // A map of named entries (risk.rules): every name has the same settings.
+    schema = typeof part !== "string" ? undefined : record instanceof z.ZodRecord ? record.valueType : objectOf(schema)?.shape[part];
+  }
   return Object.keys(objectOf(schema)?.shape ?? {});
 }
 
 function objectOf(schema: z.core.$ZodType | undefined): z.ZodObject | undefined {
-  let at = schema;
-  while (at instanceof z.ZodPrefault || at instanceof z.ZodDefault || at instanceof z.ZodOptional) at = at.unwrap();
+  const at = unwrapped(schema);
   return at instanceof z.ZodObject ? at : undefined;
+}
+
+/** The schema under its defaults, optionality and preprocessing. */
+function unwrapped(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+  let at = schema;
+  for (;;) {
+    if (at instanceof z.ZodPrefault || at instanceof z.ZodDefault || at instanceof z.ZodOptional) at = at.unwrap();
+    else if (at instanceof z.ZodPipe) at = at.out;
+    else return at;
+  }
 }

@@ -7,6 +7,7 @@ import { AGENT_NAMES } from "../agents/names.js";
 import { DEFAULT_BREAKER } from "../core/circuit.js";
 import { parseDuration } from "../core/duration.js";
 import { OnFailure } from "../core/recovery-policy.js";
+import { RISKS, rulesInForce, type RuleSetting } from "../core/risk-rules.js";
 import { parseSize } from "../core/size.js";
 import { DEFAULT_LOG_KEEP, DEFAULT_LOG_MAX_BYTES } from "../process/rotating-log.js";
 
@@ -17,6 +18,20 @@ function buildConfigSchema() {
   const size = z.string().refine((s) => parseSize(s) !== undefined, {
     message: "expected a size such as 512m, 4g or 1.5g",
   });
+  // A rule is a map of settings, or only its level (`ci: medium`, `migrations: off`).
+  const riskRule = z.preprocess(
+    (value) => (typeof value === "string" ? { level: value } : value),
+    z
+      .object({
+        level: z.enum([...RISKS, "off"]).optional(),
+        paths: z.array(z.string()).min(1).optional(),
+        command: z.string().min(1).optional(),
+        lines: z.number().int().positive().optional(),
+        files: z.number().int().positive().optional(),
+        about: z.string().min(1).optional(),
+      })
+      .strict(),
+  );
   return z
     .object({
       agent: z.enum(AGENT_NAMES).default("claude-code"),
@@ -74,6 +89,17 @@ function buildConfigSchema() {
         })
         .strict()
         .prefault({}),
+      risk: z
+        .object({ rules: z.record(z.string(), riskRule).default({}) })
+        .strict()
+        .superRefine(
+          (risk, ctx) => {
+            for (const problem of rulesInForce(wellTyped(risk.rules)).problems) ctx.addIssue({ code: "custom", path: ["rules", ...problem.path], message: problem.message });
+          },
+          // Also when a setting has the wrong type, so that every problem of the file is reported at once.
+          { when: () => true },
+        )
+        .prefault({}),
       worktrees: z
         .object({ dir: z.string().min(1).optional() })
         .strict()
@@ -120,6 +146,36 @@ function buildConfigSchema() {
         .prefault({}),
     })
     .strict();
+}
+
+/**
+ * The rules as far as they have the right types: a setting of the wrong type (already reported) becomes a
+ * harmless stand-in, so that the rules' own checks neither crash on it nor report it a second time.
+ */
+function wellTyped(rules: unknown): Record<string, RuleSetting> {
+  if (typeof rules !== "object" || rules === null) return {};
+  const settings: Record<string, RuleSetting> = {};
+  for (const [id, raw] of Object.entries(rules)) {
+    if (typeof raw !== "object" || raw === null) continue;
+    const fields = new Map<string, unknown>(Object.entries(raw));
+    const value = (key: string): unknown => fields.get(key);
+    const level = value("level");
+    const paths = value("paths");
+    const command = value("command");
+    const size = (key: string): number | undefined => (value(key) === undefined ? undefined : typeof value(key) === "number" ? Number(value(key)) : 1);
+    settings[id] = {
+      level: level === undefined ? undefined : isLevel(level) ? level : "low",
+      paths: paths === undefined ? undefined : Array.isArray(paths) ? paths.filter((p): p is string => typeof p === "string") : [],
+      command: command === undefined ? undefined : typeof command === "string" ? command : "",
+      lines: size("lines"),
+      files: size("files"),
+    };
+  }
+  return settings;
+}
+
+function isLevel(value: unknown): value is RuleSetting["level"] {
+  return value === "off" || RISKS.some((r) => r === value);
 }
 
 let built: ReturnType<typeof buildConfigSchema> | undefined;
@@ -220,6 +276,17 @@ review:
   enabled: true
   # reviewer: codex:gpt-5
   maxRounds: 3
+
+# The risk of a task's change: the highest level of the rules that fire on its files, its size and the commands its
+# agent ran, never below the plan's own level for the task. \`orch risk --rules\` lists the rules in force; here a
+# default's level changes (ci: medium), a default is turned off (migrations: off), or a rule is added with paths
+# (globs), command (a regular expression) or lines/files (a size).
+risk:
+  rules:
+    # ci: medium
+    # migrations: off
+    # large: { lines: 300 }
+    # payments: { level: high, paths: ["src/payments/**"], about: money moves here }
 
 agents:
   claude-code:

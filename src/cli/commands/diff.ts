@@ -5,7 +5,8 @@
 import { existsSync } from "node:fs";
 import { NotFoundError } from "../../core/errors.js";
 import { withRepoStore } from "../../app/compose.js";
-import { mergeBase, workDiff } from "../../git/index.js";
+import { workDiff } from "../../git/index.js";
+import { taskBase } from "../../engine/task-change.js";
 import { resolveRun } from "../../read/runs.js";
 import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
@@ -22,8 +23,7 @@ export async function diffCommand(ctx: CliContext, ref: string, flags: { stat?: 
       if (task === undefined) throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
       if (task.role === "planner") throw new NotFoundError(`task ${taskId} plans the run and changes no files`, { hint: `\`orch diff ${run.id}\` shows the run's work` });
       const root = run.repoRoot;
-      // Where the task left the run branch: before its merge, if it was merged.
-      const base = await mergeBase(root, task.branch, task.integrated !== undefined ? `${task.integrated}^1` : run.branch).catch(() => run.baseSha);
+      const base = await taskBase(run, task);
       text = existsSync(task.worktree) ? await workDiff({ cwd: task.worktree, base, stat }) : await workDiff({ cwd: root, base, to: task.branch, stat });
     } else {
       text = await workDiff({ cwd: run.repoRoot, base: run.baseSha, to: run.branch, stat });
