@@ -16,7 +16,7 @@ import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures
 import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
 import { describeFinding } from "../core/review.js";
-import { attemptName, describeReviewer } from "../read/reviews.js";
+import { attemptName, describeReviewer } from "./review-state.js";
 
 export interface ReportData {
   run: RunRecord;

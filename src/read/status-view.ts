@@ -13,7 +13,7 @@ import type { ScheduleFigures } from "../core/schedule-figures.js";
 import { processLiveness, supervisorAlive } from "../engine/lease.js";
 import { findLeftovers, type LeftoverProcess } from "../engine/leftovers.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
-import { attemptName, describeReviewer, taskReview } from "./reviews.js";
+import { attemptName, describeReviewer, taskReview } from "../engine/review-state.js";
 
 export interface RunStatusView {
   runId: string;

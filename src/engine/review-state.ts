@@ -1,4 +1,4 @@
-// What the read side says of reviews: who reviews the run's tasks (or why nobody does), and where each task's review
+// What the report and the read side say of reviews: who reviews the run's tasks (or why nobody does), and where each task's review
 // stands, from its reviewer attempts as the journal holds them. `orch status`, the report and the server say the same.
 import { describeFinding } from "../core/review.js";
 import type { RunSettings } from "../core/run-settings.js";
