@@ -3,6 +3,7 @@
 // names it (`api#2`: task api, attempt 2), since tasks run side by side; `RUN/TASK` shows one task's lines only.
 import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
+import { describeDelivery } from "../../core/notify.js";
 import { isTerminalRun } from "../../core/run.js";
 import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
@@ -74,6 +75,10 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
       return event.data.criteria
         .map((c) => line(`${c.passed ? "✔ pass" : "✖ FAIL"} \`${c.command}\`${c.tests ? ` (${c.tests.passed}/${c.tests.total} tests)` : ""}`))
         .join("\n");
+    case "notify.sent":
+    case "notify.failed":
+    case "notify.dropped":
+      return line(`── ${describeDelivery(event).text}`);
     case "attempt.finished":
       return line(`── attempt ${event.data.outcome}, progress ${Math.round(event.data.progress * 100)}%${event.data.commit ? `, commit ${event.data.commit.slice(0, 12)}` : ""}`);
   }
