@@ -34,6 +34,18 @@ const Sent = Delivery.extend({ attempts: z.number(), status: z.number() });
 const Failed = Delivery.extend({ attempts: z.number(), status: z.number().optional(), error: z.string() });
 const Dropped = z.object({ deliveries: z.array(Delivery), reason: z.string() });
 
+/** A run of DONE (or `args`) with one webhook answering as `answer`, `settings` beside it under `notify:`. */
+async function runWithHook(answer: Answer, settings: string, args: readonly string[] = DONE, expectedCode = 0) {
+  const hook = await receiver(answer);
+  const box = sandboxes.orchRepo(FILES);
+  config(box, `notify:\n${settings}  webhooks:\n    - url: ${hook.url("/h")}\n`);
+  const result = await box.orch(args);
+  expect(result.timedOut).toBe(false);
+  expect(result.code, result.stderr).toBe(expectedCode);
+  const { runId } = parseRunResult(result);
+  return { hook, box, runId, journal: readJournal(box.repo, runId) };
+}
+
 const JsonBody = z.object({
   kind: z.string(),
   resolved: z.boolean(),
@@ -99,43 +111,25 @@ describe("orch run with webhooks", () => {
   });
 
   it("a receiver that answers 500 twice then 200 is tried three times, and the journal says so", async () => {
-    const hook = await receiver((n) => (n < 2 ? { status: 500, headers: { "retry-after": "0" } } : { status: 200 }));
-    const box = sandboxes.orchRepo(FILES);
-    config(box, `notify:\n  webhooks:\n    - url: ${hook.url("/h")}\n`);
-    const result = await box.orch(DONE);
-    expect(result.code, result.stderr).toBe(0);
-    const { runId } = parseRunResult(result);
+    const { hook, journal } = await runWithHook((n) => (n < 2 ? { status: 500, headers: { "retry-after": "0" } } : { status: 200 }), "");
     expect(hook.requests).toHaveLength(3);
-    const journal = readJournal(box.repo, runId);
     expect(eventData(journal, "notify.sent", Sent).map((s) => [s.event, s.attempts, s.status])).toEqual([["run.finished", 3, 200]]);
     expect(eventData(journal, "notify.failed", Failed)).toEqual([]);
   });
 
   it("a receiver that refuses for good (404) is not tried again; the run succeeds and status warns", async () => {
-    const hook = await receiver(() => ({ status: 404 }));
-    const box = sandboxes.orchRepo(FILES);
-    config(box, `notify:\n  webhooks:\n    - url: ${hook.url("/gone")}\n`);
-    const result = await box.orch(DONE);
-    expect(result.code, result.stderr).toBe(0);
-    const { runId } = parseRunResult(result);
+    const { hook, box, runId, journal } = await runWithHook(() => ({ status: 404 }), "");
     expect(hook.requests).toHaveLength(1);
-    const failed = eventData(readJournal(box.repo, runId), "notify.failed", Failed);
-    expect(failed.map((f) => [f.event, f.attempts, f.status, f.error])).toEqual([["run.finished", 1, 404, "HTTP 404"]]);
+    expect(eventData(journal, "notify.failed", Failed).map((f) => [f.event, f.attempts, f.status, f.error])).toEqual([["run.finished", 1, 404, "HTTP 404"]]);
     expect((await box.status(runId)).warnings).toEqual([expect.stringContaining("not delivered after 1 try (last answer HTTP 404)")]);
   });
 
   it("a receiver that never answers does not hold the run past the bounded wait at its end; what was left is journaled", async () => {
-    const hook = await receiver(() => "hang");
-    const box = sandboxes.orchRepo(FILES);
     // A POST's own timeout far beyond the CLI's 30 s bound: only the end's wait (1 s) can let the run end in time.
-    config(box, `notify:\n  timeout: 10m\n  endWait: 1s\n  webhooks:\n    - url: ${hook.url("/h")}\n`);
     // The task fails: its notice is in flight (and hangs) when the run's end is queued behind it.
-    const result = await box.orch(["run", "write done.txt", "--verify", "test -f done.txt", "--agent-command", "true", "--max-attempts", "1", "--json"]);
-    expect(result.timedOut).toBe(false);
-    expect(result.code, result.stderr).toBe(1);
-    const { runId } = parseRunResult(result);
+    const failing = ["run", "write done.txt", "--verify", "test -f done.txt", "--agent-command", "true", "--max-attempts", "1", "--json"];
+    const { hook, journal } = await runWithHook(() => "hang", "  timeout: 10m\n  endWait: 1s\n", failing, 1);
     expect(hook.requests).toHaveLength(1);
-    const journal = readJournal(box.repo, runId);
     expect(eventData(journal, "notify.failed", Failed).map((f) => [f.event, f.attempts, f.error])).toEqual([["task.escalated", 1, "cut short by the run's end"]]);
     const dropped = eventData(journal, "notify.dropped", Dropped);
     expect(dropped.map((d) => [d.deliveries.map((x) => x.event), d.reason])).toEqual([[["run.finished"], "the run's end waited 1 s for deliveries; 1 had not started"]]);
