@@ -1,12 +1,13 @@
 // Webhooks end to end through the built CLI: a real HTTP server on 127.0.0.1 as the receiver, `orch run` with the
 // command agent. What each webhook got (both formats), retries journaled, a receiver that never answers bounded by
 // the run's end, a burst rolled up, a wait resolved by the resume, and a bad webhook in the config refused.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseRunResult } from "./support/cli.js";
 import { eventData, fixtureAgent as agent, readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
+import { detach, untilEnded, untilGone } from "./support/detached.js";
 import { FILES as PLAN_FILES, task } from "./support/plans.js";
 import { startWebhookServer, type Answer, type WebhookServer } from "./support/webhook-server.js";
 
@@ -134,6 +135,20 @@ describe("orch run with webhooks", () => {
     const dropped = eventData(journal, "notify.dropped", Dropped);
     expect(dropped.map((d) => [d.deliveries.map((x) => x.event), d.reason])).toEqual([[["run.finished"], "the run's end waited 1 s for deliveries; 1 had not started"]]);
     expect(journal.run.status).toBe("failed");
+  });
+
+  it("a detached supervisor delivers too, and nothing of the delivery keeps it from exiting", async () => {
+    const hook = await receiver();
+    const box = sandboxes.orchRepo(FILES);
+    config(box, `notify:\n  webhooks:\n    - url: ${hook.url("/h")}\n`);
+    const { runId, result } = await detach(box, ["--agent-command", "true", "--max-attempts", "1"]);
+    const pid = Number(/\(pid (\d+)\)/.exec(result.stdout)?.[1]);
+    expect(await untilEnded(box, runId)).toMatchObject({ status: "failed" });
+    await untilGone("the detached supervisor", pid);
+    expect(hook.requests.map((r) => JsonBody.parse(JSON.parse(r.body)).kind)).toEqual(["task.escalated", "run.finished"]);
+    const log = readFileSync(join(box.repo.dir, ".orch", "logs", runId, "orch.log"), "utf8");
+    expect(log).not.toContain("still open");
+    expect(log).toContain(`run ${runId} ended: failed`);
   });
 
   it("tasks blocked together behind a failed one are rolled up into one notice", async () => {
