@@ -169,10 +169,10 @@ describe("orch run with webhooks", () => {
     expect(bodies[0]?.text).toContain("4 tasks need a look");
   });
 
-  it("a run that waits for a human is announced, and the resume resolves it", async () => {
+  it("a run that waits for a human is announced (to a webhook that wants task.waiting), and the resume resolves it", async () => {
     const hook = await receiver();
     const box = sandboxes.orchRepo({ "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n", "test.mjs": 'import { sum } from "./sum.mjs";\nif (sum(2, 3) !== 5) process.exit(1);\n' });
-    config(box, `notify:\n  webhooks:\n    - url: ${hook.url("/h")}\n      events: [run.waiting]\n`);
+    config(box, `notify:\n  webhooks:\n    - url: ${hook.url("/h")}\n      events: [task.waiting]\n`);
     const first = await box.orch(["run", "fix sum", "--verify", "node test.mjs", "--agent-command", agent("auth-until-key.sh"), "--json"]);
     expect(first.code, first.stderr).toBe(3);
     const { runId } = parseRunResult(first);

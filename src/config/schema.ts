@@ -244,7 +244,7 @@ integration:
   verifyEveryMerge: false
 
 # Webhooks told when something needs a human and when a run ends. Each has a url (http or https), the events it
-# wants (default: all): task.waiting (a task waits for a human's decision), task.escalated (a task ended failed,
+# wants (default: all): task.waiting (a task waits for a human; today that is the run waiting), task.escalated (a task ended failed,
 # stalled or blocked), run.waiting (the run waits for a human: missing credentials), run.paused, run.finished;
 # a format: json (orch's own body) or slack (text and blocks an incoming webhook accepts); and optional headers,
 # whose values may name environment variables, read when a notice is sent: \${SLACK_TOKEN}. Notices of one kind

@@ -14,8 +14,10 @@ import {
   resolveHeaders,
   retriable,
   retryAfterMs,
+  wants,
   type Notice,
   type NotifyState,
+  type Webhook,
 } from "./notify.js";
 import { createRedactor } from "./redact.js";
 
@@ -69,6 +71,18 @@ describe("which events raise a notice", () => {
 
   it("names the event types a supervisor must fold on takeover", () => {
     expect([...NOTICE_EVENT_TYPES].sort()).toEqual(["run.finished", "run.paused", "run.resumed", "run.waiting", "task.finished"]);
+  });
+});
+
+describe("which webhooks want a notice", () => {
+  const hook = (events: Webhook["events"]): Webhook => ({ url: "http://h/", events, format: "json", headers: {} });
+  const notice = (kind: Notice["kind"]): Notice => ({ kind, runId: RUN, resolved: false, items: [] });
+
+  it("the kinds it lists; task.waiting also hears the run wait, the only way a task waits for a human today", () => {
+    expect(wants(hook(["run.finished"]), notice("run.finished"))).toBe(true);
+    expect(wants(hook(["run.finished"]), notice("task.escalated"))).toBe(false);
+    expect(wants(hook(["task.waiting"]), notice("run.waiting"))).toBe(true);
+    expect(wants(hook(["run.waiting"]), notice("task.waiting"))).toBe(false);
   });
 });
 

@@ -170,9 +170,12 @@ export function nextDue(outbox: Outbox, windowMs: number): number | undefined {
   return first === undefined ? undefined : first.since + windowMs;
 }
 
-/** Whether a webhook asked for a notice of this kind. */
+/**
+ * Whether a webhook asked for a notice of this kind. Today a task waits for a human only by making its run wait
+ * (missing credentials), so `task.waiting` also hears of `run.waiting` (the approval gate will raise its own).
+ */
 export function wants(webhook: Webhook, notice: Notice): boolean {
-  return webhook.events.includes(notice.kind);
+  return webhook.events.includes(notice.kind) || (notice.kind === "run.waiting" && webhook.events.includes("task.waiting"));
 }
 
 // ---- bodies --------------------------------------------------------------------------------------------------------
