@@ -1,8 +1,8 @@
-// Notices for humans, from the journal: which events raise one (one line per event type in RAISES), which end a
-// wait (RESOLVES), how notices of one kind that come close together are rolled up into one, and the body a webhook
+// Notices for humans, from the journal: which events raise one (one case per event type in `raisedBy`), which end
+// a wait (`resolvedBy`), how notices of one kind that come close together are rolled up into one, and the body a webhook
 // gets in each format. Pure: no clock, no network; the engine's notifier (engine/notifier.ts) does the sending.
 // Invariant: every text of a body goes through the caller's redaction, and no webhook URL or header is in a body.
-import type { EventBody, EventOf, EventType, StoredEvent } from "./journal.js";
+import type { EventBody, EventType, StoredEvent } from "./journal.js";
 import { backoffDelay } from "./failure.js";
 import type { NoticeKind } from "./notice-kind.js";
 
@@ -44,38 +44,51 @@ interface Raised {
   wait?: boolean;
 }
 
-type Raiser<T extends EventType> = (event: StoredEvent & EventOf<T>) => Raised | undefined;
-
 /** Task statuses that need a human's look: the task could not do its work, or could not start for another's. */
 const ESCALATED_TASK_STATUSES: readonly string[] = ["failed", "stalled", "blocked"];
 
-/** Which events raise a notice. A new kind of event (an approval the gate asks for, say) is one line here. */
-const RAISES: { [T in EventType]?: Raiser<T> } = {
-  "run.waiting": (e) => ({ kind: "run.waiting", wait: true, item: { status: "waiting", reason: e.data.reason, next: `orch resume ${e.runId}` } }),
-  "run.paused": (e) => ({ kind: "run.paused", item: { status: "paused", reason: e.data.reason, next: `orch resume ${e.runId}` } }),
-  "run.finished": (e) => ({ kind: "run.finished", item: { status: e.data.status, reason: e.data.reason, next: `orch report ${e.runId}` } }),
-  "task.finished": (e) =>
-    e.taskId !== undefined && ESCALATED_TASK_STATUSES.includes(e.data.status)
-      ? { kind: "task.escalated", item: { taskId: e.taskId, status: e.data.status, reason: e.data.reason, next: `orch logs ${e.runId}/${e.taskId}` } }
-      : undefined,
-};
-
-/** Which events end a wait, and which: the kind of the waiting notice and its task (none: the run's own wait). */
-const RESOLVES: { [T in EventType]?: (event: StoredEvent & EventOf<T>) => { kind: NoticeKind; taskId?: string; how: string } | undefined } = {
-  "run.resumed": (e) => (e.data.from === "waiting" ? { kind: "run.waiting", how: "the run was resumed" } : undefined),
-  "run.finished": (e) => ({ kind: "run.waiting", how: `the run ended (${e.data.status})` }),
-};
-
-/** The event types that raise or resolve a notice: what a supervisor that takes a run over folds first. */
-export const NOTICE_EVENT_TYPES = [...new Set([...Object.keys(RAISES), ...Object.keys(RESOLVES)])] as EventType[];
-
-function raiserOf<T extends EventType>(type: T): Raiser<T> | undefined {
-  return RAISES[type] as Raiser<T> | undefined;
+/** What ends a wait: the kind of the waiting notice and its task (none: the run's own wait), and how it ended. */
+interface Resolution {
+  kind: NoticeKind;
+  taskId?: string;
+  how: string;
 }
 
-function resolverOf<T extends EventType>(type: T) {
-  return RESOLVES[type] as ((event: StoredEvent & EventOf<T>) => { kind: NoticeKind; taskId?: string; how: string } | undefined) | undefined;
+/**
+ * Which events raise a notice, one case each: a new kind of event (an approval the gate asks for, say) is one case
+ * here, and its type goes into NOTICE_EVENT_TYPES.
+ */
+function raisedBy(e: StoredEvent): Raised | undefined {
+  switch (e.type) {
+    case "run.waiting":
+      return { kind: "run.waiting", wait: true, item: { status: "waiting", reason: e.data.reason, next: `orch resume ${e.runId}` } };
+    case "run.paused":
+      return { kind: "run.paused", item: { status: "paused", reason: e.data.reason, next: `orch resume ${e.runId}` } };
+    case "run.finished":
+      return { kind: "run.finished", item: { status: e.data.status, reason: e.data.reason, next: `orch report ${e.runId}` } };
+    case "task.finished":
+      return e.taskId !== undefined && ESCALATED_TASK_STATUSES.includes(e.data.status)
+        ? { kind: "task.escalated", item: { taskId: e.taskId, status: e.data.status, reason: e.data.reason, next: `orch logs ${e.runId}/${e.taskId}` } }
+        : undefined;
+    default:
+      return undefined;
+  }
 }
+
+/** Which events end a wait, one case each (their types go into NOTICE_EVENT_TYPES too). */
+function resolvedBy(e: StoredEvent): Resolution | undefined {
+  switch (e.type) {
+    case "run.resumed":
+      return e.data.from === "waiting" ? { kind: "run.waiting", how: "the run was resumed" } : undefined;
+    case "run.finished":
+      return { kind: "run.waiting", how: `the run ended (${e.data.status})` };
+    default:
+      return undefined;
+  }
+}
+
+/** The event types `raisedBy` and `resolvedBy` look at: what a supervisor that takes a run over folds first. */
+export const NOTICE_EVENT_TYPES: readonly EventType[] = ["run.waiting", "run.paused", "run.finished", "run.resumed", "task.finished"];
 
 /** A notice to send: one kind, one or more items (several: a roll-up), or the end of a wait (`resolved`). */
 export interface Notice {
@@ -103,7 +116,7 @@ const waitKey = (kind: NoticeKind, taskId: string | undefined) => `${kind}\u0000
 export function evolveNotices(state: NotifyState, event: StoredEvent): { state: NotifyState; notices: Notice[] } {
   const notices: Notice[] = [];
   let open = state.open;
-  const resolution = resolverOf(event.type)?.(event as never);
+  const resolution = resolvedBy(event);
   if (resolution !== undefined) {
     const key = waitKey(resolution.kind, resolution.taskId);
     const item = open.get(key);
@@ -114,7 +127,7 @@ export function evolveNotices(state: NotifyState, event: StoredEvent): { state: 
       notices.push({ kind: resolution.kind, runId: event.runId, resolved: true, items: [{ ...item, status: "resolved", reason: resolution.how }] });
     }
   }
-  const raised = raiserOf(event.type)?.(event as never);
+  const raised = raisedBy(event);
   if (raised !== undefined) {
     if (raised.wait === true) open = new Map([...open, [waitKey(raised.kind, raised.item.taskId), raised.item]]);
     notices.push({ kind: raised.kind, runId: event.runId, resolved: false, items: [raised.item] });
@@ -144,12 +157,10 @@ export const emptyOutbox: Outbox = { batches: [] };
  * notice is due at once, and so is everything held before it, so notices leave in the order they were raised.
  */
 export function hold(outbox: Outbox, notice: Notice, now: number): Outbox {
-  const same = outbox.batches.findIndex((b) => b.notice.kind === notice.kind && b.notice.resolved === notice.resolved);
-  if (same >= 0 && ROLLED_UP.includes(notice.kind)) {
-    const batches = [...outbox.batches];
-    const batch = batches[same] as Batch;
-    batches[same] = { ...batch, notice: { ...batch.notice, items: [...batch.notice.items, ...notice.items] } };
-    return { batches };
+  const same = outbox.batches.find((b) => b.notice.kind === notice.kind && b.notice.resolved === notice.resolved);
+  if (same !== undefined && ROLLED_UP.includes(notice.kind)) {
+    const joined = { ...same, notice: { ...same.notice, items: [...same.notice.items, ...notice.items] } };
+    return { batches: outbox.batches.map((b) => (b === same ? joined : b)) };
   }
   const since = ROLLED_UP.includes(notice.kind) ? now : Number.NEGATIVE_INFINITY;
   return { batches: [...outbox.batches, { notice, since }] };

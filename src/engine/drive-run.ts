@@ -117,7 +117,7 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       random: deps.random,
     });
     // A wait announced by an earlier supervisor is resolved by this one.
-    if (run.status !== "pending") notifier.prime(await store.readEvents({ runId: run.id, types: NOTICE_EVENT_TYPES }));
+    if (run.status !== "pending") notifier.prime(await store.readEvents({ runId: run.id, types: [...NOTICE_EVENT_TYPES] }));
   }
 
   try {

@@ -52,12 +52,19 @@ interface Delivery {
   notice: Notice;
 }
 
+/** A webhook, its place in the config, its queue and the delivery under way. */
+interface Hook {
+  readonly index: number;
+  readonly webhook: Webhook;
+  readonly queue: Delivery[];
+  running: Promise<void> | undefined;
+}
+
 export class Notifier {
   private state: NotifyState = initialNotifyState;
   private outbox: Outbox = emptyOutbox;
   private timer: NodeJS.Timeout | undefined;
-  private readonly queues: Delivery[][];
-  private readonly running: (Promise<void> | undefined)[];
+  private readonly hooks: Hook[];
   private readonly dropped: Delivery[] = [];
   /** Aborted when the end's wait is over: what is in flight stops at once. */
   private readonly gone = new AbortController();
@@ -67,8 +74,7 @@ export class Notifier {
     private readonly settings: NotifySettings,
     private readonly deps: NotifierDeps,
   ) {
-    this.queues = settings.webhooks.map(() => []);
-    this.running = settings.webhooks.map(() => undefined);
+    this.hooks = settings.webhooks.map((webhook, index) => ({ index, webhook, queue: [], running: undefined }));
   }
 
   /** The run's journal before this supervisor: folded for the waits still open, nothing sent for it. */
@@ -97,7 +103,7 @@ export class Notifier {
     this.release(true);
     this.closed = true;
     clearTimeout(this.timer);
-    const pending = () => this.running.filter((p): p is Promise<void> => p !== undefined);
+    const pending = () => this.hooks.flatMap((hook) => (hook.running === undefined ? [] : [hook.running]));
     // A delivery that ends starts the next of its queue: wait until the queues are empty or the time is up.
     const over = new AbortController();
     const timeUp = sleepFor(this.settings.endWaitMs, undefined, { signal: over.signal }).then(
@@ -108,7 +114,7 @@ export class Notifier {
       // another round: the deliveries that just ended may have started the next ones
     }
     over.abort();
-    const left = this.queues.flatMap((queue) => queue.splice(0));
+    const left = this.hooks.flatMap((hook) => hook.queue.splice(0));
     this.gone.abort();
     // What was in flight ends at once now (its POST aborted, its backoff cut): its outcome is journaled as it ends.
     await Promise.all(pending());
@@ -127,13 +133,12 @@ export class Notifier {
     const { outbox, notices } = due(this.outbox, now, this.settings.windowMs, all);
     this.outbox = outbox;
     for (const notice of notices) {
-      this.settings.webhooks.forEach((webhook, index) => {
-        if (!wants(webhook, notice)) return;
-        const queue = this.queues[index] as Delivery[];
-        if (queue.length >= MAX_QUEUED) this.dropped.push({ webhook: index, notice });
-        else queue.push({ webhook: index, notice });
-        this.pump(index);
-      });
+      for (const hook of this.hooks) {
+        if (!wants(hook.webhook, notice)) continue;
+        if (hook.queue.length >= MAX_QUEUED) this.dropped.push({ webhook: hook.index, notice });
+        else hook.queue.push({ webhook: hook.index, notice });
+        this.pump(hook);
+      }
     }
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -145,20 +150,19 @@ export class Notifier {
   }
 
   /** One delivery at a time per webhook, in the order the notices were raised. */
-  private pump(index: number): void {
-    if (this.running[index] !== undefined) return;
-    const next = this.queues[index]?.shift();
+  private pump(hook: Hook): void {
+    if (hook.running !== undefined) return;
+    const next = hook.queue.shift();
     if (next === undefined) return;
-    this.running[index] = this.deliver(next)
-      .catch((error: unknown) => this.deps.logger.warn("notice not delivered", { webhook: index, why: toError(error).message }))
+    hook.running = this.deliver(hook.webhook, next)
+      .catch((error: unknown) => this.deps.logger.warn("notice not delivered", { webhook: hook.index, why: toError(error).message }))
       .finally(() => {
-        this.running[index] = undefined;
-        if (!this.gone.signal.aborted) this.pump(index);
+        hook.running = undefined;
+        if (!this.gone.signal.aborted) this.pump(hook);
       });
   }
 
-  private async deliver(delivery: Delivery): Promise<void> {
-    const webhook = this.settings.webhooks[delivery.webhook] as Webhook;
+  private async deliver(webhook: Webhook, delivery: Delivery): Promise<void> {
     const { headers, missing } = resolveHeaders(webhook.headers, this.deps.env);
     if (missing.length > 0) {
       await this.failed(delivery, 0, undefined, `not sent: the environment has no ${missing.map((m) => `$${m}`).join(", ")} (named in its headers)`);
@@ -224,8 +228,8 @@ export class Notifier {
   }
 
   private described(delivery: Delivery) {
-    const webhook = this.settings.webhooks[delivery.webhook] as Webhook;
-    return { webhook: delivery.webhook, host: new URL(webhook.url).host, event: delivery.notice.kind, resolved: delivery.notice.resolved, items: delivery.notice.items.length };
+    const url = this.settings.webhooks[delivery.webhook]?.url;
+    return { webhook: delivery.webhook, host: url === undefined ? "?" : new URL(url).host, event: delivery.notice.kind, resolved: delivery.notice.resolved, items: delivery.notice.items.length };
   }
 
   /** A journal write that fails (the lease was lost) is logged: a notice is never worth the run. */
