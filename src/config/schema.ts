@@ -6,6 +6,7 @@ import { DEFAULT_PERMISSION, PERMISSIONS } from "../agents/permission.js";
 import { AGENT_NAMES } from "../agents/names.js";
 import { DEFAULT_BREAKER } from "../core/circuit.js";
 import { parseDuration } from "../core/duration.js";
+import { NOTICE_KINDS, WEBHOOK_FORMATS } from "../core/notify.js";
 import { OnFailure } from "../core/recovery-policy.js";
 import { RISKS, rulesInForce, type RuleSetting } from "../core/risk-rules.js";
 import { parseSize } from "../core/size.js";
@@ -32,6 +33,21 @@ function buildConfigSchema() {
       })
       .strict(),
   );
+  const webhook = z
+    .object({
+      url: z.string().refine(isWebhookUrl, { message: "expected an http:// or https:// URL" }),
+      events: z.array(z.enum(NOTICE_KINDS)).min(1).default([...NOTICE_KINDS]),
+      format: z.enum(WEBHOOK_FORMATS).default("json"),
+      headers: z
+        .record(
+          z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { message: "a header name is letters, digits and - (no spaces or colons)" }),
+          z.string().refine((v) => !/[\r\n]/.test(v) && unclosedVariable(v) === undefined, {
+            message: "a header value is one line; name an environment variable as ${NAME}",
+          }),
+        )
+        .default({}),
+    })
+    .strict();
   return z
     .object({
       agent: z.enum(AGENT_NAMES).default("claude-code"),
@@ -102,6 +118,15 @@ function buildConfigSchema() {
         .prefault({}),
       worktrees: z
         .object({ dir: z.string().min(1).optional() })
+        .strict()
+        .prefault({}),
+      notify: z
+        .object({
+          webhooks: z.array(webhook).default([]),
+          timeout: duration.default("10s"),
+          endWait: duration.default("5s"),
+          rollUp: duration.default("2s"),
+        })
         .strict()
         .prefault({}),
       agents: z
@@ -176,6 +201,21 @@ function wellTyped(rules: unknown): Record<string, RuleSetting> {
 
 function isLevel(value: unknown): value is RuleSetting["level"] {
   return value === "off" || RISKS.some((r) => r === value);
+}
+
+function isWebhookUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
+/** A `${` without its closing brace or with no variable name in it; undefined when every reference is whole. */
+function unclosedVariable(value: string): string | undefined {
+  const rest = value.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*\}/g, "");
+  return rest.includes("${") ? rest : undefined;
 }
 
 let built: ReturnType<typeof buildConfigSchema> | undefined;
@@ -287,6 +327,26 @@ risk:
     # migrations: off
     # large: { lines: 300 }
     # payments: { level: high, paths: ["src/payments/**"], about: money moves here }
+
+# Webhooks told when something needs a human and when a run ends. Each has a url (http or https), the events it
+# wants (default: all): task.waiting (a task waits for a human; today that is the run waiting), task.escalated (a task ended failed,
+# stalled or blocked), run.waiting (the run waits for a human: missing credentials), run.paused, run.finished;
+# a format: json (orch's own body) or slack (text and blocks an incoming webhook accepts); and optional headers,
+# whose values may name environment variables, read when a notice is sent: \${SLACK_TOKEN}. Notices of one kind
+# that come within rollUp of each other are sent as one. A delivery is tried up to 4 times with backoff (a
+# Retry-After is honoured); each outcome is in the journal (webhook number and host only, never its URL's path,
+# query or headers). A failure never stops the run; its end waits at most endWait for deliveries still pending.
+notify:
+  webhooks: []
+  #  - url: https://hooks.slack.com/services/T000/B000/XXXX
+  #    events: [task.waiting, task.escalated, run.finished]
+  #    format: slack
+  #  - url: https://example.com/orch-hook
+  #    headers:
+  #      Authorization: Bearer \${ORCH_HOOK_TOKEN}
+  timeout: 10s           # one POST's longest wait for an answer
+  endWait: 5s            # how long the run's end waits for deliveries still pending
+  rollUp: 2s             # notices of one kind this close together go as one
 
 agents:
   claude-code:

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { AgentEvent, TokenUsage } from "./agent-event.js";
 import { FAILURE_KINDS, type FailureKind } from "./failure.js";
 import { ReviewRecord } from "./review.js";
+import { NOTICE_KINDS } from "./notice-kind.js";
 import { TERMINAL_RUN_STATUSES } from "./run.js";
 import { TERMINAL_TASK_STATUSES } from "./task.js";
 
@@ -267,6 +268,32 @@ const runCollected = z.object({
   }),
 });
 
+/**
+ * A notice's delivery to one webhook (engine/notifier.ts): the webhook by its place in `notify.webhooks` and its
+ * host only (a URL's path or query, and its headers, may hold a token), the notice's kind, how many items it rolled
+ * up, the tries made and the last HTTP status. Journal only: no projection changes.
+ */
+const Delivery = z.object({
+  webhook: z.number().int().nonnegative(),
+  host: z.string(),
+  event: z.enum(NOTICE_KINDS),
+  resolved: z.boolean(),
+  items: z.number().int().positive(),
+});
+const notifySent = z.object({
+  type: z.literal("notify.sent"),
+  data: Delivery.extend({ attempts: z.number().int().positive(), status: z.number().int() }),
+});
+const notifyFailed = z.object({
+  type: z.literal("notify.failed"),
+  data: Delivery.extend({ attempts: z.number().int().nonnegative(), status: z.number().int().optional(), error: z.string() }),
+});
+/** Deliveries still pending when the run's end had waited for them as long as it may, or beyond the queue's bound. */
+const notifyDropped = z.object({
+  type: z.literal("notify.dropped"),
+  data: z.object({ deliveries: z.array(Delivery), reason: z.string() }),
+});
+
 export const EventBody = z.discriminatedUnion("type", [
   runCreated,
   runStarted,
@@ -292,6 +319,9 @@ export const EventBody = z.discriminatedUnion("type", [
   attemptExited,
   verifyCompleted,
   attemptFinished,
+  notifySent,
+  notifyFailed,
+  notifyDropped,
 ]);
 export type EventBody = z.infer<typeof EventBody>;
 export type EventType = EventBody["type"];

@@ -54,6 +54,20 @@ const kinds = (steps: readonly GraphStep[]) => steps.map((s) => ("taskId" in s ?
 // ---- scenarios ---------------------------------------------------------------------------------------------------
 
 describe("the run graph's fold, by scenario", () => {
+  it("ignores the deliveries of notices: the same state, whatever the journal says of webhooks", () => {
+    const graph = planOf({ id: "a" }, { id: "b", dependsOn: ["a"] });
+    const d = { webhook: 0, host: "h", event: "task.escalated" as const, resolved: false, items: 1 };
+    const after = replay(
+      [
+        { type: "notify.sent", runId: "r", data: { ...d, attempts: 1, status: 200 } },
+        { type: "notify.failed", runId: "r", taskId: "a", data: { ...d, attempts: 4, error: "HTTP 500" } },
+        { type: "notify.dropped", runId: "r", data: { deliveries: [d], reason: "the end" } },
+      ],
+      graph,
+    );
+    expect(after).toBe(graph);
+  });
+
   it("starts the ready tasks by urgency up to the concurrency: priority, then the longest chain behind a task", () => {
     const graph = planOf({ id: "a" }, { id: "b" }, { id: "c", dependsOn: ["b"] }, { id: "d", priority: 5 });
     expect(kinds(decide(graph, input()))).toEqual(["start d", "start b"]);

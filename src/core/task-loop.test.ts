@@ -61,6 +61,18 @@ class Journal {
 }
 
 describe("the task loop's fold, by scenario", () => {
+  it("ignores the deliveries of notices: the same state, whatever the journal says of webhooks", () => {
+    const config = configOf();
+    const j = new Journal().started(1).exited(1, { kind: "crashed", detail: "boom" });
+    const before = j.state(config);
+    const d = { webhook: 0, host: "h", event: "task.escalated" as const, resolved: false, items: 1 };
+    j.add({ type: "notify.failed", data: { ...d, attempts: 4, error: "HTTP 500" } })
+      .add({ type: "notify.sent", data: { ...d, attempts: 1, status: 200 } })
+      .add({ type: "notify.dropped", data: { deliveries: [d], reason: "the end" } });
+    const after = j.events.slice(-3).reduce((state, event) => evolve(config, state, event), before);
+    expect(after).toBe(before);
+  });
+
   it("starts the first attempt on the first link with no handoff, verifies a clean exit, commits when every criterion passes", () => {
     const j = new Journal();
     expect(decide(configOf(), j.state(), INPUT)).toMatchObject({ kind: "attempt", number: 1, link: 0, resumeSession: undefined, handoff: "" });

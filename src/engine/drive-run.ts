@@ -28,6 +28,8 @@ import { collectRun } from "./gc.js";
 import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
 import type { Logger } from "./logger.js";
 import { reportPath, runPaths, type OrchPaths } from "./paths.js";
+import { Notifier } from "./notifier.js";
+import { NOTICE_EVENT_TYPES, type NotifySettings } from "../core/notify.js";
 import { reconcileRun } from "./reconcile.js";
 import { writeReport } from "./report.js";
 
@@ -44,6 +46,8 @@ export interface DriveOptions {
   onActivity?: (activity: TaskActivity) => void;
   /** How long the supervisor's lease holds unless renewed (tests shorten it). */
   leaseTtlMs?: number;
+  /** Webhooks told of what needs a human and of the run's end (`notify` in orch.config.yaml, read when driving starts). */
+  notify?: NotifySettings;
 }
 
 export interface DriveResult {
@@ -93,8 +97,29 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
     logger: log,
     onLost: () => abort.abort("lease-lost"),
   });
+  let notifier: Notifier | undefined;
   // Fenced: once another supervisor has taken the run over, this one's writes are refused and it stops.
-  const writer = new EventWriter(store, { fence: { runId: run.id, fence: claim.fence }, onStale: (error) => keeper.lose(error.message) });
+  const writer = new EventWriter(store, {
+    fence: { runId: run.id, fence: claim.fence },
+    onStale: (error) => keeper.lose(error.message),
+    // Every state change this supervisor journals is shown to the webhooks' notifier, off the run's path.
+    onWritten: (events) => notifier?.observe(events),
+  });
+  if (options.notify !== undefined && options.notify.webhooks.length > 0) {
+    notifier = new Notifier(options.notify, {
+      runId: run.id,
+      goal: run.goal,
+      titles: async () => new Map((await store.listTasks(run.id)).map((t) => [t.id, t.title])),
+      write: (...events) => writer.write(...events),
+      env: deps.env,
+      redactor: deps.redactor,
+      logger: log,
+      now: deps.now,
+      random: deps.random,
+    });
+    // A wait announced by an earlier supervisor is resolved by this one.
+    if (run.status !== "pending") notifier.prime(await store.readEvents({ runId: run.id, types: [...NOTICE_EVENT_TYPES] }));
+  }
 
   try {
     const fresh = run.status === "pending";
@@ -121,12 +146,14 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
       current = await store.listTasks(run.id);
       for (const t of current) if (t.status === "running") restored.set(t.id, await restore(t));
     }
-    return await driveLoop(deps, { ...options, run, tasks: current, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore });
+    return await driveLoop(deps, { ...options, run, tasks: current, chain, paths, writer, log, abort, stop, keeper, restored, restore, elapsedBefore, notifier });
   } catch (error) {
     // Taken over before the loop began or while it wrote the run's end: this supervisor stops writing.
     if (!(error instanceof StaleWriterError)) throw error;
     return { run: (await store.getRun(run.id)) ?? run, report: reportPath(paths, run.id), leaseLost: true };
   } finally {
+    // Done already on a normal end; on any other, what is pending still gets its bounded wait.
+    await notifier?.close();
     await keeper.release();
   }
 }
@@ -148,6 +175,7 @@ interface LoopInput extends DriveOptions {
   restore(task: TaskRecord): Promise<TaskLoop>;
   /** How long the run was driven before this supervisor took it: it counts against the time limit. */
   elapsedBefore: number;
+  notifier: Notifier | undefined;
 }
 
 async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResult> {
@@ -236,6 +264,8 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     // The scheduler ended every task it reached; the run ends with them.
     await writer.write({ type: "run.finished", runId: run.id, data: { status: runStatusOf(conclusion), reason: conclusion.reason, report } });
   }
+  // The end's notice goes out, and the report can tell what was delivered: a bounded wait (notify.endWait).
+  await input.notifier?.close();
   await writeReport(store, run.id, report);
   await writer.flush();
   const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";

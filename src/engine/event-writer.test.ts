@@ -108,3 +108,18 @@ describe("EventWriter and a stop request", () => {
     expect(messages).toEqual(["output before", "task starts", "output after the request", "the task ends"]);
   });
 });
+
+describe("EventWriter shows what it journaled", () => {
+  it("each state change once it is written, with its sequence number; buffered output and refused starts are not shown", async () => {
+    const shown: string[] = [];
+    const writer = new EventWriter(store, { onWritten: (events) => shown.push(...events.map((e) => `${e.seq} ${e.type === "run.noted" ? e.data.message : e.type}`)) });
+    writer.push(note("output"));
+    await writer.write(note("a"), note("b"));
+    await store.append([{ type: "run.stop-requested", runId: "r1", data: { mode: "abort", by: "cli" } }]);
+    expect(await writer.writeUnlessStopped(note("refused"))).toBe("abort");
+    await writer.flush();
+    const seqs = (await store.readEvents({ runId: "r1" })).flatMap((e) => (e.type === "run.noted" && e.data.message !== "output" ? [`${e.seq} ${e.data.message}`] : []));
+    expect(shown).toEqual(seqs);
+    expect(shown.map((s) => s.split(" ")[1])).toEqual(["a", "b"]);
+  });
+});

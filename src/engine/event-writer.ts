@@ -18,6 +18,8 @@ export interface EventWriterOptions {
   fence?: WriteFence;
   /** Called once when the store refuses a write because the fence moved on: the lease is lost. */
   onStale?: (error: StaleWriterError) => void;
+  /** Shown every state change once it is in the journal (not buffered output): the supervisor's notices. Must not throw. */
+  onWritten?: (events: readonly StoredEvent[]) => void;
 }
 
 /** What writes a loop's events: the journal's batching writer, or one that also folds what goes through it. */
@@ -43,6 +45,7 @@ export class EventWriter implements JournalWriter {
   private readonly flushMs: number;
   private readonly fence: WriteFence | undefined;
   private readonly onStale: ((error: StaleWriterError) => void) | undefined;
+  private readonly onWritten: ((events: readonly StoredEvent[]) => void) | undefined;
   private written = 0;
 
   constructor(
@@ -53,6 +56,7 @@ export class EventWriter implements JournalWriter {
     this.flushMs = options.flushMs ?? 10;
     this.fence = options.fence;
     this.onStale = options.onStale;
+    this.onWritten = options.onWritten;
   }
 
   /** Buffers an event; it is written within `flushMs` or as soon as a batch fills. */
@@ -116,6 +120,7 @@ export class EventWriter implements JournalWriter {
         const options = { fence: this.fence, unlessStopRequested };
         const stored = returning ? await this.store.append(events, options) : (await this.store.ingest(events, options), []);
         this.written += events.length;
+        if (stored.length > 0) this.onWritten?.(stored);
         return stored;
       } catch (error) {
         // A write refused for a stop request wrote nothing and is no failure of the journal.

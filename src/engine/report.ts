@@ -10,6 +10,7 @@ import { formatDuration } from "../core/duration.js";
 import { PROGRESS_MEANS } from "../core/progress.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine } from "../core/text.js";
+import { DELIVERY_EVENT_TYPES, describeDelivery } from "../core/notify.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
@@ -25,6 +26,8 @@ export interface ReportData {
   diff: DiffStat | undefined;
   uncommitted: string[];
   notes: string[];
+  /** Webhook deliveries of the run's notices, one line each, in journal order. */
+  deliveries: string[];
   figures: RecoveryFigures;
   /** A planned run's scheduling figures; undefined for a run of one task. */
   schedule: (ScheduleFigures & { concurrency: number }) | undefined;
@@ -40,6 +43,9 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   const tasks = await store.listTasks(runId);
   const attempts = await store.listAttempts({ runId });
   const notes = (await store.readEvents({ runId, types: ["run.noted"] })).flatMap((e) => (e.type === "run.noted" ? [e.data.message] : []));
+  const deliveries = (await store.readEvents({ runId, types: [...DELIVERY_EVENT_TYPES] })).flatMap((e) =>
+    e.type === "notify.sent" || e.type === "notify.failed" || e.type === "notify.dropped" ? [describeDelivery(e).text] : [],
+  );
   let diff: DiffStat | undefined;
   let uncommitted: string[] = [];
   const task = tasks[0];
@@ -60,7 +66,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   }
   const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
   const worktreeKept = task !== undefined && existsSync(task.worktree);
-  return { run, tasks, attempts, diff, uncommitted, notes, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept };
+  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -140,6 +146,7 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push(recoverySection(data.figures), "");
 
   if (data.notes.length > 0) out.push("## Notes", "", ...data.notes.map((n) => `- ${n}`), "");
+  if (data.deliveries.length > 0) out.push("## Notifications", "", ...data.deliveries.map((n) => `- ${n}`), "");
 
   out.push("## Changes", "");
   if (data.diff !== undefined) {

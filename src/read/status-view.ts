@@ -6,6 +6,7 @@ import { describeAgentEvent } from "../core/agent-event.js";
 import { formatTimestamp } from "../core/duration.js";
 import { TaskGraph } from "../core/dag.js";
 import { isTerminalRun } from "../core/run.js";
+import { describeDelivery } from "../core/notify.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine, summarizeList } from "../core/text.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine/figures.js";
@@ -148,9 +149,11 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
     figures: await collectFigures(store, run.id),
     lastFailure: finished?.failure === undefined ? null : { kind: finished.failure.kind, detail: finished.failure.detail },
     report: run.report ?? null,
-    warnings: (await store.readEvents({ runId: run.id, types: ["run.noted"] })).flatMap((e) =>
-      e.type === "run.noted" && e.data.level === "warning" ? [e.data.message] : [],
-    ),
+    // A notice that did not reach its webhook is a warning: someone expected to be told was not.
+    warnings: (await store.readEvents({ runId: run.id, types: ["run.noted", "notify.failed", "notify.dropped"] })).flatMap((e) => {
+      if (e.type === "run.noted") return e.data.level === "warning" ? [e.data.message] : [];
+      return e.type === "notify.failed" || e.type === "notify.dropped" ? [describeDelivery(e).text] : [];
+    }),
     createdAt: new Date(run.createdAt).toISOString(),
     reviewer: describeReviewer(run.settings),
     tasks: tasks.map((t) => ({

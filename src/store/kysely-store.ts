@@ -43,7 +43,7 @@ const INSERT_CHUNK = 500;
 /** Agent output and notes change no projection; everything else goes through `project`. */
 function changesState(event: NewEvent): boolean {
   if (event.type === "agent.emitted") return event.data.type === "session.started";
-  return event.type !== "run.noted";
+  return event.type !== "run.noted" && !event.type.startsWith("notify.");
 }
 
 export class KyselyStore implements Store {

@@ -110,6 +110,10 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
     case "run.noted":
     // Worktrees removed after the run ended: the journal keeps what was removed; no projection changes.
     case "run.collected":
+    // Deliveries of notices: the journal keeps them for the report and `orch logs`.
+    case "notify.sent":
+    case "notify.failed":
+    case "notify.dropped":
       return;
     case "task.created": {
       const d = event.data;

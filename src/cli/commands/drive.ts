@@ -11,6 +11,7 @@ import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";
 import { engineDeps, openRepoStore } from "../../app/compose.js";
+import { loadNotifySettings } from "../../app/notify-settings.js";
 import { EXIT, exitCodeForRun } from "../exit-codes.js";
 import { StatusLine } from "../status-line.js";
 
@@ -28,6 +29,7 @@ export async function runJson(store: Store, runId: string) {
 async function driveWithSignals(ctx: CliContext, store: Store, runId: string, detached: boolean, resume: boolean, status?: StatusLine) {
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
+  const notify = loadNotifySettings(run.repoRoot);
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();
   const interrupt = new AbortController();
@@ -56,6 +58,7 @@ async function driveWithSignals(ctx: CliContext, store: Store, runId: string, de
       resume,
       interrupt: interrupt.signal,
       terminate: terminate.signal,
+      notify,
       ...(status !== undefined ? { onActivity: (a) => status.update(a) } : {}),
     });
     return { ...result, interrupted };

@@ -3,6 +3,7 @@
 // names it (`api#2`: task api, attempt 2), since tasks run side by side; `RUN/TASK` shows one task's lines only.
 import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
+import { describeDelivery } from "../../core/notify.js";
 import { isTerminalRun } from "../../core/run.js";
 import { describeFinding } from "../../core/review.js";
 import { firstLine } from "../../core/text.js";
@@ -80,6 +81,10 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
       return event.data.criteria
         .map((c) => line(`${c.passed ? "✔ pass" : "✖ FAIL"} \`${c.command}\`${c.tests ? ` (${c.tests.passed}/${c.tests.total} tests)` : ""}`))
         .join("\n");
+    case "notify.sent":
+    case "notify.failed":
+    case "notify.dropped":
+      return line(`── ${describeDelivery(event).text}`);
     case "attempt.finished":
       if (event.data.review !== undefined) {
         const r = event.data.review;
