@@ -120,6 +120,8 @@ describe("orch run: resource bounds", () => {
       "attempt.exited",
       "verify.completed",
       "attempt.finished",
+      // The approval gate let the low-risk commit on by itself.
+      "task.assessed",
       "task.integrated",
       "task.finished",
       // The task's worktree, removed once its work was integrated.

@@ -1,6 +1,5 @@
 // The webhooks a supervisor tells, from orch.config.yaml as it is when driving starts (a resume reads it again):
 // URLs and headers stay in the file and in memory, never in the journal, since they may hold tokens.
-import { loadConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { parseDuration } from "../core/duration.js";
 import type { NotifySettings } from "../core/notify.js";
@@ -10,9 +9,4 @@ export function notifySettings(config: Config): NotifySettings {
   // The schema has checked every duration.
   const ms = (text: string) => parseDuration(text) ?? 0;
   return { webhooks, timeoutMs: ms(timeout), endWaitMs: ms(endWait), windowMs: ms(rollUp) };
-}
-
-/** The notify settings of a repository's orch.config.yaml; a bad file is a ConfigError (exit 2). */
-export function loadNotifySettings(repoRoot: string): NotifySettings {
-  return notifySettings(loadConfig(repoRoot).config);
 }

@@ -11,6 +11,7 @@ import type { CliContext } from "./context.js";
 import type { PlanFlags } from "./commands/plan.js";
 import type { RiskFlags } from "./commands/risk.js";
 import type { RunFlags } from "./commands/run.js";
+import type { DecisionFlags } from "./commands/approve.js";
 import { findDashGoal, type DashGoal } from "./dash-goal.js";
 import { EXIT } from "./exit-codes.js";
 import { controlHelp, DOCTOR_HELP, EXIT_CODES_HELP, LOGS_HELP, RESUME_HELP, RISK_HELP, RUN_HELP } from "./help-text.js";
@@ -130,6 +131,22 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--json", "print JSON")
     .addHelpText("after", RISK_HELP)
     .action(async (ref: string | undefined, flags: RiskFlags) => set(await (await import("./commands/risk.js")).riskCommand(ctx, ref, flags)));
+
+  program
+    .command("approve")
+    .description("let a task's commit that waits for a human go on to the merge queue (shows its diff stat, the rules that fired and the review first)")
+    .argument("<ref>", "RUN/TASK: the task waiting for approval")
+    .option("--reason <text>", "why, kept in the journal with who approved")
+    .option("--json", "print JSON")
+    .action(async (ref: string, flags: DecisionFlags) => set(await (await import("./commands/approve.js")).approveCommand(ctx, ref, flags)));
+
+  program
+    .command("reject")
+    .description("turn down a task's commit that waits for a human: the task fails and its dependents are blocked")
+    .argument("<ref>", "RUN/TASK: the task waiting for approval")
+    .option("--reason <text>", "why (required), kept in the journal with who rejected")
+    .option("--json", "print JSON")
+    .action(async (ref: string, flags: DecisionFlags) => set(await (await import("./commands/approve.js")).rejectCommand(ctx, ref, flags)));
 
   const CONTROL = {
     stop: "finish the current attempt (within a grace period), then stop with a report",

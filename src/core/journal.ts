@@ -243,6 +243,31 @@ const taskReopened = z.object({
   type: z.literal("task.reopened"),
   data: z.object({ to: z.enum(["running", "pending"]), reason: z.string() }),
 });
+/**
+ * The approval gate judged a task's verified commit (core/approval.ts): its risk level and the rules that fired,
+ * and whether it goes on to the merge queue by itself or waits for a human.
+ */
+const taskAssessed = z.object({
+  type: z.literal("task.assessed"),
+  data: z.object({
+    commit: z.string(),
+    level: Risk,
+    /** Each rule that fired, in plain words with its evidence. */
+    rules: z.array(z.string()),
+    decision: z.enum(["integrate", "human"]),
+    why: z.string(),
+  }),
+});
+/** A human let a waiting task's commit go on to the merge queue (`orch approve`). */
+const taskApproved = z.object({
+  type: z.literal("task.approved"),
+  data: z.object({ commit: z.string(), by: z.string(), reason: z.string().optional() }),
+});
+/** A human turned a waiting task's commit down (`orch reject`); the task's end comes in the same write. */
+const taskRejected = z.object({
+  type: z.literal("task.rejected"),
+  data: z.object({ commit: z.string(), by: z.string(), reason: z.string() }),
+});
 const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string(), level: z.literal("warning").optional() }) });
 /**
  * `orch gc` (or the run itself, at its end) removed task worktrees of a finished run. Branches are kept; work
@@ -313,6 +338,9 @@ export const EventBody = z.discriminatedUnion("type", [
   taskReverted,
   taskReopened,
   taskMergeFound,
+  taskAssessed,
+  taskApproved,
+  taskRejected,
   attemptStarted,
   attemptSpawned,
   agentEmitted,

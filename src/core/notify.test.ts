@@ -70,7 +70,7 @@ describe("which events raise a notice", () => {
   });
 
   it("names the event types a supervisor must fold on takeover", () => {
-    expect([...NOTICE_EVENT_TYPES].sort()).toEqual(["run.finished", "run.paused", "run.resumed", "run.waiting", "task.finished"]);
+    expect([...NOTICE_EVENT_TYPES].sort()).toEqual(["run.finished", "run.paused", "run.resumed", "run.waiting", "task.approved", "task.assessed", "task.finished", "task.rejected"]);
   });
 });
 
@@ -94,6 +94,19 @@ describe("resolution", () => {
     expect(notices).toEqual([{ kind: "run.waiting", runId: RUN, resolved: true, items: [{ status: "resolved", reason: "the run was resumed", next: `orch resume ${RUN}` }] }]);
     // Resolved once: a second end of the wait says nothing.
     expect(fold([ev({ type: "run.finished", data: { status: "succeeded", reason: "done" } })], state).notices.map((n) => n.resolved)).toEqual([false]);
+  });
+
+  it("a commit the gate holds is a task waiting for a human; the approval resolves it, a judgement that lets it on raises nothing", () => {
+    const held = ev({ type: "task.assessed", data: { commit: "c1", level: "high", rules: ["high ci: CI configuration"], decision: "human", why: "high risk: a human must approve" } }, "api");
+    const { state, notices } = fold([held]);
+    expect(notices).toEqual([
+      { kind: "task.waiting", runId: RUN, resolved: false, items: [{ taskId: "api", status: "held for a human (high risk)", reason: "high risk: a human must approve", next: `orch approve ${RUN}/api` }] },
+    ]);
+    const approved = fold([ev({ type: "task.approved", data: { commit: "c1", by: "ana" } }, "api")], state);
+    expect(approved.notices.map((n) => [n.kind, n.resolved, n.items[0]?.reason])).toEqual([["task.waiting", true, "approved by ana"]]);
+    const rejected = fold([ev({ type: "task.rejected", data: { commit: "c1", by: "ana", reason: "no" } }, "api")], state);
+    expect(rejected.notices.map((n) => n.items[0]?.reason)).toEqual(["rejected by ana: no"]);
+    expect(fold([ev({ type: "task.assessed", data: { commit: "c2", level: "low", rules: [], decision: "integrate", why: "low risk" } }, "web")]).notices).toEqual([]);
   });
 
   it("a resume after a pause or a crash resolves nothing", () => {

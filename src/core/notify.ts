@@ -66,6 +66,14 @@ function raisedBy(e: StoredEvent): Raised | undefined {
       return { kind: "run.paused", item: { status: "paused", reason: e.data.reason, next: `orch resume ${e.runId}` } };
     case "run.finished":
       return { kind: "run.finished", item: { status: e.data.status, reason: e.data.reason, next: `orch report ${e.runId}` } };
+    case "task.assessed":
+      return e.taskId !== undefined && e.data.decision === "human"
+        ? {
+            kind: "task.waiting",
+            wait: true,
+            item: { taskId: e.taskId, status: `held for a human (${e.data.level} risk)`, reason: e.data.why, next: `orch approve ${e.runId}/${e.taskId}` },
+          }
+        : undefined;
     case "task.finished":
       return e.taskId !== undefined && ESCALATED_TASK_STATUSES.includes(e.data.status)
         ? { kind: "task.escalated", item: { taskId: e.taskId, status: e.data.status, reason: e.data.reason, next: `orch logs ${e.runId}/${e.taskId}` } }
@@ -82,13 +90,17 @@ function resolvedBy(e: StoredEvent): Resolution | undefined {
       return e.data.from === "waiting" ? { kind: "run.waiting", how: "the run was resumed" } : undefined;
     case "run.finished":
       return { kind: "run.waiting", how: `the run ended (${e.data.status})` };
+    case "task.approved":
+      return e.taskId !== undefined ? { kind: "task.waiting", taskId: e.taskId, how: `approved by ${e.data.by}` } : undefined;
+    case "task.rejected":
+      return e.taskId !== undefined ? { kind: "task.waiting", taskId: e.taskId, how: `rejected by ${e.data.by}: ${e.data.reason}` } : undefined;
     default:
       return undefined;
   }
 }
 
 /** The event types `raisedBy` and `resolvedBy` look at: what a supervisor that takes a run over folds first. */
-export const NOTICE_EVENT_TYPES: readonly EventType[] = ["run.waiting", "run.paused", "run.finished", "run.resumed", "task.finished"];
+export const NOTICE_EVENT_TYPES: readonly EventType[] = ["run.waiting", "run.paused", "run.finished", "run.resumed", "task.finished", "task.assessed", "task.approved", "task.rejected"];
 
 /** A notice to send: one kind, one or more items (several: a roll-up), or the end of a wait (`resolved`). */
 export interface Notice {

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { NewEvent } from "./journal.js";
-import { decide, emptyGraph, evolve, MAX_REVERTS, phaseOf, replay, type GraphInput, type GraphStep, type RunGraph } from "./run-graph.js";
+import { decide, emptyGraph, evolve, MAX_REVERTS, phaseOf, rejectedReason, replay, type GraphInput, type GraphStep, type RunGraph } from "./run-graph.js";
 import type { TaskConclusion } from "./task-loop.js";
 import type { TerminalTaskStatus } from "./task.js";
 
@@ -29,7 +29,15 @@ function created(spec: Spec, position: number): NewEvent {
   };
 }
 const started = (id: string): NewEvent => ({ type: "task.started", runId: RUN, taskId: id, data: {} });
-const succeeded = (id: string, n: number, commit: string): NewEvent => ({ type: "attempt.finished", runId: RUN, taskId: id, attemptId: `${RUN}.${id}.${n}`, data: { outcome: "succeeded", progress: 1, commit } });
+const loopSucceeded = (id: string, n: number, commit: string): NewEvent => ({ type: "attempt.finished", runId: RUN, taskId: id, attemptId: `${RUN}.${id}.${n}`, data: { outcome: "succeeded", progress: 1, commit } });
+const assessed = (id: string, commit: string, decision: "integrate" | "human", level: "low" | "medium" | "high" = decision === "human" ? "high" : "low"): NewEvent => ({
+  type: "task.assessed",
+  runId: RUN,
+  taskId: id,
+  data: { commit, level, rules: [], decision, why: `${level} risk` },
+});
+/** A task's loop succeeded and the gate let its commit on (low risk). */
+const succeeded = (id: string, n: number, commit: string): NewEvent[] => [loopSucceeded(id, n, commit), assessed(id, commit, "integrate")];
 const finished = (id: string, status: TerminalTaskStatus, reason: string = status): NewEvent => ({ type: "task.finished", runId: RUN, taskId: id, data: { status, reason } });
 const integratedAs = (id: string, merge: string, integrator?: string): NewEvent => ({ type: "task.integrated", runId: RUN, taskId: id, data: { merge, ...(integrator !== undefined ? { integrator } : {}) } });
 const reverted = (id: string, merge: string, reason: string): NewEvent => ({ type: "task.reverted", runId: RUN, taskId: id, data: { merge, revert: `rv-${merge}`, reason } });
@@ -40,6 +48,7 @@ function integratorCreated(id: string, merged: string): NewEvent {
 const input = (over: Partial<GraphInput> = {}): GraphInput => ({
   busy: new Set(),
   merging: undefined,
+  assessing: new Set(),
   parked: new Set(),
   concurrency: 2,
   halt: undefined,
@@ -77,12 +86,12 @@ describe("the run graph's fold, by scenario", () => {
 
   it("a task that succeeds joins the merge queue; integrated, it unlocks its dependents; the run ends when all are", () => {
     let graph = planOf({ id: "a" }, { id: "b", dependsOn: ["a"] });
-    graph = replay([started("a"), succeeded("a", 1, "c-a")], graph);
+    graph = replay([started("a"), ...succeeded("a", 1, "c-a")], graph);
     expect(phaseOf(graph, "a")).toMatchObject({ kind: "queued", commit: "c-a" });
     expect(kinds(decide(graph, input()))).toEqual(["integrate a"]);
     graph = replay([integratedAs("a", "m-a"), finished("a", "succeeded")], graph);
     expect(kinds(decide(graph, input()))).toEqual(["start b"]);
-    graph = replay([started("b"), succeeded("b", 2, "c-b"), integratedAs("b", "m-b"), finished("b", "succeeded")], graph);
+    graph = replay([started("b"), ...succeeded("b", 2, "c-b"), integratedAs("b", "m-b"), finished("b", "succeeded")], graph);
     const [end] = decide(graph, input());
     expect(end).toMatchObject({ kind: "end", conclusion: { status: "succeeded" }, endings: [] });
   });
@@ -102,12 +111,36 @@ describe("the run graph's fold, by scenario", () => {
     });
     expect(phaseOf(replay([review(false)], graph), "a")).toMatchObject({ kind: "running" });
     graph = replay([review(true)], graph);
+    expect(phaseOf(graph, "a")).toEqual({ kind: "gated", commit: "c-a", review: { worst: undefined }, keepsSlot: true });
+    expect(kinds(decide(graph, input()))).toEqual(["assess a"]);
+    graph = replay([assessed("a", "c-a", "integrate")], graph);
     expect(phaseOf(graph, "a")).toMatchObject({ kind: "queued", commit: "c-a" });
     expect(graph.nodes[0]?.succeededWith).toBe("all 1 criteria met on attempt 1; approved by the reviewer");
   });
 
+  it("a commit the gate holds for a human blocks only its dependents; the run waits when nothing else can move", () => {
+    let graph = planOf({ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c" });
+    graph = replay([started("a"), loopSucceeded("a", 1, "c-a"), assessed("a", "c-a", "human"), started("c")], graph);
+    expect(phaseOf(graph, "a")).toMatchObject({ kind: "awaiting", commit: "c-a", level: "high" });
+    // c goes on; b waits for a; nothing is merged for a.
+    expect(kinds(decide(graph, input({ busy: new Set(["c"]) })))).toEqual(["wait"]);
+    graph = replay([...succeeded("c", 1, "c-c")], graph);
+    expect(kinds(decide(graph, input()))).toEqual(["integrate c"]);
+    graph = replay([integratedAs("c", "m-c"), finished("c", "succeeded")], graph);
+    const [end] = decide(graph, input());
+    expect(end).toMatchObject({ kind: "end", endings: [], conclusion: { status: "waiting", reason: expect.stringContaining("a (high risk)") } });
+    // An approval of another commit is not this one's.
+    expect(phaseOf(replay([{ type: "task.approved", runId: RUN, taskId: "a", data: { commit: "c-old", by: "me" } }], graph), "a").kind).toBe("awaiting");
+    const approved = replay([{ type: "task.approved", runId: RUN, taskId: "a", data: { commit: "c-a", by: "me" } }], graph);
+    expect(kinds(decide(approved, input()))).toEqual(["integrate a"]);
+    // Rejected, the task fails and its dependents are blocked.
+    const rejected = replay([{ type: "task.rejected", runId: RUN, taskId: "a", data: { commit: "c-a", by: "me", reason: "too risky" } }], graph);
+    expect(phaseOf(rejected, "a")).toEqual({ kind: "ended", status: "failed", reason: "rejected by me: too risky" });
+    expect(decide(rejected, input())).toEqual([{ kind: "end-tasks", endings: [{ taskId: "b", status: "blocked", reason: "depends on task a, which did not succeed" }] }]);
+  });
+
   it("a run of one task ends in its task's words", () => {
-    const graph = replay([started("only"), succeeded("only", 3, "c"), integratedAs("only", "m"), finished("only", "succeeded")], planOf({ id: "only" }));
+    const graph = replay([started("only"), ...succeeded("only", 3, "c"), integratedAs("only", "m"), finished("only", "succeeded")], planOf({ id: "only" }));
     expect(decide(graph, input())).toEqual([{ kind: "end", conclusion: { status: "succeeded", reason: "all 1 criteria met on attempt 3", commit: "" }, endings: [] }]);
     const failed = replay([started("only"), finished("only", "failed", "reached the limit of 2 attempts")], planOf({ id: "only" }));
     expect(decide(failed, input())).toMatchObject([{ kind: "end", conclusion: { status: "failed", reason: "reached the limit of 2 attempts" } }]);
@@ -122,7 +155,7 @@ describe("the run graph's fold, by scenario", () => {
     expect(phaseOf(again, "a")).toEqual({ kind: "running", sentBack: undefined });
     expect(phaseOf(again, "b")).toEqual({ kind: "pending" });
     expect(kinds(decide(again, input()))).toEqual(["run a"]);
-    const done = replay([succeeded("a", 3, "c3"), integratedAs("a", "m"), finished("a", "succeeded")], again);
+    const done = replay([...succeeded("a", 3, "c3"), integratedAs("a", "m"), finished("a", "succeeded")], again);
     expect(kinds(decide(done, input()))).toEqual(["start b"]);
     // A task that succeeded is not reopened.
     expect(evolve(done, reopened("a", "running"))).toBe(done);
@@ -142,15 +175,15 @@ describe("the run graph's fold, by scenario", () => {
   });
 
   it("a reverted merge sends its task back with the reason; the second revert blocks it", () => {
-    let graph = replay([started("a"), succeeded("a", 1, "c1"), reverted("a", "m1", "npm test failed")], planOf({ id: "a" }));
+    let graph = replay([started("a"), ...succeeded("a", 1, "c1"), reverted("a", "m1", "npm test failed")], planOf({ id: "a" }));
     expect(decide(graph, input())).toEqual([{ kind: "run", taskId: "a", sentBack: "npm test failed" }]);
-    graph = replay([succeeded("a", 2, "c2"), reverted("a", "m2", "still failing")], graph);
+    graph = replay([...succeeded("a", 2, "c2"), reverted("a", "m2", "still failing")], graph);
     expect(graph.nodes[0]?.reverts).toBe(MAX_REVERTS);
     expect(decide(graph, input())).toEqual([{ kind: "end-tasks", endings: [{ taskId: "a", status: "blocked", reason: "its merge broke the run's criteria 2 times: still failing" }] }]);
   });
 
   it("a conflict's integrator holds the merge queue until it ends; one that ends without the merge puts the task back", () => {
-    let graph = replay([started("a"), succeeded("a", 1, "c-a"), started("b"), succeeded("b", 1, "c-b"), integratorCreated("a--merge", "a"), started("a--merge")], planOf({ id: "a" }, { id: "b" }));
+    let graph = replay([started("a"), ...succeeded("a", 1, "c-a"), started("b"), ...succeeded("b", 1, "c-b"), integratorCreated("a--merge", "a"), started("a--merge")], planOf({ id: "a" }, { id: "b" }));
     expect(phaseOf(graph, "a")).toMatchObject({ kind: "conflicted", integrator: "a--merge" });
     // b waits in the queue: the integrator has the run branch's worktree.
     expect(kinds(decide(graph, input()))).toEqual(["run a--merge"]);
@@ -164,13 +197,13 @@ describe("the run graph's fold, by scenario", () => {
   it("a task whose merge is all a more urgent pending task waits for keeps its slot through the merge", () => {
     // `b` is ready and `c` (behind `a`, with a chain behind it) is more urgent than `b`.
     let graph = planOf({ id: "a" }, { id: "c", dependsOn: ["a"] }, { id: "e", dependsOn: ["c"] }, { id: "b" });
-    graph = replay([started("a"), succeeded("a", 1, "c-a")], graph);
+    graph = replay([started("a"), ...succeeded("a", 1, "c-a")], graph);
     expect(phaseOf(graph, "a")).toMatchObject({ kind: "queued", keepsSlot: true });
     expect(kinds(decide(graph, input({ concurrency: 1 })))).toEqual(["integrate a"]);
   });
 
   it("a pause lets what runs finish and starts nothing; an abort ends every task that did not end, each saying why", () => {
-    const graph = replay([started("a"), succeeded("a", 1, "c-a")], planOf({ id: "a" }, { id: "b" }, { id: "c", dependsOn: ["a"] }));
+    const graph = replay([started("a"), ...succeeded("a", 1, "c-a")], planOf({ id: "a" }, { id: "b" }, { id: "c", dependsOn: ["a"] }));
     const paused: TaskConclusion = { status: "paused", reason: "paused on request" };
     expect(kinds(decide(graph, input({ halt: paused })))).toEqual(["integrate a"]);
     expect(decide(graph, input({ halt: paused, merging: "a" }))).toEqual([{ kind: "wait" }]);
@@ -184,7 +217,7 @@ describe("the run graph's fold, by scenario", () => {
   });
 
   it("the merge a dead supervisor left at the run branch's tip is settled before any more urgent one", () => {
-    const graph = replay([started("a"), succeeded("a", 1, "c-a"), started("b"), succeeded("b", 1, "c-b")], planOf({ id: "a", priority: 9 }, { id: "b" }));
+    const graph = replay([started("a"), ...succeeded("a", 1, "c-a"), started("b"), ...succeeded("b", 1, "c-b")], planOf({ id: "a", priority: 9 }, { id: "b" }));
     expect(kinds(decide(graph, input()))).toEqual(["integrate a"]);
     const found = evolve(graph, { type: "task.merge-found", runId: RUN, taskId: "b", data: { merge: "m-b", reverted: false } });
     expect(kinds(decide(found, input()))).toEqual(["integrate b"]);
@@ -248,7 +281,7 @@ function historyOf(events: readonly NewEvent[], id: string) {
   return { attempts, waits, integrators };
 }
 
-type Job = { kind: "loop"; id: string } | { kind: "integration"; id: string; commit: string };
+type Job = { kind: "loop"; id: string } | { kind: "integration"; id: string; commit: string } | { kind: "assessment"; id: string; commit: string };
 
 interface Drive {
   readonly writes: NewEvent[][];
@@ -280,13 +313,24 @@ function drive(world: World, prefix: readonly NewEvent[][]): Drive {
     let decisions = 0;
     // Steps chosen since the last event was folded: none may come again before the next.
     let seen = new Set<string>();
+    // Between sessions a human decides on every commit the gate holds: most are approved, some rejected.
+    graph.plan.forEach((task) => {
+      const phase = phaseOf(graph, task.id);
+      if (phase.kind !== "awaiting") return;
+      if (draw(world.seed, `human:${task.id}:${phase.commit}`) < 0.75) write({ type: "task.approved", runId: RUN, taskId: task.id, data: { commit: phase.commit, by: "a human" } });
+      else {
+        const reason = rejectedReason("a human", "not this way");
+        write({ type: "task.rejected", runId: RUN, taskId: task.id, data: { commit: phase.commit, by: "a human", reason: "not this way" } }, finished(task.id, "failed", reason));
+      }
+    });
     let folded = writes.length;
     for (let guard = 0; ; guard++) {
       if (guard > 10_000) throw new Error("the run does not end");
       if (session === 0 && world.pauseAt !== undefined && decisions === world.pauseAt && halt === undefined) halt = { status: "paused", reason: "paused on request" };
       decisions++;
       const busy = new Set(jobs.filter((j) => j.kind === "loop").map((j) => j.id));
-      const steps = decide(graph, { busy, merging, parked, concurrency: world.concurrency, halt, aborted: false, runBranch: BRANCH });
+      const assessing = new Set(jobs.filter((j) => j.kind === "assessment").map((j) => j.id));
+      const steps = decide(graph, { busy, merging, assessing, parked, concurrency: world.concurrency, halt, aborted: false, runBranch: BRANCH });
       if (writes.length !== folded) {
         seen = new Set();
         folded = writes.length;
@@ -322,6 +366,9 @@ function drive(world: World, prefix: readonly NewEvent[][]): Drive {
           case "run":
             jobs.push({ kind: "loop", id: step.taskId });
             break;
+          case "assess":
+            jobs.push({ kind: "assessment", id: step.taskId, commit: step.commit });
+            break;
           case "integrate":
             expect(merging).toBeUndefined();
             expect([...graph.integrators.values()].every((i) => i.ended), "a merge while an integrator holds the run branch").toBe(true);
@@ -337,6 +384,11 @@ function drive(world: World, prefix: readonly NewEvent[][]): Drive {
 
     function complete(job: Job): void {
       const events = journal();
+      if (job.kind === "assessment") {
+        // The gate holds some commits for a human; the rest go on to the merge queue.
+        write(assessed(job.id, job.commit, draw(world.seed, `gate:${job.id}:${job.commit}`) < 0.2 ? "human" : "integrate"));
+        return;
+      }
       if (job.kind === "integration") {
         merging = undefined;
         const node = graph.nodes[graph.plan.findIndex((t) => t.id === job.id)];
@@ -369,7 +421,7 @@ function drive(world: World, prefix: readonly NewEvent[][]): Drive {
         parked.add(job.id);
         halt ??= { status: "waiting", reason: `task ${job.id} waits for a human` };
       } else if (r < 0.3) write(finished(job.id, "failed", `${job.id} failed`));
-      else write(succeeded(job.id, attempts + 1, `c-${job.id}-${node?.reverts ?? 0}`));
+      else write(loopSucceeded(job.id, attempts + 1, `c-${job.id}-${node?.reverts ?? 0}`));
     }
   }
   throw new Error("the run was resumed 20 times and did not end");
@@ -436,7 +488,7 @@ describe("the run graph's fold, cut after every write (model-based)", () => {
     const events = [
       ...[{ id: "a" }, { id: "b", dependsOn: ["a"] }, { id: "c", priority: 2 }].map(created),
       started("a"),
-      succeeded("a", 1, "c-a"),
+      ...succeeded("a", 1, "c-a"),
       integratorCreated("a--merge", "a"),
       created({ id: "late" }, 3),
       finished("a--merge", "stopped"),

@@ -6,7 +6,9 @@
 // share one algorithm. What only the interpreter knows (which loops and merge it has under way, a loop that
 // halted the run, a stop request) is `decide`'s input; what a takeover learns from git (a merge a dead supervisor
 // left at the run branch's tip) enters as an event, `task.merge-found`.
+import { worstSeverity, type GateReview } from "./approval.js";
 import { TaskGraph } from "./dag.js";
+import type { Risk } from "./plan.js";
 import type { NewEvent } from "./journal.js";
 import type { TaskConclusion } from "./task-loop.js";
 import type { TerminalTaskStatus } from "./task.js";
@@ -28,6 +30,13 @@ export type NodePhase =
   | { readonly kind: "pending" }
   /** Its loop runs or is to run; `sentBack` says why, when its merge was reverted and it goes on. */
   | { readonly kind: "running"; readonly sentBack: string | undefined }
+  /**
+   * Its loop succeeded with `commit` (approved by its reviewer, if it has one): the approval gate judges it next.
+   * `keepsSlot` as in the queue: the gate's judgement is part of the way to the merge a more urgent task waits for.
+   */
+  | { readonly kind: "gated"; readonly commit: string; readonly review: GateReview; readonly keepsSlot: boolean }
+  /** The gate holds `commit` for a human (`orch approve` / `orch reject`); only its dependents wait. */
+  | { readonly kind: "awaiting"; readonly commit: string; readonly level: Risk; readonly why: string }
   /**
    * Its loop succeeded with `commit`: it waits in the merge queue (or is being merged). `keepsSlot`: its agent
    * slot is kept for a more urgent task that only this merge holds back.
@@ -65,7 +74,21 @@ export interface RunGraph {
 export const emptyGraph: RunGraph = { plan: [], nodes: [], integrators: new Map(), settle: undefined };
 
 /** The events the graph folds; every other event leaves it as it is. */
-export const GRAPH_EVENT_TYPES = ["task.created", "task.started", "attempt.finished", "task.merge-found", "task.integrated", "task.reverted", "task.finished", "task.reopened"] as const;
+export const GRAPH_EVENT_TYPES = [
+  "task.created",
+  "task.started",
+  "attempt.finished",
+  "task.assessed",
+  "task.approved",
+  "task.rejected",
+  "task.merge-found",
+  "task.integrated",
+  "task.reverted",
+  "task.finished",
+  "task.reopened",
+] as const;
+/** The events by which a human decides on a task the gate holds (written by another process: `orch approve`). */
+export const HUMAN_DECISION_TYPES = ["task.approved", "task.rejected"] as const;
 
 // ---- the plan's structure, built once per plan ---------------------------------------------------------------------
 
@@ -142,7 +165,27 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
       const number = review?.attempt ?? Number(event.attemptId?.slice(event.attemptId.lastIndexOf(".") + 1));
       const task = state.plan[structureOf(state.plan).index.get(taskId) ?? -1];
       const succeededWith = `all ${task?.criteria ?? 0} criteria met on attempt ${Number.isFinite(number) ? number : "?"}${review !== undefined ? "; approved by the reviewer" : ""}`;
-      return withNode(state, taskId, { ...node, succeededWith, phase: { kind: "queued", commit, keepsSlot: keepsSlot(state, taskId) } });
+      const gate: GateReview = review === undefined ? undefined : { worst: worstSeverity(review.findings.map((f) => f.severity)) };
+      return withNode(state, taskId, { ...node, succeededWith, phase: { kind: "gated", commit, review: gate, keepsSlot: keepsSlot(state, taskId) } });
+    }
+    case "task.assessed": {
+      const node = nodeOf(state, taskId);
+      if (node?.phase.kind !== "gated" || node.phase.commit !== event.data.commit) return state;
+      const { data } = event;
+      const phase: NodePhase =
+        data.decision === "integrate" ? { kind: "queued", commit: data.commit, keepsSlot: keepsSlot(state, taskId) } : { kind: "awaiting", commit: data.commit, level: data.level, why: data.why };
+      return withNode(state, taskId, { ...node, phase });
+    }
+    case "task.approved": {
+      const node = nodeOf(state, taskId);
+      if (node?.phase.kind !== "awaiting" || node.phase.commit !== event.data.commit) return state;
+      return withNode(state, taskId, { ...node, phase: { kind: "queued", commit: node.phase.commit, keepsSlot: keepsSlot(state, taskId) } });
+    }
+    case "task.rejected": {
+      // Its end comes in the same write; folded here too, so a supervisor that only reads the decision agrees.
+      const node = nodeOf(state, taskId);
+      if (node?.phase.kind !== "awaiting" || node.phase.commit !== event.data.commit) return state;
+      return withNode(state, taskId, { ...node, phase: { kind: "ended", status: "failed", reason: rejectedReason(event.data.by, event.data.reason) } });
     }
     case "task.reverted": {
       const node = nodeOf(state, taskId);
@@ -176,6 +219,11 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
     default:
       return state;
   }
+}
+
+/** A task's end when a human turned its work down. */
+export function rejectedReason(by: string, reason: string): string {
+  return `rejected by ${by}: ${reason}`;
 }
 
 function planTaskOf(event: Extract<NewEvent, { type: "task.created" }>, at: number): PlanTask {
@@ -242,7 +290,7 @@ function keepsSlot(state: RunGraph, queuedId: string): boolean {
   if (at === undefined) return false;
   const merging = (dep: string) => {
     const phase = phaseOf(state, dep);
-    return dep === queuedId || integrated(phase) || phase.kind === "queued" || phase.kind === "conflicted";
+    return dep === queuedId || integrated(phase) || phase.kind === "queued" || phase.kind === "conflicted" || phase.kind === "gated";
   };
   const unlocked = (dependents[at] ?? []).filter((d) => state.nodes[d]?.phase.kind === "pending" && state.plan[d]?.dependsOn.every(merging));
   if (unlocked.length === 0) return false;
@@ -263,6 +311,8 @@ export interface GraphInput {
   readonly busy: ReadonlySet<string>;
   /** The task being merged now. */
   readonly merging: string | undefined;
+  /** Tasks whose verified commit the approval gate is judging now. */
+  readonly assessing: ReadonlySet<string>;
   /** Tasks whose loop ended without ending the task (it waits for a human, or paused): not run again this turn. */
   readonly parked: ReadonlySet<string>;
   readonly concurrency: number;
@@ -288,6 +338,8 @@ export type GraphStep =
   /** Make the task's worktree (from the run branch's tip), journal its start and run its loop. */
   | { readonly kind: "start"; readonly taskId: string }
   | { readonly kind: "integrate"; readonly taskId: string; readonly commit: string }
+  /** Judge the task's verified commit at the approval gate (its risk, with its review) and journal the decision. */
+  | { readonly kind: "assess"; readonly taskId: string; readonly commit: string; readonly review: GateReview }
   /** Nothing to do until something under way finishes. */
   | { readonly kind: "wait" }
   | { readonly kind: "end"; readonly conclusion: TaskConclusion; readonly endings: readonly TaskEnding[] };
@@ -310,6 +362,12 @@ export function decide(state: RunGraph, input: GraphInput): GraphStep[] {
       if (!integrator.ended && !input.busy.has(integrator.id)) steps.push({ kind: "run", taskId: integrator.id, sentBack: undefined });
     }
   }
+  if (!input.aborted) {
+    state.plan.forEach((task, i) => {
+      const phase = state.nodes[i]?.phase;
+      if (phase?.kind === "gated" && !input.assessing.has(task.id)) steps.push({ kind: "assess", taskId: task.id, commit: phase.commit, review: phase.review });
+    });
+  }
   // One merge at a time: an integrator resolving a conflict holds the run branch's worktree until it ends.
   const resolving = [...state.integrators.values()].some((integrator) => !integrator.ended);
   if (input.merging === undefined && !resolving && !input.aborted) {
@@ -320,7 +378,7 @@ export function decide(state: RunGraph, input: GraphInput): GraphStep[] {
     if (next !== undefined && phase?.kind === "queued") steps.push({ kind: "integrate", taskId: state.plan[next]?.id ?? "", commit: phase.commit });
   }
   if (input.halt === undefined && !input.aborted) {
-    const reserved = state.nodes.filter((node) => node.phase.kind === "queued" && node.phase.keepsSlot).length;
+    const reserved = state.nodes.filter((node) => (node.phase.kind === "queued" || node.phase.kind === "gated") && node.phase.keepsSlot).length;
     let taken = input.busy.size + steps.filter((step) => step.kind === "run").length + reserved;
     for (const i of byUrgency) {
       if (taken >= input.concurrency) break;
@@ -334,13 +392,13 @@ export function decide(state: RunGraph, input: GraphInput): GraphStep[] {
     return "taskId" in step ? (rank[structureOf(state.plan).index.get(step.taskId) ?? -1] ?? 0) : 0;
   }
   if (steps.length > 0) return steps;
-  if (input.busy.size > 0 || input.merging !== undefined) return [{ kind: "wait" }];
+  if (input.busy.size > 0 || input.merging !== undefined || input.assessing.size > 0) return [{ kind: "wait" }];
   const conclusion = conclude(state, input);
   return [{ kind: "end", conclusion, endings: conclusion.status === "waiting" || conclusion.status === "paused" ? [] : endingsAtEnd(state, conclusion) }];
 }
 
-/** Merges go first (the queue is serial, and every task waits on it), then loops, then new starts. */
-const order = (step: GraphStep) => (step.kind === "integrate" ? 0 : step.kind === "run" ? 1 : 2);
+/** Judgements and merges go first (the queue is serial, and every task waits on it), then loops, then new starts. */
+const order = (step: GraphStep) => (step.kind === "assess" || step.kind === "integrate" ? 0 : step.kind === "run" ? 1 : 2);
 
 /**
  * Endings the graph forces: a task whose merge broke the run's criteria too often is blocked; every pending task
@@ -388,6 +446,12 @@ export function conclude(state: RunGraph, input: Pick<GraphInput, "halt" | "abor
   }
   if (halt !== undefined) return halt;
   if (input.aborted) return { status: "aborted", reason: "aborted" };
+  // Nothing else can move: the run waits for the human the gate asked for.
+  const held = state.plan.flatMap((task, i) => {
+    const phase = state.nodes[i]?.phase;
+    return phase?.kind === "awaiting" ? [`${task.id} (${phase.why})`] : [];
+  });
+  if (held.length > 0) return { status: "waiting", reason: `waiting for a human to approve or reject ${held.join(", ")}: orch approve RUN/TASK, or orch reject RUN/TASK --reason "…"` };
   if (only?.phase.kind === "ended" && only.phase.status !== "succeeded") return { status: only.phase.status, reason: only.phase.reason };
   const others = state.plan.filter((_, i) => !integrated(state.nodes[i]?.phase ?? fresh.phase)).map((task) => `${task.id} (${statusWord(phaseOf(state, task.id))})`);
   return { status: "failed", reason: `${succeeded.length} of ${state.plan.length} tasks integrated into ${input.runBranch}; not done: ${others.join(", ")}` };
@@ -401,7 +465,7 @@ function endingsAtEnd(state: RunGraph, conclusion: TaskConclusion): TaskEnding[]
   state.plan.forEach((task, i) => {
     const phase = state.nodes[i]?.phase;
     if (phase === undefined || phase.kind === "ended") return;
-    const reason = phase.kind === "queued" || phase.kind === "conflicted" ? `its work is committed on ${task.branch} but was not integrated: ${why}` : phase.kind === "pending" ? `not started: ${why}` : why;
+    const reason = phase.kind === "queued" || phase.kind === "conflicted" || phase.kind === "gated" || phase.kind === "awaiting" ? `its work is committed on ${task.branch} but was not integrated: ${why}` : phase.kind === "pending" ? `not started: ${why}` : why;
     endings.push({ taskId: task.id, status: final, reason });
   });
   for (const integrator of state.integrators.values()) if (!integrator.ended) endings.push({ taskId: integrator.id, status: final, reason: why });
@@ -417,7 +481,10 @@ export function statusWord(phase: NodePhase): string {
       return "running";
     case "queued":
     case "conflicted":
+    case "gated":
       return "running";
+    case "awaiting":
+      return "waiting";
     case "ended":
       return phase.status;
   }

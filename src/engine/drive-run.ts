@@ -29,6 +29,7 @@ import { claimRun, currentSupervisor, LeaseKeeper, ownerOf } from "./lease.js";
 import type { Logger } from "./logger.js";
 import { reportPath, runPaths, type OrchPaths } from "./paths.js";
 import { Notifier } from "./notifier.js";
+import { DEFAULT_RULES, type RiskRule } from "../core/risk-rules.js";
 import { NOTICE_EVENT_TYPES, type NotifySettings } from "../core/notify.js";
 import { reconcileRun } from "./reconcile.js";
 import { writeReport } from "./report.js";
@@ -48,6 +49,8 @@ export interface DriveOptions {
   leaseTtlMs?: number;
   /** Webhooks told of what needs a human and of the run's end (`notify` in orch.config.yaml, read when driving starts). */
   notify?: NotifySettings;
+  /** The rules the approval gate judges each verified commit by (`risk.rules` of orch.config.yaml; default: orch's own). */
+  riskRules?: readonly RiskRule[];
 }
 
 export interface DriveResult {
@@ -236,6 +239,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
         integration: integrationWorktree(input.paths, run.id),
         restored: input.restored,
         restore: input.restore,
+        riskRules: input.riskRules ?? DEFAULT_RULES,
       }));
   } catch (error) {
     conclusion = { status: "failed", reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };

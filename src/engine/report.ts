@@ -17,6 +17,7 @@ import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures
 import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
 import { describeFinding } from "../core/review.js";
+import type { StoredEvent } from "../core/journal.js";
 import { attemptName, describeReviewer } from "./review-state.js";
 
 export interface ReportData {
@@ -35,6 +36,8 @@ export interface ReportData {
   runTip: string | undefined;
   /** A run of one task: whether its worktree is still there (`orch gc` removes it, its branch stays). */
   worktreeKept: boolean;
+  /** The approval gate's judgements and the human decisions, in journal order. */
+  gate: StoredEvent[];
 }
 
 export async function collectReport(store: Store, runId: string): Promise<ReportData> {
@@ -66,7 +69,8 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   }
   const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
   const worktreeKept = task !== undefined && existsSync(task.worktree);
-  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept };
+  const gate = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
+  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept, gate };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -142,6 +146,8 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     }
   }
 
+  if (data.gate.length > 0) out.push(...gateSection(data.gate));
+
   out.push("## Recovery", "");
   out.push(recoverySection(data.figures), "");
 
@@ -183,6 +189,27 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push("");
   // It quotes agents and their commands: shown as text wherever it is read (`cat`, a pager), never obeyed.
   return escapeControls(out.join("\n"));
+}
+
+/** Each commit the gate judged (its risk and the rules that fired) and who let it on: orch by itself, or a human. */
+function gateSection(events: readonly StoredEvent[]): string[] {
+  const autonomous = events.filter((e) => e.type === "task.assessed" && e.data.decision === "integrate").length;
+  const human = events.filter((e) => e.type === "task.approved" || e.type === "task.rejected").length;
+  const all = autonomous + human;
+  const lines = ["## Approval", "", `${autonomous} decision(s) made by orch on its own, ${human} by a human${all > 0 ? ` (${Math.round((autonomous / all) * 100)}% autonomous)` : ""}.`, ""];
+  for (const e of events) {
+    const task = `\`${e.taskId ?? "?"}\``;
+    if (e.type === "task.assessed") {
+      lines.push(`- ${task} commit \`${e.data.commit.slice(0, 12)}\`: **${e.data.level} risk**, ${e.data.decision === "integrate" ? "let on by orch" : "held for a human"} — ${e.data.why}`);
+      for (const rule of e.data.rules) lines.push(`  - ${rule}`);
+    } else if (e.type === "task.approved") {
+      lines.push(`- ${task} commit \`${e.data.commit.slice(0, 12)}\`: approved by ${e.data.by}${e.data.reason !== undefined ? `: ${e.data.reason}` : ""}`);
+    } else if (e.type === "task.rejected") {
+      lines.push(`- ${task} commit \`${e.data.commit.slice(0, 12)}\`: rejected by ${e.data.by}: ${e.data.reason}`);
+    }
+  }
+  lines.push("");
+  return lines;
 }
 
 export async function writeReport(store: Store, runId: string, path: string): Promise<string> {

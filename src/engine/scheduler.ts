@@ -13,12 +13,15 @@ import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import type { StopMode } from "../core/run.js";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { abortedConclusion } from "../core/interrupt.js";
-import { decide, evolve, GRAPH_EVENT_TYPES, nextUp, phaseOf, replay, unlockedBy, urgencyOrder, type GraphStep, type RunGraph, type TaskEnding } from "../core/run-graph.js";
+import { decide, evolve, GRAPH_EVENT_TYPES, HUMAN_DECISION_TYPES, nextUp, phaseOf, replay, unlockedBy, urgencyOrder, type GraphStep, type RunGraph, type TaskEnding } from "../core/run-graph.js";
 import type { TaskLoop } from "../core/task-loop.js";
 import { fallbackIdentity } from "../git/commit.js";
 import { catchUp, finishMerge } from "../git/merge.js";
 import { createWorktree, resetWorktree } from "../git/index.js";
-import type { TaskRecord } from "../store/store.js";
+import type { RunRecord, TaskRecord } from "../store/store.js";
+import { gateDecision, type GateReview } from "../core/approval.js";
+import type { RiskRule } from "../core/risk-rules.js";
+import { assessTask } from "./risk.js";
 import type { TaskConclusion } from "./converge.js";
 import type { JournalWriter } from "./event-writer.js";
 import { localTaskRunner, type TaskActivity, type TaskRunner } from "./task-runner.js";
@@ -48,6 +51,8 @@ export interface GraphContext extends Omit<MergeContext, "identity"> {
   onActivity?: ((activity: TaskActivity) => void) | undefined;
   /** Who carries out a task's attempts (default: this process). */
   runner?: TaskRunner | undefined;
+  /** The risk rules the approval gate judges each verified commit by (`risk.rules` of orch.config.yaml). */
+  riskRules: readonly RiskRule[];
 }
 
 export type GraphConclusion = TaskConclusion;
@@ -56,7 +61,10 @@ type Job =
   | { kind: "loop"; task: TaskRecord; conclusion: TaskConclusion }
   /** A task about to start found the run stopping: it stays pending and never started. */
   | { kind: "unstarted"; task: TaskRecord; halt: TaskConclusion | undefined }
-  | { kind: "integration"; task: TaskRecord; outcome: Integration };
+  | { kind: "integration"; task: TaskRecord; outcome: Integration }
+  | { kind: "assessment"; task: TaskRecord; assessed: NewEvent }
+  /** A human decided on a commit the gate held (`orch approve`, `orch reject`, written by another process). */
+  | { kind: "decided"; events: StoredEvent[] };
 
 export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): Promise<GraphConclusion> {
   const identity = await fallbackIdentity(graphContext.integration);
@@ -64,7 +72,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const tasks = new Map(graphContext.tasks.map((t) => [t.id, t]));
 
   // The graph is the fold of the run's journal, and of every state change written from here on.
-  let graph: RunGraph = replay(await deps.store.readEvents({ runId: run.id, types: [...GRAPH_EVENT_TYPES] }));
+  const journaled = await deps.store.readEvents({ runId: run.id, types: [...GRAPH_EVENT_TYPES] });
+  let graph: RunGraph = replay(journaled);
   const fold = (events: readonly NewEvent[]) => {
     for (const event of events) graph = evolve(graph, event);
   };
@@ -91,6 +100,10 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const jobs = new Map<string, Promise<Job>>();
   let merging: string | undefined;
   let integration: Promise<Job> | undefined;
+  /** Verified commits the approval gate is judging, by task. */
+  const assessing = new Map<string, Promise<Job>>();
+  /** While a commit waits for a human, the journal is watched for the decision (another process writes it). */
+  const decisions = new HumanDecisions(deps.store, run.id, journaled.at(-1)?.seq ?? 0);
   const parked = new Set<string>();
   /** Tasks whose success this supervisor saw happen: their merge cannot have been made before. */
   const liveSuccess = new Set<string>();
@@ -247,6 +260,16 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     return phase.kind === "queued" || phase.kind === "conflicted" ? phase.commit : undefined;
   };
 
+  /** The gate judges the commit's risk, with its review, and journals whether it goes on or waits for a human. */
+  const startAssessment = (step: Extract<GraphStep, { kind: "assess" }>) => {
+    const task = taskOf(step.taskId);
+    const job = (async (): Promise<Job> => {
+      const data = await judgeCommit(deps, run, { ...task, commit: step.commit }, ctx.riskRules, step.review);
+      return { kind: "assessment", task, assessed: { type: "task.assessed", runId: run.id, taskId: task.id, data: { commit: step.commit, ...data } } };
+    })();
+    assessing.set(task.id, job);
+  };
+
   const haltWith = (conclusion: TaskConclusion) => {
     halt = single ? conclusion : (halt ?? conclusion);
   };
@@ -257,6 +280,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     const steps = decide(graph, {
       busy: new Set(jobs.keys()),
       merging,
+      assessing: new Set(assessing.keys()),
       parked,
       concurrency: ctx.concurrency,
       halt,
@@ -268,6 +292,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       // A worktree being made ahead is finished, so the run never ends with one half-made.
       await ahead.settled();
       await integratedWorktrees.settled();
+      decisions.dispose();
       // A run that ends takes every task with it, each saying why; a run that pauses or waits keeps them as they
       // are; a supervisor that lost the run writes nothing more.
       if (first.endings.length > 0 && ctx.abort.reason !== "lease-lost") await writer.write(...first.endings.map(ended));
@@ -275,7 +300,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     }
     if (first?.kind === "wait") {
       lookAhead();
-      await settle(await Promise.race([...jobs.values(), ...(integration !== undefined ? [integration] : [])]));
+      const held = graph.nodes.some((node) => node.phase.kind === "awaiting");
+      await settle(await Promise.race([...jobs.values(), ...assessing.values(), ...(integration !== undefined ? [integration] : []), ...(held ? [decisions.next()] : [])]));
       continue;
     }
     for (const step of steps) {
@@ -292,6 +318,9 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         case "integrate":
           startIntegration(step);
           break;
+        case "assess":
+          startAssessment(step);
+          break;
         case "wait":
         case "end":
           throw new Error(`the scheduler was asked to ${step.kind} among other steps`);
@@ -302,6 +331,16 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
 
   /** Journals what a finished job did; the next `decide` sees it folded. */
   async function settle(done: Job): Promise<void> {
+    if (done.kind === "decided") {
+      // Journaled by `orch approve` or `orch reject`: folded as they stand (a rejection's task end comes with it).
+      fold(done.events);
+      return;
+    }
+    if (done.kind === "assessment") {
+      assessing.delete(done.task.id);
+      await writer.write(done.assessed);
+      return;
+    }
     if (done.kind === "integration") {
       merging = undefined;
       integration = undefined;
@@ -393,4 +432,73 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
 
 function haltFor(mode: StopMode): TaskConclusion {
   return mode === "pause" ? { status: "paused", reason: "paused on request" } : mode === "abort" ? { status: "aborted", reason: "aborted" } : { status: "stopped", reason: "stopped on request" };
+}
+
+/** The approval gate's judgement of a verified commit: its risk and the rules that fired, and the decision. */
+async function judgeCommit(deps: EngineDeps, run: RunRecord, task: TaskRecord, rules: readonly RiskRule[], review: GateReview) {
+  try {
+    const { assessment } = await assessTask(deps.store, run, task, rules);
+    const { decision, why } = gateDecision(assessment.level, review);
+    const fired = assessment.findings.map((f) => `${f.level} ${f.rule}: ${f.about}${f.evidence.length > 0 ? ` (${f.evidence.slice(0, 3).join(", ")}${f.evidence.length > 3 ? ", …" : ""})` : ""}`);
+    return { level: assessment.level, rules: fired, decision, why };
+  } catch (error) {
+    // A change orch cannot judge is not let through on its own.
+    const why = `its risk could not be judged (${error instanceof Error ? error.message : String(error)}): a human must approve`;
+    return { level: "high" as const, rules: [], decision: "human" as const, why };
+  }
+}
+
+/**
+ * Watches the run's journal for a human's decision on a held commit, written by another process: woken by the
+ * journal's change notices, with a slow timer beneath (a file system without them). Decisions after `afterSeq`
+ * (the journal as the graph was replayed) are new; one read is in flight at a time, whoever waits on it.
+ */
+class HumanDecisions {
+  private pending: Promise<Extract<Job, { kind: "decided" }>> | undefined;
+  private stopWatching: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private waiters: (() => void)[] = [];
+  private disposed = false;
+
+  constructor(
+    private readonly store: EngineDeps["store"],
+    private readonly runId: string,
+    private afterSeq: number,
+  ) {}
+
+  /** Resolves with the decisions journaled since the last it returned (with a rejection's task end). */
+  next(): Promise<Extract<Job, { kind: "decided" }>> {
+    this.pending ??= this.poll().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  private async poll(): Promise<Extract<Job, { kind: "decided" }>> {
+    this.stopWatching ??= this.store.onChange(() => this.wake());
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.wake(), 500);
+      this.timer.unref();
+    }
+    while (!this.disposed) {
+      const found = await this.store.readEvents({ runId: this.runId, types: [...HUMAN_DECISION_TYPES, "task.finished"], afterSeq: this.afterSeq });
+      const decided = found.filter((e) => e.type === "task.approved" || e.type === "task.rejected");
+      if (decided.length > 0) {
+        this.afterSeq = found.at(-1)?.seq ?? this.afterSeq;
+        const rejected = new Set(decided.filter((e) => e.type === "task.rejected").map((e) => e.taskId));
+        return { kind: "decided", events: found.filter((e) => e.type !== "task.finished" || rejected.has(e.taskId)) };
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    return { kind: "decided", events: [] };
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.stopWatching?.();
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.wake();
+  }
 }

@@ -1,6 +1,6 @@
 // Finding a run by what a user typed: an exact id, a unique prefix, or nothing (or "latest") for the newest.
 import { NotFoundError, UsageError } from "../core/errors.js";
-import type { RunRecord, Store } from "../store/store.js";
+import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 
 /** A run by exact id or unique prefix; without a reference, the newest run. */
 export async function resolveRun(store: Store, ref: string | undefined): Promise<RunRecord> {
@@ -20,4 +20,16 @@ export async function resolveRun(store: Store, ref: string | undefined): Promise
     });
   }
   throw new NotFoundError(`no run "${ref}"`, { hint: "`orch list` shows the runs of this repository" });
+}
+
+/** A task of a run by `RUN/TASK` (the run by id, unique prefix or "latest"); `usage` is the hint for a bad reference. */
+export async function resolveTask(store: Store, ref: string | undefined, usage: string): Promise<{ run: RunRecord; task: TaskRecord }> {
+  const text = ref ?? "";
+  const slash = text.indexOf("/");
+  if (slash <= 0 || slash === text.length - 1) throw new UsageError(`"${text}" names no task`, { hint: usage });
+  const run = await resolveRun(store, text.slice(0, slash));
+  const taskId = text.slice(slash + 1);
+  const task = await store.getTask(run.id, taskId);
+  if (task === undefined) throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
+  return { run, task };
 }

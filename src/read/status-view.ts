@@ -52,6 +52,8 @@ export interface RunStatusView {
   createdAt: string;
   /** Who reviews the run's tasks, or why nobody does. */
   reviewer: string;
+  /** The approval gate's decisions so far: made by orch on its own, made by a human, and commits still held. */
+  decisions: { autonomous: number; human: number; held: number };
   tasks: {
     id: string;
     title: string;
@@ -65,6 +67,8 @@ export interface RunStatusView {
     integrated: string | null;
     /** Where its review stands (null: none yet). */
     review: string | null;
+    /** Why the approval gate holds its commit for a human (null: it holds none). */
+    held: string | null;
   }[];
   /** A planned run's scheduling figures (null for a run of one task). */
   schedule: (ScheduleFigures & { concurrency: number }) | null;
@@ -168,8 +172,20 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
       dependsOn: t.dependsOn,
       integrated: t.integrated ?? null,
       review: taskReview(attempts.filter((a) => a.taskId === t.id)),
+      held: t.waitingUntil === undefined && t.waitingReason !== undefined ? t.waitingReason : null,
     })),
+    decisions: await gateDecisions(store, run.id, tasks),
     schedule: planned ? { ...(await collectScheduleFigures(store, run, now)), concurrency: concurrencyOf(run) } : null,
+  };
+}
+
+/** The gate's decisions: each judgement that let a commit on by itself, each human decision, and what is held now. */
+async function gateDecisions(store: Store, runId: string, tasks: readonly TaskRecord[]): Promise<RunStatusView["decisions"]> {
+  const events = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
+  return {
+    autonomous: events.filter((e) => e.type === "task.assessed" && e.data.decision === "integrate").length,
+    human: events.filter((e) => e.type === "task.approved" || e.type === "task.rejected").length,
+    held: tasks.filter((t) => t.waitingUntil === undefined && t.waitingReason !== undefined).length,
   };
 }
 

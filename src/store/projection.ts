@@ -191,6 +191,15 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
         .execute();
       return;
     }
+    case "task.assessed":
+    case "task.approved":
+    case "task.rejected": {
+      // A task the gate holds for a human says so where a task's wait is shown; a decision ends the wait.
+      const taskId = requireId(event.taskId, event.type, "taskId");
+      const waiting = event.type === "task.assessed" && event.data.decision === "human" ? `waits for a human to approve ${event.data.commit.slice(0, 12)}: ${event.data.why}` : null;
+      await db.updateTable("tasks").set({ waiting_until: null, waiting_reason: waiting }).where("run_id", "=", event.runId).where("id", "=", taskId).execute();
+      return;
+    }
     case "task.waited": {
       const taskId = requireId(event.taskId, event.type, "taskId");
       await db

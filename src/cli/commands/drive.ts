@@ -11,7 +11,9 @@ import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";
 import { engineDeps, openRepoStore } from "../../app/compose.js";
-import { loadNotifySettings } from "../../app/notify-settings.js";
+import { notifySettings } from "../../app/notify-settings.js";
+import { loadConfig } from "../../config/load.js";
+import { rulesInForce } from "../../core/risk-rules.js";
 import { EXIT, exitCodeForRun } from "../exit-codes.js";
 import { StatusLine } from "../status-line.js";
 
@@ -29,7 +31,10 @@ export async function runJson(store: Store, runId: string) {
 async function driveWithSignals(ctx: CliContext, store: Store, runId: string, detached: boolean, resume: boolean, status?: StatusLine) {
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
-  const notify = loadNotifySettings(run.repoRoot);
+  // orch.config.yaml as it is when driving starts (a resume reads it again): webhooks and the gate's risk rules.
+  const { config } = loadConfig(run.repoRoot);
+  const notify = notifySettings(config);
+  const riskRules = rulesInForce(config.risk.rules).rules;
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();
   const interrupt = new AbortController();
@@ -59,6 +64,7 @@ async function driveWithSignals(ctx: CliContext, store: Store, runId: string, de
       interrupt: interrupt.signal,
       terminate: terminate.signal,
       notify,
+      riskRules,
       ...(status !== undefined ? { onActivity: (a) => status.update(a) } : {}),
     });
     return { ...result, interrupted };

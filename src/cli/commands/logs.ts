@@ -63,6 +63,12 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
     case "task.finished":
       // It names its task in its words already.
       return `${time} ── task ${event.taskId ?? ""} ${event.data.status}: ${event.data.reason}`;
+    case "task.assessed":
+      return `${time} ── task ${event.taskId ?? ""}: commit ${event.data.commit.slice(0, 12)} is ${event.data.level} risk; ${event.data.decision === "integrate" ? "it goes on to be merged" : "held for a human"} (${event.data.why})${event.data.rules.map((r) => `\n${time}    ${r}`).join("")}`;
+    case "task.approved":
+      return `${time} ── task ${event.taskId ?? ""}: commit ${event.data.commit.slice(0, 12)} approved by ${event.data.by}${event.data.reason !== undefined ? `: ${event.data.reason}` : ""}`;
+    case "task.rejected":
+      return `${time} ── task ${event.taskId ?? ""}: commit ${event.data.commit.slice(0, 12)} rejected by ${event.data.by}: ${event.data.reason}`;
     case "task.waited":
       return line(`── waiting ${formatDuration(event.data.delayMs)}: ${event.data.reason}`);
     case "attempt.started":

@@ -8,7 +8,7 @@ import { describeRule, rulesInForce, type RiskRule } from "../../core/risk-rules
 import { assessRange, assessTask, type ChangeRisk } from "../../engine/risk.js";
 import { withRepoStore } from "../../app/compose.js";
 import { inspectRepo } from "../../git/index.js";
-import { resolveRun } from "../../read/runs.js";
+import { resolveTask } from "../../read/runs.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -38,11 +38,8 @@ export async function riskCommand(ctx: CliContext, ref: string | undefined, flag
   const slash = (ref ?? "").indexOf("/");
   if (slash <= 0 || slash === (ref ?? "").length - 1) throw new UsageError(`"${ref ?? ""}" names no task`, { hint: USAGE_HINT });
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
-    const run = await resolveRun(store, (ref ?? "").slice(0, slash));
-    const taskId = (ref ?? "").slice(slash + 1);
-    const task = await store.getTask(run.id, taskId);
-    if (task === undefined) throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
-    if (task.role === "planner") throw new NotFoundError(`task ${taskId} plans the run and changes no files`, { hint: `\`orch status ${run.id}\` lists the tasks it planned` });
+    const { run, task } = await resolveTask(store, ref, USAGE_HINT);
+    if (task.role === "planner") throw new NotFoundError(`task ${task.id} plans the run and changes no files`, { hint: `\`orch status ${run.id}\` lists the tasks it planned` });
     const risk = await assessTask(store, run, task, rules);
     printRisk(ctx, risk, `task ${task.id} of run ${run.id}`, flags.json === true, { run: run.id, task: task.id });
     return EXIT.ok;

@@ -45,7 +45,10 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
       `  next      ${view.next}`,
       `  branch    ${view.branch}`,
       `  review    ${bounded(view.schedule === null && view.tasks[0]?.review != null ? view.tasks[0].review : view.reviewer)}`,
+      `  approval  ${describeDecisions(view.decisions)}`,
     ];
+    // A commit held for a human is named with what to type, in a run of one task as in a plan.
+    for (const t of view.tasks) if (t.held !== null) lines.push(`  held      ${t.id}: ${bounded(t.held)} — orch approve ${view.runId}/${t.id}, or orch reject ${view.runId}/${t.id} --reason "…"`);
     if (view.schedule !== null) {
       lines.push(`  schedule  ${describeSchedule(view.schedule, view.schedule.concurrency, formatDuration)}`);
       const { shown, rest } = tasksToShow(view.tasks);
@@ -75,6 +78,14 @@ type TaskLine = RunStatusView["tasks"][number];
  * At most SHOWN_TASKS of a run's tasks, in the run's order: those running first, then those that ended without
  * success, then the rest from the top; `rest` is everything left out.
  */
+/** The gate's decisions in one line: how many orch made on its own, how many a human made, what waits. */
+function describeDecisions(d: { autonomous: number; human: number; held: number }): string {
+  const all = d.autonomous + d.human;
+  if (all === 0 && d.held === 0) return "no decision yet";
+  const share = all === 0 ? "" : ` (${Math.round((d.autonomous / all) * 100)}% autonomous)`;
+  return `${d.autonomous} decided by orch, ${d.human} by a human${share}${d.held > 0 ? `; ${d.held} held for a human` : ""}`;
+}
+
 function tasksToShow(tasks: readonly TaskLine[]): { shown: TaskLine[]; rest: TaskLine[] } {
   if (tasks.length <= SHOWN_TASKS) return { shown: [...tasks], rest: [] };
   const rank = (t: TaskLine): number => (t.status === "running" ? 0 : t.status === "succeeded" || t.status === "pending" ? 2 : 1);
