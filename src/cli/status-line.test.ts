@@ -62,6 +62,24 @@ describe("the live status line", () => {
     expect(line.render()).toMatch(/^\S api attempt 1\/10 · 0s of 1m 00s · progress 50% · criteria 1\/2 passed$/);
   });
 
+  it("forgets a task whose loop ended, and shows it until another task speaks", () => {
+    const output = capture(false);
+    const line = new StatusLine(output, { maxAttempts: 3, startedAt: 0, limitMs: 60_000, withTask: true, now: () => 0 });
+    for (const taskId of ["a", "b", "c"]) {
+      line.update({ taskId, kind: "attempt", attempt: 1, maxAttempts: 3, model: undefined });
+      line.update({ taskId, kind: "verified", attempt: 1, progress: 1, passed: 1, total: 1, timedOut: [] });
+    }
+    line.update({ taskId: "a", kind: "ended", status: "succeeded" });
+    line.update({ taskId: "c", kind: "ended", status: "succeeded" });
+    expect(line.following).toBe(1);
+    expect(line.render()).toMatch(/^\S c attempt 1\/3 · 0s of 1m 00s · progress 100% · criteria 1\/1 passed$/);
+    line.update({ taskId: "b", kind: "agent", event: { type: "text", text: "still here" } });
+    expect(line.render()).toMatch(/^\S b attempt 1\/3 .* still here$/);
+    line.update({ taskId: "b", kind: "ended", status: "failed" });
+    expect(line.following).toBe(0);
+    expect(output.errors.at(-1)).toBe("orch: b#1 » still here");
+  });
+
   it("ignores usage and unreadable output, and cuts what does not fit the terminal", () => {
     const output = capture(true);
     const line = new StatusLine(output, one(3, 60_000, () => 0));

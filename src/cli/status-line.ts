@@ -29,7 +29,10 @@ export interface StatusLineOptions {
 }
 
 export class StatusLine {
+  /** Tasks whose loop runs (an ended one's state goes with it, so a long run holds only those under way). */
   private readonly tasks = new Map<string, TaskState>();
+  /** The state of the task that spoke last, kept on the line after its loop ended until another speaks. */
+  private shown: TaskState | undefined;
   /** The task that spoke last: the one the redrawn line shows. */
   private current: string | undefined;
   private frame = 0;
@@ -44,6 +47,11 @@ export class StatusLine {
     this.now = options.now ?? Date.now;
   }
 
+  /** Tasks whose state the line holds: those whose loop runs. */
+  get following(): number {
+    return this.tasks.size;
+  }
+
   start(): void {
     if (this.output.errIsTTY) {
       this.timer = setInterval(() => this.draw(), 120);
@@ -52,6 +60,11 @@ export class StatusLine {
   }
 
   update(activity: TaskActivity): void {
+    if (activity.kind === "ended") {
+      // The line keeps showing it (`shown`) until another task speaks.
+      this.tasks.delete(activity.taskId);
+      return;
+    }
     const state = this.stateOf(activity.taskId);
     switch (activity.kind) {
       case "attempt":
@@ -91,11 +104,12 @@ export class StatusLine {
         break;
     }
     this.current = activity.taskId;
+    this.shown = state;
   }
 
   /** The line as it is drawn now (also used by tests). */
   render(): string {
-    const state = (this.current === undefined ? undefined : this.tasks.get(this.current)) ?? { attempt: 0, progress: 0, doing: "starting" };
+    const state = this.shown ?? { attempt: 0, progress: 0, doing: "starting" };
     const elapsed = this.now() - this.options.startedAt;
     const task = this.options.withTask && this.current !== undefined ? `${this.current} ` : "";
     const head = `${SPINNER[this.frame % SPINNER.length] ?? ""} ${task}attempt ${state.attempt}/${this.options.maxAttempts} · ${elapsed < 1_000 ? "0s" : formatDuration(elapsed)} of ${formatDuration(this.options.limitMs)} · progress ${Math.round(state.progress * 100)}% · `;

@@ -36,7 +36,9 @@ export type Activity =
   | { kind: "verifying"; attempt: number }
   | { kind: "reviewing"; round: number; agent: string; model: string | undefined }
   | { kind: "verified"; attempt: number; progress: number; passed: number; total: number; timedOut: readonly string[] }
-  | { kind: "waiting"; until: number; reason: string };
+  | { kind: "waiting"; until: number; reason: string }
+  /** The loop concluded: whoever shows the task's state forgets it. */
+  | { kind: "ended"; status: TaskConclusion["status"] };
 
 export interface TaskContext {
   run: RunRecord;
@@ -135,6 +137,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
     });
     switch (step.kind) {
       case "end":
+        ctx.onActivity?.({ kind: "ended", status: step.conclusion.status });
         return step.conclusion;
       case "note":
         await writer.write({ type: "run.noted", ...ids, data: { message: step.message } });

@@ -3,9 +3,10 @@
 // but it keeps the environment it was started with, and so do its own children. Invariant: only a process whose
 // environment holds the exact mark is ever signalled, and a pid is killed only while its start time is the one
 // seen when it was found (never a process that reused the pid); where /proc is missing nothing is found.
-import { closeSync, openSync, readdirSync, readSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { readWhole, readWholeText } from "./proc-file.js";
 import { processStat } from "./tree.js";
 
 /**
@@ -49,7 +50,7 @@ export async function findMarked(matches: (marks: ReadonlyMap<string, string>) =
   for (let from = 0; from < pids.length; from += READ_BATCH) {
     const batch = await Promise.all(
       pids.slice(from, from + READ_BATCH).map(async (pid): Promise<MarkedProcess | undefined> => {
-        const marks = await orchMarks(pid);
+        const marks = orchMarks(pid);
         if (marks.size === 0 || !matches(marks)) return undefined;
         const stat = processStat(pid);
         if (stat === undefined || stat.state === "Z") return undefined;
@@ -102,7 +103,7 @@ export async function pidsWith(entry: string): Promise<number[]> {
     if (first < 48 || first > 57) continue;
     const pid = Number(name);
     if (pid === process.pid) continue;
-    const bytes = environBuffer.subarray(0, readEnviron(pid));
+    const bytes = readWhole(`/proc/${pid}/environ`) ?? EMPTY;
     for (let at = bytes.indexOf(needle); at >= 0; at = bytes.indexOf(needle, at + 1)) {
       // A whole variable: at the start, or right after the NUL that ends the one before.
       if (at === 0 || bytes[at - 1] === 0) {
@@ -114,35 +115,7 @@ export async function pidsWith(entry: string): Promise<number[]> {
   return found;
 }
 
-/** Shared by every scan of this process; grown when an environment does not fit. */
-let environBuffer = Buffer.alloc(64 * 1024);
-
-/** Reads /proc/<pid>/environ into `environBuffer`; its length, 0 when unreadable or empty. */
-function readEnviron(pid: number): number {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/environ`, "r");
-  } catch {
-    return 0;
-  }
-  try {
-    let length = 0;
-    for (;;) {
-      if (length === environBuffer.length) {
-        const bigger = Buffer.alloc(environBuffer.length * 2);
-        environBuffer.copy(bigger);
-        environBuffer = bigger;
-      }
-      const read = readSync(fd, environBuffer, length, environBuffer.length - length, null);
-      if (read === 0) return length;
-      length += read;
-    }
-  } catch {
-    return 0;
-  } finally {
-    closeSync(fd);
-  }
-}
+const EMPTY = Buffer.alloc(0);
 
 /** What is known of each pid that still runs (zombies left out): start time, parents, command line and marks. */
 async function describe(pids: readonly number[]): Promise<MarkedProcess[]> {
@@ -150,21 +123,16 @@ async function describe(pids: readonly number[]): Promise<MarkedProcess[]> {
   for (const pid of pids) {
     const stat = processStat(pid);
     if (stat === undefined || stat.state === "Z") continue;
-    found.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, command: await commandLine(pid, stat.comm), marks: await orchMarks(pid) });
+    found.push({ pid, startTime: stat.startTime, ppid: stat.ppid, pgrp: stat.pgrp, command: await commandLine(pid, stat.comm), marks: orchMarks(pid) });
   }
   return found;
 }
 
 /** The ORCH_* variables of a process's environment; empty when it is gone or not ours to read. */
-async function orchMarks(pid: number): Promise<Map<string, string>> {
+function orchMarks(pid: number): Map<string, string> {
   const marks = new Map<string, string>();
-  let environ: string;
-  try {
-    environ = await readFile(`/proc/${pid}/environ`, "latin1");
-  } catch {
-    return marks;
-  }
-  if (!environ.includes("ORCH_")) return marks;
+  const environ = readWholeText(`/proc/${pid}/environ`, "latin1");
+  if (environ === undefined || !environ.includes("ORCH_")) return marks;
   for (const entry of environ.split("\0")) {
     if (!entry.startsWith("ORCH_")) continue;
     const eq = entry.indexOf("=");

@@ -1,7 +1,7 @@
 // What /proc says about processes (Linux): trees, groups, memory and start times. Invariant: a process that
 // vanishes mid-read is treated as gone, never as an error; where /proc is missing every answer is "nothing".
-import { readFileSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { readWholeText } from "./proc-file.js";
 
 const READ_BATCH = 64;
 
@@ -37,28 +37,13 @@ export function parseProcStat(text: string): ProcStat | undefined {
 
 /** /proc/<pid>/stat, parsed; undefined for a process that does not exist. */
 export function processStat(pid: number): ProcStat | undefined {
-  try {
-    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return undefined;
-  }
+  const text = readWholeText(`/proc/${pid}/stat`);
+  return text === undefined ? undefined : parseProcStat(text);
 }
 
 /** The start-time field of /proc/<pid>/stat, or undefined for a process that does not exist. */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"))?.startTime;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readStat(pid: number): Promise<ProcStat | undefined> {
-  try {
-    return parseProcStat(await readFile(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return undefined;
-  }
+  return processStat(pid)?.startTime;
 }
 
 /** Every process visible in /proc; empty where there is no /proc. */
@@ -69,12 +54,15 @@ export async function listProcesses(): Promise<ProcStat[]> {
   } catch {
     return [];
   }
-  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number);
   const stats: ProcStat[] = [];
-  // In batches: one open file per process at once could exhaust descriptors on a busy machine.
-  for (let from = 0; from < pids.length; from += READ_BATCH) {
-    const batch = await Promise.all(pids.slice(from, from + READ_BATCH).map(readStat));
-    for (const stat of batch) if (stat !== undefined) stats.push(stat);
+  let read = 0;
+  // One file open at a time, read into the shared buffer: every attempt's RSS watch lists processes every second.
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    // Other work gets the event loop between batches: a busy machine has thousands of processes.
+    if (++read % READ_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+    const stat = processStat(Number(name));
+    if (stat !== undefined) stats.push(stat);
   }
   return stats;
 }
@@ -103,12 +91,8 @@ export async function processTree(pid: number): Promise<number[]> {
 
 /** Resident memory of one process in bytes; 0 when gone or a zombie. */
 export async function processRss(pid: number): Promise<number> {
-  let status: string;
-  try {
-    status = await readFile(`/proc/${pid}/status`, "utf8");
-  } catch {
-    return 0;
-  }
+  const status = readWholeText(`/proc/${pid}/status`);
+  if (status === undefined) return 0;
   const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
 }
