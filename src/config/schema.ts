@@ -70,6 +70,20 @@ function buildConfigSchema() {
         .object({ dir: z.string().min(1).optional() })
         .strict()
         .prefault({}),
+      delivery: z
+        .object({
+          push: z.boolean().optional(),
+          remote: z
+            .string()
+            .min(1)
+            .refine((s) => !s.startsWith("-") && !/[\s\0]/.test(s), { message: "expected the name of a git remote, such as origin" })
+            .optional(),
+          pr: z.boolean().default(true),
+          labels: z.array(z.string().min(1).refine((s) => !s.includes(","), { message: "a label may not hold a comma" })).default([]),
+          draft: z.boolean().default(false),
+        })
+        .strict()
+        .prefault({}),
       agents: z
         .object({
           "claude-code": z
@@ -202,6 +216,17 @@ worktrees:
 # verifyEveryMerge: true verifies every merge, for criteria that depend on more than the files (the branch, say).
 integration:
   verifyEveryMerge: false
+
+# A run that succeeds delivers its run branch (orch/<run>/_run): it is pushed (never forced, and never your own
+# branch), then a pull request is opened with gh, or updated when one is open for the branch already: the title is
+# the goal's first line, the body the run's report. Without gh (or not logged in, or a remote not on GitHub), the
+# report says the command that opens it. A push or a pull request that fails is reported; the run still succeeded.
+delivery:
+  # push: true           # default: push when the remote exists; false (or --no-push) never pushes
+  # remote: origin       # default: the base branch's upstream remote, else origin
+  pr: true               # open or update a pull request after the push
+  labels: []             # labels for the pull request
+  draft: false           # open it as a draft
 
 agents:
   claude-code:

@@ -9,7 +9,7 @@ import type { Limits } from "../core/journal.js";
 import type { TaskGraph } from "../core/dag.js";
 import type { Plan } from "../core/plan.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
-import { RunSettings, type AgentSettings, type Fallback, type Permission } from "../core/run-settings.js";
+import { RunSettings, type AgentSettings, type DeliverySettings, type Fallback, type Permission } from "../core/run-settings.js";
 import { slugify } from "../core/text.js";
 import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
@@ -45,6 +45,8 @@ export interface RunRequest {
   concurrency?: number | undefined;
   /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
   worktrees: string;
+  /** How the run delivers its branch when it succeeds (`delivery:`, `--no-push`); absent: it delivers nothing. */
+  delivery?: DeliverySettings | undefined;
 }
 
 export { Fallback } from "../core/run-settings.js";
@@ -149,6 +151,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
           ...(request.gc !== undefined ? { gc: request.gc } : {}),
           ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
           worktrees,
+          ...(request.delivery !== undefined ? { delivery: request.delivery } : {}),
         }),
       },
     },

@@ -6,6 +6,7 @@ import { describeAgentEvent } from "../core/agent-event.js";
 import { formatTimestamp } from "../core/duration.js";
 import { TaskGraph } from "../core/dag.js";
 import { isTerminalRun } from "../core/run.js";
+import type { DeliveryOutcome } from "../core/journal.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine, summarizeList } from "../core/text.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine/figures.js";
@@ -47,6 +48,8 @@ export interface RunStatusView {
   report: string | null;
   /** What orch could not do for the run (a transcript it could not write …), oldest first. */
   warnings: string[];
+  /** How a run that succeeded was delivered: the push and the pull request, or why not (oldest first; empty before). */
+  delivery: DeliveryOutcome[];
   createdAt: string;
   tasks: { id: string; title: string; status: string; attempts: number; branch: string; progress: number; worktree: string; role: string; dependsOn: string[]; integrated: string | null }[];
   /** A planned run's scheduling figures (null for a run of one task). */
@@ -135,6 +138,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
     warnings: (await store.readEvents({ runId: run.id, types: ["run.noted"] })).flatMap((e) =>
       e.type === "run.noted" && e.data.level === "warning" ? [e.data.message] : [],
     ),
+    delivery: (await store.readEvents({ runId: run.id, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : [])),
     createdAt: new Date(run.createdAt).toISOString(),
     tasks: tasks.map((t) => ({
       id: t.id,

@@ -110,6 +110,8 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
     case "run.noted":
     // Worktrees removed after the run ended: the journal keeps what was removed; no projection changes.
     case "run.collected":
+    // A succeeded run's push and pull request, after its end: the journal keeps them; no projection changes.
+    case "run.delivered":
       return;
     case "task.created": {
       const d = event.data;

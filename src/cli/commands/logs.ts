@@ -4,6 +4,7 @@
 import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
 import { isTerminalRun } from "../../core/run.js";
+import { describeDelivery } from "../../core/delivery-text.js";
 import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
 import { resolveTranscript } from "../../read/transcript.js";
@@ -46,6 +47,8 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
     }
     case "run.finished":
       return line(`── run ${event.data.status}: ${event.data.reason}`);
+    case "run.delivered":
+      return line(`── ${describeDelivery(event.data)}`);
     case "run.noted":
       return line(`── ${event.data.message}`);
     case "run.extended": {
