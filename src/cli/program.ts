@@ -71,7 +71,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--planner <agent[:model]>", "the agent that plans: AGENT, AGENT:MODEL or MODEL (default: the run's agent); implies --plan")
     .option("--concurrency <n>", "how many tasks of a plan run at once (default 1)")
     .option("--detach", "run in the background: a supervisor of its own, which outlives the terminal")
-    .option("--no-push", "when the run succeeds, push nothing and open no pull request: the report says the commands (default: push when the repository has the remote)")
+    .option("--no-push", "when the run succeeds, push nothing and open no pull request: the report says the push command (default: push when the repository has the remote)")
     .option("--no-preflight", "start without first checking that the agent and each verify command's executable can start")
     .option("--json", "print one JSON object at the end")
     .addHelpText("after", RUN_HELP)

@@ -87,24 +87,21 @@ async function deliver(input: DeliverInput, journal: (outcome: DeliveryOutcome) 
     ...settings.labels.map((label) => `--label ${shellWord(label)}`),
     ...(settings.draft ? ["--draft"] : []),
   ].join(" ");
-  const notPushed = (reason: string) => journal({ outcome: "pr-skipped", reason, command: `${push} && ${create}` });
 
   if (settings.push === false) {
+    // One outcome where nothing was pushed: no pull request can follow it, and the report names the push.
     await journal({ outcome: "push-skipped", reason: "pushing was turned off (--no-push, or delivery.push: false)", command: push });
-    if (settings.pr) await notPushed("the branch was not pushed");
     return;
   }
   const url = await remoteUrl(root, remote);
   if (url === undefined) {
     await journal({ outcome: "push-skipped", reason: `the repository has no remote named ${remote}; add it (\`git remote add ${shellWord(remote)} URL\`), then push`, command: push });
-    if (settings.pr) await notPushed("the branch was not pushed");
     return;
   }
   const pushed = await pushBranch({ root, remote, branch, timeoutMs: input.pushTimeoutMs ?? PUSH_TIMEOUT_MS });
   if (!pushed.pushed) {
     input.log.warn("push failed", { remote, reason: pushed.reason });
     await journal({ outcome: "push-failed", remote, branch, sha: tip, reason: pushed.reason, command: push });
-    if (settings.pr) await notPushed("the push failed");
     return;
   }
   await journal({ outcome: "pushed", remote, branch, sha: tip });

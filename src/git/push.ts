@@ -2,7 +2,7 @@
 // --force), names one branch on both sides, never prompts (no terminal, no askpass, ssh in batch mode) and never
 // outlives its timeout; what it says back has any credentials in URLs taken out before a caller sees it.
 import { supervise } from "../process/supervise.js";
-import { git, gitEnv, UNATTENDED } from "./exec.js";
+import { git, gitEnv } from "./exec.js";
 
 /** The remote the branch tracks (`branch.<name>.remote`), unless it tracks a branch of this repository. */
 export async function upstreamRemote(root: string, branch: string): Promise<string | undefined> {
@@ -56,7 +56,9 @@ export async function pushBranch(options: PushOptions): Promise<PushResult> {
   };
   const exit = await supervise({
     file: "git",
-    args: [...UNATTENDED, "push", "--porcelain", remote, `${ref}:${ref}`],
+    // --no-verify skips the user's own pre-push hook (it may prompt or run for minutes); the remote's hooks still
+    // judge the push. No `-c` of UNATTENDED: those are for commits and gc, and a push makes neither here.
+    args: ["push", "--no-verify", "--porcelain", remote, `${ref}:${ref}`],
     cwd: root,
     env,
     onStdout: keep,
