@@ -200,6 +200,25 @@ describe("delivery of a run that succeeds", () => {
   });
 });
 
+describe("a resumed run", () => {
+  it("delivers as it was started: --no-push holds after `orch resume`", async () => {
+    const { box, bare } = setUp();
+    const refsBefore = box.repo.git(["--git-dir", bare, "for-each-ref"], box.repo.root);
+    // Attempt 1 does nothing, so the run fails on its one attempt; attempt 2 does the work.
+    const lateAgent = 'if [ "$ORCH_ATTEMPT" -ge 2 ]; then echo done > done.txt; fi';
+    const first = await box.orch(["run", GOAL, "--agent-command", lateAgent, "--verify", VERIFY, "--max-attempts", "1", "--no-push", "--json"]);
+    expect(first.code, first.stderr).toBe(1);
+    const { runId, branch } = parseRunResult(first);
+    expect((await delivery(box, runId)).delivery).toEqual([]);
+
+    const resumed = await box.orch(["resume", runId, "--max-attempts", "2", "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(parseRunResult(resumed).status).toBe("succeeded");
+    expect((await delivery(box, runId)).delivery).toEqual([expect.objectContaining({ outcome: "push-skipped", command: `git push origin ${branch}:${branch}` })]);
+    expect(box.repo.git(["--git-dir", bare, "for-each-ref"], box.repo.root)).toBe(refsBefore);
+  });
+});
+
 describe("the pull request through gh", () => {
   it("opens one with the goal's first line, the report as body, labels and --draft", async () => {
     const { box, bare } = setUp({ config: "delivery:\n  labels: [orch, needs-review]\n  draft: true\n" });

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { describeDelivery, pullRequestBody, pullRequestTitle, shellWord } from "./delivery-text.js";
+import { RunSettings } from "./run-settings.js";
 
 describe("pullRequestTitle", () => {
   it("is the goal's first line, without a list marker, bounded", () => {
@@ -32,5 +33,13 @@ describe("describeDelivery", () => {
   it("names the remote and the short sha of a push, the URL of a pull request", () => {
     expect(describeDelivery({ outcome: "pushed", remote: "origin", branch: "orch/r/_run", sha: "0123456789abcdef" })).toBe("pushed orch/r/_run to origin at 0123456789ab");
     expect(describeDelivery({ outcome: "pr-opened", url: "https://github.com/a/b/pull/3", number: 3 })).toBe("pull request opened: https://github.com/a/b/pull/3");
+  });
+});
+
+describe("the run's delivery settings", () => {
+  it("are absent in a run made before delivery existed, and one that does not parse delivers nothing", () => {
+    expect(RunSettings.parse({}).delivery).toBeUndefined();
+    expect(RunSettings.parse({ delivery: { push: "sometimes" } }).delivery).toBeUndefined();
+    expect(RunSettings.parse({ delivery: { push: false } }).delivery).toEqual({ push: false, pr: true, labels: [], draft: false });
   });
 });
