@@ -43,8 +43,8 @@ function setUp(options: { config?: string; origin?: boolean; env?: Record<string
   return { box, bare };
 }
 
-async function run(box: OrchSandbox, extra: readonly string[] = [], expectedCode = 0) {
-  const result = await box.orch(["run", GOAL, "--agent-command", AGENT, "--verify", VERIFY, ...extra, "--json"]);
+async function run(box: OrchSandbox, extra: readonly string[] = [], expectedCode = 0, env?: Record<string, string>) {
+  const result = await box.orch(["run", GOAL, "--agent-command", AGENT, "--verify", VERIFY, ...extra, "--json"], env === undefined ? {} : { env });
   expect(result.code, `exit code; stderr:\n${result.stderr}`).toBe(expectedCode);
   return parseRunResult(result);
 }
@@ -104,10 +104,16 @@ esac
   };
 }
 
-/** `origin` named as a GitHub URL, which git rewrites to the bare repository: gh sees GitHub, the push lands locally. */
-function onGithub(box: OrchSandbox, bare: string): void {
+/**
+ * `origin` named as a GitHub URL, which git rewrites to the bare repository (gh sees GitHub, the push lands
+ * locally), and the stand-in gh first on PATH, with `ghEnv` for its behaviour.
+ */
+function onGithub(config: string | undefined, ghEnv: Record<string, string> = {}) {
+  const { box, bare } = setUp(config === undefined ? {} : { config });
   box.repo.git(["remote", "set-url", "origin", "https://github.com/acme/widget.git"]);
   box.repo.git(["config", `url.${bare}.insteadOf`, "https://github.com/acme/widget.git"]);
+  const gh = fakeGh(box);
+  return { box, bare, gh, env: { ...box.env, PATH: `${gh.bin}:${box.env["PATH"] ?? ""}`, ...ghEnv } };
 }
 
 describe("delivery of a run that succeeds", () => {
@@ -221,13 +227,8 @@ describe("a resumed run", () => {
 
 describe("the pull request through gh", () => {
   it("opens one with the goal's first line, the report as body, labels and --draft", async () => {
-    const { box, bare } = setUp({ config: "delivery:\n  labels: [orch, needs-review]\n  draft: true\n" });
-    onGithub(box, bare);
-    const gh = fakeGh(box);
-    const env = { ...box.env, PATH: `${gh.bin}:${box.env["PATH"] ?? ""}` };
-    const result = await box.orch(["run", GOAL, "--agent-command", AGENT, "--verify", VERIFY, "--json"], { env });
-    expect(result.code, result.stderr).toBe(0);
-    const json = parseRunResult(result);
+    const { box, bare, gh, env } = onGithub("delivery:\n  labels: [orch, needs-review]\n  draft: true\n");
+    const json = await run(box, [], 0, env);
     expect(refIn(box, bare, `refs/heads/${json.branch}`)).toBe(box.repo.git(["rev-parse", json.branch]));
 
     const calls = gh.calls();
@@ -257,13 +258,8 @@ describe("the pull request through gh", () => {
   });
 
   it("edits the pull request already open for the branch instead of opening another", async () => {
-    const { box, bare } = setUp({ config: "delivery:\n  labels: [orch]\n" });
-    onGithub(box, bare);
-    const gh = fakeGh(box);
-    const env = { ...box.env, PATH: `${gh.bin}:${box.env["PATH"] ?? ""}`, GH_FAKE_OPEN: "1" };
-    const result = await box.orch(["run", GOAL, "--agent-command", AGENT, "--verify", VERIFY, "--json"], { env });
-    expect(result.code, result.stderr).toBe(0);
-    const json = parseRunResult(result);
+    const { box, gh, env } = onGithub("delivery:\n  labels: [orch]\n", { GH_FAKE_OPEN: "1" });
+    const json = await run(box, [], 0, env);
     const calls = gh.calls();
     expect(calls.map((c) => c.slice(0, 2).join(" "))).toEqual(["auth status", "pr view", "pr edit"]);
     const edit = calls[2] ?? [];
@@ -275,13 +271,8 @@ describe("the pull request through gh", () => {
   });
 
   it("gh logged out: pushed, no pull request, and the report says the command", async () => {
-    const { box, bare } = setUp();
-    onGithub(box, bare);
-    const gh = fakeGh(box);
-    const env = { ...box.env, PATH: `${gh.bin}:${box.env["PATH"] ?? ""}`, GH_FAKE_LOGGED_OUT: "1" };
-    const result = await box.orch(["run", GOAL, "--agent-command", AGENT, "--verify", VERIFY, "--json"], { env });
-    expect(result.code, result.stderr).toBe(0);
-    const json = parseRunResult(result);
+    const { box, gh, env } = onGithub(undefined, { GH_FAKE_LOGGED_OUT: "1" });
+    const json = await run(box, [], 0, env);
     expect(gh.calls().map((c) => c.slice(0, 2).join(" "))).toEqual(["auth status"]);
     const [pushed, pr] = (await delivery(box, json.runId)).delivery;
     expect(pushed?.outcome).toBe("pushed");
