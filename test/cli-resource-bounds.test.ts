@@ -127,6 +127,8 @@ describe("orch run: resource bounds", () => {
       // The task's worktree, removed once its work was integrated.
       "run.collected",
       "run.finished",
+      // Delivery: the sandbox has no remote, so nothing is pushed (one outcome), and the report says so.
+      "run.delivered",
     ]);
     const transcript = ofType(events, "attempt.started", StartedData)[0]?.transcript ?? "";
     const kept: string[] = [];

@@ -387,10 +387,10 @@ describe("status, list, logs and report", () => {
     expect(attemptLogs.stdout).toContain("#1 ── attempt 1 started");
     expect(attemptLogs.stdout).not.toContain("#2");
 
-    // --json: one journal event per line, in order, from run.created to run.finished.
+    // --json: one journal event per line, in order, from run.created to run.finished, then its delivery (no remote).
     const events = await journal(box, b);
     expect(events[0]?.type).toBe("run.created");
-    expect(events[events.length - 1]?.type).toBe("run.finished");
+    expect(events.map((e) => e.type).slice(-2)).toEqual(["run.finished", "run.delivered"]);
     const seqs = events.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
     expect(events.every((e) => e.runId === b)).toBe(true);

@@ -8,7 +8,7 @@ import { parseDuration } from "../core/duration.js";
 import { UsageError } from "../core/errors.js";
 import type { Limits } from "../core/journal.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
-import { PERMISSIONS, type AgentSettings, type Fallback, type Permission, type ReviewSettings } from "../core/run-settings.js";
+import { PERMISSIONS, type AgentSettings, type DeliverySettings, type Fallback, type Permission, type ReviewSettings } from "../core/run-settings.js";
 import { parseSize } from "../core/size.js";
 import { worktreesRoot } from "../engine/paths.js";
 import type { RunRequest } from "../engine/run-service.js";
@@ -47,6 +47,8 @@ export interface RunOptions {
   concurrency?: string;
   detach?: boolean;
   json?: boolean;
+  /** `--no-push`: false. Commander makes it true when the flag is absent, so only false means anything. */
+  push?: boolean;
 }
 
 /** `env`: the environment the user runs orch in (ORCH_WORKTREES_DIR, XDG_CACHE_HOME and HOME choose the worktree folder). */
@@ -104,6 +106,7 @@ export function buildRunRequest(
     gc: config.gc,
     verifyEveryMerge: config.integration.verifyEveryMerge,
     worktrees: worktreesRoot(root, env, config.worktrees.dir).dir,
+    delivery: deliveryOf(flags, config),
     ...(flags.planFile !== undefined ? { plan: loadPlanFile(resolve(cwd, flags.planFile)) } : {}),
     ...(flags.planFile === undefined && wantsPlan(flags, goal) ? { planner: plannerOf(flags.planner, agent, config) } : {}),
     ...(flags.concurrency !== undefined ? { concurrency: positiveInt("--concurrency", flags.concurrency) } : {}),
@@ -263,6 +266,13 @@ function recoveryOf(onLimit: string | undefined, config: Config): RecoverySettin
     onFailure,
     circuitBreaker: { failures: config.recovery.circuitBreaker.failures, cooldownMs: configDuration(config.recovery.circuitBreaker.cooldown) },
   };
+}
+
+/** `delivery:` of orch.config.yaml, with `--no-push` over its `push`. */
+function deliveryOf(flags: RunOptions, config: Config): DeliverySettings {
+  const { push, remote, pr, labels, draft } = config.delivery;
+  const pushes = flags.push === false ? false : push;
+  return { ...(pushes !== undefined ? { push: pushes } : {}), ...(remote !== undefined ? { remote } : {}), pr, labels, draft };
 }
 
 function permissionOf(flag: string | undefined, configured: Permission): Permission {

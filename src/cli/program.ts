@@ -75,6 +75,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--reviewer <agent[:model]>", "who reviews each task's verified commit before it is merged: AGENT, AGENT:MODEL or MODEL, never the implementer's own model (default: review.reviewer of orch.config.yaml)")
     .option("--no-review", "merge verified work without a reviewer")
     .option("--detach", "run in the background: a supervisor of its own, which outlives the terminal")
+    .option("--no-push", "when the run succeeds, push nothing and open no pull request: the report says the push command (default: push when the repository has the remote)")
     .option("--no-preflight", "start without first checking that the agent and each verify command's executable can start")
     .option("--json", "print one JSON object at the end")
     .addHelpText("after", RUN_HELP)

@@ -129,6 +129,20 @@ function buildConfigSchema() {
         })
         .strict()
         .prefault({}),
+      delivery: z
+        .object({
+          push: z.boolean().optional(),
+          remote: z
+            .string()
+            .min(1)
+            .refine((s) => !s.startsWith("-") && !/[\s\0]/.test(s), { message: "expected the name of a git remote, such as origin" })
+            .optional(),
+          pr: z.boolean().default(true),
+          labels: z.array(z.string().min(1).refine((s) => !s.includes(","), { message: "a label may not hold a comma" })).default([]),
+          draft: z.boolean().default(false),
+        })
+        .strict()
+        .prefault({}),
       agents: z
         .object({
           "claude-code": z
@@ -347,6 +361,17 @@ notify:
   timeout: 10s           # one POST's longest wait for an answer
   endWait: 5s            # how long the run's end waits for deliveries still pending
   rollUp: 2s             # notices of one kind this close together go as one
+
+# A run that succeeds delivers its run branch (orch/<run>/_run): it is pushed (never forced, and never your own
+# branch), then a pull request is opened with gh, or updated when one is open for the branch already: the title is
+# the goal's first line, the body the run's report. Without gh (or not logged in, or a remote not on GitHub), the
+# report says the command that opens it. A push or a pull request that fails is reported; the run still succeeded.
+delivery:
+  # push: true           # default: push when the remote exists; false (or --no-push) never pushes
+  # remote: origin       # default: the base branch's upstream remote, else origin
+  pr: true               # open or update a pull request after the push
+  labels: []             # labels for the pull request
+  draft: false           # open it as a draft
 
 agents:
   claude-code:

@@ -318,6 +318,22 @@ const notifyDropped = z.object({
   type: z.literal("notify.dropped"),
   data: z.object({ deliveries: z.array(Delivery), reason: z.string() }),
 });
+/**
+ * One outcome of a succeeded run's delivery, written after its end: the run branch pushed (or not, and why), a pull
+ * request opened or updated (or not, and the command that opens it). Names a remote, never its URL (a URL may
+ * carry a token). Journal only: no projection, no fold reads it; the report and `orch status` show it.
+ */
+const DeliveryOutcome = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("pushed"), remote: z.string(), branch: z.string(), sha: z.string() }),
+  z.object({ outcome: z.literal("push-failed"), remote: z.string(), branch: z.string(), sha: z.string(), reason: z.string(), command: z.string() }),
+  z.object({ outcome: z.literal("push-skipped"), reason: z.string(), command: z.string().optional() }),
+  z.object({ outcome: z.literal("pr-opened"), url: z.string(), number: z.number().int().positive().optional() }),
+  z.object({ outcome: z.literal("pr-updated"), url: z.string(), number: z.number().int().positive().optional() }),
+  z.object({ outcome: z.literal("pr-failed"), reason: z.string(), command: z.string() }),
+  z.object({ outcome: z.literal("pr-skipped"), reason: z.string(), command: z.string().optional() }),
+]);
+export type DeliveryOutcome = z.infer<typeof DeliveryOutcome>;
+const runDelivered = z.object({ type: z.literal("run.delivered"), data: DeliveryOutcome });
 
 export const EventBody = z.discriminatedUnion("type", [
   runCreated,
@@ -329,6 +345,7 @@ export const EventBody = z.discriminatedUnion("type", [
   runFinished,
   runNoted,
   runCollected,
+  runDelivered,
   runExtended,
   taskCreated,
   taskStarted,

@@ -1,5 +1,5 @@
 // What a run was started with, beyond its goal, criteria and limits: the agent and its fallbacks, the permission
-// level, recovery, planning and concurrency, gc, where its worktrees are. One schema, parsed once when a run is read (store/rows.ts), so
+// level, recovery, planning and concurrency, gc, where its worktrees are, delivery. One schema, parsed once when a run is read (store/rows.ts), so
 // that nothing downstream re-parses a loose record with defaults of its own.
 import { z } from "zod";
 import { RecoverySettings } from "./recovery-policy.js";
@@ -39,6 +39,19 @@ export type ReviewSettings = z.infer<typeof ReviewSettings>;
 
 export const GcSettings = z.object({ afterRun: z.boolean().default(false) });
 
+/**
+ * How a run that succeeds delivers its run branch (`delivery:` of orch.config.yaml, `--no-push`). `push` absent:
+ * push when the remote exists. `remote` absent: the base branch's upstream remote, else `origin`.
+ */
+export const DeliverySettings = z.object({
+  push: z.boolean().optional(),
+  remote: z.string().min(1).optional(),
+  pr: z.boolean().default(true),
+  labels: z.array(z.string().min(1)).default([]),
+  draft: z.boolean().default(false),
+});
+export type DeliverySettings = z.infer<typeof DeliverySettings>;
+
 export const RunSettings = z.object({
   /** Who made the run ("cli", a test…). */
   source: z.string().optional(),
@@ -64,6 +77,8 @@ export const RunSettings = z.object({
    * run made before it was recorded: that run's worktrees are under `.orch/worktrees/` of its repository.
    */
   worktrees: z.string().min(1).optional(),
+  /** How the run delivers its branch when it succeeds. Absent in a run made before delivery existed: it delivers nothing. */
+  delivery: DeliverySettings.optional().catch(undefined),
 });
 export type RunSettings = z.infer<typeof RunSettings>;
 /** What a caller hands in: defaults may be left out. */

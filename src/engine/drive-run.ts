@@ -1,6 +1,7 @@
 // Driving a run: the supervisor claims the run's lease, reconciles what a dead supervisor left, runs the loop
 // (a planner first, if the run is to be planned; then the scheduler, for every run) from where the journal stood, obeys stop,
-// pause and abort requests and signals with a grace period, then writes the run's end and its report.
+// pause and abort requests and signals with a grace period, then writes the run's end and its report, and delivers
+// a run that succeeded (deliver.ts).
 import { rmdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { AgentAdapter } from "../agents/agent.js";
@@ -33,6 +34,7 @@ import { DEFAULT_RULES, type RiskRule } from "../core/risk-rules.js";
 import { NOTICE_EVENT_TYPES, type NotifySettings } from "../core/notify.js";
 import { reconcileRun } from "./reconcile.js";
 import { writeReport } from "./report.js";
+import { deliverRun } from "./deliver.js";
 
 export interface DriveOptions {
   runId: string;
@@ -272,6 +274,12 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   await input.notifier?.close();
   await writeReport(store, run.id, report);
   await writer.flush();
+  if (conclusion.status === "succeeded") {
+    // After the report, whose text is the pull request's body; the report is written again to show the outcome.
+    const finished = await store.getRun(run.id);
+    const delivered = finished === undefined ? [] : await deliverRun({ run: finished, report, write: (...events) => writer.write(...events), log, env: deps.env });
+    if (delivered.length > 0) await writeReport(store, run.id, report);
+  }
   const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";
   if (ended) {
     // The run branch's worktree is orch's own place for merges: once the run has ended its branch is all there is

@@ -11,6 +11,8 @@ import { PROGRESS_MEANS } from "../core/progress.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine } from "../core/text.js";
 import { DELIVERY_EVENT_TYPES, describeDelivery } from "../core/notify.js";
+import { describeRunDelivery } from "../core/delivery-text.js";
+import type { DeliveryOutcome } from "../core/journal.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
@@ -38,6 +40,8 @@ export interface ReportData {
   worktreeKept: boolean;
   /** The approval gate's judgements and the human decisions, in journal order. */
   gate: StoredEvent[];
+  /** How a run that succeeded was delivered (push, pull request), oldest first; empty before or without delivery. */
+  delivery: DeliveryOutcome[];
 }
 
 export async function collectReport(store: Store, runId: string): Promise<ReportData> {
@@ -70,7 +74,8 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
   const worktreeKept = task !== undefined && existsSync(task.worktree);
   const gate = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
-  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept, gate };
+  const delivery = (await store.readEvents({ runId, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : []));
+  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept, gate, delivery };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -87,6 +92,8 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   // Every run's work is integrated into its run branch; a run of one task names its task's verified commit too.
   const verified = data.schedule === undefined && task?.status === "succeeded" && task.commit !== undefined ? `, task commit \`${task.commit.slice(0, 12)}\`` : "";
   out.push(`| ${run.status === "succeeded" ? "Branch to merge" : "Run branch"} | \`${run.branch}\`${data.runTip !== undefined ? ` (at \`${data.runTip.slice(0, 12)}\`${verified})` : " (nothing integrated)"} |`);
+  const pr = pullRequestOf(data.delivery);
+  if (pr !== undefined) out.push(`| Pull request | ${pr} |`);
   out.push(`| Agent | ${run.agent}${run.model ? ` (${run.model})` : ""}${run.fallbackModels.length > 0 ? `, fallback ${run.fallbackModels.join(", ")}` : ""} |`);
   out.push(`| Attempts | ${run.attempts} of at most ${run.limits.maxAttempts} |`);
   out.push(`| Review | ${describeReviewer(run.settings)} |`);
@@ -165,7 +172,10 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
     out.push("No changes.", "");
   }
 
+  if (data.delivery.length > 0) out.push("## Delivery", "", ...data.delivery.map((d) => `- ${describeRunDelivery(d)}`), "");
+
   out.push("## Next", "");
+  out.push(...deliveryNext(data.delivery));
   if (data.schedule !== undefined) {
     out.push(
       run.status === "succeeded"
@@ -252,6 +262,24 @@ function recoverySection(f: RecoveryFigures): string {
   }
   lines.push(`Time spent waiting on limits and backoff: ${formatDuration(f.waitedMs)}. Model calls spent on retries: ${f.retryCalls}.`);
   return lines.join("\n");
+}
+
+/** The pull request the run opened or updated, if any. */
+function pullRequestOf(delivery: readonly DeliveryOutcome[]): string | undefined {
+  return delivery.flatMap((d) => (d.outcome === "pr-opened" || d.outcome === "pr-updated" ? [d.url] : [])).at(-1);
+}
+
+/** What delivery leaves to do: review the pull request, or the exact commands that push the branch and open one. */
+function deliveryNext(delivery: readonly DeliveryOutcome[]): string[] {
+  const pr = pullRequestOf(delivery);
+  if (pr !== undefined) return [`Review and merge the pull request: ${pr}`, ""];
+  const lines: string[] = [];
+  for (const d of delivery) {
+    if (d.outcome === "push-skipped" && d.command !== undefined) lines.push(`The branch was not pushed (${d.reason}). To push it: \`${d.command}\``);
+    else if (d.outcome === "push-failed") lines.push(`The push failed (${d.reason}). Once that is mended, push it: \`${d.command}\``);
+    else if ((d.outcome === "pr-skipped" || d.outcome === "pr-failed") && d.command !== undefined) lines.push(`No pull request was opened (${d.reason}). To open one: \`${d.command}\``);
+  }
+  return lines.length > 0 ? [...lines, ""] : [];
 }
 
 const pct = (p: number) => `${Math.round(p * 100)}%`;

@@ -9,7 +9,7 @@ import type { Limits } from "../core/journal.js";
 import type { TaskGraph } from "../core/dag.js";
 import type { Plan } from "../core/plan.js";
 import type { RecoverySettings } from "../core/recovery-policy.js";
-import { RunSettings, type AgentSettings, type Fallback, type Permission, type ReviewSettings } from "../core/run-settings.js";
+import { RunSettings, type AgentSettings, type DeliverySettings, type Fallback, type Permission, type ReviewSettings } from "../core/run-settings.js";
 import { slugify } from "../core/text.js";
 import { ensureExcluded, inspectRepo, resolveBase, type RepoInfo } from "../git/index.js";
 import type { RunRecord, Store } from "../store/store.js";
@@ -47,6 +47,8 @@ export interface RunRequest {
   review?: ReviewSettings | undefined;
   /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
   worktrees: string;
+  /** How the run delivers its branch when it succeeds (`delivery:`, `--no-push`); absent: it delivers nothing. */
+  delivery?: DeliverySettings | undefined;
 }
 
 export { Fallback } from "../core/run-settings.js";
@@ -153,6 +155,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
           ...(request.verifyEveryMerge !== undefined ? { verifyEveryMerge: request.verifyEveryMerge } : {}),
           ...(request.review !== undefined ? { review: request.review } : {}),
           worktrees,
+          ...(request.delivery !== undefined ? { delivery: request.delivery } : {}),
         }),
       },
     },

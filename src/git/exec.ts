@@ -51,7 +51,8 @@ const REPOSITORY_VARS = [
   "GIT_PREFIX",
 ] as const;
 
-function gitEnv(): NodeJS.ProcessEnv {
+/** The environment of every git orch runs: never interactive, aimed only at the repository found from its cwd. */
+export function gitEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GIT_TERMINAL_PROMPT: "0", // never ask for credentials on a terminal

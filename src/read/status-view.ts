@@ -7,6 +7,7 @@ import { formatTimestamp } from "../core/duration.js";
 import { TaskGraph } from "../core/dag.js";
 import { isTerminalRun } from "../core/run.js";
 import { describeDelivery } from "../core/notify.js";
+import type { DeliveryOutcome } from "../core/journal.js";
 import type { RecoveryFigures } from "../core/figures.js";
 import { firstLine, summarizeList } from "../core/text.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine/figures.js";
@@ -49,6 +50,8 @@ export interface RunStatusView {
   report: string | null;
   /** What orch could not do for the run (a transcript it could not write …), oldest first. */
   warnings: string[];
+  /** How a run that succeeded was delivered: the push and the pull request, or why not (oldest first; empty before). */
+  delivery: DeliveryOutcome[];
   createdAt: string;
   /** Who reviews the run's tasks, or why nobody does. */
   reviewer: string;
@@ -158,6 +161,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
       if (e.type === "run.noted") return e.data.level === "warning" ? [e.data.message] : [];
       return e.type === "notify.failed" || e.type === "notify.dropped" ? [describeDelivery(e).text] : [];
     }),
+    delivery: (await store.readEvents({ runId: run.id, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : [])),
     createdAt: new Date(run.createdAt).toISOString(),
     reviewer: describeReviewer(run.settings),
     tasks: tasks.map((t) => ({

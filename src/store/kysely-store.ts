@@ -40,10 +40,10 @@ const StopRequest = z
 /** Rows per INSERT: well under SQLite's variable limit (6 columns × 500). */
 const INSERT_CHUNK = 500;
 
-/** Agent output and notes change no projection; everything else goes through `project`. */
+/** Agent output, notes and delivery outcomes change no projection; everything else goes through `project`. */
 function changesState(event: NewEvent): boolean {
   if (event.type === "agent.emitted") return event.data.type === "session.started";
-  return event.type !== "run.noted" && !event.type.startsWith("notify.");
+  return event.type !== "run.noted" && event.type !== "run.delivered" && !event.type.startsWith("notify.");
 }
 
 export class KyselyStore implements Store {

@@ -114,6 +114,8 @@ export async function project(db: Db, event: NewEvent, at: number): Promise<void
     case "notify.sent":
     case "notify.failed":
     case "notify.dropped":
+    // A succeeded run's push and pull request, after its end: the journal keeps them; no projection changes.
+    case "run.delivered":
       return;
     case "task.created": {
       const d = event.data;

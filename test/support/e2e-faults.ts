@@ -152,9 +152,10 @@ async function expectFinished({ repo, result, out, journal }: OrchRun, attempts:
   expect(journal.tasks).toEqual([expect.objectContaining({ status: "succeeded", commit_sha: commits[0] })]);
   expectUserCheckoutUntouched(repo);
   expect(await processesMentioning(repo.root)).toEqual([]);
-  // Every attempt was closed in the journal, then the run.
+  // Every attempt was closed in the journal, then the run; only its delivery (no remote here: not pushed) comes after.
   expect(journal.events.filter((e) => e.type === "attempt.finished").map((e) => e.attempt_id)).toEqual(journal.attempts.map((a) => a.id));
-  expect(journal.events.at(-1)?.type).toBe("run.finished");
+  expect(journal.events.filter((e) => e.type !== "run.delivered").at(-1)?.type).toBe("run.finished");
+  expect(journal.events.filter((e) => e.type === "run.delivered").map((e) => e.type)).toEqual(["run.delivered"]);
 }
 
 /** A row as compared: a failure without a status has no `status` key at all. */

@@ -1,5 +1,6 @@
 // Driving a journaled run to its end, in the foreground (status line, Ctrl-C) or as the detached run's
 // own process (`orch __drive RUN`). Either way every agent process group dies with orch.
+import { describeRunDelivery } from "../../core/delivery-text.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
@@ -97,7 +98,10 @@ export async function driveInForeground(ctx: CliContext, store: Store, runId: st
     ctx.output.out(`${final.status === "succeeded" ? "✔" : final.status === "paused" ? "‖" : "✖"} ${final.status}: ${final.reason ?? ""}`);
     const tasks = (await store.listTasks(runId)).filter((t) => t.role !== "planner");
     const [only] = tasks.length === 1 ? tasks : [];
-    if (final.status === "succeeded") ctx.output.out(`  branch to merge: ${final.branch}`);
+    if (final.status === "succeeded") {
+      ctx.output.out(`  branch to merge: ${final.branch}`);
+      for (const e of await store.readEvents({ runId, types: ["run.delivered"] })) if (e.type === "run.delivered") ctx.output.out(`  ${describeRunDelivery(e.data)}`);
+    }
     else if (only !== undefined) ctx.output.out(`  work in progress: ${only.worktree}`);
     else ctx.output.out(`  run branch (the tasks integrated so far): ${final.branch}`);
     ctx.output.out(`  report: ${result.report}`);

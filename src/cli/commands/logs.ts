@@ -7,6 +7,7 @@ import { describeDelivery } from "../../core/notify.js";
 import { isTerminalRun } from "../../core/run.js";
 import { describeFinding } from "../../core/review.js";
 import { firstLine } from "../../core/text.js";
+import { describeRunDelivery } from "../../core/delivery-text.js";
 import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
 import { resolveTranscript } from "../../read/transcript.js";
@@ -49,6 +50,8 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
     }
     case "run.finished":
       return line(`── run ${event.data.status}: ${event.data.reason}`);
+    case "run.delivered":
+      return line(`── ${describeRunDelivery(event.data)}`);
     case "run.noted":
       return line(`── ${event.data.message}`);
     case "run.extended": {

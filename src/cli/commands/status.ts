@@ -5,6 +5,7 @@ import { describeCost } from "../../core/cost-text.js";
 import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import { PROGRESS_MEANS } from "../../core/progress.js";
 import { describeFigures } from "../../core/figures.js";
+import { describeRunDelivery } from "../../core/delivery-text.js";
 import { firstLine, summarizeList } from "../../core/text.js";
 import { describeSchedule } from "../../core/schedule-figures.js";
 import { withRepoStore } from "../../app/compose.js";
@@ -66,6 +67,7 @@ export async function statusCommand(ctx: CliContext, ref: string | undefined, fl
     if (view.escaped.length > 0) lines.push(`            stop ${view.escaped.length === 1 ? "it" : "them"}: kill ${view.escaped.map((p) => p.pid).join(" ")}`);
     for (const warning of view.warnings.slice(-SHOWN_WARNINGS)) lines.push(`  warning   ${bounded(warning)}`);
     if (view.warnings.length > SHOWN_WARNINGS) lines.push(`            (${view.warnings.length - SHOWN_WARNINGS} earlier warning(s): \`orch logs ${view.runId}\`)`);
+    for (const [i, outcome] of view.delivery.entries()) lines.push(`  ${i === 0 ? "delivery" : "        "}  ${bounded(describeRunDelivery(outcome))}`);
     if (view.report !== null) lines.push(`  report    ${view.report}`);
     ctx.output.out(lines.join("\n"));
     return EXIT.ok;
