@@ -5,6 +5,8 @@
 // least 15); the figure is the excess over `node -e 0`'s median. Targets: --version ≤ 20 ms, status ≤ 50 ms,
 // a no-op run ≤ 150 ms. Each process also records its own CPU time (bench/fixtures/cpu-at-exit.ts, loaded in
 // every case alike, `node -e 0` too), printed beside: on a shared machine it says more than the wall clock.
+// ORCH_BENCH_STARTUP_BASE names another build's cli/main.js (main's, say): its three cases are timed in the same
+// rounds and printed beside, an A/B under the same load.
 import { execFileSync, spawn } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -21,20 +23,28 @@ const ROUNDS = Math.max(15, Number(process.env.ORCH_BENCH_STARTUP_ROUNDS ?? 21))
 const SEED_RUNS = 3;
 
 const RUN_ARGS = ["run", "do nothing", "--agent-command", "true", "--verify", "true", "--json"] as const;
+const BASE_MAIN = process.env.ORCH_BENCH_STARTUP_BASE ? resolve(process.env.ORCH_BENCH_STARTUP_BASE) : undefined;
 
 interface Case {
-  key: "node" | "version" | "status" | "run";
+  key: string;
   label: string;
   args: readonly string[];
-  /** The excess over `node -e 0` allowed, in ms; none for the baseline itself. */
+  /** The excess over `node -e 0` allowed, in ms; none for the baseline and the other build. */
   targetMs?: number;
+}
+
+function orchCases(main: string, suffix: string, targets: boolean): Case[] {
+  return [
+    { key: `version${suffix}`, label: `orch --version${suffix}`, args: [main, "--version"], ...(targets ? { targetMs: 20 } : {}) },
+    { key: `status${suffix}`, label: `orch status (${SEED_RUNS}+ runs)${suffix}`, args: [main, "status"], ...(targets ? { targetMs: 50 } : {}) },
+    { key: `run${suffix}`, label: `orch run (agent true, verify true)${suffix}`, args: [main, ...RUN_ARGS], ...(targets ? { targetMs: 150 } : {}) },
+  ];
 }
 
 const CASES: readonly Case[] = [
   { key: "node", label: "node -e 0", args: ["-e", "0"] },
-  { key: "version", label: "orch --version", args: [ORCH_MAIN, "--version"], targetMs: 20 },
-  { key: "status", label: `orch status (${SEED_RUNS}+ runs)`, args: [ORCH_MAIN, "status"], targetMs: 50 },
-  { key: "run", label: "orch run (agent true, verify true)", args: [ORCH_MAIN, ...RUN_ARGS], targetMs: 150 },
+  ...orchCases(ORCH_MAIN, "", true),
+  ...(BASE_MAIN === undefined ? [] : orchCases(BASE_MAIN, " [base]", false)),
 ];
 
 interface Sample {
@@ -88,7 +98,7 @@ export async function benchStartup(): Promise<BenchResult> {
     const metrics: Metric[] = [];
     const notes: string[] = [`startup: ${ROUNDS} rounds, medians; node -e 0 ${nodeMs.toFixed(1)} ms, its own CPU ${nodeCpu.toFixed(1)} ms`];
     for (const c of CASES) {
-      if (c.targetMs === undefined) continue;
+      if (c.key === "node") continue;
       const walls = of(c.key).map((s) => s.ms);
       const ms = median(walls);
       const cpu = median(of(c.key).map((s) => s.cpuMs));
@@ -97,6 +107,7 @@ export async function benchStartup(): Promise<BenchResult> {
         `startup: ${c.label} ${ms.toFixed(1)} ms (min ${Math.min(...walls).toFixed(1)}, max ${Math.max(...walls).toFixed(1)}), ${excess.toFixed(1)} ms beyond node -e 0;` +
           ` its own CPU ${cpu.toFixed(1)} ms, ${(cpu - nodeCpu).toFixed(1)} ms beyond node -e 0's`,
       );
+      if (c.targetMs === undefined) continue;
       metrics.push({
         bench: "startup",
         label: `${c.label}, beyond node -e 0`,

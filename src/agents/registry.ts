@@ -1,33 +1,29 @@
 // Which agents exist and how to make one from its settings. The settings are stored with the run, so a
 // detached or resumed run builds exactly the same adapter as the command that started it.
+// Each adapter's module (its output schemas above all) loads only when an adapter of its kind is made: a run
+// of the command agent does not pay for building the four CLIs' schemas.
 import type { AgentSettings } from "../core/run-settings.js";
 import type { AgentAdapter } from "./agent.js";
-import { createClaudeCodeAdapter } from "./claude-code/index.js";
-import { createCodexAdapter } from "./codex/index.js";
-import { createCommandAdapter } from "./command/index.js";
-import { createGeminiAdapter } from "./gemini/index.js";
-import { createOpenCodeAdapter } from "./opencode/index.js";
 import type { AgentName } from "./names.js";
-import { createScriptedAdapter } from "./scripted/index.js";
 
 export { AGENT_NAMES, parseAgentName, type AgentName } from "./names.js";
 
 export { AgentSettings } from "../core/run-settings.js";
 
-export function createAdapter(settings: AgentSettings): AgentAdapter {
+export async function createAdapter(settings: AgentSettings): Promise<AgentAdapter> {
   switch (settings.name) {
     case "claude-code":
-      return createClaudeCodeAdapter(options(settings));
+      return (await import("./claude-code/index.js")).createClaudeCodeAdapter(options(settings));
     case "opencode":
-      return createOpenCodeAdapter(options(settings));
+      return (await import("./opencode/index.js")).createOpenCodeAdapter(options(settings));
     case "gemini":
-      return createGeminiAdapter(options(settings));
+      return (await import("./gemini/index.js")).createGeminiAdapter(options(settings));
     case "codex":
-      return createCodexAdapter(options(settings));
+      return (await import("./codex/index.js")).createCodexAdapter(options(settings));
     case "command":
-      return createCommandAdapter(settings.command);
+      return (await import("./command/index.js")).createCommandAdapter(settings.command);
     case "scripted":
-      return createScriptedAdapter(settings.script);
+      return (await import("./scripted/index.js")).createScriptedAdapter(settings.script);
   }
 }
 

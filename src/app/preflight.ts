@@ -85,7 +85,7 @@ async function agentProblems({ settings, role, option }: AgentRole, ctx: Preflig
     case "gemini":
     case "opencode": {
       // The file that would be started: adapters are pure descriptions, so building a command spawns nothing.
-      const bin = createAdapter(settings).build({ prompt: "", cwd: ctx.root, runId: "preflight", taskId: "preflight", attempt: 1, env: ctx.env, permission: "read-only" }).file;
+      const bin = (await createAdapter(settings)).build({ prompt: "", cwd: ctx.root, runId: "preflight", taskId: "preflight", attempt: 1, env: ctx.env, permission: "read-only" }).file;
       // The same lookups as `orch doctor`, without running `--version`.
       const check = await checkAgent(settings.name, ctx.env, bin, { probeVersion: false });
       const who = `the ${settings.name} agent (${role})`;

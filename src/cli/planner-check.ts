@@ -8,9 +8,9 @@ import { UsageError } from "../core/errors.js";
 import { binaryNotFound } from "../engine/planner.js";
 import type { Fallback } from "../engine/run-service.js";
 
-export function assertPlannerStarts(planner: Fallback, env: NodeJS.ProcessEnv, cwd: string): void {
+export async function assertPlannerStarts(planner: Fallback, env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
   // Adapters are pure descriptions: building a command spawns nothing and tells the file that would be run.
-  const { file } = createAdapter(planner.agent).build({ prompt: "", cwd, runId: "plan", taskId: "plan", attempt: 1, env, permission: "read-only" });
+  const { file } = (await createAdapter(planner.agent)).build({ prompt: "", cwd, runId: "plan", taskId: "plan", attempt: 1, env, permission: "read-only" });
   // A relative path with a slash is looked up where the agent runs, which is not known here.
   if (file.includes("/") && !isAbsolute(file)) return;
   if (findExecutable(file, env) !== undefined) return;

@@ -86,8 +86,8 @@ export async function driveRun(deps: EngineDeps, options: DriveOptions): Promise
   }
   const tasks = await store.listTasks(run.id);
   if (tasks.length === 0) throw new Error(`run ${run.id} has no task`);
-  const chain = chainOf(run);
-  const reviewer = reviewerOf(run);
+  const chain = await chainOf(run);
+  const reviewer = await reviewerOf(run);
   const paths = runPaths(run);
   const log = deps.logger.child({ runId: run.id });
 
@@ -218,7 +218,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     const common = {
       run: { ...run, startedAt },
       chain: input.chain,
-      reviewer: reviewerOf(run),
+      reviewer: await reviewerOf(run),
       permission: run.settings.permission,
       recovery: recoveryOf(run),
       paths: input.paths,
@@ -231,7 +231,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     };
     // A planner that has not finished plans first; its tasks then go to the scheduler with the rest.
     const planning = input.tasks.find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running"));
-    const planned = planning === undefined ? undefined : await runPlanPhase(deps, { ...common, task: planning, ...plannerOf(run), abort: abort.signal });
+    const planned = planning === undefined ? undefined : await runPlanPhase(deps, { ...common, task: planning, ...(await plannerOf(run)), abort: abort.signal });
     conclusion =
       planned ??
       (await driveGraph(deps, {
@@ -324,23 +324,22 @@ function agentOf(run: RunRecord): AgentSettings {
 }
 
 /** The run's agent and model, then its fallbacks (other models, or other agents). */
-function chainOf(run: RunRecord): ChainLink[] {
-  return [
-    { adapter: createAdapter(agentOf(run)), model: run.model },
-    ...run.settings.fallbacks.map((f) => ({ adapter: createAdapter(f.agent), model: f.model })),
-  ];
+async function chainOf(run: RunRecord): Promise<ChainLink[]> {
+  const first = { adapter: await createAdapter(agentOf(run)), model: run.model };
+  const fallbacks = await Promise.all(run.settings.fallbacks.map(async (f) => ({ adapter: await createAdapter(f.agent), model: f.model })));
+  return [first, ...fallbacks];
 }
 
 /** Who reviews each task's verified commit, when the run has reviews. */
-function reviewerOf(run: RunRecord): ChainLink | undefined {
+async function reviewerOf(run: RunRecord): Promise<ChainLink | undefined> {
   const review = run.settings.review;
-  return review?.on === true ? { adapter: createAdapter(review.reviewer.agent), model: review.reviewer.model } : undefined;
+  return review?.on === true ? { adapter: await createAdapter(review.reviewer.agent), model: review.reviewer.model } : undefined;
 }
 
 /** The agent and model that plan the run (`--planner`, or the run's own). */
-function plannerOf(run: RunRecord): { adapter: AgentAdapter; model: string | undefined } {
+async function plannerOf(run: RunRecord): Promise<{ adapter: AgentAdapter; model: string | undefined }> {
   const chosen = run.settings.planner;
-  return { adapter: createAdapter(chosen?.agent ?? agentOf(run)), model: chosen !== undefined ? chosen.model : run.model };
+  return { adapter: await createAdapter(chosen?.agent ?? agentOf(run)), model: chosen !== undefined ? chosen.model : run.model };
 }
 
 /** The run's recovery settings as the loop uses them. */

@@ -78,16 +78,16 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
   checkWorktreesDir(request.worktrees);
   const repo = await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
-  const adapter = createAdapter(request.agent);
+  const adapter = await createAdapter(request.agent);
   // Every fallback agent is checked now too, so that a bad one fails before anything is written.
-  for (const fallback of request.fallbacks) createAdapter(fallback.agent);
-  if (request.review?.on === true) createAdapter(request.review.reviewer.agent);
+  for (const fallback of request.fallbacks) await createAdapter(fallback.agent);
+  if (request.review?.on === true) await createAdapter(request.review.reviewer.agent);
   const runId = newRunId(now);
   if (request.plan !== undefined && request.planner !== undefined) {
     throw new UsageError("--plan asks an agent to plan the run, --plan-file gives the plan: choose one");
   }
   if (request.planner !== undefined) {
-    createAdapter(request.planner.agent);
+    await createAdapter(request.planner.agent);
     await checkGraphRun(repo, runId, undefined);
     return { request: { ...request, goal, criteria }, repo, base, runId, taskId: RUN_BRANCH_TASK, branch: runBranchOf(runId), adapter };
   }

@@ -44,15 +44,22 @@ exit "$status"`;
  * one commit only. GIT_AUTHOR_NAME, GIT_COMMITTER_EMAIL and the like in the environment still win.
  */
 export async function fallbackIdentity(worktree: string): Promise<string[]> {
-  const args: string[] = [];
+  // Both keys in one git call; the last value of a key wins, as with `git config --get`.
+  const args = ["config", "--get-regexp", "^user\\.(name|email)$"];
+  const result = await git(args, worktree);
+  if (result.exitCode !== 0 && result.exitCode !== 1) throw gitFailure(args, result);
+  const set = new Map<string, string>();
+  for (const line of result.stdout.split("\n")) {
+    const space = line.indexOf(" ");
+    const key = space === -1 ? line : line.slice(0, space);
+    if (key !== "") set.set(key.toLowerCase(), space === -1 ? "" : line.slice(space + 1).trim());
+  }
+  const identity: string[] = [];
   for (const [key, fallback] of [
     ["user.name", FALLBACK_NAME],
     ["user.email", FALLBACK_EMAIL],
   ] as const) {
-    const result = await git(["config", "--get", key], worktree);
-    if (result.exitCode === 0 && result.stdout.trim() !== "") continue;
-    if (result.exitCode !== 0 && result.exitCode !== 1) throw gitFailure(["config", "--get", key], result);
-    args.push("-c", `${key}=${fallback}`);
+    if ((set.get(key) ?? "") === "") identity.push("-c", `${key}=${fallback}`);
   }
-  return args;
+  return identity;
 }

@@ -32,12 +32,9 @@ function range({ from, to }: Range): string {
 
 export async function diffStat(options: Range): Promise<DiffStat> {
   const revs = range(options);
-  const common = ["diff", "--no-color", "--no-ext-diff"];
-  const [text, short] = await Promise.all([
-    gitOk([...common, "--stat", revs, "--"], options.repo.root),
-    gitOk([...common, "--shortstat", revs, "--"], options.repo.root),
-  ]);
-  return { ...parseShortstat(short), text: text.trimEnd() };
+  const text = (await gitOk(["diff", "--no-color", "--no-ext-diff", "--stat", revs, "--"], options.repo.root)).trimEnd();
+  // The last line of --stat is the --shortstat summary; a file's own line never reads "N file(s) changed".
+  return { ...parseShortstat(text.slice(text.lastIndexOf("\n") + 1)), text };
 }
 
 /** ` 3 files changed, 3 insertions(+), 5 deletions(-)`; each part is left out when it is zero. */

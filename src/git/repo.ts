@@ -31,6 +31,17 @@ export async function inspectRepo(cwd: string): Promise<RepoInfo> {
     throw new UsageError(`${dir} is not a directory`, { hint: "cd into your project and try again" });
   }
 
+  // One git call finds all four on the common path (a repository with a commit); anything else takes the
+  // longer path below, whose separate calls tell the cases apart for the error.
+  const located = await git(["rev-parse", "--show-toplevel", "--git-common-dir", "HEAD^{commit}", "--symbolic-full-name", "HEAD"], dir);
+  const [toplevel, common, headSha, head] = located.stdout.split("\n");
+  if (located.exitCode === 0 && toplevel && common && headSha !== undefined && /^[0-9a-f]{40,64}$/.test(headSha) && head) {
+    return { ...(await resolvedPaths(dir, toplevel, common)), currentBranch: head === "HEAD" ? undefined : branchName(head), headSha };
+  }
+  return inspectRepoStepwise(dir);
+}
+
+async function inspectRepoStepwise(dir: string): Promise<RepoInfo> {
   const args = ["rev-parse", "--show-toplevel", "--git-common-dir"];
   const located = await git(args, dir);
   if (located.exitCode !== 0) throw notARepository(dir, args, located.stderr, located.exitCode);
@@ -42,10 +53,7 @@ export async function inspectRepo(cwd: string): Promise<RepoInfo> {
       stderr: located.stderr,
     });
   }
-  const root = await realpath(toplevel);
-  // --git-common-dir may be relative to the directory git ran in.
-  const commonDir = await realpath(path.resolve(dir, common));
-
+  const { root, commonDir } = await resolvedPaths(dir, toplevel, common);
   const headSha = await commitSha(root, "HEAD");
   if (headSha === undefined) {
     throw new UsageError(`the repository at ${root} has no commit yet`, {
@@ -53,6 +61,16 @@ export async function inspectRepo(cwd: string): Promise<RepoInfo> {
     });
   }
   return { root, commonDir, currentBranch: await symbolicBranch(root), headSha };
+}
+
+async function resolvedPaths(dir: string, toplevel: string, common: string): Promise<{ root: string; commonDir: string }> {
+  // --git-common-dir may be relative to the directory git ran in.
+  const [root, commonDir] = await Promise.all([realpath(toplevel), realpath(path.resolve(dir, common))]);
+  return { root, commonDir };
+}
+
+function branchName(ref: string): string {
+  return ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref;
 }
 
 function notARepository(dir: string, args: readonly string[], stderr: string, exitCode: number): Error {
@@ -90,8 +108,7 @@ async function symbolicBranch(root: string): Promise<string | undefined> {
   const result = await git(args, root);
   if (result.exitCode === 1) return undefined; // detached
   if (result.exitCode !== 0) throw gitFailure(args, result);
-  const ref = result.stdout.trim();
-  return ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref;
+  return branchName(result.stdout.trim());
 }
 
 /**

@@ -10,15 +10,18 @@ import { parseJson } from "../parse-line.js";
 import { loadScript } from "./script.js";
 
 /**
- * The player's compiled file. Beside this module when running from dist/; when this module runs from
- * sources (under the test runner) the compiled copy in dist/ is used, which `npm test` builds first.
+ * The player's built file, started by path. From the built CLI this module sits in a chunk under dist/chunks/
+ * and the player is its own entry, dist/agents/scripted/player.js; compiled module by module (dist-bench/) it is
+ * the sibling; from sources (under the test runner) the built copy in dist/ is used, which `npm test` builds
+ * first.
  */
 export function playerPath(): string {
-  const sibling = fileURLToPath(new URL("./player.js", import.meta.url));
-  if (existsSync(sibling)) return sibling;
-  const built = fileURLToPath(new URL("../../../dist/agents/scripted/player.js", import.meta.url));
-  if (existsSync(built)) return built;
-  throw new Error(`the scripted agent's player is missing (looked at ${sibling} and ${built}); run \`npm run build\``);
+  const candidates = ["./player.js", "../agents/scripted/player.js", "../../../dist/agents/scripted/player.js"].map((relative) =>
+    fileURLToPath(new URL(relative, import.meta.url)),
+  );
+  const found = candidates.find((file) => existsSync(file));
+  if (found !== undefined) return found;
+  throw new Error(`the scripted agent's player is missing (looked at ${candidates.join(", ")}); run \`npm run build\``);
 }
 
 export function createScriptedAdapter(scriptPath: string): AgentAdapter {

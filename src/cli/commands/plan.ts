@@ -26,8 +26,8 @@ export async function planCommand(ctx: CliContext, goal: string, flags: PlanFlag
   const { config } = loadConfig(repo.root);
   const agent = agentSettings(ctx.cwd, repo.root, flags, config);
   const planner = plannerOf(flags.planner, agent, config);
-  assertPlannerStarts(planner, ctx.env, repo.root);
-  const adapter = createAdapter(planner.agent);
+  await assertPlannerStarts(planner, ctx.env, repo.root);
+  const adapter = await createAdapter(planner.agent);
   const groups = new ProcessGroups();
   const uninstall = groups.installExitHandler();
   const interrupt = new AbortController();

@@ -23,7 +23,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   const { config } = loadConfig(repo.root);
   const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env);
   const planned = await planRun(request);
-  if (request.planner !== undefined) assertPlannerStarts(request.planner, ctx.env, repo.root);
+  if (request.planner !== undefined) await assertPlannerStarts(request.planner, ctx.env, repo.root);
   // What cannot work fails now, every problem at once, rather than after attempts and waits.
   if (flags.preflight !== false) {
     const problems = await preflight(planned, ctx.env);
