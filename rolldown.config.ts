@@ -9,8 +9,10 @@ export default defineConfig({
     // The executable, and the child-process entries that are started by path.
     "cli/main": "src/cli/main.ts",
     "agents/scripted/player": "src/agents/scripted/player.ts",
-    // Opened by path in the store tests' child processes (test/store-sqlite.test.ts).
+    // Opened by path in tests' child processes: the store's (test/store-sqlite.test.ts) and the resident shell's
+    // (src/process/launcher.test.ts, which kills a process using it).
     "store/sqlite/open": "src/store/sqlite/open.ts",
+    "process/launcher": "src/process/launcher.ts",
   },
   platform: "node",
   external: ["better-sqlite3"],
