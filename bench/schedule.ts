@@ -181,7 +181,7 @@ const EventRow = z.object({ at: z.number(), task_id: z.string().nullable(), type
 const Exited = z.object({ durationMs: z.number() });
 const Finished = z.object({ commit: z.string().optional() });
 
-const STEPS = ["task.started", "attempt.started", "attempt.exited", "verify.completed", "attempt.finished", "task.integrated", "task.finished"] as const;
+const STEPS = ["task.started", "attempt.started", "attempt.exited", "verify.completed", "attempt.finished", "task.assessed", "task.integrated", "task.finished"] as const;
 type Step = (typeof STEPS)[number];
 const isStep = (type: string): type is Step => STEPS.some((s) => s === type);
 
@@ -239,6 +239,7 @@ function readJournal(dbPath: string, runId: string, tasks: readonly BenchTask[])
       "attempt.exited": get("attempt.exited"),
       "verify.completed": get("verify.completed"),
       "attempt.finished": get("attempt.finished"),
+      "task.assessed": get("task.assessed"),
       "task.integrated": get("task.integrated"),
       "task.finished": get("task.finished"),
     };
@@ -394,11 +395,13 @@ function listSchedule(deps: readonly number[][], duration: readonly number[], sl
  * queue that takes `mergeMs` a task, one at a time, most urgent (lowest rank) first; a dependent is ready once its
  * dependencies are merged. Exact event times, no other latency.
  */
-function queuedSchedule(deps: readonly number[][], duration: readonly number[], slots: number, rank: readonly number[], holdMs: number, mergeMs: number): number {
+function queuedSchedule(deps: readonly number[][], duration: readonly number[], slots: number, rank: readonly number[], holdMs: number, mergeMs: number, gateMs: number): number {
   const n = duration.length;
   const merged = duration.map(() => Infinity);
   const started = duration.map(() => false);
   let running: { task: number; frees: number }[] = [];
+  /** Out of its slot, judged by the approval gate until `at`, then in the merge queue. */
+  let judged: { task: number; at: number }[] = [];
   const queue: number[] = [];
   let merging: { task: number; ends: number } | undefined;
   let now = 0;
@@ -413,10 +416,12 @@ function queuedSchedule(deps: readonly number[][], duration: readonly number[], 
   };
   startReady();
   while (done < n) {
-    now = Math.min(merging?.ends ?? Infinity, ...running.map((r) => r.frees));
+    now = Math.min(merging?.ends ?? Infinity, ...running.map((r) => r.frees), ...judged.map((j) => j.at));
     if (now === Infinity) throw new Error("the simulated schedule is stuck");
-    queue.push(...running.filter((r) => r.frees === now).map((r) => r.task));
+    judged.push(...running.filter((r) => r.frees === now).map((r) => ({ task: r.task, at: now + gateMs })));
     running = running.filter((r) => r.frees !== now);
+    queue.push(...judged.filter((j) => j.at === now).map((j) => j.task));
+    judged = judged.filter((j) => j.at !== now);
     for (;;) {
       if (merging !== undefined && merging.ends === now) {
         merged[merging.task] = now;
@@ -591,7 +596,8 @@ async function scheduleProfile(s: Settings, targetRatio: number, tag: string): P
     // one at a time), at its measured median, with no other latency at all: what the same order could reach.
     const holdMs = median(timelines.map((t) => t.at["attempt.finished"] - t.at["task.started"] - t.agentMs));
     const mergeMs = median(service);
-    const withWork = queuedSchedule(deps, durations, s.concurrency, orchRank, holdMs, mergeMs);
+    const gateMs = median(timelines.map((t) => t.at["task.assessed"] - t.at["attempt.finished"]));
+    const withWork = queuedSchedule(deps, durations, s.concurrency, orchRank, holdMs, mergeMs, gateMs);
     const cpu = cpuShare(run.cpu, journal.started, journal.finished);
     const capacity = s.concurrency * makespan;
     const share = (value: number) => `${sec(value)} (${((value / capacity) * 100).toFixed(1)}%)`;
@@ -611,7 +617,7 @@ async function scheduleProfile(s: Settings, targetRatio: number, tag: string): P
       `schedules with no overhead at all (same durations): orch's order (longest chain of dependents, in tasks) ${sec(orchOrder)} = ${(orchOrder / bound).toFixed(3)}x the bound; ` +
         `longest-remaining-path first ${sec(cpOrder)} = ${(cpOrder / bound).toFixed(3)}x`,
       `the same order with each task's own work beyond its agent at its measured median and no other delay (held in its slot ${ms(holdMs)}: ` +
-        `verify, commit; then merged one at a time, ${ms(mergeMs)}: merge, verify on the run branch): ${sec(withWork)} = ${(withWork / bound).toFixed(3)}x the bound; ` +
+        `verify, commit; then judged by the approval gate, ${ms(gateMs)}; then merged one at a time, ${ms(mergeMs)}: merge, verify on the run branch): ${sec(withWork)} = ${(withWork / bound).toFixed(3)}x the bound; ` +
         `orch's makespan is ${(makespan / withWork).toFixed(3)}x that`,
       `parallelism: agents busy ${sec(account.agent)} over ${sec(makespan)} = ${(account.agent / makespan).toFixed(2)} of ${s.concurrency} slots; idle slot time ${sec(capacity - account.agent)}, of which:`,
       `  held by orch around an agent (spawn, verify, commit) ${share(account.held)}; free while a task was ready ${share(account.readyWaiting)}; ` +
@@ -626,7 +632,8 @@ async function scheduleProfile(s: Settings, targetRatio: number, tag: string): P
       row("attempt started→exited, beyond the agent", timelines.map((t) => t.at["attempt.exited"] - t.at["attempt.started"] - t.agentMs)),
       row("verify `true` (exited → verify.completed)", step((t) => t.at["attempt.exited"], (t) => t.at["verify.completed"])),
       row("commit (→ attempt.finished)", step((t) => t.at["verify.completed"], (t) => t.at["attempt.finished"]), timelines.map(gitOf("commit"))),
-      row("merge queue wait (→ integration starts)", timelines.map((t) => mergeAt(t) - t.at["attempt.finished"])),
+      row("approval gate: risk judged (→ task.assessed)", step((t) => t.at["attempt.finished"], (t) => t.at["task.assessed"])),
+      row("merge queue wait (→ integration starts)", timelines.map((t) => mergeAt(t) - t.at["task.assessed"])),
       row("merge: check, merge, verify on the run branch", service, integrations.map(gitOf("merge"))),
       row("task.integrated → task.finished", step((t) => t.at["task.integrated"], (t) => t.at["task.finished"]), timelines.map(gitOf("finish"))),
       row("attempt.finished → task.finished (dependents wait)", step((t) => t.at["attempt.finished"], (t) => t.at["task.finished"])),

@@ -10,7 +10,7 @@ import { fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, type S
 import { anthropicLastUserText } from "./support/model-server/anthropic.js";
 import { claudeEnv, type Script } from "./support/model-server/server.js";
 
-const sandboxes = useSandboxes({ prefix: "orch-e2e-review-" });
+const sandboxes = useSandboxes({ prefix: "orch-e2e-review-", graceMs: 3_000 });
 
 const FILES = { "sum.mjs": "export function sum(a, b) {\n  return a - b;\n}\n" };
 const VERIFY = `node -e "import('./sum.mjs').then((m) => process.exit(m.sum(2, 3) === 5 ? 0 : 1))"`;
@@ -73,6 +73,8 @@ describe("orch run --reviewer × the real Claude Code CLI as the reviewer", () =
     expect(status.attempts).toBe(1);
     const report = (await runOrch(["report", run.runId], { cwd: repo.dir, env, timeoutMs: 30_000 })).stdout;
     expect(report).toContain(`Reviewed commit \`${commit.slice(0, 12)}\` (attempt 1, round 1): **approved**`);
+    // What each role spent: the command agent reports nothing; the reviewer's CLI reports its tokens.
+    expect(report).toMatch(/\| By role \| implementer: 1 attempt\(s\), 0 in \/ 0 out, no cost reported; reviewer: 1 attempt\(s\), [1-9]\d* in \/ [1-9]\d* out, /);
   });
 
   it("changes requested go back to the implementer with the findings; the next round judges attempt 2's commit and approves it", { timeout: 150_000 }, async () => {

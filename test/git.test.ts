@@ -22,6 +22,7 @@ import {
   assertNewBranches,
   branchExists,
   changeBetween,
+  changeSince,
   changedFiles,
   commitAll,
   commitsOn,
@@ -549,6 +550,25 @@ describe("changeBetween", () => {
       { path: "src/moved.txt", from: "src/old.txt", status: "renamed", added: 1, removed: 0 },
       { path: "tab\tand\nnewline.md", status: "added", added: 1, removed: 0 },
     ]);
+  });
+});
+
+describe("changeSince", () => {
+  it("lists only what a branch changed since it left another, however far that one moved on", async () => {
+    const dir = makeRepo();
+    sh(dir, "checkout", "-q", "-b", "task");
+    write(path.join(dir, "task.txt"), "mine\n");
+    sh(dir, "add", "-A");
+    sh(dir, "commit", "-q", "-m", "task");
+    const commit = sh(dir, "rev-parse", "HEAD").trim();
+    sh(dir, "checkout", "-q", "-");
+    write(path.join(dir, "other.txt"), "theirs\n");
+    sh(dir, "rm", "-q", "README.md");
+    sh(dir, "add", "-A");
+    sh(dir, "commit", "-q", "-m", "moved on");
+    expect(await changeSince(dir, "HEAD", commit)).toEqual([{ path: "task.txt", status: "added", added: 1, removed: 0 }]);
+    // From where they stand, the two differ in more: the merge base is what makes it the task's change.
+    expect((await changeBetween(dir, "HEAD", commit)).map((f) => f.path)).toEqual(["README.md", "other.txt", "task.txt"]);
   });
 });
 

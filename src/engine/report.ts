@@ -100,6 +100,7 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push(`| Time | ${formatDuration(elapsed)} of at most ${formatDuration(run.limits.maxMs)} |`);
   out.push(`| Tokens | ${run.tokensIn} in, ${run.tokensOut} out |`);
   out.push(`| Cost | ${describeCost(run.costUsd, run.agent)}${run.limits.budgetUsd !== undefined ? ` of a ${money(run.limits.budgetUsd)} budget` : ""} |`);
+  if (attempts.some((a) => a.role === "reviewer")) out.push(`| By role | ${byRole(attempts)} |`);
   out.push(`| Progress | ${pct(run.progress)} (${data.schedule !== undefined ? `the mean of its tasks'; each the ${PROGRESS_MEANS}` : PROGRESS_MEANS}) |`, "");
 
   if (data.schedule !== undefined) out.push(...tasksSection(tasks, data.schedule));
@@ -199,6 +200,21 @@ export function renderReport(data: ReportData, now: number = Date.now()): string
   out.push("");
   // It quotes agents and their commands: shown as text wherever it is read (`cat`, a pager), never obeyed.
   return escapeControls(out.join("\n"));
+}
+
+/** What each role's attempts spent: tokens in and out, and cost where the agents reported one. */
+function byRole(attempts: readonly AttemptRecord[]): string {
+  const roles: AttemptRecord["role"][] = ["implementer", "reviewer"];
+  return roles
+    .map((role) => {
+      const mine = attempts.filter((a) => a.role === role);
+      const tokensIn = mine.reduce((sum, a) => sum + (a.usage?.inputTokens ?? 0), 0);
+      const tokensOut = mine.reduce((sum, a) => sum + (a.usage?.outputTokens ?? 0), 0);
+      const reported = mine.filter((a) => a.costUsd !== undefined);
+      const cost = reported.length === 0 ? "no cost reported" : money(reported.reduce((sum, a) => sum + (a.costUsd ?? 0), 0));
+      return `${role}: ${mine.length} attempt(s), ${tokensIn} in / ${tokensOut} out, ${cost}`;
+    })
+    .join("; ");
 }
 
 /** Each commit the gate judged (its risk and the rules that fired) and who let it on: orch by itself, or a human. */

@@ -4,7 +4,7 @@
 import { UsageError } from "../core/errors.js";
 import { assessRisk, type RiskAssessment } from "../core/risk.js";
 import type { RiskRule } from "../core/risk-rules.js";
-import { changeBetween, mergeBase, revParse } from "../git/index.js";
+import { changeBetween, changeSince, mergeBase, revParse } from "../git/index.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { taskChange, taskCommands } from "./task-change.js";
 
@@ -21,6 +21,15 @@ export async function assessTask(store: Store, run: RunRecord, task: TaskRecord,
   const [change, commands] = await Promise.all([taskChange(run, task), taskCommands(store, run.id, task.id)]);
   const assessment = assessRisk({ files: change.files, commands, floor: task.risk, worktree: task.worktree }, rules);
   return { from: change.from, to: change.to, commands: commands.length, assessment };
+}
+
+/**
+ * The approval gate's judgement of a task's verified `commit`: its change since it left the run branch, with the
+ * commands of all its attempts, by `rules`. One round of git calls, beside the journal's read.
+ */
+export async function assessVerified(store: Store, run: RunRecord, task: TaskRecord, commit: string, rules: readonly RiskRule[]): Promise<RiskAssessment> {
+  const [files, commands] = await Promise.all([changeSince(run.repoRoot, run.branch, commit), taskCommands(store, run.id, task.id)]);
+  return assessRisk({ files, commands, floor: task.risk, worktree: task.worktree }, rules);
 }
 
 /** `A..B` (from A to B) or `A...B` (from where B left A), in the repository at `root`. */

@@ -21,7 +21,7 @@ import { createWorktree, resetWorktree } from "../git/index.js";
 import type { RunRecord, TaskRecord } from "../store/store.js";
 import { gateDecision, type GateReview } from "../core/approval.js";
 import type { RiskRule } from "../core/risk-rules.js";
-import { assessTask } from "./risk.js";
+import { assessVerified } from "./risk.js";
 import type { TaskConclusion } from "./converge.js";
 import type { JournalWriter } from "./event-writer.js";
 import { localTaskRunner, type TaskActivity, type TaskRunner } from "./task-runner.js";
@@ -264,7 +264,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const startAssessment = (step: Extract<GraphStep, { kind: "assess" }>) => {
     const task = taskOf(step.taskId);
     const job = (async (): Promise<Job> => {
-      const data = await judgeCommit(deps, run, { ...task, commit: step.commit }, ctx.riskRules, step.review);
+      const data = await judgeCommit(deps, run, task, step.commit, ctx.riskRules, step.review);
       return { kind: "assessment", task, assessed: { type: "task.assessed", runId: run.id, taskId: task.id, data: { commit: step.commit, ...data } } };
     })();
     assessing.set(task.id, job);
@@ -435,9 +435,9 @@ function haltFor(mode: StopMode): TaskConclusion {
 }
 
 /** The approval gate's judgement of a verified commit: its risk and the rules that fired, and the decision. */
-async function judgeCommit(deps: EngineDeps, run: RunRecord, task: TaskRecord, rules: readonly RiskRule[], review: GateReview) {
+async function judgeCommit(deps: EngineDeps, run: RunRecord, task: TaskRecord, commit: string, rules: readonly RiskRule[], review: GateReview) {
   try {
-    const { assessment } = await assessTask(deps.store, run, task, rules);
+    const assessment = await assessVerified(deps.store, run, task, commit, rules);
     const { decision, why } = gateDecision(assessment.level, review);
     const fired = assessment.findings.map((f) => `${f.level} ${f.rule}: ${f.about}${f.evidence.length > 0 ? ` (${f.evidence.slice(0, 3).join(", ")}${f.evidence.length > 3 ? ", …" : ""})` : ""}`);
     return { level: assessment.level, rules: fired, decision, why };

@@ -12,7 +12,7 @@ export { commitAll } from "./commit.js";
 export { treeEntryAt, isIgnored } from "./tree.js";
 export type { TreeEntryKind } from "./tree.js";
 export { diffStat, changedFiles, commitsOn, mergeBase, workDiff, revParse } from "./compare.js";
-export { changeBetween } from "./change.js";
+export { changeBetween, changeSince } from "./change.js";
 export type { DiffStat, CommitSummary, WorkDiffOptions } from "./compare.js";
 export { checkMerge } from "./merge-check.js";
 export type { MergeCheck, MergeConflict, MergeMessage, ConflictKind } from "./merge-check.js";
