@@ -2,29 +2,17 @@
 // into six tasks (two parallel branches and a join); command agents carry them out, two of them conflicting on
 // one file, and the run converges on its run branch. A planner that cannot produce a valid plan in three
 // answers ends the run with a clear reason, having been told each time what was wrong.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRunResult, runOrch } from "./support/cli.js";
-import { fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, type Sandboxes } from "./support/e2e.js";
+import { fixtureAgent as agent, readJournal, useSandboxes, withClaude, type Sandboxes } from "./support/e2e.js";
 import { anthropicLastUserText } from "./support/model-server/anthropic.js";
-import { claudeEnv, type Script } from "./support/model-server/server.js";
+import type { Script } from "./support/model-server/server.js";
 import { FILES, PLAN, task } from "./support/plans.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-e2e-planner-" });
 
 async function plannedRun(boxes: Sandboxes, script: Script) {
-  const repo = boxes.repo(FILES);
-  const server = await boxes.server(script);
-  const out = join(repo.root, "agent-out");
-  mkdirSync(out);
-  const env = {
-    ...claudeEnv({ url: server.url, home: repo.home, tmp: repo.tmp, path: PATH_WITH_BIN, maxRetries: 0, timeoutMs: 600_000 }),
-    AGENT_OUT: out,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CEILING_DIRECTORIES: repo.root,
-    ORCH_WORKTREES_DIR: repo.worktrees,
-  };
+  const { repo, server, env } = await withClaude(boxes, FILES, script);
   const args = ["run", "build the feature", "--verify", "node check.mjs", "--plan", "--planner", "claude-code", "--agent-command", agent("plan-task.sh"), "--concurrency", "2", "--json"];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 120_000 });
   return { repo, server, result, out: parseRunResult(result) };

@@ -2,13 +2,13 @@
 // server, reviews each verified commit before it is merged. An approval lets the commit onto the run branch; changes
 // requested go back to the implementer with the findings, and the next round judges the new commit; a reviewer that
 // gives no verdict never approves anything. Bad reviewer choices are refused before anything is written.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRunResult, runOrch } from "./support/cli.js";
-import { fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, type Sandboxes } from "./support/e2e.js";
+import { fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, withClaude, type Sandboxes } from "./support/e2e.js";
 import { anthropicLastUserText } from "./support/model-server/anthropic.js";
-import { claudeEnv, type Script } from "./support/model-server/server.js";
+import type { Script } from "./support/model-server/server.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-e2e-review-", graceMs: 3_000 });
 
@@ -20,18 +20,7 @@ const verdict = (value: "approve" | "request_changes", findings: object[] = [], 
 const finding = { file: "sum.mjs", startLine: 1, endLine: 3, severity: "P1", confidence: 0.9, what: "sum has no test", why: "a regression would go unseen" };
 
 async function reviewedRun(boxes: Sandboxes, script: Script, extra: string[] = []) {
-  const repo = boxes.repo(FILES);
-  const server = await boxes.server(script);
-  const out = join(repo.root, "agent-out");
-  mkdirSync(out);
-  const env = {
-    ...claudeEnv({ url: server.url, home: repo.home, tmp: repo.tmp, path: PATH_WITH_BIN, maxRetries: 0, timeoutMs: 600_000 }),
-    AGENT_OUT: out,
-    FIX_ON_ATTEMPT: "1",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CEILING_DIRECTORIES: repo.root,
-    ORCH_WORKTREES_DIR: repo.worktrees,
-  };
+  const { repo, server, out, env } = await withClaude(boxes, FILES, script, { FIX_ON_ATTEMPT: "1" });
   const args = ["run", "make sum add", "--verify", VERIFY, "--agent-command", agent("fix-on-attempt.sh"), "--reviewer", "claude-code", "--json", ...extra];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 120_000 });
   return { repo, server, result, out, env, run: parseRunResult(result) };

@@ -21,7 +21,7 @@ import {
   type FoundProcess,
   type RunningProcess,
 } from "./cli.js";
-import { startModelServer, type ModelServer, type RecordedRequest, type Script } from "./model-server/server.js";
+import { claudeEnv, startModelServer, type ModelServer, type RecordedRequest, type Script } from "./model-server/server.js";
 import { makeSandbox, makeTempRepo, type Sandbox, type TempRepo } from "./repo.js";
 
 /** node_modules/.bin, where the agent CLIs under test are installed. */
@@ -382,4 +382,24 @@ export async function runAdapter(sandboxes: Sandboxes, adapter: AgentAdapter, in
     endedAt: Date.now(),
   };
   return { ...result, events, failure: adapter.classify(exit), stopped };
+}
+
+/**
+ * A repository of `files` where `command` agents work (their records in `out`) beside the real Claude Code CLI,
+ * which the scripted model server answers with `script`: the environment for orch, and all three.
+ */
+export async function withClaude(boxes: Sandboxes, files: Record<string, string>, script: Script, extra: Record<string, string> = {}) {
+  const repo = boxes.repo(files);
+  const server = await boxes.server(script);
+  const out = join(repo.root, "agent-out");
+  mkdirSync(out);
+  const env = {
+    ...claudeEnv({ url: server.url, home: repo.home, tmp: repo.tmp, path: PATH_WITH_BIN, maxRetries: 0, timeoutMs: 600_000 }),
+    AGENT_OUT: out,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CEILING_DIRECTORIES: repo.root,
+    ORCH_WORKTREES_DIR: repo.worktrees,
+    ...extra,
+  };
+  return { repo, server, out, env };
 }
