@@ -24,7 +24,8 @@ const claudeThenCodex: RealCli = {
   agent: "claude-code",
   name: "Claude Code, then Codex",
   protocols: [anthropicProtocol, openaiResponsesProtocol],
-  args: ["--model", "claude-primary", "--fallback-model", `codex:${CODEX_MODEL}`],
+  // Both CLIs are ready here: the run would pick codex to review by default; this test is about the fallback.
+  args: ["--model", "claude-primary", "--fallback-model", `codex:${CODEX_MODEL}`, "--no-review"],
   orchTimeoutMs: 60_000,
   env: ({ url, repo, path }) => {
     const codexHome = join(repo.root, "codex-home");

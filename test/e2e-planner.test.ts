@@ -13,7 +13,7 @@ const sandboxes = useSandboxes({ prefix: "orch-e2e-planner-" });
 
 async function plannedRun(boxes: Sandboxes, script: Script) {
   const { repo, server, env } = await withClaude(boxes, FILES, script);
-  const args = ["run", "build the feature", "--verify", "node check.mjs", "--plan", "--planner", "claude-code", "--agent-command", agent("plan-task.sh"), "--concurrency", "2", "--json"];
+  const args = ["run", "build the feature", "--verify", "node check.mjs", "--plan", "--planner", "claude-code", "--agent-command", agent("plan-task.sh"), "--concurrency", "2", "--no-review", "--json"];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 120_000 });
   return { repo, server, result, out: parseRunResult(result) };
 }

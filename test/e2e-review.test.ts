@@ -21,7 +21,7 @@ const finding = { file: "sum.mjs", startLine: 1, endLine: 3, severity: "P1", con
 
 async function reviewedRun(boxes: Sandboxes, script: Script, extra: string[] = []) {
   const { repo, server, out, env } = await withClaude(boxes, FILES, script, { FIX_ON_ATTEMPT: "1" });
-  const args = ["run", "make sum add", "--verify", VERIFY, "--agent-command", agent("fix-on-attempt.sh"), "--reviewer", "claude-code", "--json", ...extra];
+  const args = ["run", "make sum add", "--verify", VERIFY, "--agent-command", agent("fix-on-attempt.sh"), ...(extra.includes("--default") ? [] : ["--reviewer", "claude-code"]), "--json", ...extra.filter((a) => a !== "--default")];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 120_000 });
   return { repo, server, result, out, env, run: parseRunResult(result) };
 }
@@ -119,6 +119,34 @@ describe("orch run --reviewer × the real Claude Code CLI as the reviewer", () =
     expect(journal.attempts.filter((a) => a.agent === "claude-code").map((a) => a.failure?.kind)).toEqual(["bad_output", "bad_output", "bad_output"]);
     // The run branch holds nothing: an unreviewed commit is never merged.
     expect(repo.git(["rev-parse", run.branch])).toBe(repo.headSha);
+  });
+});
+
+describe("a run that names no reviewer", () => {
+  it("gets another agent CLI that is ready here: Claude Code reviews the command agent's work", { timeout: 150_000 }, async () => {
+    const { repo, server, result, run, env } = await reviewedRun(sandboxes, [{ match: "You are the reviewer", text: verdict("approve") }], ["--default"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(server.remaining()).toEqual([]);
+    const status = JSON.parse((await runOrch(["status", run.runId, "--json"], { cwd: repo.dir, env, timeoutMs: 30_000 })).stdout) as { reviewer: string; tasks: { review: string | null }[] };
+    expect(status.reviewer).toBe("by claude-code, at most 3 round(s) a task");
+    expect(status.tasks[0]?.review).toMatch(/^approved by claude-code/);
+  });
+
+  it("is not reviewed when no other agent CLI is ready, and says why", async () => {
+    const repo = sandboxes.repo(FILES);
+    // The CLIs are on PATH, but none has credentials in this environment.
+    const env = { PATH: PATH_WITH_BIN, HOME: repo.home, GIT_CONFIG_NOSYSTEM: "1", ORCH_WORKTREES_DIR: repo.worktrees };
+    const result = await runOrch(["run", "make sum add", "--verify", VERIFY, "--agent-command", agent("fix-on-attempt.sh"), "--json"], {
+      cwd: repo.dir,
+      env: { ...env, AGENT_OUT: repo.tmp, FIX_ON_ATTEMPT: "1" },
+      timeoutMs: 60_000,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const run = parseRunResult(result);
+    const status = JSON.parse((await runOrch(["status", run.runId, "--json"], { cwd: repo.dir, env, timeoutMs: 30_000 })).stdout) as { reviewer: string };
+    expect(status.reviewer).toBe(
+      "not reviewed: no reviewer was named and no other agent CLI (claude-code, codex, gemini, opencode) is ready here; name one with --reviewer AGENT[:MODEL] (a MODEL alone is another model of the run's agent)",
+    );
   });
 });
 

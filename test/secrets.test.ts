@@ -86,7 +86,7 @@ describe("secrets in the environment", () => {
     const box = sandboxes.orchRepo(FILES, SECRETS);
     const agent = join(box.repo.root, "agent.sh");
     writeFileSync(agent, AGENT);
-    const run = await box.orch(["run", "make the failing test pass", "--verify", VERIFY, "--agent-command", `sh '${agent}'`, "--max-attempts", "3", "--json"], {
+    const run = await box.orch(["run", "make the failing test pass", "--verify", VERIFY, "--agent-command", `sh '${agent}'`, "--max-attempts", "3", "--no-review", "--json"], {
       timeoutMs: 60_000,
     });
     expect(run.code, run.stderr).toBe(0);

@@ -143,11 +143,11 @@ export function agentSettings(cwd: string, root: string, flags: Pick<RunOptions,
   }
 }
 
-type CliAgentName = "claude-code" | "codex" | "gemini" | "opencode";
+export type CliAgentName = "claude-code" | "codex" | "gemini" | "opencode";
 const CLI_AGENTS: readonly CliAgentName[] = ["claude-code", "codex", "gemini", "opencode"];
 
 /** A CLI agent's settings from `agents.<name>` in orch.config.yaml. */
-function cliAgentSettings(name: CliAgentName, config: Config): AgentSettings {
+export function cliAgentSettings(name: CliAgentName, config: Config): AgentSettings {
   switch (name) {
     case "claude-code": {
       const c = config.agents["claude-code"];
@@ -202,6 +202,9 @@ export function plannerOf(text: string | undefined, primary: AgentSettings, conf
   return { agent: cliAgentSettings(named, config), ...(model !== undefined ? { model } : {}) };
 }
 
+/** Why a run has no reviewer yet when none was named: the default is looked for next, where the machine is known. */
+export const NO_REVIEWER_NAMED = "no reviewer was named (--reviewer AGENT[:MODEL], or review.reviewer in orch.config.yaml)";
+
 /**
  * Who reviews each task's verified commit: `--reviewer` (AGENT, AGENT:MODEL or a MODEL of the run's agent) over the
  * config's `review.reviewer`; or why nobody does (`--no-review`, `review.enabled: false`, no reviewer named). A
@@ -213,14 +216,8 @@ function reviewOf(flags: RunOptions, agent: AgentSettings, model: string | undef
     return { on: false, why: "reviews were turned off (--no-review)" };
   }
   const text = flags.reviewer ?? (config.review.enabled ? config.review.reviewer : undefined);
-  if (text === undefined) {
-    return {
-      on: false,
-      why: config.review.enabled
-        ? "no reviewer was named (--reviewer AGENT[:MODEL], or review.reviewer in orch.config.yaml)"
-        : "reviews are turned off in orch.config.yaml (review.enabled: false)",
-    };
-  }
+  // None named: `withDefaultReviewer` (app/default-reviewer.ts) looks for one that can run here.
+  if (text === undefined) return { on: false, why: config.review.enabled ? NO_REVIEWER_NAMED : "reviews are turned off in orch.config.yaml (review.enabled: false)" };
   const option = flags.reviewer !== undefined ? "--reviewer" : "review.reviewer in orch.config.yaml";
   const named = CLI_AGENTS.find((name) => name === text.trim() || text.startsWith(`${name}:`));
   if (named === undefined && (agent.name === "command" || agent.name === "scripted")) {
@@ -238,7 +235,7 @@ function reviewOf(flags: RunOptions, agent: AgentSettings, model: string | undef
 }
 
 /** The per-agent default model from orch.config.yaml (`agents.<name>.model`), for the CLI agents. */
-function configuredModel(config: Config, name: AgentSettings["name"]): string | undefined {
+export function configuredModel(config: Config, name: AgentSettings["name"]): string | undefined {
   switch (name) {
     case "claude-code":
     case "codex":

@@ -72,7 +72,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .option("--no-plan", "run the goal as one task, even if it lists several items")
     .option("--planner <agent[:model]>", "the agent that plans: AGENT, AGENT:MODEL or MODEL (default: the run's agent); implies --plan")
     .option("--concurrency <n>", "how many tasks of a plan run at once (default 1)")
-    .option("--reviewer <agent[:model]>", "who reviews each task's verified commit before it is merged: AGENT, AGENT:MODEL or MODEL, never the implementer's own model (default: review.reviewer of orch.config.yaml)")
+    .option("--reviewer <agent[:model]>", "who reviews each task's verified commit before it is merged: AGENT, AGENT:MODEL or MODEL, never the implementer's own model (default: review.reviewer of orch.config.yaml, else another agent CLI ready here)")
     .option("--no-review", "merge verified work without a reviewer")
     .option("--detach", "run in the background: a supervisor of its own, which outlives the terminal")
     .option("--no-push", "when the run succeeds, push nothing and open no pull request: the report says the push command (default: push when the repository has the remote)")

@@ -4,6 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { preflight, preflightError } from "../../app/preflight.js";
 import { buildRunRequest, type RunOptions } from "../../app/run-request.js";
+import { withDefaultReviewer } from "../../app/default-reviewer.js";
 import { loadConfig } from "../../config/load.js";
 import { isTerminalRun } from "../../core/run.js";
 import { inspectRepo, worktreeStatus } from "../../git/index.js";
@@ -21,7 +22,8 @@ export type RunFlags = RunOptions & { preflight?: boolean };
 export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags): Promise<number> {
   const repo = await inspectRepo(ctx.cwd);
   const { config } = loadConfig(repo.root);
-  const request = buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env);
+  // A run that names no reviewer gets one that can run here, if any (another ready agent CLI).
+  const request = await withDefaultReviewer(buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env), config, ctx.env);
   const planned = await planRun(request);
   if (request.planner !== undefined) await assertPlannerStarts(request.planner, ctx.env, repo.root);
   // What cannot work fails now, every problem at once, rather than after attempts and waits.
