@@ -2,6 +2,8 @@
 // Dockerfile) is held for a human instead of merged; the run waits (exit 3) only when nothing else can move;
 // `orch approve` lets the commit on (a live supervisor merges it at once, a waiting run on `orch resume`);
 // `orch reject` fails the task and blocks its dependents; bad decisions are refused with nothing written.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseRunResult, waitFor } from "./support/cli.js";
@@ -133,6 +135,48 @@ describe("the approval gate", () => {
     const journal = readJournal(box.repo, runId);
     expect(journal.events.filter((e) => e.type === "run.resumed")).toEqual([]);
     expect(box.repo.git(["show", `orch/${runId}/_run:Dockerfile`])).toBe("FROM node:20");
+  });
+
+  it("approval.rejectAfter: a held commit no human decided on in time is rejected by orch when the run goes on", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), "approval:\n  rejectAfter:\n    high: 1s\n");
+    box.repo.git(["add", "orch.config.yaml"]);
+    box.repo.git(["commit", "-q", "-m", "config"]);
+    const base = box.repo.git(["rev-parse", "HEAD"]);
+    const run = await heldRun(box);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const resumed = await box.orch(["resume", run.runId, "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(1);
+    expect(parseRunResult(resumed).reason).toBe("rejected by orch: no human approved it within 1s (high risk; approval.rejectAfter)");
+    expect(box.repo.git(["rev-parse", run.branch])).toBe(base);
+    // Orch's rejection is an autonomous decision.
+    expect((await statusOf(box, run.runId)).decisions).toEqual({ autonomous: 1, human: 0, held: 0 });
+  });
+
+  it("approval.rejectAfter while other work runs: the supervisor itself rejects the held commit on time", async () => {
+    const agent = `sh -c 'case "$ORCH_TASK_ID" in docker) echo "FROM node:20" > Dockerfile;; slow) sleep 5; echo b > slow.txt;; after) echo c > after.txt;; esac'`;
+    const plan = {
+      tasks: [
+        { id: "docker", title: "docker", goal: "add a Dockerfile", acceptance: ["a Dockerfile"], files: ["Dockerfile"], dependsOn: [], verify: ["test -f Dockerfile"] },
+        { id: "slow", title: "slow", goal: "write slow.txt", acceptance: ["slow.txt"], files: ["slow.txt"], dependsOn: [], verify: ["test -f slow.txt"] },
+        { id: "after", title: "after", goal: "write after.txt", acceptance: ["after.txt"], files: ["after.txt"], dependsOn: ["docker"], verify: ["test -f after.txt"] },
+      ],
+    };
+    const box = sandboxes.orchRepo({ ...FILES, "plan.json": JSON.stringify(plan), "orch.config.yaml": "approval:\n  rejectAfter:\n    high: 1s\n" });
+    const result = await box.orch(["run", "build it", "--verify", "true", "--plan-file", "plan.json", "--agent-command", agent, "--concurrency", "2", "--json"]);
+    // Not waiting: nothing was left for a human once orch rejected the Dockerfile while the slow task still ran.
+    expect(result.code, result.stderr).toBe(1);
+    const run = parseRunResult(result);
+    const journal = readJournal(box.repo, run.runId);
+    const types = journal.events.map((e) => e.type);
+    expect(types).not.toContain("run.waiting");
+    const rejected = journal.events.find((e) => e.type === "task.rejected");
+    expect(rejected?.data).toMatchObject({ by: "orch", reason: "no human approved it within 1s (high risk; approval.rejectAfter)" });
+    // It was rejected while the slow task's agent still worked: the supervisor woke for it, no job ending woke it.
+    const slowDone = journal.events.findIndex((e) => e.type === "attempt.finished" && (e.attempt_id ?? "").endsWith(".slow.1"));
+    expect(slowDone).toBeGreaterThan(0);
+    expect(journal.events.findIndex((e) => e.type === "task.rejected")).toBeLessThan(slowDone);
+    expect(Object.fromEntries(journal.tasks.map((t) => [t.id, t.status]))).toEqual({ docker: "failed", slow: "succeeded", after: "blocked" });
   });
 
   it("refuses a decision on what is not held, with nothing written", async () => {

@@ -99,6 +99,7 @@ export function buildRunRequest(
     fallbackModels,
     fallbacks: fallbackModels.map((text) => parseFallback(text, agent, config)),
     review: reviewOf(flags, agent, flags.model ?? config.model ?? agentModel, config),
+    approval: { rejectAfterMs: approvalTimeouts(config) },
     base: flags.base ?? config.base,
     limits,
     recovery: recoveryOf(flags.onLimit, config),
@@ -263,6 +264,12 @@ function recoveryOf(onLimit: string | undefined, config: Config): RecoverySettin
     onFailure,
     circuitBreaker: { failures: config.recovery.circuitBreaker.failures, cooldownMs: configDuration(config.recovery.circuitBreaker.cooldown) },
   };
+}
+
+/** `approval.rejectAfter` of orch.config.yaml, per risk level (the schema checked each duration). */
+function approvalTimeouts(config: Config): { medium?: number; high?: number } {
+  const { medium, high } = config.approval.rejectAfter;
+  return { ...(medium !== undefined ? { medium: configDuration(medium) } : {}), ...(high !== undefined ? { high: configDuration(high) } : {}) };
 }
 
 /** `delivery:` of orch.config.yaml, with `--no-push` over its `push`. */

@@ -129,6 +129,12 @@ function buildConfigSchema() {
         })
         .strict()
         .prefault({}),
+      approval: z
+        .object({
+          rejectAfter: z.object({ medium: duration.optional(), high: duration.optional() }).strict().prefault({}),
+        })
+        .strict()
+        .prefault({}),
       delivery: z
         .object({
           push: z.boolean().optional(),
@@ -361,6 +367,14 @@ notify:
   timeout: 10s           # one POST's longest wait for an answer
   endWait: 5s            # how long the run's end waits for deliveries still pending
   rollUp: 2s             # notices of one kind this close together go as one
+
+# A commit the approval gate holds for a human (medium risk without a reviewer's approval, high risk) waits until
+# \`orch approve\` or \`orch reject\`. rejectAfter rejects it by itself once it has waited this long at its level; the
+# time counts while a supervisor drives the run (a run that waits for a human applies it when it is resumed).
+approval:
+  rejectAfter:
+    # medium: 8h
+    # high: 24h
 
 # A run that succeeds delivers its run branch (orch/<run>/_run): it is pushed (never forced, and never your own
 # branch), then a pull request is opened with gh, or updated when one is open for the branch already: the title is

@@ -49,6 +49,8 @@ const input = (over: Partial<GraphInput> = {}): GraphInput => ({
   busy: new Set(),
   merging: undefined,
   assessing: new Set(),
+  now: 0,
+  rejectAfterMs: {},
   parked: new Set(),
   concurrency: 2,
   halt: undefined,
@@ -133,6 +135,13 @@ describe("the run graph's fold, by scenario", () => {
     expect(phaseOf(replay([{ type: "task.approved", runId: RUN, taskId: "a", data: { commit: "c-old", by: "me" } }], graph), "a").kind).toBe("awaiting");
     const approved = replay([{ type: "task.approved", runId: RUN, taskId: "a", data: { commit: "c-a", by: "me" } }], graph);
     expect(kinds(decide(approved, input()))).toEqual(["integrate a"]);
+    // With a limit for its level, no decision within it rejects the commit; the time counts from its judgement.
+    const since = phaseOf(graph, "a").kind === "awaiting" ? (phaseOf(graph, "a") as { since: number }).since : -1;
+    expect(kinds(decide(graph, input({ now: since + 999, rejectAfterMs: { high: 1_000 } })))).toEqual(["end"]);
+    expect(decide(graph, input({ now: since + 1_000, rejectAfterMs: { high: 1_000, medium: 1 } }))).toEqual([
+      { kind: "expire", taskId: "a", commit: "c-a", reason: "no human approved it within 1s (high risk; approval.rejectAfter)" },
+    ]);
+    expect(kinds(decide(graph, input({ now: since + 5_000, rejectAfterMs: { medium: 1 } })))).toEqual(["end"]);
     // Rejected, the task fails and its dependents are blocked.
     const rejected = replay([{ type: "task.rejected", runId: RUN, taskId: "a", data: { commit: "c-a", by: "me", reason: "too risky" } }], graph);
     expect(phaseOf(rejected, "a")).toEqual({ kind: "ended", status: "failed", reason: "rejected by me: too risky" });
@@ -330,7 +339,7 @@ function drive(world: World, prefix: readonly NewEvent[][]): Drive {
       decisions++;
       const busy = new Set(jobs.filter((j) => j.kind === "loop").map((j) => j.id));
       const assessing = new Set(jobs.filter((j) => j.kind === "assessment").map((j) => j.id));
-      const steps = decide(graph, { busy, merging, assessing, parked, concurrency: world.concurrency, halt, aborted: false, runBranch: BRANCH });
+      const steps = decide(graph, { busy, merging, assessing, now: 0, rejectAfterMs: {}, parked, concurrency: world.concurrency, halt, aborted: false, runBranch: BRANCH });
       if (writes.length !== folded) {
         seen = new Set();
         folded = writes.length;

@@ -8,6 +8,7 @@
 // left at the run branch's tip) enters as an event, `task.merge-found`.
 import { worstSeverity, type GateReview } from "./approval.js";
 import { TaskGraph } from "./dag.js";
+import { formatDuration } from "./duration.js";
 import type { Risk } from "./plan.js";
 import type { NewEvent } from "./journal.js";
 import type { TaskConclusion } from "./task-loop.js";
@@ -35,8 +36,8 @@ export type NodePhase =
    * `keepsSlot` as in the queue: the gate's judgement is part of the way to the merge a more urgent task waits for.
    */
   | { readonly kind: "gated"; readonly commit: string; readonly review: GateReview; readonly keepsSlot: boolean }
-  /** The gate holds `commit` for a human (`orch approve` / `orch reject`); only its dependents wait. */
-  | { readonly kind: "awaiting"; readonly commit: string; readonly level: Risk; readonly why: string }
+  /** The gate holds `commit` for a human (`orch approve` / `orch reject`) since `since`; only its dependents wait. */
+  | { readonly kind: "awaiting"; readonly commit: string; readonly level: Risk; readonly why: string; readonly since: number }
   /**
    * Its loop succeeded with `commit`: it waits in the merge queue (or is being merged). `keepsSlot`: its agent
    * slot is kept for a more urgent task that only this merge holds back.
@@ -173,7 +174,9 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
       if (node?.phase.kind !== "gated" || node.phase.commit !== event.data.commit) return state;
       const { data } = event;
       const phase: NodePhase =
-        data.decision === "integrate" ? { kind: "queued", commit: data.commit, keepsSlot: keepsSlot(state, taskId) } : { kind: "awaiting", commit: data.commit, level: data.level, why: data.why };
+        data.decision === "integrate"
+          ? { kind: "queued", commit: data.commit, keepsSlot: keepsSlot(state, taskId) }
+          : { kind: "awaiting", commit: data.commit, level: data.level, why: data.why, since: event.at ?? 0 };
       return withNode(state, taskId, { ...node, phase });
     }
     case "task.approved": {
@@ -313,6 +316,9 @@ export interface GraphInput {
   readonly merging: string | undefined;
   /** Tasks whose verified commit the approval gate is judging now. */
   readonly assessing: ReadonlySet<string>;
+  /** The clock, and how long a held commit may wait for a human at each level before it is rejected. */
+  readonly now: number;
+  readonly rejectAfterMs: { readonly medium?: number | undefined; readonly high?: number | undefined };
   /** Tasks whose loop ended without ending the task (it waits for a human, or paused): not run again this turn. */
   readonly parked: ReadonlySet<string>;
   readonly concurrency: number;
@@ -338,6 +344,8 @@ export type GraphStep =
   /** Make the task's worktree (from the run branch's tip), journal its start and run its loop. */
   | { readonly kind: "start"; readonly taskId: string }
   | { readonly kind: "integrate"; readonly taskId: string; readonly commit: string }
+  /** No human decided on a held commit within its level's time: reject it. */
+  | { readonly kind: "expire"; readonly taskId: string; readonly commit: string; readonly reason: string }
   /** Judge the task's verified commit at the approval gate (its risk, with its review) and journal the decision. */
   | { readonly kind: "assess"; readonly taskId: string; readonly commit: string; readonly review: GateReview }
   /** Nothing to do until something under way finishes. */
@@ -366,6 +374,10 @@ export function decide(state: RunGraph, input: GraphInput): GraphStep[] {
     state.plan.forEach((task, i) => {
       const phase = state.nodes[i]?.phase;
       if (phase?.kind === "gated" && !input.assessing.has(task.id)) steps.push({ kind: "assess", taskId: task.id, commit: phase.commit, review: phase.review });
+      const expiry = phase?.kind === "awaiting" ? expiresAt(phase, input) : undefined;
+      if (phase?.kind === "awaiting" && expiry !== undefined && input.now >= expiry) {
+        steps.push({ kind: "expire", taskId: task.id, commit: phase.commit, reason: `no human approved it within ${formatDuration(expiry - phase.since)} (${phase.level} risk; approval.rejectAfter)` });
+      }
     });
   }
   // One merge at a time: an integrator resolving a conflict holds the run branch's worktree until it ends.
@@ -398,7 +410,13 @@ export function decide(state: RunGraph, input: GraphInput): GraphStep[] {
 }
 
 /** Judgements and merges go first (the queue is serial, and every task waits on it), then loops, then new starts. */
-const order = (step: GraphStep) => (step.kind === "assess" || step.kind === "integrate" ? 0 : step.kind === "run" ? 1 : 2);
+const order = (step: GraphStep) => (step.kind === "assess" || step.kind === "expire" || step.kind === "integrate" ? 0 : step.kind === "run" ? 1 : 2);
+
+/** When a held commit is rejected for want of a decision, if its level has a limit. */
+export function expiresAt(phase: Extract<NodePhase, { kind: "awaiting" }>, input: Pick<GraphInput, "rejectAfterMs">): number | undefined {
+  const limit = phase.level === "high" ? input.rejectAfterMs.high : phase.level === "medium" ? input.rejectAfterMs.medium : undefined;
+  return limit === undefined ? undefined : phase.since + limit;
+}
 
 /**
  * Endings the graph forces: a task whose merge broke the run's criteria too often is blocked; every pending task

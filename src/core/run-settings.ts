@@ -72,6 +72,11 @@ export const RunSettings = z.object({
   verifyEveryMerge: z.boolean().catch(false).default(false),
   /** Absent in a run made before orch reviewed: its tasks were not reviewed. */
   review: ReviewSettings.optional(),
+  /** How long a commit held for a human waits at each risk level before orch rejects it; absent: it waits for good. */
+  approval: z
+    .object({ rejectAfterMs: z.object({ medium: z.number().positive().optional(), high: z.number().positive().optional() }).default({}) })
+    .catch({ rejectAfterMs: {} })
+    .default({ rejectAfterMs: {} }),
   /**
    * The folder the run's worktrees are in (`<worktrees>/<run>/<task>`), recorded when the run is made. Absent in a
    * run made before it was recorded: that run's worktrees are under `.orch/worktrees/` of its repository.

@@ -219,8 +219,9 @@ function byRole(attempts: readonly AttemptRecord[]): string {
 
 /** Each commit the gate judged (its risk and the rules that fired) and who let it on: orch by itself, or a human. */
 function gateSection(events: readonly StoredEvent[]): string[] {
-  const autonomous = events.filter((e) => e.type === "task.assessed" && e.data.decision === "integrate").length;
-  const human = events.filter((e) => e.type === "task.approved" || e.type === "task.rejected").length;
+  // A held commit orch rejected for want of a decision (approval.rejectAfter) is orch's decision too.
+  const autonomous = events.filter((e) => (e.type === "task.assessed" && e.data.decision === "integrate") || (e.type === "task.rejected" && e.data.by === "orch")).length;
+  const human = events.filter((e) => e.type === "task.approved" || (e.type === "task.rejected" && e.data.by !== "orch")).length;
   const all = autonomous + human;
   const lines = ["## Approval", "", `${autonomous} decision(s) made by orch on its own, ${human} by a human${all > 0 ? ` (${Math.round((autonomous / all) * 100)}% autonomous)` : ""}.`, ""];
   for (const e of events) {

@@ -47,6 +47,8 @@ export interface RunRequest {
   review?: ReviewSettings | undefined;
   /** The folder the run's worktrees go in (absolute; `worktreesRoot` in paths.ts), recorded with the run. */
   worktrees: string;
+  /** How long a commit held for a human waits at each level before orch rejects it (`approval.rejectAfter`). */
+  approval?: { rejectAfterMs: { medium?: number; high?: number } } | undefined;
   /** How the run delivers its branch when it succeeds (`delivery:`, `--no-push`); absent: it delivers nothing. */
   delivery?: DeliverySettings | undefined;
 }
@@ -156,6 +158,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
           ...(request.review !== undefined ? { review: request.review } : {}),
           worktrees,
           ...(request.delivery !== undefined ? { delivery: request.delivery } : {}),
+          ...(request.approval !== undefined ? { approval: request.approval } : {}),
         }),
       },
     },

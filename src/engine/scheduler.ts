@@ -13,7 +13,7 @@ import type { RecoveryPolicy } from "../core/recovery-policy.js";
 import type { StopMode } from "../core/run.js";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import { abortedConclusion } from "../core/interrupt.js";
-import { decide, evolve, GRAPH_EVENT_TYPES, HUMAN_DECISION_TYPES, nextUp, phaseOf, replay, unlockedBy, urgencyOrder, type GraphStep, type RunGraph, type TaskEnding } from "../core/run-graph.js";
+import { decide, evolve, expiresAt, GRAPH_EVENT_TYPES, HUMAN_DECISION_TYPES, nextUp, rejectedReason, phaseOf, replay, unlockedBy, urgencyOrder, type GraphStep, type RunGraph, type TaskEnding } from "../core/run-graph.js";
 import type { TaskLoop } from "../core/task-loop.js";
 import { fallbackIdentity } from "../git/commit.js";
 import { catchUp, finishMerge } from "../git/merge.js";
@@ -265,9 +265,22 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     const task = taskOf(step.taskId);
     const job = (async (): Promise<Job> => {
       const data = await judgeCommit(deps, run, task, step.commit, ctx.riskRules, step.review);
-      return { kind: "assessment", task, assessed: { type: "task.assessed", runId: run.id, taskId: task.id, data: { commit: step.commit, ...data } } };
+      // Its time is the held commit's start: folded live as it will be on replay (`approval.rejectAfter` counts from it).
+      return { kind: "assessment", task, assessed: { type: "task.assessed", runId: run.id, taskId: task.id, at: deps.now(), data: { commit: step.commit, ...data } } };
     })();
     assessing.set(task.id, job);
+  };
+
+  /** Wakes the loop when the first held commit's time for a human runs out (`approval.rejectAfter`). */
+  let expiryTimer: { cancel(): void } | undefined;
+  const nextExpiry = (): Promise<Job> | undefined => {
+    const limits = run.settings.approval.rejectAfterMs;
+    const times = graph.nodes.flatMap((node) => (node.phase.kind === "awaiting" ? [expiresAt(node.phase, { rejectAfterMs: limits })] : [])).filter((t): t is number => t !== undefined);
+    if (times.length === 0) return undefined;
+    return new Promise<Job>((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: "decided", events: [] }), Math.max(0, Math.min(...times) - deps.now()));
+      expiryTimer = { cancel: () => clearTimeout(timer) };
+    });
   };
 
   const haltWith = (conclusion: TaskConclusion) => {
@@ -281,6 +294,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
       busy: new Set(jobs.keys()),
       merging,
       assessing: new Set(assessing.keys()),
+      now: deps.now(),
+      rejectAfterMs: run.settings.approval.rejectAfterMs,
       parked,
       concurrency: ctx.concurrency,
       halt,
@@ -301,7 +316,11 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (first?.kind === "wait") {
       lookAhead();
       const held = graph.nodes.some((node) => node.phase.kind === "awaiting");
-      await settle(await Promise.race([...jobs.values(), ...assessing.values(), ...(integration !== undefined ? [integration] : []), ...(held ? [decisions.next()] : [])]));
+      const expiry = held ? nextExpiry() : undefined;
+      await settle(
+        await Promise.race([...jobs.values(), ...assessing.values(), ...(integration !== undefined ? [integration] : []), ...(held ? [decisions.next()] : []), ...(expiry !== undefined ? [expiry] : [])]),
+      );
+      expiryTimer?.cancel();
       continue;
     }
     for (const step of steps) {
@@ -321,6 +340,14 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
         case "assess":
           startAssessment(step);
           break;
+        case "expire": {
+          const reason = rejectedReason("orch", step.reason);
+          await writer.write(
+            { type: "task.rejected", runId: run.id, taskId: step.taskId, data: { commit: step.commit, by: "orch", reason: step.reason } },
+            { type: "task.finished", runId: run.id, taskId: step.taskId, data: { status: "failed", reason } },
+          );
+          break;
+        }
         case "wait":
         case "end":
           throw new Error(`the scheduler was asked to ${step.kind} among other steps`);

@@ -187,8 +187,8 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
 async function gateDecisions(store: Store, runId: string, tasks: readonly TaskRecord[]): Promise<RunStatusView["decisions"]> {
   const events = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
   return {
-    autonomous: events.filter((e) => e.type === "task.assessed" && e.data.decision === "integrate").length,
-    human: events.filter((e) => e.type === "task.approved" || e.type === "task.rejected").length,
+    autonomous: events.filter((e) => (e.type === "task.assessed" && e.data.decision === "integrate") || (e.type === "task.rejected" && e.data.by === "orch")).length,
+    human: events.filter((e) => e.type === "task.approved" || (e.type === "task.rejected" && e.data.by !== "orch")).length,
     held: tasks.filter((t) => t.waitingUntil === undefined && t.waitingReason !== undefined).length,
   };
 }
