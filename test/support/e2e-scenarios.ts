@@ -153,7 +153,9 @@ export function describeRealCli(cli: RealCli, scenarios: Scenarios): void {
 export async function orchRun(cli: RealCli, sandboxes: Sandboxes, script: Script, extra: readonly string[], repo = sandboxes.repo(FAILING_REPO)): Promise<OrchRun> {
   const server = await sandboxes.server(script, cli.protocols);
   const env = { ...cli.env({ url: server.url, repo, path: PATH_WITH_BIN }), GIT_CONFIG_NOSYSTEM: "1", GIT_CEILING_DIRECTORIES: repo.root, ORCH_WORKTREES_DIR: repo.worktrees };
-  const args = ["run", GOAL, "--verify", "node --test", "--agent", cli.agent, ...(cli.args ?? []), "--json", ...extra];
+  // These runs are about the CLI as the implementer: no default reviewer (a CLI whose credentials another CLI can
+  // use, OpenCode's, would be chosen otherwise), unless a test names one.
+  const args = ["run", GOAL, "--verify", "node --test", "--agent", cli.agent, ...(cli.args ?? []), "--json", ...(extra.includes("--reviewer") || (cli.args ?? []).includes("--no-review") ? [] : ["--no-review"]), ...extra];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: cli.orchTimeoutMs });
   const out = parseRunResult(result);
   return { repo, server, result, out, journal: readJournal(repo, out.runId) };
