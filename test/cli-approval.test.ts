@@ -38,6 +38,16 @@ async function heldRun(box: OrchSandbox) {
   return run;
 }
 
+/**
+ * A plan of three tasks: `docker` adds a Dockerfile (high risk, held), `slow` works `slowSeconds` beside it, `after`
+ * depends on `docker`; and the command agent that does each.
+ */
+function dockerPlan(slowSeconds: number) {
+  const agent = `sh -c 'case "$ORCH_TASK_ID" in docker) echo "FROM node:20" > Dockerfile;; slow) sleep ${slowSeconds}; echo b > slow.txt;; after) echo c > after.txt;; esac'`;
+  const task = (id: string, file: string, dependsOn: string[]) => ({ id, title: id, goal: `write ${file}`, acceptance: [file], files: [file], dependsOn, verify: [`test -f ${file}`] });
+  return { agent, plan: { tasks: [task("docker", "Dockerfile", []), task("slow", "slow.txt", []), task("after", "after.txt", ["docker"])] } };
+}
+
 describe("the approval gate", () => {
   it("holds a high-risk commit for a human: the run waits, nothing is merged; approved, `orch resume` merges it", async () => {
     const box = sandboxes.orchRepo(FILES);
@@ -99,14 +109,7 @@ describe("the approval gate", () => {
   });
 
   it("blocks only its dependents: the rest of the plan goes on, and a live supervisor merges the commit once approved", async () => {
-    const agent = `sh -c 'case "$ORCH_TASK_ID" in docker) echo "FROM node:20" > Dockerfile;; slow) sleep 8; echo b > slow.txt;; after) echo c > after.txt;; esac'`;
-    const plan = {
-      tasks: [
-        { id: "docker", title: "docker", goal: "add a Dockerfile", acceptance: ["a Dockerfile"], files: ["Dockerfile"], dependsOn: [], verify: ["test -f Dockerfile"] },
-        { id: "slow", title: "slow", goal: "write slow.txt", acceptance: ["slow.txt"], files: ["slow.txt"], dependsOn: [], verify: ["test -f slow.txt"] },
-        { id: "after", title: "after", goal: "write after.txt", acceptance: ["after.txt"], files: ["after.txt"], dependsOn: ["docker"], verify: ["test -f after.txt"] },
-      ],
-    };
+    const { agent, plan } = dockerPlan(8);
     const box = sandboxes.orchRepo({ ...FILES, "plan.json": JSON.stringify(plan) });
     const started = await box.orch(["run", "build it", "--verify", "true", "--plan-file", "plan.json", "--agent-command", agent, "--concurrency", "2", "--detach"]);
     expect(started.code, started.stderr).toBe(0);
@@ -154,14 +157,7 @@ describe("the approval gate", () => {
   });
 
   it("approval.rejectAfter while other work runs: the supervisor itself rejects the held commit on time", async () => {
-    const agent = `sh -c 'case "$ORCH_TASK_ID" in docker) echo "FROM node:20" > Dockerfile;; slow) sleep 5; echo b > slow.txt;; after) echo c > after.txt;; esac'`;
-    const plan = {
-      tasks: [
-        { id: "docker", title: "docker", goal: "add a Dockerfile", acceptance: ["a Dockerfile"], files: ["Dockerfile"], dependsOn: [], verify: ["test -f Dockerfile"] },
-        { id: "slow", title: "slow", goal: "write slow.txt", acceptance: ["slow.txt"], files: ["slow.txt"], dependsOn: [], verify: ["test -f slow.txt"] },
-        { id: "after", title: "after", goal: "write after.txt", acceptance: ["after.txt"], files: ["after.txt"], dependsOn: ["docker"], verify: ["test -f after.txt"] },
-      ],
-    };
+    const { agent, plan } = dockerPlan(5);
     const box = sandboxes.orchRepo({ ...FILES, "plan.json": JSON.stringify(plan), "orch.config.yaml": "approval:\n  rejectAfter:\n    high: 1s\n" });
     const result = await box.orch(["run", "build it", "--verify", "true", "--plan-file", "plan.json", "--agent-command", agent, "--concurrency", "2", "--json"]);
     // Not waiting: nothing was left for a human once orch rejected the Dockerfile while the slow task still ran.

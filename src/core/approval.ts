@@ -2,6 +2,7 @@
 // (core/risk.ts) and its review (core/review.ts): low risk goes on its own once its criteria pass (and its reviewer,
 // if it has one, approved); medium also needs a reviewer's approval with no finding above P2; high waits for a
 // human. The graph's fold (core/run-graph.ts) holds the task until the decision is journaled.
+import type { EventBody } from "./journal.js";
 import type { Risk } from "./plan.js";
 import { SEVERITIES, type Severity } from "./review.js";
 
@@ -12,6 +13,21 @@ export interface GateDecision {
   readonly decision: "integrate" | "human";
   /** Why, in plain words, for the journal, `orch status` and the report. */
   readonly why: string;
+}
+
+/**
+ * The gate's decisions in a run's journal: those orch made on its own (a commit let on, or rejected when no human
+ * decided in time) and those a human made (`orch approve`, `orch reject`).
+ */
+export function countDecisions(events: readonly EventBody[]): { autonomous: number; human: number } {
+  let autonomous = 0;
+  let human = 0;
+  for (const e of events) {
+    if (e.type === "task.assessed" && e.data.decision === "integrate") autonomous++;
+    else if (e.type === "task.approved" || (e.type === "task.rejected" && e.data.by !== "orch")) human++;
+    else if (e.type === "task.rejected") autonomous++;
+  }
+  return { autonomous, human };
 }
 
 /** The highest severity among findings (P0 is the highest); undefined when there are none. */

@@ -18,6 +18,7 @@ import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
 import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
+import { countDecisions } from "../core/approval.js";
 import { describeFinding } from "../core/review.js";
 import type { StoredEvent } from "../core/journal.js";
 import { attemptName, describeReviewer } from "./review-state.js";
@@ -219,9 +220,7 @@ function byRole(attempts: readonly AttemptRecord[]): string {
 
 /** Each commit the gate judged (its risk and the rules that fired) and who let it on: orch by itself, or a human. */
 function gateSection(events: readonly StoredEvent[]): string[] {
-  // A held commit orch rejected for want of a decision (approval.rejectAfter) is orch's decision too.
-  const autonomous = events.filter((e) => (e.type === "task.assessed" && e.data.decision === "integrate") || (e.type === "task.rejected" && e.data.by === "orch")).length;
-  const human = events.filter((e) => e.type === "task.approved" || (e.type === "task.rejected" && e.data.by !== "orch")).length;
+  const { autonomous, human } = countDecisions(events);
   const all = autonomous + human;
   const lines = ["## Approval", "", `${autonomous} decision(s) made by orch on its own, ${human} by a human${all > 0 ? ` (${Math.round((autonomous / all) * 100)}% autonomous)` : ""}.`, ""];
   for (const e of events) {

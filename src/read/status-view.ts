@@ -16,6 +16,7 @@ import { processLiveness, supervisorAlive } from "../engine/lease.js";
 import { findLeftovers, type LeftoverProcess } from "../engine/leftovers.js";
 import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
 import { attemptName, describeReviewer, taskReview } from "../engine/review-state.js";
+import { countDecisions } from "../core/approval.js";
 
 export interface RunStatusView {
   runId: string;
@@ -187,8 +188,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
 async function gateDecisions(store: Store, runId: string, tasks: readonly TaskRecord[]): Promise<RunStatusView["decisions"]> {
   const events = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
   return {
-    autonomous: events.filter((e) => (e.type === "task.assessed" && e.data.decision === "integrate") || (e.type === "task.rejected" && e.data.by === "orch")).length,
-    human: events.filter((e) => e.type === "task.approved" || (e.type === "task.rejected" && e.data.by !== "orch")).length,
+    ...countDecisions(events),
     held: tasks.filter((t) => t.waitingUntil === undefined && t.waitingReason !== undefined).length,
   };
 }
