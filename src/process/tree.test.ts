@@ -7,7 +7,13 @@ describe("parseProcStat", () => {
     const skipped = Array<string>(12).fill("0");
     const fields = ["S", "10", "42", "42", "0", "-1", "4194560", ...skipped, "987654", "1000", "12"];
     const stat = parseProcStat(`4242 (we ird) (name) ${fields.join(" ")}\n`);
-    expect(stat).toEqual({ pid: 4242, comm: "we ird) (name", state: "S", ppid: 10, pgrp: 42, startTime: "987654" });
+    expect(stat).toEqual({ pid: 4242, comm: "we ird) (name", state: "S", ppid: 10, pgrp: 42, startTime: "987654", kernelThread: false });
+  });
+
+  it("tells a kernel thread by its PF_KTHREAD flag", () => {
+    const fields = (flags: number) => ["S", "2", "0", "0", "0", "-1", String(flags), ...Array<string>(12).fill("0"), "5", "0", "0"];
+    expect(parseProcStat(`7 (kworker/0:1) ${fields(0x04208040).join(" ")}`)?.kernelThread).toBe(true);
+    expect(parseProcStat(`8 (sleep) ${fields(0x00400000).join(" ")}`)?.kernelThread).toBe(false);
   });
 
   it("refuses text that is not a stat line", () => {

@@ -15,7 +15,12 @@ export interface ProcStat {
   pgrp: number;
   /** Clock ticks after boot; with the pid it names one process across pid reuse. */
   startTime: string;
+  /** A thread of the kernel (PF_KTHREAD): no memory of its own, so no environment or command line. */
+  kernelThread: boolean;
 }
+
+/** The PF_KTHREAD bit of the flags field of /proc/<pid>/stat. */
+const PF_KTHREAD = 0x00200000;
 
 /** Parses the text of /proc/<pid>/stat; undefined when it does not look like one. */
 export function parseProcStat(text: string): ProcStat | undefined {
@@ -29,10 +34,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const state = fields[0];
   const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
+  const flags = Number(fields[6]);
   const startTime = fields[19];
   if (!Number.isInteger(pid) || state === undefined || startTime === undefined) return undefined;
   if (!Number.isInteger(ppid) || !Number.isInteger(pgrp) || !/^\d+$/.test(startTime)) return undefined;
-  return { pid, comm: text.slice(open + 1, close), state, ppid, pgrp, startTime };
+  const kernelThread = Number.isInteger(flags) && (flags & PF_KTHREAD) !== 0;
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgrp, startTime, kernelThread };
 }
 
 /** /proc/<pid>/stat, parsed; undefined for a process that does not exist. */
