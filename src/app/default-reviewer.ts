@@ -4,7 +4,7 @@
 import { checkAgent, CLI_AGENT_NAMES } from "../agents/check.js";
 import type { Config } from "../config/schema.js";
 import type { RunRequest } from "../engine/run-service.js";
-import { cliAgentSettings, configuredModel, NO_REVIEWER_NAMED } from "./run-request.js";
+import { cliAgentSettings, configuredModel, NO_REVIEWER_NAMED, reviewRounds } from "./run-request.js";
 
 export async function withDefaultReviewer(request: RunRequest, config: Config, env: NodeJS.ProcessEnv): Promise<RunRequest> {
   const review = request.review;
@@ -15,7 +15,7 @@ export async function withDefaultReviewer(request: RunRequest, config: Config, e
     const check = await checkAgent(name, env, "bin" in agent && agent.bin !== undefined ? agent.bin : name, { probeVersion: false });
     if (!check.ready) continue;
     const model = configuredModel(config, name);
-    return { ...request, review: { on: true, reviewer: { agent, ...(model !== undefined ? { model } : {}) }, maxRounds: config.review.maxRounds } };
+    return { ...request, review: { on: true, reviewer: { agent, ...(model !== undefined ? { model } : {}) }, ...reviewRounds(config) } };
   }
   const others = CLI_AGENT_NAMES.filter((name) => name !== request.agent.name).join(", ");
   return {

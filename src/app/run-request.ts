@@ -232,7 +232,12 @@ function reviewOf(flags: RunOptions, agent: AgentSettings, model: string | undef
       hint: "pass --reviewer MODEL (another model of the same agent) or --reviewer AGENT[:MODEL]",
     });
   }
-  return { on: true, reviewer, maxRounds: config.review.maxRounds };
+  return { on: true, reviewer, ...reviewRounds(config) };
+}
+
+/** The review settings of orch.config.yaml beyond who reviews. */
+export function reviewRounds(config: Config): { maxRounds: number; wholeRun: boolean; wholeRunFixes: number } {
+  return { maxRounds: config.review.maxRounds, wholeRun: config.review.wholeRun, wholeRunFixes: config.review.wholeRunFixes };
 }
 
 /** The per-agent default model from orch.config.yaml (`agents.<name>.model`), for the CLI agents. */

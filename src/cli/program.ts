@@ -176,6 +176,13 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .action(async (ref: string, flags: { json?: boolean; maxAttempts?: string; maxHours?: string }) => set(await (await import("./commands/resume.js")).resumeCommand(ctx, ref, flags)));
 
   program
+    .command("deliver")
+    .description("deliver a run that succeeded now: push its branch and open or update its pull request, as its settings say (after a supervisor that ended before delivering, or a delivery its whole-run review held)")
+    .argument("<run>", "run id or prefix")
+    .option("--json", "print JSON")
+    .action(async (ref: string, flags: { json?: boolean }) => set(await (await import("./commands/deliver.js")).deliverCommand(ctx, ref, flags)));
+
+  program
     .command("report")
     .description("the markdown report of a run")
     .argument("[run]", "run id or prefix (default: the newest)")

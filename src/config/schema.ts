@@ -102,6 +102,8 @@ function buildConfigSchema() {
           enabled: z.boolean().default(true),
           reviewer: z.string().trim().min(1).optional(),
           maxRounds: z.number().int().positive().default(3),
+          wholeRun: z.boolean().default(true),
+          wholeRunFixes: z.number().int().nonnegative().default(1),
         })
         .strict()
         .prefault({}),
@@ -332,10 +334,15 @@ integration:
 # go back to the implementer with the findings; from round 2 only P0–P1 findings block; after maxRounds the task is
 # blocked. The reviewer is AGENT, AGENT:MODEL or a MODEL of the run's agent, never the implementer's own model.
 # --reviewer overrides it; --no-review (or enabled: false) turns reviews off.
+# wholeRun: before delivery the reviewer also reads the run branch's whole diff against its base (skipped when
+# that diff is one commit a task's review approved); blocking findings go back to the run as a task of fixes, at
+# most wholeRunFixes times; still blocking after that, the run is not delivered (\`orch deliver RUN\` does it).
 review:
   enabled: true
   # reviewer: codex:gpt-5
   maxRounds: 3
+  wholeRun: true
+  wholeRunFixes: 1
 
 # The risk of a task's change: the highest level of the rules that fire on its files, its size and the commands its
 # agent ran, never below the plan's own level for the task. \`orch risk --rules\` lists the rules in force; here a

@@ -66,7 +66,8 @@ export function planExtension(run: ExtendRunView, tasks: readonly ExtendTaskView
         : asked.maxAttempts === undefined
           ? `task ${task.id} used all its ${task.attempts} attempts; give --max-attempts above ${task.attempts}`
           : `--max-attempts ${limits.maxAttempts} is not above the ${task.attempts} attempts task ${task.id} has used`;
-    if (task.status === "succeeded" || task.role === "integrator") continue;
+    // An integrator ends with its merge; a whole-run review is made again for the tip the run reaches.
+    if (task.status === "succeeded" || task.role === "integrator" || task.role === "reviewer") continue;
     if (task.status === "pending" || task.status === "running") {
       // A live task of a paused run: it goes on under the new limits, which must leave it an attempt.
       const short = task.status === "running" && asked.maxAttempts !== undefined ? attemptsLeft() : undefined;

@@ -100,7 +100,9 @@ const runFinished = z.object({
   data: z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() }),
 });
 
-export const TaskRole = z.enum(["planner", "implementer", "integrator"]);
+/** A task's role: planner (plans the run), implementer (a task of the plan or a fix), integrator (mends a merge
+ * conflict), reviewer (the whole-run review before delivery: reads, changes nothing). */
+export const TaskRole = z.enum(["planner", "implementer", "integrator", "reviewer"]);
 export type TaskRole = z.infer<typeof TaskRole>;
 export const Risk = z.enum(["low", "medium", "high"]);
 /** What the planner (or the user's plan file) says of a task beyond its goal. */

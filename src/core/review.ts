@@ -125,15 +125,18 @@ export function reviewPrompt(input: ReviewPromptInput): string {
       `## Round ${input.round}\nAn earlier review asked for changes${earlier.length > 0 ? `:\n${earlier.join("\n")}` : "."}\nReport only what blocks a merge now (P0–P1): a bug, a broken contract, a security hole, a missing part of the task. Do not raise new style points.`,
     );
   }
-  parts.push(
-    [
-      "## Your answer",
-      "End with one JSON object in a ```json block and nothing after it:",
-      "```json",
-      '{"verdict": "approve", "summary": "one or two sentences", "findings": [{"file": "src/a.ts", "startLine": 10, "endLine": 12, "severity": "P1", "confidence": 0.8, "what": "what is wrong", "why": "why it matters"}]}',
-      "```",
-      'verdict: "approve" when the change does the task correctly and safely, else "request_changes". severity: P0 (breaks the product or loses data), P1 (a real bug or a missing part), P2 (worth fixing, not blocking), P3 (a nit). confidence: 0 to 1.',
-    ].join("\n"),
-  );
+  parts.push(answerSection("the change does the task correctly and safely"));
   return parts.join("\n\n");
+}
+
+/** The part of a reviewer's prompt that asks for the verdict: its form, and when to approve (`approveWhen`). */
+export function answerSection(approveWhen: string): string {
+  return [
+    "## Your answer",
+    "End with one JSON object in a ```json block and nothing after it:",
+    "```json",
+    '{"verdict": "approve", "summary": "one or two sentences", "findings": [{"file": "src/a.ts", "startLine": 10, "endLine": 12, "severity": "P1", "confidence": 0.8, "what": "what is wrong", "why": "why it matters"}]}',
+    "```",
+    `verdict: "approve" when ${approveWhen}, else "request_changes". severity: P0 (breaks the product or loses data), P1 (a real bug or a missing part), P2 (worth fixing, not blocking), P3 (a nit). confidence: 0 to 1.`,
+  ].join("\n");
 }

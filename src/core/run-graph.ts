@@ -149,7 +149,7 @@ export function evolve(state: RunGraph, event: NewEvent): RunGraph {
         const next = node?.phase.kind === "queued" ? { ...node, phase: { kind: "conflicted", commit: node.phase.commit, integrator: taskId } as const } : undefined;
         return { ...withNode(state, merged, next), integrators };
       }
-      if (data.role === "planner") return state;
+      if (data.role === "planner" || data.role === "reviewer") return state;
       return { ...state, plan: [...state.plan, planTaskOf(event, state.plan.length)], nodes: [...state.nodes, fresh] };
     }
     case "task.started": {
@@ -247,7 +247,7 @@ export function replay(events: Iterable<NewEvent>, from: RunGraph = emptyGraph):
     plan = [];
   };
   for (const event of events) {
-    if (event.type === "task.created" && event.taskId !== undefined && event.data.role !== "integrator" && event.data.role !== "planner") {
+    if (event.type === "task.created" && event.taskId !== undefined && event.data.role !== "integrator" && event.data.role !== "planner" && event.data.role !== "reviewer") {
       plan.push(planTaskOf(event, state.plan.length + plan.length));
       continue;
     }

@@ -32,7 +32,15 @@ export type Fallback = z.infer<typeof Fallback>;
  * and model) and for how many rounds; or why the run's tasks go unreviewed, for its status and report.
  */
 export const ReviewSettings = z.discriminatedUnion("on", [
-  z.object({ on: z.literal(true), reviewer: Fallback, maxRounds: z.number().int().positive().default(3) }),
+  z.object({
+    on: z.literal(true),
+    reviewer: Fallback,
+    maxRounds: z.number().int().positive().default(3),
+    /** Before delivery, the reviewer also judges the run branch's whole diff against its base. */
+    wholeRun: z.boolean().default(true),
+    /** How many times blocking findings of the whole-run review go back to the run as a task of fixes. */
+    wholeRunFixes: z.number().int().nonnegative().default(1),
+  }),
   z.object({ on: z.literal(false), why: z.string() }),
 ]);
 export type ReviewSettings = z.infer<typeof ReviewSettings>;

@@ -27,15 +27,8 @@ export interface DeliverInput {
   env: Readonly<Record<string, string | undefined>>;
   pushTimeoutMs?: number;
   ghTimeoutMs?: number;
-}
-
-/**
- * The seam for a whole-run review before delivery (issue 15): the reviewer role will judge the run branch's diff
- * against its base here, put its findings in the report, and send blocking ones back as tasks. Until it exists
- * every run that succeeded is delivered as it stands.
- */
-export function reviewBeforeDelivery(_run: RunRecord): Promise<{ deliver: true } | { deliver: false; reason: string }> {
-  return Promise.resolve({ deliver: true });
+  /** Why the run is not to be delivered (its whole-run review still asks for changes): journaled as the push's skip. */
+  held?: string | undefined;
 }
 
 /** Delivers a run that succeeded, as its settings say; returns what was journaled (nothing for a run made without delivery settings). */
@@ -47,9 +40,8 @@ export async function deliverRun(input: DeliverInput): Promise<DeliveryOutcome[]
     await input.write({ type: "run.delivered", runId: input.run.id, data: outcome });
   };
   try {
-    const review = await reviewBeforeDelivery(input.run);
-    if (review.deliver) await deliver(input, journal);
-    else if (input.run.settings.delivery !== undefined) await journal({ outcome: "push-skipped", reason: review.reason });
+    if (input.held === undefined) await deliver(input, journal);
+    else if (input.run.settings.delivery !== undefined) await journal({ outcome: "push-skipped", reason: `${input.held}; \`orch deliver ${input.run.id}\` delivers it as it stands` });
   } catch (error) {
     // A journal that refuses the write (a lost lease) ends delivery too; anything else is reported as the push's failure.
     const message = withoutCredentials(error instanceof Error ? error.message : String(error));

@@ -35,6 +35,7 @@ import { NOTICE_EVENT_TYPES, type NotifySettings } from "../core/notify.js";
 import { reconcileRun } from "./reconcile.js";
 import { writeReport } from "./report.js";
 import { deliverRun } from "./deliver.js";
+import { reviewWholeRun } from "./run-review.js";
 
 export interface DriveOptions {
   runId: string;
@@ -214,11 +215,14 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   log.info(input.restored === undefined ? "run started" : "run resumed", { pid: process.pid, detached: input.detached });
 
   let conclusion: TaskConclusion;
+  /** Why a run that succeeded is not delivered (its whole-run review holds it). */
+  let held: string | undefined;
   try {
+    const reviewer = await reviewerOf(run);
     const common = {
       run: { ...run, startedAt },
       chain: input.chain,
-      reviewer: await reviewerOf(run),
+      reviewer,
       permission: run.settings.permission,
       recovery: recoveryOf(run),
       paths: input.paths,
@@ -232,17 +236,34 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     // A planner that has not finished plans first; its tasks then go to the scheduler with the rest.
     const planning = input.tasks.find((t) => t.role === "planner" && (t.status === "pending" || t.status === "running"));
     const planned = planning === undefined ? undefined : await runPlanPhase(deps, { ...common, task: planning, ...(await plannerOf(run)), abort: abort.signal });
-    conclusion =
-      planned ??
-      (await driveGraph(deps, {
+    const integration = integrationWorktree(input.paths, run.id);
+    const graph = async (pass: number) =>
+      await driveGraph(deps, {
         ...common,
-        tasks: planning === undefined ? input.tasks : await store.listTasks(run.id),
+        tasks: planning === undefined && pass === 0 ? input.tasks : await store.listTasks(run.id),
         concurrency: concurrencyOf(run),
-        integration: integrationWorktree(input.paths, run.id),
-        restored: input.restored,
+        integration,
+        restored: pass === 0 ? input.restored : new Map(),
         restore: input.restore,
         riskRules: input.riskRules ?? DEFAULT_RULES,
-      }));
+      });
+    conclusion = planned ?? (await graph(0));
+    // Before delivery, the whole-run review: its blocking findings come back as a task of fixes (bounded), which the
+    // scheduler drives like any other; then the new tip is reviewed again.
+    for (let pass = 1; planned === undefined && conclusion.status === "succeeded"; pass++) {
+      // The tasks' work is verified and integrated: a review orch itself could not carry out holds the delivery, it
+      // does not fail the run.
+      const reviewed = await reviewWholeRun(deps, { run, reviewer, paths: input.paths, integration, writer, abort: abort.signal, deadline, onActivity: input.onActivity }).catch(
+        (error: unknown) => {
+          log.error("the whole-run review failed inside orch", { error: error instanceof Error ? error.stack : String(error) });
+          return { kind: "hold" as const, reason: `orch could not review the whole run: ${error instanceof Error ? error.message : String(error)}` };
+        },
+      );
+      if (reviewed.kind === "hold") held = reviewed.reason;
+      if (reviewed.kind !== "fix") break;
+      log.info("the whole-run review sent back a task of fixes", { taskId: reviewed.taskId });
+      conclusion = await graph(pass);
+    }
   } catch (error) {
     conclusion = { status: "failed", reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
     log.error("run failed inside orch", { error: error instanceof Error ? error.stack : String(error) });
@@ -277,7 +298,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   if (conclusion.status === "succeeded") {
     // After the report, whose text is the pull request's body; the report is written again to show the outcome.
     const finished = await store.getRun(run.id);
-    const delivered = finished === undefined ? [] : await deliverRun({ run: finished, report, write: (...events) => writer.write(...events), log, env: deps.env });
+    const delivered = finished === undefined ? [] : await deliverRun({ run: finished, report, write: (...events) => writer.write(...events), log, env: deps.env, held });
     if (delivered.length > 0) await writeReport(store, run.id, report);
   }
   const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";

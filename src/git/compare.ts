@@ -90,6 +90,12 @@ export async function revParse(cwd: string, rev: string): Promise<string> {
   return (await gitOk(["rev-parse", "--verify", "--quiet", `${rev}^{commit}`], cwd)).trim();
 }
 
+/** The tree a commit holds: two commits with the same tree hold the same files. */
+export async function treeOf(cwd: string, rev: string): Promise<string> {
+  assertRevision(rev, "revision");
+  return (await gitOk(["rev-parse", "--verify", "--quiet", `${rev}^{tree}`], cwd)).trim();
+}
+
 export interface WorkDiffOptions {
   /** The repository, or the worktree whose files (committed or not) are the work. */
   readonly cwd: string;

@@ -118,8 +118,11 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
       ? null
       : `${attemptName(finished)} ${finished.status === "succeeded" ? (finished.review !== undefined ? (finished.review.approved ? "approved the work" : "asked for changes") : "succeeded") : `failed (${finished.failure?.kind ?? "unknown"}: ${firstLine(finished.failure?.detail ?? "", 160)})`}`;
   const task = tasks[0];
+  const delivery = (await store.readEvents({ runId: run.id, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : []));
   let next: string;
-  if (isTerminalRun(run.status)) next = "nothing: the run has ended";
+  if (run.status === "succeeded" && run.settings.delivery !== undefined && alive !== true && delivery.length === 0) {
+    next = `its delivery: its supervisor ended before it delivered the run; \`orch deliver ${run.id}\` delivers it`;
+  } else if (isTerminalRun(run.status)) next = "nothing: the run has ended";
   else if (run.status === "waiting") next = `waiting for a human: ${run.reason ?? ""}`;
   else if (run.status === "paused") next = `nothing until \`orch resume ${run.id}\``;
   else if (alive === false) {
@@ -162,7 +165,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
       if (e.type === "run.noted") return e.data.level === "warning" ? [e.data.message] : [];
       return e.type === "notify.failed" || e.type === "notify.dropped" ? [describeDelivery(e).text] : [];
     }),
-    delivery: (await store.readEvents({ runId: run.id, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : [])),
+    delivery,
     createdAt: new Date(run.createdAt).toISOString(),
     reviewer: describeReviewer(run.settings),
     tasks: tasks.map((t) => ({

@@ -253,7 +253,7 @@ const RunRow = z.object({
   tokens_out: z.number(),
   report: z.string().nullable(),
 });
-const TaskRow = z.object({ id: z.string(), status: z.string(), reason: z.string().nullable(), branch: z.string(), worktree: z.string(), commit_sha: z.string().nullable() });
+const TaskRow = z.object({ id: z.string(), role: z.string(), goal: z.string(), status: z.string(), reason: z.string().nullable(), branch: z.string(), worktree: z.string(), commit_sha: z.string().nullable() });
 const AttemptRow = z.object({
   id: z.string(),
   number: z.number(),
@@ -269,7 +269,7 @@ const AttemptRow = z.object({
   cost_usd: z.number().nullable(),
   commit_sha: z.string().nullable(),
 });
-const EventRow = z.object({ seq: z.number(), type: z.string(), attempt_id: z.string().nullable(), data: jsonColumn(z.unknown()) });
+const EventRow = z.object({ seq: z.number(), type: z.string(), task_id: z.string().nullable(), attempt_id: z.string().nullable(), data: jsonColumn(z.unknown()) });
 
 export type AttemptRow = z.infer<typeof AttemptRow>;
 
@@ -288,7 +288,7 @@ export function readJournal(repo: TempRepo, runId: string): Journal {
       run: RunRow.parse(db.prepare("SELECT * FROM runs WHERE id = ?").get(runId)),
       tasks: z.array(TaskRow).parse(db.prepare("SELECT * FROM tasks WHERE run_id = ?").all(runId)),
       attempts: z.array(AttemptRow).parse(db.prepare("SELECT * FROM attempts WHERE run_id = ? ORDER BY number").all(runId)),
-      events: z.array(EventRow).parse(db.prepare("SELECT seq, type, attempt_id, data FROM events WHERE run_id = ? ORDER BY seq").all(runId)),
+      events: z.array(EventRow).parse(db.prepare("SELECT seq, type, task_id, attempt_id, data FROM events WHERE run_id = ? ORDER BY seq").all(runId)),
     };
   } finally {
     db.close();

@@ -21,6 +21,7 @@ export async function diffCommand(ctx: CliContext, ref: string, flags: { stat?: 
       const taskId = ref.slice(slash + 1);
       const task = await store.getTask(run.id, taskId);
       if (task === undefined) throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
+      if (task.role === "reviewer") throw new NotFoundError(`task ${taskId} reviews the whole run and changes no files`, { hint: `\`orch diff ${run.id}\` shows the run's work` });
       if (task.role === "planner") throw new NotFoundError(`task ${taskId} plans the run and changes no files`, { hint: `\`orch diff ${run.id}\` shows the run's work` });
       const root = run.repoRoot;
       const base = await taskBase(run, task);

@@ -39,6 +39,7 @@ export async function riskCommand(ctx: CliContext, ref: string | undefined, flag
   if (slash <= 0 || slash === (ref ?? "").length - 1) throw new UsageError(`"${ref ?? ""}" names no task`, { hint: USAGE_HINT });
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
     const { run, task } = await resolveTask(store, ref, USAGE_HINT);
+    if (task.role === "reviewer") throw new NotFoundError(`task ${task.id} reviews the whole run and changes no files`, { hint: `\`orch diff ${run.id}\` shows the run's work` });
     if (task.role === "planner") throw new NotFoundError(`task ${task.id} plans the run and changes no files`, { hint: `\`orch status ${run.id}\` lists the tasks it planned` });
     const risk = await assessTask(store, run, task, rules);
     printRisk(ctx, risk, `task ${task.id} of run ${run.id}`, flags.json === true, { run: run.id, task: task.id });
