@@ -4,12 +4,18 @@
 // `orch reject` fails the task and blocks its dependents; bad decisions are refused with nothing written.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseRunResult, waitFor } from "./support/cli.js";
 import { readJournal, useSandboxes, type OrchSandbox } from "./support/e2e.js";
+import { startWebhookServer, type WebhookServer } from "./support/webhook-server.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-cli-approval-", graceMs: 3_000 });
+const servers: WebhookServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+const Notice = z.object({ kind: z.string(), resolved: z.boolean(), items: z.array(z.object({ task: z.string().optional(), status: z.string(), reason: z.string() })) });
 
 const FILES = { "README.md": "# app\n" };
 const CI = ["run", "add CI", "--verify", "test -f .github/workflows/ci.yml", "--agent-command", "mkdir -p .github/workflows && echo 'on: push' > .github/workflows/ci.yml", "--json"];
@@ -111,6 +117,10 @@ describe("the approval gate", () => {
   it("blocks only its dependents: the rest of the plan goes on, and a live supervisor merges the commit once approved", async () => {
     const { agent, plan } = dockerPlan(8);
     const box = sandboxes.orchRepo({ ...FILES, "plan.json": JSON.stringify(plan) });
+    // A webhook told of waits: the held commit is announced, and its approval resolves the wait while the run goes on.
+    const hook = await startWebhookServer();
+    servers.push(hook);
+    writeFileSync(join(box.repo.dir, "orch.config.yaml"), `notify:\n  webhooks:\n    - url: ${hook.url("/h")}\n      events: [task.waiting]\n`);
     const started = await box.orch(["run", "build it", "--verify", "true", "--plan-file", "plan.json", "--agent-command", agent, "--concurrency", "2", "--detach"]);
     expect(started.code, started.stderr).toBe(0);
     const runId = /^Run (\S+) is running in the background/m.exec(started.stdout)?.[1] ?? "";
@@ -138,6 +148,12 @@ describe("the approval gate", () => {
     const journal = readJournal(box.repo, runId);
     expect(journal.events.filter((e) => e.type === "run.resumed")).toEqual([]);
     expect(box.repo.git(["show", `orch/${runId}/_run:Dockerfile`])).toBe("FROM node:20");
+    const notices = hook.requests.map((r) => Notice.parse(JSON.parse(r.body)));
+    expect(notices.map((n) => [n.kind, n.resolved, n.items.map((i) => [i.task, i.status])])).toEqual([
+      ["task.waiting", false, [["docker", "held for a human (high risk)"]]],
+      ["task.waiting", true, [["docker", "resolved"]]],
+    ]);
+    expect(notices[1]?.items[0]?.reason).toMatch(/^approved by /);
   });
 
   it("approval.rejectAfter: a held commit no human decided on in time is rejected by orch when the run goes on", async () => {

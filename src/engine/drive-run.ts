@@ -246,6 +246,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
         restored: pass === 0 ? input.restored : new Map(),
         restore: input.restore,
         riskRules: input.riskRules ?? DEFAULT_RULES,
+        onDecided: (events) => input.notifier?.observe(events),
       });
     conclusion = planned ?? (await graph(0));
     // Before delivery, the whole-run review: its blocking findings come back as a task of fixes (bounded), which the

@@ -53,6 +53,9 @@ export interface GraphContext extends Omit<MergeContext, "identity"> {
   runner?: TaskRunner | undefined;
   /** The risk rules the approval gate judges each verified commit by (`risk.rules` of orch.config.yaml). */
   riskRules: readonly RiskRule[];
+  /** Shown the decisions another process journaled (`orch approve`, `orch reject`), as the writer shows its own
+   * events: the webhooks' notifier resolves the wait it announced. */
+  onDecided?: ((events: readonly StoredEvent[]) => void) | undefined;
 }
 
 export type GraphConclusion = TaskConclusion;
@@ -361,6 +364,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (done.kind === "decided") {
       // Journaled by `orch approve` or `orch reject`: folded as they stand (a rejection's task end comes with it).
       fold(done.events);
+      if (done.events.length > 0) ctx.onDecided?.(done.events);
       return;
     }
     if (done.kind === "assessment") {
