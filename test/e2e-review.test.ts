@@ -2,12 +2,13 @@
 // server, reviews each verified commit before it is merged. An approval lets the commit onto the run branch; changes
 // requested go back to the implementer with the findings, and the next round judges the new commit; a reviewer that
 // gives no verdict never approves anything. Bad reviewer choices are refused before anything is written.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRunResult, runOrch } from "./support/cli.js";
 import { fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, withClaude, type Sandboxes } from "./support/e2e.js";
 import { anthropicLastUserText } from "./support/model-server/anthropic.js";
+import { codexEnv, openaiResponsesProtocol, responsesLastUserText, writeCodexHome } from "./support/model-server/openai-responses.js";
 import type { Script } from "./support/model-server/server.js";
 
 const sandboxes = useSandboxes({ prefix: "orch-e2e-review-", graceMs: 3_000 });
@@ -119,6 +120,71 @@ describe("orch run --reviewer × the real Claude Code CLI as the reviewer", () =
     expect(journal.attempts.filter((a) => a.agent === "claude-code").map((a) => a.failure?.kind)).toEqual(["bad_output", "bad_output", "bad_output"]);
     // The run branch holds nothing: an unreviewed commit is never merged.
     expect(repo.git(["rev-parse", run.branch])).toBe(repo.headSha);
+  });
+});
+
+describe("a reviewer that fails in other ways", () => {
+  it("one that hangs, one that exits early on an API error, one whose stream breaks: three failed reviews, never an approval", { timeout: 150_000 }, async () => {
+    const { repo, server, result, run } = await reviewedRun(
+      sandboxes,
+      [
+        { match: "You are the reviewer", fault: "hang" },
+        { match: "You are the reviewer", fault: "server_error", status: 500 },
+        { match: "You are the reviewer", fault: "malformed" },
+      ],
+      // Long enough for the CLI to start on a busy machine; the hang is the only silence that long.
+      ["--stall-timeout", "10s"],
+    );
+    expect(result.code, result.stderr).toBe(1);
+    // How many requests each failure costs is the CLI's own (it may retry a 500 or a broken stream once); whatever
+    // it asks beyond the script is answered with an error too. None of it may approve.
+    expect(server.problems().filter((p) => !p.includes("script exhausted"))).toEqual([]);
+    expect(run.status).toBe("failed");
+    const journal = readJournal(repo, run.runId);
+    expect(journal.tasks[0]?.status).toBe("blocked");
+    expect(journal.tasks[0]?.reason).toMatch(/^the review of [0-9a-f]{12} failed 3 times/);
+    const kinds = journal.attempts.filter((a) => a.agent === "claude-code").map((a) => a.failure?.kind);
+    expect(kinds).toHaveLength(3);
+    expect(kinds[0]).toBe("hung");
+    expect(kinds.every((k) => k !== undefined)).toBe(true);
+    // Nothing reached the run branch.
+    expect(repo.git(["rev-parse", run.branch])).toBe(repo.headSha);
+  });
+});
+
+describe("orch run --reviewer codex × the real Codex CLI as the reviewer", () => {
+  it("asks for changes, the findings reach the implementer's next attempt, and the next round approves its commit", { timeout: 150_000 }, async () => {
+    const repo = sandboxes.repo(FILES);
+    const server = await sandboxes.server(
+      [
+        { match: "You are the reviewer", text: verdict("request_changes", [finding], "needs a test") },
+        { match: "## Round 2", text: verdict("approve") },
+      ],
+      [openaiResponsesProtocol],
+    );
+    const codexHome = join(repo.root, "codex-home");
+    writeCodexHome(codexHome, { url: server.url });
+    const out = join(repo.root, "agent-out");
+    mkdirSync(out);
+    const env = { ...codexEnv({ home: repo.home, codexHome, tmp: repo.tmp, path: PATH_WITH_BIN }), AGENT_OUT: out, FIX_ON_ATTEMPT: "1", GIT_CONFIG_NOSYSTEM: "1", GIT_CEILING_DIRECTORIES: repo.root, ORCH_WORKTREES_DIR: repo.worktrees };
+    const args = ["run", "make sum add", "--verify", VERIFY, "--agent-command", agent("fix-on-attempt.sh"), "--reviewer", "codex", "--json"];
+    const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 120_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(server.problems()).toEqual([]);
+    expect(server.remaining()).toEqual([]);
+    const run = parseRunResult(result);
+    expect(run.status).toBe("succeeded");
+    // Codex was told the commit's diff; its findings reached the implementer's second attempt.
+    expect(responsesLastUserText(server.modelRequests()[0]?.body)).toContain("+  return a + b;");
+    expect(readFileSync(join(out, "stdin.2"), "utf8")).toContain("P1 sum.mjs:1-3 (confidence 0.9): sum has no test — a regression would go unseen");
+    const journal = readJournal(repo, run.runId);
+    const reviewers = journal.attempts.filter((a) => a.agent === "codex");
+    expect(reviewers.map((a) => [a.id.split(".").at(-1), a.status])).toEqual([
+      ["r1", "succeeded"],
+      ["r2", "succeeded"],
+    ]);
+    const implementer = journal.attempts.filter((a) => a.agent === "command");
+    expect(repo.git(["merge-base", "--is-ancestor", implementer[1]?.commit_sha ?? "", run.branch])).toBe("");
   });
 });
 
