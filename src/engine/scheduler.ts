@@ -319,6 +319,8 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
     if (first?.kind === "wait") {
       lookAhead();
       const held = graph.nodes.some((node) => node.phase.kind === "awaiting");
+      // Nothing waits for a human: the journal is not read for decisions until a commit is held again.
+      if (!held) decisions.rest();
       const expiry = held ? nextExpiry() : undefined;
       await settle(
         await Promise.race([...jobs.values(), ...assessing.values(), ...(integration !== undefined ? [integration] : []), ...(held ? [decisions.next()] : []), ...(expiry !== undefined ? [expiry] : [])]),
@@ -499,18 +501,29 @@ class HumanDecisions {
 
   /** Resolves with the decisions journaled since the last it returned (with a rejection's task end). */
   next(): Promise<Extract<Job, { kind: "decided" }>> {
-    this.pending ??= this.poll().finally(() => (this.pending = undefined));
-    return this.pending;
-  }
-
-  private async poll(): Promise<Extract<Job, { kind: "decided" }>> {
+    // Reading again: on every journal change (this process's, or with SQLite another's) and every 500 ms.
     this.stopWatching ??= this.store.onChange(() => this.wake());
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.wake(), 500);
       this.timer.unref();
+      this.wake();
     }
+    this.pending ??= this.poll().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Nothing is held: no more reads until `next` is asked again (a poll under way waits without reading). */
+  rest(): void {
+    this.stopWatching?.();
+    this.stopWatching = undefined;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<Extract<Job, { kind: "decided" }>> {
     while (!this.disposed) {
-      const found = await this.store.readEvents({ runId: this.runId, types: [...HUMAN_DECISION_TYPES, "task.finished"], afterSeq: this.afterSeq });
+      const resting = this.timer === undefined;
+      const found = resting ? [] : await this.store.readEvents({ runId: this.runId, types: [...HUMAN_DECISION_TYPES, "task.finished"], afterSeq: this.afterSeq });
       const decided = found.filter((e) => e.type === "task.approved" || e.type === "task.rejected");
       if (decided.length > 0) {
         this.afterSeq = found.at(-1)?.seq ?? this.afterSeq;
@@ -528,8 +541,7 @@ class HumanDecisions {
 
   dispose(): void {
     this.disposed = true;
-    this.stopWatching?.();
-    if (this.timer !== undefined) clearInterval(this.timer);
+    this.rest();
     this.wake();
   }
 }
