@@ -2,12 +2,12 @@
 // server, reviews each verified commit before it is merged. An approval lets the commit onto the run branch; changes
 // requested go back to the implementer with the findings, and the next round judges the new commit; a reviewer that
 // gives no verdict never approves anything. Bad reviewer choices are refused before anything is written.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseRunResult, runOrch } from "./support/cli.js";
-import { fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, withClaude, type Sandboxes } from "./support/e2e.js";
-import { anthropicLastUserText } from "./support/model-server/anthropic.js";
+import { BIN, fixtureAgent as agent, PATH_WITH_BIN, readJournal, useSandboxes, withClaude, type Sandboxes } from "./support/e2e.js";
+import { anthropicLastUserText, claudeBash, claudeEnv } from "./support/model-server/anthropic.js";
 import { codexEnv, openaiResponsesProtocol, responsesLastUserText, writeCodexHome } from "./support/model-server/openai-responses.js";
 import type { Script } from "./support/model-server/server.js";
 
@@ -196,6 +196,32 @@ describe("a run that names no reviewer", () => {
     const status = JSON.parse((await runOrch(["status", run.runId, "--json"], { cwd: repo.dir, env, timeoutMs: 30_000 })).stdout) as { reviewer: string; tasks: { review: string | null }[] };
     expect(status.reviewer).toBe("by claude-code, at most 3 round(s) a task");
     expect(status.tasks[0]?.review).toMatch(/^approved by claude-code/);
+  });
+
+  it("gets another model of the implementer's own CLI when no other is ready: Claude Code on opus is reviewed on sonnet", { timeout: 150_000 }, async () => {
+    const repo = sandboxes.repo(FILES);
+    // Only Claude Code is installed here: a folder on PATH with it alone, and none of node_modules/.bin.
+    const onlyClaude = join(repo.root, "only-claude");
+    mkdirSync(onlyClaude);
+    symlinkSync(join(BIN, "claude"), join(onlyClaude, "claude"));
+    const path = [onlyClaude, ...(process.env["PATH"] ?? "").split(":").filter((dir) => !dir.endsWith("node_modules/.bin"))].join(":");
+    const server = await sandboxes.server([
+      claudeBash("sed -i 's/a - b/a + b/' sum.mjs", "make sum add"),
+      { text: "sum now adds." },
+      { match: "You are the reviewer", text: verdict("approve") },
+    ]);
+    const env = { ...claudeEnv({ url: server.url, home: repo.home, tmp: repo.tmp, path, maxRetries: 0, timeoutMs: 600_000 }), GIT_CONFIG_NOSYSTEM: "1", ORCH_WORKTREES_DIR: repo.worktrees };
+    const result = await runOrch(["run", "make sum add", "--verify", VERIFY, "--agent", "claude-code", "--model", "opus", "--json"], { cwd: repo.dir, env, timeoutMs: 120_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(server.problems()).toEqual([]);
+    expect(server.remaining()).toEqual([]);
+    const run = parseRunResult(result);
+    const status = JSON.parse((await runOrch(["status", run.runId, "--json"], { cwd: repo.dir, env, timeoutMs: 30_000 })).stdout) as { reviewer: string };
+    expect(status.reviewer).toMatch(/^by claude-code:sonnet/);
+    // The implementer asked for opus, the reviewer for sonnet: never the same model.
+    const models = server.modelRequests().map((r) => r.model ?? "");
+    expect(models[0]).toMatch(/opus/);
+    expect(models[2]).toMatch(/sonnet/);
   });
 
   it("is not reviewed when no other agent CLI is ready, and says why", async () => {
