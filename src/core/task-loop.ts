@@ -3,179 +3,21 @@
 // commit, end the attempt, note, wait, sleep, end the task). Both are pure; the engine's interpreter
 // (engine/converge.ts) carries the steps out and journals what happened, which is folded again. A supervisor
 // taking a run over replays the task's journal through the same `evolve`, so live driving and takeover share
-// one algorithm: whatever the journal holds decides what comes next, and nothing else does.
+// one algorithm: whatever the journal holds decides what comes next, and nothing else does. The state's types are
+// in task-loop-state.ts (re-exported here); the review's part of the fold and of decide in task-loop-review.ts.
 import { resumesAfter, retryDelay, type Failure } from "./failure.js";
 import type { AgentEvent } from "./agent-event.js";
-import { budgetLeft, spentBudget, type Budgets } from "./budget.js";
-import type { BreakerOptions } from "./circuit.js";
+import { budgetLeft, spentBudget } from "./budget.js";
 import { formatDuration } from "./duration.js";
 import { PACING_REASON } from "./figures.js";
 import { buildHandoff, type AttemptSummary } from "./handoff.js";
 import { abortedConclusion, interruptDetail } from "./interrupt.js";
-import type { CriterionResult, EventBody, Limits } from "./journal.js";
-import { labelOf, linkAnswered, linkFailed, moveOn, newChain, nextLink, startOn, type Chain } from "./model-chain.js";
+import { labelOf, linkAnswered, linkFailed, moveOn, newChain, nextLink, startOn } from "./model-chain.js";
 import { attemptsWithoutRise, outcomeOf } from "./progress.js";
-import type { RecoveryPolicy } from "./recovery-policy.js";
-import type { StopMode } from "./run.js";
-import type { Permission } from "./run-settings.js";
-import { blockingFindings, describeFinding, parseReview, reviewHandoff, reviewRecord, type ReviewFinding, type ReviewRecord } from "./review.js";
+import { judge, review, reviewExited, reviewFinished, reviewStarted, roundsOf } from "./task-loop-review.js";
+import { ended, spending, type LoopConfig, type LoopEvent, type LoopInput, type LoopPhase, type LoopStep, type OpenAttempt, type ReviewDue, type TaskConclusion, type TaskLoop } from "./task-loop-state.js";
 
-/** How a task's loop ends. */
-export type TaskConclusion =
-  | { status: "succeeded"; reason: string; commit: string }
-  | { status: "failed" | "stalled" | "blocked" | "stopped" | "aborted"; reason: string }
-  /** Resumable: waiting for a human… */
-  | { status: "waiting"; reason: string }
-  /** …or paused on request (or Ctrl-C). */
-  | { status: "paused"; reason: string };
-
-/** What the fold needs to know of the run and the task; fixed for the task's life. */
-export interface LoopConfig {
-  readonly criteria: readonly string[];
-  readonly limits: Limits;
-  /** One per link of the chain (the run's agent and model, then its fallbacks), as the journal names them. */
-  readonly labels: readonly string[];
-  readonly breaker: BreakerOptions;
-  readonly policy: RecoveryPolicy;
-  readonly permission: Permission;
-  /** The chain link of an attempt journaled without one (journals written before links were journaled). */
-  readonly linkOf: (agent: string, model: string | undefined) => number;
-  /** A reviewer judges every verified commit before it may be merged; absent: the task is not reviewed. */
-  readonly review?: { readonly maxRounds: number } | undefined;
-}
-
-/** A review the task needs: of this commit, made by this attempt of the implementer, whose criteria gave these results. */
-export interface ReviewDue {
-  readonly commit: string;
-  readonly attempt: number;
-  /** Who made it. */
-  readonly agent: string;
-  readonly model: string | undefined;
-  readonly round: number;
-  readonly results: readonly CriterionResult[];
-}
-
-/** A reviewer's attempt that failed is tried again this many times in all, then the task escalates. */
-export const MAX_REVIEW_TRIES = 3;
-
-/** The attempt under way, as its events tell it. */
-export interface OpenAttempt {
-  readonly id: string;
-  readonly number: number;
-  readonly agent: string;
-  readonly model: string | undefined;
-  readonly link: number;
-  readonly sessionId: string | undefined;
-  /** One short line per tool call, for the handoff. */
-  readonly actions: readonly string[];
-  readonly lastText: string | undefined;
-  readonly result: Extract<AgentEvent, { type: "result" }> | undefined;
-  /** A reviewer's attempt: the review it makes. */
-  readonly review?: ReviewDue | undefined;
-}
-
-export type LoopPhase =
-  /** Between attempts: the next one starts unless a limit, a request or a circuit says otherwise. */
-  | { readonly kind: "ready" }
-  | { readonly kind: "running"; readonly attempt: OpenAttempt }
-  /**
-   * The agent exited: cleanly (verify next) or with a failure (end the attempt next). `cut`: stopped from outside
-   * (an abort, Ctrl-C, the supervisor's death), which is no verdict on the model or the work.
-   */
-  | { readonly kind: "exited"; readonly attempt: OpenAttempt; readonly failure: Failure | undefined; readonly cut: boolean }
-  | { readonly kind: "verified"; readonly attempt: OpenAttempt; readonly results: readonly CriterionResult[]; readonly progress: number }
-  /** A failed attempt the policy retries: a backoff comes first. */
-  | { readonly kind: "backoff"; readonly failure: Failure }
-  /** A verified attempt failed and the run paces its attempts (`--interval`). */
-  | { readonly kind: "pacing" }
-  | { readonly kind: "waiting"; readonly until: number; readonly reason: string }
-  /** The criteria passed and the work is committed: a reviewer judges the commit next (not before `notBefore`). */
-  | { readonly kind: "reviewing"; readonly due: ReviewDue; readonly notBefore: number }
-  | { readonly kind: "ended"; readonly conclusion: TaskConclusion };
-
-export interface TaskLoop {
-  readonly phase: LoopPhase;
-  /** Attempts journaled so far (the next one is `attempts + 1`). */
-  readonly attempts: number;
-  /** Every ended attempt as the handoff tells it, oldest first (a success that was reverted is not among them). */
-  readonly summaries: readonly AttemptSummary[];
-  /** Progress of each verified attempt, oldest first, and where stall detection starts counting. */
-  readonly history: readonly number[];
-  readonly stallBase: number;
-  readonly chain: Chain;
-  /** The session the next attempt resumes, if it runs on the same link. */
-  readonly previousSession: { readonly id: string; readonly link: number } | undefined;
-  /** Failures since the last attempt the model answered: the backoff grows with them. */
-  readonly consecutiveFailures: number;
-  /** What this task's attempts spent. */
-  readonly spent: { readonly usd: number; readonly tokens: number };
-  /** Tools the CLI denied that the permission level allows: granted to every later attempt. */
-  readonly granted: readonly string[];
-  /** Tools denied in the last attempt, which the level does not allow. */
-  readonly refusedBefore: readonly string[];
-  /** Denied in the last attempt after being denied in the one before (below `full`). */
-  readonly deniedAgain: readonly string[];
-  /** Notes for the journal that the fold produced and the journal does not hold yet. */
-  readonly notes: readonly string[];
-  /** The task's last success that still stands (not reverted since). */
-  readonly success: { readonly attemptId: string; readonly number: number; readonly commit: string } | undefined;
-  /** Why the task's merge was last reverted, when it was sent back. */
-  readonly sentBack: string | undefined;
-  /** Reviewer attempts journaled so far (the next one is `reviews + 1`). */
-  readonly reviews: number;
-  /** Reviewer attempts in a row that gave no verdict on the commit under review. */
-  readonly reviewFailures: number;
-  /** The last review that gave a verdict. */
-  readonly lastReview: ReviewRecord | undefined;
-}
-
-/** What the interpreter knows besides the journal: the clock, a random draw for jitter, and the requests. */
-export interface LoopInput {
-  readonly now: number;
-  /** Uniform in [0, 1): the jitter of a backoff. */
-  readonly random: number;
-  /** Epoch ms at which the run's time limit is reached. */
-  readonly deadline: number;
-  readonly stopRequested: StopMode | undefined;
-  /** Set when the task's abort signal fired, with its reason ("interrupt", "deadline", "abort" …). */
-  readonly aborted: { readonly reason: unknown } | undefined;
-  /** What the whole run has spent so far, this task included. */
-  readonly runSpent: { readonly usd: number; readonly tokens: number };
-}
-
-export type LoopStep =
-  | {
-      readonly kind: "attempt";
-      readonly number: number;
-      readonly link: number;
-      /** Said in the journal before the attempt starts, when the link changed. */
-      readonly switched: string | undefined;
-      readonly resumeSession: string | undefined;
-      readonly grantedTools: readonly string[];
-      readonly handoff: string;
-      readonly budgetLeft: { readonly usd: number | undefined; readonly tokens: number | undefined };
-    }
-  | { readonly kind: "verify"; readonly attemptId: string; readonly number: number }
-  /** Every criterion passed: commit the work and end the attempt as succeeded (a reviewer then judges it, when `review`). */
-  | { readonly kind: "commit"; readonly attemptId: string; readonly number: number; readonly review: boolean }
-  /** Start a reviewer's attempt on the commit due for review. */
-  | {
-      readonly kind: "review";
-      readonly number: number;
-      readonly due: ReviewDue;
-      /** The findings that blocked the round before, for a later round's prompt. */
-      readonly earlier: readonly ReviewFinding[];
-      readonly budgetLeft: { readonly usd: number | undefined; readonly tokens: number | undefined };
-    }
-  /** The reviewer answered: journal its verdict, closing its attempt. */
-  | { readonly kind: "judge"; readonly attemptId: string; readonly record: ReviewRecord }
-  | { readonly kind: "fail-attempt"; readonly attemptId: string; readonly progress: number; readonly failure: Failure }
-  | { readonly kind: "note"; readonly message: string }
-  /** Journal a wait until `until`, then sleep. */
-  | { readonly kind: "wait"; readonly until: number; readonly delayMs: number; readonly reason: string }
-  /** Sleep until `until` (the wait is journaled already), or until a request ends it. */
-  | { readonly kind: "sleep"; readonly until: number }
-  | { readonly kind: "end"; readonly conclusion: TaskConclusion };
+export * from "./task-loop-state.js";
 
 export function initialLoop(config: LoopConfig): TaskLoop {
   return {
@@ -199,9 +41,6 @@ export function initialLoop(config: LoopConfig): TaskLoop {
     lastReview: undefined,
   };
 }
-
-/** What the fold reads of a journal event: its body, its time, its task and attempt (a stored event, or one being written). */
-export type LoopEvent = EventBody & { at: number; taskId?: string | undefined; attemptId?: string | undefined };
 
 /** The task's loop after `events` (the task's journal, oldest first). */
 export function replay(config: LoopConfig, events: Iterable<LoopEvent>, from: TaskLoop = initialLoop(config)): TaskLoop {
@@ -478,10 +317,6 @@ function deniedTools(config: LoopConfig, state: TaskLoop, denied: readonly strin
   return { state };
 }
 
-function ended(state: TaskLoop, conclusion: TaskConclusion): TaskLoop {
-  return { ...state, phase: { kind: "ended", conclusion } };
-}
-
 function sessionOf(attempt: OpenAttempt): TaskLoop["previousSession"] {
   return attempt.sessionId === undefined ? undefined : { id: attempt.sessionId, link: attempt.link };
 }
@@ -490,110 +325,7 @@ function concluded(status: Exclude<TaskConclusion["status"], "waiting" | "paused
   return status === "succeeded" ? { status, reason, commit: commit ?? "" } : { status, reason };
 }
 
-/** Review rounds that gave a verdict so far. */
-const roundsOf = (state: TaskLoop): number => state.lastReview?.round ?? 0;
-
-function reviewStarted(state: TaskLoop, event: Extract<LoopEvent, { type: "attempt.started" }>): TaskLoop {
-  if (state.phase.kind !== "reviewing") return state;
-  const { data } = event;
-  const attempt: OpenAttempt = {
-    id: event.attemptId ?? "",
-    number: data.number,
-    agent: data.agent,
-    model: data.model,
-    link: data.link ?? 0,
-    sessionId: undefined,
-    actions: [],
-    lastText: undefined,
-    result: undefined,
-    review: state.phase.due,
-  };
-  return { ...state, reviews: Math.max(state.reviews, data.number), phase: { kind: "running", attempt } };
-}
-
-/** A reviewer's agent exited: its cost is the task's; its failures are no verdict on the implementer's models. */
-function reviewExited(state: TaskLoop, event: Extract<LoopEvent, { type: "attempt.exited" }>): TaskLoop {
-  if (state.phase.kind !== "running") return state;
-  const { data } = event;
-  const tokens = data.usage === undefined ? 0 : data.usage.inputTokens + data.usage.outputTokens;
-  const spent = { usd: state.spent.usd + (data.costUsd ?? 0), tokens: state.spent.tokens + tokens };
-  const cut = data.reason === "aborted" || data.reason === "orphaned";
-  const attempt = { ...state.phase.attempt, model: data.model ?? state.phase.attempt.model };
-  return { ...state, spent, phase: { kind: "exited", attempt, failure: data.failure, cut } };
-}
-
-/**
- * A reviewer's attempt closed. An approval of the commit under review ends the task with it; changes requested go
- * back to the implementer with the findings, until the rounds run out; a review that gave no verdict is tried again
- * (after a backoff, unless it was cut short from outside), and escalates when it keeps failing.
- */
-function reviewFinished(config: LoopConfig, state: TaskLoop, due: ReviewDue, event: Extract<LoopEvent, { type: "attempt.finished" }>): TaskLoop {
-  if (state.phase.kind !== "exited") return state;
-  const { data } = event;
-  const record = data.review;
-  if (data.outcome === "succeeded" && record !== undefined && record.commit === due.commit) {
-    const after = { ...state, lastReview: record, reviewFailures: 0 };
-    if (record.approved) {
-      const by = `${state.phase.attempt.agent}${state.phase.attempt.model !== undefined ? `:${state.phase.attempt.model}` : ""}`;
-      return {
-        ...after,
-        success: { attemptId: state.phase.attempt.id, number: due.attempt, commit: due.commit },
-        phase: {
-          kind: "ended",
-          conclusion: { status: "succeeded", reason: `all ${config.criteria.length} criteria met on attempt ${due.attempt}; approved by the reviewer (${by})`, commit: due.commit },
-        },
-      };
-    }
-    const blocking = blockingFindings(record, record.round).findings;
-    const maxRounds = config.review?.maxRounds ?? 1;
-    if (record.round >= maxRounds) {
-      const first = blocking[0];
-      const what = first !== undefined ? `; first: ${describeFinding(first)}` : record.summary.trim() !== "" ? `: ${record.summary.trim()}` : "";
-      return ended(after, { status: "blocked", reason: `the reviewer still asks for changes after ${record.round} round(s) of review${what}` });
-    }
-    const summary: AttemptSummary = {
-      number: due.attempt,
-      agent: due.agent,
-      model: due.model,
-      criteria: [...due.results],
-      actions: [],
-      progress: 1,
-      review: reviewHandoff(record),
-    };
-    return { ...after, summaries: [...state.summaries, summary], previousSession: undefined, phase: { kind: "ready" } };
-  }
-  const failure: Failure = data.failure ?? { kind: "bad_output", detail: "the reviewer's attempt ended without a verdict" };
-  if (state.phase.cut) return { ...state, phase: { kind: "reviewing", due, notBefore: event.at } };
-  const failures = state.reviewFailures + 1;
-  if (failures >= MAX_REVIEW_TRIES) {
-    return ended({ ...state, reviewFailures: failures }, { status: "blocked", reason: `the review of ${due.commit.slice(0, 12)} failed ${failures} times; last: ${failure.kind}: ${failure.detail}` });
-  }
-  const delay = Math.max(0, retryDelay(failure, failures, event.at, 0.5));
-  return { ...state, reviewFailures: failures, phase: { kind: "reviewing", due, notBefore: event.at + delay } };
-}
-
 // ---- decide's parts ----------------------------------------------------------------------------------------------
-
-/** A commit is due for review: start the reviewer when nothing stops the task first. */
-function review(config: LoopConfig, state: TaskLoop, phase: Extract<LoopPhase, { kind: "reviewing" }>, input: LoopInput): LoopStep {
-  if (input.aborted !== undefined) return { kind: "end", conclusion: abortedConclusion(input.aborted.reason) };
-  if (input.stopRequested === "stop") return { kind: "end", conclusion: { status: "stopped", reason: `stopped on request before the review of ${phase.due.commit.slice(0, 12)}` } };
-  if (input.stopRequested === "pause") return { kind: "end", conclusion: { status: "paused", reason: `paused on request before the review of ${phase.due.commit.slice(0, 12)}` } };
-  if (input.now >= input.deadline) return { kind: "end", conclusion: { status: "failed", reason: `reached the time limit before the review of ${phase.due.commit.slice(0, 12)}` } };
-  const { budgets, spent } = spending(config, state, input);
-  const overBudget = spentBudget(budgets, spent);
-  if (overBudget !== undefined) return { kind: "end", conclusion: { status: "failed", reason: overBudget } };
-  if (input.now < phase.notBefore) return { kind: "sleep", until: phase.notBefore };
-  const earlier = state.lastReview !== undefined && !state.lastReview.approved ? blockingFindings(state.lastReview, state.lastReview.round).findings : [];
-  return { kind: "review", number: state.reviews + 1, due: phase.due, earlier, budgetLeft: budgetLeft(budgets, spent) };
-}
-
-/** The reviewer finished its turn: its last words are its verdict, or the review failed. */
-function judge(attempt: OpenAttempt, due: ReviewDue): LoopStep {
-  const parsed = parseReview(attempt.result?.text ?? attempt.lastText);
-  if (!parsed.ok) return { kind: "fail-attempt", attemptId: attempt.id, progress: 0, failure: { kind: "bad_output", detail: parsed.error } };
-  return { kind: "judge", attemptId: attempt.id, record: reviewRecord(parsed.answer, due) };
-}
 
 function interrupted(input: LoopInput): boolean {
   return input.aborted !== undefined || (input.stopRequested !== undefined && input.stopRequested !== "abort");
@@ -644,14 +376,6 @@ function next(config: LoopConfig, state: TaskLoop, input: LoopInput): LoopStep {
     handoff: buildHandoff(state.summaries),
     budgetLeft: budgetLeft(budgets, spent),
   };
-}
-
-/** The run's and the task's budgets, and what each has spent. */
-function spending(config: LoopConfig, state: TaskLoop, input: LoopInput) {
-  const { limits } = config;
-  const budgets: Budgets = { runUsd: limits.budgetUsd, runTokens: limits.budgetTokens, taskUsd: limits.taskBudgetUsd, taskTokens: limits.taskBudgetTokens };
-  const spent = { runUsd: input.runSpent.usd, runTokens: input.runSpent.tokens, taskUsd: state.spent.usd, taskTokens: state.spent.tokens };
-  return { budgets, spent };
 }
 
 const percent = (p: number) => `${Math.round(p * 100)}%`;
