@@ -23,12 +23,18 @@ export async function resolveRun(store: Store, ref: string | undefined): Promise
 }
 
 /** A task of a run by `RUN/TASK` (the run by id, unique prefix or "latest"); `usage` is the hint for a bad reference. */
-export async function resolveTask(store: Store, ref: string | undefined, usage: string): Promise<{ run: RunRecord; task: TaskRecord }> {
+/** The RUN and TASK of a `RUN/TASK` reference, or a UsageError: checked before anything is opened. */
+export function taskRef(ref: string | undefined, usage: string): { run: string; task: string } {
   const text = ref ?? "";
   const slash = text.indexOf("/");
   if (slash <= 0 || slash === text.length - 1) throw new UsageError(`"${text}" names no task`, { hint: usage });
-  const run = await resolveRun(store, text.slice(0, slash));
-  const taskId = text.slice(slash + 1);
+  return { run: text.slice(0, slash), task: text.slice(slash + 1) };
+}
+
+export async function resolveTask(store: Store, ref: string | undefined, usage: string): Promise<{ run: RunRecord; task: TaskRecord }> {
+  const parts = taskRef(ref, usage);
+  const run = await resolveRun(store, parts.run);
+  const taskId = parts.task;
   const task = await store.getTask(run.id, taskId);
   if (task === undefined) throw new NotFoundError(`run ${run.id} has no task "${taskId}"`, { hint: `\`orch status ${run.id}\` lists its tasks` });
   return { run, task };

@@ -8,7 +8,7 @@ import { describeRule, rulesInForce, type RiskRule } from "../../core/risk-rules
 import { assessRange, assessTask, type ChangeRisk } from "../../engine/risk.js";
 import { withRepoStore } from "../../app/compose.js";
 import { inspectRepo } from "../../git/index.js";
-import { resolveTask } from "../../read/runs.js";
+import { resolveTask, taskRef } from "../../read/runs.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
@@ -35,8 +35,7 @@ export async function riskCommand(ctx: CliContext, ref: string | undefined, flag
     printRisk(ctx, risk, `${flags.diff}`, flags.json === true, {});
     return EXIT.ok;
   }
-  const slash = (ref ?? "").indexOf("/");
-  if (slash <= 0 || slash === (ref ?? "").length - 1) throw new UsageError(`"${ref ?? ""}" names no task`, { hint: USAGE_HINT });
+  taskRef(ref, USAGE_HINT);
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
     const { run, task } = await resolveTask(store, ref, USAGE_HINT);
     if (task.role === "reviewer") throw new NotFoundError(`task ${task.id} reviews the whole run and changes no files`, { hint: `\`orch diff ${run.id}\` shows the run's work` });
