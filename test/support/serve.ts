@@ -92,6 +92,8 @@ export interface SseReader {
   /** Resolves when the server has closed the stream. */
   closed: Promise<void>;
   close(): void;
+  /** A paused reader starts reading (what the socket holds, then the rest). */
+  resume(): void;
   response: Promise<IncomingMessage>;
 }
 
@@ -103,13 +105,10 @@ export function openSse(url: string, headers: Record<string, string> = {}, optio
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     req = request(url, { headers: { accept: "text/event-stream", ...headers } }, (res) => {
       resolve(res);
-      if (options.paused === true) {
-        // Read nothing: the socket's buffers fill and the server sees a stalled client.
-        res.pause();
-      } else {
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-      }
+      res.setEncoding("utf8");
+      // Paused, it reads nothing: the socket's buffers fill and the server sees a stalled client.
+      if (options.paused === true) res.pause();
+      res.on("data", (chunk: string) => (text += chunk));
       res.on("end", resolveClosed);
       res.on("close", resolveClosed);
       res.on("error", resolveClosed);
@@ -126,6 +125,7 @@ export function openSse(url: string, headers: Record<string, string> = {}, optio
     events: () => parseSse(text).events,
     closed,
     close: () => req.destroy(),
+    resume: () => void response.then((res) => res.resume()),
     response,
   };
 }
