@@ -1,9 +1,10 @@
-// One SSE client: replays the journal after its last seen seq in bounded pages, then goes live on the hub's
-// frames. Backpressure: its queue of frames not yet written is bounded in count and bytes, and nothing more is
-// written to its socket while `write` says the socket's buffer is full; when the queue would overflow, or the
-// socket has not drained for `stallMs`, the client is sent `event: refetch` with the last seq it was sent and is
-// closed. Invariant: the server holds at most one page (replay) or the bounded queue (live) per client, so a
-// stalled client never grows its memory; events are sent in seq order, each once (seq ≤ cursor is skipped).
+// One SSE client: replays the journal after its last seen seq in bounded pages until it has caught up with the
+// hub, then goes live on the hub's frames. Backpressure: its queue of live frames not yet written is bounded in
+// count and bytes, and nothing more is written to its socket while `write` says the socket's buffer is full; when
+// the queue would overflow, or the socket has not drained for `stallMs`, the client is sent `event: refetch` with
+// the last seq it was sent and is closed (reconnecting with Last-Event-ID, it replays the rest from the journal).
+// Invariant: the server holds at most one replay page or the bounded queue per client, so a stalled client never
+// grows its memory; events are sent in seq order, each once (anything at or below the cursor is skipped).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Redactor } from "../core/redact.js";
 import { readTranscriptPage } from "../read/transcript.js";
@@ -116,16 +117,25 @@ export class SseClient {
       this.#fullSince = undefined;
       this.#pump();
     });
-    // Subscribed first, then the head read: every frame offered from now on is past it or skipped as seen.
-    this.#unsubscribe = this.#deps.hub.subscribe((frames) => this.#offer(frames));
-    this.#cursor = this.#replayFrom ?? this.#deps.hub.head;
     this.#heartbeat = setInterval(() => this.#beat(), this.#deps.limits.heartbeatMs);
     this.#heartbeat.unref();
     if (this.#replayFrom === undefined) {
-      this.#live = true;
+      this.#goLive(this.#deps.hub.head);
       return;
     }
+    this.#cursor = this.#replayFrom;
     this.#replay().catch(() => this.close());
+  }
+
+  /**
+   * Subscribes and reads the hub's head in one synchronous step: every frame offered before it is at or below the
+   * head (the hub moves its head before it offers), every frame after it comes to the queue.
+   */
+  #goLive(seenUpTo: number): void {
+    this.#unsubscribe = this.#deps.hub.subscribe((frames) => this.#offer(frames));
+    this.#cursor = Math.max(this.#cursor, seenUpTo);
+    this.#live = true;
+    this.#pump();
   }
 
   /** Ends the stream (the server closes). */
@@ -135,20 +145,29 @@ export class SseClient {
     this.#cleanup();
   }
 
+  /**
+   * Pages from the journal, waiting for the socket to drain between them, until the client has caught up with the
+   * hub; only then does it subscribe, so a replay queues nothing and cannot overflow.
+   */
   async #replay(): Promise<void> {
     const query: EventQuery = this.#runId === undefined ? {} : { runId: this.#runId };
     for (;;) {
       if (this.#closed) return;
+      // Every event up to the hub's head was in the journal before this read began, so a read that comes back
+      // without more has seen all of them that match (a run's stream may match none of the newest).
+      const head = this.#deps.hub.head;
       const page = await readTranscriptPage(this.#deps.store, query, this.#cursor, this.#deps.limits.replayRows);
       if (this.#closed) return;
       let full = false;
       for (const frame of framesOf(page.events, this.#deps.redactor)) full = !this.#write(frame) || full;
       this.#cursor = page.nextSeq;
-      if (!page.more) break;
+      if (!page.more) {
+        this.#cursor = Math.max(this.#cursor, head);
+        if (this.#cursor >= this.#deps.hub.head) break;
+      }
       if (full) await this.#drained();
     }
-    this.#live = true;
-    this.#pump();
+    this.#goLive(this.#cursor);
   }
 
   #drained(): Promise<void> {
