@@ -4,7 +4,8 @@
 //   bare:      1 viewer, 5,000 lines at 500/s (the baseline)
 //   viewers:   100 viewers, the same run again: p99 latency and RSS growth against the bare run
 //   burst:     1 viewer reading a burst of 100,000 lines (the baseline for the stalled case)
-//   stalled:   the same burst with one more viewer that reads nothing: RSS stays flat (it is dropped with a refetch)
+//   stalled:   the same burst with one more viewer that reads nothing: RSS stays flat (it is dropped with a refetch);
+//              the burst before it has brought the server's heap to its working size, so growth here is the viewer's
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -183,7 +184,9 @@ export async function benchServe(): Promise<BenchResult> {
     const p99 = quantile(many.latencies, 0.99);
     const bareP99 = quantile(bare.latencies, 0.99);
     const expected = LINES * VIEWERS;
-    const stalledGrowth = withStalled.growthBytes - burstAlone.growthBytes;
+    // The burst alone comes first and warms the server up to its working size; the stalled phase's growth is then
+    // what the stalled viewer costs.
+    const stalledGrowth = withStalled.growthBytes;
     return {
       name: "serve",
       metrics: [
@@ -207,10 +210,10 @@ export async function benchServe(): Promise<BenchResult> {
         },
         {
           bench: "serve",
-          label: `server RSS growth with a stalled viewer, beyond the same burst without (${BURST} events)`,
-          figure: Math.max(0, stalledGrowth),
+          label: `server RSS growth through a burst of ${BURST} events with a stalled viewer`,
+          figure: stalledGrowth,
           unit: "bytes",
-          baselines: [baseline("burst growth without it", burstAlone.growthBytes, "bytes", Math.max(0, stalledGrowth))],
+          baselines: [baseline("the same burst before, without it (warming up)", burstAlone.growthBytes, "bytes", stalledGrowth)],
           target: `< ${TARGET_STALLED_MB} MB, and the stalled viewer dropped`,
           pass: stalledGrowth < TARGET_STALLED_MB * MB && withStalled.dropped === 1 + withStalled.reconnects,
         },
