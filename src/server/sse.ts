@@ -86,7 +86,9 @@ export class SseClient {
   readonly #onClosed: () => void;
   /** Every event with a seq up to this one has been written to the socket. */
   #cursor = 0;
+  /** Frames not yet written: `#queue` from `#queueHead` on (an index, as `shift` moves the whole array each time). */
   #queue: Frame[] = [];
+  #queueHead = 0;
   #queuedBytes = 0;
   #live = false;
   /** When the socket last refused more (write returned false), until it drains. */
@@ -192,7 +194,7 @@ export class SseClient {
       this.#queue.push(frame);
       this.#queuedBytes += frame.text.length;
     }
-    if (this.#queue.length > this.#deps.limits.maxEvents || this.#queuedBytes > this.#deps.limits.maxBytes) {
+    if (this.#queue.length - this.#queueHead > this.#deps.limits.maxEvents || this.#queuedBytes > this.#deps.limits.maxBytes) {
       this.#drop();
       return;
     }
@@ -207,12 +209,12 @@ export class SseClient {
    */
   #pump(): void {
     if (!this.#live || this.#closed) return;
-    while (this.#fullSince === undefined && this.#queue.length > 0) {
+    while (this.#fullSince === undefined && this.#queueHead < this.#queue.length) {
       const batch: Frame[] = [];
       let chars = 0;
       let rowEnded = true;
-      while (this.#queue.length > 0 && (chars < WRITE_CHARS || !rowEnded)) {
-        const frame = this.#queue.shift();
+      while (this.#queueHead < this.#queue.length && (chars < WRITE_CHARS || !rowEnded)) {
+        const frame = this.#queue[this.#queueHead++];
         if (frame === undefined) break;
         this.#queuedBytes -= frame.text.length;
         if (frame.seq <= this.#cursor) continue;
@@ -220,8 +222,15 @@ export class SseClient {
         chars += frame.text.length;
         rowEnded = frame.end;
       }
-      if (batch.length === 0) break;
-      this.#write(batch);
+      if (batch.length > 0) this.#write(batch);
+    }
+    // What was written goes: all of it when the queue is empty, else once it is most of the array.
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1_024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
     }
   }
 
@@ -259,6 +268,7 @@ export class SseClient {
     this.#unsubscribe?.();
     clearInterval(this.#heartbeat);
     this.#queue = [];
+    this.#queueHead = 0;
     this.#queuedBytes = 0;
     this.#onClosed();
   }
