@@ -3,9 +3,18 @@
 // `startup`). Each command still loads its own chunk only when it runs. better-sqlite3 stays outside: it loads
 // a native addon. Source maps point into src/. Then the dashboard (web/) for the browser: one hashed script, one
 // stylesheet and an index.html in dist/dashboard/, which `orch serve` serves.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { defineConfig, type BuildOptions, type Plugin } from "rolldown";
+
+/** A file of the project by its path from the root, found from this module up (it is also compiled into dist-bench/). */
+export function projectFile(path: string): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, path))) return join(dir, path);
+    if (dirname(dir) === dir) throw new Error(`${path} is not in the project above ${fileURLToPath(import.meta.url)}`);
+  }
+}
 
 /** Emits the stylesheet and an index.html that loads it and the entry chunk (hashed names, a strict CSP). */
 function dashboardPage(stylesheet: string, title: string): Plugin {
@@ -46,7 +55,7 @@ export function browserBuild(input: string, dir: string, title = "orch"): BuildO
     platform: "browser",
     transform: { jsx: { runtime: "automatic", importSource: "preact" } },
     resolve: { extensionAlias: { ".js": [".ts", ".tsx", ".js"] } },
-    plugins: [dashboardPage(fileURLToPath(new URL("web/style.css", import.meta.url)), title)],
+    plugins: [dashboardPage(projectFile("web/style.css"), title)],
     output: {
       dir,
       format: "esm",

@@ -6,13 +6,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { extname, join, normalize, resolve } from "node:path";
+import { dirname, extname, join, normalize } from "node:path";
 import { build } from "rolldown";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { browserBuild } from "../../rolldown.config.js";
+import { browserBuild, projectFile } from "../../rolldown.config.js";
 
 export const CHROMIUM = "/usr/bin/chromium";
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = dirname(projectFile("package.json"));
 /** Screenshots and other artefacts the tests keep (gitignored). */
 export const ARTIFACTS = join(ROOT, "test-artifacts");
 
