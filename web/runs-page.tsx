@@ -29,7 +29,6 @@ export function RunsPage(props: { onLive(live: boolean): void }): JSX.Element {
     const live = liveJournal({
       stream: "/api/stream",
       pages: null,
-      afterSeq: 0,
       onEvents: (events) => {
         if (events.some((e) => e.type !== "agent.emitted")) refresh();
       },
@@ -77,7 +76,8 @@ export function RunsPage(props: { onLive(live: boolean): void }): JSX.Element {
                     <span class="muted">{percent(run.progress)}</span>
                   </td>
                   <td class="hide-narrow">
-                    {run.attempts}/{run.maxAttempts}
+                    {run.attempts}
+                    {run.maxAttempts !== null && run.maxAttempts !== undefined ? `/${run.maxAttempts}` : ""}
                   </td>
                   <td>{duration(run.elapsedMs ?? (isLive(run.status) ? now - Date.parse(run.createdAt) : null))}</td>
                   <td>{usd(run.costUsd)}</td>

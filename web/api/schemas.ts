@@ -14,7 +14,7 @@ export const RunListItem = z.object({
   stale: z.boolean().nullish(),
   createdAt: z.string(),
   attempts: num,
-  maxAttempts: num,
+  maxAttempts: optNum,
   progress: num,
   branch: z.string(),
   elapsedMs: optNum,
@@ -104,6 +104,9 @@ export const AttemptView = z.object({
   costUsd: optNum,
   tokens: z.union([num, z.object({ input: optNum, output: optNum }).loose()]).nullish(),
   number: optNum,
+  durationMs: optNum,
+  exitReason: optStr,
+  commit: optStr,
 });
 export type AttemptView = z.infer<typeof AttemptView>;
 export const AttemptList = z.object({ attempts: z.array(AttemptView) });

@@ -1,18 +1,16 @@
-// The live journal over SSE, kept gap-free: the stream is opened first and buffered while the history after the
-// last known seq is read in bounded pages; then the buffer is drained, skipping what the pages already held. A
-// `refetch` notice (the server dropped us as too slow) closes the stream and does the same again; EventSource's own
-// reconnects replay from Last-Event-ID on the server's side. Events of one packed row share a seq, so a row read
-// by a page is skipped whole.
+// The live journal over SSE, kept gap-free: the history after the last known seq is read in bounded pages, then
+// the stream is opened with `?after=` that seq, so the server replays what came since and goes live without a gap
+// (its cursor says every event up to it was sent). Only the last event of a journal row carries the SSE `id`, so
+// EventSource's own reconnects (with Last-Event-ID) resume at a row's end. A `refetch` notice (the server dropped
+// us as too slow) closes the stream and does the same again from the last whole row.
 import { getJson } from "./client.js";
 import { EventPage, JournalEvent, RefetchNotice } from "./schemas.js";
 
 export interface LiveJournalOptions {
   /** The SSE endpoint. */
   stream: string;
-  /** The events endpoint for the same events (`?after=` and `&limit=` are added); null: no history. */
+  /** The events endpoint for the same events (`after` and `limit` are added); null: no history, live from now. */
   pages: string | null;
-  /** History before this seq is not wanted. */
-  afterSeq: number;
   /** Each event once, in seq order. */
   onEvents(events: JournalEvent[]): void;
   /** Whether the stream is connected now. */
@@ -26,17 +24,10 @@ export interface LiveJournal {
 }
 
 export function liveJournal(options: LiveJournalOptions): LiveJournal {
-  // Every event up to `floor` has been delivered (whole rows, from pages); `liveSeq` is the last one the stream gave.
-  let floor = options.afterSeq;
-  let liveSeq = 0;
+  // Every event up to `floor` has been delivered (whole rows).
+  let floor = 0;
   let source: EventSource | null = null;
-  let buffer: JournalEvent[] | null = null;
   let closed = false;
-
-  const deliver = (events: JournalEvent[]): void => {
-    const fresh = events.filter((e) => e.seq > floor);
-    if (fresh.length > 0) options.onEvents(fresh);
-  };
 
   const readPages = async (): Promise<void> => {
     if (options.pages === null) return;
@@ -44,7 +35,8 @@ export function liveJournal(options: LiveJournalOptions): LiveJournal {
     for (;;) {
       const page = await getJson(`${options.pages}${sep}after=${floor}&limit=${options.pageSize ?? 2000}`, EventPage);
       if (closed) return;
-      deliver(page.events);
+      const fresh = page.events.filter((e) => e.seq > floor);
+      if (fresh.length > 0) options.onEvents(fresh);
       const last = page.events[page.events.length - 1];
       if (last !== undefined) floor = Math.max(floor, last.seq);
       if (!page.more || page.events.length === 0) return;
@@ -60,42 +52,35 @@ export function liveJournal(options: LiveJournalOptions): LiveJournal {
   };
 
   const open = (): void => {
-    buffer = [];
-    const es = new EventSource(options.stream, { withCredentials: true });
+    const sep = options.stream.includes("?") ? "&" : "?";
+    const es = new EventSource(options.pages === null ? options.stream : `${options.stream}${sep}after=${floor}`, { withCredentials: true });
     source = es;
     es.addEventListener("open", () => options.onLive(true));
     es.addEventListener("error", () => options.onLive(es.readyState === EventSource.OPEN));
     es.addEventListener("journal", (message) => {
       const result = JournalEvent.safeParse(parse(message.data));
-      if (!result.success) return;
-      if (buffer !== null) buffer.push(result.data);
-      else if (result.data.seq > floor) {
-        liveSeq = result.data.seq;
-        options.onEvents([result.data]);
-      }
+      if (!result.success || result.data.seq <= floor) return;
+      options.onEvents([result.data]);
+      // The row's last event carries the id: the row is whole now.
+      const id = Number(message.lastEventId);
+      if (Number.isFinite(id) && id >= result.data.seq) floor = id;
     });
     es.addEventListener("refetch", (message) => {
       const notice = RefetchNotice.safeParse(parse(message.data));
       es.close();
       options.onLive(false);
-      floor = Math.max(floor, liveSeq, notice.success ? notice.data.afterSeq : 0);
+      if (notice.success) floor = Math.max(floor, notice.data.afterSeq);
       void sync();
     });
   };
 
   const sync = async (): Promise<void> => {
-    if (closed) return;
-    open();
     try {
       await readPages();
     } catch (error) {
       options.onError(error);
     }
-    const pending = buffer ?? [];
-    buffer = null;
-    deliver(pending);
-    const last = pending[pending.length - 1];
-    if (last !== undefined) liveSeq = Math.max(liveSeq, last.seq);
+    if (!closed) open();
   };
 
   void sync();

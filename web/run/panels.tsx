@@ -173,7 +173,7 @@ export function Attempts(props: { runId: string; attempts: readonly AttemptView[
                 </td>
                 <td>{failureKind(a) ?? ""}</td>
                 <td class="hide-narrow">{recovery(a)}</td>
-                <td>{start === null ? "–" : duration((end ?? props.now) - start)}</td>
+                <td>{a.durationMs !== null && a.durationMs !== undefined ? duration(a.durationMs) : start === null ? "–" : duration((end ?? props.now) - start)}</td>
                 <td class="hide-narrow">{usd(attemptCost(a))}</td>
                 <td class="hide-narrow">{attemptTokens(a)}</td>
               </tr>

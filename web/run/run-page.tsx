@@ -73,7 +73,6 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
     const live = liveJournal({
       stream: `${runPath(runId)}/stream`,
       pages: `${runPath(runId)}/events`,
-      afterSeq: 0,
       onEvents: (events: JournalEvent[]) => {
         for (const e of events) foldFacts(facts, e);
         runFeed.add(events);
@@ -96,7 +95,6 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
     const live = liveJournal({
       stream: `${runPath(runId)}/stream`,
       pages: `${runPath(runId)}/events?attempt=${encodeURIComponent(attemptFeed.attemptId ?? "")}`,
-      afterSeq: 0,
       onEvents: (events) => {
         attemptFeed.add(events);
         redraw();
