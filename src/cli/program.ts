@@ -176,6 +176,14 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     .action(async (ref: string, flags: { json?: boolean; maxAttempts?: string; maxHours?: string }) => set(await (await import("./commands/resume.js")).resumeCommand(ctx, ref, flags)));
 
   program
+    .command("serve")
+    .description("serve the runs of this repository: a JSON API, live events, /metrics and the dashboard in a browser")
+    .option("--host <host>", "the address to listen on (default 127.0.0.1; any other needs the token)")
+    .option("--port <port>", "the port (default 7317; 0 picks a free one and prints it)")
+    .option("--token", "make a new token (replacing the one in .orch/serve-token) and require it, even on 127.0.0.1")
+    .action(async (flags: { host?: string; port?: string; token?: boolean }) => set(await (await import("./commands/serve.js")).serveCommand(ctx, flags)));
+
+  program
     .command("report")
     .description("the markdown report of a run")
     .argument("[run]", "run id or prefix (default: the newest)")

@@ -1,11 +1,9 @@
 // Driving a journaled run to its end, in the foreground (status line, Ctrl-C) or as the detached run's
 // own process (`orch __drive RUN`). Either way every agent process group dies with orch.
 import { describeRunDelivery } from "../../core/delivery-text.js";
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync } from "node:fs";
-import { dirname } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { spawnSupervisor as startSupervisor } from "../../app/resume.js";
 import { UsageError } from "../../core/errors.js";
-import { driverLogPath, orchPaths } from "../../engine/paths.js";
 import { driveRun } from "../../engine/drive-run.js";
 import { readsAsPlan } from "../../core/plan.js";
 import { ProcessGroups } from "../../process/groups.js";
@@ -142,24 +140,7 @@ async function driveDetachedOnce(ctx: CliContext, runId: string, resume: boolean
   }
 }
 
-/**
- * Starts `orch __drive RUN` as a detached supervisor: its own session, so it outlives the terminal and the
- * user's logout; its output goes to the run's `orch.log`.
- */
+/** Starts `orch __drive RUN` as a detached supervisor (app/resume.ts). */
 export function spawnSupervisor(ctx: CliContext, root: string, runId: string, resume: boolean): { child: ChildProcess; log: string } {
-  const log = driverLogPath(orchPaths(root), runId);
-  mkdirSync(dirname(log), { recursive: true });
-  const fd = openSync(log, "a");
-  try {
-    const child = spawn(process.execPath, [ctx.entry, "__drive", runId, ...(resume ? ["--resume"] : [])], {
-      cwd: root,
-      env: ctx.env,
-      detached: true,
-      stdio: ["ignore", fd, fd],
-    });
-    child.unref();
-    return { child, log };
-  } finally {
-    closeSync(fd);
-  }
+  return startSupervisor(ctx, root, runId, resume);
 }

@@ -1,0 +1,104 @@
+// `/metrics`: orch's figures from the journal, read fresh on each scrape, plus the server's own (its live streams).
+// Counters are totals the journal holds (they only grow while it is kept); gauges are what stands now. Labels are
+// bounded sets (statuses, failure kinds, agents and models), never free text.
+import { recoveryFigures, PACING_REASON, type AttemptFacts } from "../core/figures.js";
+import { isTerminalRun, TERMINAL_RUN_STATUSES, type RunStatus } from "../core/run.js";
+import { TERMINAL_TASK_STATUSES } from "../core/task.js";
+import { FAILURE_KINDS } from "../core/failure.js";
+import { supervisorAlive } from "../engine/lease.js";
+import type { Store } from "../store/store.js";
+import { renderFamilies, Tally, type Family } from "./prometheus.js";
+import type { SseCounters } from "./sse.js";
+
+const RUN_STATUSES: readonly RunStatus[] = ["pending", "planning", "running", "paused", "waiting", ...TERMINAL_RUN_STATUSES];
+const TASK_STATUSES = ["pending", "running", ...TERMINAL_TASK_STATUSES] as const;
+
+export async function renderMetrics(store: Store, sse: SseCounters, now = Date.now()): Promise<string> {
+  const runs = await store.listRuns();
+  const runsByStatus = new Map<string, number>(RUN_STATUSES.map((s) => [s, 0]));
+  let stale = 0;
+  const liveTasks = new Map<string, number>(TASK_STATUSES.map((s) => [s, 0]));
+  let waitingTasks = 0;
+  let slots = 0;
+  let busy = 0;
+  const attempts = new Tally();
+  const failures = new Map<string, number>(FAILURE_KINDS.map((k) => [k, 0]));
+  const calls = new Tally();
+  const tokens = new Tally();
+  const cost = new Tally();
+  let interrupted = 0;
+  let recovered = 0;
+  let escalated = 0;
+  let waitedMs = 0;
+  let waits = 0;
+  for (const run of runs) {
+    runsByStatus.set(run.status, (runsByStatus.get(run.status) ?? 0) + 1);
+    if (supervisorAlive(run, now) === false) stale++;
+    const runAttempts = await store.listAttempts({ runId: run.id });
+    const events = await store.readEvents({ runId: run.id, types: ["attempt.exited", "task.waited"] });
+    const retries = new Map<string, number>();
+    const retryWaits = new Map<string, number>();
+    const waitFacts: { delayMs: number; reason: string }[] = [];
+    for (const event of events) {
+      if (event.type === "attempt.exited" && event.attemptId !== undefined) {
+        retries.set(event.attemptId, event.data.apiRetries ?? 0);
+        retryWaits.set(event.attemptId, event.data.apiRetryWaitMs ?? 0);
+      }
+      if (event.type === "task.waited") {
+        waitFacts.push({ delayMs: event.data.delayMs, reason: event.data.reason });
+        if (event.data.reason !== PACING_REASON) waits++;
+      }
+    }
+    const facts: AttemptFacts[] = [];
+    for (const a of runAttempts) {
+      const labels = { agent: a.agent, model: a.model ?? "default" };
+      attempts.add({ ...labels, status: a.status }, 1);
+      if (a.status === "failed" && a.failure !== undefined) failures.set(a.failure.kind, (failures.get(a.failure.kind) ?? 0) + 1);
+      calls.add(labels, 1 + (retries.get(a.id) ?? 0));
+      if (a.usage !== undefined) {
+        tokens.add({ ...labels, kind: "input" }, a.usage.inputTokens);
+        tokens.add({ ...labels, kind: "output" }, a.usage.outputTokens);
+        tokens.add({ ...labels, kind: "cache_read" }, a.usage.cacheReadTokens ?? 0);
+        tokens.add({ ...labels, kind: "cache_write" }, a.usage.cacheWriteTokens ?? 0);
+      }
+      if (a.costUsd !== undefined) cost.add(labels, a.costUsd);
+      facts.push({ taskId: a.taskId, number: a.number, failure: a.status === "failed" ? a.failure?.kind : undefined, interrupted: a.exitReason === "aborted", apiRetries: retries.get(a.id) ?? 0, apiRetryWaitMs: retryWaits.get(a.id) ?? 0 });
+    }
+    const figures = recoveryFigures(facts, waitFacts);
+    interrupted += figures.interrupted;
+    recovered += figures.recovered;
+    escalated += figures.escalated;
+    waitedMs += figures.waitedMs;
+    if (!isTerminalRun(run.status)) {
+      const tasks = await store.listTasks(run.id);
+      for (const t of tasks) {
+        liveTasks.set(t.status, (liveTasks.get(t.status) ?? 0) + 1);
+        if (t.waitingUntil !== undefined && t.waitingUntil > now) waitingTasks++;
+      }
+      if (run.status === "running" && supervisorAlive(run, now) === true) {
+        slots += run.settings.concurrency;
+        busy += runAttempts.filter((a) => a.status === "starting" || a.status === "running" || a.status === "verifying").length;
+      }
+    }
+  }
+  const families: Family[] = [
+    { name: "orch_runs", help: "Runs in the journal by status.", type: "gauge", samples: [...runsByStatus].map(([status, value]) => ({ labels: { status }, value })) },
+    { name: "orch_runs_stale", help: "Runs the journal calls driven whose supervisor is gone.", type: "gauge", samples: [{ value: stale }] },
+    { name: "orch_tasks", help: "Tasks of runs that have not ended, by status (pending ones are the queue).", type: "gauge", samples: [...liveTasks].map(([status, value]) => ({ labels: { status }, value })) },
+    { name: "orch_tasks_waiting", help: "Tasks waiting now before their next attempt (a limit's reset, a backoff).", type: "gauge", samples: [{ value: waitingTasks }] },
+    { name: "orch_slots", help: "Agent slots of running runs: configured (their concurrency) and busy (attempts under way).", type: "gauge", samples: [{ labels: { state: "configured" }, value: slots }, { labels: { state: "busy" }, value: busy }] },
+    { name: "orch_attempts_total", help: "Attempts by agent, model and status.", type: "counter", samples: attempts.samples() },
+    { name: "orch_attempt_failures_total", help: "Failed attempts by failure kind.", type: "counter", samples: [...failures].map(([kind, value]) => ({ labels: { kind }, value })) },
+    { name: "orch_attempts_interrupted_total", help: "Attempts stopped from outside (Ctrl-C, abort, a drain, the time limit).", type: "counter", samples: [{ value: interrupted }] },
+    { name: "orch_recoveries_total", help: "Agent failures recovered without a human (a later attempt got the work done) or escalated.", type: "counter", samples: [{ labels: { outcome: "recovered" }, value: recovered }, { labels: { outcome: "escalated" }, value: escalated }] },
+    { name: "orch_model_calls_total", help: "Model calls by agent and model: one per attempt plus the CLI's own retries.", type: "counter", samples: calls.samples() },
+    { name: "orch_tokens_total", help: "Tokens the agents reported, by agent, model and kind.", type: "counter", samples: tokens.samples() },
+    { name: "orch_cost_usd_total", help: "Cost the agents reported, in US dollars, by agent and model.", type: "counter", samples: cost.samples() },
+    { name: "orch_waits_total", help: "Waits between attempts on limits, quotas and backoff (not the pacing interval).", type: "counter", samples: [{ value: waits }] },
+    { name: "orch_wait_seconds_total", help: "Time waited on limits, quotas and backoff, by orch and by the agent CLIs.", type: "counter", samples: [{ value: waitedMs / 1000 }] },
+    { name: "orch_server_sse_clients", help: "Live event streams open now.", type: "gauge", samples: [{ value: sse.connected }] },
+    { name: "orch_server_sse_dropped_clients_total", help: "Streams closed with a refetch because the client fell too far behind.", type: "counter", samples: [{ value: sse.dropped }] },
+    { name: "orch_server_sse_events_sent_total", help: "Events written to live streams.", type: "counter", samples: [{ value: sse.framesSent }] },
+  ];
+  return renderFamilies(families);
+}

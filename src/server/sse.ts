@@ -1,0 +1,225 @@
+// One SSE client: replays the journal after its last seen seq in bounded pages, then goes live on the hub's
+// frames. Backpressure: its queue of frames not yet written is bounded in count and bytes, and nothing more is
+// written to its socket while `write` says the socket's buffer is full; when the queue would overflow, or the
+// socket has not drained for `stallMs`, the client is sent `event: refetch` with the last seq it was sent and is
+// closed. Invariant: the server holds at most one page (replay) or the bounded queue (live) per client, so a
+// stalled client never grows its memory; events are sent in seq order, each once (seq ≤ cursor is skipped).
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Redactor } from "../core/redact.js";
+import { readTranscriptPage } from "../read/transcript.js";
+import type { EventQuery, Store } from "../store/store.js";
+import type { JournalHub } from "./hub.js";
+import { framesOf, type Frame } from "./wire.js";
+
+export interface SseLimits {
+  /** Frames a client may have queued (not yet written to its socket). */
+  maxEvents: number;
+  /** Bytes of such frames. */
+  maxBytes: number;
+  /** Rows read from the journal at once while replaying. */
+  replayRows: number;
+  heartbeatMs: number;
+  /** How long a socket may stay full before its client is dropped, even when no new event comes. */
+  stallMs: number;
+}
+
+export const DEFAULT_SSE_LIMITS: SseLimits = { maxEvents: 2_000, maxBytes: 1_048_576, replayRows: 500, heartbeatMs: 15_000, stallMs: 60_000 };
+
+/** The figures `/metrics` shows of the live streams. */
+export interface SseCounters {
+  connected: number;
+  dropped: number;
+  framesSent: number;
+}
+
+export interface SseDeps {
+  store: Store;
+  redactor: Redactor;
+  hub: JournalHub;
+  limits: SseLimits;
+  counters: SseCounters;
+}
+
+export interface SseStart {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** Only this run's events (the run's stream); all runs' without. */
+  runId: string | undefined;
+  /** Replay from after this seq (Last-Event-ID or ?after=); without it the stream starts at the journal's head. */
+  afterSeq: number | undefined;
+}
+
+/** The open clients, so that the server can end them all when it closes. */
+export class SseClients {
+  readonly #open = new Set<SseClient>();
+  constructor(readonly deps: SseDeps) {}
+
+  open(start: SseStart): SseClient {
+    const client = new SseClient(this.deps, start, () => {
+      this.#open.delete(client);
+      this.deps.counters.connected = this.#open.size;
+    });
+    this.#open.add(client);
+    this.deps.counters.connected = this.#open.size;
+    client.start();
+    return client;
+  }
+
+  closeAll(): void {
+    for (const client of [...this.#open]) client.close();
+  }
+}
+
+export class SseClient {
+  readonly #deps: SseDeps;
+  readonly #res: ServerResponse;
+  readonly #req: IncomingMessage;
+  readonly #runId: string | undefined;
+  readonly #replayFrom: number | undefined;
+  readonly #onClosed: () => void;
+  /** Every event with a seq up to this one has been written to the socket. */
+  #cursor = 0;
+  #queue: Frame[] = [];
+  #queuedBytes = 0;
+  #live = false;
+  /** When the socket last refused more (write returned false), until it drains. */
+  #fullSince: number | undefined;
+  #closed = false;
+  #unsubscribe: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(deps: SseDeps, start: SseStart, onClosed: () => void) {
+    this.#deps = deps;
+    this.#req = start.req;
+    this.#res = start.res;
+    this.#runId = start.runId;
+    this.#replayFrom = start.afterSeq;
+    this.#onClosed = onClosed;
+  }
+
+  start(): void {
+    this.#res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    this.#res.write("retry: 2000\n\n");
+    this.#res.on("close", () => this.#cleanup());
+    this.#req.on("close", () => this.#cleanup());
+    this.#res.on("drain", () => {
+      this.#fullSince = undefined;
+      this.#pump();
+    });
+    // Subscribed first, then the head read: every frame offered from now on is past it or skipped as seen.
+    this.#unsubscribe = this.#deps.hub.subscribe((frames) => this.#offer(frames));
+    this.#cursor = this.#replayFrom ?? this.#deps.hub.head;
+    this.#heartbeat = setInterval(() => this.#beat(), this.#deps.limits.heartbeatMs);
+    this.#heartbeat.unref();
+    if (this.#replayFrom === undefined) {
+      this.#live = true;
+      return;
+    }
+    this.#replay().catch(() => this.close());
+  }
+
+  /** Ends the stream (the server closes). */
+  close(): void {
+    if (this.#closed) return;
+    this.#res.end();
+    this.#cleanup();
+  }
+
+  async #replay(): Promise<void> {
+    const query: EventQuery = this.#runId === undefined ? {} : { runId: this.#runId };
+    for (;;) {
+      if (this.#closed) return;
+      const page = await readTranscriptPage(this.#deps.store, query, this.#cursor, this.#deps.limits.replayRows);
+      if (this.#closed) return;
+      let full = false;
+      for (const frame of framesOf(page.events, this.#deps.redactor)) full = !this.#write(frame) || full;
+      this.#cursor = page.nextSeq;
+      if (!page.more) break;
+      if (full) await this.#drained();
+    }
+    this.#live = true;
+    this.#pump();
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#fullSince === undefined || this.#closed) return resolve();
+      const done = () => {
+        this.#res.off("drain", done);
+        this.#res.off("close", done);
+        resolve();
+      };
+      this.#res.on("drain", done);
+      this.#res.on("close", done);
+    });
+  }
+
+  #offer(frames: readonly Frame[]): void {
+    if (this.#closed) return;
+    for (const frame of frames) {
+      if (this.#runId !== undefined && frame.runId !== this.#runId) continue;
+      if (frame.seq <= this.#cursor) continue;
+      this.#queue.push(frame);
+      this.#queuedBytes += frame.text.length;
+    }
+    if (this.#queue.length > this.#deps.limits.maxEvents || this.#queuedBytes > this.#deps.limits.maxBytes) {
+      this.#drop();
+      return;
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (!this.#live || this.#closed) return;
+    while (this.#fullSince === undefined) {
+      const frame = this.#queue.shift();
+      if (frame === undefined) break;
+      this.#queuedBytes -= frame.text.length;
+      if (frame.seq <= this.#cursor) continue;
+      this.#write(frame);
+    }
+  }
+
+  /** Writes one frame; false when the socket's buffer is full (nothing more is written until it drains). */
+  #write(frame: Frame): boolean {
+    const ok = this.#res.write(frame.text);
+    if (frame.end) this.#cursor = frame.seq;
+    this.#deps.counters.framesSent++;
+    if (!ok) this.#fullSince ??= Date.now();
+    return ok;
+  }
+
+  #beat(): void {
+    if (this.#fullSince !== undefined) {
+      if (Date.now() - this.#fullSince >= this.#deps.limits.stallMs) this.#drop();
+      return;
+    }
+    this.#res.write(": heartbeat\n\n");
+  }
+
+  /** Too far behind: the client is told where to go on from, and closed; a stalled socket is destroyed soon after. */
+  #drop(): void {
+    if (this.#closed) return;
+    this.#deps.counters.dropped++;
+    this.#res.end(`event: refetch\ndata: ${JSON.stringify({ afterSeq: this.#cursor })}\n\n`);
+    const socket = this.#res.socket;
+    this.#cleanup();
+    // A client that reads nothing never lets the end through; its socket (and what it buffers) goes.
+    if (socket !== null && !this.#res.writableFinished) setTimeout(() => socket.destroy(), 1_000).unref();
+  }
+
+  #cleanup(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    clearInterval(this.#heartbeat);
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    this.#onClosed();
+  }
+}
