@@ -1,0 +1,159 @@
+// The dashboard end to end: the built `orch serve` over a repository where a detached run of the command agent
+// works, the built dashboard in Debian's chromium. The runs list shows the run and follows it live; the run page
+// shows output as it arrives, the attempt's own transcript and a row's whole event, hostile output as text; pause
+// and resume from the page reach the journal; desktop and phone screenshots are kept in test-artifacts/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ARTIFACTS, DESKTOP, launchBrowser, PHONE, type Browser } from "./support/browser.js";
+import { ORCH_MAIN, waitFor, type RunningProcess } from "./support/cli.js";
+import { detach, FILES, untilEnded } from "./support/detached.js";
+import { useSandboxes, type OrchSandbox } from "./support/e2e.js";
+
+const AGENT = resolve(import.meta.dirname, "fixtures/dashboard/agent.sh");
+const sandboxes = useSandboxes({ prefix: "orch-dash-", graceMs: 5_000 });
+let browser: Browser | undefined;
+
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+});
+
+/** `orch serve --port 0` in the sandbox's repository: its URL once it listens. */
+async function serve(box: OrchSandbox): Promise<{ url: string; server: RunningProcess }> {
+  let out = "";
+  const server = sandboxes.start(process.execPath, [ORCH_MAIN, "serve", "--port", "0"], {
+    cwd: box.repo.dir,
+    env: box.env,
+    timeoutMs: 170_000,
+    onStdout: (chunk) => {
+      out += chunk;
+    },
+  });
+  const url = await waitFor("orch serve to listen", () => /at (http:\/\/127\.0\.0\.1:\d+)\/?/.exec(out)?.[1]);
+  return { url, server };
+}
+
+const Events = z.object({ events: z.array(z.object({ seq: z.number(), type: z.string(), data: z.unknown() })), more: z.boolean() });
+
+/** The types of the run's journal events, read through the API. */
+async function journalTypes(url: string, runId: string): Promise<string[]> {
+  const types: string[] = [];
+  let after = 0;
+  for (;;) {
+    const response = await fetch(`${url}/api/runs/${runId}/events?after=${after}&limit=5000`);
+    const page = Events.parse(await response.json());
+    types.push(...page.events.map((e) => e.type));
+    const last = page.events[page.events.length - 1];
+    if (!page.more || last === undefined) return types;
+    after = last.seq;
+  }
+}
+
+const text = (page: Page, selector: string) => page.locator(selector).first().textContent();
+
+describe("the dashboard over a live run", () => {
+  it("shows the run live, its transcript, and pauses and resumes it from the page", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const { url, server } = await serve(box);
+    const { runId } = await detach(box, ["--agent-command", `sh '${AGENT}'`, "--max-attempts", "4"]);
+    browser = await launchBrowser();
+    const errors: string[] = [];
+
+    // The runs list, left open: it follows the run through the all-runs stream.
+    const list = await browser.page(DESKTOP);
+    list.on("pageerror", (e) => errors.push(String(e)));
+    await list.goto(`${url}/`);
+    await expect.poll(() => list.locator(`tr[data-run="${runId}"] .badge`).getAttribute("data-status")).toBe("running");
+    await expect.poll(() => list.locator(".live").getAttribute("data-live")).toBe("true");
+
+    const page = await browser.page(DESKTOP);
+    page.on("pageerror", (e) => errors.push(String(e)));
+    let dialogs = 0;
+    page.on("dialog", (d) => {
+      dialogs += 1;
+      void d.dismiss();
+    });
+    await page.goto(`${url}/`);
+    await page.locator(`a[href="#/runs/${runId}"]`).click();
+    await expect.poll(() => page.locator("main.run-page").getAttribute("data-run")).toBe(runId);
+    await expect.poll(() => page.locator(".live").getAttribute("data-live")).toBe("true");
+
+    // Output arrives while we watch: the count of lines grows, the newest tick is in view (following).
+    await expect.poll(() => page.locator(".vlist .row .txt").filter({ hasText: /tick \d+/ }).count()).toBeGreaterThan(0);
+    const countNow = async () => Number(await page.locator(".vlist").getAttribute("data-count"));
+    const before = await countNow();
+    await expect.poll(countNow).toBeGreaterThan(before + 5);
+    await expect.poll(() => page.locator(".slot .doing").first().textContent()).toMatch(/^attempt 1: tick \d+$/);
+    await expect.poll(() => page.locator('.card[data-card="attempts"] .value').textContent()).toBe("1 / 4");
+    await expect.poll(() => page.locator('tr[data-criterion="node test.mjs"]').getAttribute("data-passed")).toBe("unknown");
+    await expect.poll(() => page.locator(".graph .node").first().getAttribute("data-status")).toBe("running");
+
+    // The hostile line is text: no image, no script ran, escapes visible.
+    const hostile = page.locator(".vlist .row .txt").filter({ hasText: "onerror" });
+    await page.locator(".vlist").evaluate((el) => {
+      el.scrollTop = 0;
+    });
+    await expect.poll(() => hostile.count()).toBe(1);
+    expect(await hostile.textContent()).toBe('<img src=x onerror="window.pwned=1"> ␛[31mred␛[0m alert');
+    expect(await page.locator(".vlist img").count()).toBe(0);
+
+    // The attempt's own transcript, and a row's whole event fetched from the journal.
+    const attemptId = `${runId}.${(await page.locator(".graph .node").first().getAttribute("data-task")) ?? ""}.1`;
+    await page.locator(`table.attempts a[href$="/attempts/${attemptId}"]`).click();
+    await expect.poll(() => page.locator(".transcript-head select").inputValue()).toBe(attemptId);
+    await expect.poll(() => page.locator(".vlist .row .txt").filter({ hasText: /tick \d+/ }).count()).toBeGreaterThan(0);
+    expect(await page.locator(".vlist .row .src").count()).toBe(0);
+    await page.locator(".vlist .row").filter({ hasText: "onerror" }).click().catch(async () => {
+      await page.locator(".vlist").evaluate((el) => {
+        el.scrollTop = 0;
+      });
+      await page.locator(".vlist .row").filter({ hasText: "onerror" }).click();
+    });
+    await expect.poll(() => text(page, ".detail pre")).toMatch(/^agent\.emitted · seq \d+ · .*\n\n<img src=x onerror="window.pwned=1"> ␛\[31mred␛\[0m alert$/);
+    expect(await page.locator(".detail img").count()).toBe(0);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "run-live-desktop.png"), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(ARTIFACTS, "run-live-phone.png"), fullPage: true });
+    await page.setViewportSize(DESKTOP);
+
+    // Pause from the page: the run finishes its attempt (we let the agent end), then pauses.
+    await page.locator('button[data-action="pause"]').click();
+    await expect.poll(() => text(page, ".control-message")).toMatch(/paus/i);
+    await expect.poll(() => text(page, ".now")).toMatch(/pausing after the current attempt/);
+    writeFileSync(join(box.out, "release"), "");
+    await expect.poll(() => page.locator("h1 .badge").getAttribute("data-status"), { timeout: 30_000 }).toBe("paused");
+    await expect.poll(() => list.locator(`tr[data-run="${runId}"] .badge`).getAttribute("data-status")).toBe("paused");
+    const paused = await journalTypes(url, runId);
+    expect(paused).toContain("run.stop-requested");
+    expect(paused).toContain("run.paused");
+    expect(paused).not.toContain("run.resumed");
+
+    // Resume from the page: a new supervisor takes the run, attempt 2 fixes the bug, the run succeeds.
+    await page.locator('button[data-action="resume"]').click();
+    await expect.poll(() => page.locator("h1 .badge").getAttribute("data-status"), { timeout: 60_000 }).toBe("succeeded");
+    const view = await untilEnded(box, runId, 60_000);
+    expect(view.status).toBe("succeeded");
+    const resumed = await journalTypes(url, runId);
+    expect(resumed.indexOf("run.resumed")).toBeGreaterThan(resumed.indexOf("run.paused"));
+    await expect.poll(() => page.locator('tr[data-criterion="node test.mjs"]').getAttribute("data-passed")).toBe("true");
+    await expect.poll(() => list.locator(`tr[data-run="${runId}"] .badge`).getAttribute("data-status")).toBe("succeeded");
+    await expect.poll(() => page.locator(".report h2, .report h3").count(), { timeout: 20_000 }).toBeGreaterThan(0);
+
+    await page.screenshot({ path: join(ARTIFACTS, "run-done-desktop.png"), fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(ARTIFACTS, "run-done-phone.png"), fullPage: true });
+    await list.setViewportSize(PHONE);
+    await list.screenshot({ path: join(ARTIFACTS, "runs-phone.png"), fullPage: true });
+
+    expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(dialogs).toBe(0);
+    expect(errors).toEqual([]);
+    server.signal("SIGINT");
+    expect((await server.done).code).toBe(0);
+  }, 180_000);
+});
