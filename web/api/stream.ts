@@ -33,7 +33,7 @@ export function liveJournal(options: LiveJournalOptions): LiveJournal {
     if (options.pages === null) return;
     const sep = options.pages.includes("?") ? "&" : "?";
     for (;;) {
-      const page = await getJson(`${options.pages}${sep}after=${floor}&limit=${options.pageSize ?? 2000}`, EventPage);
+      const page = await getJson(`${options.pages}${sep}after=${floor}&limit=${options.pageSize ?? 5000}`, EventPage);
       if (closed) return;
       const fresh = page.events.filter((e) => e.seq > floor);
       if (fresh.length > 0) options.onEvents(fresh);
