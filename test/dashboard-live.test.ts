@@ -10,7 +10,8 @@ import { z } from "zod";
 import { ARTIFACTS, DESKTOP, launchBrowser, PHONE, type Browser } from "./support/browser.js";
 import { ORCH_MAIN, waitFor, type RunningProcess } from "./support/cli.js";
 import { detach, FILES, untilEnded } from "./support/detached.js";
-import { useSandboxes, type OrchSandbox } from "./support/e2e.js";
+import { fixtureAgent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
+import { FILES as PLAN_FILES, PLAN } from "./support/plans.js";
 
 const AGENT = resolve(import.meta.dirname, "fixtures/dashboard/agent.sh");
 const sandboxes = useSandboxes({ prefix: "orch-dash-", graceMs: 5_000 });
@@ -118,7 +119,8 @@ describe("the dashboard over a live run", () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, "run-live-desktop.png"), fullPage: true });
     await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(ARTIFACTS, "run-live-phone.png"), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, "run-live-phone.png") });
+    await page.screenshot({ path: join(ARTIFACTS, "run-live-phone-full.png"), fullPage: true });
     await page.setViewportSize(DESKTOP);
 
     // Pause from the page: the run finishes its attempt (we let the agent end), then pauses.
@@ -146,12 +148,50 @@ describe("the dashboard over a live run", () => {
 
     await page.screenshot({ path: join(ARTIFACTS, "run-done-desktop.png"), fullPage: true });
     await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(ARTIFACTS, "run-done-phone.png"), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, "run-done-phone-full.png"), fullPage: true });
     await list.setViewportSize(PHONE);
     await list.screenshot({ path: join(ARTIFACTS, "runs-phone.png"), fullPage: true });
 
     expect(await page.evaluate(() => (globalThis as unknown as { pwned?: number }).pwned)).toBeUndefined();
     expect(dialogs).toBe(0);
+    // A run that does not exist: the API's message, in plain words, and the way back.
+    await page.goto(`${url}/#/runs/no-such-run`);
+    await expect.poll(() => text(page, "main .error")).toBe('no run "no-such-run" (`orch list` shows the runs of this repository)');
+    expect(errors).toEqual([]);
+    server.signal("SIGINT");
+    expect((await server.done).code).toBe(0);
+  }, 180_000);
+
+  it("draws a planned run's task graph with its edges and live slots", async () => {
+    const box = sandboxes.orchRepo(PLAN_FILES, { TASK_SLEEP: "1" });
+    const planFile = join(box.out, "plan.json");
+    writeFileSync(planFile, JSON.stringify(PLAN));
+    const { url, server } = await serve(box);
+    const started = await box.orch(["run", "build the plan", "--plan-file", planFile, "--verify", "node check.mjs", "--agent-command", fixtureAgent("plan-task.sh"), "--concurrency", "2", "--detach"]);
+    expect(started.code, started.stderr).toBe(0);
+    const runId = /^Run (\S+) is running in the background/m.exec(started.stdout)?.[1] ?? "";
+    browser = await launchBrowser();
+    const page = await browser.page(DESKTOP);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${url}/#/runs/${runId}`);
+    await expect.poll(() => page.locator(".graph .node").count()).toBeGreaterThanOrEqual(PLAN.tasks.length);
+    const edges = await page.locator(".graph path.edge").evaluateAll((paths) => paths.map((p) => p.getAttribute("data-edge")).sort());
+    expect(edges).toEqual(["api->api-tests", "api-tests->docs", "setup->api", "setup->ui", "ui->ui-tests", "ui-tests->docs"]);
+    // Columns by depth: setup, then api and ui, then their tests, then docs.
+    const x = async (id: string) => Number(/translate\((\d+)/.exec((await page.locator(`.graph .node[data-task="${id}"]`).getAttribute("transform")) ?? "")?.[1]);
+    expect(await x("setup")).toBeLessThan(await x("api"));
+    expect(await x("api")).toBe(await x("ui"));
+    expect(await x("api-tests")).toBeLessThan(await x("docs"));
+    // While it runs, an agent's slot shows its task and what it does.
+    await expect.poll(() => page.locator(".slot").count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('.card[data-card="parallelism"] .value').textContent()).toMatch(/ of 2/);
+    await expect.poll(() => page.locator("h1 .badge").getAttribute("data-status"), { timeout: 90_000 }).toBe("succeeded");
+    for (const t of PLAN.tasks) await expect.poll(() => page.locator(`.graph .node[data-task="${t.id}"]`).getAttribute("data-status")).toBe("succeeded");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator(".graph").screenshot({ path: join(ARTIFACTS, "graph-desktop.png") });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(ARTIFACTS, "plan-done-phone.png") });
     expect(errors).toEqual([]);
     server.signal("SIGINT");
     expect((await server.done).code).toBe(0);

@@ -205,7 +205,7 @@ export function Held(props: { runId: string; view: RunView }): JSX.Element | nul
 
 type Action = "pause" | "resume" | "stop" | "abort";
 
-export function Controls(props: { runId: string; status: string; onDone(): void }): JSX.Element {
+export function Controls(props: { runId: string; status: string; stale: boolean; onDone(): void }): JSX.Element {
   const [busy, setBusy] = useState<Action | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
@@ -230,7 +230,7 @@ export function Controls(props: { runId: string; status: string; onDone(): void 
       <button type="button" data-action="pause" disabled={ended || busy !== null || props.status === "paused"} onClick={() => act("pause")}>
         Pause
       </button>
-      <button type="button" data-action="resume" disabled={busy !== null || !(props.status === "paused" || props.status === "waiting" || props.status === "running")} onClick={() => act("resume")}>
+      <button type="button" data-action="resume" title="a paused or waiting run, or one whose supervisor is gone" disabled={busy !== null || !(props.status === "paused" || props.status === "waiting" || props.stale)} onClick={() => act("resume")}>
         Resume
       </button>
       <button type="button" data-action="stop" disabled={ended || busy !== null} onClick={() => act("stop")}>

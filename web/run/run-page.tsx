@@ -124,7 +124,7 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
   const feed = attemptFeed ?? runFeed;
   const transcriptHead = (
     <div class="transcript-head">
-      <strong>Transcript</strong>
+      <h2>Transcript</h2>
       <label>
         <span class="muted">of </span>
         <select
@@ -176,7 +176,7 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
           </p>
         ))}
       </div>
-      <Controls runId={runId} status={view.status} onDone={loadState} />
+      <Controls runId={runId} status={view.status} stale={view.stale === true} onDone={loadState} />
       <Held runId={runId} view={view} />
       <StatsCards view={view} attempts={attempts} now={now} />
       <div class="grid2">
@@ -191,7 +191,6 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
       </div>
       <h2>Tasks</h2>
       <TaskGraph tasks={view.tasks} />
-      <h2>Transcript</h2>
       <TranscriptView key={attemptId ?? ""} store={feed.store} version={feed.store.version} detail={(i) => feed.detail(i)} header={transcriptHead} />
       <h2>Attempts</h2>
       <Attempts runId={runId} attempts={attempts} now={now} />

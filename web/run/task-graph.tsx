@@ -2,31 +2,12 @@
 // to its dependent, each node coloured by its task's live status. Names are SVG text nodes (never markup).
 import type { JSX } from "preact";
 import type { TaskView } from "../api/schemas.js";
+import { layers } from "./layers.js";
 
 const NODE_W = 168;
 const NODE_H = 40;
 const GAP_X = 56;
 const GAP_Y = 14;
-
-/** Each task's layer: 0 for a task with no (known) dependency, else one more than its deepest dependency's. */
-export function layers(tasks: readonly TaskView[]): Map<string, number> {
-  const byId = new Map(tasks.map((t) => [t.id, t]));
-  const layer = new Map<string, number>();
-  const visiting = new Set<string>();
-  const visit = (id: string): number => {
-    const known = layer.get(id);
-    if (known !== undefined) return known;
-    if (visiting.has(id)) return 0; // a cycle cannot come from orch's plans; do not loop on one
-    visiting.add(id);
-    const deps = (byId.get(id)?.dependsOn ?? []).filter((d) => byId.has(d));
-    const value = deps.length === 0 ? 0 : Math.max(...deps.map(visit)) + 1;
-    visiting.delete(id);
-    layer.set(id, value);
-    return value;
-  };
-  for (const t of tasks) visit(t.id);
-  return layer;
-}
 
 export function TaskGraph(props: { tasks: readonly TaskView[] }): JSX.Element {
   const tasks = props.tasks.filter((t) => t.role !== "planner");
