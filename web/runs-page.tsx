@@ -38,6 +38,8 @@ export function RunsPage(props: { onLive(live: boolean): void }): JSX.Element {
     return () => live.close();
   }, []);
 
+  // The list's cost, where the server gives it (a run's page always has it).
+  const withCost = (runs ?? []).some((r) => r.costUsd !== null && r.costUsd !== undefined);
   return (
     <main class="page runs-page">
       <h1>Runs</h1>
@@ -58,7 +60,7 @@ export function RunsPage(props: { onLive(live: boolean): void }): JSX.Element {
                 <th>Progress</th>
                 <th class="hide-narrow">Attempts</th>
                 <th>Elapsed</th>
-                <th>Cost</th>
+                {withCost ? <th>Cost</th> : null}
               </tr>
             </thead>
             <tbody>
@@ -80,7 +82,7 @@ export function RunsPage(props: { onLive(live: boolean): void }): JSX.Element {
                     {run.maxAttempts !== null && run.maxAttempts !== undefined ? `/${run.maxAttempts}` : ""}
                   </td>
                   <td>{duration(run.elapsedMs ?? (isLive(run.status) ? now - Date.parse(run.createdAt) : null))}</td>
-                  <td>{usd(run.costUsd)}</td>
+                  {withCost ? <td>{usd(run.costUsd)}</td> : null}
                 </tr>
               ))}
             </tbody>

@@ -2,7 +2,7 @@
 // verdict on each, and each attempt's last output (for the agent slots' "what it does now" and its age). Folded
 // from history pages and then from the live stream, one event at a time.
 import type { JournalEvent } from "../api/schemas.js";
-import { agentRow } from "../transcript/format.js";
+import { agentRow, isRecord } from "../transcript/format.js";
 
 export interface CriterionState {
   command: string;
@@ -28,8 +28,6 @@ export const newFacts = (): RunFacts => ({ criteria: new Map(), lastOutput: new 
 export function atMs(at: number | string): number {
   return typeof at === "number" ? at : Date.parse(at);
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function foldFacts(facts: RunFacts, event: JournalEvent): void {
   const data = event.data ?? {};

@@ -33,7 +33,6 @@ export const KIND_CLASS: Record<number, string> = {
 
 /** Control characters (C0 but tab and newline, DEL, C1) as their visible symbols; ESC as ␛. */
 export function visible(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
     const code = c.charCodeAt(0);
     if (code < 0x20) return String.fromCharCode(0x2400 + code);
@@ -61,6 +60,10 @@ export function collapse(output: string): string {
   return `${oneLine(trimmed.slice(0, nl))}  [+${more} line${more === 1 ? "" : "s"}, ${trimmed.length} chars — open the row]`;
 }
 
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
 }
@@ -83,7 +86,7 @@ export function agentRow(data: Record<string, unknown>): Row {
     case "session.started":
       return { kind: KIND.session, text: oneLine(`session ${str(data["sessionId"])}${str(data["model"]) ? ` (${str(data["model"])})` : ""}`) };
     case "usage": {
-      const usage = typeof data["usage"] === "object" && data["usage"] !== null ? (data["usage"] as Record<string, unknown>) : {};
+      const usage = isRecord(data["usage"]) ? data["usage"] : {};
       const cost = num(data["costUsd"]);
       return { kind: KIND.meta, text: `tokens in ${num(usage["inputTokens"]) ?? 0} out ${num(usage["outputTokens"]) ?? 0}${cost !== undefined ? ` $${cost.toFixed(4)}` : ""}` };
     }
@@ -109,15 +112,15 @@ export function eventRow(type: string, data: Record<string, unknown>): Row | nul
     case "attempt.started":
       return { kind: KIND.lifecycle, text: oneLine(`── attempt ${num(data["number"]) ?? "?"} started: ${str(data["agent"])}${str(data["model"]) ? ` ${str(data["model"])}` : ""}${data["role"] === "reviewer" ? " (reviewer)" : ""}`) };
     case "attempt.exited": {
-      const failure = typeof data["failure"] === "object" && data["failure"] !== null ? (data["failure"] as Record<string, unknown>) : undefined;
+      const failure = isRecord(data["failure"]) ? data["failure"] : undefined;
       return {
         kind: failure === undefined ? KIND.lifecycle : KIND.warning,
         text: oneLine(`── agent exited (${str(data["reason"])}${num(data["exitCode"]) !== undefined ? `, code ${num(data["exitCode"])}` : ""})${failure !== undefined ? `: ${str(failure["kind"])} — ${str(failure["detail"])}` : ""}`),
       };
     }
     case "verify.completed": {
-      const criteria = Array.isArray(data["criteria"]) ? (data["criteria"] as unknown[]) : [];
-      const passed = criteria.filter((c) => typeof c === "object" && c !== null && (c as Record<string, unknown>)["passed"] === true).length;
+      const criteria: unknown[] = Array.isArray(data["criteria"]) ? data["criteria"] : [];
+      const passed = criteria.filter((c) => isRecord(c) && c["passed"] === true).length;
       return { kind: passed === criteria.length ? KIND.resultOk : KIND.resultFailed, text: `── verify: ${passed}/${criteria.length} criteria met` };
     }
     case "attempt.finished":
