@@ -1,6 +1,6 @@
 // The rooms of src/ and what each may import, checked on every file: core is pure and imports no other room;
 // adapters depend on ports, never the other way round; the raw git runner stays inside git/; only the
-// composition (app/) and the CLI open a concrete journal; nothing imports the CLI.
+// composition (app/) and the CLI open a concrete journal; nothing imports the CLI; the server is started by the CLI.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -18,7 +18,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   engine: ["core", "agents", "process", "git", "store", "plan"],
   read: ["core", "store", "engine"],
   app: ["core", "agents", "process", "git", "store", "plan", "config", "engine", "read"],
-  cli: ["core", "agents", "process", "git", "store", "plan", "config", "engine", "read", "app"],
+  // The HTTP server: reads through read/, steers through app/, like the CLI, which starts it.
+  server: ["core", "store", "engine", "read", "app"],
+  cli: ["core", "agents", "process", "git", "store", "plan", "config", "engine", "read", "app", "server"],
 };
 
 function sources(dir: string): string[] {

@@ -8,6 +8,9 @@ import { followJournal } from "../read/feed.js";
 import type { Store } from "../store/store.js";
 import { framesOf, type Frame } from "./wire.js";
 
+/** Events offered at once; between two offers the event loop runs (sockets drain). */
+const OFFER_EVENTS = 256;
+
 export type FrameListener = (frames: readonly Frame[]) => void;
 
 export interface HubDeps {
@@ -61,12 +64,23 @@ export class JournalHub {
     while (!signal.aborted) {
       try {
         for await (const page of followJournal({ store: this.#deps.store, query: {}, afterSeq: this.#head, done: async () => false, signal, fallbackMs: this.#deps.fallbackMs })) {
-          const last = page[page.length - 1];
-          if (last === undefined) continue;
-          this.#head = last.seq;
-          if (this.#listeners.size === 0) continue;
-          const frames = framesOf(page, this.#deps.redactor);
-          for (const listener of this.#listeners) listener(frames);
+          // A page may hold tens of thousands of events (a burst of agent output): offered a slice at a time, with
+          // the event loop let through in between, so that the sockets drain as they go and a client that reads is
+          // not mistaken for one that does not.
+          let start = 0;
+          while (start < page.length) {
+            let end = Math.min(page.length, start + OFFER_EVENTS);
+            // Never a row split between two offers: the events of one seq go together.
+            while (end < page.length && page[end]?.seq === page[end - 1]?.seq) end++;
+            const slice = page.slice(start, end);
+            this.#head = slice[slice.length - 1]?.seq ?? this.#head;
+            if (this.#listeners.size > 0) {
+              const frames = framesOf(slice, this.#deps.redactor);
+              for (const listener of this.#listeners) listener(frames);
+              if (end < page.length) await new Promise((resolve) => setImmediate(resolve));
+            }
+            start = end;
+          }
         }
       } catch (thrown) {
         // The journal could not be read this time (busy, say): say so, and go on from where the hub stood.

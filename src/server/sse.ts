@@ -23,7 +23,10 @@ export interface SseLimits {
   stallMs: number;
 }
 
-export const DEFAULT_SSE_LIMITS: SseLimits = { maxEvents: 2_000, maxBytes: 1_048_576, replayRows: 500, heartbeatMs: 15_000, stallMs: 60_000 };
+export const DEFAULT_SSE_LIMITS: SseLimits = { maxEvents: 5_000, maxBytes: 2_097_152, replayRows: 500, heartbeatMs: 15_000, stallMs: 60_000 };
+
+/** How long a dropped client's socket may take to take the rest of its stream and the refetch before it is destroyed. */
+const DROP_GRACE_MS = 10_000;
 
 /** The figures `/metrics` shows of the live streams. */
 export interface SseCounters {
@@ -85,6 +88,8 @@ export class SseClient {
   /** When the socket last refused more (write returned false), until it drains. */
   #fullSince: number | undefined;
   #closed = false;
+  /** The last frame written was not its row's last. */
+  #midRow = false;
   #unsubscribe: (() => void) | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
 
@@ -176,7 +181,9 @@ export class SseClient {
 
   #pump(): void {
     if (!this.#live || this.#closed) return;
-    while (this.#fullSince === undefined) {
+    // A full socket stops the writing between two rows, never inside one: a row's events share a seq and only its
+    // last carries the `id`, so a client dropped mid-row would be sent its first events twice.
+    while (this.#fullSince === undefined || this.#midRow) {
       const frame = this.#queue.shift();
       if (frame === undefined) break;
       this.#queuedBytes -= frame.text.length;
@@ -188,6 +195,7 @@ export class SseClient {
   /** Writes one frame; false when the socket's buffer is full (nothing more is written until it drains). */
   #write(frame: Frame): boolean {
     const ok = this.#res.write(frame.text);
+    this.#midRow = !frame.end;
     if (frame.end) this.#cursor = frame.seq;
     this.#deps.counters.framesSent++;
     if (!ok) this.#fullSince ??= Date.now();
@@ -210,7 +218,7 @@ export class SseClient {
     const socket = this.#res.socket;
     this.#cleanup();
     // A client that reads nothing never lets the end through; its socket (and what it buffers) goes.
-    if (socket !== null && !this.#res.writableFinished) setTimeout(() => socket.destroy(), 1_000).unref();
+    if (socket !== null && !this.#res.writableFinished) setTimeout(() => socket.destroy(), DROP_GRACE_MS).unref();
   }
 
   #cleanup(): void {
