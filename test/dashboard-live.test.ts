@@ -22,10 +22,10 @@ afterEach(async () => {
   browser = undefined;
 });
 
-/** `orch serve --port 0` in the sandbox's repository: its URL once it listens. */
-async function serve(box: OrchSandbox): Promise<{ url: string; server: RunningProcess }> {
+/** `orch serve --port 0 [...extra]` in the sandbox's repository: its URL once it listens, and what it printed. */
+async function serve(box: OrchSandbox, extra: readonly string[] = []): Promise<{ url: string; server: RunningProcess; printed(): string }> {
   let out = "";
-  const server = sandboxes.start(process.execPath, [ORCH_MAIN, "serve", "--port", "0"], {
+  const server = sandboxes.start(process.execPath, [ORCH_MAIN, "serve", "--port", "0", ...extra], {
     cwd: box.repo.dir,
     env: box.env,
     timeoutMs: 170_000,
@@ -34,7 +34,7 @@ async function serve(box: OrchSandbox): Promise<{ url: string; server: RunningPr
     },
   });
   const url = await waitFor("orch serve to listen", () => /at (http:\/\/127\.0\.0\.1:\d+)\/?/.exec(out)?.[1]);
-  return { url, server };
+  return { url, server, printed: () => out };
 }
 
 const Events = z.object({ events: z.array(z.object({ seq: z.number(), type: z.string(), data: z.unknown() })), more: z.boolean() });
@@ -161,6 +161,29 @@ describe("the dashboard over a live run", () => {
     server.signal("SIGINT");
     expect((await server.done).code).toBe(0);
   }, 180_000);
+
+  it("opens with ?token= once, then works by the cookie and drops the token from the address", async () => {
+    const box = sandboxes.orchRepo(FILES);
+    const { url, server, printed } = await serve(box, ["--token"]);
+    const opened = await waitFor("the URL with the token", () => /open (http\S+\?token=\S+)/.exec(printed())?.[1]);
+    browser = await launchBrowser();
+    const page = await browser.page(PHONE);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    // Without the token nothing is served; with it once in the address, the cookie carries on.
+    expect((await fetch(`${url}/api/runs`)).status).toBe(401);
+    await page.goto(opened);
+    await expect.poll(() => text(page, "main.runs-page")).toContain("No runs yet");
+    await expect.poll(() => page.locator(".live").getAttribute("data-live")).toBe("true");
+    expect(page.url()).toBe(`${url}/`);
+    const { runId } = await detach(box, ["--agent-command", `sh '${AGENT}'`, "--max-attempts", "2"]);
+    await expect.poll(() => page.locator(`tr[data-run="${runId}"]`).count()).toBe(1);
+    writeFileSync(join(box.out, "release"), "");
+    await untilEnded(box, runId, 60_000);
+    expect(errors).toEqual([]);
+    server.signal("SIGINT");
+    expect((await server.done).code).toBe(0);
+  }, 120_000);
 
   it("draws a planned run's task graph with its edges and live slots", async () => {
     const box = sandboxes.orchRepo(PLAN_FILES, { TASK_SLEEP: "1" });

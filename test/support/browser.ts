@@ -21,7 +21,7 @@ export interface Browser {
   page(options?: { width: number; height: number }): Promise<Page>;
   /** Closes the browser and removes its profile; safe to call twice. */
   close(): Promise<void>;
-  /** The pid of chromium's main process (for leak checks), when known. */
+  /** The fresh profile directory (`--user-data-dir`) this browser runs with; `close()` removes it. */
   profile: string;
 }
 
