@@ -61,7 +61,7 @@ export function browserBuild(input: string, dir: string, title = "orch"): BuildO
       format: "esm",
       sourcemap: true,
       cleanDir: true,
-      minify: true,
+      minify: process.env["ORCH_DASHBOARD_MINIFY"] !== "0",
       entryFileNames: "assets/[name]-[hash].js",
       chunkFileNames: "assets/[name]-[hash].js",
       assetFileNames: "assets/[name]-[hash][extname]",

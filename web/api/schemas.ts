@@ -111,17 +111,43 @@ export const AttemptView = z.object({
 export type AttemptView = z.infer<typeof AttemptView>;
 export const AttemptList = z.object({ attempts: z.array(AttemptView) });
 
-/** A journal event as the API and the stream give it: the data is read by the transcript's formatting. */
-export const JournalEvent = z.object({
-  seq: num,
-  type: z.string(),
-  runId: z.string(),
-  taskId: optStr,
-  attemptId: optStr,
-  at: z.union([num, z.string()]),
-  data: z.record(z.string(), z.unknown()).nullish(),
+export interface JournalEvent {
+  seq: number;
+  type: string;
+  runId: string;
+  taskId: string | null;
+  attemptId: string | null;
+  at: number | string;
+  /** Kept as it came: its fields are read one by one, defensively, by the transcript's formatting and the fold. */
+  data: Record<string, unknown>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const optString = (v: unknown): string | null | undefined => (v === undefined || v === null ? null : typeof v === "string" ? v : undefined);
+
+/**
+ * A journal event read from the API or the stream, or null when it is not one. Written out rather than a zod schema:
+ * the stream brings thousands a second, and a schema's copy of every event and its data was most of the page's work.
+ */
+export function readJournalEvent(value: unknown): JournalEvent | null {
+  if (!isObject(value)) return null;
+  const { seq, type, runId, at, data } = value;
+  const taskId = optString(value["taskId"]);
+  const attemptId = optString(value["attemptId"]);
+  if (typeof seq !== "number" || typeof type !== "string" || typeof runId !== "string" || taskId === undefined || attemptId === undefined) return null;
+  if (typeof at !== "number" && typeof at !== "string") return null;
+  if (data !== undefined && data !== null && !isObject(data)) return null;
+  return { seq, type, runId, taskId, attemptId, at, data: isObject(data) ? data : {} };
+}
+
+export const JournalEvent = z.unknown().transform((value, ctx) => {
+  const event = readJournalEvent(value);
+  if (event === null) {
+    ctx.addIssue({ code: "custom", message: "not a journal event" });
+    return z.NEVER;
+  }
+  return event;
 });
-export type JournalEvent = z.infer<typeof JournalEvent>;
 export const EventPage = z.object({ events: z.array(JournalEvent), nextSeq: num, more: z.boolean() });
 export type EventPage = z.infer<typeof EventPage>;
 

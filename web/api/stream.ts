@@ -4,7 +4,7 @@
 // EventSource's own reconnects (with Last-Event-ID) resume at a row's end. A `refetch` notice (the server dropped
 // us as too slow) closes the stream and does the same again from the last whole row.
 import { getJson } from "./client.js";
-import { EventPage, JournalEvent, RefetchNotice } from "./schemas.js";
+import { EventPage, readJournalEvent, RefetchNotice, type JournalEvent } from "./schemas.js";
 
 export interface LiveJournalOptions {
   /** The SSE endpoint. */
@@ -58,12 +58,12 @@ export function liveJournal(options: LiveJournalOptions): LiveJournal {
     es.addEventListener("open", () => options.onLive(true));
     es.addEventListener("error", () => options.onLive(es.readyState === EventSource.OPEN));
     es.addEventListener("journal", (message) => {
-      const result = JournalEvent.safeParse(parse(message.data));
-      if (!result.success || result.data.seq <= floor) return;
-      options.onEvents([result.data]);
+      const event = readJournalEvent(parse(message.data));
+      if (event === null || event.seq <= floor) return;
+      options.onEvents([event]);
       // The row's last event carries the id: the row is whole now.
       const id = Number(message.lastEventId);
-      if (Number.isFinite(id) && id >= result.data.seq) floor = id;
+      if (Number.isFinite(id) && id >= event.seq) floor = id;
     });
     es.addEventListener("refetch", (message) => {
       const notice = RefetchNotice.safeParse(parse(message.data));

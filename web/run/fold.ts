@@ -2,7 +2,7 @@
 // verdict on each, and each attempt's last output (for the agent slots' "what it does now" and its age). Folded
 // from history pages and then from the live stream, one event at a time.
 import type { JournalEvent } from "../api/schemas.js";
-import { agentRow, isRecord } from "../transcript/format.js";
+import { isRecord } from "../transcript/format.js";
 
 export interface CriterionState {
   command: string;
@@ -12,9 +12,10 @@ export interface CriterionState {
   at: number | null;
 }
 
+/** An attempt's last agent event; its text is made when it is shown, not for every event that passes. */
 export interface LastOutput {
   at: number;
-  text: string;
+  data: Record<string, unknown>;
 }
 
 export interface RunFacts {
@@ -30,7 +31,7 @@ export function atMs(at: number | string): number {
 }
 
 export function foldFacts(facts: RunFacts, event: JournalEvent): void {
-  const data = event.data ?? {};
+  const { data } = event;
   switch (event.type) {
     case "run.created": {
       const criteria = Array.isArray(data["criteria"]) ? data["criteria"] : [];
@@ -56,8 +57,9 @@ export function foldFacts(facts: RunFacts, event: JournalEvent): void {
       break;
     }
     case "agent.emitted":
-      if (event.attemptId !== null && event.attemptId !== undefined) facts.lastOutput.set(event.attemptId, { at: atMs(event.at), text: agentRow(data).text });
-      break;
+      if (event.attemptId !== null) facts.lastOutput.set(event.attemptId, { at: atMs(event.at), data });
+      // Output changes nothing else the page shows from the fold.
+      return;
     default:
       return;
   }

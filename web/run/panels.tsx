@@ -7,6 +7,7 @@ import { ControlResult, type AttemptView, type RunView } from "../api/schemas.js
 import { age, count, duration, percent, usd } from "../format.js";
 import { attemptHref } from "../route.js";
 import { StatusBadge } from "../widgets.js";
+import { agentRow } from "../transcript/format.js";
 import { atMs, type CriterionState, type LastOutput } from "./fold.js";
 
 const LIVE_ATTEMPT = new Set(["starting", "running", "verifying"]);
@@ -114,7 +115,8 @@ export function Slots(props: { runId: string; attempts: readonly AttemptView[]; 
   return (
     <div class="slots">
       {live.map((a) => {
-        const last = props.lastOutput.get(a.id);
+        const output = props.lastOutput.get(a.id);
+        const last = output === undefined ? undefined : { at: output.at, text: agentRow(output.data).text };
         return (
           <div class="card slot" key={a.id} data-attempt={a.id}>
             <div>

@@ -3,7 +3,7 @@
 // attempts are read again (at most every 700 ms) when the journal shows a change of state; agent output only
 // feeds the transcript and the slots.
 import type { JSX } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, describeError, getJson, runPath } from "../api/client.js";
 import { AttemptList, Report, RunView, type AttemptView, type JournalEvent } from "../api/schemas.js";
 import { liveJournal } from "../api/stream.js";
@@ -19,18 +19,72 @@ import { TranscriptFeed } from "./transcript-feed.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
 
-/** Redraws at most once per animation frame however many events arrive. */
-function useFrameRedraw(): () => void {
-  const [, set] = useState(0);
-  const frame = useRef(0);
-  useEffect(() => () => cancelAnimationFrame(frame.current), []);
-  return () => {
-    if (frame.current !== 0) return;
-    frame.current = requestAnimationFrame(() => {
-      frame.current = 0;
-      set((n) => n + 1);
+/** How often new lines redraw the transcript at most: faster than that nobody reads them; scrolling is not held back. */
+const LIVE_REDRAW_MS = 100;
+
+/**
+ * The transcript of a feed, redrawn at most every LIVE_REDRAW_MS (on an animation frame) as lines come in: only
+ * this part of the page redraws at the stream's pace; the rest follows state changes and a slow timer.
+ */
+function LiveTranscript(props: { feed: TranscriptFeed; header: JSX.Element }): JSX.Element {
+  const { feed } = props;
+  const [version, setVersion] = useState(feed.store.version);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let frame = 0;
+    let last = 0;
+    const draw = (): void => {
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        last = performance.now();
+        setVersion(feed.store.version);
+      });
+    };
+    const stop = feed.onChange(() => {
+      if (timer !== undefined || frame !== 0) return;
+      const wait = last + LIVE_REDRAW_MS - performance.now();
+      if (wait <= 0) draw();
+      else {
+        timer = setTimeout(() => {
+          timer = undefined;
+          draw();
+        }, wait);
+      }
     });
-  };
+    return () => {
+      stop();
+      clearTimeout(timer);
+      cancelAnimationFrame(frame);
+    };
+  }, [feed]);
+  return <TranscriptView store={feed.store} version={version} detail={(i) => feed.detail(i)} header={props.header} />;
+}
+
+/** Above the transcript: whose it is, and a way to choose another attempt's. */
+function TranscriptHead(props: { runId: string; attemptId: string | null; attempts: readonly AttemptView[] }): JSX.Element {
+  const { runId, attemptId } = props;
+  return (
+    <div class="transcript-head">
+      <h2>Transcript</h2>
+      <label>
+        <span class="muted">of </span>
+        <select
+          value={attemptId ?? ""}
+          onChange={(event) => {
+            const value = event.currentTarget.value;
+            location.hash = value === "" ? runHref(runId) : `${runHref(runId)}/attempts/${encodeURIComponent(value)}`;
+          }}
+        >
+          <option value="">the whole run</option>
+          {props.attempts.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.id}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
 }
 
 export function RunPage(props: { runId: string; attemptId: string | null; onLive(live: boolean): void }): JSX.Element {
@@ -43,7 +97,7 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
   const facts = useMemo(newFacts, [runId]);
   const runFeed = useMemo(() => new TranscriptFeed(runId, null), [runId]);
   const attemptFeed = useMemo(() => (attemptId === null ? null : new TranscriptFeed(runId, attemptId)), [runId, attemptId]);
-  const redraw = useFrameRedraw();
+  // Criteria and slots, folded from every event, are drawn with the page's one-second clock (and any state change).
   const now = useNow();
 
   const loadState = (): void => {
@@ -77,7 +131,6 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
         for (const e of events) foldFacts(facts, e);
         runFeed.add(events);
         if (events.some((e) => e.type !== "agent.emitted")) refresh();
-        redraw();
       },
       onLive: props.onLive,
       onError: (e) => setError(describeError(e)),
@@ -95,15 +148,19 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
     const live = liveJournal({
       stream: `${runPath(runId)}/stream`,
       pages: `${runPath(runId)}/events?attempt=${encodeURIComponent(attemptFeed.attemptId ?? "")}`,
-      onEvents: (events) => {
-        attemptFeed.add(events);
-        redraw();
-      },
+      onEvents: (events) => attemptFeed.add(events),
       onLive: () => undefined,
       onError: (e) => setError(describeError(e)),
     });
     return () => live.close();
   }, [attemptFeed]);
+
+  // Drawn again only when what they show changes, not with every tick of the clock (Preact skips an element it is
+  // given again): the transcript redraws itself as lines come in.
+  const feed = attemptFeed ?? runFeed;
+  const transcript = useMemo(() => <LiveTranscript key={attemptId ?? ""} feed={feed} header={<TranscriptHead runId={runId} attemptId={attemptId} attempts={attempts} />} />, [feed, attempts]);
+  const graph = useMemo(() => (view === null ? null : <TaskGraph tasks={view.tasks} />), [view]);
+  const reportView = useMemo(() => (report === null ? null : <Markdown text={report} />), [report]);
 
   if (missing) {
     return (
@@ -120,30 +177,6 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
       </main>
     );
   }
-
-  const feed = attemptFeed ?? runFeed;
-  const transcriptHead = (
-    <div class="transcript-head">
-      <h2>Transcript</h2>
-      <label>
-        <span class="muted">of </span>
-        <select
-          value={attemptId ?? ""}
-          onChange={(event) => {
-            const value = event.currentTarget.value;
-            location.hash = value === "" ? runHref(runId) : `${runHref(runId)}/attempts/${encodeURIComponent(value)}`;
-          }}
-        >
-          <option value="">the whole run</option>
-          {attempts.map((a) => (
-            <option key={a.id} value={a.id}>
-              {a.id}
-            </option>
-          ))}
-        </select>
-      </label>
-    </div>
-  );
 
   return (
     <main class="page run-page" data-run={runId}>
@@ -190,12 +223,12 @@ export function RunPage(props: { runId: string; attemptId: string | null; onLive
         </section>
       </div>
       <h2>Tasks</h2>
-      <TaskGraph tasks={view.tasks} />
-      <TranscriptView key={attemptId ?? ""} store={feed.store} version={feed.store.version} detail={(i) => feed.detail(i)} header={transcriptHead} />
+      {graph}
+      {transcript}
       <h2>Attempts</h2>
       <Attempts runId={runId} attempts={attempts} now={now} />
       <h2>Report</h2>
-      {report !== null ? <Markdown text={report} /> : <p class="muted">{TERMINAL.has(view.status) ? "No report was written." : "The report is written when the run ends."}</p>}
+      {reportView ?? <p class="muted">{TERMINAL.has(view.status) ? "No report was written." : "The report is written when the run ends."}</p>}
     </main>
   );
 }

@@ -18,6 +18,7 @@ export function sourceOf(runId: string, event: JournalEvent): string {
 
 export class TranscriptFeed {
   readonly store = new LineStore();
+  readonly #listeners = new Set<() => void>();
 
   constructor(
     readonly runId: string,
@@ -25,11 +26,19 @@ export class TranscriptFeed {
   ) {}
 
   add(events: readonly JournalEvent[]): void {
+    const before = this.store.version;
     for (const event of events) {
       if (this.attemptId !== null && event.attemptId !== this.attemptId) continue;
-      const row = eventRow(event.type, event.data ?? {});
+      const row = eventRow(event.type, event.data);
       if (row !== null) this.store.push(event.seq, row.kind, this.attemptId !== null ? "" : sourceOf(this.runId, event), row.text);
     }
+    if (this.store.version !== before) for (const listener of this.#listeners) listener();
+  }
+
+  /** Calls `listener` after each change of the lines, until the returned function is called. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The whole text of the event behind line `index`, read back from the journal by its seq. */
@@ -41,9 +50,9 @@ export class TranscriptFeed {
     for (let i = index - 1; this.store.line(i)?.seq === line.seq; i -= 1) nth += 1;
     const filter = this.attemptId !== null ? `&attempt=${encodeURIComponent(this.attemptId)}` : "";
     const page = await getJson(`${runPath(this.runId)}/events?after=${line.seq - 1}&limit=1${filter}`, EventPage);
-    const shown = page.events.filter((e) => e.seq === line.seq && eventRow(e.type, e.data ?? {}) !== null);
+    const shown = page.events.filter((e) => e.seq === line.seq && eventRow(e.type, e.data) !== null);
     const event = shown[nth] ?? shown[0];
     if (event === undefined) return line.text;
-    return `${event.type} · seq ${event.seq} · ${new Date(typeof event.at === "number" ? event.at : Date.parse(event.at)).toISOString()}${event.attemptId ? ` · ${event.attemptId}` : ""}\n\n${eventDetail(event.type, event.data ?? {})}`;
+    return `${event.type} · seq ${event.seq} · ${new Date(typeof event.at === "number" ? event.at : Date.parse(event.at)).toISOString()}${event.attemptId ? ` · ${event.attemptId}` : ""}\n\n${eventDetail(event.type, event.data)}`;
   }
 }

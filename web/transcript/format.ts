@@ -32,7 +32,10 @@ export const KIND_CLASS: Record<number, string> = {
 };
 
 /** Control characters (C0 but tab and newline, DEL, C1) as their visible symbols; ESC as ␛. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
 export function visible(text: string): string {
+  if (!CONTROL.test(text)) return text;
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
     const code = c.charCodeAt(0);
     if (code < 0x20) return String.fromCharCode(0x2400 + code);
@@ -43,7 +46,8 @@ export function visible(text: string): string {
 
 /** One line for a row: visible control characters, tabs as spaces, newlines as ⏎. */
 export function oneLine(text: string): string {
-  return visible(text).replace(/\t/g, "  ").replace(/\r?\n/g, " ⏎ ");
+  const shown = visible(text);
+  return shown.includes("\t") || shown.includes("\n") ? shown.replace(/\t/g, "  ").replace(/\r?\n/g, " ⏎ ") : shown;
 }
 
 export interface Row {

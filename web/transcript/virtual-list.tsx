@@ -75,20 +75,20 @@ export function VirtualList(props: VirtualListProps): JSX.Element {
   useLayoutEffect(() => {
     const el = scroller.current;
     if (el === null) return;
-    if (props.follow) {
-      // The user scrolled up since we last put the view at the end: that stops following, whatever came in since.
-      if (lastSetTop.current >= 0 && el.scrollTop < lastSetTop.current - 2) {
-        virtual.current = toVirtual(g, el.scrollTop);
-        lastSetTop.current = el.scrollTop;
-        props.onFollowChange(false);
-        return;
-      }
-    } else {
-      virtual.current = Math.min(virtual.current, g.virtualMax);
-    }
+    if (!props.follow) virtual.current = Math.min(virtual.current, g.virtualMax);
     const top = toScrollTop(g, virtual.current);
-    if (Math.abs(el.scrollTop - top) >= 1) el.scrollTop = top;
-    lastSetTop.current = el.scrollTop;
+    // Nothing to move: then nothing is read either (reading the scroll position after a change forces a layout).
+    if (lastSetTop.current >= 0 && Math.abs(top - lastSetTop.current) < 1) return;
+    // Following, but the user scrolled up since we last put the view at the end: that stops following.
+    if (props.follow && lastSetTop.current >= 0 && el.scrollTop < lastSetTop.current - 2) {
+      virtual.current = toVirtual(g, el.scrollTop);
+      lastSetTop.current = el.scrollTop;
+      props.onFollowChange(false);
+      return;
+    }
+    el.scrollTop = top;
+    // What was asked, not read back (a read forces a layout); a clamped position shows in the scroll event.
+    lastSetTop.current = top;
   });
 
   useEffect(() => {
@@ -124,16 +124,18 @@ export function VirtualList(props: VirtualListProps): JSX.Element {
   const first = Math.floor(top / ROW_HEIGHT);
   const shift = top - first * ROW_HEIGHT;
   const visibleRows = Math.ceil(viewport / ROW_HEIGHT) + 1;
+  // Rows are keyed by their slot in the window, so a new line reuses a row's element (its text changes) instead of
+  // making one; the slots sit at fixed offsets and only the window's offset moves.
   const rows: JSX.Element[] = [];
-  for (let rel = first; rel < Math.min(first + visibleRows, store.kept); rel += 1) {
-    const line = store.line(store.dropped + rel);
+  for (let slot = 0; slot < visibleRows && first + slot < store.kept; slot += 1) {
+    const line = store.line(store.dropped + first + slot);
     if (line === undefined) continue;
     const current = props.highlight !== null && props.highlight.index === line.index;
     rows.push(
       <div
-        key={line.index}
+        key={slot}
         class={`row ${KIND_CLASS[line.kind] ?? ""}${current ? " current" : ""}${props.selected === line.index ? " selected" : ""}`}
-        style={{ top: `${(rel - first) * ROW_HEIGHT - shift}px` }}
+        style={{ top: `${slot * ROW_HEIGHT}px` }}
         data-index={line.index}
         data-seq={line.seq}
         onClick={() => props.onOpen(line.index)}
@@ -148,7 +150,9 @@ export function VirtualList(props: VirtualListProps): JSX.Element {
     <div class="vlist" ref={scroller} onScroll={onScroll} onWheel={onWheel} data-count={store.kept} data-dropped={store.dropped} tabIndex={0}>
       <div class="vspace" style={{ height: `${g.scrollPx}px` }}>
         <div class="vwindow" style={{ height: `${viewport}px` }}>
-          {rows}
+          <div class="vrows" style={{ transform: `translateY(${-shift}px)` }}>
+            {rows}
+          </div>
         </div>
       </div>
     </div>
