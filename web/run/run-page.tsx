@@ -19,13 +19,16 @@ import { TranscriptFeed } from "./transcript-feed.js";
 
 const TERMINAL = new Set(["succeeded", "failed", "stalled", "stopped", "aborted"]);
 
-/** How often new lines redraw the transcript at most: faster than that nobody reads them; scrolling is not held back. */
-const LIVE_REDRAW_MS = 100;
-
 /**
- * The transcript of a feed, redrawn at most every LIVE_REDRAW_MS (on an animation frame) as lines come in: only
- * this part of the page redraws at the stream's pace; the rest follows state changes and a slow timer.
+ * How often new lines redraw the transcript at most: every 100 ms while they trickle, every 500 ms while they pour
+ * (more than FAST_LINES since the last draw), since nobody reads hundreds of lines a second and a redraw, its layout
+ * and its paint cost the page more than the lines themselves. Scrolling is never held back.
  */
+const LIVE_REDRAW_MS = 100;
+const FAST_REDRAW_MS = 500;
+const FAST_LINES = 100;
+
+/** The transcript of a feed, redrawn as lines come in; only this part of the page redraws at the stream's pace. */
 function LiveTranscript(props: { feed: TranscriptFeed; header: JSX.Element }): JSX.Element {
   const { feed } = props;
   const [version, setVersion] = useState(feed.store.version);
@@ -33,16 +36,19 @@ function LiveTranscript(props: { feed: TranscriptFeed; header: JSX.Element }): J
     let timer: ReturnType<typeof setTimeout> | undefined;
     let frame = 0;
     let last = 0;
+    let drawnTotal = feed.store.total;
     const draw = (): void => {
       frame = requestAnimationFrame(() => {
         frame = 0;
         last = performance.now();
+        drawnTotal = feed.store.total;
         setVersion(feed.store.version);
       });
     };
     const stop = feed.onChange(() => {
       if (timer !== undefined || frame !== 0) return;
-      const wait = last + LIVE_REDRAW_MS - performance.now();
+      const every = feed.store.total - drawnTotal > FAST_LINES ? FAST_REDRAW_MS : LIVE_REDRAW_MS;
+      const wait = last + every - performance.now();
       if (wait <= 0) draw();
       else {
         timer = setTimeout(() => {
