@@ -239,6 +239,8 @@ async function benchLatency(): Promise<{ metric: Metric; notes: string[] }> {
     const streamSeconds = (performance.now() - streamStarted) / 1000;
     const spent = (name: string) => ((busyAfter[name] ?? 0) - (busyBefore[name] ?? 0)).toFixed(2);
     await cdp.detach();
+    // The transcript draws new lines within half a second; the count it shows once it has.
+    await waitFor("the page's transcript to show every line", async () => (Number(await page.locator(".vlist").getAttribute("data-count")) >= expected ? true : undefined), 30_000).catch(() => undefined);
     const count = await page.locator(".vlist").getAttribute("data-count");
     abort.abort();
     await bare.done;
