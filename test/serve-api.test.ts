@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openSqliteStore } from "../src/store/sqlite/open.js";
-import { parseEventLines, parseJsonOutput, parseRunResult, ListJson, StatusJson } from "./support/cli.js";
+import { parseEventLines, parseJsonOutput, parseRunResult, waitFor, ListJson, StatusJson } from "./support/cli.js";
 import { FILES, GOAL, VERIFY } from "./support/detached.js";
 import { fixtureAgent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 import { FAKE_SHAPES } from "./support/fake-secrets.js";
@@ -220,6 +220,5 @@ describe("orch serve: the JSON API", () => {
 });
 
 async function waitForText(stream: ReturnType<typeof openSse>, text: string): Promise<void> {
-  const { waitFor } = await import("./support/cli.js");
   await waitFor(`the stream to carry "${text}"`, () => (stream.text().includes(text) ? true : undefined));
 }

@@ -131,7 +131,7 @@ describe("orch serve: security", () => {
       const port = new URL(served.url).port;
       const taken = await box.orch(["serve", "--port", port]);
       expect(taken.code).toBe(2);
-      expect(taken.stderr).toContain(`orch: orch serve cannot listen on 127.0.0.1:${port}: port ${port} is already in use`);
+      expect(taken.stderr).toContain(`orch: cannot listen on 127.0.0.1:${port}: port ${port} is already in use`);
     } finally {
       await served.stop();
     }

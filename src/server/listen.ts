@@ -43,9 +43,9 @@ export async function listen(options: ListenOptions): Promise<RunningServer> {
     });
   } catch (thrown) {
     await hub.stop();
-    const code = (thrown as NodeJS.ErrnoException).code;
+    const code = thrown instanceof Error && "code" in thrown ? String(thrown.code) : undefined;
     const why = code === "EADDRINUSE" ? `port ${port} is already in use` : code === "EACCES" ? `binding port ${port} is not allowed here` : code === "EADDRNOTAVAIL" || code === "ENOTFOUND" ? `${host} is not an address of this machine` : String(thrown);
-    throw new UsageError(`orch serve cannot listen on ${host}:${port}: ${why}`, { hint: "pick another with --port (0: any free port) or --host" });
+    throw new UsageError(`cannot listen on ${host}:${port}: ${why}`, { hint: "pick another with --port (0: any free port) or --host" });
   }
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;

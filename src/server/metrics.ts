@@ -81,6 +81,7 @@ export async function renderMetrics(store: Store, sse: SseCounters, now = Date.n
       }
     }
   }
+  const memory = process.memoryUsage();
   const families: Family[] = [
     { name: "orch_runs", help: "Runs in the journal by status.", type: "gauge", samples: [...runsByStatus].map(([status, value]) => ({ labels: { status }, value })) },
     { name: "orch_runs_stale", help: "Runs the journal calls driven whose supervisor is gone.", type: "gauge", samples: [{ value: stale }] },
@@ -96,6 +97,9 @@ export async function renderMetrics(store: Store, sse: SseCounters, now = Date.n
     { name: "orch_cost_usd_total", help: "Cost the agents reported, in US dollars, by agent and model.", type: "counter", samples: cost.samples() },
     { name: "orch_waits_total", help: "Waits between attempts on limits, quotas and backoff (not the pacing interval).", type: "counter", samples: [{ value: waits }] },
     { name: "orch_wait_seconds_total", help: "Time waited on limits, quotas and backoff, by orch and by the agent CLIs.", type: "counter", samples: [{ value: waitedMs / 1000 }] },
+    { name: "orch_server_resident_memory_bytes", help: "The server process's resident memory.", type: "gauge", samples: [{ value: memory.rss }] },
+    { name: "orch_server_heap_bytes", help: "The server's JavaScript heap: used and total.", type: "gauge", samples: [{ labels: { kind: "used" }, value: memory.heapUsed }, { labels: { kind: "total" }, value: memory.heapTotal }] },
+    { name: "orch_server_external_bytes", help: "Memory held outside the JavaScript heap (buffers) by the server.", type: "gauge", samples: [{ value: memory.external }] },
     { name: "orch_server_sse_clients", help: "Live event streams open now.", type: "gauge", samples: [{ value: sse.connected }] },
     { name: "orch_server_sse_dropped_clients_total", help: "Streams closed with a refetch because the client fell too far behind.", type: "counter", samples: [{ value: sse.dropped }] },
     { name: "orch_server_sse_events_sent_total", help: "Events written to live streams.", type: "counter", samples: [{ value: sse.framesSent }] },

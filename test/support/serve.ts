@@ -129,3 +129,52 @@ export function openSse(url: string, headers: Record<string, string> = {}, optio
     response,
   };
 }
+
+/** An SSE reader that reconnects as a browser's EventSource does: when the server ends the stream, again with Last-Event-ID. */
+export interface ReconnectingReader {
+  /** Every event of every connection, in order. */
+  events(): SseEvent[];
+  /** The last `id:` received (read from the tail only). */
+  lastId(): number;
+  connections(): number;
+  close(): void;
+}
+
+export function openReconnecting(url: string): ReconnectingReader {
+  const done: string[] = [];
+  let current: SseReader | undefined;
+  let connections = 0;
+  let closed = false;
+  let lastId = 0;
+  const idOf = (text: string): number | undefined => {
+    const ids = [...text.slice(-65_536).matchAll(/^id: (\d+)$/gm)];
+    const last = ids[ids.length - 1]?.[1];
+    return last === undefined ? undefined : Number(last);
+  };
+  const connect = () => {
+    connections++;
+    const reader = openSse(url, lastId > 0 ? { "last-event-id": String(lastId) } : {});
+    current = reader;
+    void reader.closed.then(() => {
+      const text = reader.text();
+      // Events after the connection's last id (a row cut short, the refetch) come again on the next connection,
+      // which starts after that id: keep each connection up to the end of its last event with an id.
+      const ids = [...text.matchAll(/^id: \d+$/gm)];
+      const at = ids[ids.length - 1]?.index;
+      const end = at === undefined ? -1 : text.indexOf("\n\n", at);
+      done.push(end < 0 ? "" : text.slice(0, end + 2));
+      lastId = idOf(text) ?? lastId;
+      if (!closed) connect();
+    });
+  };
+  connect();
+  return {
+    events: () => parseSse([...done, current?.text() ?? ""].join("")).events,
+    lastId: () => idOf(current?.text() ?? "") ?? lastId,
+    connections: () => connections,
+    close: () => {
+      closed = true;
+      current?.close();
+    },
+  };
+}
