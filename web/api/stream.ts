@@ -58,12 +58,15 @@ export function liveJournal(options: LiveJournalOptions): LiveJournal {
     es.addEventListener("open", () => options.onLive(true));
     es.addEventListener("error", () => options.onLive(es.readyState === EventSource.OPEN));
     es.addEventListener("journal", (message) => {
-      const event = readJournalEvent(parse(message.data));
-      if (event === null || event.seq <= floor) return;
-      options.onEvents([event]);
-      // The row's last event carries the id: the row is whole now.
+      // One event a message, or several (an array): the browser's cost is per message, so a server may batch.
+      const parsed = parse(message.data);
+      const events = (Array.isArray(parsed) ? parsed : [parsed]).map(readJournalEvent).filter((e): e is JournalEvent => e !== null && e.seq > floor);
+      const last = events[events.length - 1];
+      if (last === undefined) return;
+      options.onEvents(events);
+      // A row's last event carries the id: every row up to it is whole now.
       const id = Number(message.lastEventId);
-      if (Number.isFinite(id) && id >= event.seq) floor = id;
+      if (Number.isFinite(id) && id >= last.seq) floor = id;
     });
     es.addEventListener("refetch", (message) => {
       const notice = RefetchNotice.safeParse(parse(message.data));
