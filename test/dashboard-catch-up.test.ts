@@ -2,6 +2,7 @@
 // 40 frames per viewer, a run whose agent prints 3,000 lines at once while the page watches. The server tells the
 // page to refetch; the page reads what it missed from the events pages, streams on from there, and ends up with the
 // very lines a page opened afterwards reads from history alone: none lost, none twice.
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openRepoStore } from "../src/app/compose.js";
@@ -12,7 +13,6 @@ import { DESKTOP, launchBrowser, type Browser } from "./support/browser.js";
 import { ORCH_MAIN, waitFor } from "./support/cli.js";
 import { FILES, untilEnded } from "./support/detached.js";
 import { useSandboxes } from "./support/e2e.js";
-import { writeFileSync } from "node:fs";
 
 const LINES = 3_000;
 const sandboxes = useSandboxes({ prefix: "orch-dash-catch-", graceMs: 5_000 });

@@ -185,6 +185,28 @@ describe("the dashboard over a live run", () => {
     expect((await server.done).code).toBe(0);
   }, 120_000);
 
+  it("shows a commit the approval gate holds as `orch status` does", async () => {
+    const box = sandboxes.orchRepo({ "README.md": "# app\n" });
+    // CI configuration is high risk: the run ends waiting for a human (exit 3).
+    const ran = await box.orch(["run", "add CI", "--verify", "test -f .github/workflows/ci.yml", "--agent-command", "mkdir -p .github/workflows && echo 'on: push' > .github/workflows/ci.yml", "--json"]);
+    expect(ran.code, ran.stderr).toBe(3);
+    const { runId } = z.object({ runId: z.string() }).parse(JSON.parse(ran.stdout));
+    const status = z.object({ tasks: z.array(z.object({ id: z.string(), held: z.string().nullable() })) }).parse(JSON.parse((await box.orch(["status", runId, "--json"])).stdout));
+    const held = status.tasks.find((t) => t.held !== null);
+    if (held === undefined || held.held === null) throw new Error("the CLI shows no held task");
+    const { url, server } = await serve(box);
+    browser = await launchBrowser();
+    const page = await browser.page(PHONE);
+    await page.goto(`${url}/#/runs/${runId}`);
+    await expect.poll(() => page.locator("h1 .badge").getAttribute("data-status")).toBe("waiting");
+    await expect.poll(() => text(page, `.held li[data-held="${held.id}"]`)).toBe(`${held.id} held: ${held.held} — orch approve ${runId}/${held.id} or orch reject ${runId}/${held.id} --reason "…"`);
+    expect(await page.locator(`.graph .node[data-task="${held.id}"]`).getAttribute("data-status")).toBe("held");
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "held-phone.png") });
+    server.signal("SIGINT");
+    expect((await server.done).code).toBe(0);
+  }, 120_000);
+
   it("draws a planned run's task graph with its edges and live slots", async () => {
     const box = sandboxes.orchRepo(PLAN_FILES, { TASK_SLEEP: "1" });
     const planFile = join(box.out, "plan.json");
