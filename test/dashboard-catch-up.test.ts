@@ -10,7 +10,7 @@ import { createRedactor } from "../src/core/redact.js";
 import { listen, type RunningServer } from "../src/server/listen.js";
 import type { Store } from "../src/store/store.js";
 import { DESKTOP, launchBrowser, type Browser } from "./support/browser.js";
-import { ORCH_MAIN, waitFor } from "./support/cli.js";
+import { ORCH_MAIN } from "./support/cli.js";
 import { FILES, untilEnded } from "./support/detached.js";
 import { useSandboxes } from "./support/e2e.js";
 
