@@ -3,9 +3,9 @@
 // journal append (the event's `at`) → receipt by a viewer; the server's RSS is read from /proc every 100 ms.
 //   bare:      1 viewer, 5,000 lines at 500/s (the baseline)
 //   viewers:   100 viewers, the same run again: p99 latency and RSS growth against the bare run
-//   burst:     1 viewer reading a burst of 100,000 lines (the baseline for the stalled case)
-//   stalled:   the same burst with one more viewer that reads nothing: RSS stays flat (it is dropped with a refetch);
-//              the burst before it has brought the server's heap to its working size, so growth here is the viewer's
+//   burst:     1 viewer reading a burst of 100,000 lines, twice (the first warms the server up to its working heap)
+//   stalled:   the same burst with one more viewer that reads nothing: RSS grows no more than without it (it is
+//              dropped with a refetch)
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -176,7 +176,8 @@ export async function benchServe(): Promise<BenchResult> {
     const bare = await phase(1, paced, 0);
     say(`serve: ${VIEWERS} viewers, the same…`);
     const many = await phase(VIEWERS, paced, 0);
-    say(`serve: a burst of ${BURST} lines, 1 viewer…`);
+    say(`serve: a burst of ${BURST} lines, 1 viewer (warming up), then again…`);
+    await phase(1, burst, 0);
     const burstAlone = await phase(1, burst, 0);
     say(`serve: the same burst with one stalled viewer more…`);
     const withStalled = await phase(1, burst, 1);
@@ -184,9 +185,9 @@ export async function benchServe(): Promise<BenchResult> {
     const p99 = quantile(many.latencies, 0.99);
     const bareP99 = quantile(bare.latencies, 0.99);
     const expected = LINES * VIEWERS;
-    // The burst alone comes first and warms the server up to its working size; the stalled phase's growth is then
-    // what the stalled viewer costs.
-    const stalledGrowth = withStalled.growthBytes;
+    // A first burst warms the server up to its working size; the second is the baseline; beyond it, the stalled
+    // phase's growth is what the stalled viewer costs (RSS follows the garbage collector: a few MB either way).
+    const stalledGrowth = withStalled.growthBytes - burstAlone.growthBytes;
     return {
       name: "serve",
       metrics: [
@@ -210,10 +211,10 @@ export async function benchServe(): Promise<BenchResult> {
         },
         {
           bench: "serve",
-          label: `server RSS growth through a burst of ${BURST} events with a stalled viewer`,
-          figure: stalledGrowth,
+          label: `server RSS growth through a burst of ${BURST} events with a stalled viewer, beyond the same burst without`,
+          figure: Math.max(0, stalledGrowth),
           unit: "bytes",
-          baselines: [baseline("the same burst before, without it (warming up)", burstAlone.growthBytes, "bytes", stalledGrowth)],
+          baselines: [baseline("the burst's growth without it (after a warm-up burst)", burstAlone.growthBytes, "bytes", Math.max(0, stalledGrowth))],
           target: `< ${TARGET_STALLED_MB} MB, and the stalled viewer dropped`,
           pass: stalledGrowth < TARGET_STALLED_MB * MB && withStalled.dropped === 1 + withStalled.reconnects,
         },
@@ -228,7 +229,16 @@ export async function benchServe(): Promise<BenchResult> {
   } finally {
     server?.signal("SIGTERM");
     await server?.done;
-    repo.dispose();
+    // The last run's supervisor may still be writing its delivery for a moment after its end.
+    for (let tries = 0; ; tries++) {
+      try {
+        repo.dispose();
+        break;
+      } catch (error) {
+        if (tries >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
   }
 }
 
