@@ -10,7 +10,7 @@ import { toError } from "../src/core/errors.js";
 import { RESULT_ENV, say } from "./support/main.js";
 import { BenchResult, formatTable, type Metric } from "./support/result.js";
 
-const BENCHES = ["overhead", "ingest", "redact", "recovery", "review", "resume", "schedule", "follow", "plan-load", "startup", "serve", "soak"] as const;
+const BENCHES = ["overhead", "ingest", "redact", "recovery", "review", "resume", "schedule", "follow", "plan-load", "startup", "serve", "soak", "dashboard"] as const;
 type Bench = (typeof BENCHES)[number];
 /** A benchmark still running after this long is killed and counted as broken. `recovery` runs a real CLI
  * about 130 times and waits on each fault as orch would (about 3½ minutes on two cores); `schedule` runs a
@@ -28,6 +28,7 @@ const BENCH_TIMEOUT_MS: Record<Bench, number> = {
   startup: 5 * 60_000,
   serve: 10 * 60_000,
   soak: 20 * 60_000,
+  dashboard: 10 * 60_000,
 };
 
 function runOne(name: Bench, out: string): Promise<number | null> {
