@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileS
 import { delimiter, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { isRunning, ListJson, parseEventLines, parseJsonOutput, parseRunResult, type EventJson } from "./support/cli.js";
+import { isRunning, ListJson, parseEventLines, parseJsonOutput, parseRunResult, StatusJson, type EventJson } from "./support/cli.js";
 import { AGENTS, fixtureAgent as agent, useSandboxes, type OrchSandbox } from "./support/e2e.js";
 
 const GOAL = "make the failing test pass";
@@ -348,6 +348,12 @@ describe("status, list, logs and report", () => {
     ]);
     const [newest, oldest] = runs;
     expect(Date.parse(newest?.createdAt ?? "")).toBeGreaterThanOrEqual(Date.parse(oldest?.createdAt ?? ""));
+    // Each run's time driven and cost, as its status gives them (the command agent reports no cost).
+    for (const run of runs) {
+      const status = parseJsonOutput(StatusJson.extend({ elapsedMs: z.number() }), (await box.orch(["status", run.runId, "--json"])).stdout);
+      expect([run.elapsedMs, run.costUsd]).toEqual([status.elapsedMs, 0]);
+      expect(run.elapsedMs).toBeGreaterThan(0);
+    }
     const table = await box.orch(["list"]);
     expect(table.stdout).toMatch(new RegExp(`^RUN +STATUS[^\\n]*\\n${b} +succeeded +100% +2/10 [^\\n]*\\n${a} +failed +0% +1/1 `));
 

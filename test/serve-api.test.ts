@@ -80,10 +80,19 @@ describe("orch serve: the JSON API", () => {
       expect(plan.status).toBe(404);
       expect(errorOf(plan.body).message).toBe(`run ${runId} runs one task, without a plan`);
 
-      // Without a dashboard built, the page says so in plain words.
+      // The dashboard `npm run build` made is served from the package: its page at / and for a client route, and
+      // its assets (a folder without one says so in plain words: src/server/static.test.ts).
       const page = await fetch(served.url);
-      expect(page.status).toBe(503);
-      expect(await page.text()).toMatch(/^The orch dashboard is not built/);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      const html = await page.text();
+      expect(html).toContain("<title>");
+      const script = /src="\.?\/?(assets\/[^"]+\.js)"/.exec(html)?.[1];
+      expect(script, html).toBeDefined();
+      const asset = await fetch(new URL(script ?? "", served.url));
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get("content-type")).toMatch(/javascript/);
+      expect((await fetch(new URL("runs/some-run", served.url))).status).toBe(200);
     } finally {
       await served.stop();
     }

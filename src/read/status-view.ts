@@ -222,6 +222,9 @@ export interface RunListItem {
   maxAttempts: number;
   progress: number;
   branch: string;
+  /** How long it has been driven: from its start to its end, or to now while it runs (0 before it starts). */
+  elapsedMs: number;
+  costUsd: number;
 }
 
 /** The runs of the journal, newest first. */
@@ -236,5 +239,7 @@ export async function listView(store: Store, options: { limit?: number } = {}, n
     maxAttempts: r.limits.maxAttempts,
     progress: r.progress,
     branch: r.branch,
+    elapsedMs: r.startedAt === undefined ? 0 : (r.endedAt ?? now) - r.startedAt,
+    costUsd: r.costUsd,
   }));
 }

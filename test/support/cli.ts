@@ -260,7 +260,7 @@ export const StatusJson = z.object({
 });
 
 /** `orch list --json`. */
-export const ListJson = z.array(z.object({ runId: z.string(), goal: z.string(), status: z.string(), stale: z.boolean(), createdAt: z.string() }));
+export const ListJson = z.array(z.object({ runId: z.string(), goal: z.string(), status: z.string(), stale: z.boolean(), createdAt: z.string(), elapsedMs: z.number(), costUsd: z.number() }));
 
 /** One line of `orch logs RUN --json`: a journal event. */
 export const EventJson = z.object({
