@@ -22,7 +22,7 @@ import { runAttempt } from "./attempt-runner.js";
 import type { EngineDeps } from "./deps.js";
 import type { JournalWriter } from "./event-writer.js";
 import { attemptId, reviewAttemptId } from "./ids.js";
-import { changeUnderReview } from "./review.js";
+import { changeUnderReview, reviewerAttempt } from "./review.js";
 import { chainLabels, linkIndex, type ChainLink } from "./model-chain.js";
 import { transcriptPath, type OrchPaths } from "./paths.js";
 import { verify } from "./verify.js";
@@ -234,14 +234,8 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
           ...ids,
           attemptId: id,
           number: step.number,
-          reviews: step.due.commit,
-          adapter: reviewer.adapter,
-          // The reviewer reads; whatever it would change is not the work under review.
-          permission: "read-only",
-          grantedTools: [],
-          model: reviewer.model,
+          ...reviewerAttempt(reviewer, step.due.commit),
           prompt,
-          resumeSessionId: undefined,
           ...attemptBounds(step.budgetLeft),
         });
         // Whatever a reviewer left in the worktree goes: the next attempt starts from the commit it judged.

@@ -17,7 +17,7 @@ import type { JournalWriter } from "./event-writer.js";
 import { reviewAttemptId, taskBranch } from "./ids.js";
 import type { ChainLink } from "./model-chain.js";
 import { transcriptPath, worktreePath, type OrchPaths } from "./paths.js";
-import { changeUnderReview } from "./review.js";
+import { changeUnderReview, reviewerAttempt } from "./review.js";
 import type { TaskActivity } from "./task-runner.js";
 
 export interface RunReviewContext {
@@ -139,13 +139,8 @@ async function reviewOnce(deps: EngineDeps, ctx: RunReviewContext, step: Extract
     ...ids,
     attemptId,
     number: step.number,
-    reviews: tip,
-    adapter: reviewer.adapter,
-    permission: "read-only",
-    grantedTools: [],
-    model: reviewer.model,
+    ...reviewerAttempt(reviewer, tip),
     prompt,
-    resumeSessionId: undefined,
     worktree: ctx.integration,
     transcript: transcriptPath(ctx.paths, run.id, attemptId),
     stallTimeoutMs: limits.stallTimeoutMs,
