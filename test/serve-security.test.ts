@@ -74,7 +74,8 @@ describe("orch serve: security", () => {
 
       expect((await getJson(api, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
       const viaQuery = await fetch(`${served.url}?token=${token}`);
-      expect(viaQuery.status).toBe(503); // the dashboard is not built here; the token was accepted
+      expect(viaQuery.status).toBe(200); // the token was accepted: the dashboard's page
+      expect(await viaQuery.text()).not.toContain(token);
       const cookie = viaQuery.headers.get("set-cookie") ?? "";
       expect(cookie).toMatch(new RegExp(`^orch_token=${token}; Path=/; HttpOnly; SameSite=Strict$`));
       expect((await getJson(api, { headers: { cookie: `orch_token=${token}` } })).status).toBe(200);

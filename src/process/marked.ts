@@ -167,15 +167,26 @@ function orchMarks(pid: number): Map<string, string> {
 }
 
 async function commandLine(pid: number, comm: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(`/proc/${pid}/cmdline`, "utf8");
-  } catch {
-    text = "";
+  let text = await readCmdline(pid);
+  // A process in the middle of an exec has no arguments for a moment (as its environment reads empty): read again.
+  const deadline = performance.now() + EXEC_SETTLE_MS;
+  while (text === "" && performance.now() < deadline) {
+    const stat = processStat(pid);
+    if (stat === undefined || stat.state === "Z" || stat.kernelThread) break;
+    await sleep(1);
+    text = await readCmdline(pid);
   }
   // A kernel thread, or a process that blanked its arguments: its executable's name is all there is.
   const joined = text.replaceAll("\0", " ").trim() || `[${comm}]`;
   return joined.length > COMMAND_CHARS ? `${joined.slice(0, COMMAND_CHARS - 1)}…` : joined;
+}
+
+async function readCmdline(pid: number): Promise<string> {
+  try {
+    return await readFile(`/proc/${pid}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /** Alive, not a zombie, and still the process that was found (same start time). */
