@@ -16,7 +16,9 @@ import { CODEX_MODEL, CODEX_PROVIDER, codexEnv, openaiResponsesProtocol, writeCo
 import type { ModelServer, Script } from "./support/model-server/server.js";
 
 const RUN_TIMEOUT_MS = 60_000;
-const sandboxes = useSandboxes({ prefix: "orch-retry-bounds-" });
+// Codex leaves its shell snapshot (`bash -lc …`, in a session of its own) to end by itself just after it exits: a
+// process that still runs after a grace of 3 s has outlived its test (as in model-server-codex.test.ts).
+const sandboxes = useSandboxes({ prefix: "orch-retry-bounds-", graceMs: 3_000 });
 
 interface Measured {
   run: AdapterRun;
