@@ -17,7 +17,12 @@ interface Journaled {
   runId: string;
 }
 
-const journalEvents = (events: readonly SseEvent[]): Journaled[] => events.filter((e) => e.event === "journal").map((e) => JSON.parse(e.data) as Journaled);
+/** The journal events of the stream: a message carries one event, or (whole rows written at once) an array of them. */
+const journalEvents = (events: readonly SseEvent[]): Journaled[] =>
+  events.filter((e) => e.event === "journal").flatMap((e) => {
+    const data = JSON.parse(e.data) as Journaled | Journaled[];
+    return Array.isArray(data) ? data : [data];
+  });
 const keys = (events: readonly { seq: number; type: string }[]) => events.map((e) => `${e.seq} ${e.type}`);
 
 async function journal(box: OrchSandbox): Promise<Journaled[]> {

@@ -10,7 +10,7 @@ import type { Redactor } from "../core/redact.js";
 import { readTranscriptPage } from "../read/transcript.js";
 import type { EventQuery, Store } from "../store/store.js";
 import type { JournalHub } from "./hub.js";
-import { framesOf, type Frame } from "./wire.js";
+import { framesOf, messageOf, type Frame } from "./wire.js";
 
 export interface SseLimits {
   /** Frames a client may have queued (not yet written to its socket). */
@@ -236,7 +236,7 @@ export class SseClient {
 
   /** Writes whole rows in one `write`; false when the socket's buffer is full (nothing more is written until it drains). */
   #write(frames: readonly Frame[]): boolean {
-    const ok = this.#res.write(frames.map((f) => f.text).join(""));
+    const ok = this.#res.write(messageOf(frames));
     for (const frame of frames) if (frame.end) this.#cursor = frame.seq;
     this.#deps.counters.framesSent += frames.length;
     if (!ok) this.#fullSince ??= Date.now();
