@@ -2,9 +2,21 @@
 // interrupted, not failed), the CLIs' own retries (journaled with each attempt's exit) and the waits orch made. Only small event types are read, never agent output.
 import { recoveryFigures, type AttemptFacts, type RecoveryFigures } from "../core/figures.js";
 import { scheduleFigures, type ScheduleFigures } from "../core/schedule-figures.js";
-import type { RunRecord, Store } from "../store/store.js";
+import type { AttemptRecord, RunRecord, Store } from "../store/store.js";
 
 export async function collectFigures(store: Store, runId: string): Promise<RecoveryFigures> {
+  return (await readRecovery(store, runId)).figures;
+}
+
+/** What the figures are made of, for a reader that needs more of it (`/metrics`): each attempt, its CLI's retries, the waits. */
+export interface RecoveryFacts {
+  attempts: AttemptRecord[];
+  retriesByAttempt: ReadonlyMap<string, { count: number; waitMs: number }>;
+  waits: readonly { delayMs: number; reason: string }[];
+  figures: RecoveryFigures;
+}
+
+export async function readRecovery(store: Store, runId: string): Promise<RecoveryFacts> {
   const attempts = await store.listAttempts({ runId });
   const events = await store.readEvents({ runId, types: ["attempt.exited", "task.waited"] });
   const retriesByAttempt = new Map<string, { count: number; waitMs: number }>();
@@ -23,7 +35,7 @@ export async function collectFigures(store: Store, runId: string): Promise<Recov
     apiRetries: retriesByAttempt.get(a.id)?.count ?? 0,
     apiRetryWaitMs: retriesByAttempt.get(a.id)?.waitMs ?? 0,
   }));
-  return recoveryFigures(facts, waits);
+  return { attempts, retriesByAttempt, waits, figures: recoveryFigures(facts, waits) };
 }
 
 /** A planned run's scheduling figures, from its tasks and attempts. */

@@ -130,17 +130,24 @@ function holdsEntry(bytes: Buffer, needle: Buffer): boolean {
  */
 async function settledHolds(pid: number, needle: Buffer): Promise<boolean> {
   const deadline = performance.now() + EXEC_SETTLE_MS;
-  for (;;) {
-    const stat = processStat(pid);
-    if (stat === undefined || stat.state === "Z" || stat.kernelThread) return false;
+  do {
     const bytes = readWhole(`/proc/${pid}/environ`);
     if (bytes === undefined) return false;
     if (bytes.length > 0) return holdsEntry(bytes, needle);
-    if (performance.now() >= deadline) return false;
-    await sleep(1);
-  }
+  } while (await mayBeExecing(pid, deadline));
+  return false;
 }
 
+/**
+ * After a read of a process found empty: whether it may be in the middle of an exec (alive, not a zombie, not a
+ * kernel thread, before `deadline`), after waiting a millisecond for it to get on.
+ */
+async function mayBeExecing(pid: number, deadline: number): Promise<boolean> {
+  const stat = processStat(pid);
+  if (stat === undefined || stat.state === "Z" || stat.kernelThread || performance.now() >= deadline) return false;
+  await sleep(1);
+  return true;
+}
 
 /** What is known of each pid that still runs (zombies left out): start time, parents, command line and marks. */
 async function describe(pids: readonly number[]): Promise<MarkedProcess[]> {
@@ -170,12 +177,7 @@ async function commandLine(pid: number, comm: string): Promise<string> {
   let text = await readCmdline(pid);
   // A process in the middle of an exec has no arguments for a moment (as its environment reads empty): read again.
   const deadline = performance.now() + EXEC_SETTLE_MS;
-  while (text === "" && performance.now() < deadline) {
-    const stat = processStat(pid);
-    if (stat === undefined || stat.state === "Z" || stat.kernelThread) break;
-    await sleep(1);
-    text = await readCmdline(pid);
-  }
+  while (text === "" && (await mayBeExecing(pid, deadline))) text = await readCmdline(pid);
   // A kernel thread, or a process that blanked its arguments: its executable's name is all there is.
   const joined = text.replaceAll("\0", " ").trim() || `[${comm}]`;
   return joined.length > COMMAND_CHARS ? `${joined.slice(0, COMMAND_CHARS - 1)}…` : joined;

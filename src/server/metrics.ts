@@ -1,7 +1,8 @@
 // `/metrics`: orch's figures from the journal, read fresh on each scrape, plus the server's own (its live streams).
 // Counters are totals the journal holds (they only grow while it is kept); gauges are what stands now. Labels are
 // bounded sets (statuses, failure kinds, agents and models), never free text.
-import { recoveryFigures, PACING_REASON, type AttemptFacts } from "../core/figures.js";
+import { PACING_REASON } from "../core/figures.js";
+import { readRecovery } from "../engine/figures.js";
 import { isTerminalRun, TERMINAL_RUN_STATUSES, type RunStatus } from "../core/run.js";
 import { TERMINAL_TASK_STATUSES } from "../core/task.js";
 import { FAILURE_KINDS } from "../core/failure.js";
@@ -34,27 +35,13 @@ export async function renderMetrics(store: Store, sse: SseCounters, now = Date.n
   for (const run of runs) {
     runsByStatus.set(run.status, (runsByStatus.get(run.status) ?? 0) + 1);
     if (supervisorAlive(run, now) === false) stale++;
-    const runAttempts = await store.listAttempts({ runId: run.id });
-    const events = await store.readEvents({ runId: run.id, types: ["attempt.exited", "task.waited"] });
-    const retries = new Map<string, number>();
-    const retryWaits = new Map<string, number>();
-    const waitFacts: { delayMs: number; reason: string }[] = [];
-    for (const event of events) {
-      if (event.type === "attempt.exited" && event.attemptId !== undefined) {
-        retries.set(event.attemptId, event.data.apiRetries ?? 0);
-        retryWaits.set(event.attemptId, event.data.apiRetryWaitMs ?? 0);
-      }
-      if (event.type === "task.waited") {
-        waitFacts.push({ delayMs: event.data.delayMs, reason: event.data.reason });
-        if (event.data.reason !== PACING_REASON) waits++;
-      }
-    }
-    const facts: AttemptFacts[] = [];
+    const { attempts: runAttempts, retriesByAttempt, waits: runWaits, figures } = await readRecovery(store, run.id);
+    waits += runWaits.filter((w) => w.reason !== PACING_REASON).length;
     for (const a of runAttempts) {
       const labels = { agent: a.agent, model: a.model ?? "default" };
       attempts.add({ ...labels, status: a.status }, 1);
       if (a.status === "failed" && a.failure !== undefined) failures.set(a.failure.kind, (failures.get(a.failure.kind) ?? 0) + 1);
-      calls.add(labels, 1 + (retries.get(a.id) ?? 0));
+      calls.add(labels, 1 + (retriesByAttempt.get(a.id)?.count ?? 0));
       if (a.usage !== undefined) {
         tokens.add({ ...labels, kind: "input" }, a.usage.inputTokens);
         tokens.add({ ...labels, kind: "output" }, a.usage.outputTokens);
@@ -62,9 +49,7 @@ export async function renderMetrics(store: Store, sse: SseCounters, now = Date.n
         tokens.add({ ...labels, kind: "cache_write" }, a.usage.cacheWriteTokens ?? 0);
       }
       if (a.costUsd !== undefined) cost.add(labels, a.costUsd);
-      facts.push({ taskId: a.taskId, number: a.number, failure: a.status === "failed" ? a.failure?.kind : undefined, interrupted: a.exitReason === "aborted", apiRetries: retries.get(a.id) ?? 0, apiRetryWaitMs: retryWaits.get(a.id) ?? 0 });
     }
-    const figures = recoveryFigures(facts, waitFacts);
     interrupted += figures.interrupted;
     recovered += figures.recovered;
     escalated += figures.escalated;
