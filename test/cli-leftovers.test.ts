@@ -18,7 +18,10 @@ const FILES = {
   "test.mjs": 'import { sum } from "./sum.mjs";\nif (sum(2, 3) !== 5) process.exit(1);\nconsole.log("ok");\n',
 };
 /** A verify command that leaves a process in a session of its own, then runs the test. */
-const VERIFY = 'setsid nohup sleep 300 > /dev/null 2>&1 & echo "$!" > "$AGENT_OUT/verify-escapee"; node test.mjs';
+/** It runs the test only once that process has left its session: before, it is still in the command's group, which orch stops with it. */
+const VERIFY =
+  'setsid nohup sleep 300 > /dev/null 2>&1 & e=$!; echo "$e" > "$AGENT_OUT/verify-escapee"; ' +
+  'while [ "$(cut -d" " -f6 /proc/$e/stat)" = "$(cut -d" " -f6 /proc/$$/stat)" ]; do sleep 0.01; done; node test.mjs';
 const Noted = z.object({ message: z.string(), level: z.string().optional() });
 const Leftover = z.object({ pid: z.number(), command: z.string(), runId: z.string(), taskId: z.string().nullable(), attempt: z.number().nullable(), verify: z.boolean(), why: z.string() });
 const StatusEscaped = z.object({ escaped: z.array(Leftover) });
