@@ -23,13 +23,13 @@ const missing = { file: "fix.txt", severity: "P1", confidence: 0.9, what: "the r
 const TASK_REVIEW = "You are the reviewer of a change";
 const RUN_REVIEW = "You are the reviewer of a whole run";
 
-async function reviewedPlan(script: Script) {
+async function reviewedPlan(script: Script, agent = AGENT) {
   const { repo, server, env } = await withClaude(sandboxes, { "plan.json": JSON.stringify(PLAN) }, script);
   const bare = join(repo.root, "origin.git");
   repo.git(["init", "--quiet", "--bare", bare], repo.root);
   repo.git(["remote", "add", "origin", bare]);
   repo.git(["push", "--quiet", "--set-upstream", "origin", repo.branch]);
-  const args = ["run", "write a.txt, b.txt and fix.txt", "--verify", "true", "--plan-file", "plan.json", "--agent-command", AGENT, "--reviewer", "claude-code", "--concurrency", "1", "--json"];
+  const args = ["run", "write a.txt, b.txt and fix.txt", "--verify", "true", "--plan-file", "plan.json", "--agent-command", agent, "--reviewer", "claude-code", "--concurrency", "1", "--json"];
   const result = await runOrch(args, { cwd: repo.dir, env, timeoutMs: 150_000 });
   return { repo, server, env, bare, result, run: parseRunResult(result) };
 }
@@ -115,6 +115,33 @@ describe("the whole-run review before delivery", () => {
     expect(delivered.code, delivered.stderr).toBe(0);
     expect(delivered.stdout).toContain(`pushed ${run.branch}`);
     expect(repo.git(["rev-parse", run.branch], bare)).toBe(repo.git(["rev-parse", run.branch]));
+  });
+
+  it("holds the delivery when the task of fixes fails: the run succeeded with every task's work integrated", { timeout: 200_000 }, async () => {
+    // The task of fixes cannot start its agent (exit 127): it ends at once, and nothing of it reaches the run branch.
+    const broken = AGENT.replace("_fix-*) echo fixed > fix.txt;;", "_fix-*) exit 127;;");
+    const { repo, server, result, run } = await reviewedPlan(
+      [
+        { match: TASK_REVIEW, text: verdict("approve") },
+        { match: TASK_REVIEW, text: verdict("approve") },
+        { match: RUN_REVIEW, text: verdict("request_changes", [missing], "fix.txt is missing") },
+      ],
+      broken,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(server.remaining()).toEqual([]);
+    expect(run.status).toBe("succeeded");
+    const journal = readJournal(repo, run.runId);
+    const fix = journal.tasks.find((t) => t.id === "_fix-1");
+    expect(fix?.status).not.toBe("succeeded");
+    const [held] = Delivered(journal.events);
+    expect(held?.outcome).toBe("push-skipped");
+    expect(held?.reason).toMatch(new RegExp(`^the task of fixes _fix-1 that the whole-run review asked for ended ${fix?.status ?? "?"}: `));
+    expect(held?.reason).toContain(`\`orch deliver ${run.runId}\` delivers it as it stands`);
+    // The run branch holds both tasks' work and nothing of the fixes.
+    expect(repo.git(["show", `${run.branch}:a.txt`])).toBe("a");
+    expect(repo.git(["show", `${run.branch}:b.txt`])).toBe("b");
+    expect(() => repo.git(["show", `${run.branch}:fix.txt`])).toThrow();
   });
 
   it("refuses to deliver a run that did not succeed, or that does not exist, with nothing written", { timeout: 60_000 }, async () => {

@@ -36,6 +36,7 @@ import { reconcileRun } from "./reconcile.js";
 import { writeReport } from "./report.js";
 import { deliverRun } from "./deliver.js";
 import { reviewWholeRun } from "./run-review.js";
+import { RUN_FIX_PREFIX } from "../core/run-review.js";
 
 export interface DriveOptions {
   runId: string;
@@ -265,6 +266,11 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
       log.info("the whole-run review sent back a task of fixes", { taskId: reviewed.taskId });
       conclusion = await graph(pass);
     }
+    held ??= await unfixed(store, run.id, conclusion);
+    if (held !== undefined && conclusion.status !== "succeeded") {
+      log.warn("the task of fixes did not succeed; the run succeeded and its delivery is held", { reason: held });
+      conclusion = { status: "succeeded", reason: `its tasks' work is verified and integrated; ${held}`, commit: "" };
+    }
   } catch (error) {
     conclusion = { status: "failed", reason: `internal error: ${error instanceof Error ? error.message : String(error)}` };
     log.error("run failed inside orch", { error: error instanceof Error ? error.stack : String(error) });
@@ -320,6 +326,19 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   const final = await store.getRun(run.id);
   if (final === undefined) throw new Error(`run ${run.id} vanished`);
   return { run: final, report, leaseLost: false };
+}
+
+/**
+ * Why the delivery is held when a task of fixes the whole-run review asked for did not succeed: it leaves the run
+ * branch as the review found it, every other task verified and integrated, so the run succeeded and a human decides
+ * what is delivered. From the journal's tasks, so a supervisor that takes over during the fixes ends the same way.
+ */
+async function unfixed(store: Store, runId: string, conclusion: TaskConclusion): Promise<string | undefined> {
+  if (conclusion.status !== "failed" && conclusion.status !== "stalled" && conclusion.status !== "blocked") return undefined;
+  const unsuccessful = (await store.listTasks(runId)).filter((t) => t.role !== "reviewer" && t.status !== "succeeded");
+  const fix = unsuccessful.find((t) => t.id.startsWith(RUN_FIX_PREFIX));
+  if (fix === undefined || unsuccessful.some((t) => !t.id.startsWith(RUN_FIX_PREFIX))) return undefined;
+  return `the task of fixes ${fix.id} that the whole-run review asked for ended ${fix.status}: ${fix.reason ?? conclusion.reason}`;
 }
 
 /**
