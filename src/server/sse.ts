@@ -10,7 +10,7 @@ import type { Redactor } from "../core/redact.js";
 import { readTranscriptPage } from "../read/transcript.js";
 import type { EventQuery, Store } from "../store/store.js";
 import type { JournalHub } from "./hub.js";
-import { framesOf, messageOf, type Frame } from "./wire.js";
+import { framesOf, messageOf, rowBatches, type Frame } from "./wire.js";
 
 export interface SseLimits {
   /** Frames a client may have queued (not yet written to its socket). */
@@ -161,8 +161,9 @@ export class SseClient {
       const head = this.#deps.hub.head;
       const page = await readTranscriptPage(this.#deps.store, query, this.#cursor, this.#deps.limits.replayRows);
       if (this.#closed) return;
-      const frames = framesOf(page.events, this.#deps.redactor);
-      const full = frames.length > 0 && !this.#write(frames);
+      // The page goes out in messages of bounded size, as live writes do; all of it, then the wait for a drain.
+      let full = false;
+      for (const batch of rowBatches(framesOf(page.events, this.#deps.redactor), WRITE_CHARS)) full = !this.#write(batch) || full;
       this.#cursor = page.nextSeq;
       if (!page.more) {
         this.#cursor = Math.max(this.#cursor, head);

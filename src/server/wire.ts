@@ -87,3 +87,25 @@ export function messageOf(frames: readonly Frame[]): string {
     .map((f) => f.text)
     .join("")}`;
 }
+
+/**
+ * Frames cut into runs of whole rows of about `maxChars` each (a row is never split: its events share a seq and only
+ * its last carries the `id`), so that a replay page of large events goes out as several bounded messages, as live
+ * writes do. A single row larger than `maxChars` is a batch of its own.
+ */
+export function rowBatches(frames: readonly Frame[], maxChars: number): Frame[][] {
+  const batches: Frame[][] = [];
+  let batch: Frame[] = [];
+  let chars = 0;
+  for (const frame of frames) {
+    batch.push(frame);
+    chars += frame.text.length;
+    if (frame.end && chars >= maxChars) {
+      batches.push(batch);
+      batch = [];
+      chars = 0;
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
