@@ -1,5 +1,5 @@
 // The change between two commits file by file: each path with its status (added, modified, deleted, renamed…)
-// and the lines added and removed, as risk rules read it. Read-only; two `git diff -z` reads, joined by path.
+// and the lines added and removed, as risk rules read it. Read-only; one `git diff -z` read.
 import type { ChangedFile, FileStatus } from "../core/risk.js";
 import { assertRevision, gitOk } from "./exec.js";
 
@@ -23,42 +23,44 @@ export async function changeSince(cwd: string, from: string, to: string): Promis
 }
 
 async function changeOf(cwd: string, revisions: readonly string[]): Promise<ChangedFile[]> {
-  const common = ["diff", "--no-color", "--no-ext-diff", "-M", "-z"];
-  const [names, counts] = await Promise.all([gitOk([...common, "--name-status", ...revisions, "--"], cwd), gitOk([...common, "--numstat", ...revisions, "--"], cwd)]);
-  return joinChange(names, counts);
+  // Both formats from one git process (every task's approval gate runs this): `--raw` names each file with its
+  // status, `--numstat` after it counts its lines.
+  return parseChange(await gitOk(["diff", "--no-color", "--no-ext-diff", "-M", "-z", "--raw", "--numstat", ...revisions, "--"], cwd));
 }
 
-/** `--name-status -z` and `--numstat -z` output, joined into one entry per file. */
-export function joinChange(nameStatus: string, numstat: string): ChangedFile[] {
-  const lines = new Map<string, { added: number | undefined; removed: number | undefined }>();
-  const parts = numstat.split("\0");
-  for (let i = 0; i < parts.length; i++) {
-    const fields = (parts[i] ?? "").split("\t");
-    if (fields.length < 3) continue;
-    const count = (s: string | undefined): number | undefined => (s === undefined || s === "-" ? undefined : Number(s));
-    // A rename is `added\tremoved\t` then the old and the new path as two more fields.
-    let path = fields.slice(2).join("\t");
-    if (path === "") {
-      path = parts[i + 2] ?? "";
-      i += 2;
-    }
-    lines.set(path, { added: count(fields[0]), removed: count(fields[1]) });
-  }
+/**
+ * `git diff -z --raw --numstat` output as one entry per file. The raw records come first (`:modes shas STATUS`, then
+ * the path, or the old and the new path of a rename or copy), then the numstat records (`added\tremoved\tpath`, or
+ * an empty path followed by the old and the new one); paths are read by position, so any byte in a name is safe.
+ */
+export function parseChange(output: string): ChangedFile[] {
+  const fields = output.split("\0");
   const files: ChangedFile[] = [];
-  const fields = nameStatus.split("\0");
+  const lines = new Map<string, { added: number | undefined; removed: number | undefined }>();
+  const count = (s: string | undefined): number | undefined => (s === undefined || s === "-" ? undefined : Number(s));
   for (let i = 0; i < fields.length; ) {
-    const code = fields[i] ?? "";
-    if (code === "") {
+    const field = fields[i] ?? "";
+    if (field === "") {
       i++;
-      continue;
+    } else if (field.startsWith(":")) {
+      const code = field.slice(field.lastIndexOf(" ") + 1);
+      const status = STATUS[code[0] ?? ""] ?? "modified";
+      const twoPaths = status === "renamed" || status === "copied";
+      const from = twoPaths ? fields[i + 1] : undefined;
+      const path = (twoPaths ? fields[i + 2] : fields[i + 1]) ?? "";
+      i += twoPaths ? 3 : 2;
+      files.push({ path, ...(from !== undefined ? { from } : {}), status, added: undefined, removed: undefined });
+    } else {
+      const [added, removed, ...rest] = field.split("\t");
+      let path = rest.join("\t");
+      i++;
+      // A rename or copy: the old and the new path follow as fields of their own.
+      if (path === "") {
+        path = fields[i + 1] ?? "";
+        i += 2;
+      }
+      lines.set(path, { added: count(added), removed: count(removed) });
     }
-    const status = STATUS[code[0] ?? ""] ?? "modified";
-    const twoPaths = status === "renamed" || status === "copied";
-    const from = twoPaths ? fields[i + 1] : undefined;
-    const path = (twoPaths ? fields[i + 2] : fields[i + 1]) ?? "";
-    i += twoPaths ? 3 : 2;
-    const counted = lines.get(path);
-    files.push({ path, ...(from !== undefined ? { from } : {}), status, added: counted?.added, removed: counted?.removed });
   }
-  return files;
+  return files.map((f) => ({ ...f, ...lines.get(f.path) }));
 }
