@@ -4,7 +4,7 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { pushBranch, remoteUrl, upstreamRemote, withoutCredentials } from "../src/git/index.js";
+import { pushBranch, readRemoteConfig, withoutCredentials } from "../src/git/index.js";
 import { makeTempRepo, type TempRepo } from "./support/repo.js";
 
 const BRANCH = "orch/r1/_run";
@@ -89,13 +89,23 @@ describe("pushBranch", () => {
 
 describe("the remote", () => {
   it("is the base branch's upstream remote when it has one; its URL as configured, before insteadOf", async () => {
-    expect(await upstreamRemote(repo.dir, repo.branch)).toBeUndefined();
+    expect((await readRemoteConfig(repo.dir)).upstream(repo.branch)).toBeUndefined();
     repo.git(["push", "--quiet", "--set-upstream", "origin", repo.branch]);
-    expect(await upstreamRemote(repo.dir, repo.branch)).toBe("origin");
+    expect((await readRemoteConfig(repo.dir)).upstream(repo.branch)).toBe("origin");
     repo.git(["config", `url.${bare}.insteadOf`, "https://github.com/acme/widget.git"]);
     repo.git(["remote", "set-url", "origin", "https://github.com/acme/widget.git"]);
-    expect(await remoteUrl(repo.dir, "origin")).toBe("https://github.com/acme/widget.git");
-    expect(await remoteUrl(repo.dir, "upstream")).toBeUndefined();
+    const remotes = await readRemoteConfig(repo.dir);
+    expect(remotes.url("origin")).toBe("https://github.com/acme/widget.git");
+    expect(remotes.url("upstream")).toBeUndefined();
+    // A push URL wins over the fetch URL; a branch that tracks a branch of this repository has no upstream remote.
+    repo.git(["remote", "set-url", "--push", "origin", "ssh://git@example.test/acme/widget.git"]);
+    repo.git(["config", "branch.Local-Work.remote", "."]);
+    repo.git(["config", "branch.Mixed.Case.remote", "upstream"]);
+    const more = await readRemoteConfig(repo.dir);
+    expect(more.url("origin")).toBe("ssh://git@example.test/acme/widget.git");
+    expect(more.upstream("Local-Work")).toBeUndefined();
+    expect(more.upstream("Mixed.Case")).toBe("upstream");
+    expect(more.upstream("mixed.case")).toBeUndefined();
   });
 });
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { basename, isAbsolute, join, relative } from "node:path";
 import { pullRequestBody, pullRequestTitle, shellWord } from "../core/delivery-text.js";
 import type { DeliveryOutcome, NewEvent } from "../core/journal.js";
-import { pushBranch, remoteUrl, upstreamRemote, withoutCredentials } from "../git/index.js";
+import { pushBranch, readRemoteConfig, withoutCredentials } from "../git/index.js";
 import { revParse } from "../git/compare.js";
 import type { RunRecord } from "../store/store.js";
 import { createPullRequest, editPullRequest, ghReady, githubRepoOf, openPullRequest, type GhOptions } from "./gh.js";
@@ -67,7 +67,8 @@ async function deliver(input: DeliverInput, journal: (outcome: DeliveryOutcome) 
     await journal({ outcome: "push-skipped", reason: tip === undefined ? `the run branch ${branch} is gone` : "the run branch holds no work beyond its base" });
     return;
   }
-  const remote = settings.remote ?? (await upstreamRemote(root, run.baseBranch)) ?? "origin";
+  const remotes = await readRemoteConfig(root);
+  const remote = settings.remote ?? remotes.upstream(run.baseBranch) ?? "origin";
   const push = `git push ${shellWord(remote)} ${shellWord(branch)}:${shellWord(branch)}`;
   const reportFile = isAbsolute(input.report) && !relative(root, input.report).startsWith("..") ? relative(root, input.report) : input.report;
   const create = [
@@ -85,7 +86,7 @@ async function deliver(input: DeliverInput, journal: (outcome: DeliveryOutcome) 
     await journal({ outcome: "push-skipped", reason: "pushing was turned off (--no-push, or delivery.push: false)", command: push });
     return;
   }
-  const url = await remoteUrl(root, remote);
+  const url = remotes.url(remote);
   if (url === undefined) {
     await journal({ outcome: "push-skipped", reason: `the repository has no remote named ${remote}; add it (\`git remote add ${shellWord(remote)} URL\`), then push`, command: push });
     return;

@@ -28,5 +28,5 @@ export {
 export type { MarkerHit } from "./merge.js";
 export { ensureBranch, createWorktreeFrom } from "./run-branch.js";
 export type { EnsuredBranch } from "./run-branch.js";
-export { pushBranch, remoteUrl, upstreamRemote, withoutCredentials } from "./push.js";
+export { pushBranch, readRemoteConfig, withoutCredentials, type RemoteConfig } from "./push.js";
 export type { PushResult, PushOptions } from "./push.js";

@@ -2,26 +2,42 @@
 // --force), names one branch on both sides, never prompts (no terminal, no askpass, ssh in batch mode) and never
 // outlives its timeout; what it says back has any credentials in URLs taken out before a caller sees it.
 import { supervise } from "../process/supervise.js";
-import { git, gitEnv } from "./exec.js";
+import { git, gitEnv, gitFailure } from "./exec.js";
 
-/** The remote the branch tracks (`branch.<name>.remote`), unless it tracks a branch of this repository. */
-export async function upstreamRemote(root: string, branch: string): Promise<string | undefined> {
-  const result = await git(["config", "--get", `branch.${branch}.remote`], root);
-  const remote = result.stdout.trim();
-  return result.exitCode === 0 && remote !== "" && remote !== "." ? remote : undefined;
+/** The remotes as configured, read once: the remote a branch tracks, and the URL a push to a remote goes to. */
+export interface RemoteConfig {
+  /** The remote the branch tracks (`branch.<name>.remote`), unless it tracks a branch of this repository. */
+  upstream(branch: string): string | undefined;
+  /**
+   * The URL a push to `remote` goes to as configured (`pushurl`, else `url`), before git's `insteadOf` rewriting;
+   * undefined when no such remote exists. It may hold a token: never journal or show it.
+   */
+  url(remote: string): string | undefined;
 }
 
-/**
- * The URL a push to `remote` goes to as configured (`pushurl`, else `url`), before git's `insteadOf` rewriting;
- * undefined when no such remote exists. It may hold a token: never journal or show it.
- */
-export async function remoteUrl(root: string, remote: string): Promise<string | undefined> {
-  for (const key of [`remote.${remote}.pushurl`, `remote.${remote}.url`]) {
-    const result = await git(["config", "--get", key], root);
-    const url = result.stdout.trim();
-    if (result.exitCode === 0 && url !== "") return url;
+/** Every `branch.*` and `remote.*` setting in one git process; as with `git config --get`, a key's last value wins. */
+export async function readRemoteConfig(root: string): Promise<RemoteConfig> {
+  const args = ["config", "-z", "--get-regexp", "^(branch|remote)\\."];
+  const result = await git(args, root);
+  // Exit 1: no such setting at all.
+  if (result.exitCode !== 0 && result.exitCode !== 1) throw gitFailure(args, result);
+  // Each entry is `key\nvalue`; git writes the section and the name in lower case, the branch or remote as it is.
+  const values = new Map<string, string>();
+  for (const entry of result.stdout.split("\0")) {
+    const newline = entry.indexOf("\n");
+    if (newline > 0) values.set(entry.slice(0, newline), entry.slice(newline + 1).trim());
   }
-  return undefined;
+  const value = (key: string): string | undefined => {
+    const found = values.get(key);
+    return found === undefined || found === "" ? undefined : found;
+  };
+  return {
+    upstream: (branch) => {
+      const remote = value(`branch.${branch}.remote`);
+      return remote === "." ? undefined : remote;
+    },
+    url: (remote) => value(`remote.${remote}.pushurl`) ?? value(`remote.${remote}.url`),
+  };
 }
 
 export type PushResult = { pushed: true } | { pushed: false; reason: string };
