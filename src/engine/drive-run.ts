@@ -300,13 +300,13 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   }
   // The end's notice goes out, and the report can tell what was delivered: a bounded wait (notify.endWait).
   await input.notifier?.close();
-  await writeReport(store, run.id, report);
+  const written = await writeReport(store, run.id, report);
   await writer.flush();
   if (conclusion.status === "succeeded") {
     // After the report, whose text is the pull request's body; the report is written again to show the outcome.
     const finished = await store.getRun(run.id);
     const delivered = finished === undefined ? [] : await deliverRun({ run: finished, report, write: (...events) => writer.write(...events), log, env: deps.env, held });
-    if (delivered.length > 0) await writeReport(store, run.id, report);
+    if (delivered.length > 0) await writeReport(store, run.id, report, written.git);
   }
   const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";
   if (ended) {

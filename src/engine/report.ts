@@ -45,7 +45,14 @@ export interface ReportData {
   delivery: DeliveryOutcome[];
 }
 
-export async function collectReport(store: Store, runId: string): Promise<ReportData> {
+/** What a report reads from git (the run branch's tip and diff, the task's worktree); the rest is the journal's. */
+export type ReportGit = Pick<ReportData, "diff" | "uncommitted" | "runTip" | "worktreeKept">;
+
+/**
+ * The report's facts. `git`, from a report of the same run written moments before, is used instead of asking git
+ * again: the report written after delivery differs only in what the journal says of the delivery.
+ */
+export async function collectReport(store: Store, runId: string, git?: ReportGit): Promise<ReportData> {
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
   const tasks = await store.listTasks(runId);
@@ -54,10 +61,19 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   const deliveries = (await store.readEvents({ runId, types: [...DELIVERY_EVENT_TYPES] })).flatMap((e) =>
     e.type === "notify.sent" || e.type === "notify.failed" || e.type === "notify.dropped" ? [describeDelivery(e).text] : [],
   );
+  const planned = readsAsPlan(run.settings.plan, tasks);
+  const { diff, uncommitted, runTip, worktreeKept } = git ?? (await readReportGit(run, tasks, planned));
+  const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
+  const gate = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
+  const delivery = (await store.readEvents({ runId, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : []));
+  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept, gate, delivery };
+}
+
+/** The run branch's tip and its diff from the base; a run of one task that did not succeed: what its worktree holds. */
+async function readReportGit(run: RunRecord, tasks: readonly TaskRecord[], planned: boolean): Promise<ReportGit> {
   let diff: DiffStat | undefined;
   let uncommitted: string[] = [];
   const task = tasks[0];
-  const planned = readsAsPlan(run.settings.plan, tasks);
   let runTip: string | undefined;
   try {
     runTip = await revParse(run.repoRoot, run.branch);
@@ -72,11 +88,7 @@ export async function collectReport(store: Store, runId: string): Promise<Report
   } catch {
     uncommitted = [];
   }
-  const schedule = planned ? { ...(await collectScheduleFigures(store, run, Date.now())), concurrency: concurrencyOf(run) } : undefined;
-  const worktreeKept = task !== undefined && existsSync(task.worktree);
-  const gate = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
-  const delivery = (await store.readEvents({ runId, types: ["run.delivered"] })).flatMap((e) => (e.type === "run.delivered" ? [e.data] : []));
-  return { run, tasks, attempts, diff, uncommitted, notes, deliveries, figures: await collectFigures(store, runId), schedule, runTip, worktreeKept, gate, delivery };
+  return { diff, uncommitted, runTip, worktreeKept: task !== undefined && existsSync(task.worktree) };
 }
 
 export function renderReport(data: ReportData, now: number = Date.now()): string {
@@ -238,12 +250,14 @@ function gateSection(events: readonly StoredEvent[]): string[] {
   return lines;
 }
 
-export async function writeReport(store: Store, runId: string, path: string): Promise<string> {
-  const markdown = renderReport(await collectReport(store, runId));
+/** Writes the run's report to `path`; `git` as for collectReport. Returns its text, and what it read from git. */
+export async function writeReport(store: Store, runId: string, path: string, git?: ReportGit): Promise<{ markdown: string; git: ReportGit }> {
+  const data = await collectReport(store, runId, git);
+  const markdown = renderReport(data);
   mkdirSync(dirname(path), { recursive: true });
   // It quotes failures and criteria output: for its owner's eyes, like the rest of .orch/.
   writeFileSync(path, markdown, { mode: 0o600 });
-  return markdown;
+  return { markdown, git: { diff: data.diff, uncommitted: data.uncommitted, runTip: data.runTip, worktreeKept: data.worktreeKept } };
 }
 
 /** A planned run's tasks: where each stands, what it waited for, the merge that integrated it; and the figures. */

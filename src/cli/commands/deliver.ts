@@ -27,9 +27,9 @@ export async function deliverCommand(ctx: CliContext, ref: string, flags: { json
       throw new UsageError(`run ${run.id} was made by an orch that did not deliver runs; it has no delivery settings`, { hint: `push its branch yourself: git push origin ${run.branch}` });
     }
     const report = reportPath(orchPaths(run.repoRoot), run.id);
-    await writeReport(store, run.id, report);
+    const written = await writeReport(store, run.id, report);
     const outcomes = await deliverRun({ run, report, write: (...events) => store.append(events), log: silentLogger, env: ctx.env });
-    await writeReport(store, run.id, report);
+    await writeReport(store, run.id, report, written.git);
     if (flags.json === true) ctx.output.json({ runId: run.id, delivery: outcomes });
     else for (const outcome of outcomes) ctx.output.out(describeRunDelivery(outcome));
     return outcomes.some((o) => o.outcome === "push-failed" || o.outcome === "pr-failed") ? EXIT.notConverged : EXIT.ok;

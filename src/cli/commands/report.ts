@@ -11,7 +11,7 @@ export async function reportCommand(ctx: CliContext, ref: string | undefined, fl
   return withRepoStore(ctx.cwd, false, async ({ store }) => {
     const run = await resolveRun(store, ref);
     const path = flags.out !== undefined ? resolve(ctx.cwd, flags.out) : reportPath(orchPaths(run.repoRoot), run.id);
-    const markdown = await writeReport(store, run.id, path);
+    const { markdown } = await writeReport(store, run.id, path);
     if (flags.out !== undefined) ctx.output.err(`orch: report written to ${path}`);
     else ctx.output.out(markdown);
     return EXIT.ok;
