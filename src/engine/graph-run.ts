@@ -35,7 +35,8 @@ export async function checkGraphRun(repo: RepoInfo, runId: string, plan: Plan | 
 
 /** The run branch at the base commit, and its worktree, where merges happen (and the planner reads). */
 export async function createRunBranch(repo: RepoInfo, paths: OrchPaths, runId: string, baseSha: string): Promise<void> {
-  await createWorktree({ repo, path: integrationWorktree(paths, runId), branch: runBranchOf(runId), baseSha });
+  // checkGraphRun checked the branch free when the run was planned (git still refuses one that exists by now).
+  await createWorktree({ repo, path: integrationWorktree(paths, runId), branch: runBranchOf(runId), baseSha, branchChecked: true });
   // The run's criteria are verified here after each merge.
   await linkDependencies(repo.root, integrationWorktree(paths, runId));
 }

@@ -67,8 +67,11 @@ export interface PlannedRun {
   graph?: TaskGraph<Plan["tasks"][number]> | undefined;
 }
 
-/** Validates a run request against the repository. Writes nothing; every problem is a UsageError. */
-export async function planRun(request: RunRequest, now: Date = new Date()): Promise<PlannedRun> {
+/**
+ * Validates a run request against the repository (`repo`: the one at `request.cwd`, where the caller has looked at
+ * it already). Writes nothing; every problem is a UsageError.
+ */
+export async function planRun(request: RunRequest, repo?: RepoInfo, now: Date = new Date()): Promise<PlannedRun> {
   const goal = request.goal.trim();
   if (goal === "") throw new UsageError("the goal is empty", { hint: 'say what to achieve: orch run "make the failing tests pass" --verify "npm test"' });
   const criteria = request.criteria.map((c) => c.trim()).filter((c) => c !== "");
@@ -78,7 +81,7 @@ export async function planRun(request: RunRequest, now: Date = new Date()): Prom
     });
   }
   checkWorktreesDir(request.worktrees);
-  const repo = await inspectRepo(request.cwd);
+  repo ??= await inspectRepo(request.cwd);
   const base = await resolveBase(repo, request.base);
   const adapter = await createAdapter(request.agent);
   // Every fallback agent is checked now too, so that a bad one fails before anything is written.

@@ -24,7 +24,7 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
   const { config } = loadConfig(repo.root);
   // A run that names no reviewer gets one that can run here, if any (another ready agent CLI).
   const request = await withDefaultReviewer(buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env), config, ctx.env);
-  const planned = await planRun(request);
+  const planned = await planRun(request, repo);
   if (request.planner !== undefined) await assertPlannerStarts(request.planner, ctx.env, repo.root);
   // What cannot work fails now, every problem at once, rather than after attempts and waits.
   if (flags.preflight !== false) {
