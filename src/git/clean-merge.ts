@@ -11,17 +11,23 @@ export type CleanMerge = { clean: true; merge: string; sameTree: boolean } | { c
 const CONFLICTS = 90;
 const MOVED = 91;
 
+// Four git processes, each on the merge queue's path: where the branch stands and the task's own tree come from one
+// rev-parse (a line each).
 const MERGE = `tip=$1 commit=$2 message=$3
 shift 3
+revs=$(git rev-parse HEAD "$commit^{tree}") || exit
+nl='
+'
+branch=\${revs%%"$nl"*} own=\${revs#*"$nl"}
 tree=$(git merge-tree --write-tree "$tip" "$commit")
 status=$?
 [ "$status" -eq 1 ] && exit ${CONFLICTS}
 [ "$status" -eq 0 ] || exit "$status"
-[ "$(git rev-parse HEAD)" = "$tip" ] || exit ${MOVED}
+[ "$branch" = "$tip" ] || exit ${MOVED}
 merge=$(git "$@" commit-tree --no-gpg-sign "$tree" -p "$tip" -p "$commit" -m "$message") || exit
 git "$@" reset --quiet --keep "$merge" || exit
 echo "$merge"
-[ "$tree" = "$(git rev-parse "$commit^{tree}")" ] && echo same
+[ "$tree" = "$own" ] && echo same
 exit 0`;
 
 /**
