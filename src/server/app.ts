@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import type { Env, ServerDeps } from "./deps.js";
 import { checkOrigin, requireToken } from "./auth.js";
 import { ApiError, errorResponse } from "./errors.js";
-import { renderMetrics } from "./metrics.js";
+import { EndedRunCounters, renderMetrics } from "./metrics.js";
 import { CONTENT_TYPE } from "./prometheus.js";
 import { controlRoutes } from "./routes/control.js";
 import { runRoutes } from "./routes/runs.js";
@@ -31,7 +31,8 @@ export function createApp(deps: ServerDeps): Hono<Env> {
     throw new ApiError(404, "not_found", `no API route ${c.req.method} ${c.req.path}`, "GET /api/runs lists the runs");
   });
 
-  app.get("/metrics", async (c) => c.body(await renderMetrics(deps.store, deps.counters), 200, { "content-type": CONTENT_TYPE, "cache-control": "no-store" }));
+  const ended = new EndedRunCounters();
+  app.get("/metrics", async (c) => c.body(await renderMetrics(deps.store, deps.counters, ended), 200, { "content-type": CONTENT_TYPE, "cache-control": "no-store" }));
 
   app.get("*", async (c) => {
     const file = await staticFile(deps.dashboardDir, c.req.path);

@@ -7,15 +7,86 @@ import { isTerminalRun, TERMINAL_RUN_STATUSES, type RunStatus } from "../core/ru
 import { TERMINAL_TASK_STATUSES } from "../core/task.js";
 import { FAILURE_KINDS } from "../core/failure.js";
 import { supervisorAlive } from "../engine/lease.js";
-import type { Store } from "../store/store.js";
+import type { RunRecord, Store } from "../store/store.js";
 import { renderFamilies, Tally, type Family } from "./prometheus.js";
 import type { SseCounters } from "./sse.js";
 
 const RUN_STATUSES: readonly RunStatus[] = ["pending", "planning", "running", "paused", "waiting", ...TERMINAL_RUN_STATUSES];
 const TASK_STATUSES = ["pending", "running", ...TERMINAL_TASK_STATUSES] as const;
 
-export async function renderMetrics(store: Store, sse: SseCounters, now = Date.now()): Promise<string> {
+/** What one run adds to the counters; a run that has ended adds the same until it changes. */
+interface RunCounters {
+  attempts: Tally;
+  failures: Map<string, number>;
+  calls: Tally;
+  tokens: Tally;
+  cost: Tally;
+  interrupted: number;
+  recovered: number;
+  escalated: number;
+  waitedMs: number;
+  waits: number;
+  /** Attempts under way now (a running run's). */
+  busy: number;
+}
+
+/**
+ * The counters of runs that have ended, kept between scrapes: a journal with a long history is read once, not on
+ * every scrape (a Prometheus scrapes every 15 s). A run that changes (resumed, given more attempts) is read again.
+ */
+export class EndedRunCounters {
+  readonly #kept = new Map<string, { version: string; counters: RunCounters }>();
+
+  async of(store: Store, run: RunRecord): Promise<RunCounters> {
+    if (!isTerminalRun(run.status)) return countRun(store, run);
+    const version = `${run.status}|${run.endedAt ?? ""}|${run.attempts}`;
+    const kept = this.#kept.get(run.id);
+    if (kept?.version === version) return kept.counters;
+    const counters = await countRun(store, run);
+    this.#kept.set(run.id, { version, counters });
+    return counters;
+  }
+
+  /** Forgets runs that are no longer in the journal (`orch gc` may delete them). */
+  keepOnly(ids: ReadonlySet<string>): void {
+    for (const id of this.#kept.keys()) if (!ids.has(id)) this.#kept.delete(id);
+  }
+}
+
+async function countRun(store: Store, run: RunRecord): Promise<RunCounters> {
+  const { attempts: runAttempts, retriesByAttempt, waits, figures } = await readRecovery(store, run.id);
+  const counters: RunCounters = {
+    attempts: new Tally(),
+    failures: new Map(),
+    calls: new Tally(),
+    tokens: new Tally(),
+    cost: new Tally(),
+    interrupted: figures.interrupted,
+    recovered: figures.recovered,
+    escalated: figures.escalated,
+    waitedMs: figures.waitedMs,
+    waits: waits.filter((w) => w.reason !== PACING_REASON).length,
+    busy: runAttempts.filter((a) => a.status === "starting" || a.status === "running" || a.status === "verifying").length,
+  };
+  for (const a of runAttempts) {
+    const labels = { agent: a.agent, model: a.model ?? "default" };
+    counters.attempts.add({ ...labels, status: a.status }, 1);
+    if (a.status === "failed" && a.failure !== undefined) counters.failures.set(a.failure.kind, (counters.failures.get(a.failure.kind) ?? 0) + 1);
+    counters.calls.add(labels, 1 + (retriesByAttempt.get(a.id)?.count ?? 0));
+    if (a.usage !== undefined) {
+      counters.tokens.add({ ...labels, kind: "input" }, a.usage.inputTokens);
+      counters.tokens.add({ ...labels, kind: "output" }, a.usage.outputTokens);
+      counters.tokens.add({ ...labels, kind: "cache_read" }, a.usage.cacheReadTokens ?? 0);
+      counters.tokens.add({ ...labels, kind: "cache_write" }, a.usage.cacheWriteTokens ?? 0);
+    }
+    if (a.costUsd !== undefined) counters.cost.add(labels, a.costUsd);
+  }
+  return counters;
+}
+
+export async function renderMetrics(store: Store, sse: SseCounters, ended = new EndedRunCounters(), now = Date.now()): Promise<string> {
   const runs = await store.listRuns();
+  ended.keepOnly(new Set(runs.map((r) => r.id)));
   const runsByStatus = new Map<string, number>(RUN_STATUSES.map((s) => [s, 0]));
   let stale = 0;
   const liveTasks = new Map<string, number>(TASK_STATUSES.map((s) => [s, 0]));
@@ -35,25 +106,17 @@ export async function renderMetrics(store: Store, sse: SseCounters, now = Date.n
   for (const run of runs) {
     runsByStatus.set(run.status, (runsByStatus.get(run.status) ?? 0) + 1);
     if (supervisorAlive(run, now) === false) stale++;
-    const { attempts: runAttempts, retriesByAttempt, waits: runWaits, figures } = await readRecovery(store, run.id);
-    waits += runWaits.filter((w) => w.reason !== PACING_REASON).length;
-    for (const a of runAttempts) {
-      const labels = { agent: a.agent, model: a.model ?? "default" };
-      attempts.add({ ...labels, status: a.status }, 1);
-      if (a.status === "failed" && a.failure !== undefined) failures.set(a.failure.kind, (failures.get(a.failure.kind) ?? 0) + 1);
-      calls.add(labels, 1 + (retriesByAttempt.get(a.id)?.count ?? 0));
-      if (a.usage !== undefined) {
-        tokens.add({ ...labels, kind: "input" }, a.usage.inputTokens);
-        tokens.add({ ...labels, kind: "output" }, a.usage.outputTokens);
-        tokens.add({ ...labels, kind: "cache_read" }, a.usage.cacheReadTokens ?? 0);
-        tokens.add({ ...labels, kind: "cache_write" }, a.usage.cacheWriteTokens ?? 0);
-      }
-      if (a.costUsd !== undefined) cost.add(labels, a.costUsd);
-    }
-    interrupted += figures.interrupted;
-    recovered += figures.recovered;
-    escalated += figures.escalated;
-    waitedMs += figures.waitedMs;
+    const counters = await ended.of(store, run);
+    attempts.addAll(counters.attempts);
+    calls.addAll(counters.calls);
+    tokens.addAll(counters.tokens);
+    cost.addAll(counters.cost);
+    for (const [kind, n] of counters.failures) failures.set(kind, (failures.get(kind) ?? 0) + n);
+    interrupted += counters.interrupted;
+    recovered += counters.recovered;
+    escalated += counters.escalated;
+    waitedMs += counters.waitedMs;
+    waits += counters.waits;
     if (!isTerminalRun(run.status)) {
       const tasks = await store.listTasks(run.id);
       for (const t of tasks) {
@@ -62,7 +125,7 @@ export async function renderMetrics(store: Store, sse: SseCounters, now = Date.n
       }
       if (run.status === "running" && supervisorAlive(run, now) === true) {
         slots += run.settings.concurrency;
-        busy += runAttempts.filter((a) => a.status === "starting" || a.status === "running" || a.status === "verifying").length;
+        busy += counters.busy;
       }
     }
   }

@@ -59,6 +59,10 @@ export class Tally {
     if (found !== undefined) found.value += value;
     else this.#values.set(key, { labels, value });
   }
+  /** Adds every sample of `other`. */
+  addAll(other: Tally): void {
+    for (const { labels, value } of other.#values.values()) this.add(labels, value);
+  }
   samples(): Sample[] {
     return [...this.#values.values()];
   }

@@ -33,7 +33,8 @@ export function runCreated(runId: string, at = 1_000): NewEvent {
   };
 }
 
-function lifecycle(runId: string): NewEvent[] {
+/** A run of one task from start to a succeeded end: one attempt, its usage and cost, verified, committed. */
+export function lifecycle(runId: string): NewEvent[] {
   const taskId = "fix";
   const attemptId = `${runId}.fix.1`;
   return [
