@@ -72,7 +72,8 @@ export function browserBuild(input: string, dir: string, title = "orch"): BuildO
 export default defineConfig([
   {
     input: {
-      // The executable, and the child-process entries that are started by path.
+      // The executable (which loads the rest of the CLI from dist/cjs/), and the child-process entries that are
+      // started by path.
       "cli/main": "src/cli/main.ts",
       "agents/scripted/player": "src/agents/scripted/player.ts",
       // Opened by path in tests' child processes: the store's (test/store-sqlite.test.ts) and the resident shell's
@@ -90,6 +91,22 @@ export default defineConfig([
       cleanDir: true,
       entryFileNames: "[name].js",
       chunkFileNames: "chunks/[name]-[hash].js",
+    },
+  },
+  // The CLI past its entry, as CommonJS chunks for cli/chunk-loader.ts, which compiles them with V8's code cache:
+  // split by command as above, each chunk requiring its own builtins. Names without hashes: the cache keys a
+  // chunk by name, size and time, and replaces the caches of a chunk's earlier builds.
+  {
+    input: { program: "src/cli/program.ts" },
+    platform: "node",
+    external: ["better-sqlite3"],
+    resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
+    output: {
+      dir: "dist/cjs",
+      format: "cjs",
+      sourcemap: true,
+      entryFileNames: "[name].cjs",
+      chunkFileNames: "[name].cjs",
     },
   },
   // After the CLI's build, which cleans dist/ first.

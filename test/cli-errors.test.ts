@@ -17,6 +17,8 @@ const FILES = {
 const sandboxes = useSandboxes({ prefix: "orch-cli-errors-", graceMs: 3_000 });
 const newRepo = (): OrchSandbox => sandboxes.orchRepo(FILES);
 
+const CODE_CACHE_FOLDERS = /(^|\/)\.cache(\/orch(\/compile-cache)?)?$/;
+
 /**
  * Every file under the sandbox (the repository, its .git, HOME, TMPDIR) with a hash of its content, and
  * every directory; git's object store is left out (a failed command writes no objects, and it is large).
@@ -28,6 +30,12 @@ function snapshot(dir: string): string[] {
       const full = join(at, entry.name);
       const rel = relative(dir, full);
       if (rel.endsWith(".git/objects")) continue;
+      // The CLI's own code cache (src/cli/chunk-loader.ts) and the folders made for it: any start may write it,
+      // as node writes its own. Anything else in those folders still counts.
+      if (CODE_CACHE_FOLDERS.test(rel)) {
+        if (!rel.endsWith("compile-cache")) walk(full);
+        continue;
+      }
       if (entry.isDirectory()) {
         entries.push(`${rel}/`);
         walk(full);

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The `orch` executable: hands the arguments to the program and exits with its code.
-// `orch --version` answers before commander or any command module loads: it is the start-up's floor.
+// `orch --version` answers before commander or any command module loads: it is the start-up's floor. The rest
+// of the CLI is built apart as CommonJS chunks (dist/cjs/), loaded through the code cache of chunk-loader.ts.
 import { fileURLToPath } from "node:url";
+import { compileCacheDir, createChunkLoader } from "./chunk-loader.js";
 import { EXIT } from "./exit-codes.js";
 import { terminalOutput } from "./output.js";
+import type { runCli as RunCli } from "./program.js";
 import { VERSION } from "./version.js";
 
 /**
@@ -24,11 +27,21 @@ const output = terminalOutput({
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   output.out(VERSION);
 } else {
-  const { runCli } = await import("./program.js");
+  const loader = createChunkLoader(compileCacheDir(process.env));
+  process.once("exit", () => loader.saveCache());
+  const { runCli } = programOf(loader.load(fileURLToPath(new URL("../cjs/program.cjs", import.meta.url))));
   process.exitCode = await runCli(argv, {
     cwd: process.cwd(),
     env: process.env,
     output,
     entry: fileURLToPath(import.meta.url),
   });
+}
+
+/** The program chunk's exports, checked as far as a module of our own build needs. */
+function programOf(exports: unknown): { runCli: typeof RunCli } {
+  if (typeof exports === "object" && exports !== null && "runCli" in exports && typeof exports.runCli === "function") {
+    return { runCli: exports.runCli as typeof RunCli };
+  }
+  throw new Error("the CLI's build is incomplete: dist/cjs/program.cjs has no runCli; run `npm run build`");
 }

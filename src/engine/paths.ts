@@ -5,10 +5,10 @@
 // (`RunSettings.worktrees`); a run made before that has its worktrees under `.orch/worktrees/`, and keeps them.
 import { createHash } from "node:crypto";
 import { accessSync, chmodSync, constants, mkdirSync, realpathSync, statSync, type Stats } from "node:fs";
-import { homedir } from "node:os";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { JournalDamagedError } from "../store/errors.js";
+import { userCacheDir } from "./user-cache.js";
 
 export interface OrchPaths {
   root: string;
@@ -92,10 +92,7 @@ export function worktreesRoot(repoRoot: string, env: Readonly<Record<string, str
     return { dir: join(resolve(fromEnv), repoKey(repoRoot)), source: "env" };
   }
   if (configured !== undefined) return { dir: resolve(repoRoot, configured), source: "config" };
-  const xdg = env["XDG_CACHE_HOME"];
-  const home = env["HOME"] !== undefined && env["HOME"] !== "" ? env["HOME"] : homedir();
-  const cache = xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, ".cache");
-  return { dir: join(cache, "orch", "worktrees", repoKey(repoRoot)), source: "cache" };
+  return { dir: join(userCacheDir(env), "worktrees", repoKey(repoRoot)), source: "cache" };
 }
 
 /**

@@ -1,0 +1,140 @@
+// Loads the CLI's own CommonJS chunks (dist/cjs/, built by rolldown) with V8's code cache, which Node 20 does not
+// keep by itself (it has no `module.enableCompileCache`): compiling the bundled code is most of what a short
+// command costs. Each chunk is compiled with `vm.Script` from its cache when one fits; a chunk that had none (or a
+// rejected one) gets one written when `saveCache` is called at exit, after the command ran, so that the functions
+// it compiled lazily are in it too. The cache is only ever a speed-up: a cache that cannot be read or written
+// costs nothing but time, and a chunk is evaluated the same either way.
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { basename, dirname, join, resolve } from "node:path";
+import { Script } from "node:vm";
+import { userCacheDir } from "../engine/user-cache.js";
+
+/** How a chunk was compiled: from its cache, anew without one, or anew because V8 refused the one it had. */
+export type ChunkCompile = "cached" | "compiled" | "rejected";
+
+export interface ChunkLoader {
+  /** The exports of the chunk at `file` (an absolute path), evaluated once per loader. */
+  load(file: string): unknown;
+  /** Writes the code cache of every chunk loaded without a usable one. Never throws. */
+  saveCache(): void;
+  /** Each chunk loaded so far, by path, and how it was compiled. */
+  readonly compiled: ReadonlyMap<string, ChunkCompile>;
+}
+
+/**
+ * Where the code cache lives: `compile-cache/` in orch's user cache folder; undefined when it is turned off, by
+ * ORCH_NO_COMPILE_CACHE or by Node's own NODE_DISABLE_COMPILE_CACHE.
+ */
+export function compileCacheDir(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const off = (name: string) => (env[name] ?? "") !== "" && env[name] !== "0";
+  if (off("ORCH_NO_COMPILE_CACHE") || off("NODE_DISABLE_COMPILE_CACHE")) return undefined;
+  return join(userCacheDir(env), "compile-cache");
+}
+
+interface Chunk {
+  module: { exports: unknown; id: string; filename: string; loaded: boolean };
+  script: Script;
+  compile: ChunkCompile;
+  /** The cache file for this very build of the chunk on this Node. */
+  cacheFile: string;
+}
+
+// Node's own CommonJS wrapper, kept on the chunk's first line so that line numbers in stack traces stay true.
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) { ";
+const WRAPPER_TAIL = "\n})";
+
+type ChunkFunction = (exports: unknown, require: (id: string) => unknown, module: Chunk["module"], filename: string, dirname: string) => void;
+
+/**
+ * A loader whose chunks' relative `require`s of `.cjs` files load those chunks through it too; everything else
+ * they require (Node's builtins, better-sqlite3) comes from Node's own `require`, resolved from the chunk's folder.
+ * Without `cacheDir` it compiles every chunk anew and writes nothing.
+ */
+export function createChunkLoader(cacheDir: string | undefined): ChunkLoader {
+  const chunks = new Map<string, Chunk>();
+  const compiled = new Map<string, ChunkCompile>();
+  const nodeRequires = new Map<string, NodeJS.Require>();
+
+  function requireFrom(dir: string): (id: string) => unknown {
+    return (id) => {
+      if ((id.startsWith("./") || id.startsWith("../")) && id.endsWith(".cjs")) return load(resolve(dir, id));
+      let nodeRequire = nodeRequires.get(dir);
+      if (nodeRequire === undefined) {
+        nodeRequire = createRequire(join(dir, "noop.cjs"));
+        nodeRequires.set(dir, nodeRequire);
+      }
+      return nodeRequire(id);
+    };
+  }
+
+  function load(file: string): unknown {
+    const known = chunks.get(file);
+    if (known !== undefined) return known.module.exports;
+    const source = readFileSync(file, "utf8");
+    // The name, size and time of this build of the chunk and the Node that compiled it: V8 itself checks only the
+    // source's length and its own flags, so a rebuilt chunk of the same length needs a name of its own.
+    const { size, mtimeMs } = statSync(file);
+    const cacheFile = join(cacheDir ?? "", `${basename(file)}.${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.v8`);
+    const cachedData = cacheDir === undefined ? undefined : readCache(cacheFile);
+    const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+    const compile: ChunkCompile = cachedData === undefined ? "compiled" : script.cachedDataRejected === true ? "rejected" : "cached";
+    const module = { exports: {}, id: file, filename: file, loaded: false };
+    // Registered before it runs, as Node does, so that a cycle of chunks gets the exports made so far.
+    chunks.set(file, { module, script, compile, cacheFile });
+    compiled.set(file, compile);
+    const run: ChunkFunction = script.runInThisContext();
+    run.call(module.exports, module.exports, requireFrom(dirname(file)), module, file, dirname(file));
+    module.loaded = true;
+    return module.exports;
+  }
+
+  function saveCache(): void {
+    if (cacheDir === undefined) return;
+    const stale = [...chunks.values()].filter((chunk) => chunk.compile !== "cached");
+    if (stale.length === 0) return;
+    let present: string[];
+    try {
+      mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      present = readdirSync(cacheDir);
+    } catch {
+      return;
+    }
+    for (const chunk of stale) {
+      const name = basename(chunk.cacheFile);
+      const temporary = `${chunk.cacheFile}.${process.pid}.tmp`;
+      try {
+        writeFileSync(temporary, chunk.script.createCachedData());
+        // Whole or not at all: another orch starting now reads the old file or the new one, never half of one.
+        renameSync(temporary, chunk.cacheFile);
+        // The same chunk's caches of other builds or other Node versions: this one replaces them.
+        const chunkName = `${basename(chunk.module.filename)}.`;
+        for (const other of present) {
+          if (other !== name && other.startsWith(chunkName) && other.endsWith(".v8")) rmSync(join(cacheDir, other), { force: true });
+        }
+      } catch {
+        // A full disk or a folder that is not ours: the next start compiles anew, as this one did.
+        removeQuietly(temporary);
+        return;
+      }
+    }
+  }
+
+  return { load, saveCache, compiled };
+}
+
+function readCache(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch {
+    // Left behind: a stray temporary file costs nothing but its room.
+  }
+}
