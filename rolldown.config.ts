@@ -97,7 +97,7 @@ export default defineConfig([
   // split by command as above, each chunk requiring its own builtins. Names without hashes: the cache keys a
   // chunk by name, size and time, and replaces the caches of a chunk's earlier builds.
   {
-    input: { program: "src/cli/program.ts" },
+    input: { program: "src/cli/program.ts", "zod-jitless": "src/cli/zod-jitless.ts" },
     platform: "node",
     external: ["better-sqlite3"],
     resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
