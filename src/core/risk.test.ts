@@ -125,4 +125,10 @@ describe("the planner's level and the user's rules", () => {
     expect(globProblem("/etc/x")).toBe('"/etc/x" is absolute; paths are relative to the repository\'s root (write "etc/x")');
     expect(globProblem("src/**/*.{ts,tsx}")).toBeUndefined();
   });
+
+  it("the default rules' globs are good ones (rulesInForce does not check them again)", () => {
+    const globs = DEFAULT_RULES.flatMap((rule) => (rule.kind === "paths" ? rule.paths : []));
+    expect(globs.length).toBeGreaterThan(50);
+    expect(globs.filter((glob) => globProblem(glob) !== undefined)).toEqual([]);
+  });
 });
