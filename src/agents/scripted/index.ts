@@ -10,7 +10,7 @@ import { parseJson } from "../parse-line.js";
 import { loadScript } from "./script.js";
 
 /**
- * The player's built file, started by path. From the built CLI this module sits in a chunk under dist/chunks/
+ * The player's built file, started by path. From the built CLI this module sits in a chunk under dist/cjs/
  * and the player is its own entry, dist/agents/scripted/player.js; compiled module by module (dist-bench/) it is
  * the sibling; from sources (under the test runner) the built copy in dist/ is used, which `npm test` builds
  * first.
