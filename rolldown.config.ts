@@ -99,7 +99,8 @@ export default defineConfig([
   {
     input: { program: "src/cli/program.ts", "zod-jitless": "src/cli/zod-jitless.ts" },
     platform: "node",
-    external: ["better-sqlite3"],
+    // better-sqlite3's JavaScript is bundled too, to come from the code cache (its own require cost a status
+    // some 12 ms); its addon stays where it was installed (store/sqlite/addon.ts).
     resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
     output: {
       dir: "dist/cjs",

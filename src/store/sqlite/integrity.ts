@@ -5,6 +5,7 @@ import { existsSync, renameSync } from "node:fs";
 import BetterSqlite3 from "better-sqlite3";
 import { z } from "zod";
 import { JournalDamagedError } from "../errors.js";
+import { addonOption } from "./addon.js";
 import { asJournalError } from "./journal-errors.js";
 import { sqliteJournalExists } from "./open.js";
 
@@ -17,7 +18,7 @@ export function checkSqliteJournal(path: string): JournalHealth {
   let raw: BetterSqlite3.Database | undefined;
   try {
     if (!sqliteJournalExists(path)) return { ok: true, exists: false };
-    raw = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+    raw = new BetterSqlite3(path, { readonly: true, fileMustExist: true, ...addonOption() });
     raw.pragma("busy_timeout = 10000");
     const found = QuickCheck.parse(raw.pragma("quick_check")).map((row) => row.quick_check);
     if (found.length === 1 && found[0] === "ok") return { ok: true, exists: true };

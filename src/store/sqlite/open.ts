@@ -12,6 +12,7 @@ import { watchDatabaseFile } from "./changes.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
 import { JournalDamagedError } from "../errors.js";
+import { addonOption } from "./addon.js";
 import { asJournalError } from "./journal-errors.js";
 import { migrateSqlite } from "./migrate.js";
 
@@ -89,7 +90,7 @@ function openRaw(options: SqliteStoreOptions): BetterSqlite3.Database {
     assertJournalDir(options.path);
     mkdirSync(dirname(options.path), { recursive: true });
   }
-  const raw = new BetterSqlite3(options.path);
+  const raw = new BetterSqlite3(options.path, addonOption());
   try {
     // First: the switch to WAL of a new file takes a lock, and another process may be creating it too.
     raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
