@@ -3,7 +3,6 @@
 // working tree, the folder where a run's worktrees go, so that nothing walking the checkout (a test runner, a
 // linter, a search) finds the runs' copies of the files. Each run records its worktree folder when it is made
 // (`RunSettings.worktrees`); a run made before that has its worktrees under `.orch/worktrees/`, and keeps them.
-import { createHash } from "node:crypto";
 import { accessSync, chmodSync, constants, mkdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { UsageError } from "../core/errors.js";
@@ -63,7 +62,8 @@ export function repoKey(repoRoot: string): string {
     // A repository that is gone still has a key: the path as given.
   }
   const name = basename(real).replace(/[^A-Za-z0-9._-]/g, "_") || "repo";
-  return `${name}-${createHash("sha256").update(real).digest("hex").slice(0, 12)}`;
+  // node:crypto loads on first use, not with the module: most commands never need a key (engine/ids.ts).
+  return `${name}-${process.getBuiltinModule("node:crypto").createHash("sha256").update(real).digest("hex").slice(0, 12)}`;
 }
 
 export type WorktreesSource = "env" | "config" | "cache";

@@ -3,7 +3,6 @@
 // given up on after a short bound) and every timer and listener is released; the first stop reason wins.
 // Memory is watched by sampling the RSS of the child's group and descendants, one sample in flight at a time.
 import { spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import type { ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { toError } from "../core/errors.js";
@@ -114,7 +113,8 @@ export async function supervise(options: SuperviseOptions): Promise<SupervisedEx
   });
 
   if (options.signal?.aborted === true) return ended("aborted", undefined);
-  const mark = randomUUID();
+  // node:crypto loads here, on first use, not with the module: `orch status` loads this one and never needs it.
+  const mark = process.getBuiltinModule("node:crypto").randomUUID();
   let child: ChildProcess;
   try {
     child = spawn(options.file, options.args, {
