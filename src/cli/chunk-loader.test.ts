@@ -81,6 +81,28 @@ describe("the chunk loader", () => {
     expect(after).not.toEqual(before);
   });
 
+  it("keeps the caches of the same chunks in another folder (another install), and drops those of builds long gone", () => {
+    const first = createChunkLoader(cache);
+    first.load(join(chunks, "entry.cjs"));
+    first.saveCache();
+    const old = join(cache, "gone.cjs.abc.1-2-v18.0.0-x64.v8");
+    writeFileSync(old, "a cache of a build removed long ago");
+    utimesSync(old, new Date(), new Date(Date.now() - 40 * 24 * 60 * 60 * 1000));
+
+    const other = join(tmp, "other-install");
+    mkdirSync(other);
+    writeFileSync(join(other, "lib.cjs"), "exports.value = 'another install';\n");
+    const second = createChunkLoader(cache);
+    second.load(join(other, "lib.cjs"));
+    second.saveCache();
+    expect(readdirSync(cache).filter((name) => name.startsWith("lib.cjs."))).toHaveLength(2);
+    expect(readdirSync(cache)).not.toContain("gone.cjs.abc.1-2-v18.0.0-x64.v8");
+
+    const again = createChunkLoader(cache);
+    again.load(join(chunks, "entry.cjs"));
+    expect([...again.compiled.values()]).toEqual(["cached", "cached"]);
+  });
+
   it("compiles anew over a cache V8 refuses, and writes a good one", () => {
     const loader = createChunkLoader(cache);
     loader.load(join(chunks, "entry.cjs"));

@@ -36,7 +36,7 @@ interface Chunk {
   module: { exports: unknown; id: string; filename: string; loaded: boolean };
   script: Script;
   compile: ChunkCompile;
-  /** The cache file for this very build of the chunk on this Node. */
+  /** The cache file for this very build of the chunk on this Node (`cacheName` and the build's key). */
   cacheFile: string;
 }
 
@@ -75,7 +75,7 @@ export function createChunkLoader(cacheDir: string | undefined): ChunkLoader {
     // The name, size and time of this build of the chunk and the Node that compiled it: V8 itself checks only the
     // source's length and its own flags, so a rebuilt chunk of the same length needs a name of its own.
     const { size, mtimeMs } = statSync(file);
-    const cacheFile = join(cacheDir ?? "", `${basename(file)}.${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.v8`);
+    const cacheFile = join(cacheDir ?? "", `${cacheName(file)}${size}-${Math.trunc(mtimeMs)}-${process.version}-${process.arch}.v8`);
     const cachedData = cacheDir === undefined ? undefined : readCache(cacheFile);
     const script = new Script(WRAPPER_HEAD + source + WRAPPER_TAIL, { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
     const compile: ChunkCompile = cachedData === undefined ? "compiled" : script.cachedDataRejected === true ? "rejected" : "cached";
@@ -97,6 +97,7 @@ export function createChunkLoader(cacheDir: string | undefined): ChunkLoader {
     try {
       mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
       present = readdirSync(cacheDir);
+      removeAged(cacheDir, present);
     } catch {
       return;
     }
@@ -107,8 +108,9 @@ export function createChunkLoader(cacheDir: string | undefined): ChunkLoader {
         writeFileSync(temporary, chunk.script.createCachedData());
         // Whole or not at all: another orch starting now reads the old file or the new one, never half of one.
         renameSync(temporary, chunk.cacheFile);
-        // The same chunk's caches of other builds or other Node versions: this one replaces them.
-        const chunkName = `${basename(chunk.module.filename)}.`;
+        // The same chunk's caches of earlier builds in the same folder, or of other Node versions: this one
+        // replaces them.
+        const chunkName = cacheName(chunk.module.filename);
         for (const other of present) {
           if (other !== name && other.startsWith(chunkName) && other.endsWith(".v8")) rmSync(join(cacheDir, other), { force: true });
         }
@@ -121,6 +123,32 @@ export function createChunkLoader(cacheDir: string | undefined): ChunkLoader {
   }
 
   return { load, saveCache, compiled };
+}
+
+/**
+ * The start of a chunk's cache file names: its name and a hash of its folder, so that two installs of orch (or two
+ * checkouts, or main's build beside another in a benchmark) keep caches of their own instead of replacing each
+ * other's at every start.
+ */
+function cacheName(file: string): string {
+  const dir = dirname(file);
+  // FNV-1a: stable and short, and no node:crypto to load.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < dir.length; i++) hash = Math.imul(hash ^ dir.charCodeAt(i), 0x01000193) >>> 0;
+  return `${basename(file)}.${hash.toString(36)}.`;
+}
+
+/** Caches are written once per build and never touched after; one not written for this long is of a build gone. */
+const CACHE_DAYS = 30;
+
+/** Removes the cache files (and stray temporary files) older than CACHE_DAYS, which nothing else would remove. */
+function removeAged(cacheDir: string, names: readonly string[]): void {
+  const before = Date.now() - CACHE_DAYS * 24 * 60 * 60 * 1000;
+  for (const name of names) {
+    if (!name.endsWith(".v8") && !name.endsWith(".tmp")) continue;
+    const file = join(cacheDir, name);
+    if ((statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Infinity) < before) rmSync(file, { force: true });
+  }
 }
 
 function readCache(file: string): Buffer | undefined {
