@@ -10,7 +10,10 @@ const README = readFileSync(resolve(import.meta.dirname, "../README.md"), "utf8"
 
 /** `orch ...args`, exit 0, its stdout with every run of whitespace one space (commander wraps at 80 columns). */
 async function help(...args: string[]): Promise<string> {
-  const result = await runOrch(args, { cwd: import.meta.dirname, env: { PATH: process.env["PATH"] ?? "" }, timeoutMs: 20_000 });
+  // Only PATH, so that no setting of this machine shows in the help; and no compile cache, which with no HOME or
+  // XDG_CACHE_HOME would be written to the real user's cache folder.
+  const env = { PATH: process.env["PATH"] ?? "", ORCH_NO_COMPILE_CACHE: "1" };
+  const result = await runOrch(args, { cwd: import.meta.dirname, env, timeoutMs: 20_000 });
   expect(result.code, result.stderr).toBe(0);
   return result.stdout.replace(/\s+/g, " ");
 }
