@@ -10,7 +10,7 @@ import type { Redactor } from "../core/redact.js";
 import { readTranscriptPage } from "../read/transcript.js";
 import type { EventQuery, Store } from "../store/store.js";
 import type { JournalHub } from "./hub.js";
-import { framesOf, messageOf, rowBatches, type Frame } from "./wire.js";
+import { batchEnd, framesOf, messageOf, rowBatches, type Frame } from "./wire.js";
 
 export interface SseLimits {
   /** Frames a client may have queued (not yet written to its socket). */
@@ -203,27 +203,19 @@ export class SseClient {
   }
 
   /**
-   * Writes queued frames while the socket takes them, several rows to a `write` (up to WRITE_CHARS): at 500 events a
-   * second to 100 viewers, one write per event would be 50,000 writes a second. A write ends at a row's end, never
-   * inside one: a row's events share a seq and only its last carries the `id`, so a client dropped mid-row would be
-   * sent its first events twice.
+   * Writes queued frames while the socket takes them, several rows to a `write` (up to WRITE_CHARS, ending at a row's
+   * end: `batchEnd`): at 500 events a second to 100 viewers, one write per event would be 50,000 writes a second.
    */
   #pump(): void {
     if (!this.#live || this.#closed) return;
     while (this.#fullSince === undefined && this.#queueHead < this.#queue.length) {
-      const batch: Frame[] = [];
-      let chars = 0;
-      let rowEnded = true;
-      while (this.#queueHead < this.#queue.length && (chars < WRITE_CHARS || !rowEnded)) {
-        const frame = this.#queue[this.#queueHead++];
-        if (frame === undefined) break;
-        this.#queuedBytes -= frame.text.length;
-        if (frame.seq <= this.#cursor) continue;
-        batch.push(frame);
-        chars += frame.text.length;
-        rowEnded = frame.end;
-      }
-      if (batch.length > 0) this.#write(batch);
+      const end = batchEnd(this.#queue, this.#queueHead, WRITE_CHARS);
+      const batch = this.#queue.slice(this.#queueHead, end);
+      this.#queueHead = end;
+      for (const frame of batch) this.#queuedBytes -= frame.text.length;
+      // Rows share their seq, so what was sent already drops out whole.
+      const unsent = batch.filter((frame) => frame.seq > this.#cursor);
+      if (unsent.length > 0) this.#write(unsent);
     }
     // What was written goes: all of it when the queue is empty, else once it is most of the array.
     if (this.#queueHead === this.#queue.length) {

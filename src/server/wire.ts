@@ -89,23 +89,29 @@ export function messageOf(frames: readonly Frame[]): string {
 }
 
 /**
- * Frames cut into runs of whole rows of about `maxChars` each (a row is never split: its events share a seq and only
- * its last carries the `id`), so that a replay page of large events goes out as several bounded messages, as live
- * writes do. A single row larger than `maxChars` is a batch of its own.
+ * Where a batch of whole rows that starts at `from` ends (exclusive): after the first row's end at which it holds
+ * `maxChars` or more, else at the end of `frames`. A row is never split: its events share a seq and only its last
+ * carries the `id`, so a client dropped mid-row would be sent its first events twice. A single row larger than
+ * `maxChars` is a batch of its own.
  */
+export function batchEnd(frames: readonly Frame[], from: number, maxChars: number): number {
+  let chars = 0;
+  for (let i = from; i < frames.length; i++) {
+    const frame = frames[i];
+    if (frame === undefined) break;
+    chars += frame.text.length;
+    if (frame.end && chars >= maxChars) return i + 1;
+  }
+  return frames.length;
+}
+
+/** Frames cut into batches of whole rows of about `maxChars` each (`batchEnd`): a replay page's messages. */
 export function rowBatches(frames: readonly Frame[], maxChars: number): Frame[][] {
   const batches: Frame[][] = [];
-  let batch: Frame[] = [];
-  let chars = 0;
-  for (const frame of frames) {
-    batch.push(frame);
-    chars += frame.text.length;
-    if (frame.end && chars >= maxChars) {
-      batches.push(batch);
-      batch = [];
-      chars = 0;
-    }
+  for (let from = 0; from < frames.length; ) {
+    const end = batchEnd(frames, from, maxChars);
+    batches.push(frames.slice(from, end));
+    from = end;
   }
-  if (batch.length > 0) batches.push(batch);
   return batches;
 }
