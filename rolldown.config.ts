@@ -108,6 +108,10 @@ export default defineConfig([
       sourcemap: true,
       entryFileNames: "[name].cjs",
       chunkFileNames: "[name].cjs",
+      // Without comments and whitespace a chunk is some 40% smaller, and reading and hashing its source is part of
+      // every command's start (`orch status` some 12 ms of CPU less). Names and code stay as written (no mangling,
+      // no compression); a stack trace's line:column maps back to src/ through the chunk's .map beside it.
+      minify: { compress: false, mangle: false, codegen: { removeWhitespace: true } },
     },
   },
   // After the CLI's build, which cleans dist/ first.

@@ -36,6 +36,8 @@ import {
   worktreeStatus,
 } from "../src/git/index.js";
 import type { RepoInfo } from "../src/git/index.js";
+import { adoptRepoLookup, type RepoLookup } from "../src/git/locate.js";
+import { startRepoLookup } from "../src/git/repo-lookup.js";
 
 const TASK_BRANCH = "orch/261121-0638-k3f9/fix-tests";
 
@@ -211,6 +213,59 @@ describe("inspectRepo", () => {
     const dir = makeRepo();
     const error = await rejection(inspectRepo(path.join(dir, ".git")));
     expect(error.message).toMatch(/not a working tree/);
+  });
+});
+
+describe("the entry's early repository lookup", () => {
+  it("asks git what inspectRepo asks, and inspectRepo gives the same answer from it", async () => {
+    const dir = makeRepo();
+    const asked = await inspectRepo(path.join(dir, "src"));
+    const lookup = startRepoLookup(path.join(dir, "src"));
+    expect(lookup.cwd).toBe(path.join(dir, "src"));
+    expect((await lookup.result)?.exitCode).toBe(0);
+    adoptRepoLookup(lookup);
+    expect(await inspectRepo(path.join(dir, "src"))).toEqual(asked);
+  });
+
+  it("answers the process's first inspectRepo only, and only for the folder it ran in", async () => {
+    const dir = makeRepo();
+    const other = makeRepo("other");
+    // The answer git gave in `other`, handed over as if it had been asked in `dir`: whoever takes it says `other`.
+    const otherAnswer = await startRepoLookup(other).result;
+    const planted = (cwd: string): RepoLookup => ({ cwd, result: Promise.resolve(otherAnswer) });
+
+    adoptRepoLookup(planted(dir));
+    expect((await inspectRepo(dir)).root).toBe(other);
+    expect((await inspectRepo(dir)).root).toBe(dir); // taken once: the next call asks git itself
+
+    adoptRepoLookup(planted(path.join(dir, "src")));
+    expect((await inspectRepo(dir)).root).toBe(dir); // asked about another folder: not used
+    expect((await inspectRepo(path.join(dir, "src"))).root).toBe(dir); // and dropped by that first call
+  });
+
+  it("falls back to asking git when the early git could not run, and reports a missing git as before", async () => {
+    const dir = makeRepo();
+    adoptRepoLookup({ cwd: dir, result: Promise.resolve(undefined) });
+    expect((await inspectRepo(dir)).root).toBe(dir);
+
+    const emptyBin = path.join(tmp, "bin");
+    mkdirSync(emptyBin);
+    process.env.PATH = emptyBin;
+    const lookup = startRepoLookup(dir);
+    expect(await lookup.result).toBeUndefined();
+    adoptRepoLookup(lookup);
+    const error = await rejection(inspectRepo(dir));
+    expect(error.message).toMatch(/git is not installed/);
+  });
+
+  it("carries a plain folder's refusal through, with the same words", async () => {
+    const dir = path.join(tmp, "plain");
+    mkdirSync(dir);
+    const lookup = startRepoLookup(dir);
+    expect((await lookup.result)?.exitCode).toBe(128);
+    adoptRepoLookup(lookup);
+    const error = await rejection(inspectRepo(dir));
+    expect(error.message).toBe(`${dir} is not a git repository`);
   });
 });
 

@@ -3,6 +3,7 @@
 // `orch --version` answers before commander or any command module loads: it is the start-up's floor. The rest
 // of the CLI is built apart as CommonJS chunks (dist/cjs/), loaded through the code cache of chunk-loader.ts.
 import { fileURLToPath } from "node:url";
+import { startRepoLookup } from "../git/repo-lookup.js";
 import { compileCacheDir, createChunkLoader } from "./chunk-loader.js";
 import { EXIT } from "./exit-codes.js";
 import { terminalOutput } from "./output.js";
@@ -16,6 +17,12 @@ import { VERSION } from "./version.js";
  */
 const READERS = new Set(["logs", "status", "list", "report", "doctor"]);
 
+/**
+ * Commands whose first step is finding the repository they run in: their git for it starts before the rest of the
+ * CLI loads, and answers meanwhile (git/repo-lookup.ts). Asking for help costs no git.
+ */
+const IN_A_REPOSITORY = new Set(["init", "run", "plan", "status", "list", "logs", "diff", "risk", "approve", "reject", "resume", "deliver", "serve", "report", "gc", "doctor", "pause", "stop", "abort"]);
+
 const argv = process.argv.slice(2);
 const output = terminalOutput({
   stdout: process.stdout,
@@ -27,6 +34,8 @@ const output = terminalOutput({
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   output.out(VERSION);
 } else {
+  const asksForHelp = argv.some((arg) => arg === "--help" || arg === "-h");
+  const repoLookup = IN_A_REPOSITORY.has(argv[0] ?? "") && !asksForHelp ? startRepoLookup(process.cwd()) : undefined;
   const loader = createChunkLoader(compileCacheDir(process.env));
   process.once("exit", () => loader.saveCache());
   const chunk = (name: string) => fileURLToPath(new URL(`../cjs/${name}`, import.meta.url));
@@ -39,6 +48,7 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
     env: process.env,
     output,
     entry: fileURLToPath(import.meta.url),
+    ...(repoLookup === undefined ? {} : { repoLookup }),
   });
 }
 

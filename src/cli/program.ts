@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { AGENT_NAMES } from "../agents/names.js";
 import { UsageError } from "../core/errors.js";
+import { adoptRepoLookup } from "../git/locate.js";
 import { InvalidTransitionError } from "../core/run.js";
 import { JournalDamagedError } from "../store/errors.js";
 import type { CliContext } from "./context.js";
@@ -20,6 +21,7 @@ import { collect } from "./options.js";
 import { VERSION } from "./version.js";
 
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  if (ctx.repoLookup !== undefined) adoptRepoLookup(ctx.repoLookup);
   let code: number = EXIT.ok;
   const set = (n: number) => {
     code = n;

@@ -3,7 +3,8 @@
 import { realpath, stat } from "node:fs/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
-import { GitError, git, gitFailure, gitOk } from "./exec.js";
+import { GitError, git, gitFailure, gitOk, type GitResult } from "./exec.js";
+import { LOCATE_ARGS, takeRepoLookup } from "./locate.js";
 
 export interface RepoInfo {
   /** Top level of the working tree the command runs in, symlinks resolved. */
@@ -33,12 +34,17 @@ export async function inspectRepo(cwd: string): Promise<RepoInfo> {
 
   // One git call finds all four on the common path (a repository with a commit); anything else takes the
   // longer path below, whose separate calls tell the cases apart for the error.
-  const located = await git(["rev-parse", "--show-toplevel", "--git-common-dir", "HEAD^{commit}", "--symbolic-full-name", "HEAD"], dir);
+  const located = await locate(dir);
   const [toplevel, common, headSha, head] = located.stdout.split("\n");
   if (located.exitCode === 0 && toplevel && common && headSha !== undefined && /^[0-9a-f]{40,64}$/.test(headSha) && head) {
     return { ...(await resolvedPaths(dir, toplevel, common)), currentBranch: head === "HEAD" ? undefined : branchName(head), headSha };
   }
   return inspectRepoStepwise(dir);
+}
+
+/** LOCATE_ARGS's answer in `dir`: the one the CLI's entry asked for already, if it asked there, else git's now. */
+async function locate(dir: string): Promise<GitResult> {
+  return (await takeRepoLookup(dir)) ?? (await git(LOCATE_ARGS, dir));
 }
 
 async function inspectRepoStepwise(dir: string): Promise<RepoInfo> {
