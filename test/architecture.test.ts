@@ -41,6 +41,22 @@ function importsOf(file: string): string[] {
 
 const roomOf = (path: string): string => path.split("/")[0] ?? "";
 
+/**
+ * What loading `file` loads: its imports that bring code (not `import type`, not one whose names are all types,
+ * not a dynamic `import()`), relative ones as paths under src/, packages by name.
+ */
+function valueImportsOf(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/(?:^|\n)\s*(import|export)(\s+type\b)?([^;]*?)from\s+"([^"]+)"/g)].flatMap((m) => {
+    const [, , typeOnly, names = "", spec = ""] = m;
+    if (typeOnly !== undefined) return [];
+    const braces = /\{([^}]*)\}/.exec(names);
+    const outside = names.replace(/\{[^}]*\}/, "").replace(/[\s,]/g, "");
+    if (braces !== null && outside === "" && (braces[1] ?? "").split(",").every((name) => name.trim() === "" || name.trim().startsWith("type "))) return [];
+    return [spec.startsWith(".") ? relative(SRC, resolve(dirname(file), spec)).replace(/\.js$/, ".ts") : spec];
+  });
+}
+
 describe("the rooms of src/", () => {
   const files = sources(SRC).map((file) => ({ path: relative(SRC, file), imports: importsOf(file) }));
 
@@ -61,6 +77,21 @@ describe("the rooms of src/", () => {
   it("keeps the raw git runner private to git/", () => {
     const breaches = files.filter((f) => roomOf(f.path) !== "git" && f.imports.includes("git/exec.ts")).map((f) => f.path);
     expect(breaches).toEqual([]);
+  });
+
+  it("loads no query layer for the commands that only read the journal", () => {
+    // status, list, logs, report and diff read through store/sqlite/reader.ts: Kysely (and the migrations written in
+    // it) was the largest part of what they loaded. A journal an older orch left is migrated through a dynamic import.
+    const loaded = new Set<string>();
+    const walk = (path: string, via: string[]): string[] => {
+      if (loaded.has(path)) return [];
+      loaded.add(path);
+      if (!path.endsWith(".ts")) return path === "kysely" ? [[...via, path].join(" → ")] : [];
+      return valueImportsOf(join(SRC, path)).flatMap((next) => walk(next, [...via, path]));
+    };
+    const found = ["cli/commands/status.ts", "cli/commands/logs.ts", "cli/commands/report.ts", "cli/commands/diff.ts"].flatMap((command) => walk(command, []));
+    expect(loaded.has("store/sqlite/reader.ts")).toBe(true);
+    expect(found).toEqual([]);
   });
 
   it("opens a concrete journal only in the composition and the CLI", () => {

@@ -2,15 +2,15 @@
 // the engine's dependencies. The CLI, a detached supervisor and the server compose through here.
 import { join } from "node:path";
 import { AGENT_SECRET_ENV } from "../agents/secret-env.js";
-import { NotFoundError } from "../core/errors.js";
 import { createRedactor } from "../core/redact.js";
 import { interruptibleSleep, type EngineDeps } from "../engine/deps.js";
 import { fileLogger } from "../engine/logger.js";
-import { ensureOrchDir, orchPaths, type OrchPaths } from "../engine/paths.js";
+import { orchPaths, type OrchPaths } from "../engine/paths.js";
 import { redactingStore } from "../engine/redacting-store.js";
-import { inspectRepo, type RepoInfo } from "../git/index.js";
+import type { RepoInfo } from "../git/index.js";
 import type { ProcessGroups } from "../process/groups.js";
-import { openSqliteStore, sqliteJournalExists } from "../store/sqlite/open.js";
+import { openSqliteStore } from "../store/sqlite/open.js";
+import { locateJournal } from "./journal-reader.js";
 import type { Store } from "../store/store.js";
 
 export interface RepoStore {
@@ -20,12 +20,7 @@ export interface RepoStore {
 }
 
 export async function openRepoStore(cwd: string, options: { create: boolean }): Promise<RepoStore> {
-  const repo = await inspectRepo(cwd);
-  const paths = orchPaths(repo.root);
-  if (!options.create && !sqliteJournalExists(paths.db)) {
-    throw new NotFoundError(`no orch runs in ${repo.root} yet`, { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
-  }
-  if (options.create) ensureOrchDir(paths);
+  const { repo, paths } = await locateJournal(cwd, options);
   const store = await openSqliteStore({ path: paths.db });
   return { repo, paths, store };
 }

@@ -2,9 +2,9 @@
 // interrupted, not failed), the CLIs' own retries (journaled with each attempt's exit) and the waits orch made. Only small event types are read, never agent output.
 import { recoveryFigures, type AttemptFacts, type RecoveryFigures } from "../core/figures.js";
 import { scheduleFigures, type ScheduleFigures } from "../core/schedule-figures.js";
-import type { AttemptRecord, RunRecord, Store } from "../store/store.js";
+import type { AttemptRecord, RunRecord, JournalReader } from "../store/store.js";
 
-export async function collectFigures(store: Store, runId: string): Promise<RecoveryFigures> {
+export async function collectFigures(store: JournalReader, runId: string): Promise<RecoveryFigures> {
   return (await readRecovery(store, runId)).figures;
 }
 
@@ -16,7 +16,7 @@ export interface RecoveryFacts {
   figures: RecoveryFigures;
 }
 
-export async function readRecovery(store: Store, runId: string): Promise<RecoveryFacts> {
+export async function readRecovery(store: JournalReader, runId: string): Promise<RecoveryFacts> {
   const attempts = await store.listAttempts({ runId });
   const events = await store.readEvents({ runId, types: ["attempt.exited", "task.waited"] });
   const retriesByAttempt = new Map<string, { count: number; waitMs: number }>();
@@ -39,7 +39,7 @@ export async function readRecovery(store: Store, runId: string): Promise<Recover
 }
 
 /** A planned run's scheduling figures, from its tasks and attempts. */
-export async function collectScheduleFigures(store: Store, run: RunRecord, now: number): Promise<ScheduleFigures> {
+export async function collectScheduleFigures(store: JournalReader, run: RunRecord, now: number): Promise<ScheduleFigures> {
   const tasks = await store.listTasks(run.id);
   const attempts = await store.listAttempts({ runId: run.id });
   const roles = new Map(tasks.map((t) => [t.id, t.role]));

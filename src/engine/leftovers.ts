@@ -10,7 +10,7 @@ import { escapeControls } from "../core/terminal-text.js";
 import { findMarked } from "../process/marked.js";
 import type { EscapedProcess } from "../process/supervise.js";
 import { listProcesses, type ProcStat } from "../process/tree.js";
-import type { RunRecord, Store } from "../store/store.js";
+import type { RunRecord, JournalReader } from "../store/store.js";
 import { parseOwner, supervisorAlive } from "./lease.js";
 
 /** At most this many processes are named in one journal note; the rest are counted. */
@@ -38,7 +38,7 @@ export function escapedNote(who: string, escaped: readonly EscapedProcess[]): st
 }
 
 /** Processes of the journal's runs (or of `runId` alone) that should have ended and still run, in pid order. */
-export async function findLeftovers(store: Store, options: { runId?: string; now?: number } = {}): Promise<LeftoverProcess[]> {
+export async function findLeftovers(store: JournalReader, options: { runId?: string; now?: number } = {}): Promise<LeftoverProcess[]> {
   const marked = await findMarked((marks) => {
     const runId = marks.get("ORCH_RUN_ID");
     if (runId === undefined || (options.runId !== undefined && runId !== options.runId)) return false;
@@ -66,7 +66,7 @@ export async function findLeftovers(store: Store, options: { runId?: string; now
 
 /** Why nothing of `run` should run as `p` now; undefined when it may (or this host cannot tell). */
 async function whyLeftover(
-  store: Store,
+  store: JournalReader,
   run: RunRecord,
   p: { taskId: string | null; attempt: number | null; pid: number },
   byPid: ReadonlyMap<number, ProcStat>,

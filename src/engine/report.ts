@@ -14,7 +14,7 @@ import { DELIVERY_EVENT_TYPES, describeDelivery } from "../core/notify.js";
 import { describeRunDelivery } from "../core/delivery-text.js";
 import type { DeliveryOutcome } from "../core/journal.js";
 import { diffStat, worktreeStatus, type DiffStat } from "../git/index.js";
-import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+import type { AttemptRecord, RunRecord, TaskRecord, JournalReader } from "../store/store.js";
 import { describeSchedule, type ScheduleFigures } from "../core/schedule-figures.js";
 import { revParse } from "../git/compare.js";
 import { collectFigures, collectScheduleFigures, concurrencyOf } from "./figures.js";
@@ -52,7 +52,7 @@ export type ReportGit = Pick<ReportData, "diff" | "uncommitted" | "runTip" | "wo
  * The report's facts. `git`, from a report of the same run written moments before, is used instead of asking git
  * again: the report written after delivery differs only in what the journal says of the delivery.
  */
-export async function collectReport(store: Store, runId: string, git?: ReportGit): Promise<ReportData> {
+export async function collectReport(store: JournalReader, runId: string, git?: ReportGit): Promise<ReportData> {
   const run = await store.getRun(runId);
   if (run === undefined) throw new Error(`no run ${runId}`);
   const tasks = await store.listTasks(runId);
@@ -251,7 +251,7 @@ function gateSection(events: readonly StoredEvent[]): string[] {
 }
 
 /** Writes the run's report to `path`; `git` as for collectReport. Returns its text, and what it read from git. */
-export async function writeReport(store: Store, runId: string, path: string, git?: ReportGit): Promise<{ markdown: string; git: ReportGit }> {
+export async function writeReport(store: JournalReader, runId: string, path: string, git?: ReportGit): Promise<{ markdown: string; git: ReportGit }> {
   const data = await collectReport(store, runId, git);
   const markdown = renderReport(data);
   mkdirSync(dirname(path), { recursive: true });

@@ -2,7 +2,7 @@
 // orch did next (the recovery: a wait, the next attempt with its agent and model, or the task's end) and what it
 // cost. From the journal alone; the recovery is read from the task's own history, never guessed.
 import { isTerminalTask } from "../core/task.js";
-import type { AttemptRecord, Store, TaskRecord } from "../store/store.js";
+import type { AttemptRecord, TaskRecord, JournalReader } from "../store/store.js";
 
 export interface AttemptView {
   id: string;
@@ -24,7 +24,7 @@ export interface AttemptView {
   commit: string | null;
 }
 
-export async function attemptsView(store: Store, runId: string): Promise<AttemptView[]> {
+export async function attemptsView(store: JournalReader, runId: string): Promise<AttemptView[]> {
   const attempts = await store.listAttempts({ runId });
   const tasks = new Map((await store.listTasks(runId)).map((t) => [t.id, t]));
   const waits = (await store.readEvents({ runId, types: ["task.waited"] })).flatMap((e) => (e.type === "task.waited" && e.taskId !== undefined ? [{ taskId: e.taskId, at: e.at, delayMs: e.data.delayMs, reason: e.data.reason }] : []));

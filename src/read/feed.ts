@@ -2,11 +2,11 @@
 // journal changes (the store says so, for this process and, with SQLite, for any other) rather than on a fixed
 // poll. A slow timer stays underneath, so a follower never hangs on a change notice that did not come.
 import type { StoredEvent } from "../core/journal.js";
-import type { EventQuery, Store } from "../store/store.js";
+import type { EventQuery, JournalReader } from "../store/store.js";
 import { readTranscriptPage } from "./transcript.js";
 
 export interface FollowOptions {
-  store: Store;
+  store: JournalReader;
   query: EventQuery;
   /** Events after this sequence number are followed (0: from the start). */
   afterSeq: number;

@@ -1,9 +1,9 @@
 // Finding a run by what a user typed: an exact id, a unique prefix, or nothing (or "latest") for the newest.
 import { NotFoundError, UsageError } from "../core/errors.js";
-import type { RunRecord, Store, TaskRecord } from "../store/store.js";
+import type { RunRecord, TaskRecord, JournalReader } from "../store/store.js";
 
 /** A run by exact id or unique prefix; without a reference, the newest run. */
-export async function resolveRun(store: Store, ref: string | undefined): Promise<RunRecord> {
+export async function resolveRun(store: JournalReader, ref: string | undefined): Promise<RunRecord> {
   if (ref === undefined || ref === "" || ref === "latest") {
     const [newest] = await store.listRuns({ limit: 1 });
     if (newest === undefined) throw new NotFoundError("there are no runs yet", { hint: 'start one with: orch run "<goal>" --verify "<command>"' });
@@ -31,7 +31,7 @@ export function taskRef(ref: string | undefined, usage: string): { run: string; 
   return { run: text.slice(0, slash), task: text.slice(slash + 1) };
 }
 
-export async function resolveTask(store: Store, ref: string | undefined, usage: string): Promise<{ run: RunRecord; task: TaskRecord }> {
+export async function resolveTask(store: JournalReader, ref: string | undefined, usage: string): Promise<{ run: RunRecord; task: TaskRecord }> {
   const parts = taskRef(ref, usage);
   const run = await resolveRun(store, parts.run);
   const taskId = parts.task;

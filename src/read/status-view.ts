@@ -14,7 +14,7 @@ import { collectFigures, collectScheduleFigures, concurrencyOf } from "../engine
 import type { ScheduleFigures } from "../core/schedule-figures.js";
 import { processLiveness, supervisorAlive } from "../engine/lease.js";
 import { findLeftovers, type LeftoverProcess } from "../engine/leftovers.js";
-import type { AttemptRecord, RunRecord, Store, TaskRecord } from "../store/store.js";
+import type { AttemptRecord, RunRecord, TaskRecord, JournalReader } from "../store/store.js";
 import { attemptName, describeReviewer, taskReview } from "../engine/review-state.js";
 import { countDecisions } from "../core/approval.js";
 
@@ -95,7 +95,7 @@ export interface StatusViewOptions {
   listed?: number | undefined;
 }
 
-export async function statusView(store: Store, run: RunRecord, now = Date.now(), options: StatusViewOptions = {}): Promise<RunStatusView> {
+export async function statusView(store: JournalReader, run: RunRecord, now = Date.now(), options: StatusViewOptions = {}): Promise<RunStatusView> {
   const tasks = await store.listTasks(run.id);
   const attempts = await store.listAttempts({ runId: run.id });
   const current = attempts[attempts.length - 1];
@@ -188,7 +188,7 @@ export async function statusView(store: Store, run: RunRecord, now = Date.now(),
 }
 
 /** The gate's decisions: each judgement that let a commit on by itself, each human decision, and what is held now. */
-async function gateDecisions(store: Store, runId: string, tasks: readonly TaskRecord[]): Promise<RunStatusView["decisions"]> {
+async function gateDecisions(store: JournalReader, runId: string, tasks: readonly TaskRecord[]): Promise<RunStatusView["decisions"]> {
   const events = await store.readEvents({ runId, types: ["task.assessed", "task.approved", "task.rejected"] });
   return {
     ...countDecisions(events),
@@ -228,7 +228,7 @@ export interface RunListItem {
 }
 
 /** The runs of the journal, newest first. */
-export async function listView(store: Store, options: { limit?: number } = {}, now = Date.now()): Promise<RunListItem[]> {
+export async function listView(store: JournalReader, options: { limit?: number } = {}, now = Date.now()): Promise<RunListItem[]> {
   return (await store.listRuns(options)).map((r) => ({
     runId: r.id,
     goal: r.goal,

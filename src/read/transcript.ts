@@ -2,7 +2,7 @@
 // events of it in bounded pages by sequence number, so that no reader holds a day of output at once.
 import { NotFoundError } from "../core/errors.js";
 import type { StoredEvent } from "../core/journal.js";
-import type { EventQuery, Store } from "../store/store.js";
+import type { EventQuery, JournalReader } from "../store/store.js";
 import { resolveRun } from "./runs.js";
 
 /** What a transcript reference names: the run it belongs to, and the query of its events. */
@@ -14,7 +14,7 @@ export interface TranscriptTarget {
 }
 
 /** Reads `RUN`, `RUN/TASK`, an attempt id, or nothing and `latest` (the newest run). */
-export async function resolveTranscript(store: Store, ref: string | undefined): Promise<TranscriptTarget> {
+export async function resolveTranscript(store: JournalReader, ref: string | undefined): Promise<TranscriptTarget> {
   if (ref !== undefined && ref !== "") {
     const attempt = await store.getAttempt(ref);
     if (attempt !== undefined) return { runId: attempt.runId, taskId: attempt.taskId, attemptId: attempt.id, query: { attemptId: attempt.id } };
@@ -44,7 +44,7 @@ export interface TranscriptPage {
 }
 
 /** The events of `query` after `afterSeq`, at most `limit` (bounded by MAX_PAGE). */
-export async function readTranscriptPage(store: Store, query: EventQuery, afterSeq: number, limit = MAX_PAGE): Promise<TranscriptPage> {
+export async function readTranscriptPage(store: JournalReader, query: EventQuery, afterSeq: number, limit = MAX_PAGE): Promise<TranscriptPage> {
   const size = Math.max(1, Math.min(limit, MAX_PAGE));
   const events = await store.readEvents({ ...query, afterSeq, limit: size });
   const last = events[events.length - 1];

@@ -1,12 +1,12 @@
 // The one query layer: every read and write of the journal, written once in Kysely for both SQLite and
 // Postgres. Dialects differ only in how a write transaction is opened (see `WriteTransaction`).
 import { sql, type Kysely, type RawBuilder, type SqlBool } from "kysely";
-import { z } from "zod";
 import type { NewEvent, StoredEvent } from "../core/journal.js";
 import type { StopMode } from "../core/run.js";
 import { project } from "./projection.js";
 import { packOutput } from "./packed-output.js";
-import { parseAttempt, parseEvents, parseRun, parseTask } from "./rows.js";
+import { parseAttempt, parseEvents, parseRun, parseStopRequest, parseTask } from "./rows.js";
+import { FOUND_RUNS, LISTED_RUNS, prefixPattern } from "./queries.js";
 import type { Database, EventsTable } from "./schema.js";
 import { StaleWriterError, StopRequestedError, type WriteFence } from "./errors.js";
 import type { AppendOptions, AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
@@ -30,12 +30,6 @@ export interface DialectHooks {
   watch?: (listener: () => void) => () => void;
   close(): Promise<void>;
 }
-
-/** A run's pending stop request as its column holds it. */
-const StopRequest = z
-  .enum(["stop", "pause", "abort"])
-  .nullable()
-  .transform((mode) => mode ?? undefined);
 
 /** Rows per INSERT: well under SQLite's variable limit (6 columns × 500). */
 const INSERT_CHUNK = 500;
@@ -159,16 +153,16 @@ export class KyselyStore implements Store {
 
   async stopRequestOf(runId: string): Promise<StopMode | undefined> {
     const row = await this.db.selectFrom("runs").select("stop_requested").where("id", "=", runId).executeTakeFirst();
-    return StopRequest.parse(row?.stop_requested ?? null);
+    return parseStopRequest(row?.stop_requested ?? null);
   }
 
   async findRuns(prefix: string): Promise<RunRecord[]> {
     const rows = await this.db
       .selectFrom("runs")
       .selectAll()
-      .where("id", "like", `${escapeLike(prefix)}%`, )
+      .where("id", "like", prefixPattern(prefix))
       .orderBy("created_at", "desc")
-      .limit(20)
+      .limit(FOUND_RUNS)
       .execute();
     return rows.map(parseRun);
   }
@@ -179,7 +173,7 @@ export class KyselyStore implements Store {
       .selectAll()
       .orderBy("created_at", "desc")
       .orderBy("id", "desc")
-      .limit(options.limit ?? 1000)
+      .limit(options.limit ?? LISTED_RUNS)
       .execute();
     return rows.map(parseRun);
   }
@@ -294,11 +288,7 @@ async function checkFence(db: Kysely<Database>, fence: WriteFence | undefined): 
 async function checkNoStopRequest(db: Kysely<Database>, events: readonly NewEvent[]): Promise<void> {
   for (const runId of new Set(events.map((e) => e.runId))) {
     const row = await db.selectFrom("runs").select("stop_requested").where("id", "=", runId).executeTakeFirst();
-    const mode = StopRequest.parse(row?.stop_requested ?? null);
+    const mode = parseStopRequest(row?.stop_requested ?? null);
     if (mode !== undefined) throw new StopRequestedError(runId, mode);
   }
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[%_\\]/g, (c) => `\\${c}`);
 }

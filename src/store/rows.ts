@@ -4,6 +4,7 @@ import { z } from "zod";
 import { TokenUsage } from "../core/agent-event.js";
 import { CriterionResult, EventBody, FailureSchema, Limits, Risk, TaskRole, TaskSpec, type StoredEvent } from "../core/journal.js";
 import { ReviewRecord } from "../core/review.js";
+import type { StopMode } from "../core/run.js";
 import { RunSettings } from "../core/run-settings.js";
 import { unpackOutput } from "./packed-output.js";
 import type { AttemptRecord, RunRecord, TaskRecord } from "./store.js";
@@ -250,4 +251,14 @@ export function parseEvents(row: unknown): StoredEvent[] {
   const ids = { seq: r.seq, at: r.at, runId: r.run_id, taskId: r.task_id, attemptId: r.attempt_id };
   if (packed !== undefined) return packed.map((event) => ({ type: "agent.emitted" as const, data: event, ...ids }));
   return [{ ...EventBody.parse({ type: r.type, data }), ...ids }];
+}
+
+/** A run's pending stop request as its column holds it (null: none). */
+const StopRequest = z
+  .enum(["stop", "pause", "abort"])
+  .nullable()
+  .transform((mode) => mode ?? undefined);
+
+export function parseStopRequest(value: unknown): StopMode | undefined {
+  return StopRequest.parse(value);
 }

@@ -153,7 +153,32 @@ export interface AppendOptions {
   unlessStopRequested?: boolean | undefined;
 }
 
-export interface Store {
+/**
+ * What reading the journal takes: the read side of `Store`, which the read model, `orch status`, `orch list` and
+ * `orch logs` need and nothing more. A reader never writes (`store/sqlite/reader.ts` opens a SQLite journal without
+ * the query layer a writer needs).
+ */
+export interface JournalReader {
+  getRun(id: string): Promise<RunRecord | undefined>;
+  /** The run's pending stop, pause or abort request, read alone (the supervisor asks at every journal change). */
+  stopRequestOf(runId: string): Promise<StopMode | undefined>;
+  /** Runs whose id starts with `prefix`, newest first. */
+  findRuns(prefix: string): Promise<RunRecord[]>;
+  listRuns(options?: { limit?: number }): Promise<RunRecord[]>;
+  listTasks(runId: string): Promise<TaskRecord[]>;
+  getTask(runId: string, taskId: string): Promise<TaskRecord | undefined>;
+  listAttempts(query: { runId: string; taskId?: string }): Promise<AttemptRecord[]>;
+  getAttempt(id: string): Promise<AttemptRecord | undefined>;
+  readEvents(query: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * Calls `listener` when the journal may hold new events: written by this process, or (where the dialect can
+   * tell) by another. A hint to read again, never a promise of a new row; returns a function that stops it.
+   */
+  onChange(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+export interface Store extends JournalReader {
   /** Appends the events in order, in one transaction with the projections they change; all or nothing. */
   append(events: readonly NewEvent[], options?: AppendOptions): Promise<StoredEvent[]>;
   /**
@@ -169,17 +194,6 @@ export interface Store {
    * the attempt's newest output. Under a fence, as `append`: a stale one deletes nothing (`StaleWriterError`).
    */
   dropOutput(attemptId: string, keepChars: number, options?: AppendOptions): Promise<number>;
-  getRun(id: string): Promise<RunRecord | undefined>;
-  /** The run's pending stop, pause or abort request, read alone (the supervisor asks at every journal change). */
-  stopRequestOf(runId: string): Promise<StopMode | undefined>;
-  /** Runs whose id starts with `prefix`, newest first. */
-  findRuns(prefix: string): Promise<RunRecord[]>;
-  listRuns(options?: { limit?: number }): Promise<RunRecord[]>;
-  listTasks(runId: string): Promise<TaskRecord[]>;
-  getTask(runId: string, taskId: string): Promise<TaskRecord | undefined>;
-  listAttempts(query: { runId: string; taskId?: string }): Promise<AttemptRecord[]>;
-  getAttempt(id: string): Promise<AttemptRecord | undefined>;
-  readEvents(query: EventQuery): Promise<StoredEvent[]>;
   /**
    * Takes the run's supervisor lease when nobody holds it, it expired, it is `claim.owner`'s own, or it is held by
    * `claim.replacing`: one atomic compare-and-set, so of two claimants at most one wins.
@@ -189,10 +203,4 @@ export interface Store {
   renewLease(runId: string, owner: string, until: number): Promise<boolean>;
   /** Gives the lease up, if `owner` holds it. */
   releaseLease(runId: string, owner: string): Promise<void>;
-  /**
-   * Calls `listener` when the journal may hold new events: written by this process, or (where the dialect can
-   * tell) by another. A hint to read again, never a promise of a new row; returns a function that stops it.
-   */
-  onChange(listener: () => void): () => void;
-  close(): Promise<void>;
 }

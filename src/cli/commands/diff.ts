@@ -4,7 +4,7 @@
 // branch against the run's base. Output is plain (no colour), so that it pipes into `git apply` or a pager.
 import { existsSync } from "node:fs";
 import { NotFoundError } from "../../core/errors.js";
-import { withRepoStore } from "../../app/compose.js";
+import { withJournalReader } from "../../app/journal-reader.js";
 import { workDiff } from "../../git/index.js";
 import { taskBase } from "../../engine/task-change.js";
 import { resolveRun } from "../../read/runs.js";
@@ -12,7 +12,7 @@ import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
 
 export async function diffCommand(ctx: CliContext, ref: string, flags: { stat?: boolean }): Promise<number> {
-  return withRepoStore(ctx.cwd, false, async ({ store }) => {
+  return withJournalReader(ctx.cwd, async ({ journal: store }) => {
     const slash = ref.indexOf("/");
     const run = await resolveRun(store, slash > 0 ? ref.slice(0, slash) : ref);
     const stat = flags.stat === true;

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
 import { checkAgent, CLI_AGENT_NAMES } from "../../agents/check.js";
 import type { AgentCheck } from "../../agents/detect.js";
-import { withRepoStore } from "../../app/compose.js";
+import { withJournalReader } from "../../app/journal-reader.js";
 import { loadConfig } from "../../config/load.js";
 import { configSchema } from "../../config/schema.js";
 import { findLeftovers } from "../../engine/leftovers.js";
@@ -171,7 +171,7 @@ async function journalCheck(file: string, repair: boolean): Promise<Check> {
 async function leftoversCheck(cwd: string): Promise<Check> {
   let found;
   try {
-    found = await withRepoStore(cwd, false, ({ store }) => findLeftovers(store));
+    found = await withJournalReader(cwd, ({ journal: store }) => findLeftovers(store));
   } catch (error) {
     return { name: "processes", ok: true, detail: `not checked: ${error instanceof Error ? error.message : String(error)}`, fix: undefined };
   }

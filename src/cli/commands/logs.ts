@@ -11,7 +11,7 @@ import { describeRunDelivery } from "../../core/delivery-text.js";
 import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
 import { resolveTranscript } from "../../read/transcript.js";
-import { withRepoStore } from "../../app/compose.js";
+import { withJournalReader } from "../../app/journal-reader.js";
 import { agentLine, attemptLabel } from "../agent-lines.js";
 import { type CliContext } from "../context.js";
 import { EXIT } from "../exit-codes.js";
@@ -106,7 +106,7 @@ export function formatEvent(event: StoredEvent, withTask = false): string | unde
 }
 
 export async function logsCommand(ctx: CliContext, ref: string, flags: { follow?: boolean; json?: boolean }): Promise<number> {
-  return withRepoStore(ctx.cwd, false, async ({ store }) => {
+  return withJournalReader(ctx.cwd, async ({ journal: store }) => {
     const target = await resolveTranscript(store, ref);
     const run = await store.getRun(target.runId);
     const withTask = run !== undefined && readsAsPlan(run.settings.plan, await store.listTasks(target.runId));

@@ -8,7 +8,7 @@ import { describeFigures } from "../../core/figures.js";
 import { describeRunDelivery } from "../../core/delivery-text.js";
 import { firstLine, summarizeList } from "../../core/text.js";
 import { describeSchedule } from "../../core/schedule-figures.js";
-import { withRepoStore } from "../../app/compose.js";
+import { withJournalReader } from "../../app/journal-reader.js";
 import { resolveRun } from "../../read/runs.js";
 import { listView, statusView, type RunListItem, type RunStatusView } from "../../read/status-view.js";
 import type { CliContext } from "../context.js";
@@ -26,7 +26,7 @@ const SHOWN_TASKS = 20;
 const TEXT_CHARS = 300;
 
 export async function statusCommand(ctx: CliContext, ref: string | undefined, flags: { json?: boolean }): Promise<number> {
-  return withRepoStore(ctx.cwd, false, async ({ store }) => {
+  return withJournalReader(ctx.cwd, async ({ journal: store }) => {
     const run = await resolveRun(store, ref);
     if (flags.json === true) {
       ctx.output.json(await statusView(store, run));
@@ -117,7 +117,7 @@ function bounded(text: string): string {
 export async function listCommand(ctx: CliContext, flags: { json?: boolean }): Promise<number> {
   let runs: RunListItem[];
   try {
-    runs = await withRepoStore(ctx.cwd, false, ({ store }) => listView(store));
+    runs = await withJournalReader(ctx.cwd, ({ journal: store }) => listView(store));
   } catch (error) {
     // A repository without a journal simply has no runs yet.
     if (error instanceof Error && error.name === "NotFoundError") runs = [];

@@ -6,21 +6,19 @@ import { leases } from "./0002_leases.js";
 import { taskGraph } from "./0003_task_graph.js";
 import { reviews } from "./0004_reviews.js";
 import type { Dialect } from "./dialect.js";
+import { MIGRATION_NAMES, type MigrationName } from "./names.js";
 
 export type { Dialect };
 
-function migrations(dialect: Dialect): Record<string, Migration> {
-  return {
-    "0001_initial": initial(dialect),
-    "0002_leases": leases(dialect),
-    "0003_task_graph": taskGraph(),
-    "0004_reviews": reviews(dialect),
-  };
-}
+const MIGRATIONS: Record<MigrationName, (dialect: Dialect) => Migration> = {
+  "0001_initial": initial,
+  "0002_leases": leases,
+  "0003_task_graph": () => taskGraph(),
+  "0004_reviews": reviews,
+};
 
-/** The names of every migration, in the order they run. */
-export function migrationNames(dialect: Dialect): string[] {
-  return Object.keys(migrations(dialect));
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return Object.fromEntries(MIGRATION_NAMES.map((name) => [name, MIGRATIONS[name](dialect)]));
 }
 
 class StaticProvider implements MigrationProvider {

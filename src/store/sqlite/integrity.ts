@@ -7,7 +7,7 @@ import { z } from "zod";
 import { JournalDamagedError } from "../errors.js";
 import { addonOption } from "./addon.js";
 import { asJournalError } from "./journal-errors.js";
-import { sqliteJournalExists } from "./open.js";
+import { sqliteJournalExists } from "./connection.js";
 
 export type JournalHealth = { ok: true; exists: boolean } | { ok: false; error: JournalDamagedError };
 

@@ -3,23 +3,19 @@
 // queue on the busy timeout instead of failing on a lock upgrade; so do the migrations (see migrate.ts), so
 // that processes opening a new journal at once leave one schema, migrated once. A file that is not a sound
 // journal fails as a JournalDamagedError wherever it is met: at open, in a migration, in any query.
-import { mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from "kysely";
 import { KyselyStore } from "../kysely-store.js";
 import { watchDatabaseFile } from "./changes.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
-import { JournalDamagedError } from "../errors.js";
-import { addonOption } from "./addon.js";
+import { openRaw, whileBusy, type SqliteFileOptions } from "./connection.js";
 import { asJournalError } from "./journal-errors.js";
 import { migrateSqlite } from "./migrate.js";
 
-export interface SqliteStoreOptions {
-  /** A file path, or ":memory:". */
-  path: string;
-  busyTimeoutMs?: number;
+export { sqliteJournalExists } from "./connection.js";
+
+export interface SqliteStoreOptions extends SqliteFileOptions {
   /** Insert events with a prepared statement (default) or through the Kysely query layer (tests both). */
   fastInsert?: boolean;
 }
@@ -68,92 +64,6 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     ...(options.path !== ":memory:" ? { watch: (listener: () => void) => watchDatabaseFile(options.path, listener) } : {}),
     close: () => db.destroy(),
   });
-}
-
-/**
- * Whether a journal file is at `path`. Throws JournalDamagedError when something else is in the way (its
- * directory is a file, say), so that a read-only command tells that apart from "no runs yet".
- */
-export function sqliteJournalExists(path: string): boolean {
-  assertJournalDir(path);
-  try {
-    statSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Error && "code" in error && error.code === "ENOENT") return false;
-    throw asJournalError(error, path);
-  }
-}
-
-function openRaw(options: SqliteStoreOptions): BetterSqlite3.Database {
-  if (options.path !== ":memory:") {
-    assertJournalDir(options.path);
-    mkdirSync(dirname(options.path), { recursive: true });
-  }
-  const raw = new BetterSqlite3(options.path, addonOption());
-  try {
-    // First: the switch to WAL of a new file takes a lock, and another process may be creating it too.
-    raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-    whileBusySync(() => raw.pragma("journal_mode = WAL"));
-    raw.pragma("synchronous = NORMAL");
-    raw.pragma("foreign_keys = ON");
-    return raw;
-  } catch (error) {
-    raw.close();
-    throw error;
-  }
-}
-
-/** The journal's directory (`.orch/`) must be a directory where it exists; a file of that name is named as such. */
-function assertJournalDir(path: string): void {
-  const dir = dirname(path);
-  let isDirectory: boolean;
-  try {
-    isDirectory = statSync(dir).isDirectory();
-  } catch {
-    // Missing (made on open) or unreachable (the open says why).
-    return;
-  }
-  if (!isDirectory) throw new JournalDamagedError(path, "inaccessible", `${dir} is not a directory`);
-}
-
-/**
- * SQLite answers "database is locked" at once, without its busy handler, where waiting could deadlock: two
- * processes that both read a new file (still in rollback-journal mode) and then both want to switch it to WAL or
- * migrate it. One of them has to let go and try again; these do, with a growing, jittered pause, for 10 s.
- */
-const BUSY_RETRY_MS = 10_000;
-
-function isBusy(error: unknown): boolean {
-  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 4; at = at.cause, depth++) {
-    if ("code" in at && typeof at.code === "string" && at.code.startsWith("SQLITE_BUSY")) return true;
-  }
-  return false;
-}
-
-async function whileBusy<T>(fn: () => Promise<T>): Promise<T> {
-  const until = Date.now() + BUSY_RETRY_MS;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isBusy(error) || Date.now() > until) throw error;
-      await new Promise((resolve) => setTimeout(resolve, pause * (1 + Math.random())));
-    }
-  }
-}
-
-function whileBusySync<T>(fn: () => T): T {
-  const until = Date.now() + BUSY_RETRY_MS;
-  for (let pause = 5; ; pause = Math.min(pause * 2, 200)) {
-    try {
-      return fn();
-    } catch (error) {
-      if (!isBusy(error) || Date.now() > until) throw error;
-      // Opening is synchronous here; a short blocking pause is all a first open costs.
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause * (1 + Math.random()));
-    }
-  }
 }
 
 /** Statements kept prepared, most recently used last; the journal's queries are a few dozen fixed shapes. */
