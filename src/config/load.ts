@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { didYouMean } from "../core/did-you-mean.js";
+import { parseOnce } from "../core/cold-parse.js";
 import { UsageError } from "../core/errors.js";
 import { CONFIG_FILE, configSchema, type Config } from "./schema.js";
 import { lineOf } from "../core/yaml-line.js";
@@ -20,7 +21,7 @@ export function loadConfig(repoRoot: string): { config: Config; path: string | u
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    if (error instanceof Error && "code" in error && error.code === "ENOENT") return { config: configSchema().parse({}), path: undefined };
+    if (error instanceof Error && "code" in error && error.code === "ENOENT") return { config: parseOnce(configSchema(), {}), path: undefined };
     throw new ConfigError(`cannot read ${path}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return { config: parseConfig(text, path), path };
@@ -38,7 +39,7 @@ export function parseConfig(text: string, source: string): Config {
     });
   }
   const raw: unknown = withoutNulls(doc.toJS() ?? {});
-  const parsed = configSchema().safeParse(raw, { reportInput: true });
+  const parsed = configSchema().safeParse(raw, { reportInput: true, jitless: true });
   if (parsed.success) return parsed.data;
   // Every problem at once, each at its own line, in the order of the file.
   const problems = parsed.error.issues

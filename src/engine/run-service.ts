@@ -4,6 +4,7 @@
 // then drives it. The CLI (foreground or detached) and later the server call these.
 import type { AgentAdapter } from "../agents/agent.js";
 import { createAdapter } from "../agents/registry.js";
+import { parseOnce } from "../core/cold-parse.js";
 import { UsageError } from "../core/errors.js";
 import type { Limits } from "../core/journal.js";
 import type { TaskGraph } from "../core/dag.js";
@@ -147,7 +148,7 @@ export async function createRun(store: Store, planned: PlannedRun): Promise<Crea
         },
         criteria: request.criteria,
         limits: request.limits,
-        config: RunSettings.parse({
+        config: parseOnce(RunSettings, {
           ...(request.source !== undefined ? { source: request.source } : {}),
           agent: request.agent,
           permission: request.permission,

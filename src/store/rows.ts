@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { TokenUsage } from "../core/agent-event.js";
 import { CriterionResult, EventBody, FailureSchema, Limits, Risk, TaskRole, TaskSpec, type StoredEvent } from "../core/journal.js";
+import { parserOf } from "../core/cold-parse.js";
 import { ReviewRecord } from "../core/review.js";
 import type { StopMode } from "../core/run.js";
 import { RunSettings } from "../core/run-settings.js";
@@ -38,10 +39,12 @@ const attemptStatus = z.enum(["starting", "running", "verifying", "succeeded", "
  * The run's settings as its `config` column holds them. A run journaled before agent fallbacks existed has none
  * listed: its fallback models are models of its own agent.
  */
+const parseSettings = parserOf(RunSettings);
+
 function settingsOf(config: Record<string, unknown>, fallbackModels: readonly string[]): RunSettings {
   const listed = config.fallbacks !== undefined || config.agent === undefined;
   // (A run journaled without its agent's settings reads back without them: shown, never driven again.)
-  return RunSettings.parse(listed ? config : { ...config, fallbacks: fallbackModels.map((model) => ({ agent: config.agent, model })) });
+  return parseSettings(listed ? config : { ...config, fallbacks: fallbackModels.map((model) => ({ agent: config.agent, model })) });
 }
 
 const RunRow = z
@@ -239,18 +242,20 @@ const EventRow = z.object({
   data: z.string(),
 });
 
-export const parseRun = (row: unknown): RunRecord => RunRow.parse(row);
-export const parseTask = (row: unknown): TaskRecord => TaskRow.parse(row);
-export const parseAttempt = (row: unknown): AttemptRecord => AttemptRow.parse(row);
+export const parseRun: (row: unknown) => RunRecord = parserOf(RunRow);
+export const parseTask: (row: unknown) => TaskRecord = parserOf(TaskRow);
+export const parseAttempt: (row: unknown) => AttemptRecord = parserOf(AttemptRow);
+const parseEventRow = parserOf(EventRow);
+const parseEventBody = parserOf(EventBody);
 
 /** The events a row holds, in journal order: one, or each line of packed agent output (`packed-output.ts`) with the row's seq and time. */
 export function parseEvents(row: unknown): StoredEvent[] {
-  const r = EventRow.parse(row);
+  const r = parseEventRow(row);
   const data: unknown = JSON.parse(r.data);
   const packed = unpackOutput(r.type, data);
   const ids = { seq: r.seq, at: r.at, runId: r.run_id, taskId: r.task_id, attemptId: r.attempt_id };
   if (packed !== undefined) return packed.map((event) => ({ type: "agent.emitted" as const, data: event, ...ids }));
-  return [{ ...EventBody.parse({ type: r.type, data }), ...ids }];
+  return [{ ...parseEventBody({ type: r.type, data }), ...ids }];
 }
 
 /** A run's pending stop request as its column holds it (null: none). */
