@@ -68,7 +68,7 @@ export const AgentSpec = z.object({
 
 const runCreated = z.object({
   type: z.literal("run.created"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     goal: z.string(),
     repoRoot: z.string(),
     baseBranch: z.string(),
@@ -78,7 +78,7 @@ const runCreated = z.object({
     criteria: z.array(z.string()),
     limits: Limits,
     config: z.record(z.string(), z.unknown()),
-  }),
+  })),
 });
 /** The process driving a run: where it runs and how to recognise it (a pid is reused; its start time is not). */
 const Supervisor = z.object({ pid: z.number().int(), pidStartTime: z.string().optional(), host: z.string(), detached: z.boolean() });
@@ -87,17 +87,17 @@ const runStarted = z.object({ type: z.literal("run.started"), data: Supervisor }
 /** A new supervisor took the run over; `reconciled` says what it found of the one before and what it did. */
 const runResumed = z.object({
   type: z.literal("run.resumed"),
-  data: Supervisor.extend({ from: z.enum(["paused", "waiting", "crashed"]), reconciled: z.array(z.string()) }),
+  data: z.lazy(() => Supervisor.extend({ from: z.enum(["paused", "waiting", "crashed"]), reconciled: z.array(z.string()) })),
 });
 const runStopRequested = z.object({
   type: z.literal("run.stop-requested"),
-  data: z.object({ mode: z.enum(["stop", "pause", "abort"]), by: z.string() }),
+  data: z.lazy(() => z.object({ mode: z.enum(["stop", "pause", "abort"]), by: z.string() })),
 });
-const runWaiting = z.object({ type: z.literal("run.waiting"), data: z.object({ reason: z.string() }) });
-const runPaused = z.object({ type: z.literal("run.paused"), data: z.object({ reason: z.string() }) });
+const runWaiting = z.object({ type: z.literal("run.waiting"), data: z.lazy(() => z.object({ reason: z.string() })) });
+const runPaused = z.object({ type: z.literal("run.paused"), data: z.lazy(() => z.object({ reason: z.string() })) });
 const runFinished = z.object({
   type: z.literal("run.finished"),
-  data: z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() }),
+  data: z.lazy(() => z.object({ status: z.enum(TERMINAL_RUN_STATUSES), reason: z.string(), report: z.string().optional() })),
 });
 
 /** A task's role: planner (plans the run), implementer (a task of the plan or a fix), integrator (mends a merge
@@ -117,7 +117,7 @@ export type TaskSpec = z.infer<typeof TaskSpec>;
 
 const taskCreated = z.object({
   type: z.literal("task.created"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     title: z.string(),
     goal: z.string(),
     criteria: z.array(z.string()),
@@ -130,17 +130,17 @@ const taskCreated = z.object({
     /** The task's place in the plan (its file is `NN-slug.md`). */
     position: z.number().int().nonnegative().optional(),
     spec: TaskSpec.optional(),
-  }),
+  })),
 });
 /** The task's work was merged into the run branch (by orch, or by an integrator task after a conflict). */
 const taskIntegrated = z.object({
   type: z.literal("task.integrated"),
-  data: z.object({ merge: z.string(), integrator: z.string().optional() }),
+  data: z.lazy(() => z.object({ merge: z.string(), integrator: z.string().optional() })),
 });
 /** Merged, the run's criteria failed on the run branch: the merge was reverted and the task goes on. */
 const taskReverted = z.object({
   type: z.literal("task.reverted"),
-  data: z.object({ merge: z.string(), revert: z.string(), reason: z.string() }),
+  data: z.lazy(() => z.object({ merge: z.string(), revert: z.string(), reason: z.string() })),
 });
 /**
  * Found on takeover: the task's merge (or the merge and its revert) is at the run branch's tip, made by a supervisor
@@ -148,17 +148,17 @@ const taskReverted = z.object({
  */
 const taskMergeFound = z.object({
   type: z.literal("task.merge-found"),
-  data: z.object({ merge: z.string(), reverted: z.boolean() }),
+  data: z.lazy(() => z.object({ merge: z.string(), reverted: z.boolean() })),
 });
-const taskStarted = z.object({ type: z.literal("task.started"), data: z.object({}) });
+const taskStarted = z.object({ type: z.literal("task.started"), data: z.lazy(() => z.object({})) });
 const taskFinished = z.object({
   type: z.literal("task.finished"),
-  data: z.object({ status: z.enum(TERMINAL_TASK_STATUSES), reason: z.string(), commit: z.string().optional() }),
+  data: z.lazy(() => z.object({ status: z.enum(TERMINAL_TASK_STATUSES), reason: z.string(), commit: z.string().optional() })),
 });
 
 const attemptStarted = z.object({
   type: z.literal("attempt.started"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     number: z.number().int().positive(),
     agent: z.string(),
     model: z.string().optional(),
@@ -169,17 +169,17 @@ const attemptStarted = z.object({
     /** A reviewer's attempt, and the commit it reviews (absent: the task's implementer). */
     role: z.literal("reviewer").optional(),
     reviews: z.string().optional(),
-  }),
+  })),
 });
 /** `startTime`: the process's start time (from /proc), so that a later supervisor can tell it from a reused pid. */
 const attemptSpawned = z.object({
   type: z.literal("attempt.spawned"),
-  data: z.object({ pid: z.number().int(), startTime: z.string().optional() }),
+  data: z.lazy(() => z.object({ pid: z.number().int(), startTime: z.string().optional() })),
 });
 const agentEmitted = z.object({ type: z.literal("agent.emitted"), data: AgentEvent });
 const attemptExited = z.object({
   type: z.literal("attempt.exited"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     exitCode: z.number().int().nullable(),
     signal: z.string().nullable(),
     /** `orphaned`: the supervisor died during the attempt; a later one found the agent gone or stopped it. */
@@ -197,15 +197,15 @@ const attemptExited = z.object({
     apiRetries: z.number().int().nonnegative().optional(),
     /** How long the agent CLI said it waited before those retries. */
     apiRetryWaitMs: z.number().nonnegative().optional(),
-  }),
+  })),
 });
 const verifyCompleted = z.object({
   type: z.literal("verify.completed"),
-  data: z.object({ criteria: z.array(CriterionResult), progress: z.number().min(0).max(1) }),
+  data: z.lazy(() => z.object({ criteria: z.array(CriterionResult), progress: z.number().min(0).max(1) })),
 });
 const attemptFinished = z.object({
   type: z.literal("attempt.finished"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     outcome: z.enum(["succeeded", "failed"]),
     progress: z.number().min(0).max(1),
     failure: FailureSchema.optional(),
@@ -216,12 +216,12 @@ const attemptFinished = z.object({
     awaitsReview: z.boolean().optional(),
     /** A reviewer's attempt that answered: its verdict on the commit it judged. */
     review: ReviewRecord.optional(),
-  }),
+  })),
 });
 /** The loop waits before the next attempt (backoff, a reported reset time, or `--interval`). */
 const taskWaited = z.object({
   type: z.literal("task.waited"),
-  data: z.object({ delayMs: z.number().nonnegative(), until: z.number(), reason: z.string() }),
+  data: z.lazy(() => z.object({ delayMs: z.number().nonnegative(), until: z.number(), reason: z.string() })),
 });
 /**
  * A note for humans: a model switch, a stall warning, anything the report should show in its timeline. A
@@ -233,17 +233,17 @@ const taskWaited = z.object({
  */
 const runExtended = z.object({
   type: z.literal("run.extended"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     maxAttempts: z.number().int().positive(),
     maxMs: z.number().positive(),
     previous: z.object({ maxAttempts: z.number().int().positive(), maxMs: z.number().positive() }),
     by: z.string(),
-  }),
+  })),
 });
 /** A task that ended on a limit goes on under new limits: its loop folds on from its journal, the same handoff. */
 const taskReopened = z.object({
   type: z.literal("task.reopened"),
-  data: z.object({ to: z.enum(["running", "pending"]), reason: z.string() }),
+  data: z.lazy(() => z.object({ to: z.enum(["running", "pending"]), reason: z.string() })),
 });
 /**
  * The approval gate judged a task's verified commit (core/approval.ts): its risk level and the rules that fired,
@@ -251,33 +251,33 @@ const taskReopened = z.object({
  */
 const taskAssessed = z.object({
   type: z.literal("task.assessed"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     commit: z.string(),
     level: Risk,
     /** Each rule that fired, in plain words with its evidence. */
     rules: z.array(z.string()),
     decision: z.enum(["integrate", "human"]),
     why: z.string(),
-  }),
+  })),
 });
 /** A human let a waiting task's commit go on to the merge queue (`orch approve`). */
 const taskApproved = z.object({
   type: z.literal("task.approved"),
-  data: z.object({ commit: z.string(), by: z.string(), reason: z.string().optional() }),
+  data: z.lazy(() => z.object({ commit: z.string(), by: z.string(), reason: z.string().optional() })),
 });
 /** A human turned a waiting task's commit down (`orch reject`); the task's end comes in the same write. */
 const taskRejected = z.object({
   type: z.literal("task.rejected"),
-  data: z.object({ commit: z.string(), by: z.string(), reason: z.string() }),
+  data: z.lazy(() => z.object({ commit: z.string(), by: z.string(), reason: z.string() })),
 });
-const runNoted = z.object({ type: z.literal("run.noted"), data: z.object({ message: z.string(), level: z.literal("warning").optional() }) });
+const runNoted = z.object({ type: z.literal("run.noted"), data: z.lazy(() => z.object({ message: z.string(), level: z.literal("warning").optional() })) });
 /**
  * `orch gc` (or the run itself, at its end) removed task worktrees of a finished run. Branches are kept; work
  * left uncommitted in a worktree went first into a work-in-progress commit on its branch (`wipCommit`).
  */
 const runCollected = z.object({
   type: z.literal("run.collected"),
-  data: z.object({
+  data: z.lazy(() => z.object({
     worktrees: z.array(
       z.object({
         taskId: z.string(),
@@ -292,7 +292,7 @@ const runCollected = z.object({
     /** Branches deleted (`orch gc --branches`), with where each pointed: `git branch NAME SHA` brings one back. */
     branches: z.array(z.object({ name: z.string(), sha: z.string(), unmerged: z.number().int().nonnegative() })).optional(),
     by: z.string(),
-  }),
+  })),
 });
 
 /**
@@ -309,16 +309,16 @@ const Delivery = z.object({
 });
 const notifySent = z.object({
   type: z.literal("notify.sent"),
-  data: Delivery.extend({ attempts: z.number().int().positive(), status: z.number().int() }),
+  data: z.lazy(() => Delivery.extend({ attempts: z.number().int().positive(), status: z.number().int() })),
 });
 const notifyFailed = z.object({
   type: z.literal("notify.failed"),
-  data: Delivery.extend({ attempts: z.number().int().nonnegative(), status: z.number().int().optional(), error: z.string() }),
+  data: z.lazy(() => Delivery.extend({ attempts: z.number().int().nonnegative(), status: z.number().int().optional(), error: z.string() })),
 });
 /** Deliveries still pending when the run's end had waited for them as long as it may, or beyond the queue's bound. */
 const notifyDropped = z.object({
   type: z.literal("notify.dropped"),
-  data: z.object({ deliveries: z.array(Delivery), reason: z.string() }),
+  data: z.lazy(() => z.object({ deliveries: z.array(Delivery), reason: z.string() })),
 });
 /**
  * One outcome of a succeeded run's delivery, written after its end: the run branch pushed (or not, and why), a pull
@@ -337,6 +337,8 @@ const DeliveryOutcome = z.discriminatedUnion("outcome", [
 export type DeliveryOutcome = z.infer<typeof DeliveryOutcome>;
 const runDelivered = z.object({ type: z.literal("run.delivered"), data: DeliveryOutcome });
 
+// Each event's data schema is built at its first parse (z.lazy): a command builds those of the events it reads,
+// not the whole catalogue (`orch status` reads some ten kinds of some thirty: 3 ms of its start).
 export const EventBody = z.discriminatedUnion("type", [
   runCreated,
   runStarted,
