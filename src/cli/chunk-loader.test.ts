@@ -140,6 +140,71 @@ describe("the chunk loader", () => {
   });
 });
 
+/** Base64 VLQ, as source maps write their numbers. */
+function vlq(value: number): string {
+  const digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  let rest = value < 0 ? (-value << 1) | 1 : value << 1;
+  let out = "";
+  do {
+    let digit = rest & 31;
+    rest >>>= 5;
+    if (rest > 0) digit |= 32;
+    out += digits[digit];
+  } while (rest > 0);
+  return out;
+}
+
+describe("stack traces of the chunks", () => {
+  const previous = Error.prepareStackTrace;
+  afterEach(() => {
+    Error.prepareStackTrace = previous;
+  });
+
+  /** A one-line chunk whose map says: columns 0–29 come from line 10 of the source, 30–79 from line 20, 80 on from 30. */
+  function mappedChunk(withMap = true): string {
+    const file = join(chunks, "thrower.cjs");
+    writeFileSync(file, 'exports.throws = () => { throw new Error("x"); };\n//# sourceMappingURL=thrower.cjs.map\n');
+    const segments = [
+      [0, 0, 9, 0],
+      [30, 0, 10, 2],
+      [50, 0, 10, 0],
+    ].map((segment) => segment.map(vlq).join(""));
+    if (withMap) writeFileSync(`${file}.map`, JSON.stringify({ version: 3, sources: ["../src/thrower.ts"], names: [], mappings: segments.join(",") }));
+    return file;
+  }
+
+  function stackOf(loader: ReturnType<typeof createChunkLoader>, file: string): string {
+    const exports = loader.load(file);
+    const throws = typeof exports === "object" && exports !== null && "throws" in exports ? exports.throws : undefined;
+    if (typeof throws !== "function") throw new Error("the chunk has no throws()");
+    try {
+      throws();
+    } catch (error) {
+      return error instanceof Error ? (error.stack ?? "") : "";
+    }
+    throw new Error("throws() did not throw");
+  }
+
+  it("name the place in the source, with the wrapper's columns taken off the first line", () => {
+    const loader = createChunkLoader(undefined);
+    loader.tellStacksInSource();
+    const stack = stackOf(loader, mappedChunk());
+    // `new Error` is at column 32 of the chunk's own line: the second segment, line 20 (0-based 19 + 1) of the source.
+    expect(stack.split("\n")[0]).toBe("Error: x");
+    expect(stack.split("\n")[1]).toMatch(new RegExp(`at .*${join(tmp, "src", "thrower.ts").replaceAll("/", "\\/")}:20:3\\)?$`));
+    expect(stack).not.toContain("thrower.cjs:1:");
+    // Frames outside the chunks stay as V8 tells them.
+    expect(stack).toMatch(/chunk-loader\.test\.ts:\d+:\d+/);
+  });
+
+  it("leave a frame as V8 tells it when the chunk has no map", () => {
+    const loader = createChunkLoader(undefined);
+    loader.tellStacksInSource();
+    const stack = stackOf(loader, mappedChunk(false));
+    expect(stack).toMatch(/thrower\.cjs:1:\d+/);
+  });
+});
+
 describe("the code cache's folder", () => {
   it("is compile-cache/ in orch's user cache folder", () => {
     expect(compileCacheDir({ XDG_CACHE_HOME: "/var/cache/u" })).toBe("/var/cache/u/orch/compile-cache");

@@ -5,7 +5,7 @@
 // it compiled lazily are in it too. The cache is only ever a speed-up: a cache that cannot be read or written
 // costs nothing but time, and a chunk is evaluated the same either way.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { createRequire, SourceMap, type SourceMapPayload } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { Script } from "node:vm";
 import { userCacheDir } from "../engine/user-cache.js";
@@ -20,6 +20,12 @@ export interface ChunkLoader {
   saveCache(): void;
   /** Each chunk loaded so far, by path, and how it was compiled. */
   readonly compiled: ReadonlyMap<string, ChunkCompile>;
+  /**
+   * From now on, a stack trace's frame in a chunk names its place in the source (`src/cli/program.ts:42:7`) through
+   * the source map beside the chunk, instead of a column of the chunk's one long line. Other frames stay as V8
+   * tells them; a frame whose map is missing or unreadable too.
+   */
+  tellStacksInSource(): void;
 }
 
 /**
@@ -122,7 +128,60 @@ export function createChunkLoader(cacheDir: string | undefined): ChunkLoader {
     }
   }
 
-  return { load, saveCache, compiled };
+  const maps = new Map<string, SourceMap | undefined>();
+
+  /** `file:line:column` of a chunk's frame in its source, or undefined when its map does not say. */
+  function sourcePlace(file: string, line: number, column: number): string | undefined {
+    if (!maps.has(file)) maps.set(file, readSourceMap(file));
+    const map = maps.get(file);
+    // The wrapper stands before the chunk's own first line.
+    const entry = map?.findEntry(line - 1, column - 1 - (line === 1 ? WRAPPER_HEAD.length : 0));
+    if (entry === undefined || !("originalSource" in entry)) return undefined;
+    return `${resolve(dirname(file), entry.originalSource)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
+  }
+
+  function frame(site: NodeJS.CallSite): string {
+    const text = site.toString();
+    const file = site.getFileName();
+    const line = site.getLineNumber();
+    const column = site.getColumnNumber();
+    if (file === undefined || file === null || line === null || column === null || !chunks.has(file)) return text;
+    const place = sourcePlace(file, line, column);
+    return place === undefined ? text : text.replace(`${file}:${line}:${column}`, place);
+  }
+
+  function tellStacksInSource(): void {
+    Error.prepareStackTrace = (error: unknown, sites: NodeJS.CallSite[]) => {
+      const frames = sites.map((site) => {
+        try {
+          return frame(site);
+        } catch {
+          return String(site); // a stack is never lost to its telling
+        }
+      });
+      return [headOf(error), ...frames.map((f) => `    at ${f}`)].join("\n");
+    };
+  }
+
+  return { load, saveCache, compiled, tellStacksInSource };
+}
+
+/** The source map rolldown wrote beside a chunk (`chunk.cjs.map`); undefined when it is missing or not one. */
+function readSourceMap(file: string): SourceMap | undefined {
+  try {
+    return new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8")) as SourceMapPayload);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error's first line as V8 writes it: `TypeError: message`. */
+function headOf(error: unknown): string {
+  try {
+    return Error.prototype.toString.call(error);
+  } catch {
+    return "Error";
+  }
 }
 
 /**

@@ -31,6 +31,15 @@ const output = terminalOutput({
     if (READERS.has(argv[0] ?? "")) process.exit(EXIT.ok);
   },
 });
+// An error nothing caught (a callback's throw, a rejection nobody awaited) ends orch as an internal error, said in
+// one paragraph: Node's own report would print the chunk's line above it, and a chunk is built as one long line.
+const crash = (error: unknown): void => {
+  output.err(`orch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(EXIT.notConverged);
+};
+process.on("uncaughtException", crash);
+process.on("unhandledRejection", crash);
+
 if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   output.out(VERSION);
 } else {
@@ -38,6 +47,8 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   const repoLookup = IN_A_REPOSITORY.has(argv[0] ?? "") && !asksForHelp ? startRepoLookup(process.cwd()) : undefined;
   const loader = createChunkLoader(compileCacheDir(process.env));
   process.once("exit", () => loader.saveCache());
+  // The chunks are built without whitespace: an internal error's stack names places in src/ instead.
+  loader.tellStacksInSource();
   const chunk = (name: string) => fileURLToPath(new URL(`../cjs/${name}`, import.meta.url));
   // A reader parses a few rows: zod's compiled fast paths cost it more to generate than they gain (`orch status`
   // 38 ms of CPU). Other commands keep them: a run of a 10,000-task plan spends 0.4 s more without them.
