@@ -164,11 +164,3 @@ function kindOf(value: unknown): string {
   const shown = JSON.stringify(value) ?? String(value);
   return `a ${typeof value} (${shown.length > 40 ? `${shown.slice(0, 39)}…` : shown})`;
 }
-
-/**
- * Whether a run reads as a plan (its tasks and schedule) rather than as the loop of its one task: it was planned,
- * or holds more than one task besides a planner (integrators made along the way count).
- */
-export function readsAsPlan(planned: boolean, tasks: readonly { role: string }[]): boolean {
-  return planned || tasks.filter((t) => t.role !== "planner").length > 1;
-}

@@ -105,3 +105,11 @@ function withStop<S extends RunState>(next: S, previous: RunState): S {
   }
   return next;
 }
+
+/**
+ * Whether a run reads as a plan (its tasks and schedule) rather than as the loop of its one task: it was planned,
+ * or holds more than one task besides a planner (integrators made along the way count).
+ */
+export function readsAsPlan(planned: boolean, tasks: readonly { role: string }[]): boolean {
+  return planned || tasks.filter((t) => t.role !== "planner").length > 1;
+}

@@ -1,7 +1,7 @@
 // The run report: markdown at .orch/reports/<run>.md saying what was asked, what happened on every attempt
 // (agent, model, time, tokens, cost, failure, criteria) and what to merge. Built from the journal and git
 // alone, so `orch report` can rebuild it at any time.
-import { readsAsPlan } from "../core/plan.js";
+import { readsAsPlan } from "../core/run.js";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { escapeControls } from "../core/terminal-text.js";

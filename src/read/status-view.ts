@@ -1,11 +1,10 @@
 // A run's status view from the journal alone: where it stands, what runs now and what comes next, its figures and
 // tasks, and whether a live supervisor drives it. `orch status`, `orch list` and the server show the same view.
-import { readsAsPlan } from "../core/plan.js";
 import { hostname } from "node:os";
 import { describeAgentEvent } from "../core/agent-event.js";
 import { formatTimestamp } from "../core/duration.js";
 import { TaskGraph } from "../core/dag.js";
-import { isTerminalRun } from "../core/run.js";
+import { isTerminalRun, readsAsPlan } from "../core/run.js";
 import { describeDelivery } from "../core/notify.js";
 import type { DeliveryOutcome } from "../core/journal.js";
 import type { RecoveryFigures } from "../core/figures.js";

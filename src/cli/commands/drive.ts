@@ -1,11 +1,11 @@
 // Driving a journaled run to its end, in the foreground (status line, Ctrl-C) or as the detached run's
 // own process (`orch __drive RUN`). Either way every agent process group dies with orch.
+import { readsAsPlan } from "../../core/run.js";
 import { describeRunDelivery } from "../../core/delivery-text.js";
 import type { ChildProcess } from "node:child_process";
 import { spawnSupervisor as startSupervisor } from "../../app/resume.js";
 import { UsageError } from "../../core/errors.js";
 import { driveRun } from "../../engine/drive-run.js";
-import { readsAsPlan } from "../../core/plan.js";
 import { ProcessGroups } from "../../process/groups.js";
 import type { Store } from "../../store/store.js";
 import type { CliContext } from "../context.js";

@@ -4,11 +4,10 @@
 import { formatDuration, formatTimestamp } from "../../core/duration.js";
 import type { StoredEvent } from "../../core/journal.js";
 import { describeDelivery } from "../../core/notify.js";
-import { isTerminalRun } from "../../core/run.js";
+import { isTerminalRun, readsAsPlan } from "../../core/run.js";
 import { describeFinding } from "../../core/review.js";
 import { firstLine } from "../../core/text.js";
 import { describeRunDelivery } from "../../core/delivery-text.js";
-import { readsAsPlan } from "../../core/plan.js";
 import { followJournal } from "../../read/feed.js";
 import { resolveTranscript } from "../../read/transcript.js";
 import { withJournalReader } from "../../app/journal-reader.js";
