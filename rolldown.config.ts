@@ -99,6 +99,11 @@ export default defineConfig([
   {
     input: { program: "src/cli/program.ts", "zod-jitless": "src/cli/zod-jitless.ts" },
     platform: "node",
+    // orch's own modules do nothing when loaded beyond defining what they export (the side effects there are, a
+    // process listener in the launcher, sit beside exports every importer uses): one whose exports a command does
+    // not use is not in that command's chunks. Without this, importing one function through a room's index
+    // (git/index.ts) put every module of the room in the chunks of `orch status`. Packages keep their own word.
+    treeshake: { moduleSideEffects: (id: string) => (id.includes("/src/") ? false : undefined) },
     // better-sqlite3's JavaScript is bundled too, to come from the code cache (its own require cost a status
     // some 12 ms); its addon stays where it was installed (store/sqlite/addon.ts).
     resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
