@@ -34,8 +34,11 @@ const output = terminalOutput({
 // An error nothing caught (a callback's throw, a rejection nobody awaited) ends orch as an internal error, said in
 // one paragraph: Node's own report would print the chunk's line above it, and a chunk is built as one long line.
 const crash = (error: unknown): void => {
-  output.err(`orch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exit(EXIT.notConverged);
+  try {
+    output.err(`orch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    process.exit(EXIT.notConverged);
+  }
 };
 process.on("uncaughtException", crash);
 process.on("unhandledRejection", crash);
