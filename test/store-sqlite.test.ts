@@ -37,7 +37,7 @@ describe("sqlite specifics", () => {
     await b.close();
     const raw = new BetterSqlite3(path, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("select name from orch_migrations order by name").all()).toEqual([{ name: "0001_initial" }, { name: "0002_leases" }, { name: "0003_task_graph" }, { name: "0004_reviews" }]);
+    expect(raw.prepare("select name from orch_migrations order by name").all()).toEqual([{ name: "0001_initial" }, { name: "0002_leases" }, { name: "0003_task_graph" }, { name: "0004_reviews" }, { name: "0005_runs_newest_first" }]);
     raw.close();
   });
 
@@ -72,6 +72,20 @@ describe("sqlite specifics", () => {
       store.append([{ type: "attempt.started", runId: "r-old", taskId: "t", attemptId: "r-old.t.r1b", data: { number: 1, agent: "codex", transcript: "z", role: "reviewer", reviews: "abc" } }]),
     ).rejects.toThrow(/UNIQUE/);
     await store.close();
+  });
+
+  it("finds the newest runs through an index, without reading and sorting every run", async () => {
+    const path = join(dir, "newest", "orch.db");
+    const store = await openSqliteStore({ path });
+    await store.append(Array.from({ length: 30 }, (_, i) => runCreated(`r${String(i).padStart(2, "0")}`, 1_000 + (i % 3))));
+    expect((await store.listRuns({ limit: 3 })).map((r) => r.id)).toEqual(["r29", "r26", "r23"]);
+    await store.close();
+    const raw = new BetterSqlite3(path, { readonly: true });
+    const plan = (query: string) => (raw.prepare(`explain query plan ${query}`).all() as { detail: string }[]).map((row) => row.detail).join(" | ");
+    // The order of `listRuns` (Kysely's and the reader's alike).
+    expect(plan("select * from runs order by created_at desc, id desc limit 1")).toMatch(/USING INDEX runs_created_at_id/);
+    expect(plan("select * from runs order by created_at desc, id desc limit 1")).not.toMatch(/TEMP B-TREE/);
+    raw.close();
   });
 
   it("waits for another process's write lock instead of failing", async () => {
@@ -153,7 +167,7 @@ describe("sqlite specifics", () => {
         const opened = await Promise.all(children.map((c, i) => c.open(path, runCreated(`r${i}`))));
         expect(opened, `round ${round}`).toEqual(children.map(() => "done"));
         const raw = new BetterSqlite3(path, { readonly: true });
-        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph", "0004_reviews"]);
+        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph", "0004_reviews", "0005_runs_newest_first"]);
         expect(raw.prepare("select count(*) from runs").pluck().get()).toBe(children.length);
         raw.close();
       }

@@ -5,6 +5,7 @@ import { initial } from "./0001_initial.js";
 import { leases } from "./0002_leases.js";
 import { taskGraph } from "./0003_task_graph.js";
 import { reviews } from "./0004_reviews.js";
+import { runsNewestFirst } from "./0005_runs_newest_first.js";
 import type { Dialect } from "./dialect.js";
 import { MIGRATION_NAMES, type MigrationName } from "./names.js";
 
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<MigrationName, (dialect: Dialect) => Migration> = {
   "0002_leases": leases,
   "0003_task_graph": () => taskGraph(),
   "0004_reviews": reviews,
+  "0005_runs_newest_first": () => runsNewestFirst(),
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {
