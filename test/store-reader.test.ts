@@ -14,7 +14,7 @@ import { NotFoundError } from "../src/core/errors.js";
 import { JournalDamagedError } from "../src/store/errors.js";
 import { migrateTo } from "../src/store/migrations/index.js";
 import { openSqliteStore } from "../src/store/sqlite/open.js";
-import { openSqliteReader } from "../src/store/sqlite/reader.js";
+import { eventsQuery, openSqliteReader } from "../src/store/sqlite/reader.js";
 import type { JournalReader, Store } from "../src/store/store.js";
 import { describeStoreConformance, lifecycle, runCreated } from "./support/store-conformance.js";
 
@@ -137,6 +137,48 @@ describe("the sqlite reader", () => {
     const before = fingerprint(path);
     expect(openSqliteReader({ path })).toBeUndefined();
     expect(fingerprint(path)).toBe(before);
+  });
+});
+
+describe("the reader's event queries", () => {
+  /** SQLite's plan for the reader's SQL of `query`, on a journal whose run has much agent output and two notes. */
+  async function planOf(queries: Parameters<typeof eventsQuery>[0][]): Promise<string[]> {
+    const { path, writer } = await freshJournal();
+    await writer.append([runCreated("r1"), ...lifecycle("r1").slice(0, 5)]);
+    const ids = { runId: "r1", taskId: "fix", attemptId: "r1.fix.1" } as const;
+    await writer.ingest(Array.from({ length: 2_000 }, (_, i) => ({ type: "agent.emitted" as const, ...ids, data: { type: "tool.called" as const, name: "Bash", summary: `ls ${i}` } })));
+    await writer.append([{ type: "run.noted", runId: "r1", data: { message: "one" } }, { type: "run.noted", runId: "r1", data: { message: "two" } }]);
+    await writer.close();
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      return queries.map((query) => {
+        const { text, params } = eventsQuery(query);
+        return (raw.prepare(`explain query plan ${text}`).all(...params) as { detail: string }[]).map((row) => row.detail).join(" | ");
+      });
+    } finally {
+      raw.close();
+    }
+  }
+
+  it("answer a whole run's events of some kinds from the index by run and kind, not a walk over all its events", async () => {
+    const [kinds, one] = await planOf([
+      { runId: "r1", types: ["run.noted", "notify.failed"] },
+      { runId: "r1", types: ["run.delivered"], descending: true },
+    ]);
+    expect(kinds).toMatch(/USING INDEX events_run_type_seq/);
+    expect(one).toMatch(/USING INDEX events_run_type_seq/);
+  });
+
+  it("walk in order where the order is what stops early: a page after a sequence number, an attempt's newest", async () => {
+    const [page, newest] = await planOf([
+      { runId: "r1", taskId: "fix", types: ["agent.emitted"], afterSeq: 10, limit: 100 },
+      { attemptId: "r1.fix.1", types: ["agent.emitted"], descending: true, limit: 1 },
+    ]);
+    // In order from the sequence number on, through either index that starts with the run: no sort of all of them.
+    expect(page).toMatch(/USING INDEX events_run_(type_)?seq \(run_id=\?.*seq>\?\)/);
+    expect(page).not.toMatch(/TEMP B-TREE/);
+    expect(newest).toMatch(/USING INDEX events_attempt_seq/);
+    expect(newest).not.toMatch(/TEMP B-TREE/);
   });
 });
 

@@ -37,7 +37,7 @@ describe("sqlite specifics", () => {
     await b.close();
     const raw = new BetterSqlite3(path, { readonly: true });
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(raw.prepare("select name from orch_migrations order by name").all()).toEqual([{ name: "0001_initial" }, { name: "0002_leases" }, { name: "0003_task_graph" }, { name: "0004_reviews" }, { name: "0005_runs_newest_first" }]);
+    expect(raw.prepare("select name from orch_migrations order by name").all()).toEqual([{ name: "0001_initial" }, { name: "0002_leases" }, { name: "0003_task_graph" }, { name: "0004_reviews" }, { name: "0005_runs_newest_first" }, { name: "0006_events_by_type" }]);
     raw.close();
   });
 
@@ -167,7 +167,7 @@ describe("sqlite specifics", () => {
         const opened = await Promise.all(children.map((c, i) => c.open(path, runCreated(`r${i}`))));
         expect(opened, `round ${round}`).toEqual(children.map(() => "done"));
         const raw = new BetterSqlite3(path, { readonly: true });
-        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph", "0004_reviews", "0005_runs_newest_first"]);
+        expect(raw.prepare("select name from orch_migrations order by name").pluck().all()).toEqual(["0001_initial", "0002_leases", "0003_task_graph", "0004_reviews", "0005_runs_newest_first", "0006_events_by_type"]);
         expect(raw.prepare("select count(*) from runs").pluck().get()).toBe(children.length);
         raw.close();
       }

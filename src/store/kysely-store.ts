@@ -6,7 +6,7 @@ import type { StopMode } from "../core/run.js";
 import { project } from "./projection.js";
 import { packOutput } from "./packed-output.js";
 import { parseAttempt, parseEvents, parseRun, parseStopRequest, parseTask } from "./rows.js";
-import { FOUND_RUNS, LISTED_RUNS, prefixPattern } from "./queries.js";
+import { FOUND_RUNS, LISTED_RUNS, prefixPattern, wholeRunOfKinds } from "./queries.js";
 import type { Database, EventsTable } from "./schema.js";
 import { StaleWriterError, StopRequestedError, type WriteFence } from "./errors.js";
 import type { AppendOptions, AttemptRecord, EventQuery, LeaseClaim, LeaseResult, RunRecord, Store, TaskRecord } from "./store.js";
@@ -241,7 +241,8 @@ export class KyselyStore implements Store {
     if (query.attemptId !== undefined) q = q.where("attempt_id", "=", query.attemptId);
     if (query.afterSeq !== undefined) q = q.where("seq", ">", query.afterSeq);
     if (query.types !== undefined && query.types.length > 0) q = q.where("type", "in", query.types);
-    q = q.orderBy("seq", query.descending === true ? "desc" : "asc");
+    const direction = query.descending === true ? "desc" : "asc";
+    q = wholeRunOfKinds(query) ? q.orderBy(sql`+${sql.ref("seq")}`, direction) : q.orderBy("seq", direction);
     if (query.limit !== undefined) q = q.limit(query.limit);
     const rows = await q.execute();
     // A packed row is several events with one seq: newest first, its lines come last line first.

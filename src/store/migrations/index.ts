@@ -6,6 +6,7 @@ import { leases } from "./0002_leases.js";
 import { taskGraph } from "./0003_task_graph.js";
 import { reviews } from "./0004_reviews.js";
 import { runsNewestFirst } from "./0005_runs_newest_first.js";
+import { eventsByType } from "./0006_events_by_type.js";
 import type { Dialect } from "./dialect.js";
 import { MIGRATION_NAMES, type MigrationName } from "./names.js";
 
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<MigrationName, (dialect: Dialect) => Migration> = {
   "0003_task_graph": () => taskGraph(),
   "0004_reviews": reviews,
   "0005_runs_newest_first": () => runsNewestFirst(),
+  "0006_events_by_type": () => eventsByType(),
 };
 
 function migrations(dialect: Dialect): Record<string, Migration> {

@@ -8,7 +8,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { StoredEvent } from "../../core/journal.js";
 import type { StopMode } from "../../core/run.js";
 import { JournalDamagedError } from "../errors.js";
-import { FOUND_RUNS, LISTED_RUNS, prefixPattern } from "../queries.js";
+import { FOUND_RUNS, LISTED_RUNS, prefixPattern, wholeRunOfKinds } from "../queries.js";
 import { parseAttempt, parseEvents, parseRun, parseStopRequest, parseTask } from "../rows.js";
 import type { AttemptRecord, EventQuery, JournalReader, RunRecord, TaskRecord } from "../store.js";
 import { watchDatabaseFile } from "./changes.js";
@@ -40,6 +40,28 @@ function guard<T>(file: string, fn: () => T): T {
   } catch (error) {
     throw asJournalError(error, file);
   }
+}
+
+/** The SQL of `readEvents` and its parameters, as the reader asks it. */
+export function eventsQuery(query: EventQuery): { text: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const condition = (text: string, ...values: unknown[]) => {
+    where.push(text);
+    params.push(...values);
+  };
+  if (query.runId !== undefined) condition("run_id = ?", query.runId);
+  if (query.taskId !== undefined) condition("task_id = ?", query.taskId);
+  if (query.attemptId !== undefined) condition("attempt_id = ?", query.attemptId);
+  if (query.afterSeq !== undefined) condition("seq > ?", query.afterSeq);
+  if (query.types !== undefined && query.types.length > 0) condition(`type in (${query.types.map(() => "?").join(", ")})`, ...query.types);
+  const order = wholeRunOfKinds(query) ? "+seq" : "seq";
+  let text = `select * from events${where.length > 0 ? ` where ${where.join(" and ")}` : ""} order by ${order} ${query.descending === true ? "desc" : "asc"}`;
+  if (query.limit !== undefined) {
+    text += " limit ?";
+    params.push(query.limit);
+  }
+  return { text, params };
 }
 
 class SqliteReader implements JournalReader {
@@ -106,22 +128,7 @@ class SqliteReader implements JournalReader {
   }
 
   readEvents(query: EventQuery): Promise<StoredEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const condition = (text: string, ...values: unknown[]) => {
-      where.push(text);
-      params.push(...values);
-    };
-    if (query.runId !== undefined) condition("run_id = ?", query.runId);
-    if (query.taskId !== undefined) condition("task_id = ?", query.taskId);
-    if (query.attemptId !== undefined) condition("attempt_id = ?", query.attemptId);
-    if (query.afterSeq !== undefined) condition("seq > ?", query.afterSeq);
-    if (query.types !== undefined && query.types.length > 0) condition(`type in (${query.types.map(() => "?").join(", ")})`, ...query.types);
-    let text = `select * from events${where.length > 0 ? ` where ${where.join(" and ")}` : ""} order by seq ${query.descending === true ? "desc" : "asc"}`;
-    if (query.limit !== undefined) {
-      text += " limit ?";
-      params.push(query.limit);
-    }
+    const { text, params } = eventsQuery(query);
     // A packed row is several events with one seq: newest first, its lines come last line first.
     const events = this.rows(text, params).flatMap((row) => {
       const parsed = parseEvents(row);
