@@ -13,7 +13,11 @@ const COLD = { jitless: true } as const;
 /** `schema.parse`, without zod's compiled fast path for its first COLD_PARSES calls. */
 export function parserOf<S extends z.ZodType>(schema: S): (value: unknown) => z.output<S> {
   let parses = 0;
-  return (value) => (parses < COLD_PARSES ? (parses++, schema.parse(value, COLD)) : schema.parse(value));
+  return (value) => {
+    if (parses >= COLD_PARSES) return schema.parse(value);
+    parses++;
+    return schema.parse(value, COLD);
+  };
 }
 
 /** For a schema parsed once or twice in a process (a configuration file): never its compiled fast path. */

@@ -5,8 +5,6 @@ import { UsageError } from "../core/errors.js";
 import { launch, LaunchError, onPath } from "../process/launcher.js";
 import { gitEnv } from "./env.js";
 
-export { gitEnv };
-
 export interface GitResult {
   readonly stdout: string;
   readonly stderr: string;

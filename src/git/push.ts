@@ -2,7 +2,8 @@
 // --force), names one branch on both sides, never prompts (no terminal, no askpass, ssh in batch mode) and never
 // outlives its timeout; what it says back has any credentials in URLs taken out before a caller sees it.
 import { supervise } from "../process/supervise.js";
-import { git, gitEnv, gitFailure } from "./exec.js";
+import { gitEnv } from "./env.js";
+import { git, gitFailure } from "./exec.js";
 
 /** The remotes as configured, read once: the remote a branch tracks, and the URL a push to a remote goes to. */
 export interface RemoteConfig {

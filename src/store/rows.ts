@@ -35,12 +35,18 @@ const runStatus = z.enum(["pending", "planning", "running", "paused", "waiting",
 const taskStatus = z.enum(["pending", "running", "succeeded", "failed", "stalled", "blocked", "stopped", "aborted"]);
 const attemptStatus = z.enum(["starting", "running", "verifying", "succeeded", "failed"]);
 
+const parseSettings = parserOf(RunSettings);
+
+/** A run's pending stop request as its column holds it (null: none). */
+const StopRequest = z
+  .enum(["stop", "pause", "abort"])
+  .nullable()
+  .transform((mode) => mode ?? undefined);
+
 /**
  * The run's settings as its `config` column holds them. A run journaled before agent fallbacks existed has none
  * listed: its fallback models are models of its own agent.
  */
-const parseSettings = parserOf(RunSettings);
-
 function settingsOf(config: Record<string, unknown>, fallbackModels: readonly string[]): RunSettings {
   const listed = config.fallbacks !== undefined || config.agent === undefined;
   // (A run journaled without its agent's settings reads back without them: shown, never driven again.)
@@ -73,10 +79,7 @@ const RunRow = z
     lease_owner: optStr,
     lease_until: optNum,
     lease_fence: num,
-    stop_requested: z
-      .enum(["stop", "pause", "abort"])
-      .nullable()
-      .transform((v) => v ?? undefined),
+    stop_requested: StopRequest,
     attempts: num,
     progress: num,
     cost_usd: num,
@@ -257,12 +260,6 @@ export function parseEvents(row: unknown): StoredEvent[] {
   if (packed !== undefined) return packed.map((event) => ({ type: "agent.emitted" as const, data: event, ...ids }));
   return [{ ...parseEventBody({ type: r.type, data }), ...ids }];
 }
-
-/** A run's pending stop request as its column holds it (null: none). */
-const StopRequest = z
-  .enum(["stop", "pause", "abort"])
-  .nullable()
-  .transform((mode) => mode ?? undefined);
 
 export function parseStopRequest(value: unknown): StopMode | undefined {
   return StopRequest.parse(value);

@@ -18,6 +18,15 @@ export function problemOf(error: unknown): JournalProblem | undefined {
   return undefined;
 }
 
+/** `fn`'s result; what it throws, as `asJournalError` tells it. */
+export function guardJournal<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw asJournalError(error, file);
+  }
+}
+
 /** `error` as a JournalDamagedError about `file` when it says the journal cannot be used; otherwise as it was. */
 export function asJournalError(error: unknown, file: string): Error {
   // A migration that met the damage is a MigrationError whose cause says so: look down the chain.

@@ -10,7 +10,7 @@ import { watchDatabaseFile } from "./changes.js";
 import type { Database } from "../schema.js";
 import type { Store } from "../store.js";
 import { openRaw, whileBusy, type SqliteFileOptions } from "./connection.js";
-import { asJournalError } from "./journal-errors.js";
+import { asJournalError, guardJournal } from "./journal-errors.js";
 import { migrateSqlite } from "./migrate.js";
 
 export { sqliteJournalExists } from "./connection.js";
@@ -22,13 +22,7 @@ export interface SqliteStoreOptions extends SqliteFileOptions {
 
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const file = options.path;
-  const guard = <T>(fn: () => T): T => {
-    try {
-      return fn();
-    } catch (error) {
-      throw asJournalError(error, file);
-    }
-  };
+  const guard = <T>(fn: () => T): T => guardJournal(file, fn);
   const raw = guard(() => openRaw(options));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw, guard) }) });
   try {

@@ -13,16 +13,16 @@ import { parseAttempt, parseEvents, parseRun, parseStopRequest, parseTask } from
 import type { AttemptRecord, EventQuery, JournalReader, RunRecord, TaskRecord } from "../store.js";
 import { watchDatabaseFile } from "./changes.js";
 import { journalIsCurrent, openRaw, sqliteJournalExists, type SqliteFileOptions } from "./connection.js";
-import { asJournalError } from "./journal-errors.js";
+import { guardJournal } from "./journal-errors.js";
 
 /** A reader of the journal at `options.path`; undefined when its schema is older than this build's. */
 export function openSqliteReader(options: SqliteFileOptions): JournalReader | undefined {
   const file = options.path;
   if (file !== ":memory:" && !sqliteJournalExists(file)) throw new JournalDamagedError(file, "inaccessible", "there is no journal file");
-  const raw = guard(file, () => openRaw(options, false));
+  const raw = guardJournal(file, () => openRaw(options, false));
   let current: boolean;
   try {
-    current = guard(file, () => journalIsCurrent(raw));
+    current = guardJournal(file, () => journalIsCurrent(raw));
   } catch (error) {
     raw.close();
     throw error;
@@ -32,14 +32,6 @@ export function openSqliteReader(options: SqliteFileOptions): JournalReader | un
     return undefined;
   }
   return new SqliteReader(raw, file);
-}
-
-function guard<T>(file: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    throw asJournalError(error, file);
-  }
 }
 
 /** The SQL of `readEvents` and its parameters, as the reader asks it. */
@@ -74,7 +66,7 @@ class SqliteReader implements JournalReader {
 
   /** Every row `text` selects with `params`; a damaged file is a JournalDamagedError, whichever query meets it. */
   private rows(text: string, params: readonly unknown[]): unknown[] {
-    return guard(this.file, () => {
+    return guardJournal(this.file, () => {
       let statement = this.statements.get(text);
       if (statement === undefined) {
         statement = this.raw.prepare(text);
