@@ -25,6 +25,7 @@ import {
   changeSince,
   changedFiles,
   commitAll,
+  commitWork,
   commitsOn,
   createWorktree,
   deleteBranch,
@@ -34,6 +35,7 @@ import {
   removeWorktree,
   resolveBase,
   worktreeStatus,
+  inspectWorktree,
 } from "../src/git/index.js";
 import type { RepoInfo } from "../src/git/index.js";
 import { adoptRepoLookup, type RepoLookup } from "../src/git/locate.js";
@@ -281,6 +283,9 @@ describe("resolveBase", () => {
     sh(dir, "update-ref", "refs/remotes/origin/main", main);
     const repo = await inspectRepo(dir);
     expect(await resolveBase(repo)).toEqual({ branch: "dev", sha: dev });
+    // Without a base, the answer is what inspecting read: no second look that a moving branch could contradict.
+    expect(await resolveBase({ ...repo, headSha: main })).toEqual({ branch: "dev", sha: main });
+    expect(await resolveBase({ ...repo, currentBranch: undefined })).toEqual({ branch: "HEAD", sha: dev });
     expect(await resolveBase(repo, "main")).toEqual({ branch: "main", sha: main });
     expect(await resolveBase(repo, "origin/main")).toEqual({ branch: "origin/main", sha: main });
   });
@@ -528,6 +533,26 @@ describe("commitAll", () => {
     expect(sh(wt, "rev-parse", "HEAD")).toBe(head);
   });
 
+  it("tells, as commitWork, the commit the worktree is at whether or not it made one", async () => {
+    const { wt } = await taskWorktree();
+    const head = sh(wt, "rev-parse", "HEAD").trim();
+    expect(await commitWork({ worktree: wt, message: "nothing" })).toEqual({ commit: head, made: false });
+    expect(sh(wt, "rev-parse", "HEAD").trim()).toBe(head);
+    agentEdits(wt);
+    const done = await commitWork({ worktree: wt, message: "work" });
+    expect(done.made).toBe(true);
+    expect(done.commit).toBe(sh(wt, "rev-parse", "HEAD").trim());
+    expect(sh(wt, "rev-parse", "HEAD~1").trim()).toBe(head);
+  });
+
+  it("fails as commitWork when git cannot commit, rather than telling HEAD", async () => {
+    const { wt } = await taskWorktree();
+    agentEdits(wt);
+    // A lock git cannot take: nothing can be staged or committed.
+    write(path.join(path.resolve(wt, sh(wt, "rev-parse", "--git-dir").trim()), "index.lock"), "");
+    await expect(commitWork({ worktree: wt, message: "work" })).rejects.toThrow(/index\.lock/);
+  });
+
   it("is not blocked by the user's commit hooks", async () => {
     const { repo, wt } = await taskWorktree();
     const hooks = path.join(repo.commonDir, "hooks");
@@ -624,6 +649,31 @@ describe("changeSince", () => {
     expect(await changeSince(dir, "HEAD", commit)).toEqual([{ path: "task.txt", status: "added", added: 1, removed: 0 }]);
     // From where they stand, the two differ in more: the merge base is what makes it the task's change.
     expect((await changeBetween(dir, "HEAD", commit)).map((f) => f.path)).toEqual(["README.md", "other.txt", "task.txt"]);
+  });
+});
+
+describe("inspectWorktree", () => {
+  it("tells in one launch where a worktree belongs, its branch and its changes, without a lock in the repository", async () => {
+    const dir = makeRepo();
+    const repo = await inspectRepo(dir);
+    const { path: wt } = await createWorktree({ repo, path: path.join(tmp, "wt"), branch: "orch/s", baseSha: repo.headSha });
+    expect(await inspectWorktree(wt)).toEqual({ root: realpathSync(wt), commonDir: repo.commonDir, currentBranch: "orch/s", status: { dirty: false, paths: [], entries: [] } });
+    write(path.join(wt, "README.md"), "changed\n");
+    write(path.join(wt, "new dir", "naïve file.txt"), "x\n");
+    const inside = await inspectWorktree(wt);
+    expect(inside.status.dirty).toBe(true);
+    expect([...inside.status.paths].sort()).toEqual(["README.md", "new dir/naïve file.txt"]);
+    expect(inside.status).toEqual(await worktreeStatus(wt));
+    sh(wt, "checkout", "-q", "--detach");
+    expect((await inspectWorktree(wt)).currentBranch).toBeUndefined();
+  });
+
+  it("answers for a folder inside the user's checkout with the checkout's top, and fails outside any repository", async () => {
+    const dir = makeRepo();
+    const inner = path.join(dir, "src");
+    expect((await inspectWorktree(inner)).root).toBe(realpathSync(dir));
+    const plain = mkdtempSync(path.join(tmp, "plain-"));
+    await expect(inspectWorktree(plain)).rejects.toThrow(/not a git repository/);
   });
 });
 

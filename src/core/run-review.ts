@@ -46,11 +46,17 @@ export type RunReviewStep =
 
 const ordinal = (id: string, prefix: string): number => Number(id.slice(prefix.length));
 
+/** Why the run has no whole-run review at all, whatever its journal holds; undefined when it has one. */
+export function runReviewOff(settings: RunReviewInput["settings"]): string | undefined {
+  if (settings === undefined) return "the run has no reviewer";
+  if (!settings.wholeRun) return "the whole-run review is turned off (review.wholeRun: false)";
+  return undefined;
+}
+
 /** What the whole-run review does next, from the journal. */
 export function runReviewStep(input: RunReviewInput): RunReviewStep {
   const { settings, tip } = input;
-  if (settings === undefined) return { kind: "skip", why: "the run has no reviewer" };
-  if (!settings.wholeRun) return { kind: "skip", why: "the whole-run review is turned off (review.wholeRun: false)" };
+  if (settings === undefined || !settings.wholeRun) return { kind: "skip", why: runReviewOff(settings) ?? "" };
   if (tip === input.baseSha) return { kind: "skip", why: "the run branch holds no work beyond its base" };
   if (input.approvedWhole !== undefined) return { kind: "skip", why: `its whole change is the commit ${input.approvedWhole.slice(0, 12)}, which its task's reviewer approved` };
   const reviewTasks = input.tasks.filter((t) => t.id.startsWith(RUN_REVIEW_PREFIX)).sort((a, b) => ordinal(a.id, RUN_REVIEW_PREFIX) - ordinal(b.id, RUN_REVIEW_PREFIX));

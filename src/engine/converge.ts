@@ -13,9 +13,8 @@ import { reviewPrompt } from "../core/review.js";
 import type { StopMode } from "../core/run.js";
 import { decide, evolve, initialLoop, replay, supersededBy, type LoopConfig, type LoopEvent, type TaskConclusion, type TaskLoop } from "../core/task-loop.js";
 import { attemptChanges, type AttemptChanges } from "../core/diff-excerpt.js";
-import { commitAll } from "../git/commit.js";
+import { commitWork } from "../git/index.js";
 import { worktreeChanges } from "../git/compare.js";
-import { inspectRepo } from "../git/repo.js";
 import { resetWorktree } from "../git/worktree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { runAttempt } from "./attempt-runner.js";
@@ -206,7 +205,7 @@ export async function convergeTask(deps: EngineDeps, ctx: TaskContext): Promise<
         const commit =
           ctx.commit !== undefined
             ? await ctx.commit(message)
-            : ((await commitAll({ worktree: task.worktree, message, identity: ctx.identity })) ?? (await inspectRepo(task.worktree)).headSha);
+            : (await commitWork({ worktree: task.worktree, message, identity: ctx.identity })).commit;
         const awaitsReview = step.review ? { awaitsReview: true } : {};
         await writer.write({ type: "attempt.finished", ...ids, attemptId: step.attemptId, data: { outcome: "succeeded", progress: 1, commit, ...awaitsReview } });
         break;

@@ -298,6 +298,11 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     // The scheduler ended every task it reached; the run ends with them.
     await writer.write({ type: "run.finished", runId: run.id, data: { status: runStatusOf(conclusion), reason: conclusion.reason, report } });
   }
+  const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";
+  // The run branch's worktree is orch's own place for merges: once the run has ended its branch is all there is
+  // to keep, and the report and the delivery read the branch, not the worktree, so it goes meanwhile. One left
+  // unclean (a merge cut short) stays for a look, and for `orch gc`.
+  const integrationGone = ended ? removeIntegration(run, integrationWorktree(input.paths, run.id), log) : Promise.resolve();
   // The end's notice goes out, and the report can tell what was delivered: a bounded wait (notify.endWait).
   await input.notifier?.close();
   const written = await writeReport(store, run.id, report);
@@ -308,16 +313,7 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
     const delivered = finished === undefined ? [] : await deliverRun({ run: finished, report, write: (...events) => writer.write(...events), log, env: deps.env, held });
     if (delivered.length > 0) await writeReport(store, run.id, report, written.git);
   }
-  const ended = conclusion.status !== "waiting" && conclusion.status !== "paused";
-  if (ended) {
-    // The run branch's worktree is orch's own place for merges: once the run has ended its branch is all there is
-    // to keep. One left unclean (a merge cut short) stays for a look, and for `orch gc`.
-    const integration = integrationWorktree(input.paths, run.id);
-    const removed = await removeWorktree({ repo: { root: run.repoRoot }, path: integration }).catch((error: unknown) => error);
-    if (removed instanceof Error) log.warn("the run branch's worktree was kept", { path: integration, why: removed.message });
-    // The run's folder of worktrees goes too once nothing is left in it (its integrated tasks' went as they merged).
-    else await rmdir(dirname(integration)).catch(() => undefined);
-  }
+  await integrationGone;
   if (ended && run.settings.gc.afterRun) {
     const collected = await collectRun(store, run.id, { by: "the run itself" });
     log.info("worktrees collected", { removed: collected.worktreesRemoved, wipCommits: collected.wipCommits });
@@ -326,6 +322,13 @@ async function driveLoop(deps: EngineDeps, input: LoopInput): Promise<DriveResul
   const final = await store.getRun(run.id);
   if (final === undefined) throw new Error(`run ${run.id} vanished`);
   return { run: final, report, leaseLost: false };
+}
+
+/** Removes the run branch's worktree, then the run's folder of worktrees once nothing is left in it (its integrated tasks' went as they merged). Never throws. */
+async function removeIntegration(run: RunRecord, integration: string, log: Logger): Promise<void> {
+  const removed = await removeWorktree({ repo: { root: run.repoRoot }, path: integration }).catch((error: unknown) => error);
+  if (removed instanceof Error) log.warn("the run branch's worktree was kept", { path: integration, why: removed.message });
+  else await rmdir(dirname(integration)).catch(() => undefined);
 }
 
 /**

@@ -33,6 +33,17 @@ export class IntegratedWorktrees {
 
   constructor(private readonly options: IntegratedWorktreesOptions) {
     this.by = options.by ?? `the run itself (pid ${process.pid})`;
+    // Asked at once, while the run's first tasks are under way: no removal waits on it.
+    void this.repoOf();
+  }
+
+  /** Where the repository is, asked once. */
+  private repoOf(): Promise<{ root: string; commonDir: string } | undefined> {
+    this.repo ??= inspectRepo(this.options.run.repoRoot).then(
+      (r) => ({ root: r.root, commonDir: r.commonDir }),
+      () => undefined,
+    );
+    return this.repo;
   }
 
   /** Removals asked for and not done yet: worktrees still on disk that no task needs. */
@@ -55,11 +66,7 @@ export class IntegratedWorktrees {
 
   private async removeNow(task: Pick<TaskRecord, "id" | "worktree" | "branch">): Promise<void> {
     try {
-      this.repo ??= inspectRepo(this.options.run.repoRoot).then(
-        (r) => ({ root: r.root, commonDir: r.commonDir }),
-        () => undefined,
-      );
-      const repo = await this.repo;
+      const repo = await this.repoOf();
       if (repo === undefined) return;
       let done = await collectTaskWorktree(repo, this.options.run, task, this.by);
       // git lists every worktree as it removes one, and fails on one being made that moment: it is tried again.

@@ -14,7 +14,7 @@ import { formatDuration } from "../core/duration.js";
 import { NotFoundError, toError, UsageError } from "../core/errors.js";
 import type { NewEvent } from "../core/journal.js";
 import { isTerminalRun } from "../core/run.js";
-import { commitAll, inspectRepo, removeWorktree, worktreeStatus } from "../git/index.js";
+import { commitAll, inspectRepo, inspectWorktree, removeWorktree, type WorktreeInside } from "../git/index.js";
 import { parseProcStat, type ProcStat } from "../process/tree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { keptUnmerged, pruneRunBranches, type BranchCollection } from "./gc-branches.js";
@@ -329,13 +329,13 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
   }
   if (path !== expected) return entry("kept", `it is not where orch puts worktrees in ${repo.root} (${expected})`);
   const owned = await ownWorktree(path, repo.commonDir, task.branch);
-  if (owned !== undefined) return entry("kept", owned);
+  if (typeof owned === "string") return entry("kept", owned);
 
   let wipCommit: string | null = null;
   let uncommitted: string[] = [];
   let bytes = 0;
   try {
-    uncommitted = (await worktreeStatus(path)).paths.sort();
+    uncommitted = owned.status.paths.sort();
     bytes = await diskUsage(path);
     if (task.runBranch && uncommitted.length > 0) {
       // Whatever is left there (a merge cut short) was never verified, and the run branch holds only verified work.
@@ -351,21 +351,21 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
   }
 }
 
-/** Undefined when `path` is the top of a worktree of this repository with `branch` checked out; else why not. */
-async function ownWorktree(path: string, commonDir: string, branch: string): Promise<string | undefined> {
+/** What git sees inside `path` when it is the top of a worktree of this repository with `branch` checked out; else why it is not. */
+async function ownWorktree(path: string, commonDir: string, branch: string): Promise<WorktreeInside | string> {
   const info = await lstat(path);
   if (info.isSymbolicLink() || !info.isDirectory()) return "it is not a folder orch made (a symbolic link or a file)";
   try {
-    const found = await inspectRepo(path);
+    const found = await inspectWorktree(path);
     if (found.root !== (await realpath(path)) || found.commonDir !== commonDir) return "it is not a git worktree of this repository";
     if (found.currentBranch !== branch) {
       return `it has ${found.currentBranch === undefined ? "a detached HEAD" : `branch ${found.currentBranch}`} checked out, not orch's ${branch}`;
     }
-    return undefined;
+    return found;
   } catch (error) {
     const message = toError(error).message.split("\n", 1)[0] ?? "";
     // Outside the checkout, a plain folder has no repository above it at all.
-    if (/is not a git repository/.test(message)) return "it is not a git worktree of this repository";
+    if (/not a git repository/.test(message)) return "it is not a git worktree of this repository";
     return `git cannot read it as a worktree: ${message}`;
   }
 }

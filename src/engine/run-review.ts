@@ -6,7 +6,7 @@
 // an approval.
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseReview, reviewRecord } from "../core/review.js";
-import { RUN_REVIEW_FAILURES, runReviewPrompt, runReviewStep, type RunReviewStep } from "../core/run-review.js";
+import { RUN_REVIEW_FAILURES, runReviewOff, runReviewPrompt, runReviewStep, type RunReviewStep } from "../core/run-review.js";
 import type { Failure } from "../core/failure.js";
 import { resetWorktree } from "../git/index.js";
 import { revParse, treeOf } from "../git/compare.js";
@@ -40,6 +40,9 @@ export async function reviewWholeRun(deps: EngineDeps, ctx: RunReviewContext): P
   const { run } = ctx;
   const review = run.settings.review;
   const settings = review?.on === true && ctx.reviewer !== undefined ? { wholeRun: review.wholeRun, wholeRunFixes: review.wholeRunFixes } : undefined;
+  // Decided before anything is read: a run without the review asks git and the journal nothing here.
+  const off = runReviewOff(settings);
+  if (off !== undefined) return { kind: "deliver", why: off };
   for (;;) {
     if (ctx.abort.aborted) return { kind: "hold", reason: "the run was stopped during its whole-run review" };
     const tip = await revParse(ctx.integration, "HEAD");

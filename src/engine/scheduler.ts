@@ -70,7 +70,8 @@ type Job =
   | { kind: "decided"; events: StoredEvent[] };
 
 export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): Promise<GraphConclusion> {
-  const identity = await fallbackIdentity(graphContext.integration);
+  // Two questions to git at once: who commits where the user's config says nobody, and where the run branch stands.
+  const [identity, startTip] = await Promise.all([fallbackIdentity(graphContext.integration), tipOf(graphContext.integration)]);
   const { run } = graphContext;
   const tasks = new Map(graphContext.tasks.map((t) => [t.id, t]));
 
@@ -115,7 +116,7 @@ export async function driveGraph(deps: EngineDeps, graphContext: GraphContext): 
   const restored = new Map(graphContext.restored);
   let halt: TaskConclusion | undefined;
   /** The run branch's verified tip: what new tasks branch from, and what the next merge goes onto. */
-  let runTip = await tipOf(ctx.integration);
+  let runTip = startTip;
   // Every branch of the plan was checked free when the run was made; a worktree made ahead belongs to a task that
   // has not started, so moving it to a newer tip is a reset.
   const ahead = new WorktreesAhead<TaskRecord>({

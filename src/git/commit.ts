@@ -1,6 +1,6 @@
 // Commits an agent's work in its worktree. Invariant: the commit happens unattended (no hook, editor
 // or signing prompt can block it) and the user's git configuration is read, never written.
-import { git, gitFailure, gitScript, UNATTENDED } from "./exec.js";
+import { git, GitError, gitFailure, gitScript, UNATTENDED } from "./exec.js";
 
 const FALLBACK_NAME = "orch";
 const FALLBACK_EMAIL = "orch@localhost";
@@ -9,7 +9,22 @@ const FALLBACK_EMAIL = "orch@localhost";
  * Stages everything in the worktree (new, changed and deleted files; ignored ones stay out) and commits.
  * Returns the new commit's sha, or undefined when there was nothing to commit.
  */
-export async function commitAll(options: { worktree: string; message: string; identity?: readonly string[] | undefined }): Promise<string | undefined> {
+export async function commitAll(options: CommitOptions): Promise<string | undefined> {
+  const done = await commitWork(options);
+  return done.made ? done.commit : undefined;
+}
+
+export interface CommitOptions {
+  worktree: string;
+  message: string;
+  identity?: readonly string[] | undefined;
+}
+
+/**
+ * As commitAll, and the commit the worktree is at either way: the new one (`made`), or its HEAD when there was
+ * nothing to commit. One launch in both cases.
+ */
+export async function commitWork(options: CommitOptions): Promise<{ commit: string; made: boolean }> {
   const { worktree, message } = options;
   if (message.trim() === "") throw new Error("commitAll needs a non-empty message");
 
@@ -25,19 +40,25 @@ export async function commitAll(options: { worktree: string; message: string; id
     message,
   ];
   // One launch: stage everything, commit, print the commit; when the commit fails, whether anything was staged
-  // at all (nothing: git said so and exited 1, which is no failure here; decided by asking, not by its words).
+  // at all (nothing: git said so and exited 1, which is no failure here; decided by asking, not by its words), and
+  // then the commit HEAD is at, after a line that says so.
   const result = await gitScript(COMMIT_ALL, args, worktree);
   if (result.exitCode !== 0) throw gitFailure(["add", "--all", "&&", "git", ...args], result);
-  const sha = result.stdout.trim();
-  return sha === "" ? undefined : sha;
+  const lines = result.stdout.trim().split("\n");
+  const unchanged = lines[0] === UNCHANGED;
+  const commit = (unchanged ? lines[1] : lines[0]) ?? "";
+  if (commit === "") throw new GitError(`git rev-parse HEAD printed nothing in ${worktree}`, { args: ["rev-parse", "HEAD"], exitCode: 0, stderr: result.stderr });
+  return { commit, made: !unchanged };
 }
+
+const UNCHANGED = "orch:unchanged";
 
 const COMMIT_ALL = `git add --all || exit
 if git "$@" >/dev/null; then exec git rev-parse HEAD; fi
 status=$?
-git diff --cached --quiet --no-ext-diff && exit 0
-exit "$status"`;
-
+git diff --cached --quiet --no-ext-diff || exit "$status"
+echo ${UNCHANGED}
+exec git rev-parse HEAD`;
 
 /**
  * `-c user.name=… -c user.email=…` for whichever of the two the user's configuration lacks, for this

@@ -122,7 +122,9 @@ async function symbolicBranch(root: string): Promise<string | undefined> {
  * named "HEAD"). A base may be a local branch or a remote-tracking one such as `origin/main`.
  */
 export async function resolveBase(repo: RepoInfo, base?: string): Promise<BaseRef> {
-  const name = base ?? repo.currentBranch ?? "HEAD";
+  // Without a base, the answer is what inspecting the repository read a moment ago.
+  if (base === undefined) return { branch: repo.currentBranch ?? "HEAD", sha: repo.headSha };
+  const name = base;
   if (name === "HEAD") {
     const sha = await commitSha(repo.root, "HEAD");
     if (sha === undefined) throw new GitError("HEAD names no commit", { args: [], exitCode: undefined, stderr: "" });

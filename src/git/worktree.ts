@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
 import { assertNewBranch } from "./branch.js";
-import { assertRevision, git, gitFailure, gitMessage, gitOk, UNATTENDED } from "./exec.js";
+import { assertRevision, git, gitFailure, gitMessage, gitOk, gitScript, UNATTENDED } from "./exec.js";
 import type { RepoInfo } from "./repo.js";
 
 type RepoRoot = Pick<RepoInfo, "root">;
@@ -158,6 +158,45 @@ export interface WorktreeStatus {
   readonly paths: string[];
   readonly entries: StatusEntry[];
 }
+
+/** A worktree as git sees it from inside: what inspectRepo tells of its folder, and its changes. */
+export interface WorktreeInside {
+  /** Its top folder, symlinks resolved. */
+  readonly root: string;
+  /** The repository's common dir (absolute, symlinks resolved). */
+  readonly commonDir: string;
+  /** The branch checked out; undefined when HEAD is detached. */
+  readonly currentBranch: string | undefined;
+  readonly status: WorktreeStatus;
+}
+
+/**
+ * Where a worktree belongs and what it holds uncommitted, in one launch (gc asks both of every worktree it removes,
+ * and a run asks them of each task's as it is integrated). A `GitError` when git cannot read it as a worktree at all.
+ */
+export async function inspectWorktree(worktreePath: string): Promise<WorktreeInside> {
+  const result = await gitScript(INSPECT_WORKTREE, [], worktreePath);
+  if (result.exitCode !== 0) throw gitFailure(["rev-parse", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"], result);
+  const split = result.stdout.indexOf("\0");
+  const [toplevel, common, head] = result.stdout.slice(0, split === -1 ? result.stdout.length : split).split("\n");
+  if (split === -1 || !toplevel || !common || !head) {
+    throw gitFailure(["rev-parse", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"], { ...result, exitCode: 1 });
+  }
+  const [root, commonDir] = await Promise.all([realpath(toplevel), realpath(path.resolve(worktreePath, common))]);
+  const entries = parsePorcelainZ(result.stdout.slice(split + 1));
+  return {
+    root,
+    commonDir,
+    currentBranch: head.startsWith("refs/heads/") ? head.slice("refs/heads/".length) : undefined,
+    status: { dirty: entries.length > 0, paths: entries.map((e) => e.path), entries },
+  };
+}
+
+// The status takes no optional lock: when the folder turns out not to be a worktree of orch's (the caller decides
+// that from the first part), git has written nothing in whatever repository it is part of.
+const INSPECT_WORKTREE = `git rev-parse --show-toplevel --git-common-dir --symbolic-full-name HEAD || exit
+printf '\\0'
+exec git --no-optional-locks status --porcelain=v1 -z --untracked-files=all`;
 
 /** Staged, unstaged and untracked changes of a worktree (ignored files are not changes). */
 export async function worktreeStatus(worktreePath: string): Promise<WorktreeStatus> {
