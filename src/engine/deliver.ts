@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, isAbsolute, join, relative } from "node:path";
 import { pullRequestBody, pullRequestTitle, shellWord } from "../core/delivery-text.js";
+import { toError } from "../core/errors.js";
 import type { DeliveryOutcome, NewEvent } from "../core/journal.js";
 import { pushBranch, readRemoteConfig, withoutCredentials } from "../git/index.js";
 import { revParse } from "../git/compare.js";
@@ -62,12 +63,14 @@ async function deliver(input: DeliverInput, journal: (outcome: DeliveryOutcome) 
     await journal({ outcome: "push-skipped", reason: `${branch} is not a branch of the run` });
     return;
   }
-  const tip = await revParse(root, branch).catch(() => undefined);
+  // Both read at once; the remotes matter only once the branch has work to push.
+  const [tip, remotesRead] = await Promise.all([revParse(root, branch).catch(() => undefined), readRemoteConfig(root).catch((error: unknown) => toError(error))]);
   if (tip === undefined || tip === run.baseSha) {
     await journal({ outcome: "push-skipped", reason: tip === undefined ? `the run branch ${branch} is gone` : "the run branch holds no work beyond its base" });
     return;
   }
-  const remotes = await readRemoteConfig(root);
+  if (remotesRead instanceof Error) throw remotesRead;
+  const remotes = remotesRead;
   const remote = settings.remote ?? remotes.upstream(run.baseBranch) ?? "origin";
   const push = `git push ${shellWord(remote)} ${shellWord(branch)}:${shellWord(branch)}`;
   const reportFile = isAbsolute(input.report) && !relative(root, input.report).startsWith("..") ? relative(root, input.report) : input.report;
