@@ -10,8 +10,10 @@ import {
   readFileSync,
   readdirSync,
   realpathSync,
+  renameSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import * as os from "node:os";
@@ -36,6 +38,7 @@ import {
   resolveBase,
   worktreeStatus,
   inspectWorktree,
+  isLinkedWorktreeOf,
 } from "../src/git/index.js";
 import type { RepoInfo } from "../src/git/index.js";
 import { adoptRepoLookup, type RepoLookup } from "../src/git/locate.js";
@@ -674,6 +677,33 @@ describe("inspectWorktree", () => {
     expect((await inspectWorktree(inner)).root).toBe(realpathSync(dir));
     const plain = mkdtempSync(path.join(tmp, "plain-"));
     await expect(inspectWorktree(plain)).rejects.toThrow(/not a git repository/);
+  });
+});
+
+describe("isLinkedWorktreeOf", () => {
+  it("reads git's own files: true only for a worktree of this repository, registered there, with the branch checked out", async () => {
+    const dir = makeRepo();
+    const repo = await inspectRepo(dir);
+    const { path: wt } = await createWorktree({ repo, path: path.join(tmp, "wt"), branch: "orch/s", baseSha: repo.headSha });
+    expect(await isLinkedWorktreeOf(wt, repo.commonDir, "orch/s")).toBe(true);
+    expect(await isLinkedWorktreeOf(wt, repo.commonDir, "orch/other")).toBe(false);
+    // The user's own checkout, a plain folder, a folder that is not there, a symbolic link to the worktree.
+    expect(await isLinkedWorktreeOf(repo.root, repo.commonDir, "main")).toBe(false);
+    expect(await isLinkedWorktreeOf(mkdtempSync(path.join(tmp, "plain-")), repo.commonDir, "orch/s")).toBe(false);
+    expect(await isLinkedWorktreeOf(path.join(tmp, "never"), repo.commonDir, "orch/s")).toBe(false);
+    symlinkSync(wt, path.join(tmp, "link"));
+    expect(await isLinkedWorktreeOf(path.join(tmp, "link"), repo.commonDir, "orch/s")).toBe(false);
+    // Another repository's worktree on a branch of the same name.
+    const other = makeRepo("other");
+    const otherRepo = await inspectRepo(other);
+    const { path: theirs } = await createWorktree({ repo: otherRepo, path: path.join(tmp, "theirs"), branch: "orch/s", baseSha: otherRepo.headSha });
+    expect(await isLinkedWorktreeOf(theirs, repo.commonDir, "orch/s")).toBe(false);
+    // A detached HEAD, and a worktree git no longer has registered there (moved by hand).
+    sh(wt, "checkout", "-q", "--detach");
+    expect(await isLinkedWorktreeOf(wt, repo.commonDir, "orch/s")).toBe(false);
+    sh(wt, "checkout", "-q", "orch/s");
+    renameSync(wt, path.join(tmp, "moved"));
+    expect(await isLinkedWorktreeOf(path.join(tmp, "moved"), repo.commonDir, "orch/s")).toBe(false);
   });
 });
 

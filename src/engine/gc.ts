@@ -14,7 +14,7 @@ import { formatDuration } from "../core/duration.js";
 import { NotFoundError, toError, UsageError } from "../core/errors.js";
 import type { NewEvent } from "../core/journal.js";
 import { isTerminalRun } from "../core/run.js";
-import { commitAll, inspectRepo, inspectWorktree, removeWorktree, type WorktreeInside } from "../git/index.js";
+import { commitAll, inspectRepo, inspectWorktree, isLinkedWorktreeOf, removeWorktree, type WorktreeInside } from "../git/index.js";
 import { parseProcStat, type ProcStat } from "../process/tree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { keptUnmerged, pruneRunBranches, type BranchCollection } from "./gc-branches.js";
@@ -328,6 +328,12 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
     return undefined;
   }
   if (path !== expected) return entry("kept", `it is not where orch puts worktrees in ${repo.root} (${expected})`);
+  // The common case in one launch: git's own files say the worktree is orch's, and git's refusal to remove a worktree
+  // that holds anything uncommitted is the check of its changes. Anything else takes the long way, which tells why.
+  if (!job.dryRun && (await isLinkedWorktreeOf(path, repo.commonDir, task.branch))) {
+    const bytes = await diskUsage(path);
+    if (await removeWorktree({ repo, path }).then(() => true, () => false)) return entry("removed", null, { bytes });
+  }
   const owned = await ownWorktree(path, repo.commonDir, task.branch);
   if (typeof owned === "string") return entry("kept", owned);
 

@@ -1,7 +1,7 @@
 // Worktrees for tasks: created on a new branch from a base commit, inspected, removed.
 // Invariant: the user's own working tree, index and current branch are never touched.
 import { existsSync, rmSync } from "node:fs";
-import { readdir, realpath, stat } from "node:fs/promises";
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
@@ -157,6 +157,30 @@ export interface WorktreeStatus {
   /** Every changed path, untracked ones included; renames list the new path. */
   readonly paths: string[];
   readonly entries: StatusEntry[];
+}
+
+/**
+ * Whether git's own files say plainly that `worktreePath` is a linked worktree of the repository whose common dir is
+ * `commonDir` (absolute, symlinks resolved), registered at that very folder, with `branch` checked out: its `.git`
+ * file names a folder under the common dir's `worktrees/`, whose `gitdir` file names this folder back and whose HEAD
+ * is the branch (gitrepository-layout(5)). No process is started. False whenever anything reads otherwise or cannot
+ * be read; a caller then asks git (inspectWorktree), which also tells why.
+ */
+export async function isLinkedWorktreeOf(worktreePath: string, commonDir: string, branch: string): Promise<boolean> {
+  try {
+    const top = await realpath(worktreePath);
+    // A symbolic link, or a path through one, is for the long way too.
+    if (top !== path.resolve(worktreePath)) return false;
+    const pointer = await readFile(path.join(top, ".git"), "utf8");
+    if (!pointer.startsWith("gitdir: ")) return false;
+    const admin = await realpath(path.resolve(top, pointer.slice("gitdir: ".length).trim()));
+    if (path.dirname(admin) !== path.join(commonDir, "worktrees")) return false;
+    const [back, head] = await Promise.all([readFile(path.join(admin, "gitdir"), "utf8"), readFile(path.join(admin, "HEAD"), "utf8")]);
+    const registered = await realpath(path.dirname(path.resolve(admin, back.trim())));
+    return registered === top && head.trim() === `ref: refs/heads/${branch}`;
+  } catch {
+    return false;
+  }
 }
 
 /** A worktree as git sees it from inside: what inspectRepo tells of its folder, and its changes. */
