@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readWhole, readWholeText } from "./proc-file.js";
-import { processStat } from "./tree.js";
+import { kernelThreadPids, processStat } from "./tree.js";
 
 /**
  * The variable `supervise` gives every child, a value of its own per spawn: whatever carries it when the
@@ -45,7 +45,8 @@ export async function findMarked(matches: (marks: ReadonlyMap<string, string>) =
   } catch {
     return [];
   }
-  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => pid !== process.pid);
+  const kernel = kernelThreadPids();
+  const pids = names.filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => pid !== process.pid && !kernel.has(pid));
   const found: MarkedProcess[] = [];
   // The environment first, for every process (one read each, no stat); the rest only for the few that match.
   // In batches: one open file per process at once could exhaust descriptors on a busy machine.
@@ -97,6 +98,7 @@ export async function pidsWith(entry: string): Promise<number[]> {
     return [];
   }
   const needle = Buffer.from(`${entry}\0`, "latin1");
+  const kernel = kernelThreadPids();
   const found: number[] = [];
   const blank: number[] = [];
   let read = 0;
@@ -106,7 +108,7 @@ export async function pidsWith(entry: string): Promise<number[]> {
     const first = name.charCodeAt(0);
     if (first < 48 || first > 57) continue;
     const pid = Number(name);
-    if (pid === process.pid) continue;
+    if (pid === process.pid || kernel.has(pid)) continue;
     const bytes = readWhole(`/proc/${pid}/environ`);
     if (bytes === undefined) continue;
     if (bytes.length === 0) blank.push(pid);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseProcStat, processStartTime, processTree, processTreeRss } from "./tree.js";
+import { kernelThreadPids, parseProcStat, processStartTime, processStat, processTree, processTreeRss } from "./tree.js";
 
 describe("parseProcStat", () => {
   it("reads fields after a command name holding spaces and parentheses", () => {
@@ -39,5 +39,21 @@ describe.runIf(process.platform === "linux")("/proc readers", () => {
   it("measures this process's tree", async () => {
     expect((await processTree(process.pid))[0]).toBe(process.pid);
     expect(await processTreeRss(process.pid)).toBeGreaterThan(1024 * 1024);
+  });
+});
+
+describe.runIf(process.platform === "linux")("kernelThreadPids", () => {
+  it("holds kernel threads only, and every one the kernel lists under kthreadd when pid 2 is kthreadd", () => {
+    const kernel = kernelThreadPids();
+    expect(kernel.has(process.pid)).toBe(false);
+    expect(kernel.has(1)).toBe(false);
+    for (const pid of kernel) {
+      // One may have ended since; those still there are the kernel's.
+      const stat = processStat(pid);
+      if (stat !== undefined) expect(stat.kernelThread).toBe(true);
+    }
+    // Where pid 2 is kthreadd (not in a container's pid namespace), its children are in the set.
+    if (processStat(2)?.kernelThread === true) expect(kernel.size).toBeGreaterThan(1);
+    else expect(kernel.size).toBe(0);
   });
 });

@@ -48,6 +48,23 @@ export function processStat(pid: number): ProcStat | undefined {
   return text === undefined ? undefined : parseProcStat(text);
 }
 
+/**
+ * The kernel's own threads: kthreadd and its children (`/proc/2/task/2/children`), when pid 2 is kthreadd (it is
+ * not in a pid namespace of a container, where no kernel thread is seen). They have no environment, and asking for
+ * one fails (ESRCH): a scan of every process's environment skips them instead of paying an exception for each,
+ * most of its time where there are many. Empty when the kernel does not tell.
+ */
+export function kernelThreadPids(): ReadonlySet<number> {
+  if (processStat(KTHREADD)?.kernelThread !== true) return new Set();
+  const children = readWholeText(`/proc/${KTHREADD}/task/${KTHREADD}/children`);
+  if (children === undefined) return new Set();
+  const pids = new Set([KTHREADD]);
+  for (const word of children.split(" ")) if (/^\d+$/.test(word)) pids.add(Number(word));
+  return pids;
+}
+
+const KTHREADD = 2;
+
 /** The start-time field of /proc/<pid>/stat, or undefined for a process that does not exist. */
 export function processStartTime(pid: number): string | undefined {
   return processStat(pid)?.startTime;
