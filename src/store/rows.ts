@@ -18,9 +18,11 @@ const optStr = z
   .transform((v) => v ?? undefined);
 
 function json<T extends z.ZodType>(schema: T) {
+  // The column's own schema is parsed apart from the row's, so it is kept cold on its own (cold-parse.ts).
+  const parse = parserOf(schema);
   return z.string().transform((text, ctx): z.output<T> => {
     try {
-      return schema.parse(JSON.parse(text));
+      return parse(JSON.parse(text));
     } catch (error) {
       ctx.addIssue({ code: "custom", message: `bad JSON column: ${error instanceof Error ? error.message : String(error)}` });
       return z.NEVER;
