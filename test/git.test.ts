@@ -38,6 +38,8 @@ import {
   resolveBase,
   worktreeStatus,
   inspectWorktree,
+  STATUS_ARGS,
+  GitError,
   isLinkedWorktreeOf,
 } from "../src/git/index.js";
 import type { RepoInfo } from "../src/git/index.js";
@@ -669,6 +671,19 @@ describe("inspectWorktree", () => {
     expect(inside.status).toEqual(await worktreeStatus(wt));
     sh(wt, "checkout", "-q", "--detach");
     expect((await inspectWorktree(wt)).currentBranch).toBeUndefined();
+  });
+
+  it("fails as a status failure when git reads the folder but not its changes", async () => {
+    const dir = makeRepo();
+    const repo = await inspectRepo(dir);
+    const { path: wt } = await createWorktree({ repo, path: path.join(tmp, "wt"), branch: "orch/s", baseSha: repo.headSha });
+    writeFileSync(path.join(path.resolve(wt, sh(wt, "rev-parse", "--git-dir").trim()), "index"), "not an index");
+    const error: unknown = await inspectWorktree(wt).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(GitError);
+    expect((error as GitError).args).toBe(STATUS_ARGS);
   });
 
   it("answers for a folder inside the user's checkout with the checkout's top, and fails outside any repository", async () => {

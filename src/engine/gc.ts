@@ -14,7 +14,7 @@ import { formatDuration } from "../core/duration.js";
 import { NotFoundError, toError, UsageError } from "../core/errors.js";
 import type { NewEvent } from "../core/journal.js";
 import { isTerminalRun } from "../core/run.js";
-import { commitAll, inspectRepo, inspectWorktree, isLinkedWorktreeOf, removeWorktree, type WorktreeInside } from "../git/index.js";
+import { commitAll, GitError, inspectRepo, inspectWorktree, isLinkedWorktreeOf, removeWorktree, STATUS_ARGS, type WorktreeInside } from "../git/index.js";
 import { parseProcStat, type ProcStat } from "../process/tree.js";
 import type { RunRecord, Store, TaskRecord } from "../store/store.js";
 import { keptUnmerged, pruneRunBranches, type BranchCollection } from "./gc-branches.js";
@@ -334,7 +334,9 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
     const bytes = await diskUsage(path);
     if (await removeWorktree({ repo, path }).then(() => true, () => false)) return entry("removed", null, { bytes });
   }
-  const owned = await ownWorktree(path, repo.commonDir, task.branch);
+  const owned = await ownWorktree(path, repo.commonDir, task.branch).catch((error: unknown) => toError(error));
+  // git could not tell its changes this time (a lock held, say): a failure, which a run tries again, not a verdict.
+  if (owned instanceof Error) return entry("failed", owned.message.split("\n", 1)[0] ?? "");
   if (typeof owned === "string") return entry("kept", owned);
 
   let wipCommit: string | null = null;
@@ -369,6 +371,7 @@ async function ownWorktree(path: string, commonDir: string, branch: string): Pro
     }
     return found;
   } catch (error) {
+    if (error instanceof GitError && error.args === STATUS_ARGS) throw error;
     const message = toError(error).message.split("\n", 1)[0] ?? "";
     // Outside the checkout, a plain folder has no repository above it at all.
     if (/not a git repository/.test(message)) return "it is not a git worktree of this repository";

@@ -6,7 +6,7 @@ export type { RepoInfo, BaseRef } from "./repo.js";
 export { branchExists, assertNewBranch, assertNewBranches, deleteBranch, branchesUnder, commitsOnlyUnder, checkedOutBranches, deleteBranchAt } from "./branch.js";
 export type { BranchTip } from "./branch.js";
 export { ensureExcluded } from "./exclude.js";
-export { createWorktree, discardChanges, inspectWorktree, isLinkedWorktreeOf, removeWorktree, resetWorktree, restoreWorktree, worktreeStatus } from "./worktree.js";
+export { createWorktree, discardChanges, inspectWorktree, isLinkedWorktreeOf, removeWorktree, STATUS_ARGS, resetWorktree, restoreWorktree, worktreeStatus } from "./worktree.js";
 export type { Worktree, WorktreeInside, WorktreeStatus, StatusEntry } from "./worktree.js";
 export { commitAll, commitWork } from "./commit.js";
 export { treeEntryAt, isIgnored } from "./tree.js";

@@ -200,12 +200,11 @@ export interface WorktreeInside {
  */
 export async function inspectWorktree(worktreePath: string): Promise<WorktreeInside> {
   const result = await gitScript(INSPECT_WORKTREE, [], worktreePath);
-  if (result.exitCode !== 0) throw gitFailure(["rev-parse", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"], result);
   const split = result.stdout.indexOf("\0");
+  // The NUL is printed between the two parts: with it, the folder was read and only the status failed.
+  if (result.exitCode !== 0) throw gitFailure(split === -1 ? INSPECT_ARGS : STATUS_ARGS, result);
   const [toplevel, common, head] = result.stdout.slice(0, split === -1 ? result.stdout.length : split).split("\n");
-  if (split === -1 || !toplevel || !common || !head) {
-    throw gitFailure(["rev-parse", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"], { ...result, exitCode: 1 });
-  }
+  if (split === -1 || !toplevel || !common || !head) throw gitFailure(INSPECT_ARGS, { ...result, exitCode: 1 });
   const [root, commonDir] = await Promise.all([realpath(toplevel), realpath(path.resolve(worktreePath, common))]);
   const entries = parsePorcelainZ(result.stdout.slice(split + 1));
   return {
@@ -215,6 +214,10 @@ export async function inspectWorktree(worktreePath: string): Promise<WorktreeIns
     status: { dirty: entries.length > 0, paths: entries.map((e) => e.path), entries },
   };
 }
+
+const INSPECT_ARGS = ["rev-parse", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"] as const;
+/** The args of the GitError when git read the folder but not its status (a lock held, say): a failure, not a verdict. */
+export const STATUS_ARGS = ["status", "--porcelain=v1", "-z", "--untracked-files=all"] as const;
 
 // The status takes no optional lock: when the folder turns out not to be a worktree of orch's (the caller decides
 // that from the first part), git has written nothing in whatever repository it is part of.
