@@ -137,6 +137,23 @@ describe("orch run with the command agent", () => {
     expect(twice[1]).toMatch(/\/_run$/);
   });
 
+  it("notes once that the user's uncommitted changes are not part of the run, and only when there are some", async () => {
+    const box = sandbox();
+    const run = () => box.orch(["run", "write done.txt", "--verify", "test -f done.txt", "--agent-command", "echo ok > done.txt"]);
+    const clean = await run();
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).not.toMatch(/uncommitted changes/);
+    writeFileSync(join(box.repo.dir, "sum.mjs"), "// being edited\n" + BUGGY);
+    const dirty = await run();
+    expect(dirty.code, dirty.stderr).toBe(0);
+    expect(dirty.stderr.match(/orch: note: your uncommitted changes are not part of this run; it starts from main at [0-9a-f]{12}/g)).toHaveLength(1);
+    // A request refused on its checks says nothing of them, and leaves the edit alone.
+    const refused = await box.orch(["run", "write done.txt", "--agent-command", "true"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).not.toMatch(/uncommitted changes/);
+    expect(read(join(box.repo.dir, "sum.mjs"))).toBe("// being edited\n" + BUGGY);
+  });
+
   it("--max-attempts 2 with an agent that never fixes it: exit 1, failed on the limit, a report of both attempts", async () => {
     const box = sandbox({ FIX_ON_ATTEMPT: "99" });
     const { json } = await orchRun(box, ["--agent-command", agent("fix-on-attempt.sh"), "--max-attempts", "2"], 1);

@@ -22,6 +22,9 @@ export type RunFlags = RunOptions & { preflight?: boolean };
 export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags): Promise<number> {
   const repo = await inspectRepo(ctx.cwd);
   const { config } = loadConfig(repo.root);
+  // Whether the user's checkout holds uncommitted changes (a note, never a refusal) is asked now, beside the checks
+  // below: on a big checkout `git status` takes a while. Its answer is only used once every check has passed.
+  const dirty = flags.json === true ? Promise.resolve(false) : worktreeStatus(repo.root).then((status) => status.dirty, () => false);
   // A run that names no reviewer gets one that can run here, if any (another ready agent CLI).
   const request = await withDefaultReviewer(buildRunRequest(ctx.cwd, repo.root, goal, flags, config, ctx.env), config, ctx.env);
   const planned = await planRun(request, repo);
@@ -31,11 +34,8 @@ export async function runCommand(ctx: CliContext, goal: string, flags: RunFlags)
     const problems = await preflight(planned, ctx.env);
     if (problems.length > 0) throw preflightError(problems);
   }
-  if (flags.json !== true) {
-    const status = await worktreeStatus(planned.repo.root);
-    if (status.dirty) {
-      ctx.output.err(`orch: note: your uncommitted changes are not part of this run; it starts from ${planned.base.branch} at ${planned.base.sha.slice(0, 12)}`);
-    }
+  if (await dirty) {
+    ctx.output.err(`orch: note: your uncommitted changes are not part of this run; it starts from ${planned.base.branch} at ${planned.base.sha.slice(0, 12)}`);
   }
 
   // Everything above only read; from here on the run exists.
