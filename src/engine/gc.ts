@@ -335,7 +335,7 @@ async function collectWorktree(job: WorktreeJob): Promise<WorktreeCollection | u
     if (await removeWorktree({ repo, path }).then(() => true, () => false)) return entry("removed", null, { bytes });
   }
   const owned = await ownWorktree(path, repo.commonDir, task.branch).catch((error: unknown) => toError(error));
-  // git could not tell its changes this time (a lock held, say): a failure, which a run tries again, not a verdict.
+  // git could not tell its changes this time (a damaged index, say): a failure, which a run tries again, not a verdict.
   if (owned instanceof Error) return entry("failed", owned.message.split("\n", 1)[0] ?? "");
   if (typeof owned === "string") return entry("kept", owned);
 

@@ -37,7 +37,7 @@ export async function inspectRepo(cwd: string): Promise<RepoInfo> {
   const located = await locate(dir);
   const [toplevel, common, headSha, head] = located.stdout.split("\n");
   if (located.exitCode === 0 && toplevel && common && headSha !== undefined && /^[0-9a-f]{40,64}$/.test(headSha) && head) {
-    return { ...(await resolvedPaths(dir, toplevel, common)), currentBranch: head === "HEAD" ? undefined : branchName(head), headSha };
+    return { ...(await resolvedPaths(dir, toplevel, common)), currentBranch: currentBranchOf(head), headSha };
   }
   return inspectRepoStepwise(dir);
 }
@@ -69,10 +69,16 @@ async function inspectRepoStepwise(dir: string): Promise<RepoInfo> {
   return { root, commonDir, currentBranch: await symbolicBranch(root), headSha };
 }
 
-async function resolvedPaths(dir: string, toplevel: string, common: string): Promise<{ root: string; commonDir: string }> {
+/** The top level and the common dir git printed for `dir`, as absolute paths with symlinks resolved. */
+export async function resolvedPaths(dir: string, toplevel: string, common: string): Promise<{ root: string; commonDir: string }> {
   // --git-common-dir may be relative to the directory git ran in.
   const [root, commonDir] = await Promise.all([realpath(toplevel), realpath(path.resolve(dir, common))]);
   return { root, commonDir };
+}
+
+/** The branch checked out, from `rev-parse --symbolic-full-name HEAD`'s answer; undefined for a detached HEAD. */
+export function currentBranchOf(symbolicHead: string): string | undefined {
+  return symbolicHead === "HEAD" ? undefined : branchName(symbolicHead);
 }
 
 function branchName(ref: string): string {

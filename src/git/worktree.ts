@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { UsageError } from "../core/errors.js";
 import { assertNewBranch } from "./branch.js";
 import { assertRevision, git, gitFailure, gitMessage, gitOk, gitScript, UNATTENDED } from "./exec.js";
-import type { RepoInfo } from "./repo.js";
+import { currentBranchOf, resolvedPaths, type RepoInfo } from "./repo.js";
 
 type RepoRoot = Pick<RepoInfo, "root">;
 
@@ -205,30 +205,30 @@ export async function inspectWorktree(worktreePath: string): Promise<WorktreeIns
   if (result.exitCode !== 0) throw gitFailure(split === -1 ? INSPECT_ARGS : STATUS_ARGS, result);
   const [toplevel, common, head] = result.stdout.slice(0, split === -1 ? result.stdout.length : split).split("\n");
   if (split === -1 || !toplevel || !common || !head) throw gitFailure(INSPECT_ARGS, { ...result, exitCode: 1 });
-  const [root, commonDir] = await Promise.all([realpath(toplevel), realpath(path.resolve(worktreePath, common))]);
-  const entries = parsePorcelainZ(result.stdout.slice(split + 1));
   return {
-    root,
-    commonDir,
-    currentBranch: head.startsWith("refs/heads/") ? head.slice("refs/heads/".length) : undefined,
-    status: { dirty: entries.length > 0, paths: entries.map((e) => e.path), entries },
+    ...(await resolvedPaths(worktreePath, toplevel, common)),
+    currentBranch: currentBranchOf(head),
+    status: statusOf(result.stdout.slice(split + 1)),
   };
 }
 
 const INSPECT_ARGS = ["rev-parse", "--show-toplevel", "--git-common-dir", "--symbolic-full-name", "HEAD"] as const;
-/** The args of the GitError when git read the folder but not its status (a lock held, say): a failure, not a verdict. */
+/** The args of the GitError when git read the folder but not its status (a damaged index, say): a failure, not a verdict. */
 export const STATUS_ARGS = ["status", "--porcelain=v1", "-z", "--untracked-files=all"] as const;
 
-// The status takes no optional lock: when the folder turns out not to be a worktree of orch's (the caller decides
-// that from the first part), git has written nothing in whatever repository it is part of.
-const INSPECT_WORKTREE = `git rev-parse --show-toplevel --git-common-dir --symbolic-full-name HEAD || exit
+// Like every git orch runs, the status takes no optional lock (gitEnv): when the folder turns out not to be a worktree
+// of orch's (the caller decides that from the first part), nothing was written in whatever repository it is part of.
+const INSPECT_WORKTREE = `git ${INSPECT_ARGS.join(" ")} || exit
 printf '\\0'
-exec git --no-optional-locks status --porcelain=v1 -z --untracked-files=all`;
+exec git ${STATUS_ARGS.join(" ")}`;
 
 /** Staged, unstaged and untracked changes of a worktree (ignored files are not changes). */
 export async function worktreeStatus(worktreePath: string): Promise<WorktreeStatus> {
-  const out = await gitOk(["status", "--porcelain=v1", "-z", "--untracked-files=all"], worktreePath);
-  const entries = parsePorcelainZ(out);
+  return statusOf(await gitOk(STATUS_ARGS, worktreePath));
+}
+
+function statusOf(porcelainZ: string): WorktreeStatus {
+  const entries = parsePorcelainZ(porcelainZ);
   return { dirty: entries.length > 0, paths: entries.map((e) => e.path), entries };
 }
 
